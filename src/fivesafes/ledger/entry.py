@@ -1,0 +1,112 @@
+"""Ledger entries: what kinds exist, their canonical bytes, and the guard against patient data.
+
+An entry is canonical JSON — keys sorted, no insignificant whitespace, UTF-8 — so the same facts
+always give the same bytes and the same leaf hash. Subjects hold identifiers and hashes only:
+the ledger is public, so :func:`check_subject` refuses anything that looks like patient data
+(an NHS-number-shaped value, or a key named like a name, address or date of birth) before it can
+be written, because an append-only log can never take it back. Floats are refused too: their
+text form is not canonical across languages, and identifiers and hashes never need them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+KINDS = frozenset(
+    {
+        "load",
+        "account",
+        "login",
+        "project",
+        "approval",
+        "job",
+        "release_request",
+        "review",
+        "release",
+        "identifiable_read",
+    }
+)
+"""Kinds of event a caller may append: every arrow the design says the ledger records."""
+
+KEY_INIT = "key_init"
+KEY_ROTATION = "key_rotation"
+KEY_KINDS = frozenset({KEY_INIT, KEY_ROTATION})
+"""Kinds only the ledger itself writes: the signing key chain."""
+
+RECEIPT_KINDS = frozenset({"job", "release_request", "release"})
+"""Kinds whose submitter gets a receipt with a signed checkpoint covering the entry at once."""
+
+_NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])")
+_FORBIDDEN_KEYS = frozenset(
+    {"name", "firstname", "forename", "givenname", "surname", "lastname", "familyname",
+     "fullname", "dob", "nhs", "nhsno", "phone", "telephone", "email"}
+)  # fmt: skip
+_FORBIDDEN_SUFFIXES = ("nhsnumber", "birthdate", "dateofbirth", "address", "postcode")
+
+
+class PatientDataError(ValueError):
+    """A subject holds a value or key that looks like personal data and must not be logged."""
+
+
+def _normalise_key(key: str) -> str:
+    return "".join(c for c in key.lower() if c.isalnum())
+
+
+def check_value(value: object, where: str) -> None:
+    """Refuse a scalar that looks like an NHS number (10 digits, optionally spaced 3-3-4)."""
+    if isinstance(value, str) and _NHS_NUMBER.search(value):
+        raise PatientDataError(f"{where} looks like an NHS number; log identifiers, not patients")
+    if isinstance(value, int) and not isinstance(value, bool) and 10**9 <= abs(value) < 10**10:
+        raise PatientDataError(f"{where} is a 10-digit number, which looks like an NHS number")
+    if isinstance(value, float):
+        raise PatientDataError(f"{where} is a float; ledger values must be exact (str or int)")
+
+
+def check_subject(subject: Mapping[str, Any], where: str = "subject") -> None:
+    """Walk a subject and raise :class:`PatientDataError` at the first thing that looks personal."""
+    for key, value in subject.items():
+        if not isinstance(key, str):
+            raise PatientDataError(f"{where} has a non-string key {key!r}")
+        normal = _normalise_key(key)
+        path = f"{where}.{key}"
+        if normal in _FORBIDDEN_KEYS or normal.endswith(_FORBIDDEN_SUFFIXES):
+            raise PatientDataError(f"{path}: key names personal data, which the ledger never holds")
+        _check_any(value, path)
+
+
+def _check_any(value: object, where: str) -> None:
+    if isinstance(value, Mapping):
+        check_subject(value, where)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_any(item, f"{where}[{i}]")
+    elif value is None or isinstance(value, str | int):
+        check_value(value, where)
+    else:
+        raise PatientDataError(f"{where} has unsupported type {type(value).__name__}")
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC time with microseconds and a ``Z``, e.g. ``2026-01-02T03:04:05.000006Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encode_entry(index: int, time: str, kind: str, actor: str, subject: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of an entry (sorted keys, compact, UTF-8)."""
+    record = {"actor": actor, "index": index, "kind": kind, "subject": subject, "time": time}
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def decode_entry(data: bytes) -> dict[str, Any]:
+    """Parse entry bytes, checking they are exactly the canonical form of what they hold."""
+    record = orjson.loads(data)
+    if not isinstance(record, dict) or set(record) != {"actor", "index", "kind", "subject", "time"}:
+        raise ValueError("an entry is an object with actor, index, kind, subject and time")
+    if orjson.dumps(record, option=orjson.OPT_SORT_KEYS) != data:
+        raise ValueError("entry bytes are not in canonical form")
+    return record
