@@ -1,1 +1,77 @@
-"""stats stage."""
+"""Statistics for published outputs: SPC the NHS way (Making Data Count) and the
+public-health indicator methods behind Fingertips.
+
+Depends only on numpy, scipy and matplotlib, never on other fivesafes stages, so dashboards and
+analysts can use it on released aggregates anywhere.
+"""
+
+from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
+from fivesafes.stats.funnel import (
+    FunnelResult,
+    proportion_funnel,
+    proportion_funnel_limits,
+    rate_funnel,
+    rate_funnel_limits,
+)
+from fivesafes.stats.icons import write_icon
+from fivesafes.stats.indicators import (
+    ESP2013,
+    ESP2013_BANDS,
+    IndicatorValue,
+    byars_interval,
+    dsr,
+    exact_poisson_interval,
+    proportion,
+    rate,
+    wilson_interval,
+)
+from fivesafes.stats.plotting import alt_text, plot_funnel, plot_run_chart, plot_spc, save_figure
+from fivesafes.stats.run_chart import RunChartResult, run_chart
+from fivesafes.stats.spc_model import (
+    AssuranceIcon,
+    ImprovementDirection,
+    PointType,
+    SpcGroup,
+    SpcPoint,
+    SpcResult,
+    VariationIcon,
+)
+from fivesafes.stats.spc_rules import Rule
+from fivesafes.stats.xmr import xmr
+
+__all__ = [
+    "ESP2013",
+    "ESP2013_BANDS",
+    "AssuranceIcon",
+    "FunnelResult",
+    "ImprovementDirection",
+    "IndicatorValue",
+    "PointType",
+    "Rule",
+    "RunChartResult",
+    "SpcGroup",
+    "SpcPoint",
+    "SpcResult",
+    "VariationIcon",
+    "alt_text",
+    "byars_interval",
+    "c_chart",
+    "dsr",
+    "exact_poisson_interval",
+    "p_chart",
+    "plot_funnel",
+    "plot_run_chart",
+    "plot_spc",
+    "proportion",
+    "proportion_funnel",
+    "proportion_funnel_limits",
+    "rate",
+    "rate_funnel",
+    "rate_funnel_limits",
+    "run_chart",
+    "save_figure",
+    "u_chart",
+    "wilson_interval",
+    "write_icon",
+    "xmr",
+]
