@@ -121,7 +121,12 @@ def _flat(values: list[float], **kw: object) -> list[str]:
 
 
 def test_beyond_limits_labels() -> None:
-    assert _flat([0.5, 3.5, -0.5, -3.5]) == ["Common Cause", "Above UCL", "Common Cause", "Below LCL"]
+    assert _flat([0.5, 3.5, -0.5, -3.5]) == [
+        "Common Cause",
+        "Above UCL",
+        "Common Cause",
+        "Below LCL",
+    ]
 
 
 def test_each_rule_fires_with_its_label() -> None:
@@ -149,7 +154,9 @@ def test_precedence_beyond_then_trend_then_two_of_three_then_run() -> None:
 def test_two_of_three_can_count_points_beyond_the_limits() -> None:
     values = [0.1, 2.5, 3.5, 0.2]
     assert classify(values, 0.0, -3.0, 3.0, -2.0, 2.0)[1].rule is None
-    wide = classify(values, 0.0, -3.0, 3.0, -2.0, 2.0, RuleSettings(two_of_three_includes_beyond=True))
+    wide = classify(
+        values, 0.0, -3.0, 3.0, -2.0, 2.0, RuleSettings(two_of_three_includes_beyond=True)
+    )
     assert wide[1].rule is Rule.TWO_OF_THREE
     assert wide[2].rules == (Rule.BEYOND_LIMITS, Rule.TWO_OF_THREE)
 

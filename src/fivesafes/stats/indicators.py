@@ -75,7 +75,10 @@ def wilson_interval(x: float, n: float, confidence: float = 0.95) -> tuple[float
     centre = 2 * x + z**2
     spread = z * math.sqrt(z**2 + 4 * x * (1 - p))
     denominator = 2 * (n + z**2)
-    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+    # at x = 0 and x = n the bounds are exactly 0 and 1; rounding would miss them by an ulp
+    lower = 0.0 if x == 0 else max(0.0, (centre - spread) / denominator)
+    upper = 1.0 if x == n else min(1.0, (centre + spread) / denominator)
+    return lower, upper
 
 
 def byars_interval(x: float, confidence: float = 0.95) -> tuple[float, float]:
