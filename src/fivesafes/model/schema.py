@@ -68,7 +68,11 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """One analysis-layer table: a name, a kind, its columns and where its rows come from."""
+    """One analysis-layer table: a name, a kind, its columns and where its rows come from.
+
+    ``key`` names the columns that identify a row of a table loaded from CSV, so a
+    newer file replaces the rows it restates instead of duplicating them.
+    """
 
     name: str
     kind: TableKind
@@ -76,6 +80,7 @@ class Table:
     source: str
     columns: tuple[Column, ...]
     consent_required: bool = False
+    key: tuple[str, ...] = ()
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +88,8 @@ class Table:
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name!r} declares a column twice")
         object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
+        for name in self.key:
+            self.column(name)
 
     def column(self, name: str) -> Column:
         """The column called ``name``; a KeyError names the table's columns when there is none."""

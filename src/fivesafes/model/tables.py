@@ -291,6 +291,7 @@ areas = Table(
         _ods("icb_code", "ODS code of the ICB covering the area"),
         Column("region", T.STRING, "NHS England region", nullable=False, categories=REGIONS),
     ),
+    key=("lsoa_code",),
 )
 
 workforce = Table(
@@ -318,6 +319,7 @@ workforce = Table(
         _date("month", "First day of the month counted"),
         Column("fte", T.FLOAT, "Full-time equivalent staff in post", nullable=False, minimum=0),
     ),
+    key=("organisation_code", "staff_group", "month"),
 )
 
 TABLES: dict[str, Table] = {

@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make demo` and `make test`. Each sets up .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := demo-output
+DEMO_PATIENTS ?= 5000
+
+.PHONY: demo test install lint format docs bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	rm -rf $(DEMO_DIR)
+	$(BIN)/fivesafes synth --patients $(DEMO_PATIENTS) --seed 1 --faults 0.002 --out $(DEMO_DIR)/source
+	$(BIN)/fivesafes load $(DEMO_DIR)/source --data-dir $(DEMO_DIR)/data
+	$(BIN)/fivesafes quarantine --data-dir $(DEMO_DIR)/data --limit 10
+	$(BIN)/fivesafes catalogue --data-dir $(DEMO_DIR)/data
+
+test: install
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/python tools/gen_docs.py --check
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench tools
+
+format: install
+	$(BIN)/ruff format src tests bench tools
+
+docs: install
+	$(BIN)/python tools/gen_docs.py
+
+bench: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/bench_load.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) fivesafes-data .pytest_cache .ruff_cache .hypothesis

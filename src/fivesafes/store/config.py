@@ -1,0 +1,33 @@
+"""Where an environment keeps its data, and how to point a command at another one.
+
+One data directory holds the DuckDB store and, beside it but never inside it,
+the secret key that turns NHS numbers into pseudonyms. ``FIVESAFES_DATA_DIR``
+overrides the default ``./fivesafes-data``; ``FIVESAFES_KEY_FILE`` lets an
+operator keep the key on a different volume from the data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("fivesafes-data")
+
+
+@dataclass(frozen=True, slots=True)
+class DataDir:
+    """The files of one environment."""
+
+    root: Path
+    key_file: Path
+
+    @classmethod
+    def from_env(cls, root: Path | None = None) -> DataDir:
+        base = root or Path(os.environ.get("FIVESAFES_DATA_DIR", DEFAULT_DATA_DIR))
+        key = os.environ.get("FIVESAFES_KEY_FILE")
+        return cls(base, Path(key) if key else base / "keys" / "pseudonym.key")
+
+    @property
+    def database(self) -> Path:
+        return self.root / "store.duckdb"

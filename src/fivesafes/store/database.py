@@ -1,0 +1,148 @@
+"""The embedded DuckDB store and its three layers.
+
+- ``identifiable``: the validated FHIR resources as received (with NHS numbers),
+  one current version of each with its provenance, superseded versions in
+  ``identifiable.history``. Only the environment's own code reads it.
+- ``analysis``: the common data model's tables, rebuilt from the identifiable
+  layer inside every load's transaction, keyed by pseudonymous ``patient_id``.
+  This is the only layer queries and studies see.
+- ``meta``: the load history and the quarantine of rejected records.
+
+One DuckDB file, one transaction per load: an interrupted load leaves nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from fivesafes.ingest.flatten import FLATTENINGS
+from fivesafes.model import TABLES, Table
+from fivesafes.model.schema import DUCKDB_TYPES
+from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import Pseudonymiser, load_or_create_key
+
+PROVENANCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "VARCHAR"),
+    ("content_hash", "VARCHAR"),
+    ("resource", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("source_line", "INTEGER"),
+    ("source_entry", "INTEGER"),
+)
+PATIENT_ID_COLUMN = ("patient_id", "BIGINT")
+LOAD_COLUMNS: tuple[tuple[str, str], ...] = (("load_id", "VARCHAR"), ("loaded_at", "TIMESTAMP"))
+
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("load_id", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("line", "INTEGER"),
+    ("entry", "INTEGER"),
+    ("resource_type", "VARCHAR"),
+    ("resource_id", "VARCHAR"),
+    ("path", "VARCHAR"),
+    ("rule", "VARCHAR"),
+    ("message", "VARCHAR"),
+)
+
+
+def identifiable_columns(resource_type: str) -> tuple[tuple[str, str], ...]:
+    """The staging / identifiable-layer columns of one resource type, in insertion order."""
+    extra = (PATIENT_ID_COLUMN,) if resource_type == "Patient" else ()
+    return PROVENANCE_COLUMNS + extra + FLATTENINGS[resource_type].columns
+
+
+def analysis_ddl(table: Table, schema: str = "analysis") -> str:
+    """CREATE TABLE for a model table; NOT NULL where the model says a value is required."""
+    cols = ", ".join(
+        f'"{c.name}" {DUCKDB_TYPES[c.type]}{"" if c.nullable else " NOT NULL"}'
+        for c in table.columns
+    )
+    return f'CREATE TABLE IF NOT EXISTS {schema}."{table.name}" ({cols})'
+
+
+def _ddl(schema: str, name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    cols = ", ".join(f'"{n}" {t}' for n, t in columns)
+    return f'CREATE TABLE IF NOT EXISTS {schema}."{name}" ({cols})'
+
+
+class Store:
+    """An open DuckDB store with the environment's pseudonymiser."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, key_source: Path | bytes, path: Path | None
+    ) -> None:
+        self.con = con
+        self.path = path
+        self._key_source = key_source
+        self._pseudonymise: Pseudonymiser | None = None
+        self._ensure_schema()
+
+    @property
+    def pseudonymise(self) -> Pseudonymiser:
+        """The keyed hash of this environment, reading (or creating) the key on first use."""
+        if self._pseudonymise is None:
+            source = self._key_source
+            key = source if isinstance(source, bytes) else load_or_create_key(source)
+            self._pseudonymise = Pseudonymiser(key)
+        return self._pseudonymise
+
+    @classmethod
+    def open(cls, data_dir: DataDir, read_only: bool = False) -> Store:
+        """Open (creating on first use) the store and key of ``data_dir``."""
+        if read_only and not data_dir.database.exists():
+            raise FileNotFoundError(
+                f"no store at {data_dir.database}: load data first with `fivesafes load`"
+            )
+        data_dir.root.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(data_dir.database), read_only=read_only)
+        return cls(con, data_dir.key_file, data_dir.database)
+
+    @classmethod
+    def in_memory(cls, key: bytes) -> Store:
+        """A throwaway store: ``validate`` runs the load's checks here and keeps nothing."""
+        return cls(duckdb.connect(":memory:"), key, None)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        if self.path is not None and self._has_schema():
+            return
+        con = self.con
+        for schema in ("identifiable", "analysis", "meta"):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for rtype in FLATTENINGS:
+            con.execute(_ddl("identifiable", rtype, identifiable_columns(rtype) + LOAD_COLUMNS))
+        history = (("resource_type", "VARCHAR"), *PROVENANCE_COLUMNS, *LOAD_COLUMNS)
+        history += (("superseded_by", "VARCHAR"),)
+        con.execute(_ddl("identifiable", "history", history))
+        for table in TABLES.values():
+            con.execute(analysis_ddl(table))
+        con.execute(_ddl("meta", "quarantine", QUARANTINE_COLUMNS))
+        con.execute(
+            _ddl(
+                "meta",
+                "loads",
+                (
+                    ("load_id", "VARCHAR"),
+                    ("started_at", "TIMESTAMP"),
+                    ("finished_at", "TIMESTAMP"),
+                    ("files", "VARCHAR[]"),
+                    ("summary", "VARCHAR"),
+                ),
+            )
+        )
+
+    def _has_schema(self) -> bool:
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta'"
+        ).fetchone()
+        return bool(found and found[0] >= 2)

@@ -1,0 +1,323 @@
+"""Loading: checked records in, one transaction, one authoritative copy out.
+
+A load stages every record that passed the record-level checks, then makes the
+checks that need the whole picture (duplicates, references, dates against the
+patient's birth and death) in SQL over the staging tables and the store,
+quarantines what fails with its reason, merges the rest into the identifiable
+layer (new, updated or unchanged by content hash; superseded versions kept in
+history) and rebuilds the analysis layer -- all inside one DuckDB transaction.
+If anything goes wrong, or the process is killed, the store is as it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from fivesafes.ingest.flatten import FLATTENINGS
+from fivesafes.ingest.pipeline import check_csv_file, check_fhir_file, is_csv
+from fivesafes.ingest.readers import discover
+from fivesafes.ingest.tabular import CSV_TABLES
+from fivesafes.model import TABLES
+from fivesafes.model.schema import DUCKDB_TYPES
+from fivesafes.store.analysis import rebuild_analysis_layer
+from fivesafes.store.crosschecks import run_crosschecks
+from fivesafes.store.database import QUARANTINE_COLUMNS, Store, identifiable_columns
+from fivesafes.store.staging import StagingBuffer
+
+ProgressCallback = Callable[[str, int], None]
+"""Called with (file, records read so far in it) every few thousand records."""
+
+PROGRESS_EVERY = 5_000
+OUTCOMES = ("loaded", "updated", "unchanged", "quarantined")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One record's outcome, as `fivesafes validate` reports it."""
+
+    file: str
+    line: int
+    entry: int | None
+    resource_type: str | None
+    resource_id: str | None
+    accepted: bool
+    findings: tuple[tuple[str, str, str], ...]
+    """(path, rule, message) of each finding."""
+
+
+@dataclass
+class LoadReport:
+    """What a load did, by resource type (or CSV table) and by rule."""
+
+    load_id: str
+    files: list[str]
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    rules: Counter[str] = field(default_factory=Counter)
+    committed: bool = False
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+        if n:
+            self.counts.setdefault(kind, Counter())[outcome] += n
+
+    @property
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for counter in self.counts.values():
+            total.update(counter)
+        return total
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "load_id": self.load_id,
+            "files": self.files,
+            "counts": {k: {o: c[o] for o in OUTCOMES} for k, c in sorted(self.counts.items())},
+            "rules": dict(sorted(self.rules.items())),
+            "committed": self.committed,
+        }
+
+
+def _staging_name(kind: str) -> str:
+    return f"stage_{kind}"
+
+
+STAGE_EXTRA = (("seq", "BIGINT"),)
+
+
+def load(
+    store: Store,
+    paths: Iterable[Path],
+    *,
+    today: date | None = None,
+    progress: ProgressCallback | None = None,
+    commit: bool = True,
+    verdicts: bool = False,
+) -> LoadReport:
+    """Check and load ``paths`` into ``store`` in one transaction.
+
+    With ``commit=False`` every check runs and the report is complete, but the
+    transaction is rolled back: this is how ``fivesafes validate`` works. With
+    ``verdicts=True`` the report also lists every record's outcome.
+    """
+    files = discover(paths)
+    load_id = uuid.uuid4().hex[:16]
+    report = LoadReport(load_id, [str(f) for f in files])
+    today = today or date.today()
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        staged = _stage_and_check(store, files, report, today, progress, verdicts)
+        if verdicts:
+            report.verdicts = _verdicts(con, staged)
+        if commit:
+            con.execute("COMMIT")
+            report.committed = True
+        else:
+            con.execute("ROLLBACK")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return report
+
+
+def _stage_and_check(
+    store: Store,
+    files: list[Path],
+    report: LoadReport,
+    today: date,
+    progress: ProgressCallback | None,
+    collect: bool,
+) -> list[Verdict]:
+    """Stage, check, merge and rebuild; returns the staged records' verdicts when ``collect``."""
+    con = store.con
+    staged: list[Verdict] = []
+    started = datetime.now(UTC).replace(tzinfo=None)
+    quarantine = StagingBuffer(con, "stage_quarantine", QUARANTINE_COLUMNS)
+    fhir = {
+        rtype: StagingBuffer(con, _staging_name(rtype), identifiable_columns(rtype) + STAGE_EXTRA)
+        for rtype in FLATTENINGS
+    }
+    tables = {
+        name: StagingBuffer(
+            con,
+            _staging_name(name),
+            (
+                *((c.name, DUCKDB_TYPES[c.type]) for c in TABLES[name].columns),
+                ("source_file", "VARCHAR"),
+                ("source_line", "INTEGER"),
+            ),
+        )
+        for name in CSV_TABLES
+    }
+    pseudonymise = store.pseudonymise
+    seq = 0
+    for path in files:
+        if is_csv(path):
+            for n, checked in enumerate(check_csv_file(path), start=1):
+                kind = checked.table.name if checked.table else path.name
+                if checked.findings:
+                    for f in checked.findings:
+                        quarantine.append(
+                            (
+                                report.load_id,
+                                checked.file,
+                                checked.line,
+                                None,
+                                kind,
+                                None,
+                                f.path,
+                                f.rule,
+                                f.message,
+                            )
+                        )
+                        report.rules[f.rule] += 1
+                    report.count(kind, "quarantined")
+                elif checked.row is not None:
+                    tables[kind].append((*checked.row, checked.file, checked.line))
+                    if collect:
+                        staged.append(
+                            Verdict(checked.file, checked.line, None, kind, None, True, ())
+                        )
+                if progress and n % PROGRESS_EVERY == 0:
+                    progress(str(path), n)
+            continue
+        for n, res in enumerate(check_fhir_file(path, today), start=1):
+            if res.findings:
+                kind = res.resource_type or "(unreadable)"
+                for f in res.findings:
+                    quarantine.append(
+                        (
+                            report.load_id,
+                            res.file,
+                            res.line,
+                            res.entry,
+                            res.resource_type,
+                            res.resource_id,
+                            f.path,
+                            f.rule,
+                            f.message,
+                        )
+                    )
+                    report.rules[f.rule] += 1
+                report.count(kind, "quarantined")
+            else:
+                assert res.row is not None and res.resource_type is not None
+                seq += 1
+                provenance = (
+                    res.resource_id,
+                    res.content_hash,
+                    res.canonical.decode() if res.canonical else None,
+                    res.file,
+                    res.line,
+                    res.entry,
+                )
+                if res.resource_type == "Patient":
+                    nhs_number = res.row[0]
+                    row = (*provenance, pseudonymise(nhs_number), *res.row, seq)
+                else:
+                    row = (*provenance, *res.row, seq)
+                fhir[res.resource_type].append(row)
+                if collect:
+                    staged.append(
+                        Verdict(
+                            res.file,
+                            res.line,
+                            res.entry,
+                            res.resource_type,
+                            res.resource_id,
+                            True,
+                            (),
+                        )
+                    )
+            if progress and n % PROGRESS_EVERY == 0:
+                progress(str(path), n)
+        if progress:
+            progress(str(path), -1)
+    for buffer in (quarantine, *fhir.values(), *tables.values()):
+        buffer.flush()
+
+    run_crosschecks(con, report)
+    _merge_fhir(con, report)
+    _merge_tables(con, report)
+    rebuild_analysis_layer(con)
+    con.execute("INSERT INTO meta.quarantine SELECT * FROM stage_quarantine")
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "INSERT INTO meta.loads VALUES (?, ?, ?, ?, ?)",
+        [report.load_id, started, finished, report.files, orjson.dumps(report.to_dict()).decode()],
+    )
+    return staged
+
+
+def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """New, updated and unchanged by content hash; old versions of updated resources to history."""
+    for rtype in FLATTENINGS:
+        stage = _staging_name(rtype)
+        target = f'identifiable."{rtype}"'
+        unchanged = con.execute(
+            f"SELECT count(*) FROM {stage} s JOIN {target} t "
+            "ON s.id = t.id AND s.content_hash = t.content_hash"
+        ).fetchone()[0]
+        con.execute(
+            f"DELETE FROM {stage} WHERE (id, content_hash) IN "
+            f"(SELECT (id, content_hash) FROM {target})"
+        )
+        provenance = "id, content_hash, resource, source_file, source_line, source_entry"
+        updated = con.execute(
+            f"INSERT INTO identifiable.history SELECT '{rtype}', {provenance}, load_id, "
+            f"loaded_at, ? FROM {target} WHERE id IN (SELECT id FROM {stage})",
+            [report.load_id],
+        ).fetchone()[0]
+        con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {stage})")
+        columns = ", ".join(f'"{n}"' for n, _ in identifiable_columns(rtype))
+        inserted = con.execute(
+            f"INSERT INTO {target} SELECT {columns}, ?, now()::TIMESTAMP FROM {stage} ORDER BY seq",
+            [report.load_id],
+        ).fetchone()[0]
+        report.count(rtype, "unchanged", unchanged)
+        report.count(rtype, "updated", updated)
+        report.count(rtype, "loaded", inserted - updated)
+
+
+def _merge_tables(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """CSV tables: rows replace the rows with the same key; identical rows are unchanged."""
+    for name in CSV_TABLES:
+        table = TABLES[name]
+        stage = _staging_name(name)
+        cols = ", ".join(f'"{c}"' for c in table.column_names)
+        key = ", ".join(f'"{c}"' for c in table.key)
+        unchanged = con.execute(
+            f"SELECT count(*) FROM (SELECT {cols} FROM {stage} INTERSECT ALL "
+            f"SELECT {cols} FROM analysis.{name})"
+        ).fetchone()[0]
+        replaced = con.execute(
+            f"DELETE FROM analysis.{name} WHERE ({key}) IN (SELECT ({key}) FROM {stage})"
+        ).fetchone()[0]
+        inserted = con.execute(
+            f"INSERT INTO analysis.{name} SELECT {cols} FROM {stage}"
+        ).fetchone()[0]
+        report.count(name, "unchanged", unchanged)
+        report.count(name, "updated", replaced - unchanged)
+        report.count(name, "loaded", inserted - replaced)
+
+
+def _verdicts(con: duckdb.DuckDBPyConnection, staged: list[Verdict]) -> list[Verdict]:
+    """Every record's outcome: staged records stand accepted unless a whole-load check failed."""
+    found = {(v.file, v.line, v.entry): v for v in staged}
+    for file, line, entry, rtype, rid, path, rule, message in con.execute(
+        "SELECT file, line, entry, resource_type, resource_id, path, rule, message "
+        "FROM stage_quarantine"
+    ).fetchall():
+        key = (file, line, entry)
+        old = found.get(key)
+        findings = (old.findings if old else ()) + ((path, rule, message),)
+        found[key] = Verdict(file, line, entry, rtype, rid, False, findings)
+    return sorted(found.values(), key=lambda v: (v.file, v.line, v.entry or 0))
