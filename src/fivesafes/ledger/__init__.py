@@ -9,7 +9,7 @@ independent checker that refuses rollbacks and split views.
 from fivesafes.ledger.audit import Problem, VerifyReport
 from fivesafes.ledger.entry import KINDS, RECEIPT_KINDS, PatientDataError
 from fivesafes.ledger.export import ExportSummary
-from fivesafes.ledger.log import DEFAULT_ORIGIN, Ledger, LedgerError
+from fivesafes.ledger.log import DEFAULT_ORIGIN, Ledger, LedgerError, verify_file
 from fivesafes.ledger.note import Checkpoint, NoteError, NoteSigner, NoteVerifier
 from fivesafes.ledger.public import PublicView
 from fivesafes.ledger.receipt import ConsistencyProof, InclusionProof, Receipt
@@ -38,4 +38,5 @@ __all__ = [
     "VerifyReport",
     "Witness",
     "WitnessRefusal",
+    "verify_file",
 ]

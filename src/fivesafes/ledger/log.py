@@ -74,6 +74,17 @@ def _check_record(kind: str, actor: str, subject: Mapping[str, Any]) -> None:
     check_subject(subject)
 
 
+def verify_file(
+    db_path: Path, origin: str = DEFAULT_ORIGIN, trusted_key: str | None = None
+) -> VerifyReport:
+    """Replay a ledger file without its signing key, as an auditor would (read-only use)."""
+    store = SqliteLedgerStore(db_path)
+    try:
+        return audit_store(store, origin, trusted_key)
+    finally:
+        store.close()
+
+
 class Ledger:
     """An open ledger: an append-only store, its Merkle tree in memory and its signing key."""
 
