@@ -65,3 +65,11 @@ def test_every_icon_writes(tmp_path: Path, icon: VariationIcon | AssuranceIcon) 
 def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
         write_icon(VariationIcon.COMMON_CAUSE, tmp_path / "icon.gif")
+
+
+def test_documentation_gallery_is_small(tmp_path: Path) -> None:
+    from fivesafes.stats.gallery import write_gallery
+
+    written = write_gallery(tmp_path)
+    assert len(written) == 16
+    assert all(0 < p.stat().st_size < 100_000 for p in written)

@@ -156,7 +156,8 @@ def _funnel(
         if adjusted:
             zq = float(stats.norm.ppf(1 - (1 - level) / 2))
             half = zq * math.sqrt(phi * variance / n)
-            return max(0.0, baseline - half), baseline + half
+            ceiling = 1.0 if statistic == "proportion" else math.inf
+            return max(0.0, baseline - half), min(ceiling, baseline + half)
         exact = proportion_funnel_limits if statistic == "proportion" else rate_funnel_limits
         return exact(n, baseline, level)
 
