@@ -9,6 +9,7 @@ test. The R tests print numbers to 7 significant figures, so that is the toleran
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from r_rng import RRandom
@@ -19,6 +20,7 @@ from fivesafes.stats import (
     PointType,
     Rule,
     VariationIcon,
+    alt_text,
     xmr,
 )
 from fivesafes.stats.spc_model import assurance_icon
@@ -231,3 +233,11 @@ def test_records_are_plain_dicts() -> None:
     records = xmr(_rnorm20()).to_records()
     assert len(records) == 20
     assert records[0]["point_type"] == "common_cause" and records[0]["rules"] == []
+
+
+def test_a_one_point_group_has_no_limits_and_no_assurance() -> None:
+    result = xmr([1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 9.0], rebase_at=[7], target=2)
+    last = result.groups[-1]
+    assert last.n == 1 and last.trial_limits and math.isnan(last.upper)
+    assert result.assurance is None and result.variation is VariationIcon.COMMON_CAUSE
+    assert "no limits (one point)" in alt_text(result)

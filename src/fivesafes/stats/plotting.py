@@ -9,6 +9,7 @@ saved file's metadata, so the chart can be read without seeing it (WCAG 2.2 1.1.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -60,9 +61,14 @@ def _spc_text(result: SpcResult, y_label: str) -> str:
             if len(result.groups) > 1
             else ("The process")
         )
-        limits = "trial limits" if g.trial_limits else "limits"
+        kind = "trial limits" if g.trial_limits else "limits"
+        limits = (
+            "no limits (one point)"
+            if math.isnan(g.lower)
+            else f"{kind} {_fmt(g.lower)} to {_fmt(g.upper)}"
+        )
         parts.append(
-            f"{where} has mean {_fmt(g.centre)}, {limits} {_fmt(g.lower)} to {_fmt(g.upper)}, "
+            f"{where} has mean {_fmt(g.centre)}, {limits}, "
             f"{g.common_cause} common-cause points, {g.special_cause_improvement} improvement, "
             f"{g.special_cause_concern} concern and {g.special_cause_neutral} neutral "
             "special-cause points."
