@@ -194,7 +194,9 @@ NHS_SHAPED = st.from_regex(r"\A[0-9]{10}\Z") | st.from_regex(r"\A[0-9]{3} [0-9]{
 FILLER = st.text(st.sampled_from("abc XYZ-:/_,."), max_size=8)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60
+)
 @given(before=FILLER, number=NHS_SHAPED, after=FILLER, nested=st.booleans())
 def test_nhs_number_shaped_values_are_refused(
     tmp_path: Path, before: str, number: str, after: str, nested: bool
@@ -209,7 +211,9 @@ def test_nhs_number_shaped_values_are_refused(
     assert ledger.size == size
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30
+)
 @given(number=st.integers(10**9, 10**10 - 1), sign=st.sampled_from([1, -1]))
 def test_ten_digit_integers_are_refused(tmp_path: Path, number: int, sign: int) -> None:
     ledger = _shared_ledger(tmp_path)
@@ -227,7 +231,9 @@ def _shared_ledger(directory: Path) -> Ledger:
     return _LEDGERS[directory]
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60
+)
 @given(digest=st.binary(min_size=32, max_size=32))
 def test_hashes_and_identifiers_are_accepted(tmp_path: Path, digest: bytes) -> None:
     ledger = _shared_ledger(tmp_path)
@@ -316,3 +322,9 @@ def test_a_wrong_signature_on_a_checkpoint_is_not_accepted(tmp_path: Path) -> No
     note = ledger.checkpoint()
     with pytest.raises(NoteError):
         open_checkpoint(note.replace(f"{ORIGIN}\n1\n", f"{ORIGIN}\n2\n"), [ledger.verifier])
+
+
+def test_verify_file_refuses_a_missing_ledger(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        verify_file(tmp_path / "nowhere.db", ORIGIN)
+    assert not (tmp_path / "nowhere.db").exists()

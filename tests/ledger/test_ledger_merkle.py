@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledger_reference import mth, path, proof
 
@@ -269,6 +269,7 @@ def test_out_of_range_requests_are_refused() -> None:
     assert not verify_inclusion(0, 0, FULL.leaf(0), [], EMPTY_ROOT)
 
 
+@settings(deadline=None)
 @given(st.lists(st.binary(max_size=12), min_size=1, max_size=300), st.data())
 def test_incremental_tree_agrees_with_reference(leaves: list[bytes], data: st.DataObject) -> None:
     as_tuple = tuple(leaves)
@@ -281,6 +282,7 @@ def test_incremental_tree_agrees_with_reference(leaves: list[bytes], data: st.Da
     assert tree.consistency_proof(old, n) == proof(old, as_tuple[:n])
 
 
+@settings(deadline=None)
 @given(st.integers(1, 200), st.data())
 def test_truncate_forgets_exactly_the_later_leaves(size: int, data: st.DataObject) -> None:
     tree = tree_of(tuple(i.to_bytes(2, "big") for i in range(size)))

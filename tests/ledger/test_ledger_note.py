@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fivesafes.ledger.note import (
@@ -124,6 +124,7 @@ def test_checkpoint_extension_lines_are_ignored_and_bad_sizes_refused() -> None:
             Checkpoint.from_body(f"log\n{size}\n{root}\n")
 
 
+@settings(deadline=None)
 @given(
     origin=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
     size=st.integers(0, 2**63),

@@ -100,7 +100,9 @@ def test_the_witness_follows_a_key_rotation_once_told(tmp_path: Path) -> None:
     )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40
+)
 @given(picks=st.lists(st.integers(0, 8), min_size=1, max_size=12))
 def test_accepts_exactly_the_non_decreasing_sequences(tmp_path: Path, picks: list[int]) -> None:
     ledger = _ledger_for(tmp_path)

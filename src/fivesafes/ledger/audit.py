@@ -73,7 +73,7 @@ class VerifyReport:
 def audit_store(store: LedgerStore, origin: str, trusted_key: str | None = None) -> VerifyReport:
     """Replay every entry and checkpoint in ``store``; ``trusted_key`` pins the first key (vkey)."""
     problems: list[Problem] = []
-    tree = MerkleTree()
+    leaves: list[bytes] = []
     chain = KeyChain(origin)
     expected = 0
     for row in store.entries():
@@ -97,8 +97,10 @@ def audit_store(store: LedgerStore, origin: str, trusted_key: str | None = None)
         leaf = leaf_hash(row.entry)
         if leaf != row.leaf_hash:
             problems.append(Problem(where, "stored leaf hash does not match the entry"))
-        tree.append(leaf)
+        leaves.append(leaf)
         expected = row.index + 1
+    tree = MerkleTree(leaves)
+    del leaves
     if not chain.verifiers:
         problems.append(Problem("entry 0", "the log does not start with a key_init entry"))
     elif trusted_key is not None and chain.verifiers[0].vkey != trusted_key:

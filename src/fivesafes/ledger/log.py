@@ -77,8 +77,10 @@ def _check_record(kind: str, actor: str, subject: Mapping[str, Any]) -> None:
 def verify_file(
     db_path: Path, origin: str = DEFAULT_ORIGIN, trusted_key: str | None = None
 ) -> VerifyReport:
-    """Replay a ledger file without its signing key, as an auditor would (read-only use)."""
-    store = SqliteLedgerStore(db_path)
+    """Replay a ledger file without its signing key, as an auditor would."""
+    if not db_path.is_file():
+        raise FileNotFoundError(f"no ledger at {db_path}")
+    store = SqliteLedgerStore(db_path, read_only=True)
     try:
         return audit_store(store, origin, trusted_key)
     finally:
@@ -86,7 +88,12 @@ def verify_file(
 
 
 class Ledger:
-    """An open ledger: an append-only store, its Merkle tree in memory and its signing key."""
+    """An open ledger: an append-only store, its Merkle tree in memory and its signing key.
+
+    One process writes to a ledger at a time (the tree lives in that process's memory); a second
+    writer's appends fail on the store's unique index rather than fork the log. Readers and
+    auditors can use :func:`verify_file` at any time.
+    """
 
     def __init__(
         self,

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from fivesafes.ledger.merkle import leaf_hash, root_from_inclusion_proof, verify_consistency
 from fivesafes.ledger.note import NoteError, NoteVerifier, open_checkpoint
 
@@ -110,7 +112,8 @@ class Receipt:
         except NoteError:
             return False
         return (
-            self.proof.index == self.index
+            orjson.loads(self.entry).get("index") == self.index
+            and self.proof.index == self.index
             and self.proof.tree_size == head.size
             and self.proof.leaf_hash == leaf_hash(self.entry)
             and self.proof.root() == head.root_hash

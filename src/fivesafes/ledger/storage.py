@@ -71,7 +71,6 @@ CREATE TABLE IF NOT EXISTS entries (
     entry BLOB NOT NULL,
     leaf_hash BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind, idx);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     note TEXT NOT NULL,
@@ -90,7 +89,11 @@ _READ_BATCH = 10_000
 class SqliteLedgerStore:
     """The ledger in one SQLite file: an ``entries`` and a ``checkpoints`` table, append-only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (creating if needed) the ledger file; ``read_only`` opens an existing one as is."""
+        if read_only:
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
