@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_support import ORIGIN, ManualClock, open_ledger
 
-from fivesafes.ledger import Ledger, LedgerError, NoteVerifier, PatientDataError, verify_file
+from fivesafes.ledger import (
+    Ledger,
+    LedgerError,
+    NoteVerifier,
+    PatientDataError,
+    SqliteLedgerStore,
+    verify_file,
+)
 from fivesafes.ledger.keys import KEY_FILE, NEXT_KEY_FILE
 from fivesafes.ledger.merkle import leaf_hash
 from fivesafes.ledger.note import NoteError, open_checkpoint, open_note
+from fivesafes.ledger.storage import StoredCheckpoint, StoredEntry
 
 JOB = {"job_id": "J-1", "project_id": "P-7", "commit": "9f2c" * 10, "status": "submitted"}
 
@@ -328,3 +338,30 @@ def test_verify_file_refuses_a_missing_ledger(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         verify_file(tmp_path / "nowhere.db", ORIGIN)
     assert not (tmp_path / "nowhere.db").exists()
+
+
+class FlakyStore(SqliteLedgerStore):
+    """A store whose next append fails, as a full disk or a lost connection would."""
+
+    fail_next = False
+
+    def append(
+        self, entries: Sequence[StoredEntry], checkpoints: Sequence[StoredCheckpoint]
+    ) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise sqlite3.OperationalError("disk I/O error")
+        super().append(entries, checkpoints)
+
+
+def test_a_failed_write_leaves_the_tree_as_the_store_has_it(tmp_path: Path) -> None:
+    store = FlakyStore(tmp_path / "ledger.db")
+    ledger = Ledger(store, tmp_path / "keys", ORIGIN, checkpoint_every=2, clock=ManualClock())
+    ledger.append("login", {"session": "a"})
+    root = ledger.consistency(1).new_root
+    store.fail_next = True
+    with pytest.raises(sqlite3.OperationalError):
+        ledger.append_many(("login", "bob", {"session": f"s{i}"}) for i in range(5))
+    assert (ledger.size, ledger.consistency(1).new_root) == (2, root)
+    assert ledger.append("job", JOB).verify([ledger.verifier])
+    assert ledger.verify().ok

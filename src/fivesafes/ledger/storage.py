@@ -35,10 +35,6 @@ class StoredCheckpoint(NamedTuple):
 class LedgerStore(Protocol):
     """The storage the ledger needs: append rows atomically, read them back in order."""
 
-    def size(self) -> int:
-        """The number of stored entries."""
-        ...
-
     def append(
         self, entries: Sequence[StoredEntry], checkpoints: Sequence[StoredCheckpoint]
     ) -> None:
@@ -100,10 +96,6 @@ class SqliteLedgerStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         script = _SCHEMA + "".join(_APPEND_ONLY.format(table=t) for t in ("entries", "checkpoints"))
         self._db.executescript(script)
-
-    def size(self) -> int:
-        (count,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
-        return int(count)
 
     def append(
         self, entries: Sequence[StoredEntry], checkpoints: Sequence[StoredCheckpoint]
