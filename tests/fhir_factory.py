@@ -17,17 +17,19 @@ LOCAL = "https://fivesafes.org/fhir/CodeSystem/"
 SCT = "http://snomed.info/sct"
 
 
+_NHS_NUMBERS: list[str] = []
+
+
 def nhs_number(n: int) -> str:
     """The n-th valid NHS number in the 999 test range (numbers with check 10 are skipped)."""
-    k = found = 0
-    while True:
+    k = int(_NHS_NUMBERS[-1][3:9]) + 1 if _NHS_NUMBERS else 0
+    while len(_NHS_NUMBERS) <= n:
         first_nine = f"999{k:06d}"
         check = nhs_number_check_digit(first_nine)
         if check is not None:
-            if found == n:
-                return first_nine + str(check)
-            found += 1
+            _NHS_NUMBERS.append(first_nine + str(check))
         k += 1
+    return _NHS_NUMBERS[n]
 
 
 def icb(oid: str = "icb1", ods: str = "QWE") -> dict[str, Any]:

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 from fhir_factory import basic_population, condition, nhs_number, patient, write_ndjson
-
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
 
