@@ -24,7 +24,9 @@ import orjson
 
 from fivesafes.ingest.fhir import validate_resource
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared/fhir-examples/r4-examples"
+SHARED = Path(__file__).resolve().parents[2] / "shared/fhir-examples"
+EXAMPLES = SHARED / "r4-examples"
+CASES = SHARED / "validator-cases"
 
 
 def typical_resources(count: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -46,7 +48,7 @@ def typical_resources(count: int, seed: int = 7) -> list[dict[str, Any]]:
                     ],
                     "name": [{"use": "official", "family": "Smith", "given": ["Jo", "A"]}],
                     "gender": rng.choice(["male", "female", "other", "unknown"]),
-                    "birthDate": f"19{rng.randint(30, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                    "birthDate": f"19{rng.randint(30, 99)}-0{rng.randint(1, 9)}-{day[-2:]}",
                     "address": [{"postalCode": "LS1 4AP", "city": "Leeds", "line": ["1 Road"]}],
                     "generalPractitioner": [{"reference": "Organization/B82005"}],
                 }
@@ -117,7 +119,9 @@ def typical_resources(count: int, seed: int = 7) -> list[dict[str, Any]]:
                         "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                         "code": "AMB",
                     },
-                    "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "185347001"}]}],
+                    "type": [
+                        {"coding": [{"system": "http://snomed.info/sct", "code": "185347001"}]}
+                    ],
                     "subject": {"reference": f"Patient/{patient}"},
                     "period": {"start": day + "T09:00:00Z", "end": day + "T09:20:00Z"},
                     "serviceProvider": {"reference": "Organization/B82005"},
@@ -139,16 +143,21 @@ def example_resources() -> list[dict[str, Any]]:
 
 
 def rate(work: Callable[[Any], object], items: list[Any], seconds: float) -> float:
-    """Items per second of ``work`` over repeated passes lasting about ``seconds``."""
-    done = 0
-    start = time.perf_counter()
+    """Best items-per-second of ``work`` over whole passes, spread over about ``seconds``.
+
+    The best pass, not the mean, because on a shared machine other processes only ever
+    slow a pass down; every measurement in the table is taken the same way.
+    """
+    best = 0.0
+    deadline = time.perf_counter() + seconds
     while True:
+        start = time.perf_counter()
         for item in items:
             work(item)
-        done += len(items)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return done / elapsed
+        end = time.perf_counter()
+        best = max(best, len(items) / (end - start))
+        if end >= deadline:
+            return best
 
 
 def fhir_resources_parser() -> Callable[[dict[str, Any]], object]:
@@ -158,10 +167,44 @@ def fhir_resources_parser() -> Callable[[dict[str, Any]], object]:
     def parse(resource: dict[str, Any]) -> object:
         try:
             return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-        except Exception as error:  # noqa: BLE001 - a rejection is a valid outcome here
+        except Exception as error:  # a rejection is a valid outcome here
             return error
 
     return parse
+
+
+def agreement(parse: Callable[[dict[str, Any]], object]) -> None:
+    """Accept/reject agreement with HL7's reference validator on its R4 cases, both tools.
+
+    All cases are counted, including the two whose reference verdict depends on a validator
+    setting (see tests/ingest/test_fhir_validator_cases.py for the excluded view).
+    """
+    manifest = CASES / "manifest.json"
+    if not manifest.exists():
+        return
+    cases = orjson.loads(manifest.read_bytes())["cases"]
+    ours_agree = theirs_agree = ours_caught = theirs_caught = invalid = 0
+    for case in cases:
+        raw = (CASES / case["file"]).read_bytes().removeprefix(b"\xef\xbb\xbf")
+        reference_rejects = case["hapi_error_count"] > 0
+        try:
+            resource = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            ours_rejects = theirs_rejects = True
+        else:
+            ours_rejects = bool(validate_resource(resource))
+            theirs_rejects = isinstance(parse(resource), Exception)
+        ours_agree += ours_rejects == reference_rejects
+        theirs_agree += theirs_rejects == reference_rejects
+        invalid += reference_rejects
+        ours_caught += reference_rejects and ours_rejects
+        theirs_caught += reference_rejects and theirs_rejects
+    total = len(cases)
+    print(f"\nHL7 validator cases ({total}, {invalid} invalid per the reference validator):")
+    print(f"  agreement      ours {ours_agree}/{total}   fhir.resources {theirs_agree}/{total}")
+    print(
+        f"  invalid caught ours {ours_caught}/{invalid}   fhir.resources {theirs_caught}/{invalid}"
+    )
 
 
 def main() -> None:
@@ -184,7 +227,8 @@ def main() -> None:
             f"{name:<26}{len(items):>6}{ours:>12,.0f}{piped:>13,.0f}{theirs:>16,.0f}"
             f"{piped / theirs:>7.1f}x"
         )
-    print("resources/second, one core; ratio = (orjson parse + ours) / fhir.resources")
+    print("resources/second (best pass), one core; ratio = (orjson parse + ours) / fhir.resources")
+    agreement(pydantic)
 
 
 if __name__ == "__main__":

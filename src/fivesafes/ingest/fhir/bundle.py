@@ -17,7 +17,9 @@ from fivesafes.ingest.fhir.context import Context
 from fivesafes.ingest.fhir.primitives import is_absolute_uri
 
 Json = dict[str, Any]
-_RESTFUL = re.compile(r"(?P<base>https?://.+/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})")
+_RESTFUL = re.compile(
+    r"(?P<base>https?://.+/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+)
 _RELATIVE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?")
 _SELF_CONTAINED = frozenset({"document", "message"})
 _REQUEST_TYPES = frozenset({"batch", "transaction", "history"})
@@ -89,7 +91,9 @@ def _check_entry(kind: str, index: int, entry: Json, resource: Json | None, ctx:
                     f"and id ({rest})",
                 )
     if resource is None and not ("request" in entry or "response" in entry):
-        ctx.add(ruleset.BUNDLE, path, "bdl-5 failed: an entry needs a resource, request or response")
+        ctx.add(
+            ruleset.BUNDLE, path, "bdl-5 failed: an entry needs a resource, request or response"
+        )
     if "search" in entry and kind != "searchset":
         ctx.add(ruleset.BUNDLE, path, "bdl-2 failed: entry.search is only for searchset bundles")
     if ("request" in entry) != (kind in _REQUEST_TYPES):
@@ -115,8 +119,11 @@ def _check_document(bundle: Json, kind: str, first: Json | None, ctx: Context) -
     if kind == "document":
         identifier = bundle.get("identifier")
         if type(identifier) is not dict or "system" not in identifier or "value" not in identifier:
-            ctx.add(ruleset.BUNDLE, "Bundle", "bdl-9 failed: a document needs an identifier "
-                    "with a system and a value")
+            ctx.add(
+                ruleset.BUNDLE,
+                "Bundle",
+                "bdl-9 failed: a document needs an identifier with a system and a value",
+            )
         if "timestamp" not in bundle:
             ctx.add(ruleset.BUNDLE, "Bundle", "bdl-10 failed: a document needs a timestamp")
         if first is None or first.get("resourceType") != "Composition":
@@ -146,8 +153,11 @@ def check_bundle(bundle: Json, path: str, ctx: Context) -> None:
         return
     _check_links(bundle, ctx)
     if "total" in bundle and kind not in ("searchset", "history"):
-        ctx.add(ruleset.BUNDLE, "Bundle.total", "bdl-1 failed: total is only for search results "
-                "and history")
+        ctx.add(
+            ruleset.BUNDLE,
+            "Bundle.total",
+            "bdl-1 failed: total is only for search results and history",
+        )
     full_urls: dict[str, int] = {}
     rest_keys: set[str] = set()
     first: Json | None = None
@@ -160,8 +170,11 @@ def check_bundle(bundle: Json, path: str, ctx: Context) -> None:
             version = (resource or {}).get("meta", {})
             key = f"{full_url}|{version.get('versionId') if type(version) is dict else None}"
             if key in full_urls and kind != "history":
-                ctx.add(ruleset.BUNDLE, f"Bundle.entry[{index}].fullUrl", f"bdl-7 failed: "
-                        f"{full_url!r} is also the fullUrl of entry {full_urls[key]}")
+                ctx.add(
+                    ruleset.BUNDLE,
+                    f"Bundle.entry[{index}].fullUrl",
+                    f"bdl-7 failed: {full_url!r} is also the fullUrl of entry {full_urls[key]}",
+                )
             full_urls.setdefault(key, index)
         if resource is not None and (rest := _rest_key(resource)):
             rest_keys.add(rest)
@@ -176,8 +189,11 @@ def check_bundle(bundle: Json, path: str, ctx: Context) -> None:
             base = match["base"] if match else None
             for ref_path, target in references(resource, f"Bundle.entry[{index}].resource"):
                 if not _resolves(target, base, urls, rest_keys):
-                    ctx.add(ruleset.REFERENCE, ref_path, f"{target!r} does not resolve to an "
-                            f"entry of this {kind} bundle")
+                    ctx.add(
+                        ruleset.REFERENCE,
+                        ref_path,
+                        f"{target!r} does not resolve to an entry of this {kind} bundle",
+                    )
 
 
 def check_parameters(parameters: Json, path: str, ctx: Context) -> None:
@@ -194,8 +210,11 @@ def check_parameters(parameters: Json, path: str, ctx: Context) -> None:
     for resource_path, resource in found:
         for ref_path, target in references(resource, resource_path):
             if not _resolves(target, None, set(), rest_keys):
-                ctx.add(ruleset.REFERENCE, ref_path, f"{target!r} does not resolve to a resource "
-                        "in these Parameters")
+                ctx.add(
+                    ruleset.REFERENCE,
+                    ref_path,
+                    f"{target!r} does not resolve to a resource in these Parameters",
+                )
 
 
 HOOKS = {"Bundle": check_bundle, "Parameters": check_parameters}

@@ -17,7 +17,7 @@ def note_local_reference(reference: dict[str, Any], path: str, ctx: Context) -> 
     """Reference hook: remember ``#id`` references for the container's checks."""
     target = reference.get("reference")
     if type(target) is str and target[:1] == "#":
-        ctx.local_refs.append((path, target[1:]))
+        ctx.local_refs.append((path + ".reference", target[1:]))
 
 
 def _contained_ids(resource: dict[str, Any], path: str, ctx: Context) -> dict[str, str]:
@@ -38,7 +38,9 @@ def _contained_ids(resource: dict[str, Any], path: str, ctx: Context) -> dict[st
             ctx.add(ruleset.CONTAINED, inner_path, f"contained id {inner_id!r} is used twice")
         ids[inner_id] = inner_path
         if "contained" in inner:
-            ctx.add(ruleset.CONTAINED, inner_path, "dom-2 failed: contained resources must not nest")
+            ctx.add(
+                ruleset.CONTAINED, inner_path, "dom-2 failed: contained resources must not nest"
+            )
         meta = inner.get("meta")
         if type(meta) is dict:
             if "versionId" in meta or "lastUpdated" in meta:
@@ -49,8 +51,9 @@ def _contained_ids(resource: dict[str, Any], path: str, ctx: Context) -> dict[st
                 )
             if "security" in meta:
                 ctx.add(
-                    ruleset.CONTAINED, inner_path, "dom-5 failed: contained resources carry no "
-                    "meta.security; label the container",
+                    ruleset.CONTAINED,
+                    inner_path,
+                    "dom-5 failed: contained resources carry no meta.security; label the container",
                 )
     return ids
 

@@ -215,7 +215,7 @@ def bound_checker(checker: Checker, codes: frozenset[str], value_set: str) -> Ch
     listed = ", ".join(sorted(codes)[:8]) + (", ..." if len(codes) > 8 else "")
 
     def check_code(value: Any) -> Problem | None:
-        if value in codes:
+        if type(value) is str and value in codes:
             return None
         problem = checker(value)
         if problem is not None:

@@ -20,6 +20,8 @@ from fivesafes.ingest.fhir.primitives import Checker, Problem, bound_checker, co
 
 SCHEMA_FILE = "r4.json.gz"
 RESOURCE = "Resource"
+# How the walk treats a field: compared by identity in the hot loop.
+PRIMITIVE, COMPLEX, ARRAY, SINGLE_RESOURCE = "primitive", "complex", "array", "resource"
 
 
 @dataclass(slots=True)
@@ -37,7 +39,9 @@ class Field:
     max: int | None
     group: str | None
     check: Checker | None = None
-    ctype: ComplexType | None = None
+    # The type graph is cyclic (Questionnaire.item.item): keep it out of repr and ==.
+    ctype: ComplexType | None = field(default=None, repr=False, compare=False)
+    kind: str = SINGLE_RESOURCE
 
 
 @dataclass(slots=True)
@@ -45,11 +49,18 @@ class ComplexType:
     """A resource, datatype or backbone element: its fields and what it requires."""
 
     name: str
-    fields: dict[str, Field] = field(default_factory=dict)
+    fields: dict[str, Field] = field(default_factory=dict, repr=False, compare=False)
     # (label, property names any one of which satisfies the requirement)
-    required: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    has_choices: bool = False
+    required: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
     hooks: tuple[Any, ...] = ()
+    # The id/extension part of a primitive (``_birthDate``): its value lives beside it, so
+    # an object with only an id still satisfies ele-1.
+    primitive: bool = False
+    # json name -> (kind, checker or complex type, choice group, field): unpacked in one step
+    # by the walk, which is cheaper than reading the attributes one by one.
+    table: dict[str, tuple[str, Any, str | None, Field]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +117,12 @@ def load_schema() -> Schema:
                     entry.check = bound_checker(entry.check, value_sets[value_set], value_set)
             elif type_name != RESOURCE:
                 entry.ctype = types[type_name]
+            if array:
+                entry.kind = ARRAY
+            elif entry.check is not None:
+                entry.kind = PRIMITIVE
+            elif entry.ctype is not None:
+                entry.kind = COMPLEX
             ctype.fields[json_name] = entry
             names = (json_name, "_" + json_name) if entry.check else (json_name,)
             if group is not None:
@@ -117,7 +134,11 @@ def load_schema() -> Schema:
             if group_min[group]:
                 required.append((group + "[x]", tuple(names)))
         ctype.required = tuple(required)
-        ctype.has_choices = bool(groups)
+        ctype.primitive = name in checkers
+        ctype.table = {
+            name: (entry.kind, entry.check or entry.ctype, entry.group, entry)
+            for name, entry in ctype.fields.items()
+        }
     return Schema(
         meta=data["meta"],
         types=types,

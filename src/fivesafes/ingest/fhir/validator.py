@@ -16,8 +16,15 @@ import orjson
 
 from fivesafes.ingest.fhir import bundle, contained, extensions, invariants, ruleset
 from fivesafes.ingest.fhir.context import Context
-from fivesafes.ingest.fhir.primitives import describe
-from fivesafes.ingest.fhir.schema import ComplexType, Field, load_schema
+from fivesafes.ingest.fhir.primitives import Problem, describe
+from fivesafes.ingest.fhir.schema import (
+    ARRAY,
+    COMPLEX,
+    PRIMITIVE,
+    ComplexType,
+    Field,
+    load_schema,
+)
 from fivesafes.ingest.rules import Finding
 
 _SCHEMA = load_schema()
@@ -50,7 +57,9 @@ def _primitive_extension(
         if type(value) is dict and value:
             _walk(value, element_type, here, ctx)
         else:
-            ctx.add(ruleset.TYPE, here, f"expected an object with id/extension, found {describe(value)}")
+            ctx.add(
+                ruleset.TYPE, here, f"expected an object with id/extension, found {describe(value)}"
+            )
         return
     if type(value) is not list or not value:
         ctx.add(ruleset.ARRAY, here, f"expected a non-empty array, found {describe(value)}")
@@ -66,12 +75,18 @@ def _primitive_extension(
         if type(item) is dict and item:
             _walk(item, element_type, f"{here}[{index}]", ctx)
         elif item is not None:
-            ctx.add(ruleset.TYPE, f"{here}[{index}]", f"expected an object or null, found {describe(item)}")
+            ctx.add(
+                ruleset.TYPE,
+                f"{here}[{index}]",
+                f"expected an object or null, found {describe(item)}",
+            )
         elif type(values) is not list or index >= len(values) or values[index] is None:
             ctx.add(ruleset.EMPTY, f"{here}[{index}]", "null here needs a value in " + field.name)
 
 
-def _unknown(obj: dict[str, Any], key: str, value: Any, ctype: ComplexType, path: str, ctx: Context) -> None:
+def _unknown(
+    obj: dict[str, Any], key: str, value: Any, ctype: ComplexType, path: str, ctx: Context
+) -> None:
     """A property with no field of that name: primitive extension, resourceType, or unknown."""
     if key[:1] == "_":
         field = ctype.fields.get(key[1:])
@@ -87,7 +102,9 @@ def _unknown(obj: dict[str, Any], key: str, value: Any, ctype: ComplexType, path
     )
 
 
-def _primitive_array(obj: dict[str, Any], field: Field, items: list[Any], path: str, ctx: Context) -> None:
+def _primitive_array(
+    obj: dict[str, Any], field: Field, items: list[Any], path: str, ctx: Context
+) -> None:
     check = field.check
     for index, item in enumerate(items):
         if item is None:
@@ -100,91 +117,122 @@ def _primitive_array(obj: dict[str, Any], field: Field, items: list[Any], path: 
             ctx.add(problem[0], f"{path}[{index}]", problem[1])
 
 
-def _value(field: Field, value: Any, path: str, ctx: Context) -> None:
-    """One non-primitive value: a complex element or a whole resource."""
-    if field.ctype is None:
+def _report_primitive(field: Field, value: Any, problem: Problem, path: str, ctx: Context) -> None:
+    """A single primitive's problem, named by shape first (null, array) then by value."""
+    if value is None:
+        ctx.add(ruleset.EMPTY, path, "null is not allowed; omit the property")
+    elif type(value) is list:
+        ctx.add(ruleset.ARRAY, path, f"expected a single {field.type_name}, found an array")
+    else:
+        ctx.add(problem[0], path, problem[1])
+
+
+def _complex_value(field: Field, value: Any, path: str, ctx: Context) -> None:
+    """One value of a complex or resource element (the shape errors live here)."""
+    if value is None:
+        ctx.add(ruleset.EMPTY, path, "null is not allowed; omit the property")
+    elif field.ctype is None:
         _resource(value, path, ctx, field.name == "contained")
     elif type(value) is not dict:
-        ctx.add(ruleset.TYPE, path, f"expected an object ({field.type_name}), found {describe(value)}")
+        ctx.add(
+            ruleset.TYPE, path, f"expected an object ({field.type_name}), found {describe(value)}"
+        )
     elif not value:
         ctx.add(ruleset.EMPTY, path, "an empty object is not allowed; omit the property")
     else:
         _walk(value, field.ctype, path, ctx)
 
 
+def _array(obj: dict[str, Any], field: Field, value: Any, path: str, ctx: Context) -> None:
+    """A repeating element: an array, not empty, within its maximum, each item checked."""
+    if type(value) is not list:
+        if value is None:
+            ctx.add(ruleset.EMPTY, path, "null is not allowed; omit the property")
+        else:
+            message = f"expected an array of {field.type_name}, found {describe(value)}"
+            ctx.add(ruleset.ARRAY, path, message)
+        return
+    if not value:
+        ctx.add(ruleset.EMPTY, path, "an array must not be empty; omit the property")
+        return
+    if field.max is not None and len(value) > field.max:
+        ctx.add(ruleset.CARDINALITY, path, f"{len(value)} values, at most {field.max} allowed")
+    if field.check is not None:
+        _primitive_array(obj, field, value, path, ctx)
+        return
+    ctype = field.ctype
+    for index, item in enumerate(value):
+        if ctype is not None and type(item) is dict and item:
+            _walk(item, ctype, f"{path}[{index}]", ctx)
+        else:
+            _complex_value(field, item, f"{path}[{index}]", ctx)
+
+
+def _choice(groups: dict[str, str], field: Field, key: str, path: str, ctx: Context) -> None:
+    """Only one type of a choice element (``value[x]``) may be present."""
+    seen = groups.setdefault(field.group, key)  # type: ignore[arg-type]
+    if seen != key:
+        ctx.add(
+            ruleset.CARDINALITY,
+            f"{path}.{key}",
+            f"only one of {field.group}[x] is allowed; {seen} is also present",
+        )
+
+
 def _walk(obj: dict[str, Any], ctype: ComplexType, path: str, ctx: Context) -> None:
-    """Check every property of one object against its type, then the type's rules."""
-    fields = ctype.fields
-    groups: dict[str, str] | None = {} if ctype.has_choices else None
+    """Check every property of one object against its type, then the type's rules.
+
+    The common cases (a single primitive, a non-empty object) are decided inline; shape
+    errors, arrays and resources go to the helpers above.
+    """
+    table = ctype.table
+    groups: dict[str, str] | None = None
     for key, value in obj.items():
-        field = fields.get(key)
-        if field is None:
+        spec = table.get(key)
+        if spec is None:
             _unknown(obj, key, value, ctype, path, ctx)
             continue
-        if groups is not None and field.group is not None:
-            seen = groups.setdefault(field.group, key)
-            if seen != key:
-                ctx.add(
-                    ruleset.CARDINALITY,
-                    f"{path}.{key}",
-                    f"only one of {field.group}[x] is allowed; {seen} is also present",
-                )
-        if value is None:
-            ctx.add(ruleset.EMPTY, f"{path}.{key}", "null is not allowed; omit the property")
-            continue
-        if field.array:
-            if type(value) is not list:
-                ctx.add(
-                    ruleset.ARRAY,
-                    f"{path}.{key}",
-                    f"expected an array of {field.type_name}, found {describe(value)}",
-                )
-                continue
-            if not value:
-                ctx.add(ruleset.EMPTY, f"{path}.{key}", "an array must not be empty; omit the property")
-                continue
-            if field.max is not None and len(value) > field.max:
-                ctx.add(
-                    ruleset.CARDINALITY,
-                    f"{path}.{key}",
-                    f"{len(value)} values, at most {field.max} allowed",
-                )
-            if field.check is not None:
-                _primitive_array(obj, field, value, f"{path}.{key}", ctx)
+        kind, target, group, field = spec
+        if group is not None:
+            if groups is None:
+                groups = {group: key}
             else:
-                for index, item in enumerate(value):
-                    if item is None:
-                        ctx.add(ruleset.EMPTY, f"{path}.{key}[{index}]", "null is not allowed")
-                    else:
-                        _value(field, item, f"{path}.{key}[{index}]", ctx)
-        elif type(value) is list:
-            ctx.add(
-                ruleset.ARRAY,
-                f"{path}.{key}",
-                f"expected a single {field.type_name}, found an array (max 1)",
-            )
-        elif field.check is not None:
-            problem = field.check(value)
+                _choice(groups, field, key, path, ctx)
+        if kind is PRIMITIVE:
+            problem = target(value)
             if problem is not None:
-                ctx.add(problem[0], f"{path}.{key}", problem[1])
+                _report_primitive(field, value, problem, path + "." + key, ctx)
+        elif kind is COMPLEX and type(value) is dict and value:
+            _walk(value, target, path + "." + key, ctx)
+        elif kind is ARRAY:
+            _array(obj, field, value, path + "." + key, ctx)
+        elif type(value) is list:
+            message = f"expected a single {field.type_name}, found an array (max 1)"
+            ctx.add(ruleset.ARRAY, path + "." + key, message)
         else:
-            _value(field, value, f"{path}.{key}", ctx)
-    for label, names in ctype.required:
-        for name in names:
-            if name in obj:
-                break
-        else:
-            ctx.add(ruleset.CARDINALITY, f"{path}.{label}", "required element is missing (min 1)")
-    if len(obj) == 1 and "id" in obj:
+            _complex_value(field, value, path + "." + key, ctx)
+    if ctype.required:
+        for label, names in ctype.required:
+            for name in names:
+                if name in obj:
+                    break
+            else:
+                ctx.add(
+                    ruleset.CARDINALITY, f"{path}.{label}", "required element is missing (min 1)"
+                )
+    if len(obj) == 1 and "id" in obj and not ctype.primitive:
         ctx.add(ruleset.EMPTY, path, "ele-1 failed: an element must have a value or children")
-    for hook in ctype.hooks:
-        hook(obj, path, ctx)
+    if ctype.hooks:
+        for hook in ctype.hooks:
+            hook(obj, path, ctx)
 
 
 def _resource(resource: Any, path: str, ctx: Context, is_contained: bool = False) -> None:
     """One resource: its type, its elements, and its contained resources."""
     if type(resource) is not dict:
-        ctx.add(ruleset.TYPE, path, f"expected a resource (JSON object), found {describe(resource)}")
+        ctx.add(
+            ruleset.TYPE, path, f"expected a resource (JSON object), found {describe(resource)}"
+        )
         return
     kind = resource.get("resourceType")
     if kind is None:
@@ -242,9 +290,15 @@ class FhirValidator:
         try:
             resource = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
-            return [Finding(ruleset.JSON.id, "", f"not valid JSON: {error}")]
+            if raw.lstrip()[:1] == b"<":
+                message = "this looks like XML; the loader accepts FHIR JSON only"
+            else:
+                message = f"not valid JSON: {error}"
+            return [Finding(ruleset.JSON.id, "", message)]
         if type(resource) is not dict:
-            return [Finding(ruleset.JSON.id, "", f"expected a JSON object, found {describe(resource)}")]
+            return [
+                Finding(ruleset.JSON.id, "", f"expected a JSON object, found {describe(resource)}")
+            ]
         return self.validate_resource(resource)
 
 
