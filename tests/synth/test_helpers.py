@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.progress import Progress
 
 from fivesafes.model.codes import is_valid_nhs_number
 from fivesafes.synth import generate, max_patients
@@ -79,3 +80,14 @@ def test_generation_refuses_impossible_requests(
     with pytest.raises(ValueError):
         generate(tmp_path, patients, seed=1, faults=faults)
     assert not any(tmp_path.iterdir())
+
+
+def test_progress_is_reported_to_a_callable_or_a_rich_progress(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    generate(tmp_path / "a", 60, seed=1, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (60, 60)
+    assert all(total == 60 for _, total in calls)
+    with Progress(disable=True) as progress:
+        generate(tmp_path / "b", 60, seed=1, progress=progress)
+    (task,) = progress.tasks
+    assert task.completed == task.total == 60

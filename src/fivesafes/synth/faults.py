@@ -136,11 +136,10 @@ class FaultInjector:
 
     def _eligible(self, cohort: Cohort, batch: Batch) -> np.ndarray:
         """Which event kinds (columns, EVENT_KINDS order) each record of ``batch`` may take."""
-        m = len(batch)
         faultable = np.array(batch.faultable, dtype=bool)
         who = np.array(batch.patients, dtype=np.int64)
         dated = faultable & (batch.resource_type in DATE_ELEMENT)
-        room_after = cohort.dead[who] & (cohort.death[who] < STUDY_END) if m else faultable
+        room_after = cohort.dead[who] & (cohort.death[who] < STUDY_END)
         coded = faultable & np.array([c is not None for c in batch.codes], dtype=bool)
         coded &= batch.resource_type in CODE_ELEMENT
         columns = {
@@ -151,7 +150,7 @@ class FaultInjector:
             "broken_reference": faultable,
             "malformed_json": faultable,
         }
-        return np.column_stack([columns[k] for k in EVENT_KINDS]) if m else np.zeros((0, 6), bool)
+        return np.column_stack([columns[k] for k in EVENT_KINDS])
 
     def _events(self, cohort: Cohort, batches: dict[str, Batch], first_chunk: bool) -> list[Fault]:
         rng = self.rng

@@ -83,7 +83,8 @@ class Cohort:
         return np.where(later, self.new_practice[who], self.practice[who])
 
     def condition_count(self) -> np.ndarray:
-        return sum(c.astype(np.int64) for c in self.conditions.values())  # type: ignore[return-value]
+        """How many of the long-term conditions each person has."""
+        return np.sum(list(self.conditions.values()), axis=0, dtype=np.int64)
 
 
 def _death_hazard(
