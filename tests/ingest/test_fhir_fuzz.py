@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -51,6 +52,7 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=25,
 )
+# Valid resources to mutate: these, plus every HL7 R4 example we accept (when present).
 SEEDS: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
@@ -100,6 +102,14 @@ SEEDS: list[dict[str, Any]] = [
         ],
     },
 ]
+
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared/fhir-examples/r4-examples"
+if EXAMPLES.is_dir():
+    for example in sorted(EXAMPLES.glob("*.json")):
+        parsed = orjson.loads(example.read_bytes())
+        if isinstance(parsed, dict) and not validate_resource(parsed):
+            SEEDS.append(parsed)
 
 
 def slots(value: Any) -> list[tuple[Any, Any]]:
@@ -152,7 +162,21 @@ def test_mutated_valid_resources_never_raise(seed: dict[str, Any], data: st.Data
 
 
 @settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.integers() | st.none() | st.booleans(), JSON_VALUES, min_size=1, max_size=3)
+)
+def test_python_objects_that_json_cannot_produce_never_raise(odd: dict[Any, Any]) -> None:
+    """Non-string keys cannot come from JSON, but the API takes any object."""
+    assert_findings(validate_resource({"resourceType": "Observation"} | odd))
+    extension = {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"} | odd
+    assert_findings(validate_resource({"resourceType": "Patient", "extension": [extension]}))
+    parameter = {"name": "p"} | odd
+    assert_findings(validate_resource({"resourceType": "Parameters", "parameter": [parameter]}))
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_random_bytes_never_raise(raw: bytes) -> None:
     assert_findings(validate_json(raw))
     assert_findings(validate_json(orjson.dumps({"resourceType": "Observation", "x": raw.hex()})))
+    assert_findings(validate_json("\ud800" + raw.decode("latin-1")))

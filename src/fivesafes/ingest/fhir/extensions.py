@@ -13,6 +13,7 @@ from typing import Any
 
 from fivesafes.ingest.fhir import ruleset
 from fivesafes.ingest.fhir.context import Context
+from fivesafes.ingest.fhir.invariants import value_key
 from fivesafes.ingest.fhir.primitives import is_absolute_uri
 
 
@@ -34,20 +35,11 @@ class ExtensionRegistry(dict[str, tuple[str, ...]]):
         self[url] = kinds
 
 
-def _value_key(extension: dict[str, Any]) -> str | None:
-    for key in extension:
-        if key.startswith("value"):
-            return key
-        if key.startswith("_value"):
-            return key[1:]
-    return None
-
-
 def check_extension(extension: dict[str, Any], path: str, ctx: Context) -> None:
     """ext-1 (value[x] xor nested extensions), known url, and the value type it allows."""
-    value_key = _value_key(extension)
+    found_key = value_key(extension)
     nested = "extension" in extension
-    if (value_key is not None) == nested:
+    if (found_key is not None) == nested:
         both = "both" if nested else "neither"
         ctx.add(
             ruleset.EXTENSION,
@@ -68,19 +60,19 @@ def check_extension(extension: dict[str, Any], path: str, ctx: Context) -> None:
             "environment; register its definition or remove it",
         )
         return
-    if value_key is not None:
-        found = value_key[5:6].lower() + value_key[6:]
+    if found_key is not None:
+        kind = found_key[5:]
         if not allowed:
             ctx.add(
                 ruleset.EXTENSION,
                 path,
                 f"extension {url!r} is a complex extension: nested extensions, not a value",
             )
-        elif found not in allowed and value_key[5:] not in allowed:
+        elif kind not in allowed and kind[:1].lower() + kind[1:] not in allowed:
             ctx.add(
                 ruleset.EXTENSION,
                 path,
-                f"extension {url!r} allows value types {', '.join(allowed)}, found {found}",
+                f"extension {url!r} allows value types {', '.join(allowed)}, found {found_key}",
             )
     elif allowed:
         ctx.add(

@@ -19,6 +19,14 @@ Element = dict[str, Any]
 VALUE_SET_PREFIX = "http://hl7.org/fhir/ValueSet/"
 
 
+def value_key(element: Element) -> str | None:
+    """The ``value[x]`` property present (``_valueX`` counts as ``valueX``), if any."""
+    for key in element:
+        if type(key) is str and key.startswith(("value", "_value")):
+            return key.removeprefix("_")
+    return None
+
+
 def _moment(value: str) -> datetime | None:
     """A dateTime with a time as an aware datetime; None if it has no time or is malformed."""
     if len(value) <= 10:
@@ -111,13 +119,13 @@ def check_quantity(quantity: Element, path: str, ctx: Context) -> None:
 
 def check_observation(observation: Element, path: str, ctx: Context) -> None:
     """obs-6: dataAbsentReason SHALL only be present if value[x] is not."""
-    if "dataAbsentReason" in observation and any(k.startswith("value") for k in observation):
+    if "dataAbsentReason" in observation and value_key(observation) is not None:
         ctx.add(ruleset.INVARIANT, path, "obs-6 failed: dataAbsentReason given with a value[x]")
 
 
 def check_parameter(parameter: Element, path: str, ctx: Context) -> None:
     """inv-1: a parameter has exactly one of value[x], resource or part."""
-    has_value = any(k.startswith(("value", "_value")) for k in parameter)
+    has_value = value_key(parameter) is not None
     kinds = has_value + ("resource" in parameter) + ("part" in parameter)
     if kinds != 1:
         ctx.add(

@@ -88,6 +88,9 @@ def _unknown(
     obj: dict[str, Any], key: str, value: Any, ctype: ComplexType, path: str, ctx: Context
 ) -> None:
     """A property with no field of that name: primitive extension, resourceType, or unknown."""
+    if type(key) is not str:
+        ctx.add(ruleset.UNKNOWN_ELEMENT, path, f"property name {key!r} is not a string")
+        return
     if key[:1] == "_":
         field = ctype.fields.get(key[1:])
         if field is not None and field.check is not None:
@@ -284,7 +287,7 @@ class FhirValidator:
 
     def validate_json(self, data: bytes | str) -> list[Finding]:
         """Parse one JSON document and validate it; unparseable input is a ``fhir.json`` finding."""
-        raw = data.encode() if isinstance(data, str) else data
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         if raw.startswith(_UTF8_BOM):
             raw = raw[len(_UTF8_BOM) :]
         try:
