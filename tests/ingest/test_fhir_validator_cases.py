@@ -8,6 +8,7 @@ messages). A case agrees when we reject exactly the cases the reference finds er
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,37 @@ def test_excluded_cases_exist_and_are_few() -> None:
     assert set(EXCLUDED) <= names
     assert set(REGISTERED) <= names
     assert len(EXCLUDED) <= 2
+
+
+def reference_path(java_path: str) -> str:
+    """The reference's FHIRPath in our notation: no ``/*Type/id*/`` notes, ``valueInteger``."""
+    path = re.sub(r"/\*[^*]*\*/", "", java_path)
+    return re.sub(r"\.ofType\((\w)(\w*)\)", lambda m: m[1].upper() + m[2], path)
+
+
+def test_rejections_point_where_the_reference_validator_points() -> None:
+    """Every location the reference reports an error at (other than display names, which
+    need terminology) is one of ours or an ancestor of one (we may name the exact property).
+
+    The manifest lists at most five errors per case; those are the locations compared.
+    """
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    missed = []
+    for case in manifest["cases"]:
+        theirs = {
+            reference_path(error["path"])
+            for error in case["hapi_errors"]
+            if "Display Name" not in error["message"]
+        }
+        if not theirs or case["file"] in EXCLUDED:
+            continue
+        findings = FhirValidator().validate_json((CASES / case["file"]).read_bytes())
+        # FHIRPath names a primitive's extension part (JSON "_valueInteger") as the primitive.
+        ours = {f.path.replace("._", ".") for f in findings}
+        for place in theirs:
+            if not any(o == place or o.startswith(place + ".") or not place for o in ours):
+                missed.append((case["file"], place))
+    assert missed == []
 
 
 @pytest.mark.parametrize(
