@@ -81,3 +81,6 @@ def check_contained(resource: dict[str, Any], path: str, ctx: Context) -> None:
                 f"dom-3 failed: contained resource {inner_id!r} is not referenced from the "
                 "resource and does not refer to it",
             )
+
+
+HOOKS = {"Reference": note_local_reference}

@@ -70,7 +70,6 @@ class Schema:
     meta: dict[str, Any]
     types: dict[str, ComplexType]
     resources: frozenset[str]
-    checkers: dict[str, Checker]
     core_extensions: dict[str, tuple[str, ...]]
 
 
@@ -143,6 +142,5 @@ def load_schema() -> Schema:
         meta=data["meta"],
         types=types,
         resources=frozenset(data["resources"]),
-        checkers=checkers,
         core_extensions={url: tuple(kinds) for url, kinds in data["extensions"].items()},
     )

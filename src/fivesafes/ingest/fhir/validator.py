@@ -36,10 +36,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 def _install_hooks() -> None:
     """Attach the invariant, extension, contained and bundle checks to their types."""
     hooks: dict[str, list[Any]] = {}
-    for table in (invariants.HOOKS, extensions.HOOKS, bundle.HOOKS):
+    for table in (invariants.HOOKS, extensions.HOOKS, contained.HOOKS, bundle.HOOKS):
         for type_name, hook in table.items():
             hooks.setdefault(type_name, []).append(hook)
-    hooks.setdefault("Reference", []).append(contained.note_local_reference)
     for type_name, type_hooks in hooks.items():
         _TYPES[type_name].hooks = tuple(type_hooks)
 
@@ -266,7 +265,8 @@ class FhirValidator:
 
     def __init__(self) -> None:
         self.extensions = extensions.ExtensionRegistry(
-            _SCHEMA.core_extensions, list(_TYPES) + list(_SCHEMA.checkers)
+            _SCHEMA.core_extensions,
+            [name for name in _TYPES if "." not in name and name not in _RESOURCES],
         )
 
     def register_extension(self, url: str, value_types: Iterable[str]) -> None:
