@@ -290,6 +290,7 @@ DIV = '<div xmlns="http://www.w3.org/1999/xhtml">{}</div>'
         ("<div>no namespace</div>", False),
         (DIV.format("  "), False),
         (DIV.format("<form>x</form>"), False),
+        ('<!DOCTYPE div><div xmlns="http://www.w3.org/1999/xhtml">x</div>', False),
     ],
 )
 def test_narrative_xhtml(div: str, ok: bool) -> None:

@@ -182,6 +182,10 @@ class _NarrativeChecker:
                 self.problem = f"{attribute} on <{name}> must not use an active URL scheme"
                 return
 
+    def doctype(self, *_: object) -> None:
+        if self.problem is None:
+            self.problem = "a DOCTYPE (and its entity declarations) is not allowed in narrative"
+
     def text(self, data: str) -> None:
         if not self.has_content and not data.isspace():
             self.has_content = True
@@ -202,6 +206,7 @@ def check_xhtml(value: Any) -> Problem | None:
     checker = _NarrativeChecker()
     parser = expat.ParserCreate()
     parser.StartElementHandler = checker.start
+    parser.StartDoctypeDeclHandler = checker.doctype
     parser.CharacterDataHandler = checker.text
     try:
         parser.Parse(value, True)
