@@ -282,11 +282,10 @@ def source_of(directory: Path) -> str:
 
 
 def write(schema: Json, out: Path) -> None:
-    """Write gzipped, key-sorted JSON with a fixed mtime so rebuilds are byte-identical."""
-    payload = json.dumps(schema, separators=(",", ":"), sort_keys=False).encode()
+    """Write gzipped JSON with no name or mtime in the header, so rebuilds are byte-identical."""
+    payload = json.dumps(schema, separators=(",", ":")).encode()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
-        handle.write(payload)
+    out.write_bytes(gzip.compress(payload, mtime=0))
 
 
 def main() -> None:
