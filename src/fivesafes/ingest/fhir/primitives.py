@@ -42,8 +42,6 @@ _FORMAT_HINTS = {
     "uri": "no whitespace",
     "url": "no whitespace",
     "canonical": "no whitespace",
-    "markdown": "text",
-    "string": "text",
 }
 
 
