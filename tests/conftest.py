@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fivesafes.store.config import DataDir  # noqa: E402
-from fivesafes.store.database import Store  # noqa: E402
+from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

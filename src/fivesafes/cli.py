@@ -109,6 +109,35 @@ def _rules_table(rules: dict[str, int]) -> RichTable:
     return table
 
 
+@app.command("synth")
+def synth_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the FHIR and CSV files to")],
+    patients: Annotated[int, typer.Option("--patients", help="How many people")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes")] = 1,
+    faults: Annotated[
+        float, typer.Option("--faults", help="Fraction of records to spoil (0 to 1)")
+    ] = 0.0,
+) -> None:
+    """Write a synthetic population as FHIR R4 NDJSON (and CSV tables); all of it made up."""
+    from fivesafes.synth import generate
+    from fivesafes.synth.generator import FAULTS_FILE
+
+    try:
+        with _progress() as progress:
+            summary = generate(out, patients=patients, seed=seed, faults=faults, progress=progress)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    table = RichTable(title=f"Synthetic population: {summary.patients:,} people, seed {seed}")
+    table.add_column("file")
+    table.add_column("records", justify="right")
+    for f in summary.files:
+        table.add_row(f.name, f"{f.records:,}")
+    table.add_row("[bold]total", f"[bold]{summary.records:,}")
+    console.print(table)
+    if summary.faults:
+        console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
+
+
 @app.command("load")
 def load_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],

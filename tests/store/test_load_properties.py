@@ -7,10 +7,10 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from fhir_factory import condition, icb, nhs_number, patient, practice, registration, write_ndjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fhir_factory import condition, icb, nhs_number, patient, practice, registration, write_ndjson
 from fivesafes.ingest.rules import RULES
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store

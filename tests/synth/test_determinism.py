@@ -16,7 +16,7 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
     second = generate(tmp_path / "b", 300, seed=42, faults=0.05)
     a, b = _contents(tmp_path / "a"), _contents(tmp_path / "b")
     assert a.keys() == b.keys()
-    assert "faults.json" in a
+    assert "_faults.json" in a
     for name in a:
         assert a[name] == b[name], f"{name} differs between two runs with the same seed"
     assert first.files == second.files
@@ -32,6 +32,6 @@ def test_another_seed_gives_other_data(tmp_path: Path) -> None:
 
 def test_regenerating_without_faults_removes_a_stale_fault_list(tmp_path: Path) -> None:
     generate(tmp_path, 50, seed=3, faults=0.1)
-    assert (tmp_path / "faults.json").exists()
+    assert (tmp_path / "_faults.json").exists()
     generate(tmp_path, 50, seed=3)
-    assert not (tmp_path / "faults.json").exists()
+    assert not (tmp_path / "_faults.json").exists()

@@ -21,7 +21,7 @@ import orjson
 from fivesafes.ingest.checks import JSON_MALFORMED, TYPE_NOT_LOADED
 from fivesafes.ingest.fhir import FhirValidator
 from fivesafes.ingest.flatten import FLATTENINGS, PROFILE_EXTENSIONS, flatten
-from fivesafes.ingest.readers import CSV_SUFFIXES, read_csv, read_fhir
+from fivesafes.ingest.readers import CSV_SUFFIXES, read_csv, read_json, read_ndjson
 from fivesafes.ingest.rules import Finding
 from fivesafes.ingest.tabular import (
     CSV_FILE,
@@ -102,9 +102,16 @@ def check_resource(
     return CheckedResource(file, line, entry, rtype, rid, row, canonical, digest, ())
 
 
-def check_fhir_file(path: Path, today: date) -> Iterator[CheckedResource]:
-    """Every record of one NDJSON/JSON file, checked."""
-    for raw in read_fhir(path):
+def check_fhir_file(
+    path: Path, today: date, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[CheckedResource]:
+    """Every record of one NDJSON/JSON file (or of a line range of an NDJSON file), checked."""
+    raws = (
+        read_json(path)
+        if path.suffix.lower() == ".json"
+        else read_ndjson(path, start, end, first_line)
+    )
+    for raw in raws:
         if raw.error is not None:
             finding = Finding(JSON_MALFORMED.id, raw.position, raw.error)
             yield CheckedResource(

@@ -37,7 +37,11 @@ class RawRecord:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every loadable file under ``paths``, in a stable order (files, then folders' contents)."""
+    """Every loadable file under ``paths``, in a stable order (files, then folders' contents).
+
+    Inside a folder, names starting with ``_`` or ``.`` are skipped: that is where suppliers
+    keep manifests and notes beside the data (the synthetic generator's ``_faults.json``).
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -45,7 +49,9 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                 sorted(
                     p
                     for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in FHIR_SUFFIXES + CSV_SUFFIXES
+                    if p.is_file()
+                    and p.suffix.lower() in FHIR_SUFFIXES + CSV_SUFFIXES
+                    and not p.name.startswith(("_", "."))
                 )
             )
         else:
@@ -57,17 +63,39 @@ def _json_error(exc: orjson.JSONDecodeError) -> str:
     return f"not valid JSON: {exc.msg} at character {exc.pos} (the record may be truncated)"
 
 
-def read_ndjson(path: Path) -> Iterator[RawRecord]:
-    """One record a non-blank line."""
+def read_ndjson(
+    path: Path, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[RawRecord]:
+    """One record a non-blank line, for the whole file or the byte range [start, end).
+
+    A range must start at the beginning of a line; ``first_line`` is that line's number.
+    Ranges let several processes check one large file, each its own part.
+    """
     name = str(path)
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield RawRecord(name, number, None, orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                yield RawRecord(name, number, None, None, _json_error(exc))
+        handle.seek(start)
+        data = handle.read() if end is None else handle.read(end - start)
+    for number, line in enumerate(data.split(b"\n"), start=first_line):
+        if not line.strip():
+            continue
+        try:
+            yield RawRecord(name, number, None, orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield RawRecord(name, number, None, None, _json_error(exc))
+
+
+def line_ranges(path: Path, target_bytes: int) -> list[tuple[int, int, int]]:
+    """(start, end, first line number) ranges of about ``target_bytes``, split at line ends."""
+    data = path.read_bytes()
+    ranges = []
+    start, line = 0, 1
+    while start < len(data):
+        end = data.find(b"\n", min(start + target_bytes, len(data)) - 1)
+        end = len(data) if end < 0 else end + 1
+        ranges.append((start, end, line))
+        line += data.count(b"\n", start, end)
+        start = end
+    return ranges
 
 
 def read_json(path: Path) -> Iterator[RawRecord]:
@@ -91,13 +119,6 @@ def read_json(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(name, 1, index, resource)
         return
     yield RawRecord(name, 1, None, document)
-
-
-def read_fhir(path: Path) -> Iterator[RawRecord]:
-    """Records of an NDJSON or JSON file, chosen by suffix."""
-    if path.suffix.lower() == ".json":
-        return read_json(path)
-    return read_ndjson(path)
 
 
 def read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

@@ -76,17 +76,21 @@ class Store:
         self.con = con
         self.path = path
         self._key_source = key_source
-        self._pseudonymise: Pseudonymiser | None = None
+        self._key: bytes | None = None
         self._ensure_schema()
 
     @property
-    def pseudonymise(self) -> Pseudonymiser:
-        """The keyed hash of this environment, reading (or creating) the key on first use."""
-        if self._pseudonymise is None:
+    def key(self) -> bytes:
+        """The environment's pseudonym key, read (or created) on first use, never stored here."""
+        if self._key is None:
             source = self._key_source
-            key = source if isinstance(source, bytes) else load_or_create_key(source)
-            self._pseudonymise = Pseudonymiser(key)
-        return self._pseudonymise
+            self._key = source if isinstance(source, bytes) else load_or_create_key(source)
+        return self._key
+
+    @property
+    def pseudonymise(self) -> Pseudonymiser:
+        """The keyed hash of this environment."""
+        return Pseudonymiser(self.key)
 
     @classmethod
     def open(cls, data_dir: DataDir, read_only: bool = False) -> Store:

@@ -22,12 +22,13 @@ import duckdb
 import orjson
 
 from fivesafes.ingest.flatten import FLATTENINGS
-from fivesafes.ingest.pipeline import check_csv_file, check_fhir_file, is_csv
+from fivesafes.ingest.pipeline import check_csv_file, is_csv
 from fivesafes.ingest.readers import discover
 from fivesafes.ingest.tabular import CSV_TABLES
 from fivesafes.model import TABLES
 from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.store.analysis import rebuild_analysis_layer
+from fivesafes.store.chunks import check_parts, stage_columns
 from fivesafes.store.crosschecks import run_crosschecks
 from fivesafes.store.database import QUARANTINE_COLUMNS, Store, identifiable_columns
 from fivesafes.store.staging import StagingBuffer
@@ -89,9 +90,6 @@ def _staging_name(kind: str) -> str:
     return f"stage_{kind}"
 
 
-STAGE_EXTRA = (("seq", "BIGINT"),)
-
-
 def load(
     store: Store,
     paths: Iterable[Path],
@@ -100,12 +98,14 @@ def load(
     progress: ProgressCallback | None = None,
     commit: bool = True,
     verdicts: bool = False,
+    workers: int | None = None,
 ) -> LoadReport:
     """Check and load ``paths`` into ``store`` in one transaction.
 
     With ``commit=False`` every check runs and the report is complete, but the
     transaction is rolled back: this is how ``fivesafes validate`` works. With
-    ``verdicts=True`` the report also lists every record's outcome.
+    ``verdicts=True`` the report also lists every record's outcome. ``workers``
+    sets how many processes check records (default: all cores for large loads).
     """
     files = discover(paths)
     load_id = uuid.uuid4().hex[:16]
@@ -114,7 +114,7 @@ def load(
     con = store.con
     con.execute("BEGIN TRANSACTION")
     try:
-        staged = _stage_and_check(store, files, report, today, progress, verdicts)
+        staged = _stage_and_check(store, files, report, today, progress, verdicts, workers)
         if verdicts:
             report.verdicts = _verdicts(con, staged)
         if commit:
@@ -135,6 +135,7 @@ def _stage_and_check(
     today: date,
     progress: ProgressCallback | None,
     collect: bool,
+    workers: int | None,
 ) -> list[Verdict]:
     """Stage, check, merge and rebuild; returns the staged records' verdicts when ``collect``."""
     con = store.con
@@ -142,7 +143,7 @@ def _stage_and_check(
     started = datetime.now(UTC).replace(tzinfo=None)
     quarantine = StagingBuffer(con, "stage_quarantine", QUARANTINE_COLUMNS)
     fhir = {
-        rtype: StagingBuffer(con, _staging_name(rtype), identifiable_columns(rtype) + STAGE_EXTRA)
+        rtype: StagingBuffer(con, _staging_name(rtype), stage_columns(rtype))
         for rtype in FLATTENINGS
     }
     tables = {
@@ -157,50 +158,20 @@ def _stage_and_check(
         )
         for name in CSV_TABLES
     }
-    pseudonymise = store.pseudonymise
-    seq = 0
-    for path in files:
-        if is_csv(path):
-            for n, checked in enumerate(check_csv_file(path), start=1):
-                kind = checked.table.name if checked.table else path.name
-                if checked.findings:
-                    for f in checked.findings:
-                        quarantine.append(
-                            (
-                                report.load_id,
-                                checked.file,
-                                checked.line,
-                                None,
-                                kind,
-                                None,
-                                f.path,
-                                f.rule,
-                                f.message,
-                            )
-                        )
-                        report.rules[f.rule] += 1
-                    report.count(kind, "quarantined")
-                elif checked.row is not None:
-                    tables[kind].append((*checked.row, checked.file, checked.line))
-                    if collect:
-                        staged.append(
-                            Verdict(checked.file, checked.line, None, kind, None, True, ())
-                        )
-                if progress and n % PROGRESS_EVERY == 0:
-                    progress(str(path), n)
-            continue
-        for n, res in enumerate(check_fhir_file(path, today), start=1):
-            if res.findings:
-                kind = res.resource_type or "(unreadable)"
-                for f in res.findings:
+    csv_files = [f for f in files if is_csv(f)]
+    for path in csv_files:
+        for n, checked in enumerate(check_csv_file(path), start=1):
+            kind = checked.table.name if checked.table else path.name
+            if checked.findings:
+                for f in checked.findings:
                     quarantine.append(
                         (
                             report.load_id,
-                            res.file,
-                            res.line,
-                            res.entry,
-                            res.resource_type,
-                            res.resource_id,
+                            checked.file,
+                            checked.line,
+                            None,
+                            kind,
+                            None,
                             f.path,
                             f.rule,
                             f.message,
@@ -208,39 +179,28 @@ def _stage_and_check(
                     )
                     report.rules[f.rule] += 1
                 report.count(kind, "quarantined")
-            else:
-                assert res.row is not None and res.resource_type is not None
-                seq += 1
-                provenance = (
-                    res.resource_id,
-                    res.content_hash,
-                    res.canonical.decode() if res.canonical else None,
-                    res.file,
-                    res.line,
-                    res.entry,
-                )
-                if res.resource_type == "Patient":
-                    nhs_number = res.row[0]
-                    row = (*provenance, pseudonymise(nhs_number), *res.row, seq)
-                else:
-                    row = (*provenance, *res.row, seq)
-                fhir[res.resource_type].append(row)
+            elif checked.row is not None:
+                tables[kind].append((*checked.row, checked.file, checked.line))
                 if collect:
-                    staged.append(
-                        Verdict(
-                            res.file,
-                            res.line,
-                            res.entry,
-                            res.resource_type,
-                            res.resource_id,
-                            True,
-                            (),
-                        )
-                    )
+                    staged.append(Verdict(checked.file, checked.line, None, kind, None, True, ()))
             if progress and n % PROGRESS_EVERY == 0:
                 progress(str(path), n)
         if progress:
             progress(str(path), -1)
+
+    fhir_files = [f for f in files if not is_csv(f)]
+    for part in check_parts(fhir_files, today, store.key, collect, workers):
+        for rtype, table in part.tables.items():
+            fhir[rtype].insert_arrow(table)
+        for reject in part.rejects:
+            quarantine.append((report.load_id, *reject))
+            report.rules[reject[6]] += 1
+        for kind, n in part.quarantined.items():
+            report.count(kind, "quarantined", n)
+        if collect:
+            staged.extend(Verdict(*a, True, ()) for a in part.accepted)
+        if progress:
+            progress(part.path, -1 if part.last_part_of_file else part.records)
     for buffer in (quarantine, *fhir.values(), *tables.values()):
         buffer.flush()
 

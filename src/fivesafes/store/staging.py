@@ -46,6 +46,12 @@ class StagingBuffer:
         if len(self._rows) >= FLUSH_ROWS:
             self.flush()
 
+    def insert_arrow(self, arrow_table: pa.Table) -> None:
+        """Insert a ready Arrow table with this buffer's schema (rows checked elsewhere)."""
+        self.flush()
+        self._con.execute(f'INSERT INTO "{self.name}" SELECT * FROM arrow_table')
+        self.count += arrow_table.num_rows
+
     def flush(self) -> None:
         if not self._rows:
             return

@@ -5,7 +5,7 @@ kind appears at least once whenever r > 0. Faults are placed so that each is one
 finding at load time and does not cascade: a Patient with a bad NHS number loses its
 dependent records (they would otherwise all fail to resolve), records that others
 point at (organisations, admissions with procedures, causes of death) are never
-spoiled, and date faults go only on single-date events. ``faults.json`` lists each
+spoiled, and date faults go only on single-date events. ``_faults.json`` lists each
 injected fault with its file and 1-based line so a test can check the loader catches it.
 """
 

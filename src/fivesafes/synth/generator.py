@@ -40,7 +40,7 @@ from fivesafes.synth.workforce import workforce_rows
 CHUNK = 5_000
 MIN_PATIENTS_FOR_FAULTS = 10
 NHS_TEST_PREFIX = 999
-FAULTS_FILE = "faults.json"
+FAULTS_FILE = "_faults.json"
 
 ProgressLike = Progress | Callable[[int, int], Any] | None
 
@@ -147,7 +147,7 @@ def generate(
     """Write a synthetic population of ``patients`` people to ``out`` and say what was written.
 
     ``faults`` is the fraction of records to spoil (see faults.py); when it is above zero,
-    ``faults.json`` lists every spoiled record. ``progress`` may be a rich Progress (a task
+    ``_faults.json`` lists every spoiled record. ``progress`` may be a rich Progress (a task
     is added to it) or a callable taking (patients done, patients in total); without one
     nothing is shown.
     """
