@@ -1,0 +1,12 @@
+"""The `fivesafes` command: the face of the environment for operators and analysts.
+
+Each module here adds the commands of one area to the one ``app``; each command
+is a thin layer over a stage's Python API: it parses arguments, shows progress
+and prints results with rich. Errors a user can fix are printed as one clear
+message and a non-zero exit, never a traceback.
+"""
+
+from fivesafes.cli import data  # noqa: F401  (registers its commands)
+from fivesafes.cli.common import app
+
+__all__ = ["app"]

@@ -1,0 +1,48 @@
+"""What every `fivesafes` command shares: the app, consoles, common options, progress, errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(
+    help="fivesafes: a secure data environment for health and social care data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The environment's data directory [default: $FIVESAFES_DATA_DIR or ./fivesafes-data]",
+    ),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a message the user can act on; raise the returned Exit (code 2)."""
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+def progress_bar() -> Progress:
+    """A rich progress bar on stderr; shown on a terminal, or when FIVESAFES_PROGRESS=1."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and os.environ.get("FIVESAFES_PROGRESS") != "1",
+    )

@@ -1,0 +1,247 @@
+"""Commands for data in: synth, validate, load, quarantine, catalogue."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table as RichTable
+
+from fivesafes.catalogue.metadata import build_catalogue
+from fivesafes.cli.common import DataDirOption, FormatOption, app, console, fail, progress_bar
+from fivesafes.ingest.readers import discover
+from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
+from fivesafes.store.load import OUTCOMES, LoadReport, load
+
+
+def _run_load(store: Store, paths: list[Path], commit: bool, verdicts: bool) -> LoadReport:
+    files = discover(paths)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise fail(f"no such file or folder: {', '.join(map(str, missing))}")
+    if not files:
+        raise fail("no .ndjson, .json or .csv files found in " + ", ".join(map(str, paths)))
+    with progress_bar() as progress:
+        task = progress.add_task("checking", total=len(files))
+
+        def advance(file: str, records: int) -> None:
+            if records < 0:
+                progress.advance(task)
+            else:
+                progress.update(task, description=f"{Path(file).name}: {records:,} records")
+
+        return load(store, paths, progress=advance, commit=commit, verdicts=verdicts)
+
+
+def _summary_table(report: LoadReport, title: str) -> RichTable:
+    table = RichTable(title=title)
+    table.add_column("resource / table")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    for kind, counts in sorted(report.counts.items()):
+        table.add_row(kind, *(f"{counts[o]:,}" for o in OUTCOMES))
+    totals = report.totals
+    table.add_row("[bold]total", *(f"[bold]{totals[o]:,}" for o in OUTCOMES))
+    return table
+
+
+def _rules_table(rules: dict[str, int]) -> RichTable:
+    from fivesafes.ingest.rules import RULES
+
+    table = RichTable(title="Quarantined by rule")
+    table.add_column("rule")
+    table.add_column("records", justify="right")
+    table.add_column("what it checks")
+    for rule_id, n in sorted(rules.items(), key=lambda kv: -kv[1]):
+        known = RULES.get(rule_id)
+        table.add_row(rule_id, f"{n:,}", known.summary if known else "")
+    return table
+
+
+@app.command("synth")
+def synth_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the FHIR and CSV files to")],
+    patients: Annotated[int, typer.Option("--patients", help="How many people")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes")] = 1,
+    faults: Annotated[
+        float, typer.Option("--faults", help="Fraction of records to spoil (0 to 1)")
+    ] = 0.0,
+) -> None:
+    """Write a synthetic population as FHIR R4 NDJSON (and CSV tables); all of it made up."""
+    from fivesafes.synth import generate
+    from fivesafes.synth.generator import FAULTS_FILE
+
+    try:
+        with progress_bar() as progress:
+            summary = generate(out, patients=patients, seed=seed, faults=faults, progress=progress)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    table = RichTable(title=f"Synthetic population: {summary.patients:,} people, seed {seed}")
+    table.add_column("file")
+    table.add_column("records", justify="right")
+    for f in summary.files:
+        table.add_row(f.name, f"{f.records:,}")
+    table.add_row("[bold]total", f"[bold]{summary.records:,}")
+    console.print(table)
+    if summary.faults:
+        console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
+
+
+@app.command("load")
+def load_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],
+    data_dir: DataDirOption = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Validate and load data into the store, in one transaction; rejects go to quarantine."""
+    with Store.open(DataDir.from_env(data_dir)) as store:
+        report = _run_load(store, paths, commit=True, verdicts=False)
+    if output_format == "json":
+        sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        return
+    console.print(_summary_table(report, f"Load {report.load_id}"))
+    if report.rules:
+        console.print(_rules_table(dict(report.rules)))
+        console.print("See every reject and its reason with [bold]fivesafes quarantine[/].")
+
+
+@app.command("validate")
+def validate_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],
+    output_format: FormatOption = "text",
+) -> None:
+    """Run every load check on files without loading anything; exit 1 if any record is rejected."""
+    import secrets
+
+    with Store.in_memory(secrets.token_bytes(32)) as store:
+        report = _run_load(store, paths, commit=False, verdicts=True)
+    rejected = [v for v in report.verdicts if not v.accepted]
+    if output_format == "json":
+        records = [
+            {
+                "file": v.file,
+                "line": v.line,
+                "entry": v.entry,
+                "resource_type": v.resource_type,
+                "id": v.resource_id,
+                "verdict": "accepted" if v.accepted else "rejected",
+                "findings": [{"path": p, "rule": r, "message": m} for p, r, m in v.findings],
+            }
+            for v in report.verdicts
+        ]
+        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        table = RichTable(title="Rejected records")
+        for name in ("file", "position", "resource", "path", "rule", "message"):
+            table.add_column(name, overflow="fold")
+        for v in rejected:
+            position = f"line {v.line}" + (f" entry {v.entry}" if v.entry is not None else "")
+            resource = f"{v.resource_type or '?'}/{v.resource_id or '?'}"
+            for path, rule, message in v.findings:
+                table.add_row(Path(v.file).name, position, resource, path, rule, message)
+        if rejected:
+            console.print(table)
+        console.print(
+            f"{len(report.verdicts) - len(rejected):,} records accepted, "
+            f"{len(rejected):,} rejected."
+        )
+    if rejected:
+        raise typer.Exit(1)
+
+
+@app.command("quarantine")
+def quarantine_command(
+    data_dir: DataDirOption = None,
+    rule: Annotated[str | None, typer.Option(help="Only rejects under this rule")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows")] = 50,
+    output_format: FormatOption = "text",
+) -> None:
+    """List rejected records with the rule they broke, why the rule exists and what to do."""
+    from fivesafes.ingest.rules import RULES
+
+    try:
+        store = Store.open(DataDir.from_env(data_dir), read_only=True)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    with store:
+        where, params = ("WHERE rule = ?", [rule]) if rule else ("", [])
+        rows = store.con.execute(
+            "SELECT file, line, entry, resource_type, resource_id, path, rule, message "
+            f"FROM meta.quarantine {where} ORDER BY load_id, file, line LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        total = store.con.execute(
+            f"SELECT count(*) FROM meta.quarantine {where}", params
+        ).fetchone()
+    if output_format == "json":
+        keys = ("file", "line", "entry", "resource_type", "id", "path", "rule", "message")
+        records = [dict(zip(keys, r, strict=True)) for r in rows]
+        for rec in records:
+            known = RULES.get(str(rec["rule"]))
+            rec["reason"] = known.reason if known else None
+        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = RichTable(title=f"Quarantine ({total[0] if total else 0:,} findings)")
+    for name in ("file", "position", "resource", "path", "rule", "message"):
+        table.add_column(name, overflow="fold")
+    for file, line, entry, rtype, rid, path, rule_id, message in rows:
+        position = f"line {line}" + (f" entry {entry}" if entry is not None else "")
+        table.add_row(
+            Path(file).name, position, f"{rtype or '?'}/{rid or '?'}", path, rule_id, message
+        )
+    console.print(table)
+    for rule_id in sorted({r[6] for r in rows}):
+        known = RULES.get(rule_id)
+        if known:
+            console.print(f"[bold]{rule_id}[/]: {known.reason}")
+
+
+@app.command("catalogue")
+def catalogue_command(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
+    """Every dataset in the store: description, columns, counts, coverage, completeness, loads."""
+    try:
+        store = Store.open(DataDir.from_env(data_dir), read_only=True)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    with store:
+        catalogue = build_catalogue(store.con)
+    if output_format == "json":
+        sys.stdout.write(catalogue.to_json().decode() + "\n")
+        return
+    overview = RichTable(title="Datasets")
+    for name in ("dataset", "rows", "patients", "from", "to", "description"):
+        overview.add_column(name, justify="right" if name in ("rows", "patients") else "left")
+    for d in catalogue.datasets:
+        overview.add_row(
+            d.name,
+            f"{d.rows:,}",
+            f"{d.patients:,}" if d.patients is not None else "",
+            str(d.first_date or ""),
+            str(d.last_date or ""),
+            d.description,
+        )
+    console.print(overview)
+    for d in catalogue.datasets:
+        table = RichTable(title=f"{d.name} — {d.source}", title_justify="left")
+        for name in ("column", "type", "complete", "description"):
+            table.add_column(name)
+        for c in d.columns:
+            complete = f"{c.completeness:.0%}" if c.completeness is not None else "-"
+            system = f" ({c.code_system})" if c.code_system else ""
+            table.add_row(c.name, c.type + system, complete, c.description)
+        console.print(table)
+    loads = RichTable(title="Load history")
+    for name in ("load", "finished", "files", *OUTCOMES):
+        loads.add_column(name)
+    for entry in catalogue.loads:
+        loads.add_row(
+            entry.load_id,
+            entry.finished_at.isoformat(timespec="seconds"),
+            str(len(entry.files)),
+            *(f"{entry.totals.get(o, 0):,}" for o in OUTCOMES),
+        )
+    console.print(loads)
