@@ -1,0 +1,118 @@
+"""The sandbox an action runs in inside the environment: bubblewrap, built up from nothing.
+
+The sandbox starts from an empty root and adds only what an action needs
+(SATRE v2, "Computing technology": analysis runs isolated from other projects and
+from the network; outputs leave only through checks):
+
+- the operating system's programs and libraries and the environment's Python,
+  read-only, so ``python`` and ``fivesafes`` run;
+- the action's workspace at ``/workspace``: a copy of the project's code and
+  its declared inputs (read-only binds), the only place it can write, plus a small
+  ``/tmp`` that vanishes with it;
+- for ``fivesafes generate-dataset`` actions only, the store's database file,
+  read-only at ``/store``. The pseudonym key is never mounted, in any sandbox.
+
+Every namespace is new (no network, its own processes, users, hostname, IPC),
+all capabilities are dropped, nested user namespaces are refused, and the root
+is read-only. Where bubblewrap cannot run, ``sandbox_available`` says why, and
+nothing is run against real data.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import fivesafes
+
+WORKSPACE = PurePosixPath("/workspace")
+STORE = PurePosixPath("/store")
+SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# What programs read from /etc; nothing here is a secret (no shadow, no keys).
+ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "alternatives")
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; "
+    "Fedora/RHEL: dnf install bubblewrap)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """A host path shown inside the sandbox at ``target``; read-only unless ``writable``."""
+
+    source: Path
+    target: PurePosixPath
+    writable: bool = False
+
+
+def python_paths() -> list[Path]:
+    """The folders the environment's Python and the fivesafes package live in."""
+    package_root = Path(fivesafes.__file__).resolve().parents[1]
+    found = {Path(sys.base_prefix).resolve(), Path(sys.prefix), package_root}
+    found.add(Path(sys.executable).resolve().parent)
+    return sorted(found)
+
+
+def sandbox_argv(
+    command: Sequence[str],
+    workspace: Path,
+    mounts: Sequence[Mount],
+    env: Mapping[str, str],
+    tmp_bytes: int,
+) -> list[str]:
+    """The bubblewrap command that runs ``command`` in ``workspace`` with only ``mounts`` added."""
+    bwrap = shutil.which("bwrap") or "bwrap"
+    args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    # The action is the namespace's process 1 (no bubblewrap init between), so that wait4 on
+    # bubblewrap reports the action's own CPU time and memory.
+    args += ["--as-pid-1", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    args += ["--clearenv"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in SYSTEM_DIRS:
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", str(host.readlink()), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    for name in ETC_FILES:
+        if (Path("/etc") / name).exists():
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    for path in python_paths():
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+    args += ["--size", str(64 * 1024**2), "--tmpfs", "/dev/shm"]
+    args += ["--bind", str(workspace), str(WORKSPACE)]
+    for mount in mounts:
+        args += ["--bind" if mount.writable else "--ro-bind", str(mount.source), str(mount.target)]
+    for name, value in env.items():
+        args += ["--setenv", name, value]
+    args += ["--remount-ro", "/", "--chdir", str(WORKSPACE), "--", *command]
+    return args
+
+
+@functools.cache
+def sandbox_available() -> str | None:
+    """None when actions can be sandboxed here; otherwise why not, and what to install."""
+    if shutil.which("bwrap") is None:
+        return f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
+    with tempfile.TemporaryDirectory(prefix="fivesafes-probe-") as tmp:
+        argv = sandbox_argv([sys.executable, "-c", "pass"], Path(tmp), [], {}, 1024**2)
+        try:
+            probe = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"bubblewrap could not start: {exc}"
+    if probe.returncode != 0:
+        detail = probe.stderr.strip() or f"exit code {probe.returncode}"
+        return (
+            f"bubblewrap cannot create a sandbox here ({detail}); it needs user namespaces: "
+            "run as root, or allow them (sysctl kernel.unprivileged_userns_clone=1, "
+            "user.max_user_namespaces > 0, or an AppArmor profile for bwrap)"
+        )
+    return None
