@@ -3,6 +3,36 @@
 Data flows one way through the stages named by the sub-packages:
 ingest -> store -> query -> jobs -> disclosure -> release -> dashboards,
 with governance guarding and the ledger recording every arrow.
+
+The names a study file imports (``from fivesafes import Dataset, days``) are the
+query language's, loaded on first use so ``import fivesafes`` stays light.
 """
 
+from typing import Any
+
 __version__ = "0.1.0"
+
+_QUERY_NAMES = frozenset(
+    {
+        "INTERVAL",
+        "Codelist",
+        "Dataset",
+        "DefinitionError",
+        "Measures",
+        "case",
+        "codelist",
+        "codelist_from_csv",
+        "days",
+        "months",
+        "years",
+        "when",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _QUERY_NAMES:
+        from fivesafes import query
+
+        return getattr(query, name)
+    raise AttributeError(f"module 'fivesafes' has no attribute {name!r}")

@@ -1,0 +1,157 @@
+"""Engines: run a compiled definition on DuckDB (the embedded default) or Apache Spark.
+
+Both engines execute the same SQLGlot query, printed in their dialect, over tables
+laid out by the data model, and return Arrow tables with the types the model and
+the definition declare -- so their results can be compared value for value.
+
+Extractions can be told which patients to leave out (``exclude``): the opt-outs
+governance applies per purpose. They are removed from ``all_patients`` before
+anything else is computed (an anti-join), so an excluded patient can never appear
+in a row, a count or a measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import pyarrow as pa
+from sqlglot import exp
+
+from fivesafes.model import TABLES
+from fivesafes.query.compiler import Compiler
+from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
+
+EXCLUDED = "excluded_patients"
+
+
+def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
+    return pa.table({"patient_id": pa.array(sorted(set(patient_ids)), pa.int64())})
+
+
+def dataset_sql(query: DatasetQuery, schema: str | None, excluded: bool) -> exp.Select:
+    compiler = Compiler(
+        lambda t: exp.table_(t, db=schema, quoted=True), EXCLUDED if excluded else None
+    )
+    return compiler.dataset(query)
+
+
+def measure_sql(measure: Measure, schema: str | None, excluded: bool) -> exp.Select:
+    compiler = Compiler(
+        lambda t: exp.table_(t, db=schema, quoted=True),
+        EXCLUDED if excluded else None,
+        measure.intervals,
+    )
+    return compiler.measure(measure)
+
+
+class Engine(Protocol):
+    name: str
+
+    def explain(self, query: DatasetQuery) -> str: ...
+
+    def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
+
+    def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
+
+
+def _with_ratio(tables: list[pa.Table]) -> pa.Table:
+    import pyarrow.compute as pc
+
+    out = pa.concat_tables(tables, promote_options="default")
+    ratio = pc.divide(
+        pc.cast(out["numerator"], pa.float64()), pc.cast(out["denominator"], pa.float64())
+    )
+    return out.append_column("ratio", ratio)
+
+
+class DuckDBEngine:
+    """Runs definitions on a DuckDB connection whose ``schema`` holds the analysis tables."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, con: Any, schema: str | None = "analysis") -> None:
+        self.con = con
+        self.schema = schema
+
+    def explain(self, query: DatasetQuery) -> str:
+        return dataset_sql(query, self.schema, False).sql(self.dialect, pretty=True)
+
+    def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
+        excluded = _excluded_table(exclude)
+        self.con.register(EXCLUDED, excluded)
+        try:
+            return self.con.sql(sql.sql(self.dialect)).to_arrow_table()
+        finally:
+            self.con.unregister(EXCLUDED)
+
+    def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
+        exclude = list(exclude)
+        return self._run(dataset_sql(query, self.schema, bool(exclude)), exclude)
+
+    def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
+        exclude = list(exclude)
+        return _with_ratio(
+            [
+                self._run(measure_sql(ms, self.schema, bool(exclude)), exclude)
+                for ms in query.measures
+            ]
+        )
+
+
+SPARK_TYPES = {
+    "BIGINT": "BIGINT",
+    "VARCHAR": "STRING",
+    "DOUBLE": "DOUBLE",
+    "BOOLEAN": "BOOLEAN",
+    "DATE": "DATE",
+}
+
+
+def spark_schema(table: str) -> str:
+    """The Spark DDL schema of a model table."""
+    from fivesafes.model.schema import DUCKDB_TYPES
+
+    return ", ".join(
+        f"`{c.name}` {SPARK_TYPES[DUCKDB_TYPES[c.type]]}" for c in TABLES[table].columns
+    )
+
+
+class SparkEngine:
+    """Runs definitions on a SparkSession whose temporary views hold the analysis tables
+    (register them with :meth:`register`)."""
+
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    def register(self, tables: dict[str, pa.Table]) -> None:
+        """Make Arrow tables (laid out as the model says) the views queries read."""
+        for name in TABLES:
+            data = tables.get(name)
+            rows = data.to_pylist() if data is not None else []
+            frame = self.spark.createDataFrame(rows, schema=spark_schema(name))
+            frame.createOrReplaceTempView(name)
+
+    def explain(self, query: DatasetQuery) -> str:
+        return dataset_sql(query, None, False).sql(self.dialect, pretty=True)
+
+    def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
+        ids = sorted(set(exclude))
+        self.spark.createDataFrame(
+            [(i,) for i in ids], schema="patient_id BIGINT"
+        ).createOrReplaceTempView(EXCLUDED)
+        return self.spark.sql(sql.sql(self.dialect)).toArrow()
+
+    def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
+        exclude = list(exclude)
+        return self._run(dataset_sql(query, None, bool(exclude)), exclude)
+
+    def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
+        exclude = list(exclude)
+        return _with_ratio(
+            [self._run(measure_sql(ms, None, bool(exclude)), exclude) for ms in query.measures]
+        )
