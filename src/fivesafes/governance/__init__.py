@@ -1,1 +1,97 @@
-"""governance stage."""
+"""governance: safe people and safe projects — accounts, tokens, approvals, opt-outs, consent.
+
+Open the control plane with :meth:`ControlPlane.open`; every operation takes the caller's
+credential and checks it afresh. The job path calls :func:`authorise_job`; extraction anti-joins
+:func:`excluded_patient_ids`. Everything that changes is appended to the ledger.
+"""
+
+from fivesafes.governance.accounts import (
+    AccountView,
+    IssuedToken,
+    NewAccount,
+    change_account,
+    create_account,
+    issue_token,
+    list_accounts,
+    register_key,
+    revoke_token,
+    whoami,
+)
+from fivesafes.governance.control import ControlPlane, Principal
+from fivesafes.governance.identity import IdentityProvider, PersonalTokens
+from fivesafes.governance.optouts import (
+    ConsentScope,
+    OptOutFileError,
+    OptOutKind,
+    OptOutLoad,
+    Purpose,
+    add_opt_out,
+    excluded_patient_ids,
+    load_opt_outs,
+    opt_out_report,
+    record_opt_outs_applied,
+    set_wearable_consent,
+    wearable_consented_ids,
+)
+from fivesafes.governance.projects import (
+    Application,
+    DecisionRecord,
+    JobAuthorisation,
+    Status,
+    Verdict,
+    authorise_job,
+    decide,
+    decision_signature_valid,
+    list_projects,
+    revise_project,
+    submit_project,
+    waiting_summary,
+    waiting_times,
+)
+from fivesafes.governance.roles import PERMISSIONS, AccessDenied, Action, Role
+
+__all__ = [
+    "PERMISSIONS",
+    "AccessDenied",
+    "AccountView",
+    "Action",
+    "Application",
+    "ConsentScope",
+    "ControlPlane",
+    "DecisionRecord",
+    "IdentityProvider",
+    "IssuedToken",
+    "JobAuthorisation",
+    "NewAccount",
+    "OptOutFileError",
+    "OptOutKind",
+    "OptOutLoad",
+    "PersonalTokens",
+    "Principal",
+    "Purpose",
+    "Role",
+    "Status",
+    "Verdict",
+    "add_opt_out",
+    "authorise_job",
+    "change_account",
+    "create_account",
+    "decide",
+    "decision_signature_valid",
+    "excluded_patient_ids",
+    "issue_token",
+    "list_accounts",
+    "list_projects",
+    "load_opt_outs",
+    "opt_out_report",
+    "record_opt_outs_applied",
+    "register_key",
+    "revise_project",
+    "revoke_token",
+    "set_wearable_consent",
+    "submit_project",
+    "waiting_summary",
+    "waiting_times",
+    "wearable_consented_ids",
+    "whoami",
+]

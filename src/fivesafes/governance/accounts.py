@@ -1,0 +1,292 @@
+"""Accounts, personal tokens and deciders' public keys: creating, changing and revoking them.
+
+Accounts are verified before use by the data custodian who creates them (SATRE: researchers are
+accredited before access): each has an expiry, the date training was done and, where the
+organisation accredits, the date accreditation lapses. The very first account can only be a data
+custodian and is created without a credential (``bootstrap``); after that only a custodian may
+create or change accounts. Every change is a public ``account`` entry in the ledger (person id,
+public name, roles, organisation — never contact details).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from fivesafes.governance.control import ControlPlane, Principal, account_problem, roles_of
+from fivesafes.governance.identity import new_token
+from fivesafes.governance.roles import AccessDenied, Action, Role
+from fivesafes.governance.signing import b64, key_id_of, public_key_bytes
+from fivesafes.governance.tables import Account, AccountRole, PersonKey, Token
+
+BOOTSTRAP_ACTOR = "bootstrap"
+DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+_PERSON_ID = re.compile(r"[a-z][a-z0-9._-]{1,63}")
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What a custodian records when verifying a person."""
+
+    person_id: str
+    public_name: str
+    organisation: str
+    roles: frozenset[Role]
+    expires_on: date
+    trained_on: date
+    accredited_until: date | None = None
+    identity_provider: str = "local"
+    external_subject: str | None = None
+
+    def problem(self, today: date) -> str | None:
+        if not _PERSON_ID.fullmatch(self.person_id):
+            return "person id must be 2-64 characters: lower-case letters, digits, '.', '_', '-'"
+        if not self.public_name.strip() or not self.organisation.strip():
+            return "public name and organisation are required"
+        if not self.roles:
+            return "an account needs at least one role"
+        if self.expires_on <= today:
+            return "the account's expiry must be in the future"
+        if self.trained_on > today:
+            return "training cannot be dated in the future"
+        return None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as handed out: the secret is shown once and never stored."""
+
+    person_id: str
+    token_id: str
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AccountView:
+    person_id: str
+    public_name: str
+    organisation: str
+    roles: tuple[str, ...]
+    expires_at: datetime
+    trained_on: date
+    accredited_until: date | None
+    usable: str
+
+
+def _account_entry(account: Account, roles: Iterable[Role], change: str) -> dict[str, object]:
+    return {
+        "person_id": account.person_id,
+        "public_name": account.public_name,
+        "organisation": account.organisation,
+        "role": sorted(r.value for r in roles),
+        "change": change,
+    }
+
+
+def _issue(
+    cp: ControlPlane, session: Session, account: Account, lifetime: timedelta, actor: str
+) -> IssuedToken:
+    """Store a new token's hash; the token never outlives its account."""
+    now = cp.now()
+    token, digest = new_token()
+    token_id = secrets.token_hex(8)
+    expires = min(now + lifetime, account.expires_at)
+    session.add(
+        Token(
+            token_id=token_id,
+            person_id=account.person_id,
+            token_hash=digest,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    subject = {
+        "person_id": account.person_id,
+        "change": "token_issued",
+        "token_id": token_id,
+        "expires": expires.isoformat(),
+    }
+    cp.log("account", subject, actor)
+    return IssuedToken(account.person_id, token_id, token, expires)
+
+
+def create_account(
+    cp: ControlPlane,
+    credential: str | None,
+    spec: NewAccount,
+    token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> IssuedToken:
+    """Create a verified account and its first token (give the token to the person, once).
+
+    ``credential`` is a custodian's token, or None only for the first account, which must be a
+    data custodian.
+    """
+    with cp.transaction() as session:
+        if credential is None:
+            if session.scalar(select(func.count()).select_from(Account)):
+                raise AccessDenied("only the first account may be created without a credential")
+            if Role.DATA_CUSTODIAN not in spec.roles:
+                raise AccessDenied("the first account must be a data custodian")
+            actor = BOOTSTRAP_ACTOR
+        else:
+            actor = cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS).person_id
+        problem = spec.problem(cp.today())
+        if problem:
+            raise ValueError(problem)
+        if session.get(Account, spec.person_id) is not None:
+            raise ValueError(f"account {spec.person_id} already exists")
+        end_of_expiry_day = datetime.combine(spec.expires_on, datetime.min.time(), cp.now().tzinfo)
+        account = Account(
+            person_id=spec.person_id,
+            public_name=spec.public_name.strip(),
+            organisation=spec.organisation.strip(),
+            created_at=cp.now(),
+            created_by=actor,
+            expires_at=end_of_expiry_day,
+            trained_on=spec.trained_on,
+            accredited_until=spec.accredited_until,
+            identity_provider=spec.identity_provider,
+            external_subject=spec.external_subject,
+        )
+        session.add(account)
+        session.add_all(AccountRole(person_id=spec.person_id, role=r.value) for r in spec.roles)
+        session.flush()
+        cp.log("account", _account_entry(account, spec.roles, "created"), actor)
+        return _issue(cp, session, account, token_lifetime, actor)
+
+
+def issue_token(
+    cp: ControlPlane,
+    credential: str,
+    person_id: str | None = None,
+    lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> IssuedToken:
+    """A new token for oneself, or (custodian only) for ``person_id``."""
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
+        target = person_id or me.person_id
+        if target != me.person_id and not me.may(Action.MANAGE_ACCOUNTS):
+            raise AccessDenied(f"{me.person_id} may not issue tokens for {target}")
+        account = session.get(Account, target)
+        if account is None:
+            raise ValueError(f"no account {target}")
+        problem = account_problem(account, cp.now())
+        if problem:
+            raise AccessDenied(problem)
+        return _issue(cp, session, account, lifetime, me.person_id)
+
+
+def revoke_token(cp: ControlPlane, credential: str, token_id: str) -> None:
+    """Revoke a token at once: one's own, or anyone's for a custodian."""
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
+        row = session.get(Token, token_id)
+        if row is None:
+            raise ValueError(f"no token {token_id}")
+        if row.person_id != me.person_id and not me.may(Action.MANAGE_ACCOUNTS):
+            raise AccessDenied(f"{me.person_id} may not revoke {row.person_id}'s tokens")
+        if row.revoked_at is None:
+            row.revoked_at = cp.now()
+            subject = {"person_id": row.person_id, "change": "token_revoked", "token_id": token_id}
+            cp.log("account", subject, me.person_id)
+
+
+def change_account(
+    cp: ControlPlane,
+    credential: str,
+    person_id: str,
+    *,
+    roles: frozenset[Role] | None = None,
+    expires_on: date | None = None,
+    accredited_until: date | None = None,
+    disable: bool = False,
+) -> None:
+    """Change roles, expiry or accreditation, or disable an account (custodian only)."""
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS)
+        account = session.get(Account, person_id)
+        if account is None:
+            raise ValueError(f"no account {person_id}")
+        changes = []
+        if roles is not None:
+            if not roles:
+                raise ValueError("an account needs at least one role")
+            session.execute(delete(AccountRole).where(AccountRole.person_id == person_id))
+            session.add_all(AccountRole(person_id=person_id, role=r.value) for r in roles)
+            changes.append("roles")
+        if expires_on is not None:
+            tz = cp.now().tzinfo
+            account.expires_at = datetime.combine(expires_on, datetime.min.time(), tz)
+            changes.append("expiry")
+        if accredited_until is not None:
+            account.accredited_until = accredited_until
+            changes.append("accreditation")
+        if disable and account.disabled_at is None:
+            account.disabled_at = cp.now()
+            changes.append("disabled")
+        if not changes:
+            return
+        session.flush()
+        current = roles_of(session, person_id)
+        cp.log("account", _account_entry(account, current, "+".join(changes)), me.person_id)
+
+
+def register_key(cp: ControlPlane, credential: str, public_key: Ed25519PublicKey) -> str:
+    """Register the caller's own Ed25519 public key for signing decisions; returns its key id.
+
+    The private half stays with the person. The public half goes in the ledger too, so anyone can
+    check a decision's signature from the public log alone.
+    """
+    raw = public_key_bytes(public_key)
+    key_id = key_id_of(raw)
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.REGISTER_OWN_KEY)
+        if session.get(PersonKey, key_id) is not None:
+            raise ValueError(f"key {key_id} is already registered")
+        session.add(
+            PersonKey(key_id=key_id, person_id=me.person_id, public_key=raw, registered_at=cp.now())
+        )
+        session.flush()
+        subject = {
+            "person_id": me.person_id,
+            "change": "key_registered",
+            "key_id": key_id,
+            "public_key": b64(raw),
+        }
+        cp.log("account", subject, me.person_id)
+    return key_id
+
+
+def list_accounts(cp: ControlPlane, credential: str) -> list[AccountView]:
+    """Every account with whether it may act now (custodian only)."""
+    with cp.transaction() as session:
+        cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS)
+        now = cp.now()
+        return [
+            AccountView(
+                a.person_id,
+                a.public_name,
+                a.organisation,
+                tuple(sorted(roles_of(session, a.person_id))),
+                a.expires_at,
+                a.trained_on,
+                a.accredited_until,
+                account_problem(a, now) or "yes",
+            )
+            for a in session.scalars(select(Account).order_by(Account.person_id))
+        ]
+
+
+def whoami(cp: ControlPlane, credential: str) -> Principal:
+    """The caller, checked (so a CLI can say who is acting before it acts)."""
+    with cp.transaction() as session:
+        return cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)

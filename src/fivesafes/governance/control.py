@@ -1,0 +1,183 @@
+"""The control plane: its database, its ledger, its clock, and the check every action goes through.
+
+Every operation in :mod:`.accounts`, :mod:`.projects` and :mod:`.optouts` takes the caller's
+credential, not a trusted user object, and calls :meth:`ControlPlane.authenticate` inside its own
+transaction: so an account or token that expired a second ago can do nothing, whatever the caller
+held before. Each use of a credential, allowed or refused, is a ``login`` entry in the ledger.
+
+Ledger entries for a change are appended inside the change's database transaction, just before it
+commits: if the ledger cannot be written, the change is rolled back, so nothing happens unlogged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from fivesafes.governance.database import database_url, open_engine
+from fivesafes.governance.identity import IdentityProvider, PersonalTokens
+from fivesafes.governance.roles import AccessDenied, Action, Role, allowed
+from fivesafes.governance.tables import Account, AccountRole
+from fivesafes.ledger import DEFAULT_ORIGIN, Ledger, Receipt
+from fivesafes.store.config import DataDir
+
+LEDGER_FILE = "ledger.sqlite"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A caller whose credential and account were checked just now, in this transaction."""
+
+    person_id: str
+    roles: frozenset[Role]
+    token_id: str | None
+
+    def may(self, action: Action) -> bool:
+        return allowed(self.roles, action)
+
+
+def account_problem(account: Account, now: datetime) -> str | None:
+    """Why an account may not act right now, or None if it may."""
+    if account.disabled_at is not None:
+        return f"account {account.person_id} is disabled"
+    if account.expires_at <= now:
+        return f"account {account.person_id} expired on {account.expires_at:%Y-%m-%d}"
+    if account.trained_on > now.date():
+        return f"account {account.person_id} has training dated in the future"
+    if account.accredited_until is not None and account.accredited_until < now.date():
+        return f"account {account.person_id}'s accreditation lapsed on {account.accredited_until}"
+    return None
+
+
+def roles_of(session: Session, person_id: str) -> frozenset[Role]:
+    rows = session.scalars(select(AccountRole.role).where(AccountRole.person_id == person_id))
+    return frozenset(Role(r) for r in rows)
+
+
+class ControlPlane:
+    """An open control plane. Use :meth:`open`; close it (or use ``with``) to sign the ledger."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        ledger_opener: Callable[[], Ledger],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        identity: IdentityProvider | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.identity: IdentityProvider = identity or PersonalTokens()
+        self._ledger_opener = ledger_opener
+        self._ledger: Ledger | None = None
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: DataDir,
+        *,
+        url: str | None = None,
+        origin: str = DEFAULT_ORIGIN,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> ControlPlane:
+        """The control plane of ``data_dir``: database from ``url`` (or the environment/default),
+        ledger in the data directory, ledger key beside the pseudonym key."""
+        engine = open_engine(url or database_url(data_dir.root))
+        ledger_path = data_dir.root / LEDGER_FILE
+        key_dir = data_dir.key_file.parent
+
+        def open_ledger() -> Ledger:
+            return Ledger.open(ledger_path, key_dir, origin, clock=clock)
+
+        return cls(engine, open_ledger, clock=clock)
+
+    @classmethod
+    def for_data_root(cls, root: Path) -> ControlPlane:
+        """The control plane beside a store whose data directory is ``root`` (environment keys)."""
+        return cls.open(DataDir.from_env(root))
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, opened on first use so read-only callers never need its signing key."""
+        if self._ledger is None:
+            self._ledger = self._ledger_opener()
+        return self._ledger
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed at the end of the block, rolled back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def log(self, kind: str, subject: Mapping[str, Any], actor: str) -> Receipt:
+        return self.ledger.append(kind, subject, actor=actor)
+
+    def authenticate(self, session: Session, credential: str, action: Action) -> Principal:
+        """Check a credential, its account and its role for ``action``; log the use either way."""
+        now = self.clock()
+        person_id, token_id = "unknown", None
+        try:
+            who = self.identity.identify(session, credential, now)
+            person_id, token_id = who.person_id, who.token_id
+            account = session.get(Account, person_id)
+            if account is None:
+                raise AccessDenied(f"no account {person_id}")
+            problem = account_problem(account, now)
+            if problem:
+                raise AccessDenied(problem)
+            principal = Principal(person_id, roles_of(session, person_id), token_id)
+            if not principal.may(action):
+                raise AccessDenied(f"{person_id} may not {action.value.replace('_', ' ')}")
+        except AccessDenied as refused:
+            self._log_login(person_id, token_id, action, f"refused: {refused}")
+            raise
+        self._log_login(person_id, token_id, action, "allowed")
+        return principal
+
+    def refuse(self, principal: Principal, action: Action, reason: str) -> AccessDenied:
+        """Log a refusal found after authentication (e.g. not on the project); raise the result."""
+        self._log_login(principal.person_id, principal.token_id, action, f"refused: {reason}")
+        return AccessDenied(reason)
+
+    def _log_login(
+        self, person_id: str, token_id: str | None, action: Action, outcome: str
+    ) -> None:
+        subject = {"provider": self.identity.name, "action": action.value, "outcome": outcome}
+        if token_id:
+            subject["token_id"] = token_id
+        self.log("login", subject, person_id)
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+        self.engine.dispose()
+
+    def __enter__(self) -> ControlPlane:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

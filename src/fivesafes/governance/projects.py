@@ -1,0 +1,554 @@
+"""Projects: one application form, signed decisions, published waiting times, and the job gate.
+
+One form serves every approval (the Goldacre review asks for approvals to be rationalised into
+one): purpose, public benefit, legal basis, the datasets and columns needed, the people, the code
+repository and the planned outputs. An approver approves (until a date), asks for changes or
+rejects, always with reasons, signing the decision with their own key (:mod:`.signing`); nobody
+may decide on a project they are on (SATRE: separation of duties). The time each application waits
+on the approvers, and on the applicants after a request for changes, is recorded and published
+(the review recommends publishing delays).
+
+:func:`authorise_job` is the gate the job runner calls before anything runs: only a member of an
+approved, unexpired project, holding the analyst role, may run a job for it, and only on the
+datasets and columns the approved version of the form names.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fivesafes.governance.control import ControlPlane, Principal, account_problem
+from fivesafes.governance.optouts import Purpose
+from fivesafes.governance.roles import AccessDenied, Action
+from fivesafes.governance.signing import (
+    canonical,
+    public_key_bytes,
+    sha256_hex,
+    sign_statement,
+    signature_valid,
+)
+from fivesafes.governance.tables import (
+    Account,
+    ApplicationVersion,
+    Decision,
+    PersonKey,
+    Project,
+    WaitingStep,
+)
+from fivesafes.model import TABLES
+
+_PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    REJECT = "reject"
+
+
+STATUS_AFTER = {
+    Verdict.APPROVE: Status.APPROVED,
+    Verdict.REQUEST_CHANGES: Status.CHANGES_REQUESTED,
+    Verdict.REJECT: Status.REJECTED,
+}
+
+AWAITING_DECISION = "awaiting_decision"
+AWAITING_CHANGES = "awaiting_changes"
+
+
+@dataclass(frozen=True)
+class Application:
+    """The one application form."""
+
+    title: str
+    purpose: Purpose
+    purpose_description: str
+    public_benefit: str
+    legal_basis: str
+    datasets: Mapping[str, tuple[str, ...]]
+    members: tuple[str, ...]
+    repository: str
+    planned_outputs: tuple[str, ...]
+    organisation: str
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the form, so an applicant can fix it all in one go."""
+        found = [
+            f"{name} is required"
+            for name in (
+                "title",
+                "purpose_description",
+                "public_benefit",
+                "legal_basis",
+                "repository",
+                "organisation",
+            )
+            if not str(getattr(self, name)).strip()
+        ]
+        if not self.members:
+            found.append("at least one member is required")
+        if not self.planned_outputs:
+            found.append("at least one planned output is required")
+        if not self.datasets:
+            found.append("at least one dataset is required")
+        for dataset, columns in self.datasets.items():
+            table = TABLES.get(dataset)
+            if table is None:
+                found.append(f"unknown dataset {dataset!r}; known: {', '.join(sorted(TABLES))}")
+                continue
+            known = {c.name for c in table.columns}
+            unknown = sorted(set(columns) - known)
+            if unknown:
+                found.append(f"dataset {dataset}: unknown columns {', '.join(unknown)}")
+            if not columns:
+                found.append(f"dataset {dataset}: name the columns needed")
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "purpose": self.purpose.value,
+            "purpose_description": self.purpose_description,
+            "public_benefit": self.public_benefit,
+            "legal_basis": self.legal_basis,
+            "datasets": {k: sorted(v) for k, v in sorted(self.datasets.items())},
+            "members": sorted(self.members),
+            "repository": self.repository,
+            "planned_outputs": list(self.planned_outputs),
+            "organisation": self.organisation,
+        }
+
+    def to_json(self) -> str:
+        return canonical(self.to_dict()).decode()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Application:
+        expected = set(cls.__dataclass_fields__)
+        missing, extra = expected - set(data), set(data) - expected
+        if missing or extra:
+            raise ValueError(
+                "application form: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"missing {', '.join(sorted(missing))}" if missing else "",
+                        f"unknown {', '.join(sorted(extra))}" if extra else "",
+                    )
+                    if part
+                )
+            )
+        try:
+            purpose = Purpose(data["purpose"])
+        except ValueError:
+            choices = ", ".join(p.value for p in Purpose)
+            raise ValueError(f"purpose must be one of {choices}") from None
+        return cls(
+            title=str(data["title"]),
+            purpose=purpose,
+            purpose_description=str(data["purpose_description"]),
+            public_benefit=str(data["public_benefit"]),
+            legal_basis=str(data["legal_basis"]),
+            datasets={str(k): tuple(map(str, v)) for k, v in dict(data["datasets"]).items()},
+            members=tuple(map(str, data["members"])),
+            repository=str(data["repository"]),
+            planned_outputs=tuple(map(str, data["planned_outputs"])),
+            organisation=str(data["organisation"]),
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> Application:
+        """Read a form from TOML (easy to write by hand) or JSON."""
+        raw = path.read_bytes()
+        data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else orjson.loads(raw)
+        return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    decision_id: int
+    project_id: str
+    version: int
+    verdict: Verdict
+    person_id: str
+    statement: dict[str, Any]
+    signature: str
+    waited_seconds: int
+
+
+@dataclass(frozen=True)
+class JobAuthorisation:
+    """Proof for the job runner that this person may run this job now."""
+
+    person_id: str
+    project_id: str
+    purpose: Purpose
+    version: int
+    datasets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One stretch an application waited, and on whom; ``seconds`` is None while still waiting."""
+
+    project_id: str
+    version: int
+    step: str
+    started_at: datetime
+    ended_at: datetime | None
+    seconds: int | None
+
+
+def _form_of(session: Session, project_id: str, version: int) -> tuple[Application, str]:
+    row = session.get(ApplicationVersion, (project_id, version))
+    assert row is not None
+    return Application.from_dict(orjson.loads(row.form)), row.form_hash
+
+
+def _check_members(session: Session, form: Application, now: datetime) -> None:
+    for person_id in form.members:
+        account = session.get(Account, person_id)
+        if account is None:
+            raise ValueError(f"member {person_id} has no account")
+        problem = account_problem(account, now)
+        if problem:
+            raise ValueError(f"member {problem}")
+
+
+def _store_version(
+    cp: ControlPlane, session: Session, project: Project, form: Application, me: Principal
+) -> str:
+    problems = form.problems()
+    if problems:
+        raise ValueError("application form: " + "; ".join(problems))
+    if me.person_id not in form.members:
+        raise AccessDenied("the applicant must be one of the project's members")
+    _check_members(session, form, cp.now())
+    text = form.to_json()
+    digest = sha256_hex(text)
+    session.add(
+        ApplicationVersion(
+            project_id=project.project_id,
+            version=project.version,
+            form=text,
+            form_hash=digest,
+            submitted_by=me.person_id,
+            submitted_at=cp.now(),
+        )
+    )
+    session.add(
+        WaitingStep(
+            project_id=project.project_id,
+            version=project.version,
+            step=AWAITING_DECISION,
+            started_at=cp.now(),
+        )
+    )
+    session.flush()
+    subject = {
+        "project_id": project.project_id,
+        "title": form.title,
+        "purpose": form.purpose.value,
+        "organisation": form.organisation,
+        "status": project.status,
+        "version": project.version,
+        "form_sha256": digest,
+        "members": sorted(form.members),
+        "datasets": sorted(form.datasets),
+    }
+    cp.log("project", subject, me.person_id)
+    return digest
+
+
+def submit_project(cp: ControlPlane, credential: str, project_id: str, form: Application) -> int:
+    """Submit a new application; returns its version (1)."""
+    if not _PROJECT_ID.fullmatch(project_id):
+        raise ValueError("project id must be 3-64 characters: lower-case letters, digits, '-'")
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.SUBMIT_PROJECT)
+        if session.get(Project, project_id) is not None:
+            raise ValueError(f"project {project_id} already exists")
+        project = Project(
+            project_id=project_id,
+            title=form.title,
+            status=Status.SUBMITTED.value,
+            created_by=me.person_id,
+            created_at=cp.now(),
+            version=1,
+        )
+        session.add(project)
+        _store_version(cp, session, project, form, me)
+        return project.version
+
+
+def _close_wait(cp: ControlPlane, session: Session, project: Project, step: str) -> int:
+    wait = session.scalar(
+        select(WaitingStep).where(
+            WaitingStep.project_id == project.project_id,
+            WaitingStep.step == step,
+            WaitingStep.ended_at.is_(None),
+        )
+    )
+    assert wait is not None, f"{project.project_id} has no open {step} step"
+    wait.ended_at = cp.now()
+    return int((wait.ended_at - wait.started_at).total_seconds())
+
+
+def revise_project(cp: ControlPlane, credential: str, project_id: str, form: Application) -> int:
+    """Resubmit after changes were requested; returns the new version."""
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.SUBMIT_PROJECT)
+        project = _project(session, project_id)
+        current, _ = _form_of(session, project_id, project.version)
+        if me.person_id not in current.members:
+            raise AccessDenied(f"{me.person_id} is not a member of {project_id}")
+        if project.status != Status.CHANGES_REQUESTED:
+            raise ValueError(f"project {project_id} is {project.status}, not awaiting changes")
+        _close_wait(cp, session, project, AWAITING_CHANGES)
+        project.version += 1
+        project.status = Status.SUBMITTED.value
+        project.title = form.title
+        _store_version(cp, session, project, form, me)
+        return project.version
+
+
+def _project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise ValueError(f"no project {project_id}")
+    return project
+
+
+def _registered_key(session: Session, person_id: str, raw: bytes) -> PersonKey:
+    for key in session.scalars(
+        select(PersonKey).where(PersonKey.person_id == person_id, PersonKey.revoked_at.is_(None))
+    ):
+        if key.public_key == raw:
+            return key
+    raise AccessDenied(f"sign with a key {person_id} has registered (fivesafes user keygen)")
+
+
+def decide(
+    cp: ControlPlane,
+    credential: str,
+    project_id: str,
+    verdict: Verdict,
+    reasons: str,
+    signing_key: Ed25519PrivateKey,
+    until: date | None = None,
+) -> DecisionRecord:
+    """Approve (until a date), request changes or reject, with reasons, signed by the approver."""
+    if not reasons.strip():
+        raise ValueError("a decision needs its reasons")
+    if (verdict is Verdict.APPROVE) != (until is not None):
+        raise ValueError("an approval needs an end date (--until), and only an approval has one")
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.DECIDE_PROJECT)
+        project = _project(session, project_id)
+        form, form_hash = _form_of(session, project_id, project.version)
+        if me.person_id in form.members or me.person_id == project.created_by:
+            raise cp.refuse(me, Action.DECIDE_PROJECT, f"conflict: on project {project_id}")
+        if project.status != Status.SUBMITTED:
+            raise ValueError(f"project {project_id} is {project.status}; nothing to decide")
+        if until is not None and until <= cp.today():
+            raise ValueError("an approval must end in the future")
+        key = _registered_key(session, me.person_id, public_key_bytes(signing_key.public_key()))
+        statement = {
+            "project_id": project_id,
+            "version": project.version,
+            "form_sha256": form_hash,
+            "decision": verdict.value,
+            "reasons_sha256": sha256_hex(reasons),
+            "person_id": me.person_id,
+            "key_id": key.key_id,
+            "until": until.isoformat() if until else None,
+            "decided_at": cp.now().isoformat(),
+        }
+        signature = sign_statement(signing_key, statement)
+        waited = _close_wait(cp, session, project, AWAITING_DECISION)
+        project.status = STATUS_AFTER[verdict].value
+        if verdict is Verdict.APPROVE:
+            project.approved_version, project.approved_until = project.version, until
+        if verdict is Verdict.REQUEST_CHANGES:
+            session.add(
+                WaitingStep(
+                    project_id=project_id,
+                    version=project.version,
+                    step=AWAITING_CHANGES,
+                    started_at=cp.now(),
+                )
+            )
+        row = Decision(
+            project_id=project_id,
+            version=project.version,
+            decision=verdict.value,
+            reasons=reasons,
+            person_id=me.person_id,
+            key_id=key.key_id,
+            statement=canonical(statement).decode(),
+            signature=signature,
+            decided_at=cp.now(),
+        )
+        session.add(row)
+        session.flush()
+        entry = {
+            **statement,
+            "what": "application",
+            "signature": signature,
+            "waited_seconds": waited,
+        }
+        cp.log("approval", entry, me.person_id)
+        return DecisionRecord(
+            row.decision_id,
+            project_id,
+            project.version,
+            verdict,
+            me.person_id,
+            statement,
+            signature,
+            waited,
+        )
+
+
+def decision_signature_valid(cp: ControlPlane, decision_id: int) -> bool:
+    """Re-check a stored decision's signature against the decider's registered key."""
+    with cp.transaction() as session:
+        row = session.get(Decision, decision_id)
+        if row is None:
+            raise ValueError(f"no decision {decision_id}")
+        key = session.get(PersonKey, row.key_id)
+        assert key is not None
+        statement = orjson.loads(row.statement)
+        return key.person_id == row.person_id == statement["person_id"] and signature_valid(
+            key.public_key, statement, row.signature
+        )
+
+
+def authorise_job(
+    cp: ControlPlane,
+    credential: str,
+    project_id: str,
+    datasets: Mapping[str, Iterable[str]] | Iterable[str],
+) -> JobAuthorisation:
+    """Allow a job only for a member of an approved, unexpired project, on approved data.
+
+    ``datasets`` names the tables the job reads, or maps each to the columns it reads. Raises
+    :class:`AccessDenied` (and logs the refusal) otherwise.
+    """
+    wanted: dict[str, tuple[str, ...] | None] = (
+        {k: tuple(v) for k, v in datasets.items()}
+        if isinstance(datasets, Mapping)
+        else dict.fromkeys(datasets)
+    )
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.RUN_JOB)
+        project = session.get(Project, project_id)
+
+        def refuse(reason: str) -> AccessDenied:
+            return cp.refuse(me, Action.RUN_JOB, f"{project_id}: {reason}")
+
+        if project is None:
+            raise refuse("no such project")
+        if project.status != Status.APPROVED or project.approved_version is None:
+            raise refuse(f"project is {project.status}, not approved")
+        if project.approved_until is None or project.approved_until < cp.today():
+            raise refuse(f"approval ended on {project.approved_until}")
+        form, _ = _form_of(session, project_id, project.approved_version)
+        if me.person_id not in form.members:
+            raise refuse(f"{me.person_id} is not a member")
+        granted: dict[str, tuple[str, ...]] = {}
+        for dataset, columns in wanted.items():
+            approved = form.datasets.get(dataset)
+            if approved is None:
+                raise refuse(f"dataset {dataset} is not approved for this project")
+            extra = sorted(set(columns or ()) - set(approved))
+            if extra:
+                raise refuse(f"columns {', '.join(extra)} of {dataset} are not approved")
+            granted[dataset] = tuple(columns) if columns is not None else approved
+        return JobAuthorisation(
+            me.person_id, project_id, form.purpose, project.approved_version, granted
+        )
+
+
+def waiting_times(cp: ControlPlane) -> list[Wait]:
+    """Every wait of every application, oldest first: public, so delays are visible."""
+    with cp.transaction() as session:
+        rows = session.scalars(select(WaitingStep).order_by(WaitingStep.step_id))
+        return [
+            Wait(
+                w.project_id,
+                w.version,
+                w.step,
+                w.started_at,
+                w.ended_at,
+                int((w.ended_at - w.started_at).total_seconds()) if w.ended_at else None,
+            )
+            for w in rows
+        ]
+
+
+def waiting_summary(waits: Iterable[Wait]) -> dict[str, dict[str, float | int]]:
+    """Per step: how many finished waits, their median and longest in days, and how many open."""
+    summary: dict[str, dict[str, float | int]] = {}
+    by_step: dict[str, list[Wait]] = {}
+    for wait in waits:
+        by_step.setdefault(wait.step, []).append(wait)
+    for step, group in sorted(by_step.items()):
+        days = [w.seconds / 86400 for w in group if w.seconds is not None]
+        summary[step] = {
+            "finished": len(days),
+            "open": len(group) - len(days),
+            "median_days": round(statistics.median(days), 2) if days else 0.0,
+            "longest_days": round(max(days), 2) if days else 0.0,
+        }
+    return summary
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    project_id: str
+    title: str
+    status: str
+    version: int
+    approved_until: date | None
+    purpose: str
+    members: tuple[str, ...]
+
+
+def list_projects(cp: ControlPlane) -> list[ProjectSummary]:
+    """Every project with its status: public information."""
+    with cp.transaction() as session:
+        out = []
+        for p in session.scalars(select(Project).order_by(Project.project_id)):
+            form, _ = _form_of(session, p.project_id, p.version)
+            out.append(
+                ProjectSummary(
+                    p.project_id,
+                    p.title,
+                    p.status,
+                    p.version,
+                    p.approved_until,
+                    form.purpose.value,
+                    tuple(sorted(form.members)),
+                )
+            )
+        return out

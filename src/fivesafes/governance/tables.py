@@ -1,0 +1,191 @@
+"""The control-plane tables: people, their tokens and signing keys, projects, decisions, opt-outs.
+
+One declarative model, read by the Alembic migrations' drift test, serves SQLite and PostgreSQL
+alike. Times are stored as naive UTC (:class:`UTCDateTime`) because SQLite keeps no time zone;
+every value read back is made aware again, so code never mixes naive and aware times. NHS numbers
+appear only in the opt-out and consent tables — the identifiable side of the control plane — and
+never in the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as naive UTC, the same on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("control-plane times must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """A verified person. ``identity_provider``/``external_subject`` are the seam for SSO."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("identity_provider", "external_subject"),)
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trained_on: Mapped[date] = mapped_column(Date)
+    accredited_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    identity_provider: Mapped[str] = mapped_column(String(64), default="local")
+    external_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class AccountRole(Base):
+    __tablename__ = "account_roles"
+
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.person_id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Token(Base):
+    """A personal access token: only its SHA-256 is kept, so a stolen table opens nothing."""
+
+    __tablename__ = "tokens"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PersonKey(Base):
+    """A decider's Ed25519 public key; the private half never reaches the server."""
+
+    __tablename__ = "person_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    approved_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class ApplicationVersion(Base):
+    """One submitted version of a project's application form, as canonical JSON and its hash."""
+
+    __tablename__ = "applications"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.project_id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form: Mapped[str] = mapped_column(Text)
+    form_hash: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Decision(Base):
+    """A signed decision on one application version."""
+
+    __tablename__ = "decisions"
+
+    decision_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.project_id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"))
+    key_id: Mapped[str] = mapped_column(ForeignKey("person_keys.key_id"))
+    statement: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WaitingStep(Base):
+    """A stretch of time an application waited on someone: the approver, or the applicant."""
+
+    __tablename__ = "waiting_steps"
+
+    step_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.project_id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OptOut(Base):
+    """A national data opt-out or a type-1 objection, by NHS number (identifiable side)."""
+
+    __tablename__ = "opt_outs"
+
+    nhs_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class Consent(Base):
+    """Consent to share wearable data, for care and separately for research; revocable."""
+
+    __tablename__ = "consents"
+
+    nhs_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OptOutApplied(Base):
+    """How many patients opt-outs removed from one extract: for the custodian's eyes only."""
+
+    __tablename__ = "opt_outs_applied"
+
+    applied_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    excluded: Mapped[int] = mapped_column(Integer)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime())

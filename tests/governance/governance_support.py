@@ -1,0 +1,80 @@
+"""Helpers for the governance tests: a hand-moved clock, an application form, a small world."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fivesafes.governance import (
+    Application,
+    ControlPlane,
+    NewAccount,
+    Purpose,
+    Role,
+    create_account,
+    register_key,
+)
+from ledger.ledger_support import ManualClock
+
+__all__ = ["ManualClock", "World", "account", "application"]
+
+
+def account(person_id: str, *roles: Role, today: date, days: int = 365) -> NewAccount:
+    return NewAccount(
+        person_id=person_id,
+        public_name=f"Person {person_id.title()}",
+        organisation="Test Trust",
+        roles=frozenset(roles),
+        expires_on=today + timedelta(days=days),
+        trained_on=today - timedelta(days=30),
+    )
+
+
+def application(
+    *members: str,
+    purpose: Purpose = Purpose.RESEARCH,
+    datasets: dict[str, tuple[str, ...]] | None = None,
+    title: str = "Asthma admissions after heatwaves",
+) -> Application:
+    return Application(
+        title=title,
+        purpose=purpose,
+        purpose_description="How heatwaves change asthma admissions.",
+        public_benefit="Better heatwave planning for respiratory services.",
+        legal_basis="UK GDPR 6(1)(e) and 9(2)(j)",
+        datasets=datasets
+        or {"patients": ("patient_id", "sex"), "hospital_admissions": ("patient_id",)},
+        members=members,
+        repository="https://example.org/asthma-heat",
+        planned_outputs=("counts of admissions by week",),
+        organisation="Test University",
+    )
+
+
+@dataclass
+class World:
+    """A custodian, and people added with their tokens (and signing keys, for deciders)."""
+
+    cp: ControlPlane
+    tokens: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, cp: ControlPlane) -> World:
+        world = cls(cp)
+        issued = create_account(cp, None, account("cus", Role.DATA_CUSTODIAN, today=cp.today()))
+        world.tokens["cus"] = issued.token
+        return world
+
+    def add(self, person_id: str, *roles: Role, days: int = 365, **changes: object) -> str:
+        """Create an account (custodian acting), register a key for deciders; return its token."""
+        spec = replace(account(person_id, *roles, today=self.cp.today(), days=days), **changes)
+        token = create_account(self.cp, self.tokens["cus"], spec).token
+        self.tokens[person_id] = token
+        if {Role.APPROVER, Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN} & set(roles):
+            key = Ed25519PrivateKey.generate()
+            register_key(self.cp, token, key.public_key())
+            self.keys[person_id] = key
+        return token
