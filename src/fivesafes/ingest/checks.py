@@ -11,6 +11,7 @@ England (see docs/fhir-profile.md).
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from fivesafes.ingest.fhirpath import split_reference
 from fivesafes.ingest.rules import Finding, rule
@@ -75,8 +76,12 @@ REFERENCE_FORM = rule(
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_fhir_date(value: str) -> date | None:
-    """The calendar date of a FHIR date or dateTime (partial dates take their first day)."""
+    """The calendar date of a FHIR date or dateTime (partial dates take their first day).
+
+    Cached: a load holds a few thousand distinct days, each written many times.
+    """
     try:
         n = len(value)
         if n >= 10:
@@ -88,6 +93,9 @@ def parse_fhir_date(value: str) -> date | None:
     except ValueError:
         return None
     return None
+
+
+_BY_URI: dict[str, CodeSystem] = {s.value: s for s in CodeSystem}
 
 
 class RecordChecker:
@@ -138,7 +146,9 @@ class RecordChecker:
             if required:
                 self.fail(CODE_MISSING.id, path, "missing; the data model needs a code here")
             return None
-        matched = next((s for s in allowed if s.value == system), None)
+        matched = _BY_URI.get(system) if system is not None else None
+        if matched not in allowed:
+            matched = None
         if matched is None:
             expected = " or ".join(s.value for s in allowed)
             self.fail(

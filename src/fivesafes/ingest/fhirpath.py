@@ -15,7 +15,7 @@ REFERENCE_SEPARATOR = "/"
 
 def first(value: Any) -> Any:
     """The first item of a FHIR array, or the value itself when it is not an array."""
-    if isinstance(value, list):
+    if type(value) is list:
         return value[0] if value else None
     return value
 
@@ -23,8 +23,9 @@ def first(value: Any) -> Any:
 def get(obj: Any, *path: str) -> Any:
     """Follow ``path`` through nested objects, taking the first item of any array on the way."""
     for key in path:
-        obj = first(obj)
-        if not isinstance(obj, dict):
+        if type(obj) is list:
+            obj = obj[0] if obj else None
+        if type(obj) is not dict:
             return None
         obj = obj.get(key)
     return obj
@@ -32,22 +33,20 @@ def get(obj: Any, *path: str) -> Any:
 
 def text(obj: Any, *path: str) -> str | None:
     """A string element at ``path``, or None when absent or not a string."""
-    value = get(obj, *path)
-    value = first(value)
-    return value if isinstance(value, str) else None
+    value = first(get(obj, *path))
+    return value if type(value) is str else None
 
 
 def coding(obj: Any, *path: str) -> tuple[str | None, str | None]:
     """(system, code) of the first coding of the CodeableConcept at ``path``."""
     concept = first(get(obj, *path))
-    c = first(concept.get("coding")) if isinstance(concept, dict) else None
-    if not isinstance(c, dict):
+    if type(concept) is not dict:
+        return None, None
+    c = first(concept.get("coding"))
+    if type(c) is not dict:
         return None, None
     system, code = c.get("system"), c.get("code")
-    return (
-        system if isinstance(system, str) else None,
-        code if isinstance(code, str) else None,
-    )
+    return (system if type(system) is str else None), (code if type(code) is str else None)
 
 
 def all_codings(obj: Any, *path: str) -> list[tuple[str | None, str | None]]:
@@ -72,9 +71,9 @@ def all_codings(obj: Any, *path: str) -> list[tuple[str | None, str | None]]:
 def reference(obj: Any, *path: str) -> str | None:
     """The literal reference string (``Type/id``) at ``path``, or None."""
     ref = first(get(obj, *path))
-    if isinstance(ref, dict):
+    if type(ref) is dict:
         value = ref.get("reference")
-        return value if isinstance(value, str) else None
+        return value if type(value) is str else None
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_CODE_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -196,6 +197,10 @@ CODE_CHECKS: dict[CodeSystem, CodeCheck] = {
 }
 
 
+@lru_cache(maxsize=1 << 16)
 def code_problem(system: CodeSystem, code: str) -> str | None:
-    """Why ``code`` is not a well-formed code of ``system``; None when it is."""
+    """Why ``code`` is not a well-formed code of ``system``; None when it is.
+
+    Cached: real data draws on a small vocabulary, so most codes are checked once per process.
+    """
     return CODE_CHECKS[system].problem(code)

@@ -159,7 +159,9 @@ def check_parts(
             result.last_part_of_file = last[Path(result.path)] == result.index
             yield result
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # workers start with the checkers imported
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for result in pool.map(_check_part_star, jobs):
             result.last_part_of_file = last[Path(result.path)] == result.index
             yield result
