@@ -16,9 +16,13 @@ from typing import Any
 import orjson
 
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {
-    "project": frozenset({"project_id", "title", "purpose", "organisation", "status"}),
+    "project": frozenset(
+        {"project_id", "title", "purpose", "organisation", "status", "members", "datasets"}
+    ),
     "account": frozenset({"person_id", "public_name", "role", "organisation", "change"}),
-    "approval": frozenset({"project_id", "person_id", "decision", "what"}),
+    "approval": frozenset(
+        {"project_id", "person_id", "decision", "what", "until", "waited_seconds"}
+    ),
     "job": frozenset({"job_id", "project_id", "action", "commit", "status", "outputs"}),
     "release_request": frozenset({"release_id", "project_id", "job_id", "files"}),
     "review": frozenset({"release_id", "decision"}),
