@@ -201,7 +201,11 @@ def quarantine_command(
 
 
 @app.command("catalogue")
-def catalogue_command(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
+def catalogue_command(
+    data_dir: DataDirOption = None,
+    output_format: FormatOption = "text",
+    columns: Annotated[bool, typer.Option("--columns", help="Also describe every column")] = False,
+) -> None:
     """Every dataset in the store: description, columns, counts, coverage, completeness, loads."""
     try:
         store = Store.open(DataDir.from_env(data_dir), read_only=True)
@@ -212,8 +216,9 @@ def catalogue_command(data_dir: DataDirOption = None, output_format: FormatOptio
     if output_format == "json":
         sys.stdout.write(catalogue.to_json().decode() + "\n")
         return
-    overview = RichTable(title="Datasets")
-    for name in ("dataset", "rows", "patients", "from", "to", "description"):
+    overview = RichTable(title="Datasets (fivesafes catalogue --columns describes each column)")
+    overview.add_column("dataset", no_wrap=True)
+    for name in ("rows", "patients", "from", "to"):
         overview.add_column(name, justify="right" if name in ("rows", "patients") else "left")
     for d in catalogue.datasets:
         overview.add_row(
@@ -222,11 +227,10 @@ def catalogue_command(data_dir: DataDirOption = None, output_format: FormatOptio
             f"{d.patients:,}" if d.patients is not None else "",
             str(d.first_date or ""),
             str(d.last_date or ""),
-            d.description,
         )
     console.print(overview)
-    for d in catalogue.datasets:
-        table = RichTable(title=f"{d.name} — {d.source}", title_justify="left")
+    for d in catalogue.datasets if columns else ():
+        table = RichTable(title=f"{d.name}: {d.description} ({d.source})", title_justify="left")
         for name in ("column", "type", "complete", "description"):
             table.add_column(name)
         for c in d.columns:
