@@ -51,9 +51,9 @@ def check_output_command(
         colour = "green" if report.passed else "red"
         text = report.to_text()
         head, _, rest = text.partition("\n")
-        console.print(f"[bold {colour}]{head}[/]", markup=True, highlight=False)
+        console.print(f"[bold {colour}]{head}[/]", highlight=False, soft_wrap=True)
         if rest:
-            console.print(rest, markup=False, highlight=False)
+            console.print(rest, markup=False, highlight=False, soft_wrap=True)
     if picture is not None:
         if report.safe is None:
             raise fail("this output has no table to draw")

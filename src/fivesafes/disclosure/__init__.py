@@ -1,1 +1,44 @@
-"""disclosure stage."""
+"""Statistical disclosure control of outputs: the checks every ``moderately_sensitive`` file
+passes before it can be requested for release.
+
+Rules and thresholds are configuration (``rules.toml``, documented in
+``docs/disclosure-rules.md``); each check returns a ``CheckReport`` naming the cells a rule
+fired on — by category, never by value — with the safe version of the table.
+"""
+
+from fivesafes.disclosure.checker import check_file, project_history
+from fivesafes.disclosure.config import Profile, load_profiles, profile
+from fivesafes.disclosure.frequency import check_frequency, protect, safe_version
+from fivesafes.disclosure.history import (
+    FileReleaseHistory,
+    MemoryReleaseHistory,
+    ReleasedTable,
+    ReleaseHistory,
+)
+from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
+from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
+from fivesafes.disclosure.tables import Dimension, FrequencyTable, TableError, crosstab
+
+__all__ = [
+    "CheckReport",
+    "Dimension",
+    "FileReleaseHistory",
+    "FrequencyTable",
+    "MemoryReleaseHistory",
+    "Profile",
+    "ReleaseHistory",
+    "ReleasedTable",
+    "RuleResult",
+    "SafeTable",
+    "TableError",
+    "check_file",
+    "check_frequency",
+    "check_magnitude",
+    "crosstab",
+    "load_profiles",
+    "magnitude_table",
+    "profile",
+    "project_history",
+    "protect",
+    "safe_version",
+]

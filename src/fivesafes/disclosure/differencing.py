@@ -1,0 +1,286 @@
+"""Differencing: can subtracting a new table from an earlier release expose a small group?
+
+Two tables from one project are compared on a common set of *atoms*: every combination of the
+finest categories both use (overlapping age bands are cut at every band edge of either) and,
+because the checker cannot know how the two populations relate, every way they could: the same
+people, the new population inside the old, or the old inside the new — each adding a segment of
+people in one population only. Everything either table published is a known sum of atoms. The
+new table is refused when, under any of those hypotheses, those sums fix
+
+- a cell either table suppressed as too small, or
+- the number of people in a group of atoms (a run of bands × a category, in one segment) to a
+  value between 1 and the threshold — e.g. the 16–17-year-olds between ``0-17`` and ``0-15``,
+  or the three people between two nested populations.
+
+This compares the new table with each earlier one in turn; sums that need three or more tables
+at once are not searched (documented in docs/disclosure-rules.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fivesafes.disclosure.audit import determined, forced_zero
+from fivesafes.disclosure.history import ReleasedTable
+from fivesafes.disclosure.intervals import covers, parse_banding, pieces
+
+MAX_ATOMS = 6000
+MAX_RUN_PIECES = 30
+HYPOTHESES = (
+    "same population",
+    "new population inside the earlier one",
+    "earlier population inside the new one",
+)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One way the new table gives something away; ``cells`` are the new table's sums involved."""
+
+    earlier: str
+    hypothesis: str
+    what: str
+    cells: tuple[str, ...]
+    positions: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Axis:
+    name: str
+    atoms: tuple[str, ...]
+    members: dict[str, frozenset[int]]
+    ordered: bool
+
+
+def _axes(a: ReleasedTable, b: ReleasedTable) -> list[_Axis]:
+    names: dict[str, list[str]] = {}
+    for release in (a, b):
+        for dim in release.table.dimensions:
+            names.setdefault(dim.name, [])
+            names[dim.name] += [label for label in dim.labels if label not in names[dim.name]]
+    axes = []
+    for name, labels in names.items():
+        banding = parse_banding(tuple(labels))
+        if banding is None:
+            members = {label: frozenset({k}) for k, label in enumerate(labels)}
+            axes.append(_Axis(name, tuple(labels), members, ordered=False))
+            continue
+        parts = pieces([banding])
+        members = {
+            label: frozenset(k for k, p in enumerate(parts) if covers(band, p))
+            for label, band in zip(labels, banding, strict=True)
+        }
+        axes.append(_Axis(name, tuple(_piece_label(p) for p in parts), members, True))
+    return axes
+
+
+def _piece_label(piece: tuple[float, float]) -> str:
+    """A piece of whole numbers as an analyst writes it: ``16-17``, ``65+``, ``<5``."""
+    low, high = piece
+    if high == math.inf:
+        return f"{low:g}+"
+    if low == -math.inf:
+        return f"<{high:g}"
+    return f"{low:g}" if high - low == 1 else f"{low:g}-{high - 1:g}"
+
+
+class _Space:
+    """Atoms: one index per (piece of each axis…, segment)."""
+
+    def __init__(self, axes: list[_Axis], segments: int) -> None:
+        self.axes = axes
+        self.segments = segments
+        self.shape = (*(len(ax.atoms) for ax in axes), segments)
+        self.size = int(np.prod(self.shape))
+
+    def vector(self, choice: dict[str, frozenset[int]], segments: frozenset[int]) -> np.ndarray:
+        """The atoms inside one sum: a set of pieces per named axis (absent: all) and segments."""
+        grids = [
+            np.isin(np.arange(len(ax.atoms)), sorted(choice[ax.name]))
+            if ax.name in choice
+            else np.ones(len(ax.atoms), dtype=bool)
+            for ax in self.axes
+        ]
+        grids.append(np.isin(np.arange(self.segments), sorted(segments)))
+        mask = grids[0]
+        for grid in grids[1:]:
+            mask = np.multiply.outer(mask, grid)
+        return mask.ravel().astype(float)
+
+
+def _sums(
+    release: ReleasedTable, space: _Space, segments: frozenset[int]
+) -> tuple[list[np.ndarray], list[float], list[str], list[tuple[int, int]], list[bool]]:
+    """Every sum a release published, and for each: value, name, position, primary-hidden."""
+    table = release.table
+    rows, cols = table.rows, table.columns
+    vectors, values, names, positions, primary = [], [], [], [], []
+
+    def choice(i: int | None, j: int | None) -> dict[str, frozenset[int]]:
+        axis = {ax.name: ax for ax in space.axes}
+        picked = {}
+        if i is not None:
+            picked[rows.name] = axis[rows.name].members[rows.labels[i]]
+        if cols is not None and j is not None:
+            picked[cols.name] = axis[cols.name].members[cols.labels[j]]
+        return picked
+
+    def add(i: int | None, j: int | None, value: float, name: str, pos: tuple, hidden: bool):
+        vectors.append(space.vector(choice(i, j), segments))
+        values.append(float(value))
+        names.append(name)
+        positions.append(pos)
+        primary.append(hidden)
+
+    counts = table.counts
+    for i, j in itertools.product(range(counts.shape[0]), range(counts.shape[1])):
+        add(i, j, counts[i, j], table.cell_name(i, j), (i, j), bool(release.primary[i, j]))
+    if release.true_totals:
+        if table.row_totals_published:
+            for i, label in enumerate(rows.labels):
+                add(i, None, counts[i].sum(), f"total for {rows.name}={label}", (i, -1), False)
+        if table.column_totals_published and cols is not None:
+            for j, label in enumerate(cols.labels):
+                add(None, j, counts[:, j].sum(), f"total for {cols.name}={label}", (-1, j), False)
+        add(None, None, counts.sum(), "grand total", (-1, -1), False)
+    return vectors, values, names, positions, primary
+
+
+def _published(release: ReleasedTable, positions: list[tuple[int, int]]) -> np.ndarray:
+    return np.array(
+        [pos[0] < 0 or pos[1] < 0 or not release.hidden[pos] for pos in positions], dtype=bool
+    )
+
+
+def _run_label(axis: _Axis, first: int, end: int) -> str:
+    if end - first == 1:
+        return axis.atoms[first]
+    low = axis.atoms[first].split("-")[0].rstrip("+")
+    high = axis.atoms[end - 1]
+    high = high.split("-")[-1] if not high.endswith("+") else "+"
+    return f"{low}+" if high == "+" else f"{low}-{high}"
+
+
+def _groups(space: _Space) -> tuple[np.ndarray, list[str]]:
+    """Small groups worth protecting: runs of bands (or single categories) × each segment."""
+    per_axis = []
+    for ax in space.axes:
+        n = len(ax.atoms)
+        options: list[tuple[frozenset[int], str]] = [(frozenset(range(n)), f"any {ax.name}")]
+        if ax.ordered and n <= MAX_RUN_PIECES:
+            runs = [(a, b) for a in range(n) for b in range(a + 1, n + 1) if b - a < n]
+        else:
+            runs = [(a, a + 1) for a in range(n)] if n > 1 else []
+        for a, b in runs:
+            options.append((frozenset(range(a, b)), f"{ax.name} {_run_label(ax, a, b)}"))
+        per_axis.append(options)
+    vectors, names = [], []
+    segment_names = ("in both populations", "in one population only")
+    for combo in itertools.product(*per_axis):
+        for s in range(space.segments):
+            picked = {ax.name: option[0] for ax, option in zip(space.axes, combo, strict=True)}
+            vectors.append(space.vector(picked, frozenset({s})))
+            where = ", ".join(option[1] for option in combo)
+            names.append(where + (f", {segment_names[s]}" if space.segments > 1 else ""))
+    return np.array(vectors), names
+
+
+def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[Exposure]:
+    """Every exposure between a new table and one earlier release, under each hypothesis."""
+    axes = _axes(new, earlier)
+    found: list[Exposure] = []
+    for hypothesis in HYPOTHESES:
+        segments = 1 if hypothesis == HYPOTHESES[0] else 2
+        space = _Space(axes, segments)
+        if space.size > MAX_ATOMS:
+            return [Exposure(earlier.name, "too large to compare", "skipped", (), ())]
+        new_segments = frozenset({0}) if hypothesis != HYPOTHESES[2] else frozenset({0, 1})
+        old_segments = frozenset({0}) if hypothesis != HYPOTHESES[1] else frozenset({0, 1})
+        nv, nval, nname, npos, nprim = _sums(new, space, new_segments)
+        ov, oval, oname, opos, oprim = _sums(earlier, space, old_segments)
+        n_pub = _published(new, npos)
+        o_pub = _published(earlier, opos)
+        published = np.vstack([np.array(nv)[n_pub], np.array(ov)[o_pub]])
+        values = np.concatenate([np.array(nval)[n_pub], np.array(oval)[o_pub]])
+        zero = forced_zero(published, values)
+        published[:, zero] = 0
+        prim = np.concatenate([np.array(nprim, dtype=bool), np.array(oprim, dtype=bool)])
+        hidden_primary = np.vstack([np.array(nv), np.array(ov)])[prim]
+        primary_names = [n for n, p in zip(nname, nprim, strict=True) if p] + [
+            f"{earlier.name}: {n}" for n, p in zip(oname, oprim, strict=True) if p
+        ]
+        new_rows = [k for k, ok in enumerate(n_pub) if ok]
+        if hidden_primary.shape[0]:
+            hidden_primary[:, zero] = 0
+            leaks = determined(published, hidden_primary) & (hidden_primary.sum(axis=1) > 0)
+            for name in np.array(primary_names)[leaks]:
+                found.append(
+                    _blame(
+                        earlier,
+                        hypothesis,
+                        f"suppressed cell {name}",
+                        published,
+                        None,
+                        new_rows,
+                        nname,
+                        npos,
+                    )
+                )
+        groups, group_names = _groups(space)
+        groups[:, zero] = 0
+        live = groups.sum(axis=1) > 0
+        fixed = determined(published, groups) & live
+        if fixed.any():
+            weights = np.linalg.lstsq(published.T, groups[fixed].T, rcond=None)[0]
+            amounts = weights.T @ values
+            for k, amount in zip(np.flatnonzero(fixed), amounts, strict=True):
+                if 0.5 <= amount < threshold - 0.5 + 1e-9:
+                    w = weights[:, list(np.flatnonzero(fixed)).index(k)]
+                    found.append(
+                        _blame(
+                            earlier,
+                            hypothesis,
+                            f"the group {group_names[k]}",
+                            published,
+                            w,
+                            new_rows,
+                            nname,
+                            npos,
+                        )
+                    )
+    return found
+
+
+def _blame(
+    earlier: ReleasedTable,
+    hypothesis: str,
+    what: str,
+    published: np.ndarray,
+    weights: np.ndarray | None,
+    new_rows: list[int],
+    names: list[str],
+    positions: list[tuple[int, int]],
+) -> Exposure:
+    """Name the new table's published sums that the exposing combination uses."""
+    if weights is None:
+        involved = new_rows
+    else:
+        involved = [k for n, k in enumerate(new_rows) if abs(weights[n]) > 1e-6]
+    return Exposure(
+        earlier.name,
+        hypothesis,
+        what,
+        tuple(names[k] for k in involved),
+        tuple(positions[k] for k in involved),
+    )
+
+
+def check_history(
+    new: ReleasedTable, history: list[ReleasedTable], threshold: int
+) -> list[Exposure]:
+    """Exposures between a new table and each table the project released before."""
+    return [e for earlier in history for e in check_against(new, earlier, threshold)]

@@ -1,0 +1,131 @@
+"""Dominance checks for magnitude tables (sums of a value, such as bed-days or cost, by group).
+
+A total can give away one contributor's value when there are few contributors, or when one or
+two dominate: the second-largest contributor can subtract its own value from the total and
+learn the largest within a few per cent. The checks therefore need the contributing records, so
+they run on the microdata a table was built from, aggregated with DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from fivesafes.disclosure.config import Profile
+from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
+from fivesafes.disclosure.suppression import secondary_mask
+from fivesafes.disclosure.tables import Dimension, FrequencyTable, label_order
+
+
+@dataclass(frozen=True)
+class MagnitudeTable:
+    """Per cell: the sum, the number of contributors, and the largest contributions."""
+
+    rows: Dimension
+    columns: Dimension | None
+    total: np.ndarray
+    contributors: np.ndarray
+    largest: np.ndarray  # shape (rows, cols, n) — largest first, zero-padded
+    cell_name = FrequencyTable.cell_name
+
+
+def magnitude_table(
+    records: pa.Table,
+    rows: str,
+    columns: str | None,
+    value: str,
+    contributor: str | None = None,
+    top: int = 2,
+) -> MagnitudeTable:
+    """Sum ``value`` by group; a contributor is a record, or each distinct ``contributor``
+    (a practice, a trust), whose values are added up first as the handbook asks."""
+    con = duckdb.connect()
+    con.register("records", records)
+    keys = [rows] if columns is None else [rows, columns]
+    key_sql = ", ".join(f'CAST("{k}" AS VARCHAR) AS k{n}' for n, k in enumerate(keys))
+    group = ", ".join(f"k{n}" for n in range(len(keys)))
+    who = f'"{contributor}"' if contributor else "row_number() OVER ()"
+    ranks = ", ".join(f"sum(v) FILTER (WHERE rank = {r + 1})" for r in range(max(top, 2)))
+    query = f"""
+        WITH c AS (SELECT {key_sql}, {who} AS who, abs("{value}") AS v FROM records),
+             per AS (SELECT {group}, who, sum(v) AS v FROM c GROUP BY ALL),
+             ranked AS (SELECT *, row_number() OVER (PARTITION BY {group} ORDER BY v DESC) AS rank
+                        FROM per)
+        SELECT {group}, sum(v), count(*), {ranks} FROM ranked GROUP BY ALL
+    """
+    result = con.execute(query).fetchall()
+    con.close()
+    width = len(keys)
+    row_labels = tuple(sorted({r[0] for r in result}, key=label_order))
+    col_labels = tuple(sorted({r[1] for r in result}, key=label_order)) if columns else ("sum",)
+    shape = (len(row_labels), len(col_labels))
+    total, count = np.zeros(shape), np.zeros(shape, dtype=np.int64)
+    largest = np.zeros((*shape, max(top, 2)))
+    r_index = {v: i for i, v in enumerate(row_labels)}
+    c_index = {v: i for i, v in enumerate(col_labels)}
+    for r in result:
+        i, j = r_index[r[0]], c_index[r[1]] if columns else 0
+        total[i, j], count[i, j] = r[width], r[width + 1]
+        largest[i, j] = [x or 0.0 for x in r[width + 2 :]]
+    column_dim = Dimension(columns, col_labels) if columns else None
+    return MagnitudeTable(Dimension(rows, row_labels), column_dim, total, count, largest)
+
+
+def dominance(table: MagnitudeTable, profile: Profile) -> dict[str, np.ndarray]:
+    """Unsafe cells under each rule (non-empty cells only).
+
+    - few contributors: fewer than ``min_contributors``;
+    - p%: the rest, after the two largest, is under p% of the largest — the runner-up could
+      estimate the largest to within p%;
+    - n,k: the ``n`` largest hold more than ``k``% of the total.
+    """
+    occupied = table.contributors > 0
+    top1, top2 = table.largest[..., 0], table.largest[..., 1]
+    rest = table.total - top1 - top2
+    top_n = table.largest[..., : profile.nk_n].sum(axis=-1)
+    return {
+        "min_contributors": occupied & (table.contributors < profile.min_contributors),
+        "p_percent": occupied & (rest < profile.p_percent / 100 * top1),
+        "nk_dominance": occupied & (top_n > profile.nk_k / 100 * table.total),
+    }
+
+
+def check_magnitude(table: MagnitudeTable, profile: Profile, name: str = "table") -> CheckReport:
+    """Dominance and contributor-count rules, with complementary suppression of the sums."""
+    report = CheckReport(name, "magnitude table", profile.name)
+    unsafe = dominance(table, profile)
+    settings = {
+        "min_contributors": (f"at least {profile.min_contributors} contributors", "threshold"),
+        "p_percent": (f"p = {profile.p_percent:g}%", "p_percent"),
+        "nk_dominance": (f"n = {profile.nk_n}, k = {profile.nk_k:g}%", "nk"),
+    }
+    for rule, mask in unsafe.items():
+        positions = tuple((int(i), int(j)) for i, j in np.argwhere(mask))
+        setting, source = settings[rule]
+        report.results.append(
+            RuleResult(
+                rule,
+                not mask.any(),
+                f"{len(positions)} cell(s) fail" if positions else "no cell fails",
+                setting,
+                profile.source(source),
+                tuple(table.cell_name(i, j) for i, j in positions),
+                positions,
+            )
+        )
+    primary = np.logical_or.reduce(list(unsafe.values()))
+    by_rows, by_cols = table.total.shape[1] > 1, table.total.shape[0] > 1
+    hidden = secondary_mask(np.abs(table.total), primary, by_rows, by_cols)
+    values = np.where(hidden, np.nan, table.total)
+    report.safe = SafeTable(
+        table.rows,
+        table.columns,
+        values,
+        table.total.sum(axis=1) if by_rows else None,
+        table.total.sum(axis=0) if by_cols else None,
+        float(table.total.sum()) if by_rows and by_cols else None,
+    )
+    return report

@@ -1,0 +1,200 @@
+"""The result of checking one output: per rule, pass or fail, and which cells — never their values.
+
+A report goes to the analyst (why was this cell hidden?), to the two output checkers who review
+the release request, and into the release record, so it renders as text, as JSON and as a
+picture of the table with its hidden cells marked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from fivesafes.disclosure.tables import Dimension
+
+REDACTED = "[REDACTED]"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule applied to one output. ``cells`` name cells by their categories only."""
+
+    rule: str
+    passed: bool
+    summary: str
+    setting: str
+    source: str
+    cells: tuple[str, ...] = ()
+    positions: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SafeTable:
+    """The version of a table that may be published: hidden cells are ``nan``.
+
+    ``row_totals``/``column_totals``/``total`` are None when that margin is not published.
+    """
+
+    rows: Dimension
+    columns: Dimension | None
+    values: np.ndarray
+    row_totals: np.ndarray | None
+    column_totals: np.ndarray | None
+    total: float | None
+
+    @property
+    def hidden(self) -> np.ndarray:
+        return np.isnan(self.values)
+
+    def as_rows(self) -> list[list[str]]:
+        """Header and rows as text, margins included, hidden cells as ``[REDACTED]``."""
+        show = lambda v: REDACTED if v is None or math.isnan(v) else f"{v:g}"  # noqa: E731
+        col_labels = list(self.columns.labels) if self.columns else ["count"]
+        head = self.rows.name + (f"/{self.columns.name}" if self.columns else "")
+        header = [head, *col_labels] + (["Total"] if self.row_totals is not None else [])
+        body = []
+        for i, label in enumerate(self.rows.labels):
+            line = [label, *(show(v) for v in self.values[i])]
+            if self.row_totals is not None:
+                line.append(show(self.row_totals[i]))
+            body.append(line)
+        if self.column_totals is not None:
+            line = ["Total", *(show(v) for v in self.column_totals)]
+            if self.row_totals is not None:
+                line.append(show(self.total))
+            body.append(line)
+        return [header, *body]
+
+    def write_csv(self, path: Path) -> None:
+        import csv
+
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(self.as_rows())
+
+
+@dataclass
+class CheckReport:
+    """Everything the checks found about one output, and its safe version if there is one."""
+
+    output: str
+    kind: str
+    profile: str
+    results: list[RuleResult] = field(default_factory=list)
+    safe: SafeTable | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when the output as submitted breaks no rule and may be requested as it is."""
+        return all(r.passed for r in self.results)
+
+    @property
+    def releasable(self) -> bool:
+        """True when either the output or its safe version may be requested for release."""
+        blocking = {"differencing", "secondary_suppression", "model_df", "unreadable"}
+        return self.passed or (
+            self.safe is not None and all(r.passed for r in self.results if r.rule in blocking)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "kind": self.kind,
+            "profile": self.profile,
+            "passed": self.passed,
+            "releasable": self.releasable,
+            "rules": [
+                {
+                    "rule": r.rule,
+                    "passed": r.passed,
+                    "summary": r.summary,
+                    "setting": r.setting,
+                    "source": r.source,
+                    "cells": list(r.cells),
+                    "positions": [list(p) for p in r.positions],
+                }
+                for r in self.results
+            ],
+            "safe_table": self.safe.as_rows() if self.safe else None,
+            "notes": self.notes,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2)
+
+    def to_text(self) -> str:
+        verdict = (
+            "PASS: may be requested as it is"
+            if self.passed
+            else "FAIL: request the safe version below"
+            if self.releasable
+            else "FAIL: not releasable; change the output"
+        )
+        lines = [f"{self.output} ({self.kind}, profile {self.profile}): {verdict}"]
+        for r in self.results:
+            mark = "pass" if r.passed else "FAIL"
+            lines.append(f"  [{mark}] {r.rule}: {r.summary}  ({r.setting})")
+            lines += [f"         - {cell}" for cell in r.cells[:20]]
+            if len(r.cells) > 20:
+                lines.append(f"         … and {len(r.cells) - 20} more")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.safe is not None and not self.passed:
+            lines.append("  safe version:")
+            rows = self.safe.as_rows()
+            widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+            lines += [
+                "    " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+                for row in rows
+            ]
+        return "\n".join(lines)
+
+    def draw(self, path: Path, title: str | None = None) -> Path:
+        """A heatmap of the safe table with hidden cells hatched, for release summaries."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        if self.safe is None:
+            raise ValueError("this output has no table to draw")
+        safe = self.safe
+        values = np.ma.masked_invalid(safe.values)
+        height, width = values.shape
+        fig, ax = plt.subplots(figsize=(min(2 + 0.8 * width, 18), min(1.5 + 0.45 * height, 14)))
+        image = ax.imshow(values, cmap="Blues", aspect="auto")
+        for i, j in np.argwhere(safe.hidden):
+            ax.add_patch(
+                plt.Rectangle(
+                    (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b"
+                )
+            )
+        if width * height <= 400:
+            for i in range(height):
+                for j in range(width):
+                    v = safe.values[i, j]
+                    ax.text(
+                        j,
+                        i,
+                        "x" if math.isnan(v) else f"{v:g}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                    )
+        ax.set_yticks(range(height), safe.rows.labels if height <= 60 else [""] * height)
+        col_labels = safe.columns.labels if safe.columns else ("count",)
+        ax.set_xticks(range(width), col_labels if width <= 40 else [""] * width, rotation=45)
+        ax.set_ylabel(safe.rows.name)
+        if safe.columns:
+            ax.set_xlabel(safe.columns.name)
+        fig.colorbar(image, ax=ax, label="count")
+        hidden = int(safe.hidden.sum())
+        ax.set_title(title or f"{self.output}: {hidden} cell(s) suppressed (hatched)")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
