@@ -1,1 +1,48 @@
-"""jobs stage."""
+"""jobs: a study's pipeline of actions, run in dependency order, sandboxed inside the environment.
+
+``load_project`` reads and checks ``project.yaml``; ``run_project`` runs its actions
+(on dummy data, or against the store with every action sandboxed) and records each
+job; ``sandbox_available`` says whether bubblewrap can isolate actions here.
+"""
+
+from fivesafes.jobs.process import Limits, Usage
+from fivesafes.jobs.project import (
+    Action,
+    Output,
+    Privacy,
+    Problem,
+    Project,
+    ProjectError,
+    load_project,
+)
+from fivesafes.jobs.records import FileRecord, JobRecord, JobRecords, JsonJobRecords
+from fivesafes.jobs.runner import (
+    Backend,
+    JobResult,
+    RunOptions,
+    SandboxUnavailable,
+    run_project,
+)
+from fivesafes.jobs.sandbox import sandbox_available
+
+__all__ = [
+    "Action",
+    "Backend",
+    "FileRecord",
+    "JobRecord",
+    "JobRecords",
+    "JobResult",
+    "JsonJobRecords",
+    "Limits",
+    "Output",
+    "Privacy",
+    "Problem",
+    "Project",
+    "ProjectError",
+    "RunOptions",
+    "SandboxUnavailable",
+    "Usage",
+    "load_project",
+    "run_project",
+    "sandbox_available",
+]

@@ -1,0 +1,217 @@
+"""Running a study: order, records, reuse, undeclared writes, failures, and refusing real data."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jobs_support import run, write_project
+
+from fivesafes.jobs import (
+    Backend,
+    JsonJobRecords,
+    RunOptions,
+    SandboxUnavailable,
+    load_project,
+    run_project,
+)
+from fivesafes.jobs import runner as runner_module
+from fivesafes.jobs.runner import resolve_command
+from fivesafes.store.config import DataDir
+
+STUDY = """
+version: 1
+actions:
+  extract:
+    run: python analysis/extract.py
+    outputs:
+      highly_sensitive: {dataset: output/dataset.csv}
+  summarise:
+    run: python analysis/summarise.py output/summary.csv
+    needs: [extract]
+    outputs:
+      moderately_sensitive: {table: output/summary.csv}
+"""
+EXTRACT = """
+import pathlib
+pathlib.Path("output/dataset.csv").write_text("age\\n30\\n41\\n")
+"""
+SUMMARISE = """
+import pathlib, sys
+ages = pathlib.Path("output/dataset.csv").read_text().split()[1:]
+print("summarising", len(ages), "rows")
+pathlib.Path(sys.argv[1]).write_text(f"rows\\n{len(ages)}\\n")
+"""
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    files = {"analysis/extract.py": EXTRACT, "analysis/summarise.py": SUMMARISE}
+    return write_project(tmp_path / "study", STUDY, files)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_actions_run_in_order_and_each_job_is_recorded(study: Path) -> None:
+    results = run(study)
+    assert [r.status for r in results.values()] == ["ran", "ran"]
+    assert (study / "output" / "summary.csv").read_text() == "rows\n2\n"
+    extract, summarise = (results[a].record for a in ("extract", "summarise"))
+    assert extract is not None and summarise is not None
+    assert summarise.command == "python analysis/summarise.py output/summary.csv"
+    assert (summarise.exit_code, summarise.status, summarise.backend) == (0, "succeeded", "dummy")
+    assert not summarise.sandboxed
+    assert [(f.path, f.sha256) for f in summarise.inputs] == [
+        ("output/dataset.csv", sha256(study / "output" / "dataset.csv"))
+    ]
+    assert [(f.path, f.sha256, f.privacy) for f in summarise.outputs] == [
+        ("output/summary.csv", sha256(study / "output" / "summary.csv"), "moderately_sensitive")
+    ]
+    assert summarise.log is not None
+    assert "summarising 2 rows" in (study / summarise.log).read_text()
+    assert summarise.duration_s is not None and summarise.duration_s > 0
+    assert summarise.resources["max_rss_kib"] > 0
+    assert summarise.resources["cpu_user_s"] + summarise.resources["cpu_system_s"] > 0
+    saved = JsonJobRecords(study / "metadata").history()
+    assert [r.job_id for r in saved] == [extract.job_id, summarise.job_id]
+    assert saved[1] == summarise
+    assert not list((study / "metadata" / "workspaces").iterdir())
+
+
+def test_the_git_commit_is_recorded(study: Path) -> None:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(study), *args], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "study")
+    record = run(study, "extract")["extract"].record
+    assert record is not None
+    assert record.git_commit == git("rev-parse", "HEAD")
+    assert record.git_dirty is False
+
+
+def test_unchanged_actions_reuse_their_outputs(study: Path) -> None:
+    first = run(study)
+    again = run(study)
+    assert [r.status for r in again.values()] == ["reused", "reused"]
+    assert again["summarise"].record == first["summarise"].record
+    assert len(JsonJobRecords(study / "metadata").history()) == 2
+
+
+def test_changed_code_runs_again(study: Path) -> None:
+    run(study)
+    script = study / "analysis" / "summarise.py"
+    script.write_text(script.read_text().replace("rows\\n", "count\\n"))
+    again = run(study)
+    assert [r.status for r in again.values()] == ["ran", "ran"]
+    assert (study / "output" / "summary.csv").read_text() == "count\n2\n"
+
+
+def test_a_changed_or_lost_output_runs_again(study: Path) -> None:
+    run(study)
+    (study / "output" / "dataset.csv").write_text("age\n1\n2\n3\n")
+    again = run(study)
+    assert again["extract"].status == "ran"
+    (study / "output" / "summary.csv").unlink()
+    assert run(study)["summarise"].status == "ran"
+
+
+def test_force_runs_again(study: Path) -> None:
+    run(study)
+    assert [r.status for r in run(study, force=True).values()] == ["ran", "ran"]
+
+
+def test_an_undeclared_output_fails_the_job_and_is_not_kept(study: Path) -> None:
+    script = study / "analysis" / "extract.py"
+    script.write_text(EXTRACT + "pathlib.Path('output/secret.csv').write_text('x')\n")
+    results = run(study)
+    extract = results["extract"].record
+    assert extract is not None and extract.status == "failed" and extract.exit_code == 0
+    assert extract.error is not None and "output/secret.csv" in extract.error
+    assert not (study / "output" / "secret.csv").exists()
+    assert not (study / "output" / "dataset.csv").exists()
+    assert results["summarise"].status == "skipped"
+
+
+def test_changing_the_code_in_the_workspace_is_an_undeclared_write(study: Path) -> None:
+    script = study / "analysis" / "extract.py"
+    script.write_text(EXTRACT + "open('analysis/extract.py', 'a').write('# touched')\n")
+    record = run(study, "extract")["extract"].record
+    assert record is not None and record.error is not None
+    assert "analysis/extract.py" in record.error
+    assert not script.read_text().endswith("# touched")
+
+
+def test_a_missing_output_or_a_link_for_an_output_fails(study: Path) -> None:
+    script = study / "analysis" / "extract.py"
+    script.write_text("print('forgot')\n")
+    record = run(study, "extract")["extract"].record
+    assert record is not None and "did not write its output 'dataset'" in str(record.error)
+    script.write_text("import os; os.symlink('/etc/passwd', 'output/dataset.csv')\n")
+    record = run(study, "extract")["extract"].record
+    assert record is not None and "plain file" in str(record.error)
+    assert not (study / "output" / "dataset.csv").is_symlink()
+
+
+def test_a_failing_action_stops_what_needs_it(study: Path) -> None:
+    (study / "analysis" / "extract.py").write_text("raise SystemExit('no data today')\n")
+    results = run(study)
+    extract = results["extract"].record
+    assert extract is not None and extract.exit_code == 1 and extract.log is not None
+    assert "no data today" in (study / extract.log).read_text()
+    assert results["summarise"].status == "skipped"
+    assert "extract" in str(results["summarise"].reason)
+
+
+def test_a_dummy_run_never_passes_on_the_store(
+    study: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIVESAFES_DATA_DIR", "/real/store")
+    script = "import os, pathlib\n"
+    script += "pathlib.Path('output/dataset.csv').write_text(\n"
+    script += (
+        "    os.environ['FIVESAFES_BACKEND'] + ' ' + str(os.environ.get('FIVESAFES_DATA_DIR')))\n"
+    )
+    (study / "analysis" / "extract.py").write_text(script)
+    run(study, "extract")
+    assert (study / "output" / "dataset.csv").read_text() == "dummy None"
+
+
+def test_real_data_is_refused_without_a_sandbox(study: Path, data_dir: DataDir) -> None:
+    project = load_project(study)
+    with pytest.raises(SandboxUnavailable, match="only ever read inside the sandbox"):
+        run_project(project, options=RunOptions(Backend.STORE, sandbox=False, data_dir=data_dir))
+    assert not (study / "metadata").exists()
+
+
+def test_real_data_is_refused_where_the_sandbox_cannot_run(
+    study: Path, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir.root.mkdir(parents=True)
+    data_dir.database.write_bytes(b"")
+    monkeypatch.setattr(runner_module, "sandbox_available", lambda: "bwrap is not installed")
+    project = load_project(study)
+    options = RunOptions(Backend.STORE, sandbox=True, data_dir=data_dir)
+    with pytest.raises(SandboxUnavailable, match="bwrap is not installed"):
+        run_project(project, options=options)
+    assert not (study / "metadata").exists() and not (study / "output").exists()
+
+
+def test_fivesafes_and_python_mean_the_environments_own() -> None:
+    fivesafes = resolve_command(("fivesafes", "generate-dataset", "study.py"))
+    assert fivesafes == [
+        str(Path(sys.executable).parent / "fivesafes"),
+        "generate-dataset",
+        "study.py",
+    ]
+    assert Path(fivesafes[0]).is_file()
+    assert resolve_command(("python", "x.py")) == [sys.executable, "x.py"]
+    assert resolve_command(("Rscript", "x.R")) == ["Rscript", "x.R"]
