@@ -445,16 +445,20 @@ def _is_constant(node: m.Series) -> bool:
 
 
 def _year_month(d: exp.Expression) -> exp.Expression:
-    return exp.Add(
-        this=exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(12)),
-        expression=exp.Month(this=d),
+    return exp.paren(
+        exp.Add(
+            this=exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(12)),
+            expression=exp.Month(this=d),
+        )
     )
 
 
 def _month_day(d: exp.Expression) -> exp.Expression:
-    return exp.Add(
-        this=exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
-        expression=exp.Day(this=d),
+    return exp.paren(
+        exp.Add(
+            this=exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
+            expression=exp.Day(this=d),
+        )
     )
 
 
@@ -535,10 +539,10 @@ def apply(fn: Fn, args: list[exp.Expression], node: m.Apply) -> exp.Expression:
             exp.DateDiff(this=args[0], expression=args[1], unit=exp.Var(this="DAY")), Kind.INT
         )
     if fn is Fn.DIFF_MONTHS:
-        diff = exp.Sub(this=_year_month(args[0]), expression=_year_month(args[1]))
+        diff = exp.paren(exp.Sub(this=_year_month(args[0]), expression=_year_month(args[1])))
         return _whole_units(diff, exp.Day(this=args[0]), exp.Day(this=args[1]))
     if fn is Fn.DIFF_YEARS:
-        diff = exp.Sub(this=exp.Year(this=args[0]), expression=exp.Year(this=args[1]))
+        diff = exp.paren(exp.Sub(this=exp.Year(this=args[0]), expression=exp.Year(this=args[1])))
         return _whole_units(diff, _month_day(args[0]), _month_day(args[1]))
     if fn is Fn.TO_FIRST_OF_MONTH:
         return exp.DateFromParts(

@@ -239,6 +239,8 @@ def domain_of(series: Series) -> Frame | None:
     have?); the language refuses to build one, so the first event domain found is the
     only one.
     """
+    if isinstance(series, Aggregate):
+        return None
     if isinstance(series, Column):
         return None if frame_is_patient_level(series.source) else series.source
     for child in children(series):

@@ -1,0 +1,52 @@
+"""Engines for the query tests: DuckDB always; Spark (one shared session) when marked."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import Rows, make_engine  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "spark: runs on Apache Spark (slow to start)")
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("fivesafes-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.default.parallelism", "2")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+RUN_SPARK = os.environ.get("FIVESAFES_SPARK_TESTS") == "1"
+_SPARK_SKIP = pytest.mark.skipif(
+    not RUN_SPARK, reason="Spark spec runs take ~8 s each: set FIVESAFES_SPARK_TESTS=1"
+)
+ENGINES = ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, _SPARK_SKIP])]
+
+
+@pytest.fixture(params=ENGINES)
+def engine_for(request: pytest.FixtureRequest) -> Callable[[Rows], Any]:
+    """A function from input rows to an engine of the parametrised kind over them."""
+    spark = request.getfixturevalue("spark_session") if request.param == "spark" else None
+    return lambda rows: make_engine(request.param, rows, spark)
