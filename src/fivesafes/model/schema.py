@@ -48,6 +48,19 @@ class TableKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Distribution:
+    """How a column's values are spread in the real world, so dummy data looks plausible.
+
+    ``bands`` are ``(low, high, weight)``: a band is chosen by weight, then a value
+    uniformly inside it (for a date of birth, low/high are ages in years). ``weights``
+    pair with the column's ``categories``.
+    """
+
+    bands: tuple[tuple[float, float, float], ...] = ()
+    weights: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     """One column: what it holds, in words and in types.
 
@@ -64,6 +77,7 @@ class Column:
     categories: tuple[str, ...] | None = None
     minimum: float | date | None = None
     maximum: float | date | None = None
+    distribution: Distribution | None = None
 
 
 @dataclass(frozen=True, slots=True)

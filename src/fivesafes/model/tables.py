@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from fivesafes.model.codes import CodeSystem
-from fivesafes.model.schema import Column, ColumnType, Table, TableKind
+from fivesafes.model.schema import Column, ColumnType, Distribution, Table, TableKind
 
 EARLIEST_DATE = date(1900, 1, 1)
 """No event in the model is dated before this: earlier dates are data-entry errors."""
@@ -26,6 +26,24 @@ REGIONS = (
     "South East",
     "South West",
 )
+
+AGE_BANDS = Distribution(
+    bands=(
+        (0, 5, 5.6),
+        (5, 15, 12.0),
+        (15, 25, 11.8),
+        (25, 45, 26.5),
+        (45, 65, 25.4),
+        (65, 85, 16.3),
+        (85, 105, 2.4),
+    )
+)
+"""Ages of the population of England, in approximate shares by band (rounded from ONS
+mid-year population estimates); dummy dates of birth are drawn from it."""
+MEASUREMENT_VALUES = Distribution(
+    bands=((15, 20, 10), (20, 25, 30), (25, 30, 33), (30, 40, 22), (40, 50, 5))
+)
+"""The commonest measurement in primary care is BMI: mostly 15-50, centred in the high 20s."""
 
 T = ColumnType
 
@@ -58,8 +76,22 @@ patients = Table(
     "FHIR Patient",
     (
         _patient_id(),
-        Column("sex", T.STRING, "Administrative sex", nullable=False, categories=SEX_CATEGORIES),
-        _date("date_of_birth", "Date of birth, rounded down to the first of the month"),
+        Column(
+            "sex",
+            T.STRING,
+            "Administrative sex",
+            nullable=False,
+            categories=SEX_CATEGORIES,
+            distribution=Distribution(weights=(0.505, 0.490, 0.003, 0.002)),
+        ),
+        Column(
+            "date_of_birth",
+            T.DATE,
+            "Date of birth, rounded down to the first of the month",
+            nullable=False,
+            minimum=EARLIEST_DATE,
+            distribution=AGE_BANDS,
+        ),
         _date("date_of_death", "Date of death, if the person has died", nullable=True),
         _code(
             "ethnicity",
@@ -101,7 +133,12 @@ clinical_events = Table(
         _patient_id(),
         _date("date", "Date the event was recorded as happening"),
         _code("snomedct_code", CodeSystem.SNOMEDCT, "SNOMED CT concept of the event"),
-        Column("numeric_value", T.FLOAT, "Numeric value of a measurement, if any"),
+        Column(
+            "numeric_value",
+            T.FLOAT,
+            "Numeric value of a measurement, if any",
+            distribution=MEASUREMENT_VALUES,
+        ),
     ),
 )
 
