@@ -116,7 +116,8 @@ def _check_can_run(options: RunOptions) -> None:
     if options.sandbox:
         reason = sandbox_available()
         if reason is not None:
-            raise SandboxUnavailable(f"cannot run actions sandboxed: {reason}")
+            what = "against real data" if options.backend is Backend.STORE else "sandboxed"
+            raise SandboxUnavailable(f"refusing to run {what}: {reason}")
 
 
 def git_state(root: Path) -> tuple[str | None, bool | None]:

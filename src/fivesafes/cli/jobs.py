@@ -1,0 +1,142 @@
+"""Commands for running a study: ``run`` on dummy data, ``submit`` against the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table as RichTable
+
+from fivesafes.cli.common import DataDirOption, FormatOption, app, console, err, fail
+from fivesafes.jobs import (
+    Backend,
+    JobResult,
+    Limits,
+    ProjectError,
+    RunOptions,
+    SandboxUnavailable,
+    load_project,
+    run_project,
+)
+from fivesafes.store.config import DataDir
+
+ActionArgument = Annotated[
+    str | None, typer.Argument(help="The action to run, after what it needs [default: all]")
+]
+ProjectOption = Annotated[
+    Path, typer.Option("--project", help="The study folder, holding project.yaml")
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Run even actions whose outputs could be reused")
+]
+MemoryOption = Annotated[int, typer.Option("--memory-mb", help="Memory per action, MiB")]
+CpuOption = Annotated[int, typer.Option("--cpu-seconds", help="CPU time per action, seconds")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Wall-clock time per action, s")]
+
+DEFAULTS = Limits()
+MIB = 1024**2
+
+
+def _limits(memory_mb: int, cpu_seconds: int, timeout: float) -> Limits:
+    return Limits(memory_bytes=memory_mb * MIB, cpu_seconds=cpu_seconds, wall_seconds=timeout)
+
+
+def _run(project_dir: Path, action: str | None, options: RunOptions, output_format: str) -> None:
+    try:
+        project = load_project(project_dir)
+        project.plan(action)
+    except ProjectError as exc:
+        raise fail(f"{len(exc.problems)} problem(s) in project.yaml:\n{exc}") from None
+    except KeyError as exc:
+        raise fail(str(exc.args[0])) from None
+
+    def show(name: str, message: str) -> None:
+        if output_format == "text":
+            err.print(f"[bold]{name}[/]: {message}")
+
+    try:
+        results = run_project(project, action, options, on_event=show)
+    except (SandboxUnavailable, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    if output_format == "json":
+        sys.stdout.write(orjson.dumps([_as_dict(r) for r in results]).decode() + "\n")
+    else:
+        console.print(_results_table(results, project_dir))
+    if any(r.status in ("failed", "skipped") for r in results):
+        raise typer.Exit(1)
+
+
+def _as_dict(result: JobResult) -> dict[str, object]:
+    record = result.record
+    return {
+        "action": result.action,
+        "status": result.status,
+        "reason": result.reason,
+        "job_id": record.job_id if record else None,
+        "outputs": [o.path for o in record.outputs] if record else [],
+    }
+
+
+def _results_table(results: list[JobResult], project_dir: Path) -> RichTable:
+    table = RichTable(title=f"Study {project_dir.resolve().name}")
+    for name in ("action", "status", "job", "seconds", "outputs / reason"):
+        table.add_column(name, overflow="fold")
+    colours = {"ran": "green", "reused": "cyan", "failed": "red", "skipped": "yellow"}
+    for r in results:
+        record = r.record
+        detail = r.reason if r.status in ("failed", "skipped") else None
+        if detail is None and record:
+            detail = "\n".join(f"{o.path} ({o.privacy})" for o in record.outputs)
+        table.add_row(
+            r.action,
+            f"[{colours[r.status]}]{r.status}[/]",
+            record.job_id if record else "",
+            f"{record.duration_s:.2f}" if record and record.duration_s is not None else "",
+            detail or "",
+        )
+    return table
+
+
+@app.command("run")
+def run_command(
+    action: ActionArgument = None,
+    project: ProjectOption = Path("."),
+    force: ForceOption = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Run each action in the sandbox, as submit does")
+    ] = False,
+    memory_mb: MemoryOption = DEFAULTS.memory_bytes // MIB,
+    cpu_seconds: CpuOption = DEFAULTS.cpu_seconds,
+    timeout: TimeoutOption = DEFAULTS.wall_seconds,
+    output_format: FormatOption = "text",
+) -> None:
+    """Run a study's actions on dummy data, on your own machine, in dependency order."""
+    if not sandbox:
+        err.print(
+            "[yellow]warning:[/] running without a sandbox: actions can read and write "
+            "whatever you can. Fine for dummy data; `--sandbox` runs them as `submit` will."
+        )
+    options = RunOptions(
+        Backend.DUMMY, sandbox, _limits(memory_mb, cpu_seconds, timeout), force=force
+    )
+    _run(project, action, options, output_format)
+
+
+@app.command("submit")
+def submit_command(
+    action: ActionArgument = None,
+    project: ProjectOption = Path("."),
+    data_dir: DataDirOption = None,
+    force: ForceOption = False,
+    memory_mb: MemoryOption = DEFAULTS.memory_bytes // MIB,
+    cpu_seconds: CpuOption = DEFAULTS.cpu_seconds,
+    timeout: TimeoutOption = DEFAULTS.wall_seconds,
+    output_format: FormatOption = "text",
+) -> None:
+    """Run a study against the store, inside the environment, every action sandboxed."""
+    limits = _limits(memory_mb, cpu_seconds, timeout)
+    options = RunOptions(Backend.STORE, True, limits, DataDir.from_env(data_dir), force)
+    _run(project, action, options, output_format)
