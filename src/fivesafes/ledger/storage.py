@@ -82,6 +82,12 @@ BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 _READ_BATCH = 10_000
 
 
+def _as_bytes(value: bytes | str) -> bytes:
+    """A stored blob as bytes; a row edited by hand may come back as TEXT (SQLite typing is per
+    value), and verify must report that edit, not crash on it."""
+    return value.encode() if type(value) is str else bytes(value)
+
+
 class SqliteLedgerStore:
     """The ledger in one SQLite file: an ``entries`` and a ``checkpoints`` table, append-only."""
 
@@ -114,7 +120,7 @@ class SqliteLedgerStore:
         cursor = self._db.execute(sql, params)
         while rows := cursor.fetchmany(_READ_BATCH):
             for idx, kind, entry, leaf in rows:
-                yield StoredEntry(idx, kind, bytes(entry), bytes(leaf))
+                yield StoredEntry(idx, kind, _as_bytes(entry), _as_bytes(leaf))
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
         stop = -1 if stop is None else stop
