@@ -82,6 +82,8 @@ class ControlPlane:
         self.identity: IdentityProvider = identity or PersonalTokens()
         self._ledger_opener = ledger_opener
         self._ledger: Ledger | None = None
+        self.acting: Principal | None = None
+        """The last caller authenticated, so a command line can say who acted."""
 
     @classmethod
     def open(
@@ -150,6 +152,7 @@ class ControlPlane:
             self._log_login(person_id, token_id, action, f"refused: {refused}")
             raise
         self._log_login(person_id, token_id, action, "allowed")
+        self.acting = principal
         return principal
 
     def refuse(self, principal: Principal, action: Action, reason: str) -> AccessDenied:

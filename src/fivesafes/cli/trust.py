@@ -1,0 +1,551 @@
+"""Commands for trust: people (user, token), projects, opt-outs and the public ledger.
+
+Each command that acts takes the caller's personal token (``--token`` or ``$FIVESAFES_TOKEN``),
+checks it afresh, says who acted, and leaves its trace in the ledger. Only the very first
+``fivesafes user create`` (a data custodian) runs without a token.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table as RichTable
+
+from fivesafes.cli.common import DataDirOption, FormatOption, app, console, err, fail
+from fivesafes.governance import (
+    AccessDenied,
+    Application,
+    ConsentScope,
+    ControlPlane,
+    NewAccount,
+    OptOutKind,
+    Role,
+    Verdict,
+    accounts,
+    add_opt_out,
+    decide,
+    list_projects,
+    load_opt_outs,
+    opt_out_report,
+    revise_project,
+    set_wearable_consent,
+    submit_project,
+    waiting_summary,
+    waiting_times,
+)
+from fivesafes.governance.control import LEDGER_FILE
+from fivesafes.governance.signing import create_person_key, load_person_key
+from fivesafes.ledger import DEFAULT_ORIGIN, Ledger, LedgerError, verify_file
+from fivesafes.store.config import DataDir
+
+user_app = typer.Typer(help="People: verified accounts with roles, expiry and training dates.")
+token_app = typer.Typer(help="Personal access tokens: issue and revoke.")
+project_app = typer.Typer(help="Project applications, signed decisions and published waits.")
+opt_out_app = typer.Typer(help="National data opt-outs, type-1 objections and wearable consent.")
+ledger_app = typer.Typer(help="The public, tamper-evident ledger: verify, prove, export, view.")
+for _name, _sub in (
+    ("user", user_app),
+    ("token", token_app),
+    ("project", project_app),
+    ("opt-out", opt_out_app),
+    ("ledger", ledger_app),
+):
+    app.add_typer(_sub, name=_name, no_args_is_help=True)
+
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", envvar="FIVESAFES_TOKEN", help="Your personal token"),
+]
+RoleOption = Annotated[list[Role] | None, typer.Option("--role", help="Repeat for several roles")]
+DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} must be a date like 2027-03-31, not {value!r}") from None
+
+
+def _need(token: str | None) -> str:
+    if not token:
+        raise fail("say who you are: pass --token or set FIVESAFES_TOKEN")
+    return token
+
+
+@contextmanager
+def _control(data_dir: Path | None) -> Iterator[ControlPlane]:
+    """Open the control plane; print who acted; turn refusals and bad input into clear errors."""
+    try:
+        with ControlPlane.open(DataDir.from_env(data_dir)) as cp:
+            try:
+                yield cp
+            finally:
+                if cp.acting is not None:
+                    roles = ", ".join(sorted(cp.acting.roles))
+                    err.print(f"acting as [bold]{cp.acting.person_id}[/] ({roles})")
+    except AccessDenied as refused:
+        raise fail(f"refused: {refused}") from None
+    except (ValueError, FileNotFoundError, FileExistsError, LedgerError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@user_app.command("create")
+def user_create(
+    person_id: Annotated[str, typer.Argument(help="Short id, e.g. ada.lovelace")],
+    name: Annotated[str, typer.Option("--name", help="Public name, shown in the public view")],
+    organisation: Annotated[str, typer.Option("--organisation")],
+    role: RoleOption = None,
+    expires: Annotated[str, typer.Option(help="Account expiry, YYYY-MM-DD")] = "",
+    trained: Annotated[str, typer.Option(help="Date training was completed, YYYY-MM-DD")] = "",
+    accredited_until: DateOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create a verified account (custodian; the very first account needs no token)."""
+    today = date.today()
+    spec = NewAccount(
+        person_id=person_id,
+        public_name=name,
+        organisation=organisation,
+        roles=frozenset(role or ()),
+        expires_on=_date(expires, "--expires") if expires else today + timedelta(days=365),
+        trained_on=_date(trained, "--trained") if trained else today,
+        accredited_until=_date(accredited_until, "--accredited-until")
+        if accredited_until
+        else None,
+    )
+    with _control(data_dir) as cp:
+        issued = accounts.create_account(cp, token, spec)
+    console.print(
+        f"created [bold]{person_id}[/]; their token (shown once, expires "
+        f"{issued.expires_at:%Y-%m-%d}):"
+    )
+    sys.stdout.write(issued.token + "\n")
+
+
+@user_app.command("list")
+def user_list(
+    token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
+) -> None:
+    """Every account, its roles, dates and whether it may act now (custodian)."""
+    with _control(data_dir) as cp:
+        rows = accounts.list_accounts(cp, _need(token))
+    if output_format == "json":
+        _print_json(
+            [
+                {
+                    **r.__dict__,
+                    "expires_at": r.expires_at.isoformat(),
+                    "trained_on": r.trained_on.isoformat(),
+                    "accredited_until": str(r.accredited_until or ""),
+                }
+                for r in rows
+            ]
+        )
+        return
+    table = RichTable(title="Accounts")
+    for column in (
+        "person",
+        "public name",
+        "organisation",
+        "roles",
+        "expires",
+        "trained",
+        "accredited until",
+        "may act",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.person_id,
+            r.public_name,
+            r.organisation,
+            ", ".join(r.roles),
+            f"{r.expires_at:%Y-%m-%d}",
+            str(r.trained_on),
+            str(r.accredited_until or "-"),
+            r.usable,
+        )
+    console.print(table)
+
+
+@user_app.command("change")
+def user_change(
+    person_id: str,
+    role: RoleOption = None,
+    expires: DateOption = None,
+    accredited_until: DateOption = None,
+    disable: Annotated[bool, typer.Option("--disable", help="Stop the account at once")] = False,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Change an account's roles, expiry or accreditation, or disable it (custodian)."""
+    with _control(data_dir) as cp:
+        accounts.change_account(
+            cp,
+            _need(token),
+            person_id,
+            roles=frozenset(role) if role else None,
+            expires_on=_date(expires, "--expires") if expires else None,
+            accredited_until=_date(accredited_until, "--accredited-until")
+            if accredited_until
+            else None,
+            disable=disable,
+        )
+    console.print(f"changed {person_id}")
+
+
+@user_app.command("keygen")
+def user_keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write your private key (0600)")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make your own Ed25519 decision-signing key and register its public half."""
+    credential = _need(token)
+    with _control(data_dir) as cp:
+        public = create_person_key(out)
+        key_id = accounts.register_key(cp, credential, public)
+    console.print(f"key {key_id} registered; keep {out} private: it signs your decisions")
+
+
+@user_app.command("whoami")
+def user_whoami(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
+    """Check your token and show who it says you are."""
+    with _control(data_dir) as cp:
+        me = accounts.whoami(cp, _need(token))
+    console.print(f"{me.person_id}: {', '.join(sorted(me.roles))}; token {me.token_id}")
+
+
+@token_app.command("issue")
+def token_issue(
+    person: Annotated[str | None, typer.Option("--for", help="Someone else (custodian)")] = None,
+    days: Annotated[int, typer.Option(help="Lifetime in days")] = 30,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Issue a new personal token (printed once; only its hash is kept)."""
+    with _control(data_dir) as cp:
+        issued = accounts.issue_token(cp, _need(token), person, timedelta(days=days))
+    err.print(
+        f"token {issued.token_id} for {issued.person_id}, "
+        f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    sys.stdout.write(issued.token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
+    """Revoke a token now (your own, or anyone's for a custodian)."""
+    with _control(data_dir) as cp:
+        accounts.revoke_token(cp, _need(token), token_id)
+    console.print(f"token {token_id} revoked")
+
+
+FormArgument = Annotated[Path, typer.Argument(help="Application form, TOML or JSON")]
+
+
+def _form(path: Path) -> Application:
+    try:
+        return Application.from_file(path)
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: {exc}") from None
+
+
+@project_app.command("submit")
+def project_submit(
+    project_id: str, form: FormArgument, token: TokenOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Submit a project application (the one form for every approval)."""
+    application = _form(form)
+    with _control(data_dir) as cp:
+        submit_project(cp, _need(token), project_id, application)
+    console.print(f"project {project_id} submitted; waiting for an approver")
+
+
+@project_app.command("revise")
+def project_revise(
+    project_id: str, form: FormArgument, token: TokenOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Resubmit an application after an approver asked for changes."""
+    application = _form(form)
+    with _control(data_dir) as cp:
+        version = revise_project(cp, _need(token), project_id, application)
+    console.print(f"project {project_id} version {version} submitted")
+
+
+def _decide(
+    verdict: Verdict,
+    project_id: str,
+    reasons: str,
+    key: Path,
+    until: date | None,
+    token: str | None,
+    data_dir: Path | None,
+) -> None:
+    credential = _need(token)
+    with _control(data_dir) as cp:
+        record = decide(cp, credential, project_id, verdict, reasons, load_person_key(key), until)
+    console.print(
+        f"{project_id} v{record.version}: {verdict.value}, signed by "
+        f"{record.person_id} after {record.waited_seconds / 86400:.1f} days' wait"
+    )
+    console.print(f"signature: {record.signature}")
+
+
+ReasonsOption = Annotated[str, typer.Option("--reasons", help="Why; kept, hash signed")]
+KeyOption = Annotated[Path, typer.Option("--key", help="Your private signing key (keygen)")]
+
+
+@project_app.command("approve")
+def project_approve(
+    project_id: str,
+    until: Annotated[str, typer.Option("--until", help="Approval ends, YYYY-MM-DD")],
+    reasons: ReasonsOption,
+    key: KeyOption,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Approve an application until a date, signed with your key (approver)."""
+    _decide(Verdict.APPROVE, project_id, reasons, key, _date(until, "--until"), token, data_dir)
+
+
+@project_app.command("request-changes")
+def project_request_changes(
+    project_id: str,
+    reasons: ReasonsOption,
+    key: KeyOption,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Ask the applicants for changes, with reasons, signed (approver)."""
+    _decide(Verdict.REQUEST_CHANGES, project_id, reasons, key, None, token, data_dir)
+
+
+@project_app.command("reject")
+def project_reject(
+    project_id: str,
+    reasons: ReasonsOption,
+    key: KeyOption,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Reject an application, with reasons, signed (approver)."""
+    _decide(Verdict.REJECT, project_id, reasons, key, None, token, data_dir)
+
+
+@project_app.command("list")
+def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
+    """Every project, its purpose, members and status (public)."""
+    with _control(data_dir) as cp:
+        projects = list_projects(cp)
+    if output_format == "json":
+        _print_json(
+            [{**p.__dict__, "approved_until": str(p.approved_until or "")} for p in projects]
+        )
+        return
+    table = RichTable(title="Projects")
+    for column in ("project", "title", "purpose", "status", "version", "approved until", "members"):
+        table.add_column(column)
+    for p in projects:
+        table.add_row(
+            p.project_id,
+            p.title,
+            p.purpose,
+            p.status,
+            str(p.version),
+            str(p.approved_until or "-"),
+            ", ".join(p.members),
+        )
+    console.print(table)
+
+
+@project_app.command("waits")
+def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
+    """How long applications waited at each step (published, so delays are visible)."""
+    with _control(data_dir) as cp:
+        waits = waiting_times(cp)
+    summary = waiting_summary(waits)
+    if output_format == "json":
+        _print_json(
+            {
+                "summary": summary,
+                "waits": [
+                    {
+                        **w.__dict__,
+                        "started_at": w.started_at.isoformat(),
+                        "ended_at": w.ended_at.isoformat() if w.ended_at else None,
+                    }
+                    for w in waits
+                ],
+            }
+        )
+        return
+    table = RichTable(title="Waiting times")
+    for column in ("step", "finished", "still waiting", "median days", "longest days"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for step, s in summary.items():
+        table.add_row(
+            step,
+            str(s["finished"]),
+            str(s["open"]),
+            f"{s['median_days']:.1f}",
+            f"{s['longest_days']:.1f}",
+        )
+    console.print(table)
+
+
+@opt_out_app.command("load")
+def opt_out_load(
+    file: Annotated[Path, typer.Argument(help="CSV: nhs_number,kind (national or type1)")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Load opt-outs from a file in one transaction; a bad row loads nothing (custodian)."""
+    with _control(data_dir) as cp:
+        loaded = load_opt_outs(cp, _need(token), file)
+    kinds = ", ".join(f"{k} {n:,}" for k, n in loaded.by_kind.items())
+    console.print(
+        f"{loaded.rows:,} rows ({kinds}); {loaded.added:,} new; file sha256 {loaded.file_sha256}"
+    )
+
+
+@opt_out_app.command("add")
+def opt_out_add(
+    nhs_number: str,
+    kind: Annotated[OptOutKind, typer.Option("--kind", help="national or type1")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record one person's opt-out (custodian)."""
+    with _control(data_dir) as cp:
+        added = add_opt_out(cp, _need(token), nhs_number, kind)
+    console.print(f"{kind.value} opt-out recorded" if added else "already recorded")
+
+
+@opt_out_app.command("consent")
+def opt_out_consent(
+    nhs_number: str,
+    scope: Annotated[ConsentScope, typer.Option("--scope", help="care or research")],
+    grant: Annotated[bool, typer.Option("--grant/--withdraw")] = True,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record consent (or its withdrawal) to use a person's wearable data (custodian)."""
+    with _control(data_dir) as cp:
+        set_wearable_consent(cp, _need(token), nhs_number, scope, grant)
+    console.print(f"wearable consent for {scope.value}: {'granted' if grant else 'withdrawn'}")
+
+
+@opt_out_app.command("report")
+def opt_out_report_command(
+    token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
+) -> None:
+    """How many people opt-outs removed from each extract (custodian only)."""
+    with _control(data_dir) as cp:
+        rows = opt_out_report(cp, _need(token))
+    if output_format == "json":
+        _print_json([{**r.__dict__, "applied_at": r.applied_at.isoformat()} for r in rows])
+        return
+    table = RichTable(title="Opt-outs applied")
+    for column in ("when", "project", "purpose", "people excluded"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            f"{r.applied_at:%Y-%m-%d %H:%M}", r.project_id or "-", r.purpose, f"{r.excluded:,}"
+        )
+    console.print(table)
+
+
+def _ledger_path(data_dir: Path | None) -> tuple[DataDir, Path]:
+    paths = DataDir.from_env(data_dir)
+    return paths, paths.root / LEDGER_FILE
+
+
+@contextmanager
+def _open_ledger(data_dir: Path | None) -> Iterator[Ledger]:
+    paths, path = _ledger_path(data_dir)
+    if not path.is_file():
+        raise fail(f"no ledger at {path}: nothing has been logged yet")
+    try:
+        with Ledger.open(path, paths.key_file.parent) as ledger:
+            yield ledger
+    except (LedgerError, IndexError) as exc:
+        raise fail(str(exc)) from None
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    trusted_key: Annotated[
+        str | None, typer.Option(help="The log's first public key (vkey) to pin")
+    ] = None,
+    data_dir: DataDirOption = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Replay the whole log: re-hash every entry, recompute every root, check every signature."""
+    _, path = _ledger_path(data_dir)
+    try:
+        report = verify_file(path, DEFAULT_ORIGIN, trusted_key)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    if output_format == "json":
+        _print_json(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "checkpoints": report.checkpoints,
+                "signed_size": report.signed_size,
+                "problems": [p.__dict__ for p in report.problems],
+            }
+        )
+    else:
+        console.print(report.render(), markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("prove")
+def ledger_prove(
+    index: int, data_dir: DataDirOption = None, output_format: FormatOption = "text"
+) -> None:
+    """Print entry INDEX with its inclusion proof and the signed checkpoint it leads to."""
+    with _open_ledger(data_dir) as ledger:
+        receipt = ledger.prove(index)
+    if output_format == "json":
+        _print_json(receipt.to_dict())
+    else:
+        console.print(receipt.render(), markup=False)
+
+
+@ledger_app.command("export")
+def ledger_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the static files to")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write entries, checkpoints, keys and proofs as static files anyone can serve and check."""
+    with _open_ledger(data_dir) as ledger:
+        summary = ledger.export(directory)
+    console.print(summary.render(), markup=False)
+
+
+@ledger_app.command("public")
+def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
+    """Projects, purposes, people's public names, decisions, jobs and releases; no patient data."""
+    with _open_ledger(data_dir) as ledger:
+        view = ledger.public_view()
+    if output_format == "json":
+        _print_json(view.to_list())
+    else:
+        console.print(view.render(), markup=False)
