@@ -35,6 +35,7 @@ from fivesafes.governance import (
     opt_out_report,
     register_key,
     revise_project,
+    revoke_key,
     revoke_token,
     set_wearable_consent,
     submit_project,
@@ -63,6 +64,7 @@ OPERATIONS: dict[str, Operation] = {
         cp, t, account("new", Role.ANALYST, today=cp.today())
     ),
     "issue_token": lambda cp, t, b: issue_token(cp, t),
+    "revoke_key": lambda cp, t, b: revoke_key(cp, t, "some-key"),
     "revoke_token": lambda cp, t, b: revoke_token(cp, t, "custodian-token"),
     "change_account": lambda cp, t, b: change_account(cp, t, "ann", disable=True),
     "register_key": lambda cp, t, b: register_key(cp, t, Ed25519PrivateKey.generate().public_key()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from unittest.mock import ANY
 
 import orjson
 import pytest
@@ -24,6 +25,7 @@ from fivesafes.governance import (
     decision_signature_valid,
     list_projects,
     revise_project,
+    revoke_key,
     submit_project,
     waiting_summary,
     waiting_times,
@@ -155,6 +157,19 @@ def test_deciders_sign_with_their_own_registered_key(cp: ControlPlane, world: Wo
     with pytest.raises(AccessDenied, match="registered"):
         decide(cp, world.tokens["val"], "heat", Verdict.REJECT, "No.", Ed25519PrivateKey.generate())
     assert list_projects(cp)[0].status == Status.SUBMITTED
+
+
+def test_a_revoked_key_signs_nothing_new_but_old_decisions_still_verify(
+    cp: ControlPlane, world: World
+) -> None:
+    submit_project(cp, world.tokens["ann"], "heat", application("ann"))
+    submit_project(cp, world.tokens["bob"], "cold", application("bob"))
+    first = decide(cp, world.tokens["val"], "heat", Verdict.REJECT, "No.", world.keys["val"])
+    revoke_key(cp, world.tokens["val"], first.statement["key_id"])
+    with pytest.raises(AccessDenied, match="registered"):
+        decide(cp, world.tokens["val"], "cold", Verdict.REJECT, "No.", world.keys["val"])
+    assert decision_signature_valid(cp, first.decision_id)
+    assert check_ledger_decisions(cp.ledger.entries()) == [(ANY, True)]
 
 
 def test_nobody_decides_on_their_own_project(cp: ControlPlane, world: World) -> None:

@@ -221,6 +221,14 @@ def user_keygen(
     console.print(f"key {key_id} registered; keep {out} private: it signs your decisions")
 
 
+@user_app.command("revoke-key")
+def user_revoke_key(key_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
+    """Retire a decision-signing key (lost or replaced); past decisions stay verifiable."""
+    with _control(data_dir) as cp:
+        accounts.revoke_key(cp, _need(token), key_id)
+    console.print(f"key {key_id} revoked")
+
+
 @user_app.command("whoami")
 def user_whoami(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Check your token and show who it says you are."""

@@ -14,6 +14,7 @@ from fivesafes.governance.accounts import (
     issue_token,
     list_accounts,
     register_key,
+    revoke_key,
     revoke_token,
     whoami,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "record_opt_outs_applied",
     "register_key",
     "revise_project",
+    "revoke_key",
     "revoke_token",
     "set_wearable_consent",
     "submit_project",

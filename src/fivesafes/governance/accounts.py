@@ -266,6 +266,25 @@ def register_key(cp: ControlPlane, credential: str, public_key: Ed25519PublicKey
     return key_id
 
 
+def revoke_key(cp: ControlPlane, credential: str, key_id: str) -> None:
+    """Retire a decision key (lost or rotated): one's own, or anyone's for a custodian.
+
+    Decisions already signed stay verifiable (the public key stays in the ledger); the key can
+    sign no new ones.
+    """
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
+        key = session.get(PersonKey, key_id)
+        if key is None:
+            raise ValueError(f"no key {key_id}")
+        if key.person_id != me.person_id and not me.may(Action.MANAGE_ACCOUNTS):
+            raise AccessDenied(f"{me.person_id} may not revoke {key.person_id}'s keys")
+        if key.revoked_at is None:
+            key.revoked_at = cp.now()
+            subject = {"person_id": key.person_id, "change": "key_revoked", "key_id": key_id}
+            cp.log("account", subject, me.person_id)
+
+
 def list_accounts(cp: ControlPlane, credential: str) -> list[AccountView]:
     """Every account with whether it may act now (custodian only)."""
     with cp.transaction() as session:
