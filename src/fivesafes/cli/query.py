@@ -1,0 +1,141 @@
+"""Commands for studies: generate-dataset, generate-measures, explain."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.syntax import Syntax
+
+from fivesafes.cli.common import DataDirOption, app, console, err, fail, progress_bar
+
+EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")]
+OutputOption = Annotated[
+    Path, typer.Option("--output", help="File to write: .parquet, .csv, .arrow or .feather")
+]
+
+
+def _engine(name: str, data_dir: Path | None) -> tuple[Any, Any]:
+    """The engine over the store, and the store to close afterwards."""
+    from fivesafes.query.engines import DuckDBEngine, SparkEngine
+    from fivesafes.store.config import DataDir
+    from fivesafes.store.database import Store
+
+    if name not in ("duckdb", "spark"):
+        raise fail(f"unknown engine {name!r}: choose duckdb or spark")
+    try:
+        store = Store.open(DataDir.from_env(data_dir), read_only=True)
+    except FileNotFoundError as e:
+        raise fail(str(e)) from None
+    if name == "duckdb":
+        return DuckDBEngine(store.con), store
+    from pyspark.sql import SparkSession
+
+    from fivesafes.model import TABLES
+
+    master = os.environ.get("FIVESAFES_SPARK_MASTER", "local[*]")
+    spark = SparkSession.builder.master(master).appName("fivesafes").getOrCreate()
+    engine = SparkEngine(spark)
+    engine.register(
+        {t: store.con.sql(f'SELECT * FROM analysis."{t}"').to_arrow_table() for t in TABLES}
+    )
+    return engine, store
+
+
+def _load(loader: Any, study: Path) -> Any:
+    from fivesafes.query.study import StudyError
+
+    try:
+        return loader(study)
+    except StudyError as e:
+        raise fail(str(e)) from None
+
+
+@app.command("generate-dataset")
+def generate_dataset_command(
+    study: Annotated[Path, typer.Argument(help="The study file defining `dataset`")],
+    output: OutputOption,
+    dummy: Annotated[
+        bool, typer.Option("--dummy", help="Make up data that fits the definition")
+    ] = False,
+    dummy_patients: Annotated[
+        int | None, typer.Option("--dummy-patients", help="How many dummy patients")
+    ] = None,
+    engine: EngineOption = "duckdb",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run a dataset definition on the store (or on dummy data) and write one row per patient."""
+    from fivesafes.query.errors import DefinitionError
+    from fivesafes.query.study import StudyError, load_dataset, write_table
+
+    query = _load(load_dataset, study)
+    with progress_bar() as progress:
+        task = progress.add_task("extracting" if not dummy else "making dummy data", total=1)
+        if dummy:
+            from fivesafes.query.dummy import dummy_dataset
+
+            try:
+                table = dummy_dataset(query, dummy_patients)
+            except DefinitionError as e:
+                raise fail(str(e)) from None
+        else:
+            runner, store = _engine(engine, data_dir)
+            try:
+                table = runner.dataset(query)
+            finally:
+                store.close()
+        progress.advance(task)
+    try:
+        write_table(table, output)
+    except StudyError as e:
+        raise fail(str(e)) from None
+    err.print(f"wrote {table.num_rows:,} patients x {table.num_columns - 1} columns to {output}")
+
+
+@app.command("generate-measures")
+def generate_measures_command(
+    study: Annotated[Path, typer.Argument(help="The study file defining `measures`")],
+    output: OutputOption,
+    engine: EngineOption = "duckdb",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Compute every measure for every interval and group, one pass per measure."""
+    from fivesafes.query.study import StudyError, load_measures, write_table
+
+    query = _load(load_measures, study)
+    runner, store = _engine(engine, data_dir)
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task("measuring", total=1)
+            table = runner.measures(query)
+            progress.advance(task)
+    finally:
+        store.close()
+    try:
+        write_table(table, output)
+    except StudyError as e:
+        raise fail(str(e)) from None
+    err.print(f"wrote {table.num_rows:,} rows of {len(query.measures)} measures to {output}")
+
+
+@app.command("explain")
+def explain_command(
+    study: Annotated[Path, typer.Argument(help="The study file defining `dataset`")],
+    engine: Annotated[str, typer.Option("--engine", help="duckdb, spark or all")] = "all",
+) -> None:
+    """Print the SQL each engine runs for a dataset definition."""
+    from fivesafes.query.engines import dataset_sql
+    from fivesafes.query.study import load_dataset
+
+    query = _load(load_dataset, study)
+    dialects = {"duckdb": ("duckdb", "analysis"), "spark": ("spark", None)}
+    chosen = list(dialects) if engine == "all" else [engine]
+    for name in chosen:
+        if name not in dialects:
+            raise fail(f"unknown engine {name!r}: choose duckdb, spark or all")
+        dialect, schema = dialects[name]
+        sql = dataset_sql(query, schema, excluded=False).sql(dialect, pretty=True)
+        console.rule(f"[bold]{name}")
+        console.print(Syntax(sql, "sql", word_wrap=True))

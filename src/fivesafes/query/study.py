@@ -1,0 +1,84 @@
+"""Loading a study file and writing what it produces.
+
+A study file is plain Python run in its own namespace; it must leave a ``Dataset``
+named ``dataset`` (for ``generate-dataset``) or a ``Measures`` named ``measures``
+(for ``generate-measures``). A mistake in it becomes a :class:`StudyError` naming the
+file and line, never a traceback through fivesafes.
+"""
+
+from __future__ import annotations
+
+import runpy
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from fivesafes.query.dataset import Dataset, DatasetQuery, MeasureQuery, Measures
+from fivesafes.query.errors import DefinitionError
+
+OUTPUT_FORMATS = {".parquet": "Parquet", ".csv": "CSV", ".arrow": "Arrow", ".feather": "Feather"}
+
+
+class StudyError(Exception):
+    """A study file that cannot be run, with where and why."""
+
+
+def _run(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise StudyError(f"no study file {path}")
+    try:
+        return runpy.run_path(str(path), run_name="__study__")
+    except DefinitionError as e:
+        raise StudyError(str(e)) from None
+    except Exception as e:  # the analyst's own code failed: show their frames only
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+        where = f"{path}, line {frames[-1].lineno}: " if frames else f"{path}: "
+        raise StudyError(f"{where}{type(e).__name__}: {e}") from None
+
+
+def load_dataset(path: Path) -> DatasetQuery:
+    """The dataset a study file defines as ``dataset``."""
+    found = _run(path).get("dataset")
+    if not isinstance(found, Dataset):
+        raise StudyError(
+            f"{path} defines no dataset: end it with dataset = Dataset() and its columns"
+        )
+    try:
+        return found.query()
+    except DefinitionError as e:
+        raise StudyError(f"{path}: {e.problem}\n  how to fix: {e.fix}") from None
+
+
+def load_measures(path: Path) -> MeasureQuery:
+    """The measures a study file defines as ``measures``."""
+    found = _run(path).get("measures")
+    if not isinstance(found, Measures):
+        raise StudyError(f"{path} defines no measures: write measures = Measures() and define some")
+    try:
+        return found.query()
+    except DefinitionError as e:
+        raise StudyError(f"{path}: {e.problem}\n  how to fix: {e.fix}") from None
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """Write by suffix: .parquet (default choice), .csv, .arrow or .feather."""
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise StudyError(
+            f"cannot tell the format of {path}: name it .parquet, .csv, .arrow or .feather"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+    elif suffix == ".csv":
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, path)
+    else:
+        import pyarrow.feather as feather
+
+        feather.write_feather(table, path, compression="uncompressed")
