@@ -82,14 +82,14 @@ def _as_dict(result: JobResult) -> dict[str, object]:
 
 def _results_table(results: list[JobResult], project_dir: Path) -> RichTable:
     table = RichTable(title=f"Study {project_dir.resolve().name}")
-    for name in ("action", "status", "job", "seconds", "outputs / reason"):
+    for name in ("action", "status", "job", "seconds", "outputs, or why not"):
         table.add_column(name, overflow="fold")
     colours = {"ran": "green", "reused": "cyan", "failed": "red", "skipped": "yellow"}
     for r in results:
         record = r.record
         detail = r.reason if r.status in ("failed", "skipped") else None
         if detail is None and record:
-            detail = "\n".join(f"{o.path} ({o.privacy})" for o in record.outputs)
+            detail = "\n".join(o.path for o in record.outputs)
         table.add_row(
             r.action,
             f"[{colours[r.status]}]{r.status}[/]",

@@ -63,8 +63,8 @@ class ProjectError(ValueError):
     """``project.yaml`` cannot be used; ``problems`` lists every reason found."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = sorted(problems, key=lambda p: p.line or 0)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True, slots=True)

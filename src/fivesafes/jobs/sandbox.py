@@ -56,7 +56,7 @@ def python_paths() -> list[Path]:
     package_root = Path(fivesafes.__file__).resolve().parents[1]
     found = {Path(sys.base_prefix).resolve(), Path(sys.prefix), package_root}
     found.add(Path(sys.executable).resolve().parent)
-    return sorted(found)
+    return sorted(p for p in found if not any(p != q and p.is_relative_to(q) for q in found))
 
 
 def sandbox_argv(
