@@ -3,6 +3,8 @@ the checker: a linear programme over the true per-person counts, fed everything 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
@@ -116,7 +118,7 @@ def studies(draw):
 
 def band_labels(ages: np.ndarray, cuts: list[int]) -> list[str]:
     edges = [0, *cuts, AGES]
-    names = [f"{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    names = [f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(edges)]
     return [names[int(np.searchsorted(edges, a, side="right")) - 1] for a in ages]
 
 

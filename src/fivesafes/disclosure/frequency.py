@@ -22,6 +22,40 @@ def _cells(table: FrequencyTable, mask: np.ndarray) -> tuple[tuple[str, ...], tu
     return tuple(table.cell_name(i, j) for i, j in positions), positions
 
 
+def _small_totals(table: FrequencyTable, profile: Profile) -> RuleResult:
+    """True totals are published, so a row or column total is itself a count of a group."""
+    counts = table.counts
+    small: list[str] = []
+    positions: list[tuple[int, int]] = []
+    margins = []
+    if table.row_totals_published:
+        margins += [
+            (f"total for {table.rows.name}={label}", counts[i].sum(), (i, -1))
+            for i, label in enumerate(table.rows.labels)
+        ]
+    if table.column_totals_published and table.columns is not None:
+        margins += [
+            (f"total for {table.columns.name}={label}", counts[:, j].sum(), (-1, j))
+            for j, label in enumerate(table.columns.labels)
+        ]
+    margins.append(("grand total", counts.sum(), (-1, -1)))
+    for name, total, position in margins:
+        if 0 < total < profile.threshold:
+            small.append(name)
+            positions.append(position)
+    return RuleResult(
+        "small_totals",
+        not small,
+        f"{len(small)} total(s) under {profile.threshold}: merge those categories"
+        if small
+        else f"no total under {profile.threshold}",
+        f"threshold {profile.threshold}",
+        profile.source("threshold"),
+        tuple(small),
+        tuple(positions),
+    )
+
+
 def protect(table: FrequencyTable, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
     """The primary cells and every hidden cell (primary plus complementary) under a profile."""
     primary = primary_mask(table.counts, profile)
@@ -76,6 +110,8 @@ def check_frequency(
             positions,
         )
     )
+    if profile.totals == "true":
+        report.results.append(_small_totals(table, profile))
     if profile.secondary_suppression and profile.totals == "true" and primary.any():
         by_rows, by_cols = table.row_totals_published, table.column_totals_published
         leaks = exposed(table.counts, hidden, primary, by_rows, by_cols)

@@ -1,0 +1,84 @@
+"""The check-output command, the file readers, and the report renderings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner
+
+import fivesafes.cli.disclosure  # noqa: F401  (registers check-output)
+from fivesafes.cli.common import app
+from fivesafes.disclosure import check_file, project_history
+
+LONG = "age_band,sex,count\n0-17,F,3\n0-17,M,25\n18-64,F,300\n18-64,M,280\n65+,F,120\n65+,M,100\n"
+WIDE = "age_band/sex,F,M,Total\n0-17,3,25,28\n18-64,300,280,580\nTotal,303,305,608\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "table.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_long_and_wide_layouts_read_alike(tmp_path: Path):
+    long = check_file(write(tmp_path, LONG), "ons")
+    wide = check_file(write(tmp_path, WIDE, "wide.csv"), "ons")
+    assert long.results[0].cells == ("age_band=0-17, sex=F",)
+    assert wide.results[0].cells == ("age_band=0-17, sex=F",)
+    assert wide.safe.rows.labels == ("0-17", "18-64")  # the file's Total row is recomputed
+
+
+def test_the_report_names_cells_and_redacts_values(tmp_path: Path):
+    report = check_file(write(tmp_path, LONG), "ons")
+    document = orjson.loads(report.to_json())
+    assert document["passed"] is False and document["releasable"] is True
+    assert document["rules"][0]["positions"] == [[0, 0]]
+    assert document["safe_table"][1][1] == "[REDACTED]"
+    assert "[REDACTED]" in report.to_text()
+
+
+def test_check_output_fails_a_small_cell_and_passes_a_safe_table(tmp_path: Path):
+    runner = CliRunner()
+    bad = runner.invoke(app, ["check-output", str(write(tmp_path, LONG)), "--profile", "ons"])
+    assert bad.exit_code == 1 and "small_numbers" in bad.output
+    safe = LONG.replace("0-17,F,3", "0-17,F,30")
+    good = runner.invoke(app, ["check-output", str(write(tmp_path, safe, "ok.csv"))])
+    assert good.exit_code == 0 and "PASS" in good.output
+
+
+def test_check_output_json_and_picture(tmp_path: Path):
+    picture = tmp_path / "table.png"
+    result = CliRunner().invoke(
+        app,
+        ["check-output", str(write(tmp_path, LONG)), "--format", "json", "--picture", str(picture)],
+    )
+    assert orjson.loads(result.output)["profile"] == "default"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_check_output_against_a_projects_earlier_release(tmp_path: Path):
+    from fivesafes.disclosure import check_frequency, profile
+    from fivesafes.disclosure.tables import frequency_table, read_arrow
+
+    first = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,30"), "first.csv")
+    _, record = check_frequency(frequency_table(read_arrow(first)), profile("ons"), "first")
+    project_history(tmp_path).record(record)
+    assert [r.name for r in project_history(tmp_path).released()] == ["first"]
+    nested = LONG.replace("0-17,F,3", "0-17,F,27")  # three fewer people than released
+    result = CliRunner().invoke(
+        app,
+        ["check-output", str(write(tmp_path, nested, "second.csv")), "--project", str(tmp_path)],
+    )
+    assert result.exit_code == 1 and "differencing" in result.output
+
+
+def test_user_errors_are_one_line_not_a_traceback(tmp_path: Path):
+    runner = CliRunner()
+    missing = runner.invoke(app, ["check-output", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    unknown = runner.invoke(app, ["check-output", str(write(tmp_path, LONG)), "--profile", "x"])
+    assert unknown.exit_code == 2 and "no profile" in unknown.output
+    blank = write(tmp_path, "band,count\na,\nb,40\n", "blank.csv")
+    result = runner.invoke(app, ["check-output", str(blank)])
+    assert result.exit_code == 2 and "missing" in result.output
