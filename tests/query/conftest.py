@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Rows, make_engine  # noqa: E402
+from harness import Rows, make_engine
 
 
 def pytest_configure(config: pytest.Config) -> None:

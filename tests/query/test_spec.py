@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from harness import run, run_measures
+
 from fivesafes import Dataset, Measures, case, codelist, days, months, when, years
 from fivesafes.query.dates import INTERVAL
 from fivesafes.tables import clinical_events as ce

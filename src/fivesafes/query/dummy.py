@@ -35,7 +35,7 @@ COVERAGE_START = date(2000, 1, 1)
 EVENTS_PER_PATIENT = 4.0
 HINT_SHARE = 0.7
 """Share of values drawn from what the definition looks for, the rest from the model."""
-MAX_CANDIDATES_PER_PATIENT = 200
+MAX_CANDIDATES_PER_PATIENT = 1000
 CODE_POOL = 50
 """How many different codes a column the definition does not look into draws from."""
 
@@ -59,6 +59,8 @@ class Hints:
     dates: dict[tuple[str, str], set[date]] = field(default_factory=dict)
     numbers: dict[tuple[str, str], set[float]] = field(default_factory=dict)
     all_dates: set[date] = field(default_factory=set)
+    ages: set[float] = field(default_factory=set)
+    counts: dict[str, float] = field(default_factory=dict)
 
     @property
     def reference(self) -> date:
@@ -85,6 +87,7 @@ def collect_hints(nodes: list[m.Series]) -> Hints:
                 hints.codes.setdefault(key, set()).update(str(v) for v in node.values)
             if isinstance(node, m.Apply) and node.fn in _COMPARISONS:
                 for col, other in (node.args, node.args[::-1]):
+                    _shape_hints(hints, col, other)
                     key = _column_key(col)
                     if key is None or not isinstance(other, m.Value) or other.value is None:
                         continue
@@ -98,6 +101,24 @@ def collect_hints(nodes: list[m.Series]) -> Hints:
                     elif isinstance(value, str) and col.kind is m.Kind.CODE:
                         hints.codes.setdefault(key, set()).add(value)
     return hints
+
+
+def _shape_hints(hints: Hints, value: m.Series, other: m.Series) -> None:
+    """Ages and counts compared with numbers: draw ages near them, and enough events."""
+    if not isinstance(other, m.Value) or not isinstance(other.value, int | float):
+        return
+    number = float(other.value)
+    if isinstance(value, m.Apply) and value.fn is m.Fn.DIFF_YEARS:
+        born = _column_key(value.args[1])
+        if born == ("patients", "date_of_birth"):
+            hints.ages.add(number)
+    if isinstance(value, m.Aggregate) and value.agg in (m.Agg.COUNT, m.Agg.COUNT_DISTINCT):
+        source = (
+            value.source if isinstance(value.source, m.FRAME_TYPES) else m.domain_of(value.source)
+        )
+        if source is not None:
+            table = m.root_table(source).table
+            hints.counts[table] = max(hints.counts.get(table, 0.0), number + 2)
 
 
 # --- drawing values ----------------------------------------------------------------------
@@ -251,6 +272,10 @@ def _patients(
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     bands = table.column("date_of_birth").distribution
     ages = _from_bands(rng, bands.bands, n) if bands else rng.uniform(0, 100, n)
+    if drawer.hints.ages:
+        near = np.array(sorted(drawer.hints.ages))[rng.integers(0, len(drawer.hints.ages), n)]
+        near_ages = np.clip(near + rng.uniform(-3, 3, n), 0, 105)
+        ages = np.where(rng.random(n) < HINT_SHARE / 2, near_ages, ages)
     born_days = reference - (ages * 365.25).astype(np.int64)
     born = np.array(
         born_days.astype("datetime64[D]")
@@ -279,6 +304,7 @@ def _event_table(
 ) -> pa.Table:
     rng = drawer.rng
     rate = 1.3 if table.name == "practice_registrations" else EVENTS_PER_PATIENT
+    rate = max(rate, drawer.hints.counts.get(table.name, 0.0))
     counts = rng.poisson(rate, len(ids))
     if table.name == "practice_registrations":
         counts = np.maximum(counts, 1)
@@ -351,7 +377,7 @@ def dummy_dataset(query: DatasetQuery, patients: int | None = None, seed: int = 
         found.append(result)
         have += result.num_rows
         next_id += batch
-        if next_id > MAX_CANDIDATES_PER_PATIENT * wanted + 1000:
+        if next_id > MAX_CANDIDATES_PER_PATIENT * wanted + 10_000:
             raise DefinitionError(
                 f"after {next_id - 1:,} made-up patients only {have:,} met the population "
                 "condition, so it may never be true",

@@ -15,16 +15,21 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
 def user_location() -> tuple[str, int] | None:
-    """The file and line of the innermost caller outside the fivesafes package."""
+    """The file and line of the innermost caller outside the fivesafes package.
+
+    Generated code (dataclass ``__init__``, ``<frozen ...>``) is passed over while a
+    real file is further out; code typed at ``python -c`` is reported as ``<string>``.
+    """
     frame = sys._getframe(1)
+    generated: tuple[str, int] | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not str(Path(filename).resolve()).startswith(_PACKAGE_DIR) and not filename.startswith(
-            "<frozen"
-        ):
+        if filename.startswith("<"):
+            generated = generated or (filename, frame.f_lineno)
+        elif not str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
             return filename, frame.f_lineno
         frame = frame.f_back
-    return None
+    return generated
 
 
 class DefinitionError(Exception):
