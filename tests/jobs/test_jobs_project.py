@@ -219,3 +219,12 @@ def test_a_back_edge_makes_a_cycle_that_is_found(
         assert all(b in graph[a] for a, b in itertools.pairwise(cycle))
     else:
         assert cycle is None
+
+
+def test_the_example_study_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "asthma-prevalence"
+    project = load_project(example)
+    assert [a.name for a in project.plan()] == ["extract", "summarise"]
+    assert project.actions["extract"].generates_dataset
+    released = [o for o in project.outputs if o.privacy is Privacy.MODERATELY_SENSITIVE]
+    assert {o.path.suffix for o in released} == {".csv", ".png"}
