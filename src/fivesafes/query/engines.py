@@ -79,12 +79,13 @@ class DuckDBEngine:
         return dataset_sql(query, self.schema, False).sql(self.dialect, pretty=True)
 
     def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
-        excluded = _excluded_table(exclude)
-        self.con.register(EXCLUDED, excluded)
+        # A cursor of its own: the caller's connection may hold an unfinished result.
+        con = self.con.cursor()
         try:
-            return self.con.sql(sql.sql(self.dialect)).to_arrow_table()
+            con.register(EXCLUDED, _excluded_table(exclude))
+            return con.sql(sql.sql(self.dialect)).to_arrow_table()
         finally:
-            self.con.unregister(EXCLUDED)
+            con.close()
 
     def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
