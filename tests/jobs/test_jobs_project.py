@@ -45,6 +45,7 @@ def test_the_issue_example_is_valid(tmp_path: Path) -> None:
     project = load_project(tmp_path)
     extract, summarise = project.actions["extract"], project.actions["summarise"]
     assert extract.generates_dataset and not summarise.generates_dataset
+    assert extract.reads_store and not summarise.reads_store
     assert extract.argv[-2:] == ("--output", "output/dataset.parquet")
     assert summarise.needs == ("extract",)
     assert [(o.name, o.privacy) for o in summarise.outputs] == [

@@ -31,6 +31,7 @@ ACTION_FIELDS = ("run", "needs", "outputs")
 # Places the environment keeps for itself: job records and logs, and version control.
 RESERVED_DIRS = ("metadata", ".git")
 GLOB_CHARS = frozenset("*?[]")
+STORE_COMMANDS = ("generate-dataset", "generate-measures")
 
 
 class Privacy(StrEnum):
@@ -88,8 +89,14 @@ class Action:
     outputs: tuple[Output, ...]
 
     @property
+    def reads_store(self) -> bool:
+        """True for ``fivesafes generate-dataset`` (or ``generate-measures``): the only actions
+        that may read the store, and then only through the environment's own query code."""
+        return len(self.argv) > 1 and self.argv[0] == "fivesafes" and self.argv[1] in STORE_COMMANDS
+
+    @property
     def generates_dataset(self) -> bool:
-        """True for ``fivesafes generate-dataset ...``: the only kind that may read the store."""
+        """True for ``fivesafes generate-dataset``, which can make dummy data in its place."""
         return self.argv[:2] == ("fivesafes", "generate-dataset")
 
 

@@ -229,7 +229,7 @@ class _Job:
         except WorkspaceError as exc:
             record.status, record.error = "failed", str(exc)
             return
-        command = resolve_command(action.argv)
+        command = resolve_command(self.arguments())
         env = self.environment()
         if options.sandbox:
             mounts = workspace.mounts + self.store_mounts()
@@ -258,6 +258,13 @@ class _Job:
         record.outputs = [_file_record(self.project.root, o) for o in outputs]
         record.status = "succeeded"
 
+    def arguments(self) -> tuple[str, ...]:
+        """The action's command; on dummy data, ``generate-dataset`` is told to make it up."""
+        argv = self.action.argv
+        if self.options.backend is Backend.DUMMY and self.action.generates_dataset:
+            return argv if "--dummy" in argv else (*argv, "--dummy")
+        return argv
+
     def environment(self) -> dict[str, str]:
         """What every action is told: the backend, where temporary files go; the store if any."""
         env = {
@@ -284,7 +291,7 @@ class _Job:
     def store_mounts(self) -> list[Mount]:
         """The store's database, read-only, for a ``generate-dataset`` action on real data."""
         data_dir = self.options.data_dir
-        if self.options.backend is not Backend.STORE or not self.action.generates_dataset:
+        if self.options.backend is not Backend.STORE or not self.action.reads_store:
             return []
         assert data_dir is not None  # checked before any action runs
         database = data_dir.database
@@ -300,7 +307,7 @@ class _Job:
         ]
         material = {
             "format": CACHE_FORMAT,
-            "argv": action.argv,
+            "argv": self.arguments(),
             "outputs": sorted((str(o.path), o.privacy.value) for o in action.outputs),
             "code": sorted((str(rel), file_sha256(path)) for rel, path in code.items()),
             "inputs": sorted((f.path, f.sha256) for f in inputs),
