@@ -59,10 +59,10 @@ def test_check_output_json_and_picture(tmp_path: Path):
 
 def test_check_output_against_a_projects_earlier_release(tmp_path: Path):
     from fivesafes.disclosure import check_frequency, profile
-    from fivesafes.disclosure.tables import frequency_table, read_arrow
+    from fivesafes.disclosure.tables import count_tables, read_arrow
 
     first = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,30"), "first.csv")
-    _, record = check_frequency(frequency_table(read_arrow(first)), profile("ons"), "first")
+    _, record = check_frequency(count_tables(read_arrow(first))["count"], profile("ons"), "first")
     project_history(tmp_path).record(record)
     assert [r.name for r in project_history(tmp_path).released()] == ["first"]
     nested = LONG.replace("0-17,F,3", "0-17,F,27")  # three fewer people than released

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.config import profile as named_profile
 from fivesafes.disclosure.frequency import check_frequency
-from fivesafes.disclosure.history import FileReleaseHistory, ReleaseHistory
-from fivesafes.disclosure.report import CheckReport
+from fivesafes.disclosure.history import FileReleaseHistory, MemoryReleaseHistory, ReleaseHistory
+from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.summaries import (
     check_model,
     check_statistics,
     is_model_table,
     is_statistics_table,
 )
-from fivesafes.disclosure.tables import frequency_table, read_arrow
+from fivesafes.disclosure.tables import Dimension, FrequencyTable, count_tables, read_arrow
 
 HISTORY_FOLDER = Path(".fivesafes") / "disclosure-history"
 
@@ -26,10 +28,14 @@ def project_history(project: Path) -> FileReleaseHistory:
 
 
 def check_file(
-    path: Path, profile: Profile | str = "default", history: ReleaseHistory | None = None
+    path: Path,
+    profile: Profile | str = "default",
+    history: ReleaseHistory | None = None,
+    labels: list[str] | None = None,
 ) -> CheckReport:
     """Check a CSV or Parquet output: a model table (has residual df), summary statistics by
-    group (has n and min/max/mean…), or else a frequency table of counts.
+    group (has n and min/max/mean…), or else a table of counts (``labels`` names its category
+    columns when the column names do not make them plain).
 
     Raises ``TableError`` with a message naming the file when it cannot be read.
     """
@@ -40,5 +46,57 @@ def check_file(
         return check_model(data, rules, name)
     if is_statistics_table(data):
         return check_statistics(data, rules, name)
-    report, _ = check_frequency(frequency_table(data), rules, name, history)
-    return report
+    return check_counts(count_tables(data, labels), rules, name, history)
+
+
+def check_counts(
+    tables: dict[str, FrequencyTable],
+    profile: Profile,
+    name: str,
+    history: ReleaseHistory | None = None,
+) -> CheckReport:
+    """Check every count column of one output; each is also checked against the ones before it,
+    because a numerator and its denominator differ by a group (people *without* asthma)."""
+    if len(tables) == 1:
+        (table,) = tables.values()
+        return check_frequency(table, profile, name, history)[0]
+    seen = MemoryReleaseHistory(history.released() if history is not None else ())
+    combined = CheckReport(name, "frequency table", profile.name)
+    parts: dict[str, CheckReport] = {}
+    for measure, table in tables.items():
+        report, record = check_frequency(table, profile, f"{name}: {measure}", seen)
+        seen.record(record)
+        parts[measure] = report
+        combined.records.append(record)
+        combined.notes += [f"{measure}: {note}" for note in report.notes]
+    for rule in dict.fromkeys(r.rule for part in parts.values() for r in part.results):
+        results = {m: r for m, part in parts.items() for r in part.results if r.rule == rule}
+        first = next(iter(results.values()))
+        combined.results.append(
+            RuleResult(
+                rule,
+                all(r.passed for r in results.values()),
+                "; ".join(f"{m}: {r.summary}" for m, r in results.items()),
+                first.setting,
+                first.source,
+                tuple(f"{m}: {cell}" for m, r in results.items() for cell in r.cells),
+                tuple(p for r in results.values() for p in r.positions),
+            )
+        )
+    combined.safe = _side_by_side({m: part.safe for m, part in parts.items()})
+    return combined
+
+
+def _side_by_side(safes: dict[str, SafeTable | None]) -> SafeTable:
+    """Several safe tables over the same categories as one long table, a column per count."""
+    first = next(s for s in safes.values() if s is not None)
+    if first.columns is None:
+        keys = first.rows.labels
+    else:
+        keys = tuple(f"{r} / {c}" for r in first.rows.labels for c in first.columns.labels)
+    name = first.rows.name if first.columns is None else f"{first.rows.name} / {first.columns.name}"
+    values = np.column_stack([s.values.ravel() for s in safes.values() if s is not None])
+    totals = np.array([s.grand_total() for s in safes.values() if s is not None])
+    return SafeTable(
+        Dimension(name, keys), Dimension("measure", tuple(safes)), values, None, totals, None
+    )

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linprog
 
 from fivesafes.disclosure.audit import determined, forced_zero
 from fivesafes.disclosure.history import ReleasedTable
@@ -197,11 +198,13 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
         segments = 1 if hypothesis == HYPOTHESES[0] else 2
         space = _Space(axes, segments)
         if space.size > MAX_ATOMS:
-            return [Exposure(earlier.name, "too large to compare", "skipped", (), ())]
+            return _same_cells(new, earlier, threshold)
         new_segments = frozenset({0}) if hypothesis != HYPOTHESES[2] else frozenset({0, 1})
         old_segments = frozenset({0}) if hypothesis != HYPOTHESES[1] else frozenset({0, 1})
         nv, nval, nname, npos, nprim = _sums(new, space, new_segments)
         ov, oval, oname, opos, oprim = _sums(earlier, space, old_segments)
+        if not _possible(np.vstack([nv, ov]), np.concatenate([nval, oval])):
+            continue  # the true counts rule this relation between the populations out
         n_pub = _published(new, npos)
         o_pub = _published(earlier, opos)
         published = np.vstack([np.array(nv)[n_pub], np.array(ov)[o_pub]])
@@ -252,6 +255,44 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
                             npos,
                         )
                     )
+    return found
+
+
+def _possible(sums: np.ndarray, values: np.ndarray) -> bool:
+    """Whether some non-negative counts of atoms give every cell of both tables its true value.
+
+    When none do (a numerator that is larger than its denominator cannot hold the same people),
+    the hypothesis is false and what it would expose is not real.
+    """
+    result = linprog(
+        np.zeros(sums.shape[1]), A_eq=sums, b_eq=values, bounds=(0, None), method="highs"
+    )
+    return result.status == 0
+
+
+def _same_cells(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[Exposure]:
+    """For tables too large to cut into atoms: published sums with the same categories (cells,
+    totals) whose difference is a small non-zero number."""
+
+    def published(release: ReleasedTable) -> dict[tuple, tuple[float, str, tuple[int, int]]]:
+        table, out = release.table, {}
+        cols = table.columns.labels if table.columns else (None,)
+        for i, row in enumerate(table.rows.labels):
+            for j, col in enumerate(cols):
+                if not release.hidden[i, j]:
+                    out[(row, col)] = (float(table.counts[i, j]), table.cell_name(i, j), (i, j))
+            if release.true_totals and table.row_totals_published:
+                out[(row, "*")] = (float(table.counts[i].sum()), f"total for {row}", (i, -1))
+        if release.true_totals:
+            out[("*", "*")] = (float(table.counts.sum()), "grand total", (-1, -1))
+        return out
+
+    before, now = published(earlier), published(new)
+    found = []
+    for key, (value, name, position) in now.items():
+        if key in before and 0 < abs(value - before[key][0]) < threshold:
+            what = f"the difference between {name} and {earlier.name}'s {before[key][1]}"
+            found.append(Exposure(earlier.name, "same categories", what, (name,), (position,)))
     return found
 
 

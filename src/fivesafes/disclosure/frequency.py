@@ -169,4 +169,5 @@ def check_frequency(
             )
         )
     report.safe = safe_version(table, hidden, profile)
+    report.records.append(record)
     return report, record

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from fivesafes.disclosure.history import ReleasedTable
 from fivesafes.disclosure.tables import Dimension
 
 REDACTED = "[REDACTED]"
@@ -50,6 +51,15 @@ class SafeTable:
     @property
     def hidden(self) -> np.ndarray:
         return np.isnan(self.values)
+
+    def grand_total(self) -> float:
+        """The total the safe version shows (or implies), whichever margins it publishes."""
+        if self.total is not None:
+            return self.total
+        for margin in (self.column_totals, self.row_totals):
+            if margin is not None:
+                return float(margin.sum())
+        return float(np.nansum(self.values))
 
     def as_rows(self) -> list[list[str]]:
         """Header and rows as text, margins included, hidden cells as ``[REDACTED]``."""
@@ -87,6 +97,9 @@ class CheckReport:
     results: list[RuleResult] = field(default_factory=list)
     safe: SafeTable | None = None
     notes: list[str] = field(default_factory=list)
+    records: list[ReleasedTable] = field(default_factory=list, repr=False)
+    """What to add to the project's ``ReleaseHistory`` once released (true counts: never
+    rendered, never leaves the environment)."""
 
     @property
     def passed(self) -> bool:

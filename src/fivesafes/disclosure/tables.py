@@ -7,6 +7,7 @@ report points at, so that no report ever has to quote a hidden value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 TOTAL_LABELS = frozenset({"total", "totals", "all", "overall"})
-COUNT_NAMES = ("count", "n", "frequency", "freq", "patients", "value")
+COUNT_NAMES = ("count", "n", "frequency", "freq", "patients")
 
 
 class TableError(ValueError):
@@ -99,70 +100,105 @@ def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
     return np.round(values).astype(np.int64)
 
 
-def _long_to_table(data: pa.Table, labels: list[str], count: str) -> FrequencyTable:
-    rows_name, cols_name = labels[0], labels[1] if len(labels) == 2 else None
+LABEL_HINT = re.compile(
+    r"(band|group|decile|quintile|quartile|year|month|week|date|code|category|region|sex|"
+    r"gender|ethnicity|age|practice|area|level|stage)"
+)
+
+
+def label_columns(data: pa.Table) -> list[str]:
+    """Columns that name categories: text columns, and numeric ones whose name says they are
+    categories (``imd_quintile``, ``age_band``, ``year``); every other numeric column is a count."""
+    return [
+        c
+        for c in data.column_names
+        if not _is_number(data[c]) or LABEL_HINT.search(c.lower()) is not None
+    ]
+
+
+def _is_total(value: object) -> bool:
+    return str(value).strip().lower() in TOTAL_LABELS
+
+
+def _long_to_tables(
+    data: pa.Table, labels: list[str], measures: list[str]
+) -> dict[str, FrequencyTable]:
+    """One table per count column over the label columns; with three or more label columns the
+    first ones are joined into the rows (``age_band & sex``) and the last gives the columns."""
     keep = [
-        i
-        for i in range(data.num_rows)
-        if not any(str(data[c][i].as_py()).strip().lower() in TOTAL_LABELS for c in labels)
+        i for i in range(data.num_rows) if not any(_is_total(data[c][i].as_py()) for c in labels)
     ]
     data = data.take(keep)
-    row_values = [str(v) for v in data[rows_name].to_pylist()]
+    text = {c: [str(v) for v in data[c].to_pylist()] for c in labels}
+    if len(labels) == 1:
+        row_name, col_name = labels[0], None
+        row_values, col_values = text[labels[0]], ["count"] * data.num_rows
+    else:
+        row_name, col_name = " & ".join(labels[:-1]), labels[-1]
+        row_values = [
+            " / ".join(parts) for parts in zip(*(text[c] for c in labels[:-1]), strict=True)
+        ]
+        col_values = text[labels[-1]]
     row_labels = tuple(dict.fromkeys(row_values))
-    col_values = (
-        [str(v) for v in data[cols_name].to_pylist()] if cols_name else ["count"] * len(keep)
-    )
     col_labels = tuple(dict.fromkeys(col_values))
-    counts = np.zeros((len(row_labels), len(col_labels)), dtype=np.float64)
     r_index = {v: i for i, v in enumerate(row_labels)}
     c_index = {v: i for i, v in enumerate(col_labels)}
-    values = data[count].to_numpy(zero_copy_only=False).astype(np.float64)
-    for r, c, v in zip(row_values, col_values, values, strict=True):
-        counts[r_index[r], c_index[c]] += v
-    columns = Dimension(cols_name, col_labels) if cols_name else None
-    return FrequencyTable(Dimension(rows_name, row_labels), columns, _as_counts(counts, count))
+    where = [(r_index[r], c_index[c]) for r, c in zip(row_values, col_values, strict=True)]
+    if len(set(where)) < len(where):
+        raise TableError(f"two rows have the same categories ({', '.join(labels)})")
+    tables = {}
+    for measure in measures:
+        counts = np.zeros((len(row_labels), len(col_labels)))
+        values = data[measure].to_numpy(zero_copy_only=False).astype(np.float64)
+        for (i, j), v in zip(where, values, strict=True):
+            counts[i, j] = v
+        columns = Dimension(col_name, col_labels) if col_name else None
+        tables[measure] = FrequencyTable(
+            Dimension(row_name, row_labels), columns, _as_counts(counts, measure)
+        )
+    return tables
 
 
 def _wide_to_table(data: pa.Table) -> FrequencyTable:
     first = data.column_names[0]
     rows_name, _, cols_name = first.partition("/")
-    value_columns = [c for c in data.column_names[1:] if c.strip().lower() not in TOTAL_LABELS]
+    value_columns = [c for c in data.column_names[1:] if not _is_total(c)]
     labels = [str(v) for v in data[first].to_pylist()]
-    keep = [i for i, label in enumerate(labels) if label.strip().lower() not in TOTAL_LABELS]
+    keep = [i for i, label in enumerate(labels) if not _is_total(label)]
     counts = np.column_stack(
         [data[c].to_numpy(zero_copy_only=False).astype(np.float64)[keep] for c in value_columns]
     )
-    columns = Dimension(cols_name or "column", tuple(value_columns))
-    if len(value_columns) == 1 and value_columns[0].lower() in COUNT_NAMES:
-        columns = None
     return FrequencyTable(
-        Dimension(rows_name, tuple(labels[i] for i in keep)), columns, _as_counts(counts, first)
+        Dimension(rows_name, tuple(labels[i] for i in keep)),
+        Dimension(cols_name, tuple(value_columns)),
+        _as_counts(counts, first),
     )
 
 
-def frequency_table(data: pa.Table) -> FrequencyTable:
-    """Read counts laid out long (labels…, count) or wide (label, one column per category).
+def count_tables(data: pa.Table, labels: list[str] | None = None) -> dict[str, FrequencyTable]:
+    """Read counts, one table per count column, keyed by that column's name.
 
-    Long: one or two text columns name the categories and one numeric column holds the counts.
-    Wide: the first column holds the row categories (its header may be ``rows/columns`` to name
-    both variables) and every other column holds counts. Rows or columns labelled Total/All are
-    margins: they are dropped here and recomputed, so a wrong total can never be published.
+    Long layout (the usual output of a GROUP BY): label columns, then one or more count columns
+    (``with_asthma``, ``population``). Wide layout: the first header is ``rows/columns`` (say
+    ``age_band/sex``), the first column holds the row categories and every other column is one
+    column category. Rows or columns labelled Total/All are margins: they are dropped here and
+    recomputed, so a wrong total can never be published.
     """
-    names = data.column_names
-    numeric = [c for c in names if _is_number(data[c])]
-    text = [c for c in names if c not in numeric]
-    if not numeric or not text:
-        raise TableError("a frequency table needs a column of labels and at least one of counts")
-    if names[0] in text and len(text) == 1 and len(numeric) > 1:
-        return _wide_to_table(data)
-    if len(text) in (1, 2) and len(numeric) == 1:
-        return _long_to_table(data, text, numeric[0])
-    if names[0] in text and len(text) == 1:
-        return _wide_to_table(data)
-    raise TableError(
-        f"cannot tell the layout: label columns {text}, count columns {numeric}; write either "
-        "label[, label], count or a wide table with one label column"
-    )
+    first = data.column_names[0] if data.column_names else ""
+    if labels is None and "/" in first and not _is_number(data[first]):
+        return {"count": _wide_to_table(data)}
+    labels = labels if labels is not None else label_columns(data)
+    missing = [c for c in labels if c not in data.column_names]
+    if missing:
+        raise TableError(f"no column {', '.join(missing)} in the table")
+    measures = [c for c in data.column_names if c not in labels and not _is_total(c)]
+    not_numbers = [c for c in measures if not _is_number(data[c])]
+    if not labels or not measures or not_numbers:
+        raise TableError(
+            f"cannot tell categories from counts (labels {labels}, counts {measures}); write "
+            "label columns then count columns, or a wide table headed rows/columns"
+        )
+    return _long_to_tables(data, labels, measures)
 
 
 def crosstab(
