@@ -13,13 +13,16 @@ from jobs_support import run, write_project
 from fivesafes.jobs import (
     Backend,
     JsonJobRecords,
+    RunInProgress,
     RunOptions,
     SandboxUnavailable,
+    job_for_output,
     load_project,
     run_project,
 )
 from fivesafes.jobs import runner as runner_module
 from fivesafes.jobs.runner import resolve_command
+from fivesafes.jobs.workspace import code_files
 from fivesafes.store.config import DataDir
 
 STUDY = """
@@ -215,3 +218,39 @@ def test_fivesafes_and_python_mean_the_environments_own() -> None:
     assert Path(fivesafes[0]).is_file()
     assert resolve_command(("python", "x.py")) == [sys.executable, "x.py"]
     assert resolve_command(("Rscript", "x.R")) == ["Rscript", "x.R"]
+
+
+def test_the_job_behind_an_output_is_found_only_while_the_file_is_unchanged(study: Path) -> None:
+    results = run(study)
+    records = JsonJobRecords(study / "metadata")
+    found = job_for_output(records, study, "output/summary.csv")
+    assert found == results["summarise"].record
+    (study / "output" / "summary.csv").write_text("rows\n1000\n")
+    assert job_for_output(records, study, "output/summary.csv") is None
+    assert job_for_output(records, study, "analysis/summarise.py") is None
+
+
+def test_caches_virtualenvs_and_hidden_folders_are_not_code(study: Path) -> None:
+    for junk in (".venv/pyvenv.cfg", "env/pyvenv.cfg", "analysis/__pycache__/x.pyc", ".cache/y"):
+        (study / junk).parent.mkdir(parents=True, exist_ok=True)
+        (study / junk).write_text("")
+    assert sorted(map(str, code_files(load_project(study)))) == [
+        "analysis/extract.py",
+        "analysis/summarise.py",
+        "project.yaml",
+    ]
+
+
+def test_a_second_run_at_the_same_time_is_refused(study: Path) -> None:
+    project = load_project(study)
+    seen: list[str] = []
+
+    def meanwhile(action: str, message: str) -> None:
+        if not seen:
+            with pytest.raises(RunInProgress, match="in progress"):
+                run_project(project)
+        seen.append(message)
+
+    results = run_project(project, on_event=meanwhile)
+    assert [r.status for r in results] == ["ran", "ran"]
+    assert seen

@@ -16,6 +16,7 @@ from fivesafes.jobs import (
     JobResult,
     Limits,
     ProjectError,
+    RunInProgress,
     RunOptions,
     SandboxUnavailable,
     load_project,
@@ -59,7 +60,7 @@ def _run(project_dir: Path, action: str | None, options: RunOptions, output_form
 
     try:
         results = run_project(project, action, options, on_event=show)
-    except (SandboxUnavailable, FileNotFoundError) as exc:
+    except (SandboxUnavailable, RunInProgress, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     if output_format == "json":
         sys.stdout.write(orjson.dumps([_as_dict(r) for r in results]).decode() + "\n")

@@ -15,10 +15,17 @@ from fivesafes.jobs.project import (
     ProjectError,
     load_project,
 )
-from fivesafes.jobs.records import FileRecord, JobRecord, JobRecords, JsonJobRecords
+from fivesafes.jobs.records import (
+    FileRecord,
+    JobRecord,
+    JobRecords,
+    JsonJobRecords,
+    job_for_output,
+)
 from fivesafes.jobs.runner import (
     Backend,
     JobResult,
+    RunInProgress,
     RunOptions,
     SandboxUnavailable,
     run_project,
@@ -39,9 +46,11 @@ __all__ = [
     "Problem",
     "Project",
     "ProjectError",
+    "RunInProgress",
     "RunOptions",
     "SandboxUnavailable",
     "Usage",
+    "job_for_output",
     "load_project",
     "run_project",
     "sandbox_available",

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from fivesafes.jobs.hashing import file_sha256
+
 METADATA_DIR = "metadata"
 
 
@@ -112,3 +114,17 @@ class JsonJobRecords:
     def log_path(self, job_id: str) -> Path:
         self.logs.mkdir(parents=True, exist_ok=True)
         return self.logs / f"{job_id}.log"
+
+
+def job_for_output(records: JobRecords, root: Path, path: str) -> JobRecord | None:
+    """The job that made the file now at ``root/path``: the latest successful one whose record
+    holds this path with the file's current hash. None if the file is not what any job wrote
+    (missing, edited by hand, or from a failed run), so it cannot be vouched for."""
+    target = root / path
+    if not target.is_file():
+        return None
+    current = file_sha256(target)
+    for record in reversed(records.history()):
+        if record.succeeded and any(o.path == path and o.sha256 == current for o in record.outputs):
+            return record
+    return None

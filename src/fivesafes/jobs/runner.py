@@ -13,12 +13,14 @@ whose outputs are still the files it wrote, is not run again: its outputs are re
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import orjson
 
+from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.process import Limits, run_limited
 from fivesafes.jobs.project import Action, Output, Project
 from fivesafes.jobs.records import (
@@ -37,7 +40,7 @@ from fivesafes.jobs.records import (
     new_job_id,
 )
 from fivesafes.jobs.sandbox import STORE, Mount, sandbox_argv, sandbox_available
-from fivesafes.jobs.workspace import WorkspaceError, code_files, file_sha256, stage
+from fivesafes.jobs.workspace import WorkspaceError, code_files, stage
 from fivesafes.store.config import DataDir
 
 CACHE_FORMAT = 1
@@ -54,6 +57,10 @@ class Backend(StrEnum):
 
 class SandboxUnavailable(RuntimeError):
     """Real data was asked for where no sandbox can run."""
+
+
+class RunInProgress(RuntimeError):
+    """The project is already being run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +101,31 @@ def run_project(
     notify = on_event or (lambda _action, _message: None)
     commit, dirty = git_state(project.root)
     results: dict[str, JobResult] = {}
-    for action in project.plan(target):
-        blocked = [n for n in action.needs if results[n].status in ("failed", "skipped")]
-        if blocked:
-            reason = f"needs {', '.join(blocked)}, which did not succeed"
-            results[action.name] = JobResult(action.name, "skipped", reason=reason)
-            notify(action.name, f"skipped: {reason}")
-            continue
-        job = _Job(project, action, options, records, commit, dirty)
-        results[action.name] = job.run(notify)
+    with _one_run_at_a_time(project.root / METADATA_DIR):
+        for action in project.plan(target):
+            blocked = [n for n in action.needs if results[n].status in ("failed", "skipped")]
+            if blocked:
+                reason = f"needs {', '.join(blocked)}, which did not succeed"
+                results[action.name] = JobResult(action.name, "skipped", reason=reason)
+                notify(action.name, f"skipped: {reason}")
+                continue
+            job = _Job(project, action, options, records, commit, dirty)
+            results[action.name] = job.run(notify)
     return list(results.values())
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(metadata: Path) -> Iterator[None]:
+    """Two runs of one project would overwrite each other's outputs: the second is refused."""
+    metadata.mkdir(parents=True, exist_ok=True)
+    with (metadata / "run.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunInProgress(
+                f"another run of {metadata.parent} is in progress; wait for it to finish"
+            ) from None
+        yield
 
 
 def _check_can_run(options: RunOptions) -> None:

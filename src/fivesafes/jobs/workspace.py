@@ -9,7 +9,6 @@ any other file written is an error and is thrown away with the workspace.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -20,7 +19,6 @@ from pathlib import Path, PurePosixPath
 from fivesafes.jobs.project import RESERVED_DIRS, Action, Output, Project
 from fivesafes.jobs.sandbox import WORKSPACE, Mount
 
-CHUNK = 1024 * 1024
 Snapshot = dict[PurePosixPath, tuple[int, int, int, int]]
 
 
@@ -28,26 +26,22 @@ class WorkspaceError(RuntimeError):
     """An action broke its declaration: a missing input or output, or an undeclared write."""
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes; of a symbolic link's target text, for a link."""
-    if path.is_symlink():
-        return hashlib.sha256(os.readlink(path).encode()).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _is_code_dir(path: Path) -> bool:
+    """Not a hidden folder (tool caches), a bytecode cache, or a virtualenv someone made here."""
+    name = path.name
+    return not (name.startswith(".") or name == "__pycache__" or (path / "pyvenv.cfg").exists())
 
 
 def code_files(project: Project) -> dict[PurePosixPath, Path]:
-    """The project's own files: everything but outputs, job records and version control."""
+    """The project's own files: everything but outputs, job records, version control, caches."""
     outputs = {o.path for o in project.outputs}
     found: dict[PurePosixPath, Path] = {}
     for dirpath, dirnames, filenames in os.walk(project.root):
         rel_dir = PurePosixPath(Path(dirpath).relative_to(project.root).as_posix())
+        keep = [d for d in dirnames if _is_code_dir(Path(dirpath) / d)]
         if rel_dir == PurePosixPath("."):
-            dirnames[:] = [d for d in dirnames if d not in RESERVED_DIRS]
-        dirnames.sort()
+            keep = [d for d in keep if d not in RESERVED_DIRS]
+        dirnames[:] = sorted(keep)
         for name in sorted(filenames):
             rel = rel_dir / name
             if rel not in outputs:
