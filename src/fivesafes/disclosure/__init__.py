@@ -6,7 +6,8 @@ Rules and thresholds are configuration (``rules.toml``, documented in
 fired on — by category, never by value — with the safe version of the table.
 """
 
-from fivesafes.disclosure.checker import check_file, project_history
+from fivesafes.disclosure import safe
+from fivesafes.disclosure.checker import check_counts, check_file, project_history
 from fivesafes.disclosure.config import Profile, load_profiles, profile
 from fivesafes.disclosure.frequency import check_frequency, protect, safe_version
 from fivesafes.disclosure.history import (
@@ -31,6 +32,7 @@ __all__ = [
     "RuleResult",
     "SafeTable",
     "TableError",
+    "check_counts",
     "check_file",
     "check_frequency",
     "check_magnitude",
@@ -40,5 +42,6 @@ __all__ = [
     "profile",
     "project_history",
     "protect",
+    "safe",
     "safe_version",
 ]

@@ -1,0 +1,72 @@
+"""The analyst's API: outputs checked where they are made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+from fivesafes.disclosure import TableError, safe
+
+
+@pytest.fixture
+def people() -> pa.Table:
+    rng = np.random.default_rng(3)
+    n = 600
+    age_band = rng.choice(["0-17", "18-64", "65+"], n, p=[0.2, 0.6, 0.2])
+    sex = rng.choice(["F", "M"], n)
+    age_band[:15] = "100+"  # fifteen centenarians, three of them women: a small group
+    sex[:3], sex[3:15] = "F", "M"
+    age = rng.normal(45, 15, n)
+    height = rng.normal(170, 10, n)
+    fev1 = 5 - 0.02 * age + 0.01 * height + rng.normal(0, 0.3, n)
+    return pa.table({"age_band": age_band, "sex": sex, "age": age, "height": height, "fev1": fev1})
+
+
+def test_crosstab_hides_the_small_group_and_explains_why(people: pa.Table, tmp_path: Path):
+    out = safe.crosstab(people, "age_band", "sex", profile="ons")
+    assert "age_band=100+, sex=F" in out.explain()
+    written = pacsv.read_csv(out.write_csv(tmp_path / "t.csv"))
+    row = written["age_band/sex"].to_pylist().index("100+")
+    assert written["F"][row].as_py() == "[REDACTED]"
+    assert out.chart(tmp_path / "t.png").stat().st_size > 0
+
+
+def test_crosstab_reads_a_parquet_dataset(people: pa.Table, tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    pq.write_table(people, tmp_path / "dataset.parquet")
+    out = safe.crosstab(tmp_path / "dataset.parquet", "sex")
+    assert out.report.safe is not None and out.report.safe.grand_total() == 600
+
+
+def test_describe_hides_statistics_of_small_groups(people: pa.Table):
+    out = safe.describe(people, "age", by=["age_band", "sex"])
+    safe_table = out.report.safe
+    assert safe_table.hidden[safe_table.rows.labels.index("100+, F")].all()
+    assert not safe_table.hidden[safe_table.rows.labels.index("100+, M")].any()
+    assert {r.rule for r in out.report.results if not r.passed} == {
+        "small_group_statistics",
+        "extremes",
+    }
+
+
+def test_regression_needs_enough_degrees_of_freedom(people: pa.Table, tmp_path: Path):
+    model = safe.regression_table(people, "fev1", ["age", "height"])
+    assert model.report.passed and model.model is not None
+    estimate = model.model["estimate"].to_pylist()
+    assert estimate[1] == pytest.approx(-0.02, abs=0.005)  # the slope the data were made with
+    assert model.write_csv(tmp_path / "model.csv").exists()
+    tiny = safe.regression_table(people.slice(0, 8), "fev1", ["age", "height"])
+    assert not tiny.report.passed and tiny.model is None
+    with pytest.raises(TableError, match="may not be released"):
+        tiny.write_csv(tmp_path / "nope.csv")
+
+
+def test_total_applies_dominance(people: pa.Table):
+    out = safe.total(people, "height", "age_band", "sex")
+    failed = {r.rule: r.cells for r in out.report.results if not r.passed}
+    assert failed == {"min_contributors": ("age_band=100+, sex=F",)}  # heights never dominate
