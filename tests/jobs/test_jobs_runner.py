@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ from fivesafes.jobs import (
     run_project,
 )
 from fivesafes.jobs import runner as runner_module
+from fivesafes.jobs.process import Limits, run_limited
 from fivesafes.jobs.runner import resolve_command
 from fivesafes.jobs.workspace import code_files
 from fivesafes.store.config import DataDir
@@ -254,3 +257,31 @@ def test_a_second_run_at_the_same_time_is_refused(study: Path) -> None:
     results = run_project(project, on_event=meanwhile)
     assert [r.status for r in results] == ["ran", "ran"]
     assert seen
+
+
+def test_a_program_that_does_not_exist_fails_the_job(study: Path) -> None:
+    (study / "project.yaml").write_text(
+        STUDY.replace("run: python analysis/extract.py", "run: nosuchprogram")
+    )
+    record = run(study, "extract")["extract"].record
+    assert record is not None and record.status == "failed"
+    assert "cannot start 'nosuchprogram'" in str(record.error)
+
+
+def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    argv = ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 30"]
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_limited(argv, tmp_path, {"PATH": "/usr/bin:/bin"}, tmp_path / "log", Limits())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)

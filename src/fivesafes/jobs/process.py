@@ -89,13 +89,22 @@ def run_limited(
     pidfd = os.pidfd_open(proc.pid)
     try:
         ready, _, _ = select.select([pidfd], [], [], limits.wall_seconds)
+    except BaseException:  # interrupted (Ctrl-C): leave nothing running behind us
+        _kill_group(proc.pid)
+        os.wait4(proc.pid, 0)
+        proc.returncode = -signal.SIGKILL
+        raise
     finally:
         os.close(pidfd)
     timed_out = not ready
     if timed_out:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc.pid)
     _, status, rusage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     usage = Usage(rusage.ru_utime, rusage.ru_stime, rusage.ru_maxrss)
     return Finished(proc.returncode, timed_out, time.monotonic() - started, usage)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)

@@ -132,27 +132,17 @@ def load_project(root: Path) -> Project:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ProjectError([_problem(file, None, None, None, "no project.yaml here")]) from None
+        raise ProjectError([Problem(file, None, None, None, "no project.yaml here")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError([_problem(file, None, None, None, f"cannot read it: {exc}")]) from None
+        raise ProjectError([Problem(file, None, None, None, f"cannot read it: {exc}")]) from None
     try:
         marked = load_marked(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
-        return _raise([_problem(file, line, None, None, f"not valid YAML: {reason}")])
+        raise ProjectError([Problem(file, line, None, None, f"not valid YAML: {reason}")]) from None
     return _Checker(root, file, marked).project()
-
-
-def _problem(
-    file: Path, line: int | None, action: str | None, field: str | None, message: str
-) -> Problem:
-    return Problem(file, line, action, field, message)
-
-
-def _raise(problems: list[Problem]) -> Project:
-    raise ProjectError(problems)
 
 
 def _did_you_mean(name: str, known: Any) -> str:
@@ -175,18 +165,18 @@ class _Checker:
         else:
             action, rest = None, path
         field = ".".join(str(p) for p in rest) or None
-        self.problems.append(_problem(self.file, self.marked.line(path), action, field, message))
+        self.problems.append(Problem(self.file, self.marked.line(path), action, field, message))
 
     def project(self) -> Project:
         for path, line in self.marked.duplicates:
             what = "action" if len(path) == 2 and path[0] == "actions" else "key"
             self.problems.append(
-                _problem(self.file, line, None, None, f"{what} '{path[-1]}' appears twice")
+                Problem(self.file, line, None, None, f"{what} '{path[-1]}' appears twice")
             )
         doc = self.marked.data
         if not isinstance(doc, dict):
             self.add((), "expected a mapping with 'version' and 'actions'")
-            return _raise(self.problems)
+            raise ProjectError(self.problems)
         for key in doc:
             if key not in ("version", "actions"):
                 self.add((key,), "unknown key; a project has 'version' and 'actions'")
@@ -197,7 +187,7 @@ class _Checker:
         raw_actions = doc.get("actions")
         if not isinstance(raw_actions, dict) or not raw_actions:
             self.add(("actions",), "expected a mapping of action names to actions")
-            return _raise(self.problems)
+            raise ProjectError(self.problems)
         actions = {}
         for name, spec in raw_actions.items():
             action = self.action(str(name), spec)
@@ -206,7 +196,7 @@ class _Checker:
         self.check_needs(actions, {str(n) for n in raw_actions})
         self.check_overlaps(actions)
         if self.problems:
-            return _raise(self.problems)
+            raise ProjectError(self.problems)
         return Project(self.root, actions)
 
     def action(self, name: str, spec: Any) -> Action | None:

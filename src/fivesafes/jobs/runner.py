@@ -236,6 +236,8 @@ class _Job:
         try:
             self.execute(record, code, workdir, log)
         finally:
+            if record.status == "running":
+                record.status, record.error = "failed", "interrupted"
             shutil.rmtree(workdir, ignore_errors=True)
             self.records.save(record)
         notify(action.name, record.status + (f": {record.error}" if record.error else ""))
@@ -260,7 +262,12 @@ class _Job:
         else:
             local_env = {k: v for k, v in os.environ.items() if k not in STORE_VARIABLES}
             local_env |= env
-            finished = run_limited(command, workspace.root, local_env, log, options.limits)
+            try:
+                finished = run_limited(command, workspace.root, local_env, log, options.limits)
+            except OSError as exc:
+                record.status = "failed"
+                record.error = f"cannot start '{action.argv[0]}': {exc.strerror or exc}"
+                return
         record.exit_code = finished.exit_code
         record.duration_s = round(finished.duration_s, 3)
         record.resources = finished.usage.to_dict()
