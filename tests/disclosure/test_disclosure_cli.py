@@ -82,3 +82,32 @@ def test_user_errors_are_one_line_not_a_traceback(tmp_path: Path):
     blank = write(tmp_path, "band,count\na,\nb,40\n", "blank.csv")
     result = runner.invoke(app, ["check-output", str(blank)])
     assert result.exit_code == 2 and "missing" in result.output
+
+
+def test_a_magnitude_table_is_checked_from_its_microdata(tmp_path: Path):
+    records = write(
+        tmp_path,
+        "trust,cost\n" + "A,100\nA,5\nA,1\n" + "B,10\n" * 12,
+        "records.csv",
+    )
+    table = write(tmp_path, "trust,cost\nA,106\nB,120\n", "costs.csv")
+    result = CliRunner().invoke(
+        app,
+        ["check-output", str(table), "--microdata", str(records), "--value", "cost"],
+    )
+    assert result.exit_code == 1
+    assert "p_percent" in result.output and "trust=A" in result.output
+    assert "[pass] matches_microdata" in result.output
+    wrong = write(tmp_path, "trust,cost\nA,106\nB,121\n", "wrong.csv")
+    report = check_file(wrong, microdata=records, value="cost")
+    assert not report.releasable
+    assert next(r for r in report.results if r.rule == "matches_microdata").cells == ("trust=B",)
+
+
+def test_a_numerator_close_to_its_denominator_is_caught(tmp_path: Path):
+    # 50 people aged 80+, 45 with asthma: the 5 without asthma are a small group
+    text = "age_band,with_asthma,population\n0-39,40,400\n40-79,60,500\n80+,45,50\n"
+    report = check_file(write(tmp_path, text), "ons")
+    result = next(r for r in report.results if r.rule == "differencing")
+    assert not result.passed
+    assert any("80+" in cell and "one population only" in cell for cell in result.cells)

@@ -22,6 +22,17 @@ def check_output_command(
         typer.Option("--project", help="The study folder, to check against its earlier releases"),
     ] = None,
     output_format: FormatOption = "text",
+    microdata: Annotated[
+        Path | None,
+        typer.Option("--microdata", help="The records a magnitude table was built from"),
+    ] = None,
+    value: Annotated[
+        str | None, typer.Option("--value", help="The column of --microdata the table sums")
+    ] = None,
+    contributor: Annotated[
+        str | None,
+        typer.Option("--contributor", help="Who contributes (e.g. practice); default: a record"),
+    ] = None,
     picture: Annotated[
         Path | None, typer.Option("--picture", help="Also draw the safe table to this PNG")
     ] = None,
@@ -42,7 +53,14 @@ def check_output_command(
         raise fail(f"--project {project}: no such folder")
     history = project_history(project) if project is not None else None
     try:
-        report = check_file(file, profiles[profile], history)
+        report = check_file(
+            file,
+            profiles[profile],
+            history,
+            microdata=microdata,
+            value=value,
+            contributor=contributor,
+        )
     except TableError as exc:
         raise fail(str(exc)) from exc
     if output_format == "json":

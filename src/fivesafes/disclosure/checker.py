@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.config import profile as named_profile
 from fivesafes.disclosure.frequency import check_frequency
 from fivesafes.disclosure.history import FileReleaseHistory, MemoryReleaseHistory, ReleaseHistory
+from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.summaries import (
     check_model,
@@ -17,7 +19,14 @@ from fivesafes.disclosure.summaries import (
     is_model_table,
     is_statistics_table,
 )
-from fivesafes.disclosure.tables import Dimension, FrequencyTable, count_tables, read_arrow
+from fivesafes.disclosure.tables import (
+    Dimension,
+    FrequencyTable,
+    TableError,
+    count_tables,
+    label_columns,
+    read_arrow,
+)
 
 HISTORY_FOLDER = Path(".fivesafes") / "disclosure-history"
 
@@ -32,10 +41,15 @@ def check_file(
     profile: Profile | str = "default",
     history: ReleaseHistory | None = None,
     labels: list[str] | None = None,
+    microdata: Path | None = None,
+    value: str | None = None,
+    contributor: str | None = None,
 ) -> CheckReport:
     """Check a CSV or Parquet output: a model table (has residual df), summary statistics by
     group (has n and min/max/mean…), or else a table of counts (``labels`` names its category
-    columns when the column names do not make them plain).
+    columns when the column names do not make them plain). Given the ``microdata`` the table
+    was built from and the ``value`` it sums, it is checked as a magnitude table instead: the
+    dominance rules need each contributor's share, which only the records hold.
 
     Raises ``TableError`` with a message naming the file when it cannot be read.
     """
@@ -46,7 +60,68 @@ def check_file(
         return check_model(data, rules, name)
     if is_statistics_table(data):
         return check_statistics(data, rules, name)
+    if microdata is not None:
+        if value is None:
+            raise TableError("say which column of the microdata the table sums (value)")
+        return _check_from_microdata(
+            data, labels, read_arrow(microdata), value, contributor, rules, name
+        )
     return check_counts(count_tables(data, labels), rules, name, history)
+
+
+def _check_from_microdata(
+    data: pa.Table,
+    labels: list[str] | None,
+    records: pa.Table,
+    value: str,
+    contributor: str | None,
+    profile: Profile,
+    name: str,
+) -> CheckReport:
+    """Rebuild a magnitude table from its records, check dominance, and confirm the file's
+    sums are the ones the records give (else the file was not made from these records)."""
+    keys = labels if labels is not None else label_columns(data)
+    if not 1 <= len(keys) <= 2:
+        raise TableError(f"{name}: a magnitude table needs one or two label columns, not {keys}")
+    missing = [c for c in [*keys, value] if c not in records.column_names]
+    if missing:
+        raise TableError(f"{name}: the microdata has no column {', '.join(missing)}")
+    table = magnitude_table(
+        records, keys[0], keys[1] if len(keys) == 2 else None, value, contributor
+    )
+    report = check_magnitude(table, profile, name)
+    measure = (
+        value
+        if value in data.column_names
+        else next((c for c in data.column_names if c not in keys), None)
+    )
+    shown = (
+        {
+            tuple(str(data[k][i].as_py()) for k in keys): data[measure][i].as_py()
+            for i in range(data.num_rows)
+        }
+        if measure
+        else {}
+    )
+    cols = table.columns.labels if table.columns else (None,)
+    differ = [
+        table.cell_name(i, j)
+        for i, r in enumerate(table.rows.labels)
+        for j, c in enumerate(cols)
+        if table.contributors[i, j]
+        and not np.isclose(shown.get((r,) if c is None else (r, c), np.nan), table.total[i, j])
+    ]
+    report.results.append(
+        RuleResult(
+            "matches_microdata",
+            not differ,
+            f"{len(differ)} sum(s) differ from the microdata" if differ else "every sum matches",
+            f"sum of {value}",
+            "",
+            tuple(differ),
+        )
+    )
+    return report
 
 
 def check_counts(

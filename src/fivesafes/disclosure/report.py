@@ -109,7 +109,13 @@ class CheckReport:
     @property
     def releasable(self) -> bool:
         """True when either the output or its safe version may be requested for release."""
-        blocking = {"differencing", "secondary_suppression", "small_totals", "model_df"}
+        blocking = {
+            "differencing",
+            "secondary_suppression",
+            "small_totals",
+            "model_df",
+            "matches_microdata",
+        }
         return self.passed or (
             self.safe is not None and all(r.passed for r in self.results if r.rule in blocking)
         )
