@@ -40,9 +40,8 @@ from fivesafes.governance import (
     waiting_summary,
     waiting_times,
 )
-from fivesafes.governance.control import LEDGER_FILE
 from fivesafes.governance.signing import create_person_key, load_person_key
-from fivesafes.ledger import DEFAULT_ORIGIN, Ledger, LedgerError, verify_file
+from fivesafes.ledger import LedgerError
 from fivesafes.store.config import DataDir
 
 user_app = typer.Typer(help="People: verified accounts with roles, expiry and training dates.")
@@ -477,23 +476,6 @@ def opt_out_report_command(
     console.print(table)
 
 
-def _ledger_path(data_dir: Path | None) -> tuple[DataDir, Path]:
-    paths = DataDir.from_env(data_dir)
-    return paths, paths.root / LEDGER_FILE
-
-
-@contextmanager
-def _open_ledger(data_dir: Path | None) -> Iterator[Ledger]:
-    paths, path = _ledger_path(data_dir)
-    if not path.is_file():
-        raise fail(f"no ledger at {path}: nothing has been logged yet")
-    try:
-        with Ledger.open(path, paths.key_file.parent) as ledger:
-            yield ledger
-    except (LedgerError, IndexError) as exc:
-        raise fail(str(exc)) from None
-
-
 @ledger_app.command("verify")
 def ledger_verify(
     trusted_key: Annotated[
@@ -503,11 +485,8 @@ def ledger_verify(
     output_format: FormatOption = "text",
 ) -> None:
     """Replay the whole log: re-hash every entry, recompute every root, check every signature."""
-    _, path = _ledger_path(data_dir)
-    try:
-        report = verify_file(path, DEFAULT_ORIGIN, trusted_key)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
+    with _control(data_dir) as cp:
+        report = cp.verify_ledger(trusted_key)
     if output_format == "json":
         _print_json(
             {
@@ -529,8 +508,10 @@ def ledger_prove(
     index: int, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Print entry INDEX with its inclusion proof and the signed checkpoint it leads to."""
-    with _open_ledger(data_dir) as ledger:
-        receipt = ledger.prove(index)
+    with _control(data_dir) as cp:
+        if not 0 <= index < cp.ledger.size:
+            raise fail(f"entry {index} does not exist; the ledger has {cp.ledger.size} entries")
+        receipt = cp.ledger.prove(index)
     if output_format == "json":
         _print_json(receipt.to_dict())
     else:
@@ -543,16 +524,16 @@ def ledger_export(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write entries, checkpoints, keys and proofs as static files anyone can serve and check."""
-    with _open_ledger(data_dir) as ledger:
-        summary = ledger.export(directory)
+    with _control(data_dir) as cp:
+        summary = cp.ledger.export(directory)
     console.print(summary.render(), markup=False)
 
 
 @ledger_app.command("public")
 def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient data."""
-    with _open_ledger(data_dir) as ledger:
-        view = ledger.public_view()
+    with _control(data_dir) as cp:
+        view = cp.ledger.public_view()
     if output_format == "json":
         _print_json(view.to_list())
     else:

@@ -24,9 +24,18 @@ from sqlalchemy.orm import Session
 
 from fivesafes.governance.database import database_url, open_engine
 from fivesafes.governance.identity import IdentityProvider, PersonalTokens
+from fivesafes.governance.ledger_store import SqlLedgerStore
 from fivesafes.governance.roles import AccessDenied, Action, Role, allowed
 from fivesafes.governance.tables import Account, AccountRole
-from fivesafes.ledger import DEFAULT_ORIGIN, Ledger, Receipt
+from fivesafes.ledger import (
+    DEFAULT_ORIGIN,
+    Ledger,
+    LedgerStore,
+    Receipt,
+    SqliteLedgerStore,
+    VerifyReport,
+)
+from fivesafes.ledger.audit import audit_store
 from fivesafes.store.config import DataDir
 
 LEDGER_FILE = "ledger.sqlite"
@@ -67,12 +76,18 @@ def roles_of(session: Session, person_id: str) -> frozenset[Role]:
 
 
 class ControlPlane:
-    """An open control plane. Use :meth:`open`; close it (or use ``with``) to sign the ledger."""
+    """An open control plane. Use :meth:`open`; close it (or use ``with``) to sign the ledger.
+
+    The ledger is in ``ledger.sqlite`` in the data directory when the control plane is SQLite,
+    and in the control-plane database itself on PostgreSQL (see :mod:`.ledger_store`).
+    """
 
     def __init__(
         self,
         engine: Engine,
-        ledger_opener: Callable[[], Ledger],
+        ledger_store: Callable[[bool], LedgerStore],
+        key_dir: Path,
+        origin: str = DEFAULT_ORIGIN,
         *,
         clock: Callable[[], datetime] = utc_now,
         identity: IdentityProvider | None = None,
@@ -80,7 +95,9 @@ class ControlPlane:
         self.engine = engine
         self.clock = clock
         self.identity: IdentityProvider = identity or PersonalTokens()
-        self._ledger_opener = ledger_opener
+        self._ledger_store = ledger_store
+        self._key_dir = key_dir
+        self.origin = origin
         self._ledger: Ledger | None = None
         self.acting: Principal | None = None
         """The last caller authenticated, so a command line can say who acted."""
@@ -100,10 +117,14 @@ class ControlPlane:
         ledger_path = data_dir.root / LEDGER_FILE
         key_dir = data_dir.key_file.parent
 
-        def open_ledger() -> Ledger:
-            return Ledger.open(ledger_path, key_dir, origin, clock=clock)
+        def ledger_store(read_only: bool) -> LedgerStore:
+            if engine.dialect.name == "sqlite":
+                if read_only and not ledger_path.is_file():
+                    raise FileNotFoundError(f"no ledger at {ledger_path}: nothing logged yet")
+                return SqliteLedgerStore(ledger_path, read_only=read_only)
+            return SqlLedgerStore(engine)
 
-        return cls(engine, open_ledger, clock=clock)
+        return cls(engine, ledger_store, key_dir, origin, clock=clock)
 
     @classmethod
     def for_data_root(cls, root: Path) -> ControlPlane:
@@ -114,8 +135,17 @@ class ControlPlane:
     def ledger(self) -> Ledger:
         """The ledger, opened on first use so read-only callers never need its signing key."""
         if self._ledger is None:
-            self._ledger = self._ledger_opener()
+            store = self._ledger_store(False)
+            self._ledger = Ledger(store, self._key_dir, self.origin, clock=self.clock)
         return self._ledger
+
+    def verify_ledger(self, trusted_key: str | None = None) -> VerifyReport:
+        """Replay the whole ledger read-only, without its signing key, as an auditor would."""
+        store = self._ledger_store(True)
+        try:
+            return audit_store(store, self.origin, trusted_key)
+        finally:
+            store.close()
 
     def now(self) -> datetime:
         return self.clock()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -189,3 +190,22 @@ class OptOutApplied(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     excluded: Mapped[int] = mapped_column(Integer)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerEntry(Base):
+    """A ledger entry when the ledger lives in PostgreSQL (see :mod:`.ledger_store`)."""
+
+    __tablename__ = "ledger_entries"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    created: Mapped[str] = mapped_column(String(40))

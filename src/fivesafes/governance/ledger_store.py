@@ -1,0 +1,70 @@
+"""The ledger's storage in the control-plane database, for a control plane on PostgreSQL.
+
+The ledger library (:mod:`fivesafes.ledger`) needs only the narrow
+:class:`~fivesafes.ledger.storage.LedgerStore` interface; this is that interface over SQLAlchemy,
+so in production the ledger lives in PostgreSQL with everything else, backed up and replicated
+with it. On SQLite the ledger keeps its own file (``ledger.sqlite``): SQLite allows one writer at
+a time, and a change and its ledger entry are written while the change's transaction is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.sql import Select
+
+from fivesafes.governance.tables import LedgerCheckpoint, LedgerEntry
+from fivesafes.ledger.storage import StoredCheckpoint, StoredEntry
+
+_READ_BATCH = 10_000
+
+
+class SqlLedgerStore:
+    """Ledger entries and checkpoints in tables ``ledger_entries`` and ``ledger_checkpoints``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(
+        self, entries: Sequence[StoredEntry], checkpoints: Sequence[StoredCheckpoint]
+    ) -> None:
+        with self._engine.begin() as connection:
+            if entries:
+                rows = [
+                    {"idx": e.index, "kind": e.kind, "entry": e.entry, "leaf_hash": e.leaf_hash}
+                    for e in entries
+                ]
+                connection.execute(insert(LedgerEntry), rows)
+            if checkpoints:
+                connection.execute(insert(LedgerCheckpoint), [c._asdict() for c in checkpoints])
+
+    def _stream(self, query: Select[tuple[int, str, bytes, bytes]]) -> Iterator[StoredEntry]:
+        with self._engine.connect() as connection:
+            rows = connection.execution_options(yield_per=_READ_BATCH).execute(query)
+            for idx, kind, entry, leaf in rows:
+                yield StoredEntry(idx, kind, bytes(entry), bytes(leaf))
+
+    def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
+        t = LedgerEntry
+        query = select(t.idx, t.kind, t.entry, t.leaf_hash).where(t.idx >= start)
+        if stop is not None:
+            query = query.where(t.idx < stop)
+        return self._stream(query.order_by(t.idx))
+
+    def entries_of_kinds(self, kinds: Sequence[str]) -> Iterator[StoredEntry]:
+        t = LedgerEntry
+        query = select(t.idx, t.kind, t.entry, t.leaf_hash).where(t.kind.in_(list(kinds)))
+        return self._stream(query.order_by(t.idx))
+
+    def leaf_hashes(self) -> Iterator[bytes]:
+        return (row.leaf_hash for row in self.entries())
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        t = LedgerCheckpoint
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(t.size, t.note, t.created).order_by(t.size))
+            return [StoredCheckpoint(*row) for row in rows]
+
+    def close(self) -> None:
+        """Nothing to close: the engine belongs to the control plane."""
