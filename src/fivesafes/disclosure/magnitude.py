@@ -29,6 +29,7 @@ class MagnitudeTable:
     total: np.ndarray
     contributors: np.ndarray
     largest: np.ndarray  # shape (rows, cols, n) — largest first, zero-padded
+    value_name: str = "sum"
     cell_name = FrequencyTable.cell_name
 
 
@@ -71,7 +72,9 @@ def magnitude_table(
         total[i, j], count[i, j] = r[width], r[width + 1]
         largest[i, j] = [x or 0.0 for x in r[width + 2 :]]
     column_dim = Dimension(columns, col_labels) if columns else None
-    return MagnitudeTable(Dimension(rows, row_labels), column_dim, total, count, largest)
+    return MagnitudeTable(
+        Dimension(rows, row_labels), column_dim, total, count, largest, f"sum of {value}"
+    )
 
 
 def dominance(table: MagnitudeTable, profile: Profile) -> dict[str, np.ndarray]:
@@ -127,5 +130,6 @@ def check_magnitude(table: MagnitudeTable, profile: Profile, name: str = "table"
         table.total.sum(axis=1) if by_rows else None,
         table.total.sum(axis=0) if by_cols else None,
         float(table.total.sum()) if by_rows and by_cols else None,
+        value_name=table.value_name,
     )
     return report

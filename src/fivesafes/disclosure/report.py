@@ -47,6 +47,7 @@ class SafeTable:
     row_totals: np.ndarray | None
     column_totals: np.ndarray | None
     total: float | None
+    value_name: str = "count"
 
     @property
     def hidden(self) -> np.ndarray:
@@ -64,7 +65,7 @@ class SafeTable:
     def as_rows(self) -> list[list[str]]:
         """Header and rows as text, margins included, hidden cells as ``[REDACTED]``."""
         show = lambda v: REDACTED if v is None or math.isnan(v) else f"{v:g}"  # noqa: E731
-        col_labels = list(self.columns.labels) if self.columns else ["count"]
+        col_labels = list(self.columns.labels) if self.columns else [self.value_name]
         head = self.rows.name + (f"/{self.columns.name}" if self.columns else "")
         header = [head, *col_labels] + (["Total"] if self.row_totals is not None else [])
         body = []
@@ -205,12 +206,12 @@ class CheckReport:
                         fontsize=8,
                     )
         ax.set_yticks(range(height), safe.rows.labels if height <= 60 else [""] * height)
-        col_labels = safe.columns.labels if safe.columns else ("count",)
+        col_labels = safe.columns.labels if safe.columns else (safe.value_name,)
         ax.set_xticks(range(width), col_labels if width <= 40 else [""] * width, rotation=45)
         ax.set_ylabel(safe.rows.name)
         if safe.columns:
             ax.set_xlabel(safe.columns.name)
-        fig.colorbar(image, ax=ax, label="count")
+        fig.colorbar(image, ax=ax, label=safe.value_name)
         hidden = int(safe.hidden.sum())
         ax.set_title(title or f"{self.output}: {hidden} cell(s) suppressed (hatched)")
         fig.tight_layout()
