@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import tempfile
 from pathlib import Path, PurePosixPath
 
 import pytest
-from hypothesis import given
+import yaml
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jobs_support import write_project
 
@@ -229,3 +231,71 @@ def test_the_example_study_is_valid() -> None:
     assert project.actions["extract"].generates_dataset
     released = [o for o in project.outputs if o.privacy is Privacy.MODERATELY_SENSITIVE]
     assert {o.path.suffix for o in released} == {".csv", ".png"}
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "a"]))
+anything = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+BAD_PATHS = ["o/a0.csv", "o/a0.csv/b", "o", "../x", "/x", "o/*.csv", "metadata/x", ""]
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> tuple[dict[str, object], bool]:
+    """A valid project of up to four actions, and maybe one random change that may spoil it."""
+    n = draw(st.integers(1, 4))
+    actions: dict[str, dict[str, object]] = {}
+    for i in range(n):
+        needs = (
+            draw(st.lists(st.sampled_from([f"a{j}" for j in range(i)]), unique=True)) if i else []
+        )
+        level = draw(st.sampled_from([p.value for p in Privacy]))
+        actions[f"a{i}"] = {
+            "run": f"python step.py {i}",
+            "needs": needs,
+            "outputs": {level: {"out": f"o/a{i}.csv"}},
+        }
+    document: dict[str, object] = {"version": 1, "actions": actions}
+    change = draw(st.sampled_from(["none", "field", "need", "path", "version", "top"]))
+    name = draw(st.sampled_from(sorted(actions)))
+    if change == "field":
+        field = draw(st.sampled_from(["run", "needs", "outputs", "extra"]))
+        actions[name][field] = draw(anything)
+    elif change == "need":
+        actions[name]["needs"] = [*actions[name]["needs"], draw(st.sampled_from([*actions, "zz"]))]  # type: ignore[misc]
+    elif change == "path":
+        level = next(iter(actions[name]["outputs"]))  # type: ignore[call-overload]
+        actions[name]["outputs"][level]["out"] = draw(st.sampled_from(BAD_PATHS))  # type: ignore[index]
+    elif change == "version":
+        document["version"] = draw(anything)
+    elif change == "top":
+        document = draw(anything)  # type: ignore[assignment]
+    return document, change == "none"
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_any_project_file_loads_or_is_refused_with_problems(
+    case: tuple[dict[str, object], bool],
+) -> None:
+    """Whatever the file holds, the answer is a sound project or a list of located problems."""
+    document, untouched = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "project.yaml").write_text(yaml.safe_dump(document))
+        try:
+            project = load_project(root)
+        except ProjectError as exc:
+            assert not untouched, exc
+            assert exc.problems and all(p.message for p in exc.problems)
+            return
+    assert document.get("version") == 1
+    for action in project.actions.values():
+        assert action.outputs and all(n in project.actions for n in action.needs)
+    assert find_cycle({n: a.needs for n, a in project.actions.items()}) is None
+    paths = [o.path for o in project.outputs]
+    assert all(not a.is_relative_to(b) for a in paths for b in paths if a is not b)
