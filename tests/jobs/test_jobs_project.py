@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 import yaml
@@ -245,10 +246,10 @@ BAD_PATHS = ["o/a0.csv", "o/a0.csv/b", "o", "../x", "/x", "o/*.csv", "metadata/x
 
 
 @st.composite
-def documents(draw: st.DrawFn) -> tuple[dict[str, object], bool]:
+def documents(draw: st.DrawFn) -> tuple[Any, bool]:
     """A valid project of up to four actions, and maybe one random change that may spoil it."""
     n = draw(st.integers(1, 4))
-    actions: dict[str, dict[str, object]] = {}
+    actions: dict[str, Any] = {}
     for i in range(n):
         needs = (
             draw(st.lists(st.sampled_from([f"a{j}" for j in range(i)]), unique=True)) if i else []
@@ -259,28 +260,29 @@ def documents(draw: st.DrawFn) -> tuple[dict[str, object], bool]:
             "needs": needs,
             "outputs": {level: {"out": f"o/a{i}.csv"}},
         }
-    document: dict[str, object] = {"version": 1, "actions": actions}
+    document: Any = {"version": 1, "actions": actions}
     change = draw(st.sampled_from(["none", "field", "need", "path", "version", "top"]))
     name = draw(st.sampled_from(sorted(actions)))
     if change == "field":
         field = draw(st.sampled_from(["run", "needs", "outputs", "extra"]))
         actions[name][field] = draw(anything)
     elif change == "need":
-        actions[name]["needs"] = [*actions[name]["needs"], draw(st.sampled_from([*actions, "zz"]))]  # type: ignore[misc]
+        extra = draw(st.sampled_from([*actions, "zz"]))
+        actions[name]["needs"] = [*actions[name]["needs"], extra]
     elif change == "path":
-        level = next(iter(actions[name]["outputs"]))  # type: ignore[call-overload]
-        actions[name]["outputs"][level]["out"] = draw(st.sampled_from(BAD_PATHS))  # type: ignore[index]
+        level = next(iter(actions[name]["outputs"]))
+        actions[name]["outputs"][level]["out"] = draw(st.sampled_from(BAD_PATHS))
     elif change == "version":
         document["version"] = draw(anything)
     elif change == "top":
-        document = draw(anything)  # type: ignore[assignment]
+        document = draw(anything)
     return document, change == "none"
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 def test_any_project_file_loads_or_is_refused_with_problems(
-    case: tuple[dict[str, object], bool],
+    case: tuple[Any, bool],
 ) -> None:
     """Whatever the file holds, the answer is a sound project or a list of located problems."""
     document, untouched = case
