@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -68,7 +69,7 @@ class World:
         world.tokens["cus"] = issued.token
         return world
 
-    def add(self, person_id: str, *roles: Role, days: int = 365, **changes: object) -> str:
+    def add(self, person_id: str, *roles: Role, days: int = 365, **changes: Any) -> str:
         """Create an account (custodian acting), register a key for deciders; return its token."""
         spec = replace(account(person_id, *roles, today=self.cp.today(), days=days), **changes)
         token = create_account(self.cp, self.tokens["cus"], spec).token

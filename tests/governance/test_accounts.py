@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -24,7 +25,7 @@ from fivesafes.governance.identity import hash_token
 from fivesafes.governance.tables import Token
 
 
-def ledger_records(cp: ControlPlane, kind: str) -> list[dict[str, object]]:
+def ledger_records(cp: ControlPlane, kind: str) -> list[dict[str, Any]]:
     return [r for r in map(orjson.loads, cp.ledger.entries()) if r["kind"] == kind]
 
 

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import orjson
 import pytest
@@ -44,7 +45,10 @@ def sample_nhs_number(serial: int) -> str | None:
     return None if check is None else f"{first_nine}{check}"
 
 
-NHS_NUMBERS = st.integers(0, 999_999).map(sample_nhs_number).filter(lambda n: n is not None)
+NHS_NUMBERS = cast(
+    st.SearchStrategy[str],
+    st.integers(0, 999_999).map(sample_nhs_number).filter(lambda n: n is not None),
+)
 A, B, C = "9990000018", "9990000026", "9990000034"
 
 

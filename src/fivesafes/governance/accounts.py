@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, func, select
@@ -81,6 +81,11 @@ class AccountView:
     usable: str
 
 
+def start_of(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``: an account that expires on a day cannot act on it."""
+    return datetime.combine(day, time.min, UTC)
+
+
 def _account_entry(account: Account, roles: Iterable[Role], change: str) -> dict[str, object]:
     return {
         "person_id": account.person_id,
@@ -144,14 +149,13 @@ def create_account(
             raise ValueError(problem)
         if session.get(Account, spec.person_id) is not None:
             raise ValueError(f"account {spec.person_id} already exists")
-        end_of_expiry_day = datetime.combine(spec.expires_on, datetime.min.time(), cp.now().tzinfo)
         account = Account(
             person_id=spec.person_id,
             public_name=spec.public_name.strip(),
             organisation=spec.organisation.strip(),
             created_at=cp.now(),
             created_by=actor,
-            expires_at=end_of_expiry_day,
+            expires_at=start_of(spec.expires_on),
             trained_on=spec.trained_on,
             accredited_until=spec.accredited_until,
             identity_provider=spec.identity_provider,
@@ -224,8 +228,7 @@ def change_account(
             session.add_all(AccountRole(person_id=person_id, role=r.value) for r in roles)
             changes.append("roles")
         if expires_on is not None:
-            tz = cp.now().tzinfo
-            account.expires_at = datetime.combine(expires_on, datetime.min.time(), tz)
+            account.expires_at = start_of(expires_on)
             changes.append("expiry")
         if accredited_until is not None:
             account.accredited_until = accredited_until

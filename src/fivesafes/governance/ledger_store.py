@@ -39,7 +39,7 @@ class SqlLedgerStore:
             if checkpoints:
                 connection.execute(insert(LedgerCheckpoint), [c._asdict() for c in checkpoints])
 
-    def _stream(self, query: Select[tuple[int, str, bytes, bytes]]) -> Iterator[StoredEntry]:
+    def _stream(self, query: Select[int, str, bytes, bytes]) -> Iterator[StoredEntry]:
         with self._engine.connect() as connection:
             rows = connection.execution_options(yield_per=_READ_BATCH).execute(query)
             for idx, kind, entry, leaf in rows:
