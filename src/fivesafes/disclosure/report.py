@@ -185,7 +185,7 @@ class CheckReport:
         safe = self.safe
         values = np.ma.masked_invalid(safe.values)
         height, width = values.shape
-        fig, ax = plt.subplots(figsize=(min(2 + 0.8 * width, 18), min(1.5 + 0.45 * height, 14)))
+        fig, ax = plt.subplots(figsize=(min(3.5 + 0.8 * width, 18), min(2.5 + 0.45 * height, 14)))
         image = ax.imshow(values, cmap="Blues", aspect="auto")
         for i, j in np.argwhere(safe.hidden):
             ax.add_patch(
@@ -194,17 +194,13 @@ class CheckReport:
                 )
             )
         if width * height <= 400:
+            middle = float(values.mean()) if values.count() else 0.0
             for i in range(height):
                 for j in range(width):
                     v = safe.values[i, j]
-                    ax.text(
-                        j,
-                        i,
-                        "x" if math.isnan(v) else f"{v:g}",
-                        ha="center",
-                        va="center",
-                        fontsize=8,
-                    )
+                    ink = "white" if not math.isnan(v) and v > middle else "black"
+                    text = "x" if math.isnan(v) else f"{v:g}"
+                    ax.text(j, i, text, ha="center", va="center", fontsize=8, color=ink)
         ax.set_yticks(range(height), safe.rows.labels if height <= 60 else [""] * height)
         col_labels = safe.columns.labels if safe.columns else (safe.value_name,)
         ax.set_xticks(range(width), col_labels if width <= 40 else [""] * width, rotation=45)
