@@ -62,7 +62,18 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     return Cli(tmp_path / "data")
 
 
-def test_a_project_from_bootstrap_to_a_verified_public_ledger(cli: Cli, tmp_path: Path) -> None:
+@pytest.fixture
+def cli_on_either(cli: Cli, control_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The commands with the control plane named by $FIVESAFES_DATABASE_URL, as in production."""
+    if control_url.startswith("postgresql"):
+        monkeypatch.setenv("FIVESAFES_DATABASE_URL", control_url)
+    return cli
+
+
+def test_a_project_from_bootstrap_to_a_verified_public_ledger(
+    cli_on_either: Cli, control_url: str, tmp_path: Path
+) -> None:
+    cli = cli_on_either
     cus = cli.create("cus", "data_custodian", token=None)
     assert cus.startswith("fst_")
     ann = cli.create("ann", "analyst", token=cus)
@@ -106,6 +117,9 @@ def test_a_project_from_bootstrap_to_a_verified_public_ledger(cli: Cli, tmp_path
     cli("ledger", "export", str(export))
     assert (export / "entries.ndjson").read_bytes().count(b"\n") >= 10
     assert b"9990000018" not in (export / "entries.ndjson").read_bytes()
+    on_sqlite = control_url.startswith("sqlite")
+    assert (cli.data_dir / "control.sqlite").exists() == on_sqlite
+    assert (cli.data_dir / "ledger.sqlite").exists() == on_sqlite
 
 
 def test_commands_refuse_clearly_without_or_with_a_bad_token(cli: Cli) -> None:
