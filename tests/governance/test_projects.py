@@ -8,7 +8,7 @@ from unittest.mock import ANY
 
 import orjson
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from governance_support import ManualClock, World, application
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -170,6 +170,29 @@ def test_a_revoked_key_signs_nothing_new_but_old_decisions_still_verify(
         decide(cp, world.tokens["val"], "cold", Verdict.REJECT, "No.", world.keys["val"])
     assert decision_signature_valid(cp, first.decision_id)
     assert check_ledger_decisions(cp.ledger.entries()) == [(ANY, True)]
+
+
+@dataclasses.dataclass
+class LyingSigner:
+    """Names the approver's registered public key but signs with some other key."""
+
+    claimed: Ed25519PrivateKey
+    actual: Ed25519PrivateKey
+
+    def public_key(self) -> Ed25519PublicKey:
+        return self.claimed.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        return self.actual.sign(data)
+
+
+def test_a_signature_that_does_not_verify_records_nothing(cp: ControlPlane, world: World) -> None:
+    submit_project(cp, world.tokens["ann"], "heat", application("ann"))
+    liar = LyingSigner(world.keys["val"], Ed25519PrivateKey.generate())
+    with pytest.raises(AccessDenied, match="does not verify"):
+        decide(cp, world.tokens["val"], "heat", Verdict.REJECT, "No.", liar)
+    assert list_projects(cp)[0].status == Status.SUBMITTED
+    assert check_ledger_decisions(cp.ledger.entries()) == []
 
 
 def test_nobody_decides_on_their_own_project(cp: ControlPlane, world: World) -> None:

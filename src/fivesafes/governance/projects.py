@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,7 @@ from fivesafes.governance.control import ControlPlane, Principal, account_proble
 from fivesafes.governance.optouts import Purpose
 from fivesafes.governance.roles import AccessDenied, Action
 from fivesafes.governance.signing import (
+    DecisionSigner,
     canonical,
     public_key_bytes,
     sha256_hex,
@@ -353,10 +353,13 @@ def decide(
     project_id: str,
     verdict: Verdict,
     reasons: str,
-    signing_key: Ed25519PrivateKey,
+    signing_key: DecisionSigner,
     until: date | None = None,
 ) -> DecisionRecord:
-    """Approve (until a date), request changes or reject, with reasons, signed by the approver."""
+    """Approve (until a date), request changes or reject, with reasons, signed by the approver.
+
+    The signature must verify against a key the approver registered, or nothing is recorded.
+    """
     if not reasons.strip():
         raise ValueError("a decision needs its reasons")
     if (verdict is Verdict.APPROVE) != (until is not None):
@@ -384,6 +387,8 @@ def decide(
             "decided_at": cp.now().isoformat(),
         }
         signature = sign_statement(signing_key, statement)
+        if not signature_valid(key.public_key, statement, signature):
+            raise cp.refuse(me, Action.DECIDE_PROJECT, "the signature does not verify")
         waited = _close_wait(cp, session, project, AWAITING_DECISION)
         project.status = STATUS_AFTER[verdict].value
         if verdict is Verdict.APPROVE:

@@ -16,7 +16,7 @@ import base64
 import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -24,6 +24,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from fivesafes.ledger.keys import read_key, write_key
+
+
+class DecisionSigner(Protocol):
+    """Whatever holds a decider's private key: an :class:`Ed25519PrivateKey` read from their file,
+    or a wrapper round a smart card or hardware key, so long as it signs bytes with Ed25519 and
+    names its public key. The server only ever sees the signature."""
+
+    def sign(self, data: bytes) -> bytes: ...
+
+    def public_key(self) -> Ed25519PublicKey: ...
 
 
 def public_key_bytes(key: Ed25519PublicKey) -> bytes:
@@ -56,7 +66,7 @@ def canonical(statement: Mapping[str, Any]) -> bytes:
     return orjson.dumps(statement, option=orjson.OPT_SORT_KEYS)
 
 
-def sign_statement(key: Ed25519PrivateKey, statement: Mapping[str, Any]) -> str:
+def sign_statement(key: DecisionSigner, statement: Mapping[str, Any]) -> str:
     """The base64 Ed25519 signature of the statement's canonical bytes."""
     return b64(key.sign(canonical(statement)))
 
