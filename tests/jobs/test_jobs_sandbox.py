@@ -22,6 +22,7 @@ from jobs_support import needs_sandbox, probe, reported, run, write_project
 from fivesafes.jobs import Backend, Limits, sandbox_available
 from fivesafes.jobs import runner as runner_module
 from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
 from fivesafes.store.pseudonym import load_or_create_key
 
 pytestmark = needs_sandbox
@@ -234,10 +235,16 @@ def test_an_undeclared_input_cannot_be_read(tmp_path: Path, environment: DataDir
     assert sorted(seen) == ["output/b.csv"]
 
 
-def test_generate_dataset_sees_the_store_read_only_and_never_the_key(
-    tmp_path: Path, environment: DataDir, monkeypatch: pytest.MonkeyPatch
+def test_generate_dataset_sees_only_the_analysis_layer_read_only_and_never_the_key(
+    tmp_path: Path, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only a ``fivesafes generate-dataset`` action gets the store; stand in for the command."""
+    with Store.open(data_dir) as store:
+        store.con.execute("INSERT INTO identifiable.Patient (id, resource) VALUES ('p', 'NHS')")
+        store.con.execute(
+            "INSERT INTO analysis.patients VALUES (1, 'male', DATE '1970-01-01', NULL, NULL)"
+        )
+        store.key  # noqa: B018  (creates the key file, as a load does)
     study = tmp_path / "study"
     spec = """
     version: 1
@@ -247,10 +254,22 @@ def test_generate_dataset_sees_the_store_read_only_and_never_the_key(
         outputs: {highly_sensitive: {dataset: output/dataset.json}}
     """
     script = f"""
-    import json, os
+    import json, os, duckdb
     store = os.environ["FIVESAFES_DATA_DIR"]
-    found = {{"listing": sorted(os.listdir(store)), "read": open(store + "/store.duckdb").read()}}
-    for name, path in [("key", {str(environment.key_file)!r}),
+    con = duckdb.connect(store + "/store.duckdb", read_only=True)
+    found = {{
+        "listing": sorted(os.listdir(store)),
+        "schemas": sorted({{r[0] for r in con.execute(
+            "SELECT schema_name FROM duckdb_tables()").fetchall()}}),
+        "patients": con.execute("SELECT count(*) FROM analysis.patients").fetchone()[0],
+    }}
+    try:
+        con.execute("FROM identifiable.Patient").fetchall()
+        found["identifiable"] = "reached"
+    except duckdb.Error as exc:
+        found["identifiable"] = type(exc).__name__
+    for name, path in [("key", {str(data_dir.key_file)!r}),
+                       ("store_on_host", {str(data_dir.database)!r}),
                        ("key_env", os.environ["FIVESAFES_KEY_FILE"]),
                        ("write", store + "/store.duckdb")]:
         try:
@@ -267,14 +286,16 @@ def test_generate_dataset_sees_the_store_read_only_and_never_the_key(
         "resolve_command",
         lambda argv: [sys.executable, "study.py"] if argv[0] == "fivesafes" else real(argv),
     )
-    result = run(study, **sandboxed(environment))["extract"]
-    assert result.status == "ran", result.reason
+    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data_dir}
+    result = run(study, **options)["extract"]
+    assert result.status == "ran", (result.reason, (study / str(result.record.log)).read_text())
     found = orjson.loads((study / "output" / "dataset.json").read_bytes())
     assert found["listing"] == ["store.duckdb"]
-    assert found["read"] == environment.database.read_text()
-    assert found["key"] == "FileNotFoundError"
-    assert found["key_env"] == "FileNotFoundError"
+    assert found["schemas"] == ["analysis", "meta"]
+    assert (found["patients"], found["identifiable"]) == (1, "CatalogException")
+    assert found["key"] == found["store_on_host"] == found["key_env"] == "FileNotFoundError"
     assert found["write"] in ("OSError", "PermissionError")
+    assert data_dir.key_file.is_file()
 
 
 @st.composite

@@ -3,7 +3,8 @@
 The same project runs unchanged in two places. ``Backend.DUMMY`` is an analyst's
 machine: ``generate-dataset`` makes dummy data and the sandbox is optional.
 ``Backend.STORE`` is inside the environment, against real data: every action is
-sandboxed, and the store is mounted read-only for ``generate-dataset`` actions only.
+sandboxed, and only ``generate-dataset`` actions see the store: a read-only copy of its
+analysis layer.
 There is no path from the store backend to an unsandboxed process: if the sandbox
 cannot run, nothing runs.
 
@@ -40,6 +41,7 @@ from fivesafes.jobs.records import (
     new_job_id,
 )
 from fivesafes.jobs.sandbox import STORE, Mount, sandbox_argv, sandbox_available
+from fivesafes.jobs.snapshot import analysis_snapshot
 from fivesafes.jobs.workspace import WorkspaceError, code_files, stage
 from fivesafes.store.config import DataDir
 
@@ -201,6 +203,7 @@ class _Job:
         self.records = records
         self.commit = commit
         self.dirty = dirty
+        self._snapshot: Path | None = None
 
     def run(self, notify: Events) -> JobResult:
         action = self.action
@@ -318,22 +321,20 @@ class _Job:
         return env
 
     def store_mounts(self) -> list[Mount]:
-        """The store's database, read-only, for a ``generate-dataset`` action on real data."""
+        """The store's analysis layer, read-only, for a ``generate-dataset`` action on real
+        data; never the store's own file (see ``snapshot``)."""
         data_dir = self.options.data_dir
         if self.options.backend is not Backend.STORE or not self.action.reads_store:
             return []
         assert data_dir is not None  # checked before any action runs
-        database = data_dir.database
-        files = [database, database.with_name(database.name + ".wal")]
-        return [Mount(f, STORE / f.name) for f in files if f.is_file()]
+        if self._snapshot is None:
+            self._snapshot = analysis_snapshot(data_dir)
+        return [Mount(self._snapshot, STORE / data_dir.database.name)]
 
     def cache_key(self, code: Mapping[PurePosixPath, Path], inputs: list[FileRecord]) -> str:
         """Changes whenever anything that could change the outputs changes."""
         action = self.action
-        store = [
-            (str(m.target), (s := m.source.stat()).st_ino, s.st_size, s.st_mtime_ns)
-            for m in self.store_mounts()
-        ]
+        store = [m.source.name for m in self.store_mounts()]
         material = {
             "format": CACHE_FORMAT,
             "argv": self.arguments(),

@@ -9,8 +9,9 @@ from the network; outputs leave only through checks):
 - the action's workspace at ``/workspace``: a copy of the project's code and
   its declared inputs (read-only binds), the only place it can write, plus a small
   ``/tmp`` that vanishes with it;
-- for ``fivesafes generate-dataset`` actions only, the store's database file,
-  read-only at ``/store``. The pseudonym key is never mounted, in any sandbox.
+- for ``fivesafes generate-dataset`` actions only, a copy of the store's analysis
+  layer, read-only at ``/store`` (``snapshot``). The store's own file, with its
+  identifiable layer, and the pseudonym key are never mounted, in any sandbox.
 
 Every namespace is new (no network, its own processes, users, hostname, IPC),
 all capabilities are dropped, nested user namespaces are refused, and the root
