@@ -12,6 +12,7 @@ usual). One copy serves every job until the store changes.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import duckdb
@@ -36,11 +37,12 @@ def analysis_snapshot(data_dir: DataDir) -> Path:
     if target.is_file():
         return target
     folder.mkdir(mode=0o700, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
+    # Jobs of several projects may copy at once: each writes its own file, the last rename wins.
+    partial = folder / f".{target.stem}-{secrets.token_hex(4)}.partial"
     con = duckdb.connect(str(partial))
     try:
-        con.execute(f"ATTACH '{data_dir.database}' AS source (READ_ONLY)")
+        quoted = str(data_dir.database).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS source (READ_ONLY)")
         for schema in ("analysis", "meta"):
             con.execute(f"CREATE SCHEMA {schema}")
         tables = con.execute(
@@ -53,8 +55,11 @@ def analysis_snapshot(data_dir: DataDir) -> Path:
         con.execute("CREATE TABLE meta.quarantine AS FROM source.meta.quarantine LIMIT 0")
         con.execute("DETACH source")
         con.execute("CHECKPOINT")
-    finally:
+    except BaseException:
         con.close()
+        partial.unlink(missing_ok=True)
+        raise
+    con.close()
     os.replace(partial, target)
     for old in folder.glob("analysis-*.duckdb"):
         if old != target:
