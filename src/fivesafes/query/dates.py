@@ -32,6 +32,16 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable: every month has a 28th")
 
 
+def _as_date(value: date | str) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return parse_date(value)
+    raise DefinitionError(
+        f"cannot move {value!r} by a duration", "use a date, a 'YYYY-MM-DD' string or a date series"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Duration:
     """A whole number of days, months or years."""
@@ -48,6 +58,14 @@ class Duration:
 
     def __neg__(self) -> Duration:
         return Duration(-self.value, self.unit)
+
+    def __radd__(self, other: date | str) -> date:
+        """A constant date moved by this duration: ``"2024-03-31" + days(1)``."""
+        return self.shift(_as_date(other))
+
+    def __rsub__(self, other: date | str) -> date:
+        """``index_date - years(1)``, for a constant date."""
+        return (-self).shift(_as_date(other))
 
     def added_to(self, series: DateSeries | date | str) -> DateSeries:
         node = to_node(series, Kind.DATE)

@@ -183,8 +183,9 @@ class _Drawer:
         if near:
             centre = np.array([_days(d) for d in near])[self.rng.integers(0, len(near), n)]
             jitter = self.rng.integers(-400, 400, n)
-            pick = self._hinted(n)
-            out = np.where(pick, np.clip(centre + jitter, low, np.maximum(high, low)), out)
+            near_days = centre + jitter
+            fits = (near_days >= low) & (near_days <= high)
+            out = np.where(self._hinted(n) & fits, near_days, out)
         return out
 
     def codes(self, key: tuple[str, str], column: Column, n: int) -> pa.Array:

@@ -1,0 +1,210 @@
+"""Benchmark dataset extraction: DuckDB engine beside a straightforward pandas version.
+
+The definition is the issue's example (population: registered and alive on the index
+date; sex, age, asthma events) plus five typical columns: last BMI value, date of
+first statin, admissions in the past year, ever smoked, IMD quintile. The data are
+analysis-layer tables written directly by the vectorised generator behind dummy
+data (``fivesafes.query.dummy.candidate_tables``), biased to the definition's codes
+so every column has something to find. The synthetic FHIR generator caps at 909,091
+patients and would spend minutes on FHIR before the query starts, so it is not used.
+
+Prints, for each size: rows per table, DuckDB extraction time (the one SQL query,
+from a DuckDB database file, result fetched to Arrow), pandas time for the same
+columns from DataFrames already in memory, their ratio, peak memory of the process,
+and the time to make 100,000 dummy patients from the definition. A check that both
+give the same answers runs on every size.
+
+    .venv/bin/python bench/bench_query.py                        # 100k and 1M patients
+    .venv/bin/python bench/bench_query.py --patients 20000       # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from fivesafes import Dataset, codelist, years
+from fivesafes.model import TABLES
+from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset
+from fivesafes.query.engines import DuckDBEngine
+from fivesafes.store.database import analysis_ddl
+from fivesafes.tables import (
+    clinical_events,
+    hospital_admissions,
+    medications,
+    patients,
+    practice_registrations,
+)
+
+INDEX = date(2024, 3, 31)
+ASTHMA = ["195967001"]
+BMI = "60621009"
+STATINS = ["39733011000001106"]
+SMOKING = ["77176002", "8517006"]
+
+
+def definition() -> Dataset:
+    ce, meds, apc = clinical_events, medications, hospital_admissions
+    asthma = codelist(ASTHMA, system="snomedct")
+    dataset = Dataset()
+    registration = practice_registrations.for_patient_on(INDEX)
+    dataset.define_population(registration.exists_for_patient() & patients.is_alive_on(INDEX))
+    dataset.sex = patients.sex
+    dataset.age = patients.age_on(INDEX)
+    dataset.asthma_events = (
+        ce.where(ce.snomedct_code.is_in(asthma)).where(ce.date.is_on_or_before(INDEX))
+    ).count_for_patient()
+    bmi = ce.where(ce.snomedct_code == BMI).where(ce.date.is_on_or_before(INDEX))
+    dataset.last_bmi = bmi.sort_by(ce.date).last_for_patient().numeric_value
+    statins = meds.where(meds.dmd_code.is_in(STATINS))
+    dataset.first_statin = statins.sort_by(meds.date).first_for_patient().date
+    past_year = apc.admission_date.is_between(INDEX - years(1), INDEX)
+    dataset.admissions_past_year = apc.where(past_year).count_for_patient()
+    smoked = ce.where(ce.snomedct_code.is_in(SMOKING)).where(ce.date.is_on_or_before(INDEX))
+    dataset.ever_smoked = smoked.exists_for_patient()
+    dataset.imd_quintile = ((registration.imd_decile + 1) / 2).as_int()
+    return dataset
+
+
+def pandas_version(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The same columns as plain pandas, written as an analyst would."""
+    index = pd.Timestamp(INDEX)
+    p = t["patients"].set_index("patient_id")
+    reg = t["practice_registrations"]
+    current = reg[(reg.start_date <= index) & (reg.end_date.isna() | (reg.end_date >= index))]
+    order = ["patient_id", "start_date", "end_date", "practice_code", "region", "lsoa_code"]
+    current = current.sort_values([*order, "imd_decile"], na_position="first")
+    current = current.groupby("patient_id").tail(1).set_index("patient_id")
+    alive = p.date_of_death.isna() | (p.date_of_death > index)
+    ids = current.index.intersection(p.index[alive])
+    out = pd.DataFrame(index=ids.sort_values())
+    out["sex"] = p.sex
+    born = p.date_of_birth.reindex(out.index)
+    before = (index.month * 100 + index.day) < (born.dt.month * 100 + born.dt.day)
+    out["age"] = index.year - born.dt.year - before.astype(int)
+    ce = t["clinical_events"]
+    ce = ce[ce.date <= index]
+    asthma = ce[ce.snomedct_code.isin(ASTHMA)].groupby("patient_id").size()
+    out["asthma_events"] = asthma.reindex(out.index).fillna(0).astype(int)
+    bmi = ce[ce.snomedct_code == BMI].sort_values(
+        ["patient_id", "date", "numeric_value"], na_position="first"
+    )
+    last = bmi.groupby("patient_id").tail(1).set_index("patient_id")
+    out["last_bmi"] = last.numeric_value.reindex(out.index)
+    meds = t["medications"]
+    statins = meds[meds.dmd_code.isin(STATINS)]
+    out["first_statin"] = statins.groupby("patient_id").date.min().reindex(out.index)
+    apc = t["hospital_admissions"]
+    recent = apc[
+        (apc.admission_date >= index - pd.DateOffset(years=1)) & (apc.admission_date <= index)
+    ]
+    out["admissions_past_year"] = (
+        recent.groupby("patient_id").size().reindex(out.index).fillna(0).astype(int)
+    )
+    smokers = set(ce.patient_id[ce.snomedct_code.isin(SMOKING)])
+    out["ever_smoked"] = out.index.isin(list(smokers))
+    out["imd_quintile"] = ((current.imd_decile.reindex(out.index) + 1) / 2).apply(
+        lambda v: v if pd.isna(v) else int(v)
+    )
+    return out
+
+
+def make_tables(n: int, query) -> dict[str, pa.Table]:
+    nodes = [query.population, *(s for _, s in query.columns)]
+    names = ["practice_registrations", "clinical_events", "medications", "hospital_admissions"]
+    return candidate_tables(names, 1, n, np.random.default_rng(1), collect_hints(nodes))
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench(n: int, repeats: int) -> None:
+    query = definition().query()
+    started = time.perf_counter()
+    tables = make_tables(n, query)
+    made = time.perf_counter() - started
+    rows = {k: v.num_rows for k, v in tables.items()}
+    print(f"\n{n:,} patients: {sum(rows.values()):,} rows generated in {made:.1f} s")
+    for name, count in rows.items():
+        print(f"  {name:<24}{count:>12,}")
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect(str(Path(tmp) / "store.duckdb"))
+        con.execute("CREATE SCHEMA analysis")
+        for table in TABLES.values():
+            con.execute(analysis_ddl(table))
+        for name, data in tables.items():
+            con.register("incoming", data)
+            con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
+            con.unregister("incoming")
+        con.execute("CHECKPOINT")
+        engine = DuckDBEngine(con)
+        ours = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = engine.dataset(query)
+            ours.append(time.perf_counter() - started)
+        duck_peak = peak_mib()
+        con.close()
+    frames = {k: v.to_pandas(date_as_object=False) for k, v in tables.items()}
+    theirs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        expected = pandas_version(frames)
+        theirs.append(time.perf_counter() - started)
+    agree = _agree(result, expected)
+    best_ours, best_theirs = min(ours), min(theirs)
+    print(
+        f"  duckdb   {best_ours:7.2f} s  ({result.num_rows:,} rows; peak RSS {duck_peak:,.0f} MiB)"
+    )
+    print(f"  pandas   {best_theirs:7.2f} s  (peak RSS {peak_mib():,.0f} MiB)")
+    print(f"  ratio    {best_theirs / best_ours:7.1f}x faster than pandas; results agree: {agree}")
+
+
+def _agree(result: pa.Table, expected: pd.DataFrame) -> bool:
+    ours = result.to_pandas(date_as_object=False).set_index("patient_id")
+    try:
+        for column in expected.columns:
+            pd.testing.assert_series_equal(
+                ours[column].astype(float if column in ("last_bmi", "imd_quintile") else object),
+                expected[column].astype(
+                    float if column in ("last_bmi", "imd_quintile") else object
+                ),
+                check_names=False,
+                check_index_type=False,
+            )
+    except AssertionError as e:
+        print(f"  disagree: {e}")
+        return False
+    return True
+
+
+def bench_dummy(n: int) -> None:
+    query = definition().query()
+    started = time.perf_counter()
+    table = dummy_dataset(query, n)
+    print(f"\ndummy data: {table.num_rows:,} patients in {time.perf_counter() - started:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dummy", type=int, default=100_000)
+    args = parser.parse_args()
+    for n in args.patients:
+        bench(n, args.repeats)
+    bench_dummy(args.dummy)
+
+
+if __name__ == "__main__":
+    main()
