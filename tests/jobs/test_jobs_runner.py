@@ -21,6 +21,7 @@ from fivesafes.jobs import (
     job_for_output,
     load_project,
     run_project,
+    sandbox_available,
 )
 from fivesafes.jobs import runner as runner_module
 from fivesafes.jobs.process import Limits, run_limited
@@ -285,3 +286,16 @@ def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path) -> None:
         signal.signal(signal.SIGALRM, previous)
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
+
+
+def test_without_bubblewrap_the_sandbox_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    sandbox_available.cache_clear()
+    try:
+        reason = sandbox_available()
+    finally:
+        monkeypatch.undo()
+        sandbox_available.cache_clear()
+    assert reason is not None and "apt-get install bubblewrap" in reason
