@@ -99,9 +99,9 @@ class Workspace:
         root = project.root.resolve()
         for out in action.outputs:
             target = project.root / out.path
-            target.parent.mkdir(parents=True, exist_ok=True)
             if not target.parent.resolve().is_relative_to(root):
                 raise WorkspaceError(f"output {out.path} would be written outside the project")
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.root / out.path, target)
         return list(action.outputs)
 
