@@ -79,9 +79,22 @@ def test_user_errors_are_one_line_not_a_traceback(tmp_path: Path):
     assert missing.exit_code == 2 and "no such file" in missing.output
     unknown = runner.invoke(app, ["check-output", str(write(tmp_path, LONG)), "--profile", "x"])
     assert unknown.exit_code == 2 and "no profile" in unknown.output
-    blank = write(tmp_path, "band,count\na,\nb,40\n", "blank.csv")
-    result = runner.invoke(app, ["check-output", str(blank)])
-    assert result.exit_code == 2 and "missing" in result.output
+    words = write(tmp_path, "band,count\na,many\nb,40\n", "words.csv")
+    result = runner.invoke(app, ["check-output", str(words)])
+    assert result.exit_code == 2 and "cannot tell categories from counts" in result.output
+
+
+def test_a_table_suppressed_elsewhere_is_checked_against_the_totals_it_shows(tmp_path: Path):
+    # One hidden cell and the totals beside it: the cell is 28 - 25 = 3.
+    text = "age_band/sex,F,M,Total\n0-17,[REDACTED],25,28\n18-64,300,280,580\n"
+    text += "65+,120,100,220\nTotal,423,405,828\n"
+    report = check_file(write(tmp_path, text), "ons")
+    leak = next(r for r in report.results if r.rule == "hidden_cells_recoverable")
+    assert not leak.passed and leak.cells == ("age_band=0-17, sex=F",)
+    assert report.releasable and report.safe.hidden.sum() == 4
+    assert report.safe.row_totals.tolist() == [28, 580, 220]  # as the file shows them
+    redacted = "age_band,sex,count\n0-17,F,*\n0-17,M,*\n18-64,F,300\n18-64,M,280\n"
+    assert check_file(write(tmp_path, redacted, "starred.csv"), "ons").passed
 
 
 def test_a_magnitude_table_is_checked_from_its_microdata(tmp_path: Path):

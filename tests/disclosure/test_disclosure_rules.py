@@ -20,6 +20,7 @@ from fivesafes.disclosure import (
 )
 from fivesafes.disclosure.summaries import check_model, check_statistics
 from fivesafes.disclosure.suppression import primary_mask, round_counts, secondary_mask
+from fivesafes.disclosure.tables import Published
 
 
 def test_profiles_carry_thresholds_and_sources():
@@ -66,9 +67,13 @@ def test_rounding_to_nearest_5_rounds_halves_up():
     assert round_counts(values, profile("opensafely")).tolist() == [0, 0, 5, 5, 10, 10, 15]
 
 
+def every(counts: np.ndarray) -> Published:
+    return Published.every(counts.shape, True, True)
+
+
 def test_a_lone_small_cell_gets_the_smallest_complements():
     counts = np.array([[3, 20, 30], [25, 40, 50], [60, 70, 80]])
-    hidden = secondary_mask(counts, primary_mask(counts, profile()), True, True)
+    hidden = secondary_mask(counts, primary_mask(counts, profile()), every(counts))
     assert np.argwhere(hidden).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
 
 
@@ -77,10 +82,10 @@ def test_two_hidden_blocks_joined_by_one_cell_are_broken_up():
     # would be fixed by the totals; the audit must hide more.
     counts = np.array([[3, 40, 90, 90], [40, 40, 90, 90], [90, 90, 90, 90], [90, 90, 90, 4]])
     primary = primary_mask(counts, profile())
-    hidden = secondary_mask(counts, primary, True, True)
+    hidden = secondary_mask(counts, primary, every(counts))
     from fivesafes.disclosure.suppression import exposed
 
-    assert not exposed(counts, hidden, primary, True, True).any()
+    assert not exposed(counts, hidden, primary, every(counts)).any()
 
 
 def test_one_way_table_hides_a_second_cell_against_its_total():

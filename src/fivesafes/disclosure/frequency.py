@@ -22,23 +22,51 @@ def _cells(table: FrequencyTable, mask: np.ndarray) -> tuple[tuple[str, ...], tu
     return tuple(table.cell_name(i, j) for i, j in positions), positions
 
 
+def _withheld_leaks(table: FrequencyTable, withheld: np.ndarray, profile: Profile) -> RuleResult:
+    """A file that hides cells but shows totals may give the hidden cells away."""
+    leaks = exposed(_audit_counts(table), withheld, withheld, table.published())
+    cells, positions = _cells(table, leaks)
+    return RuleResult(
+        "hidden_cells_recoverable",
+        not leaks.any(),
+        f"{len(cells)} hidden cell(s) can be worked out from the totals the file shows"
+        if cells
+        else "no hidden cell can be worked out from the totals the file shows",
+        "totals shown in the file",
+        profile.source("totals"),
+        cells,
+        positions,
+    )
+
+
+def _margins(table: FrequencyTable) -> list[tuple[str, float, tuple[int, int]]]:
+    """Every total published beside the table: the file's own, or the true ones."""
+    rows, cols = table.rows, table.columns
+    if table.file_totals is not None:
+        shown = table.file_totals
+        row_totals, col_totals, total = shown.rows, shown.columns, shown.total
+    else:
+        counts = table.counts
+        row_totals = counts.sum(axis=1) if table.row_totals_published else []
+        col_totals = counts.sum(axis=0) if table.column_totals_published and cols else []
+        total = counts.sum()
+    margins = [
+        (f"total for {rows.name}={rows.labels[i]}", float(v), (i, -1))
+        for i, v in enumerate(row_totals)
+    ]
+    if cols is not None:
+        margins += [
+            (f"total for {cols.name}={cols.labels[j]}", float(v), (-1, j))
+            for j, v in enumerate(col_totals)
+        ]
+    return [*margins, ("grand total", float(total), (-1, -1))]
+
+
 def _small_totals(table: FrequencyTable, profile: Profile) -> RuleResult:
     """True totals are published, so a row or column total is itself a count of a group."""
-    counts = table.counts
     small: list[str] = []
     positions: list[tuple[int, int]] = []
-    margins = []
-    if table.row_totals_published:
-        margins += [
-            (f"total for {table.rows.name}={label}", counts[i].sum(), (i, -1))
-            for i, label in enumerate(table.rows.labels)
-        ]
-    if table.column_totals_published and table.columns is not None:
-        margins += [
-            (f"total for {table.columns.name}={label}", counts[:, j].sum(), (-1, j))
-            for j, label in enumerate(table.columns.labels)
-        ]
-    margins.append(("grand total", counts.sum(), (-1, -1)))
+    margins = _margins(table)
     for name, total, position in margins:
         if 0 < total < profile.threshold:
             small.append(name)
@@ -56,13 +84,26 @@ def _small_totals(table: FrequencyTable, profile: Profile) -> RuleResult:
     )
 
 
+def _withheld(table: FrequencyTable) -> np.ndarray:
+    if table.withheld is None:
+        return np.zeros(table.counts.shape, dtype=bool)
+    return table.withheld
+
+
+def _audit_counts(table: FrequencyTable) -> np.ndarray:
+    """Counts for the audit: a cell the file withheld is unknown but, being hidden for being
+    small, taken as non-zero."""
+    return np.where(_withheld(table), 1, table.counts)
+
+
 def protect(table: FrequencyTable, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
-    """The primary cells and every hidden cell (primary plus complementary) under a profile."""
-    primary = primary_mask(table.counts, profile)
+    """The primary cells and every hidden cell (primary, withheld by the file, complementary)."""
+    withheld = _withheld(table)
+    primary = primary_mask(table.counts, profile) & ~withheld
     if profile.secondary_suppression and profile.totals == "true":
-        by_rows, by_cols = table.row_totals_published, table.column_totals_published
-        return primary, secondary_mask(table.counts, primary, by_rows, by_cols)
-    return primary, primary.copy()
+        hidden = secondary_mask(_audit_counts(table), primary | withheld, table.published())
+        return primary, hidden
+    return primary, primary | withheld
 
 
 def safe_version(table: FrequencyTable, hidden: np.ndarray, profile: Profile) -> SafeTable:
@@ -70,9 +111,24 @@ def safe_version(table: FrequencyTable, hidden: np.ndarray, profile: Profile) ->
     totals (rounded alike), or sums of the published cells when the profile recomputes them."""
     counts = table.counts.astype(float)
     values = np.where(hidden, np.nan, round_counts(counts, profile))
+    shown = table.file_totals
     if profile.totals == "recompute":
         row_totals, col_totals = np.nansum(values, axis=1), np.nansum(values, axis=0)
         total = float(np.nansum(values))
+    elif shown is not None:  # the true totals are unknown: only what the file shows
+        row_totals, col_totals = (
+            round_counts(shown.rows, profile),
+            round_counts(shown.columns, profile),
+        )
+        total = float(round_counts(np.array(shown.total), profile))
+        return SafeTable(
+            table.rows,
+            table.columns,
+            values,
+            row_totals if not np.isnan(row_totals).all() else None,
+            col_totals if not np.isnan(col_totals).all() else None,
+            None if np.isnan(total) else total,
+        )
     else:
         row_totals = round_counts(counts.sum(axis=1), profile)
         col_totals = round_counts(counts.sum(axis=0), profile)
@@ -112,10 +168,16 @@ def check_frequency(
     )
     if profile.totals == "true":
         report.results.append(_small_totals(table, profile))
-    if profile.secondary_suppression and profile.totals == "true" and primary.any():
-        by_rows, by_cols = table.row_totals_published, table.column_totals_published
-        leaks = exposed(table.counts, hidden, primary, by_rows, by_cols)
-        complement, complement_positions = _cells(table, hidden & ~primary)
+    withheld = _withheld(table)
+    if withheld.any():
+        report.notes.append(
+            f"{int(withheld.sum())} cell(s) already hidden in the file; their counts are unknown"
+        )
+        report.results.append(_withheld_leaks(table, withheld, profile))
+    protected = primary | withheld
+    if profile.secondary_suppression and profile.totals == "true" and protected.any():
+        leaks = exposed(_audit_counts(table), hidden, protected, table.published())
+        complement, complement_positions = _cells(table, hidden & ~protected)
         report.results.append(
             RuleResult(
                 "secondary_suppression",
@@ -130,7 +192,7 @@ def check_frequency(
                 complement_positions,
             )
         )
-    elif profile.totals == "recompute" and primary.any():
+    elif profile.totals == "recompute" and protected.any():
         report.notes.append("totals are recomputed from the published cells, so they hide nothing")
     if profile.rounding != "none":
         published = table.counts[~hidden].astype(float)
@@ -147,7 +209,12 @@ def check_frequency(
             )
         )
     record = ReleasedTable(name, table, hidden, primary, profile.totals == "true")
-    if history is not None and profile.differencing:
+    if history is not None and profile.differencing and withheld.any():
+        report.notes.append(
+            "not compared with earlier releases: that needs the true counts of the hidden "
+            "cells; check the table before suppressing it, or make it with the safe API"
+        )
+    elif history is not None and profile.differencing:
         earlier = list(history.released())
         exposures = check_history(record, earlier, profile.threshold)
         names = tuple(

@@ -17,7 +17,7 @@ import pyarrow as pa
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.suppression import secondary_mask
-from fivesafes.disclosure.tables import Dimension, FrequencyTable, label_order
+from fivesafes.disclosure.tables import Dimension, FrequencyTable, Published, label_order
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,8 @@ def check_magnitude(table: MagnitudeTable, profile: Profile, name: str = "table"
         )
     primary = np.logical_or.reduce(list(unsafe.values()))
     by_rows, by_cols = table.total.shape[1] > 1, table.total.shape[0] > 1
-    hidden = secondary_mask(np.abs(table.total), primary, by_rows, by_cols)
+    published = Published.every(table.total.shape, by_rows, by_cols)
+    hidden = secondary_mask(np.abs(table.total), primary, published)
     values = np.where(hidden, np.nan, table.total)
     report.safe = SafeTable(
         table.rows,

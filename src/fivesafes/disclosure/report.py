@@ -65,6 +65,7 @@ class SafeTable:
     def as_rows(self) -> list[list[str]]:
         """Header and rows as text, margins included, hidden cells as ``[REDACTED]``."""
         show = lambda v: REDACTED if v is None or math.isnan(v) else f"{v:g}"  # noqa: E731
+        margin = lambda v: "" if v is None or math.isnan(v) else f"{v:g}"  # noqa: E731
         col_labels = list(self.columns.labels) if self.columns else [self.value_name]
         head = self.rows.name + (f"/{self.columns.name}" if self.columns else "")
         header = [head, *col_labels] + (["Total"] if self.row_totals is not None else [])
@@ -72,12 +73,12 @@ class SafeTable:
         for i, label in enumerate(self.rows.labels):
             line = [label, *(show(v) for v in self.values[i])]
             if self.row_totals is not None:
-                line.append(show(self.row_totals[i]))
+                line.append(margin(self.row_totals[i]))
             body.append(line)
         if self.column_totals is not None:
-            line = ["Total", *(show(v) for v in self.column_totals)]
+            line = ["Total", *(margin(v) for v in self.column_totals)]
             if self.row_totals is not None:
-                line.append(show(self.total))
+                line.append(margin(self.total))
             body.append(line)
         return [header, *body]
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from fivesafes.disclosure.audit import bounds, determined
 from fivesafes.disclosure.config import Profile
+from fivesafes.disclosure.tables import Published
 
 
 def primary_mask(counts: np.ndarray, profile: Profile) -> np.ndarray:
@@ -22,35 +23,31 @@ def primary_mask(counts: np.ndarray, profile: Profile) -> np.ndarray:
     return small if profile.suppress_zeros else small & (counts > 0)
 
 
-def _line_sums(mask: np.ndarray, by_rows: bool, by_columns: bool) -> np.ndarray:
-    """The published totals as equations over the hidden cells (in row-major order of ``mask``)."""
-    positions = np.flatnonzero(mask.ravel())
-    rows, cols = np.unravel_index(positions, mask.shape)
-    lines = []
-    if by_rows:
-        lines += [rows == r for r in np.unique(rows)]
-    if by_columns:
-        lines += [cols == c for c in np.unique(cols)]
-    return np.array(lines, dtype=float).reshape(len(lines), positions.size)
+def _line_sums(hidden: np.ndarray, published: Published) -> np.ndarray:
+    """The published totals as equations over the hidden cells (row-major order of ``hidden``)."""
+    flat = hidden.ravel()
+    rows = [line.ravel()[flat] for line in published.lines(hidden.shape)]
+    rows = [r for r in rows if r.any()]
+    return np.array(rows, dtype=float).reshape(len(rows), int(flat.sum()))
 
 
 def exposed(
-    counts: np.ndarray, hidden: np.ndarray, targets: np.ndarray, by_rows: bool, by_columns: bool
+    counts: np.ndarray, hidden: np.ndarray, targets: np.ndarray, published: Published
 ) -> np.ndarray:
     """Which ``targets`` (hidden cells that must stay hidden) the published totals give away.
 
     When every hidden cell is non-zero a cell is exposed exactly when the totals fix it
     linearly; a hidden zero can pin an interval at its end, so then linear programming decides.
     """
-    published = _line_sums(hidden, by_rows, by_columns)
+    equations = _line_sums(hidden, published)
     positions = np.flatnonzero(hidden.ravel())
     wanted = targets.ravel()[positions]
     unit = np.eye(positions.size)[wanted]
     values = counts.ravel()[positions].astype(float)
     if (values > 0).all():
-        fixed = determined(published, unit)
+        fixed = determined(equations, unit)
     else:
-        interval = bounds(published, published @ values, unit)
+        interval = bounds(equations, equations @ values, unit)
         fixed = interval[:, 1] - interval[:, 0] < 0.5
     result = np.zeros(counts.size, dtype=bool)
     result[positions[wanted][fixed]] = True
@@ -72,49 +69,32 @@ def _candidates(counts: np.ndarray, hidden: np.ndarray, cell: tuple[int, int]) -
     return [cell for _, cell in sorted(order)]
 
 
-def _pair_lone_cells(
-    counts: np.ndarray, hidden: np.ndarray, by_rows: bool, by_columns: bool
-) -> np.ndarray:
-    """Give every published line holding exactly one hidden cell a second one (cheap, and
-    always needed: a lone hidden cell is its line's total minus the published cells)."""
+def _pair_lone_cells(counts: np.ndarray, hidden: np.ndarray, published: Published) -> np.ndarray:
+    """Give every published total holding exactly one hidden cell a second one (cheap, and
+    always needed: a lone hidden cell is its total minus the published cells)."""
     hidden = hidden.copy()
+    lines = published.lines(hidden.shape)
     while True:
-        lone = []
-        if by_rows:
-            lone += [
-                (int(np.flatnonzero(hidden[r])[0]), r, "row")
-                for r in range(hidden.shape[0])
-                if hidden[r].sum() == 1
-            ]
-        if by_columns:
-            lone += [
-                (c, int(np.flatnonzero(hidden[:, c])[0]), "col")
-                for c in range(hidden.shape[1])
-                if hidden[:, c].sum() == 1
-            ]
-        if not lone:
+        for line in lines:
+            if (hidden & line).sum() != 1:
+                continue
+            lone = tuple(int(v) for v in np.argwhere(hidden & line)[0])
+            partners = [c for c in _candidates(counts, hidden, lone) if line[c]]
+            if partners:
+                hidden[partners[0]] = True
+                break
+        else:
             return hidden
-        c, r, kind = lone[0]
-        in_line = [
-            cand
-            for cand in _candidates(counts, hidden, (r, c))
-            if (cand[0] == r if kind == "row" else cand[1] == c)
-        ]
-        if not in_line:
-            return hidden  # a line of one cell: nothing can partner it
-        hidden[in_line[0]] = True
 
 
-def secondary_mask(
-    counts: np.ndarray, primary: np.ndarray, by_rows: bool, by_columns: bool
-) -> np.ndarray:
+def secondary_mask(counts: np.ndarray, primary: np.ndarray, published: Published) -> np.ndarray:
     """Primary cells plus the complementary cells that keep each of them undetermined."""
     hidden = primary.copy()
-    if not hidden.any() or not (by_rows or by_columns):
+    if not hidden.any() or not published.lines(hidden.shape):
         return hidden
     while True:
-        hidden = _pair_lone_cells(counts, hidden, by_rows, by_columns)
-        leaks = exposed(counts, hidden, primary, by_rows, by_columns)
+        hidden = _pair_lone_cells(counts, hidden, published)
+        leaks = exposed(counts, hidden, primary, published)
         if not leaks.any() or hidden.all():
             return hidden
         cell = tuple(int(v) for v in np.argwhere(leaks)[0])
@@ -125,7 +105,7 @@ def secondary_mask(
         for candidate in candidates:
             trial = hidden.copy()
             trial[candidate] = True
-            if not exposed(counts, trial, primary, by_rows, by_columns)[cell]:
+            if not exposed(counts, trial, primary, published)[cell]:
                 chosen = candidate
                 break
         hidden[chosen] = True

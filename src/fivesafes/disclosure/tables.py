@@ -34,15 +34,61 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class Published:
+    """Which totals a table shows: each row's, each column's, the grand total. A table made
+    here shows them all; a table written some other way shows what its file holds."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    total: bool
+
+    @classmethod
+    def every(cls, shape: tuple[int, ...], by_rows: bool, by_columns: bool) -> Published:
+        return cls(np.full(shape[0], by_rows), np.full(shape[1], by_columns), by_rows or by_columns)
+
+    def lines(self, shape: tuple[int, ...]) -> list[np.ndarray]:
+        """Each published total as the mask of the cells it adds up."""
+        masks = []
+        for r in np.flatnonzero(self.rows):
+            mask = np.zeros(shape, dtype=bool)
+            mask[r, :] = True
+            masks.append(mask)
+        for c in np.flatnonzero(self.columns):
+            mask = np.zeros(shape, dtype=bool)
+            mask[:, c] = True
+            masks.append(mask)
+        if self.total:
+            masks.append(np.ones(shape, dtype=bool))
+        return masks
+
+
+@dataclass(frozen=True)
+class FileTotals:
+    """The totals a file shows beside cells it already hides; ``nan`` where it shows none."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    total: float
+
+    def published(self) -> Published:
+        return Published(~np.isnan(self.rows), ~np.isnan(self.columns), not np.isnan(self.total))
+
+
+@dataclass(frozen=True)
 class FrequencyTable:
     """Counts of people by one or two variables; ``columns`` is None for a one-way table.
 
     ``counts`` has shape ``(len(rows.labels), len(columns.labels))`` (one column when one-way).
+    A table read from a file that already hides some cells has them in ``withheld`` (their
+    count unknown, held as 0) and the totals the file shows in ``file_totals``; a table made from
+    records has neither, and publishes whatever totals the profile says.
     """
 
     rows: Dimension
     columns: Dimension | None
     counts: np.ndarray
+    withheld: np.ndarray | None = None
+    file_totals: FileTotals | None = None
 
     def __post_init__(self) -> None:
         width = len(self.columns.labels) if self.columns else 1
@@ -54,6 +100,18 @@ class FrequencyTable:
     @property
     def dimensions(self) -> tuple[Dimension, ...]:
         return (self.rows,) if self.columns is None else (self.rows, self.columns)
+
+    @property
+    def has_withheld(self) -> bool:
+        return self.withheld is not None and bool(self.withheld.any())
+
+    def published(self) -> Published:
+        """The totals an attacker knows: those in the file, or all that say anything."""
+        if self.file_totals is not None:
+            return self.file_totals.published()
+        return Published.every(
+            self.counts.shape, self.row_totals_published, self.column_totals_published
+        )
 
     @property
     def row_totals_published(self) -> bool:
@@ -83,9 +141,31 @@ def read_arrow(path: Path) -> pa.Table:
     if path.suffix.lower() != ".csv":
         raise TableError(f"{path}: only .csv and .parquet tables can be checked")
     try:
-        return pacsv.read_csv(path)
+        return _unredact(pacsv.read_csv(path))
     except pa.ArrowInvalid as exc:
         raise TableError(f"{path}: not a readable CSV table ({exc})") from exc
+
+
+REDACTION = re.compile(
+    r"^\s*(\[?redacted\]?|x|\*+|c|\.\.|suppressed|[<≤]=?\s*\d+|-|na|n/a)?\s*$", re.IGNORECASE
+)
+NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+
+
+def _unredact(data: pa.Table) -> pa.Table:
+    """Text columns of numbers and redaction marks (``[REDACTED]``, ``*``, ``<8``, blank) as
+    numbers with gaps: a table someone already suppressed, read so it can be checked."""
+    for k, name in enumerate(data.column_names):
+        column = data[name]
+        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            continue
+        values = column.to_pylist()
+        numbers = [v is not None and NUMBER.match(v) is not None for v in values]
+        marks = [v is None or REDACTION.match(v) is not None for v in values]
+        if any(numbers) and any(marks) and all(n or m for n, m in zip(numbers, marks, strict=True)):
+            floats = [float(v) if n else None for v, n in zip(values, numbers, strict=True)]
+            data = data.set_column(k, name, pa.array(floats, pa.float64()))
+    return data
 
 
 def _is_number(column: pa.ChunkedArray) -> bool:
@@ -93,11 +173,54 @@ def _is_number(column: pa.ChunkedArray) -> bool:
 
 
 def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
-    if np.isnan(values).any():
-        raise TableError(f"{where}: a count is missing (blank) — is this table already suppressed?")
-    if not np.allclose(values, np.round(values)):
+    """Whole-number counts; a gap (a cell the file already hides) is held as 0."""
+    known = values[~np.isnan(values)]
+    if not np.allclose(known, np.round(known)):
         raise TableError(f"{where}: counts must be whole numbers")
-    return np.round(values).astype(np.int64)
+    return np.round(np.nan_to_num(values)).astype(np.int64)
+
+
+def _grid(
+    row_name: str, col_name: str | None, cells: list[tuple[str, str | None, float]], where: str
+) -> FrequencyTable:
+    """A table from (row label, column label, value) triples, where a label may be Total: those
+    are the file's totals, kept only when the file hides cells (then they are what it shows)."""
+    inner = [(r, c) for r, c, _ in cells if not _is_total(r) and not _is_total(c)]
+    row_labels = tuple(dict.fromkeys(r for r, _ in inner))
+    col_labels = tuple(dict.fromkeys(c for _, c in inner)) if col_name else ("count",)
+    r_index = {v: i for i, v in enumerate(row_labels)}
+    c_index = {v: i for i, v in enumerate(col_labels)}
+    grid = np.full((len(row_labels), len(col_labels)), np.nan)
+    seen = np.zeros(grid.shape, dtype=bool)
+    row_totals, col_totals, total = (
+        np.full(len(row_labels), np.nan),
+        np.full(len(col_labels), np.nan),
+        np.nan,
+    )
+    for r, c, v in cells:
+        j = c_index.get(c if col_name else "count")
+        if _is_total(r) and (_is_total(c) or col_name is None):
+            total = v
+        elif _is_total(r):
+            col_totals[j] = v
+        elif _is_total(c):
+            row_totals[r_index[r]] = v
+        else:
+            if seen[r_index[r], j]:
+                raise TableError(f"{where}: two rows have the same categories ({r}, {c})")
+            seen[r_index[r], j] = True
+            grid[r_index[r], j] = v
+    if col_name is None:
+        col_totals[0] = total
+    withheld = np.isnan(grid)
+    file_totals = FileTotals(row_totals, col_totals, float(total)) if withheld.any() else None
+    return FrequencyTable(
+        Dimension(row_name, row_labels),
+        Dimension(col_name, col_labels) if col_name else None,
+        _as_counts(grid, where),
+        withheld if withheld.any() else None,
+        file_totals,
+    )
 
 
 LABEL_HINT = re.compile(
@@ -117,7 +240,7 @@ def label_columns(data: pa.Table) -> list[str]:
 
 
 def _is_total(value: object) -> bool:
-    return str(value).strip().lower() in TOTAL_LABELS
+    return value is not None and str(value).strip().lower() in TOTAL_LABELS
 
 
 def _long_to_tables(
@@ -125,54 +248,35 @@ def _long_to_tables(
 ) -> dict[str, FrequencyTable]:
     """One table per count column over the label columns; with three or more label columns the
     first ones are joined into the rows (``age_band & sex``) and the last gives the columns."""
-    keep = [
-        i for i in range(data.num_rows) if not any(_is_total(data[c][i].as_py()) for c in labels)
-    ]
-    data = data.take(keep)
     text = {c: [str(v) for v in data[c].to_pylist()] for c in labels}
     if len(labels) == 1:
         row_name, col_name = labels[0], None
-        row_values, col_values = text[labels[0]], ["count"] * data.num_rows
+        row_values, col_values = text[labels[0]], [None] * data.num_rows
     else:
         row_name, col_name = " & ".join(labels[:-1]), labels[-1]
-        row_values = [
-            " / ".join(parts) for parts in zip(*(text[c] for c in labels[:-1]), strict=True)
-        ]
+        parts = list(zip(*(text[c] for c in labels[:-1]), strict=True))
+        row_values = ["Total" if any(map(_is_total, p)) else " / ".join(p) for p in parts]
         col_values = text[labels[-1]]
-    row_labels = tuple(dict.fromkeys(row_values))
-    col_labels = tuple(dict.fromkeys(col_values))
-    r_index = {v: i for i, v in enumerate(row_labels)}
-    c_index = {v: i for i, v in enumerate(col_labels)}
-    where = [(r_index[r], c_index[c]) for r, c in zip(row_values, col_values, strict=True)]
-    if len(set(where)) < len(where):
-        raise TableError(f"two rows have the same categories ({', '.join(labels)})")
     tables = {}
     for measure in measures:
-        counts = np.zeros((len(row_labels), len(col_labels)))
         values = data[measure].to_numpy(zero_copy_only=False).astype(np.float64)
-        for (i, j), v in zip(where, values, strict=True):
-            counts[i, j] = v
-        columns = Dimension(col_name, col_labels) if col_name else None
-        tables[measure] = FrequencyTable(
-            Dimension(row_name, row_labels), columns, _as_counts(counts, measure)
-        )
+        cells = list(zip(row_values, col_values, values, strict=True))
+        tables[measure] = _grid(row_name, col_name, cells, measure)
     return tables
 
 
 def _wide_to_table(data: pa.Table) -> FrequencyTable:
     first = data.column_names[0]
     rows_name, _, cols_name = first.partition("/")
-    value_columns = [c for c in data.column_names[1:] if not _is_total(c)]
     labels = [str(v) for v in data[first].to_pylist()]
-    keep = [i for i, label in enumerate(labels) if not _is_total(label)]
-    counts = np.column_stack(
-        [data[c].to_numpy(zero_copy_only=False).astype(np.float64)[keep] for c in value_columns]
-    )
-    return FrequencyTable(
-        Dimension(rows_name, tuple(labels[i] for i in keep)),
-        Dimension(cols_name, tuple(value_columns)),
-        _as_counts(counts, first),
-    )
+    cells = [
+        (label, c, v)
+        for c in data.column_names[1:]
+        for label, v in zip(
+            labels, data[c].to_numpy(zero_copy_only=False).astype(np.float64), strict=True
+        )
+    ]
+    return _grid(rows_name, cols_name or "column", cells, first)
 
 
 def count_tables(data: pa.Table, labels: list[str] | None = None) -> dict[str, FrequencyTable]:
