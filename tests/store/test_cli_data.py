@@ -46,13 +46,27 @@ def test_validate_clean_file_exits_zero(tmp_path: Path) -> None:
     assert f"{len(basic_population(2))} records accepted, 0 rejected" in result.stdout
 
 
+def _custodian(data: list[str]) -> str:
+    """The first account of a new environment (needs no token) and its token."""
+    created = runner.invoke(
+        app,
+        [
+            *("user", "create", "cara", "--name", "Cara Custodian", "--organisation", "Test"),
+            *("--role", "data_custodian", *data),
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    return created.stdout.strip().splitlines()[-1]
+
+
 def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
+    token = ["--token", _custodian(data)]
     src = write_ndjson(tmp_path / "a.ndjson", [*basic_population(3), condition("x", "ghost")])
-    loaded = runner.invoke(app, ["load", str(src), *data, "--format", "json"])
-    assert loaded.exit_code == 0
+    loaded = runner.invoke(app, ["load", str(src), *data, *token, "--format", "json"])
+    assert loaded.exit_code == 0, loaded.output
     assert orjson.loads(loaded.stdout)["counts"]["Patient"]["loaded"] == 3
-    quarantine = runner.invoke(app, ["quarantine", *data, "--format", "json"])
+    quarantine = runner.invoke(app, ["quarantine", *data, *token, "--format", "json"])
     assert [q["rule"] for q in orjson.loads(quarantine.stdout)] == ["reference.unresolved"]
     catalogue = orjson.loads(runner.invoke(app, ["catalogue", *data, "--format", "json"]).stdout)
     patients = next(d for d in catalogue["datasets"] if d["name"] == "patients")
@@ -60,10 +74,35 @@ def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
     ethnicity = next(c for c in patients["columns"] if c["name"] == "ethnicity")
     assert ethnicity["completeness"] == 0.0  # the factory's patients state no ethnicity
     assert catalogue["loads"][0]["totals"]["quarantined"] == 1
+    verified = runner.invoke(app, ["ledger", "verify", *data])
+    assert verified.exit_code == 0, verified.output  # the ledger, with the load in it, verifies
+    ledger = runner.invoke(app, ["ledger", "export", str(tmp_path / "public"), *data])
+    assert ledger.exit_code == 0, ledger.output
+    entries = [
+        orjson.loads(line)
+        for line in (tmp_path / "public" / "entries.ndjson").read_bytes().splitlines()
+    ]
+    (load_entry,) = [e for e in entries if e["kind"] == "load"]
+    assert load_entry["actor"] == "cara"
+    assert load_entry["subject"]["files"][0]["file"] == "a.ndjson"
+
+
+def test_load_needs_a_data_custodian(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    _custodian(data)
+    src = write_ndjson(tmp_path / "a.ndjson", basic_population(1))
+    anonymous = runner.invoke(app, ["load", str(src), *data])
+    assert anonymous.exit_code == 2 and "--token" in anonymous.stderr
+    forged = runner.invoke(app, ["load", str(src), *data, "--token", "not-a-token"])
+    assert forged.exit_code == 2 and "refused" in forged.stderr
+    assert not (tmp_path / "data" / "store.duckdb").exists()
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["load", str(tmp_path / "nope"), "--data-dir", str(tmp_path)])
+    data = ["--data-dir", str(tmp_path)]
+    result = runner.invoke(
+        app, ["load", str(tmp_path / "nope"), *data, "--token", _custodian(data)]
+    )
     assert result.exit_code == 2
     assert "no such file or folder" in result.stderr
 

@@ -6,7 +6,7 @@ and prints results with rich. Errors a user can fix are printed as one clear
 message and a non-zero exit, never a traceback.
 """
 
-from fivesafes.cli import data  # noqa: F401  (registers its commands)
+from fivesafes.cli import data, disclosure, jobs, query, trust  # noqa: F401  (each registers its commands)
 from fivesafes.cli.common import app
 
 __all__ = ["app"]

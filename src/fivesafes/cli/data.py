@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -11,14 +13,31 @@ import typer
 from rich.table import Table as RichTable
 
 from fivesafes.catalogue.metadata import build_catalogue
-from fivesafes.cli.common import DataDirOption, FormatOption, app, console, fail, progress_bar
+from fivesafes.cli.common import (
+    DataDirOption,
+    FormatOption,
+    TokenOption,
+    app,
+    console,
+    control_plane,
+    fail,
+    need_token,
+    progress_bar,
+)
+from fivesafes.governance import Action
 from fivesafes.ingest.readers import discover
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import OUTCOMES, LoadReport, load
 
 
-def _run_load(store: Store, paths: list[Path], commit: bool, verdicts: bool) -> LoadReport:
+def _run_load(
+    store: Store,
+    paths: list[Path],
+    commit: bool,
+    verdicts: bool,
+    before_commit: Callable[[LoadReport], None] | None = None,
+) -> LoadReport:
     files = discover(paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -34,7 +53,14 @@ def _run_load(store: Store, paths: list[Path], commit: bool, verdicts: bool) -> 
             else:
                 progress.update(task, description=f"{Path(file).name}: {records:,} records")
 
-        return load(store, paths, progress=advance, commit=commit, verdicts=verdicts)
+        return load(
+            store,
+            paths,
+            progress=advance,
+            commit=commit,
+            verdicts=verdicts,
+            before_commit=before_commit,
+        )
 
 
 def _summary_table(report: LoadReport, title: str) -> RichTable:
@@ -91,15 +117,43 @@ def synth_command(
         console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
 
 
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_entry(report: LoadReport) -> dict[str, object]:
+    """What the public ledger records of a load: files by hash and counts, never records."""
+    return {
+        "load_id": report.load_id,
+        "files": [{"file": Path(f).name, "sha256": _file_digest(Path(f))} for f in report.files],
+        "totals": {o: str(report.totals[o]) for o in OUTCOMES},
+    }
+
+
 @app.command("load")
 def load_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],
     data_dir: DataDirOption = None,
     output_format: FormatOption = "text",
+    token: TokenOption = None,
 ) -> None:
-    """Validate and load data into the store, in one transaction; rejects go to quarantine."""
-    with Store.open(DataDir.from_env(data_dir)) as store:
-        report = _run_load(store, paths, commit=True, verdicts=False)
+    """Validate and load data into the store, in one transaction; rejects go to quarantine.
+
+    Only a data custodian may load; the load is written to the ledger before it commits.
+    """
+    with control_plane(data_dir) as cp:
+        with cp.transaction() as session:
+            who = cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
+
+        def log(report: LoadReport) -> None:
+            cp.log("load", _load_entry(report), who.person_id)
+
+        with Store.open(DataDir.from_env(data_dir)) as store:
+            report = _run_load(store, paths, commit=True, verdicts=False, before_commit=log)
     if output_format == "json":
         sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return
@@ -159,10 +213,16 @@ def quarantine_command(
     rule: Annotated[str | None, typer.Option(help="Only rejects under this rule")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows")] = 50,
     output_format: FormatOption = "text",
+    token: TokenOption = None,
 ) -> None:
-    """List rejected records with the rule they broke, why the rule exists and what to do."""
+    """List rejected records with the rule they broke, why the rule exists and what to do.
+
+    Rejects can hold identifiable values (a mistyped NHS number), so only a data custodian may.
+    """
     from fivesafes.ingest.rules import RULES
 
+    with control_plane(data_dir) as cp, cp.transaction() as session:
+        cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
     try:
         store = Store.open(DataDir.from_env(data_dir), read_only=True)
     except FileNotFoundError as exc:

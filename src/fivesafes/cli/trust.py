@@ -8,8 +8,6 @@ checks it afresh, says who acted, and leaves its trace in the ledger. Only the v
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -18,12 +16,20 @@ import orjson
 import typer
 from rich.table import Table as RichTable
 
-from fivesafes.cli.common import DataDirOption, FormatOption, app, console, err, fail
+from fivesafes.cli.common import (
+    DataDirOption,
+    FormatOption,
+    TokenOption,
+    app,
+    console,
+    control_plane,
+    err,
+    fail,
+    need_token,
+)
 from fivesafes.governance import (
-    AccessDenied,
     Application,
     ConsentScope,
-    ControlPlane,
     NewAccount,
     OptOutKind,
     Role,
@@ -41,8 +47,6 @@ from fivesafes.governance import (
     waiting_times,
 )
 from fivesafes.governance.signing import create_person_key, load_person_key
-from fivesafes.ledger import LedgerError
-from fivesafes.store.config import DataDir
 
 user_app = typer.Typer(help="People: verified accounts with roles, expiry and training dates.")
 token_app = typer.Typer(help="Personal access tokens: issue and revoke.")
@@ -58,10 +62,6 @@ for _name, _sub in (
 ):
     app.add_typer(_sub, name=_name, no_args_is_help=True)
 
-TokenOption = Annotated[
-    str | None,
-    typer.Option("--token", envvar="FIVESAFES_TOKEN", help="Your personal token"),
-]
 RoleOption = Annotated[list[Role] | None, typer.Option("--role", help="Repeat for several roles")]
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
 
@@ -71,29 +71,6 @@ def _date(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise fail(f"{option} must be a date like 2027-03-31, not {value!r}") from None
-
-
-def _need(token: str | None) -> str:
-    if not token:
-        raise fail("say who you are: pass --token or set FIVESAFES_TOKEN")
-    return token
-
-
-@contextmanager
-def _control(data_dir: Path | None) -> Iterator[ControlPlane]:
-    """Open the control plane; print who acted; turn refusals and bad input into clear errors."""
-    try:
-        with ControlPlane.open(DataDir.from_env(data_dir)) as cp:
-            try:
-                yield cp
-            finally:
-                if cp.acting is not None:
-                    roles = ", ".join(sorted(cp.acting.roles))
-                    err.print(f"acting as [bold]{cp.acting.person_id}[/] ({roles})")
-    except AccessDenied as refused:
-        raise fail(f"refused: {refused}") from None
-    except (ValueError, FileNotFoundError, FileExistsError, LedgerError) as exc:
-        raise fail(str(exc)) from None
 
 
 def _print_json(value: object) -> None:
@@ -125,7 +102,7 @@ def user_create(
         if accredited_until
         else None,
     )
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         issued = accounts.create_account(cp, token, spec)
     console.print(
         f"created [bold]{person_id}[/]; their token (shown once, expires "
@@ -139,8 +116,8 @@ def user_list(
     token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Every account, its roles, dates and whether it may act now (custodian)."""
-    with _control(data_dir) as cp:
-        rows = accounts.list_accounts(cp, _need(token))
+    with control_plane(data_dir) as cp:
+        rows = accounts.list_accounts(cp, need_token(token))
     if output_format == "json":
         _print_json(
             [
@@ -191,10 +168,10 @@ def user_change(
     data_dir: DataDirOption = None,
 ) -> None:
     """Change an account's roles, expiry or accreditation, or disable it (custodian)."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         accounts.change_account(
             cp,
-            _need(token),
+            need_token(token),
             person_id,
             roles=frozenset(role) if role else None,
             expires_on=_date(expires, "--expires") if expires else None,
@@ -213,8 +190,8 @@ def user_keygen(
     data_dir: DataDirOption = None,
 ) -> None:
     """Make your own Ed25519 decision-signing key and register its public half."""
-    credential = _need(token)
-    with _control(data_dir) as cp:
+    credential = need_token(token)
+    with control_plane(data_dir) as cp:
         public = create_person_key(out)
         key_id = accounts.register_key(cp, credential, public)
     console.print(f"key {key_id} registered; keep {out} private: it signs your decisions")
@@ -223,16 +200,16 @@ def user_keygen(
 @user_app.command("revoke-key")
 def user_revoke_key(key_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Retire a decision-signing key (lost or replaced); past decisions stay verifiable."""
-    with _control(data_dir) as cp:
-        accounts.revoke_key(cp, _need(token), key_id)
+    with control_plane(data_dir) as cp:
+        accounts.revoke_key(cp, need_token(token), key_id)
     console.print(f"key {key_id} revoked")
 
 
 @user_app.command("whoami")
 def user_whoami(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Check your token and show who it says you are."""
-    with _control(data_dir) as cp:
-        me = accounts.whoami(cp, _need(token))
+    with control_plane(data_dir) as cp:
+        me = accounts.whoami(cp, need_token(token))
     console.print(f"{me.person_id}: {', '.join(sorted(me.roles))}; token {me.token_id}")
 
 
@@ -244,8 +221,8 @@ def token_issue(
     data_dir: DataDirOption = None,
 ) -> None:
     """Issue a new personal token (printed once; only its hash is kept)."""
-    with _control(data_dir) as cp:
-        issued = accounts.issue_token(cp, _need(token), person, timedelta(days=days))
+    with control_plane(data_dir) as cp:
+        issued = accounts.issue_token(cp, need_token(token), person, timedelta(days=days))
     err.print(
         f"token {issued.token_id} for {issued.person_id}, "
         f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC"
@@ -256,8 +233,8 @@ def token_issue(
 @token_app.command("revoke")
 def token_revoke(token_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Revoke a token now (your own, or anyone's for a custodian)."""
-    with _control(data_dir) as cp:
-        accounts.revoke_token(cp, _need(token), token_id)
+    with control_plane(data_dir) as cp:
+        accounts.revoke_token(cp, need_token(token), token_id)
     console.print(f"token {token_id} revoked")
 
 
@@ -277,8 +254,8 @@ def project_submit(
 ) -> None:
     """Submit a project application (the one form for every approval)."""
     application = _form(form)
-    with _control(data_dir) as cp:
-        submit_project(cp, _need(token), project_id, application)
+    with control_plane(data_dir) as cp:
+        submit_project(cp, need_token(token), project_id, application)
     console.print(f"project {project_id} submitted; waiting for an approver")
 
 
@@ -288,8 +265,8 @@ def project_revise(
 ) -> None:
     """Resubmit an application after an approver asked for changes."""
     application = _form(form)
-    with _control(data_dir) as cp:
-        version = revise_project(cp, _need(token), project_id, application)
+    with control_plane(data_dir) as cp:
+        version = revise_project(cp, need_token(token), project_id, application)
     console.print(f"project {project_id} version {version} submitted")
 
 
@@ -302,8 +279,8 @@ def _decide(
     token: str | None,
     data_dir: Path | None,
 ) -> None:
-    credential = _need(token)
-    with _control(data_dir) as cp:
+    credential = need_token(token)
+    with control_plane(data_dir) as cp:
         record = decide(cp, credential, project_id, verdict, reasons, load_person_key(key), until)
     console.print(
         f"{project_id} v{record.version}: {verdict.value}, signed by "
@@ -356,7 +333,7 @@ def project_reject(
 @project_app.command("list")
 def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Every project, its purpose, members and status (public)."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         projects = list_projects(cp)
     if output_format == "json":
         _print_json(
@@ -382,7 +359,7 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
 @project_app.command("waits")
 def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """How long applications waited at each step (published, so delays are visible)."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         waits = waiting_times(cp)
     summary = waiting_summary(waits)
     if output_format == "json":
@@ -421,8 +398,8 @@ def opt_out_load(
     data_dir: DataDirOption = None,
 ) -> None:
     """Load opt-outs from a file in one transaction; a bad row loads nothing (custodian)."""
-    with _control(data_dir) as cp:
-        loaded = load_opt_outs(cp, _need(token), file)
+    with control_plane(data_dir) as cp:
+        loaded = load_opt_outs(cp, need_token(token), file)
     kinds = ", ".join(f"{k} {n:,}" for k, n in loaded.by_kind.items())
     console.print(
         f"{loaded.rows:,} rows ({kinds}); {loaded.added:,} new; file sha256 {loaded.file_sha256}"
@@ -437,8 +414,8 @@ def opt_out_add(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record one person's opt-out (custodian)."""
-    with _control(data_dir) as cp:
-        added = add_opt_out(cp, _need(token), nhs_number, kind)
+    with control_plane(data_dir) as cp:
+        added = add_opt_out(cp, need_token(token), nhs_number, kind)
     console.print(f"{kind.value} opt-out recorded" if added else "already recorded")
 
 
@@ -451,8 +428,8 @@ def opt_out_consent(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record consent (or its withdrawal) to use a person's wearable data (custodian)."""
-    with _control(data_dir) as cp:
-        set_wearable_consent(cp, _need(token), nhs_number, scope, grant)
+    with control_plane(data_dir) as cp:
+        set_wearable_consent(cp, need_token(token), nhs_number, scope, grant)
     console.print(f"wearable consent for {scope.value}: {'granted' if grant else 'withdrawn'}")
 
 
@@ -461,8 +438,8 @@ def opt_out_report_command(
     token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """How many people opt-outs removed from each extract (custodian only)."""
-    with _control(data_dir) as cp:
-        rows = opt_out_report(cp, _need(token))
+    with control_plane(data_dir) as cp:
+        rows = opt_out_report(cp, need_token(token))
     if output_format == "json":
         _print_json([{**r.__dict__, "applied_at": r.applied_at.isoformat()} for r in rows])
         return
@@ -485,7 +462,7 @@ def ledger_verify(
     output_format: FormatOption = "text",
 ) -> None:
     """Replay the whole log: re-hash every entry, recompute every root, check every signature."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         report = cp.verify_ledger(trusted_key)
     if output_format == "json":
         _print_json(
@@ -508,7 +485,7 @@ def ledger_prove(
     index: int, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Print entry INDEX with its inclusion proof and the signed checkpoint it leads to."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         if not 0 <= index < cp.ledger.size:
             raise fail(f"entry {index} does not exist; the ledger has {cp.ledger.size} entries")
         receipt = cp.ledger.prove(index)
@@ -524,7 +501,7 @@ def ledger_export(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write entries, checkpoints, keys and proofs as static files anyone can serve and check."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         summary = cp.ledger.export(directory)
     console.print(summary.render(), markup=False)
 
@@ -532,7 +509,7 @@ def ledger_export(
 @ledger_app.command("public")
 def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient data."""
-    with _control(data_dir) as cp:
+    with control_plane(data_dir) as cp:
         view = cp.ledger.public_view()
     if output_format == "json":
         _print_json(view.to_list())

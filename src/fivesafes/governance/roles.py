@@ -29,6 +29,7 @@ class Action(StrEnum):
     DECIDE_PROJECT = "decide_project"
     RUN_JOB = "run_job"
     MANAGE_OPT_OUTS = "manage_opt_outs"
+    MANAGE_DATA = "manage_data"
     VIEW_OPT_OUT_COUNTS = "view_opt_out_counts"
 
 
@@ -40,6 +41,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.DECIDE_PROJECT: frozenset({Role.APPROVER}),
     Action.RUN_JOB: frozenset({Role.ANALYST}),
     Action.MANAGE_OPT_OUTS: frozenset({Role.DATA_CUSTODIAN}),
+    Action.MANAGE_DATA: frozenset({Role.DATA_CUSTODIAN}),
     Action.VIEW_OPT_OUT_COUNTS: frozenset({Role.DATA_CUSTODIAN}),
 }
 """Which roles may take each action (a person may hold several roles)."""

@@ -99,6 +99,7 @@ def load(
     commit: bool = True,
     verdicts: bool = False,
     workers: int | None = None,
+    before_commit: Callable[[LoadReport], None] | None = None,
 ) -> LoadReport:
     """Check and load ``paths`` into ``store`` in one transaction.
 
@@ -106,6 +107,8 @@ def load(
     transaction is rolled back: this is how ``fivesafes validate`` works. With
     ``verdicts=True`` the report also lists every record's outcome. ``workers``
     sets how many processes check records (default: all cores for large loads).
+    ``before_commit`` sees the finished report just before COMMIT (the ledger entry
+    is written there); if it raises, the load is rolled back, so no load goes unlogged.
     """
     files = discover(paths)
     load_id = uuid.uuid4().hex[:16]
@@ -118,6 +121,8 @@ def load(
         if verdicts:
             report.verdicts = _verdicts(con, staged)
         if commit:
+            if before_commit is not None:
+                before_commit(report)
             con.execute("COMMIT")
             report.committed = True
         else:
