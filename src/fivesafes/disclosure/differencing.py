@@ -242,7 +242,7 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
             amounts = weights.T @ values
             for k, amount in zip(np.flatnonzero(fixed), amounts, strict=True):
                 if 0.5 <= amount < threshold - 0.5 + 1e-9:
-                    w = weights[:, list(np.flatnonzero(fixed)).index(k)]
+                    w = _fewest_sums(published, groups[k])
                     found.append(
                         _blame(
                             earlier,
@@ -256,6 +256,22 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
                         )
                     )
     return found
+
+
+def _fewest_sums(published: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Weights on the published sums that add up to ``group`` using as few of them as a linear
+    programme finds (least total weight), so a report names the cells actually subtracted."""
+    m = published.shape[0]
+    result = linprog(
+        np.ones(2 * m),
+        A_eq=np.hstack([published.T, -published.T]),
+        b_eq=group,
+        bounds=(0, None),
+        method="highs",
+    )
+    if result.status != 0:
+        return np.linalg.lstsq(published.T, group, rcond=None)[0]
+    return result.x[:m] - result.x[m:]
 
 
 def _possible(sums: np.ndarray, values: np.ndarray) -> bool:
