@@ -16,11 +16,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: install
-	rm -rf $(DEMO_DIR)
-	$(BIN)/fivesafes synth --patients $(DEMO_PATIENTS) --seed 1 --faults 0.002 --out $(DEMO_DIR)/source
-	$(BIN)/fivesafes load $(DEMO_DIR)/source --data-dir $(DEMO_DIR)/data
-	$(BIN)/fivesafes quarantine --data-dir $(DEMO_DIR)/data --limit 10
-	$(BIN)/fivesafes catalogue --data-dir $(DEMO_DIR)/data
+	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_PATIENTS=$(DEMO_PATIENTS) bash tools/demo.sh
 
 test: install
 	$(BIN)/ruff check src tests bench tools

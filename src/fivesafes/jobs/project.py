@@ -127,7 +127,11 @@ class Project:
 
 
 def load_project(root: Path) -> Project:
-    """Read and check ``root/project.yaml``; raises ``ProjectError`` listing every problem."""
+    """Read and check ``root/project.yaml``; raises ``ProjectError`` listing every problem.
+
+    The root is made absolute here, once, because the sandbox binds paths by their full name.
+    """
+    root = root.resolve()
     file = root / PROJECT_FILE
     try:
         text = file.read_text(encoding="utf-8")

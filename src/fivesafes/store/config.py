@@ -17,16 +17,16 @@ DEFAULT_DATA_DIR = Path("fivesafes-data")
 
 @dataclass(frozen=True, slots=True)
 class DataDir:
-    """The files of one environment."""
+    """The files of one environment, by absolute path (sandboxes bind paths by full name)."""
 
     root: Path
     key_file: Path
 
     @classmethod
     def from_env(cls, root: Path | None = None) -> DataDir:
-        base = root or Path(os.environ.get("FIVESAFES_DATA_DIR", DEFAULT_DATA_DIR))
+        base = (root or Path(os.environ.get("FIVESAFES_DATA_DIR", DEFAULT_DATA_DIR))).resolve()
         key = os.environ.get("FIVESAFES_KEY_FILE")
-        return cls(base, Path(key) if key else base / "keys" / "pseudonym.key")
+        return cls(base, Path(key).resolve() if key else base / "keys" / "pseudonym.key")
 
     @property
     def database(self) -> Path:
