@@ -179,7 +179,7 @@ class Compiler:
             ]
             union: exp.Query = parts[0]
             for part in parts[1:]:
-                union = exp.union(union, part, distinct=True)
+                union = exp.union(union, part, distinct=False)
             query = exp.select(_col("u", "patient_id")).from_(union.subquery("u"))
             query = query.group_by(_col("u", "patient_id"))
             if self.excluded is not None:
@@ -345,33 +345,72 @@ class Compiler:
         )
 
     def _pick(self, node: m.PickOne, by_interval: bool) -> exp.Select:
+        """The first (or last) row per patient.
+
+        Sorting every row per patient is the slow part, so rows are first cut to the
+        candidates holding the patient's smallest (largest) first sort key -- a GROUP BY
+        and a join -- and only those are numbered by ROW_NUMBER() in the full order:
+        the sort keys with NULLs first, then every other column, so ties break the
+        same way on every engine.
+        """
         sort = node.source
         rows = self._row_scope(sort.source, by_interval)
         table = TABLES[m.root_table(sort).table]
-        order = [(self.row(k.series, rows), k.descending) for k in sort.keys]
-        order += [(_col(rows.alias, c), False) for c in table.column_names if c != "patient_id"]
-        ordered = [
-            exp.Ordered(this=e, desc=desc != node.last, nulls_first=desc == node.last)
-            for e, desc in order
+        sort_names = [f"sort_{i}" for i in range(len(sort.keys))]
+        keyed = rows.select(
+            exp.Column(this=exp.Star(), table=exp.to_identifier(rows.alias)),
+            *(
+                exp.alias_(self.row(k.series, rows), name, quoted=True)
+                for k, name in zip(sort.keys, sort_names, strict=True)
+            ),
+        )
+        keyed_name = self._cte(("keyed", sort, by_interval), "sorted", lambda: keyed)
+        groups = ("patient_id", *INTERVAL_COLUMNS) if by_interval else ("patient_id",)
+        first = _col("k", sort_names[0])
+        nulls = exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=first))
+        bounds = (
+            exp.select(
+                *(_col("k", g) for g in groups),
+                exp.alias_((exp.Max if node.last else exp.Min)(this=first), "bound", quoted=True),
+                exp.alias_(nulls, "nulls", quoted=True),
+            )
+            .from_(exp.alias_(exp.to_table(keyed_name), "k", table=True))
+            .group_by(*(_col("k", g) for g in groups))
+        )
+        at_bound = exp.EQ(this=first, expression=_col("b", "bound"))
+        null_key = exp.Is(this=first, expression=exp.Null())
+        if node.last:
+            wanted = exp.or_(
+                at_bound, exp.and_(exp.Is(this=_col("b", "bound"), expression=exp.Null()), null_key)
+            )
+        else:
+            has_nulls = exp.GT(this=_col("b", "nulls"), expression=exp.Literal.number(0))
+            wanted = exp.or_(exp.and_(has_nulls, null_key), exp.and_(exp.not_(has_nulls), at_bound))
+        on = exp.and_(*(exp.EQ(this=_col("k", g), expression=_col("b", g)) for g in groups))
+        order = [_col("k", n) for n in sort_names] + [
+            _col("k", c) for c in table.column_names if c != "patient_id"
         ]
         window = exp.Window(
             this=exp.RowNumber(),
-            partition_by=rows.keys(),
-            order=exp.Order(expressions=ordered),
+            partition_by=[_col("k", g) for g in groups],
+            order=exp.Order(
+                expressions=[
+                    exp.Ordered(this=e, desc=node.last, nulls_first=not node.last) for e in order
+                ]
+            ),
         )
-        numbered = rows.select(
-            exp.Column(this=exp.Star(), table=exp.to_identifier(rows.alias)),
-            exp.alias_(window, "row_in_patient", quoted=True),
-        )
-        return (
-            exp.select("*")
-            .from_(numbered.subquery("numbered"))
-            .where(
-                exp.EQ(
-                    this=exp.column("row_in_patient", quoted=True), expression=exp.Literal.number(1)
-                )
+        numbered = (
+            exp.select(
+                exp.Column(this=exp.Star(), table=exp.to_identifier("k")),
+                exp.alias_(window, "row_in_patient", quoted=True),
             )
+            .from_(exp.alias_(exp.to_table(keyed_name), "k", table=True))
+            .join(bounds.subquery("b"), on=exp.and_(on, wanted), join_type="inner")
         )
+        one = exp.EQ(
+            this=exp.column("row_in_patient", quoted=True), expression=exp.Literal.number(1)
+        )
+        return exp.select("*").from_(numbered.subquery("numbered")).where(one)
 
     # -- event rows ---------------------------------------------------------------------
 

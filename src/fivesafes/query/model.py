@@ -84,7 +84,6 @@ class Filter:
 @dataclass(frozen=True, slots=True)
 class SortKey:
     series: Series
-    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
