@@ -1,0 +1,288 @@
+"""Asking for outputs to be released: only checked, vouched-for, moderately sensitive files.
+
+A file may be requested only if the study declares it ``moderately_sensitive``, a completed job
+run against the store wrote exactly these bytes (its hash is in the job record), and it is a plain
+file of an allowed type and size with no ``patient_id`` column. The automatic disclosure checks
+run now, against everything the project has already released, and their report goes into the
+request for the reviewers; a file that failed a rule needs a written exception to go further.
+Rules that nothing can fix (differencing, recoverable suppressions, too few degrees of freedom)
+refuse the file outright: a reviewer's signature cannot make a disclosure safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import orjson
+
+from fivesafes.disclosure import CheckReport, ReleaseHistory, TableError, check_file
+from fivesafes.governance import authorise_job
+from fivesafes.jobs import (
+    JobRecord,
+    JsonJobRecords,
+    Privacy,
+    ProjectError,
+    load_project,
+)
+from fivesafes.jobs.records import METADATA_DIR, job_for_output
+from fivesafes.ledger import Receipt
+from fivesafes.release.files import FileKind, FileRefused, check_release_file
+from fivesafes.release.model import FileCheck, Outcome, ReleaseError, State
+from fivesafes.release.office import ReleaseOffice
+from fivesafes.release.tables import ReleaseFileRow, ReleaseRequestRow
+
+STORE_BACKEND = "store"
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _relative(study: Path, file: Path | str) -> str:
+    """The file's path inside the study, as the job records name it; refuse one outside."""
+    candidate = Path(file)
+    full = candidate if candidate.is_absolute() else study / candidate
+    try:
+        return PurePosixPath(full.resolve().relative_to(study.resolve())).as_posix()
+    except ValueError:
+        raise ReleaseError(f"{file}: not inside the study folder {study}") from None
+
+
+def _vouched_job(study: Path, path: str, records: JsonJobRecords) -> JobRecord:
+    """The completed store job that wrote exactly this file, declared moderately sensitive."""
+    try:
+        project = load_project(study)
+    except ProjectError as exc:
+        raise ReleaseError(f"the study's project.yaml has problems:\n{exc}") from None
+    declared = {o.path.as_posix(): o for o in project.outputs}
+    output = declared.get(path)
+    if output is None:
+        raise ReleaseError(f"{path}: not declared as an output of any action in project.yaml")
+    if output.privacy is Privacy.HIGHLY_SENSITIVE:
+        raise ReleaseError(
+            f"{path}: declared highly_sensitive by action '{output.action}'; "
+            "highly sensitive outputs never leave the environment"
+        )
+    job = job_for_output(records, study, path)
+    if job is None:
+        raise ReleaseError(
+            f"{path}: no completed job wrote this file as it is now (missing, changed since, or "
+            "from a failed run); run the study again with `fivesafes submit`"
+        )
+    written = next(o for o in job.outputs if o.path == path)
+    if written.privacy != Privacy.MODERATELY_SENSITIVE.value:
+        raise ReleaseError(
+            f"{path}: job {job.job_id} wrote it as {written.privacy}, not moderately_sensitive"
+        )
+    if job.backend != STORE_BACKEND:
+        raise ReleaseError(
+            f"{path}: made by job {job.job_id} on {job.backend} data; only outputs of jobs run "
+            "against the store (`fivesafes submit`) can be released"
+        )
+    return job
+
+
+def _table_check(
+    file: Path, path: str, profile: str, history: ReleaseHistory
+) -> tuple[Outcome, CheckReport]:
+    try:
+        report = check_file(file, profile, history)
+    except TableError as exc:
+        raise ReleaseError(f"{path}: cannot be checked as a table: {exc}") from None
+    if not report.releasable:
+        raise ReleaseError(f"{path}: not releasable; change the output\n{report.to_text()}")
+    return (Outcome.PASSED if report.passed else Outcome.SAFE_VERSION), report
+
+
+def _chart_report(path: str, tables: Sequence[FileCheck]) -> dict[str, Any]:
+    """A chart is checked as the table(s) behind it: those in the request from the same job."""
+    if not tables:
+        raise ReleaseError(
+            f"{path}: a chart is released with the table behind it; add that table (a CSV "
+            "output of the same job) to the request"
+        )
+    unsafe = [t.path for t in tables if t.outcome is not Outcome.PASSED]
+    if unsafe:
+        raise ReleaseError(
+            f"{path}: drawn from {', '.join(unsafe)}, which needed suppression; draw the chart "
+            "from the safe table (safe.crosstab(...).chart(...)) and run the study again"
+        )
+    names = ", ".join(t.path for t in tables)
+    return {
+        "output": path,
+        "kind": "chart",
+        "passed": True,
+        "releasable": True,
+        "rules": [
+            {
+                "rule": "table_behind_chart",
+                "passed": True,
+                "summary": f"checked as {names}, which passed every rule",
+                "setting": "charts go out with their tables",
+                "source": "",
+                "cells": [],
+                "positions": [],
+            }
+        ],
+        "safe_table": None,
+        "notes": [],
+    }
+
+
+def _text_report(path: str) -> dict[str, Any]:
+    return {
+        "output": path,
+        "kind": "text",
+        "passed": False,
+        "releasable": True,
+        "rules": [],
+        "safe_table": None,
+        "notes": ["not a table: no rule can read it, so the reviewers check it by eye"],
+    }
+
+
+def check_request_files(
+    office: ReleaseOffice,
+    project_id: str,
+    study: Path,
+    files: Sequence[Path | str],
+    exceptions: Mapping[str, str] | None = None,
+) -> list[FileCheck]:
+    """Every gate a file passes before it can be requested, and its automatic checks; raises
+    ``ReleaseError`` naming the first file refused. Nothing is recorded: this is the dry run an
+    analyst sees before asking (``fivesafes release check``)."""
+    if not files:
+        raise ReleaseError("name at least one file to release")
+    records = JsonJobRecords(study / METADATA_DIR)
+    history = office.history(project_id)
+    exceptions = {_relative(study, k): v for k, v in (exceptions or {}).items()}
+    found: list[tuple[str, JobRecord, FileKind]] = []
+    for file in files:
+        path = _relative(study, file)
+        if any(p == path for p, _, _ in found):
+            raise ReleaseError(f"{path}: named twice")
+        job = _vouched_job(study, path, records)
+        try:
+            kind = check_release_file(study / path, path, office.file_rules)
+        except FileRefused as exc:
+            raise ReleaseError(str(exc)) from None
+        found.append((path, job, kind))
+    unknown = sorted(set(exceptions) - {p for p, _, _ in found})
+    if unknown:
+        raise ReleaseError(f"exception given for a file not in the request: {', '.join(unknown)}")
+    checks: list[FileCheck] = []
+    for path, job, kind in sorted(found, key=lambda f: f[2] is FileKind.CHART):
+        written = next(o for o in job.outputs if o.path == path)
+        if kind is FileKind.TABLE:
+            outcome, report = _table_check(study / path, path, office.profile, history)
+            data = report.to_dict()
+        elif kind is FileKind.CHART:
+            tables = [c for c in checks if c.job_id == job.job_id and c.kind is FileKind.TABLE]
+            outcome, data = Outcome.PASSED, _chart_report(path, tables)
+        else:
+            outcome, data = Outcome.REVIEW_ONLY, _text_report(path)
+        check = FileCheck(path, written.sha256, written.size, job.job_id, kind, outcome, data)
+        checks.append(replace(check, exception=exceptions.get(path, "").strip()))
+    return checks
+
+
+def request_digest(project_id: str, justification: str, checks: Sequence[FileCheck]) -> str:
+    """What reviewers sign: the project, the justification and each file's bytes and report."""
+    document = {
+        "project_id": project_id,
+        "justification_sha256": sha256_text(justification),
+        "files": [
+            {
+                "path": c.path,
+                "sha256": c.sha256,
+                "job_id": c.job_id,
+                "outcome": c.outcome.value,
+                "report_sha256": hashlib.sha256(
+                    orjson.dumps(c.report, option=orjson.OPT_SORT_KEYS)
+                ).hexdigest(),
+                "exception_sha256": sha256_text(c.exception),
+            }
+            for c in checks
+        ],
+    }
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def request_release(
+    office: ReleaseOffice,
+    credential: str,
+    project_id: str,
+    study: Path,
+    files: Sequence[Path | str],
+    justification: str,
+    exceptions: Mapping[str, str] | None = None,
+) -> tuple[str, Receipt]:
+    """Submit a release request; returns its id and the requester's ledger receipt.
+
+    Only a member of the approved, unexpired project with the analyst role may ask (the same gate
+    as running a job). Raises ``ReleaseError`` or ``AccessDenied`` with the reason.
+    """
+    justification = justification.strip()
+    if not justification:
+        raise ReleaseError("say why these outputs should be released (--justification)")
+    me = authorise_job(office.cp, credential, project_id, [])
+    checks = check_request_files(office, project_id, study, files, exceptions)
+    missing = [c.path for c in checks if c.needs_exception and not c.exception]
+    if missing:
+        raise ReleaseError(
+            "these files did not pass every automatic check; give a written exception saying "
+            f"why each should still be considered: {', '.join(missing)}"
+        )
+    digest = request_digest(project_id, justification, checks)
+    cp = office.cp
+    with cp.transaction() as session:
+        release_id = f"rel-{secrets.token_hex(4)}"
+        while session.get(ReleaseRequestRow, release_id) is not None:
+            release_id = f"rel-{secrets.token_hex(4)}"
+        session.add(
+            ReleaseRequestRow(
+                release_id=release_id,
+                project_id=project_id,
+                requester=me.person_id,
+                study=str(study.resolve()),
+                justification=justification,
+                state=State.SUBMITTED.value,
+                note="",
+                request_sha256=digest,
+                created_at=cp.now(),
+                updated_at=cp.now(),
+            )
+        )
+        session.flush()
+        session.add_all(
+            ReleaseFileRow(
+                release_id=release_id,
+                path=c.path,
+                sha256=c.sha256,
+                size=c.size,
+                job_id=c.job_id,
+                kind=c.kind.value,
+                outcome=c.outcome.value,
+                report=orjson.dumps(c.report).decode(),
+                exception=c.exception,
+            )
+            for c in checks
+        )
+        session.flush()
+        subject = {
+            "release_id": release_id,
+            "project_id": project_id,
+            "job_id": sorted({c.job_id for c in checks}),
+            "files": [
+                {"path": c.path, "sha256": c.sha256, "outcome": c.outcome.value} for c in checks
+            ],
+            "request_sha256": digest,
+            "justification_sha256": sha256_text(justification),
+        }
+        receipt = cp.log("release_request", subject, me.person_id)
+    return release_id, receipt

@@ -1,0 +1,187 @@
+"""The release workflow end to end: request, blind votes, a third reviewer, publication, ledger."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from release_support import PROJECT, SAFE_COUNTS, People, Study, approved_project, counts_csv
+
+from fivesafes.governance import AccessDenied
+from fivesafes.ledger.public import public_view
+from fivesafes.release import (
+    Outcome,
+    ReleaseError,
+    ReleaseOffice,
+    State,
+    Verdict,
+    list_releases,
+    publish_release,
+    request_release,
+    review_release,
+    show_release,
+    verify_release,
+)
+
+JUSTIFICATION = "Prevalence by age band and sex for the annual report."
+
+
+def _request(office: ReleaseOffice, people: People, study: Study, **kw: object) -> str:
+    study.write("output/table.csv", counts_csv(SAFE_COUNTS))
+    study.record_job("summarise", ["output/table.csv"])
+    release_id, receipt = request_release(
+        office, people.token("ana"), PROJECT, study.root, ["output/table.csv"], JUSTIFICATION
+    )
+    assert receipt.verify(office.cp.ledger.keys)
+    return release_id
+
+
+def _vote(office: ReleaseOffice, people: People, who: str, rid: str, verdict: Verdict) -> State:
+    return review_release(
+        office, people.token(who), rid, verdict, f"{who} checked it", people.key(who)
+    )
+
+
+def test_request_review_publish_on_each_database(any_office: ReleaseOffice, study: Study) -> None:
+    office = any_office
+    people = approved_project(office)
+    rid = _request(office, people, study)
+    assert show_release(office, people.token("ana"), rid).state is State.SUBMITTED
+    assert _vote(office, people, "chk1", rid, Verdict.APPROVE) is State.UNDER_REVIEW
+    assert _vote(office, people, "chk2", rid, Verdict.APPROVE) is State.APPROVED
+    published = publish_release(office, people.token("ana"), rid)
+    assert published.receipt.verify(office.cp.ledger.keys)
+    released = published.folder / "output/table.csv"
+    assert released.read_bytes() == (study.root / "output/table.csv").read_bytes()
+    assert verify_release(published.folder, office.cp.ledger.keys) == []
+    assert (published.folder / "summary.png").read_bytes().startswith(b"\x89PNG")
+    assert show_release(office, people.token("chk3"), rid).state is State.RELEASED
+    kinds = [orjson.loads(e)["kind"] for e in office.cp.ledger.entries()]
+    assert kinds.count("release_request") == 1 and kinds.count("release") == 1
+    assert kinds.count("review") == 2 + 2 + 1  # two sealed, two revealed, one decision
+
+
+def test_votes_stay_sealed_until_both_are_in(office: ReleaseOffice, people: People, study: Study):
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.REJECT)
+    for viewer in ("chk2", "ana", "chk3"):
+        view = show_release(office, people.token(viewer), rid)
+        assert view.votes == () and view.sealed_votes == 1
+    own = show_release(office, people.token("chk1"), rid)
+    assert [v.person_id for v in own.votes] == ["chk1"]
+    public = public_view(office.cp.ledger.entries()).to_list()
+    assert not any("decision" in row for row in public if row["kind"] == "review")
+    _vote(office, people, "chk2", rid, Verdict.APPROVE)
+    view = show_release(office, people.token("ana"), rid)
+    assert {(v.person_id, v.verdict) for v in view.votes} == {
+        ("chk1", Verdict.REJECT),
+        ("chk2", Verdict.APPROVE),
+    }
+    decisions = [
+        r["decision"]
+        for r in public_view(office.cp.ledger.entries()).to_list()
+        if r["kind"] == "review" and "decision" in r
+    ]
+    assert decisions == ["reject", "approve", "awaiting_third"]
+
+
+def test_disagreement_goes_to_a_third_reviewer(office: ReleaseOffice, people: People, study):
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    assert _vote(office, people, "chk2", rid, Verdict.RETURN) is State.AWAITING_THIRD
+    with pytest.raises(ReleaseError, match="approved requests"):
+        publish_release(office, people.token("ana"), rid)
+    assert _vote(office, people, "chk3", rid, Verdict.APPROVE) is State.APPROVED
+    folder = publish_release(office, people.token("chk1"), rid).folder
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert sorted(a["statement"]["person_id"] for a in manifest["approvals"]) == ["chk1", "chk3"]
+
+
+def test_agreeing_refusals_reject_or_return(office: ReleaseOffice, people: People, study: Study):
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.REJECT)
+    assert _vote(office, people, "chk2", rid, Verdict.RETURN) is State.RETURNED
+    with pytest.raises(ReleaseError, match="no more votes"):
+        _vote(office, people, "chk3", rid, Verdict.APPROVE)
+
+
+def test_reviewers_must_be_independent_checkers(office: ReleaseOffice, people: People, study):
+    rid = _request(office, people, study)
+    with pytest.raises(AccessDenied, match="not an output checker"):
+        _vote(office, people, "apo", rid, Verdict.APPROVE)
+    with pytest.raises(AccessDenied, match="conflict"):
+        _vote(office, people, "chk4", rid, Verdict.APPROVE)  # a member of the project
+    _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    with pytest.raises(ReleaseError, match="already voted"):
+        _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    with pytest.raises(ReleaseError, match="registered"):
+        review_release(office, people.token("chk2"), rid, Verdict.APPROVE, "ok", people.key("chk3"))
+
+
+def test_file_changed_after_approval_is_not_published(office, people: People, study: Study):
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    _vote(office, people, "chk2", rid, Verdict.APPROVE)
+    study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "F"): 3}))
+    with pytest.raises(ReleaseError, match="changed or removed"):
+        publish_release(office, people.token("ana"), rid)
+    assert show_release(office, people.token("ana"), rid).state is State.RETURNED
+    assert not office.released_folder(PROJECT).exists() or not any(
+        office.released_folder(PROJECT).iterdir()
+    )
+
+
+def test_failed_checks_need_an_exception_and_publish_the_safe_version(office, people, study):
+    study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 4}))
+    study.record_job("summarise", ["output/table.csv"])
+    with pytest.raises(ReleaseError, match="written exception"):
+        request_release(
+            office, people.token("ana"), PROJECT, study.root, ["output/table.csv"], JUSTIFICATION
+        )
+    rid, _ = request_release(
+        office,
+        people.token("ana"),
+        PROJECT,
+        study.root,
+        ["output/table.csv"],
+        JUSTIFICATION,
+        {"output/table.csv": "The checker's suppressed version is what we need."},
+    )
+    view = show_release(office, people.token("chk1"), rid)
+    (file,) = view.files
+    assert file.outcome is Outcome.SAFE_VERSION
+    assert any(r["rule"] == "small_numbers" and not r["passed"] for r in file.report["rules"])
+    _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    _vote(office, people, "chk2", rid, Verdict.APPROVE)
+    folder = publish_release(office, people.token("ana"), rid).folder
+    text = (folder / "output/table.csv").read_text()
+    assert "[REDACTED]" in text and ",4," not in text and not text.endswith(",4\n")
+
+
+def test_published_release_feeds_differencing(office: ReleaseOffice, people: People, study):
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    _vote(office, people, "chk2", rid, Verdict.APPROVE)
+    publish_release(office, people.token("ana"), rid)
+    assert len(office.history(PROJECT).released()) == 1
+    # The same table less three girls aged 0-17: subtracting one from the other exposes them.
+    study.write("output/other.csv", counts_csv({**SAFE_COUNTS, ("0-17", "F"): 37}))
+    study.record_job("summarise", ["output/other.csv"])
+    with pytest.raises(ReleaseError, match="differencing"):
+        request_release(
+            office,
+            people.token("ana"),
+            PROJECT,
+            study.root,
+            ["output/other.csv"],
+            JUSTIFICATION,
+            {"output/other.csv": "try"},
+        )
+
+
+def test_list_shows_requests_to_those_who_may_see_them(office, people: People, study: Study):
+    rid = _request(office, people, study)
+    assert [v.release_id for v in list_releases(office, people.token("chk3"))] == [rid]
+    assert [v.release_id for v in list_releases(office, people.token("bob"), PROJECT)] == [rid]
+    assert list_releases(office, people.token("apo")) == []
+    with pytest.raises(ReleaseError, match="no release request"):
+        show_release(office, people.token("apo"), rid)
