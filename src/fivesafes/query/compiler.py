@@ -309,6 +309,12 @@ class Compiler:
         return _col(alias, node.name)
 
     def _aggregate(self, node: m.Aggregate, scope: _Scope) -> exp.Expression:
+        if node.agg is Agg.EXISTS and isinstance(node.source, m.PickOne):
+            # whether a row was picked: reuse the pick instead of scanning the rows again
+            picked = self._patient_column(
+                m.Column(node.source, "patient_id", Kind.PATIENT_ID), scope
+            )
+            return exp.not_(exp.Is(this=picked, expression=exp.Null()))
         by_interval = m.uses_interval(node)
         name = self._cte(node, "agg", lambda: self._aggregate_query(node, by_interval))
         alias = scope.join(name, exp.to_table(name), by_interval, "j")

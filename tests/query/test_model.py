@@ -1,0 +1,46 @@
+"""The query model is immutable and shared: equal definitions are equal values, compiled once."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sqlglot
+
+from fivesafes import Dataset
+from fivesafes.query.engines import dataset_sql
+from fivesafes.tables import clinical_events as ce
+from fivesafes.tables import patients, practice_registrations
+
+
+def _dataset() -> Dataset:
+    dataset = Dataset()
+    registration = practice_registrations.for_patient_on("2024-03-31")
+    dataset.define_population(registration.exists_for_patient())
+    dataset.practice = registration.practice_code
+    dataset.imd = practice_registrations.for_patient_on("2024-03-31").imd_decile
+    dataset.bmi = ce.where(ce.snomedct_code == "60621009").count_for_patient()
+    return dataset
+
+
+def test_equal_definitions_build_equal_models() -> None:
+    assert _dataset().query() == _dataset().query()
+    assert hash(_dataset().query()) == hash(_dataset().query())
+
+
+def test_the_model_cannot_be_changed() -> None:
+    query = _dataset().query()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.population = patients.exists_for_patient().node  # type: ignore[misc]
+
+
+def test_a_value_used_three_times_is_computed_once() -> None:
+    sql = dataset_sql(_dataset().query(), "analysis", excluded=False).sql("duckdb")
+    assert sql.count('"analysis"."practice_registrations" AS t') == 1
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_the_sql_reads_back_in_its_dialect(dialect: str) -> None:
+    schema = "analysis" if dialect == "duckdb" else None
+    sql = dataset_sql(_dataset().query(), schema, excluded=True).sql(dialect)
+    assert sqlglot.parse_one(sql, read=dialect).sql(dialect) == sql
