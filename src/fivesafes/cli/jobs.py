@@ -10,7 +10,18 @@ import orjson
 import typer
 from rich.table import Table as RichTable
 
-from fivesafes.cli.common import DataDirOption, FormatOption, app, console, err, fail
+from fivesafes.cli.common import (
+    DataDirOption,
+    FormatOption,
+    TokenOption,
+    app,
+    console,
+    control_plane,
+    err,
+    fail,
+    need_token,
+)
+from fivesafes.governance import authorise_job, excluded_patient_ids, record_opt_outs_applied
 from fivesafes.jobs import (
     Backend,
     JobResult,
@@ -22,7 +33,9 @@ from fivesafes.jobs import (
     load_project,
     run_project,
 )
+from fivesafes.jobs.records import JobRecord
 from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
 
 ActionArgument = Annotated[
     str | None, typer.Argument(help="The action to run, after what it needs [default: all]")
@@ -45,7 +58,9 @@ def _limits(memory_mb: int, cpu_seconds: int, timeout: float) -> Limits:
     return Limits(memory_bytes=memory_mb * MIB, cpu_seconds=cpu_seconds, wall_seconds=timeout)
 
 
-def _run(project_dir: Path, action: str | None, options: RunOptions, output_format: str) -> None:
+def _run(
+    project_dir: Path, action: str | None, options: RunOptions, output_format: str
+) -> list[JobResult]:
     try:
         project = load_project(project_dir)
         project.plan(action)
@@ -66,8 +81,7 @@ def _run(project_dir: Path, action: str | None, options: RunOptions, output_form
         sys.stdout.write(orjson.dumps([_as_dict(r) for r in results]).decode() + "\n")
     else:
         console.print(_results_table(results, project_dir))
-    if any(r.status in ("failed", "skipped") for r in results):
-        raise typer.Exit(1)
+    return results
 
 
 def _as_dict(result: JobResult) -> dict[str, object]:
@@ -123,7 +137,9 @@ def run_command(
     options = RunOptions(
         Backend.DUMMY, sandbox, _limits(memory_mb, cpu_seconds, timeout), force=force
     )
-    _run(project, action, options, output_format)
+    results = _run(project, action, options, output_format)
+    if any(r.status in ("failed", "skipped") for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("submit")
@@ -136,8 +152,50 @@ def submit_command(
     cpu_seconds: CpuOption = DEFAULTS.cpu_seconds,
     timeout: TimeoutOption = DEFAULTS.wall_seconds,
     output_format: FormatOption = "text",
+    token: TokenOption = None,
+    project_id: Annotated[
+        str, typer.Option("--project-id", help="The approved project this study runs under")
+    ] = "",
 ) -> None:
-    """Run a study against the store, inside the environment, every action sandboxed."""
+    """Run a study against the store, inside the environment, every action sandboxed.
+
+    Only a member of the approved, unexpired project may, and the actions see only the data
+    the project was approved for, without anyone whose opt-out applies to its purpose.
+    """
     limits = _limits(memory_mb, cpu_seconds, timeout)
-    options = RunOptions(Backend.STORE, True, limits, DataDir.from_env(data_dir), force)
-    _run(project, action, options, output_format)
+    where = DataDir.from_env(data_dir)
+    with control_plane(data_dir) as cp:
+        allowed = authorise_job(cp, need_token(token), project_id, None)
+        if not where.database.exists():
+            raise fail(f"no store at {where.database}: load data first with `fivesafes load`")
+        with Store.open(where, read_only=True) as store:
+            excluded = frozenset(excluded_patient_ids(store, allowed.purpose, control=cp))
+        record_opt_outs_applied(cp, allowed.purpose, len(excluded), project_id)
+        options = RunOptions(
+            Backend.STORE,
+            True,
+            limits,
+            where,
+            force,
+            grant=allowed.datasets,
+            excluded=excluded,
+        )
+        results = _run(project, action, options, output_format)
+        for result in results:
+            if result.status == "ran" and result.record is not None:
+                cp.log("job", _job_entry(project_id, result.record), allowed.person_id)
+    if any(r.status in ("failed", "skipped") for r in results):
+        raise typer.Exit(1)
+
+
+def _job_entry(project_id: str, record: JobRecord) -> dict[str, object]:
+    """What the public ledger keeps of a job: what ran and the hashes of what it made."""
+    return {
+        "project": project_id,
+        "job_id": record.job_id,
+        "action": record.action,
+        "command": record.command,
+        "git_commit": record.git_commit,
+        "status": record.status,
+        "outputs": {o.path: o.sha256 for o in record.outputs},
+    }

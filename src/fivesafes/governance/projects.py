@@ -452,15 +452,18 @@ def authorise_job(
     cp: ControlPlane,
     credential: str,
     project_id: str,
-    datasets: Mapping[str, Iterable[str]] | Iterable[str],
+    datasets: Mapping[str, Iterable[str]] | Iterable[str] | None,
 ) -> JobAuthorisation:
     """Allow a job only for a member of an approved, unexpired project, on approved data.
 
-    ``datasets`` names the tables the job reads, or maps each to the columns it reads. Raises
-    :class:`AccessDenied` (and logs the refusal) otherwise.
+    ``datasets`` names the tables the job reads, or maps each to the columns it reads; ``None``
+    asks for everything the project was approved for (the job runner then shows the job only
+    that). Raises :class:`AccessDenied` (and logs the refusal) otherwise.
     """
-    wanted: dict[str, tuple[str, ...] | None] = (
-        {k: tuple(v) for k, v in datasets.items()}
+    wanted: dict[str, tuple[str, ...] | None] | None = (
+        None
+        if datasets is None
+        else {k: tuple(v) for k, v in datasets.items()}
         if isinstance(datasets, Mapping)
         else dict.fromkeys(datasets)
     )
@@ -481,6 +484,8 @@ def authorise_job(
         if me.person_id not in form.members:
             raise refuse(f"{me.person_id} is not a member")
         granted: dict[str, tuple[str, ...]] = {}
+        if wanted is None:
+            wanted = dict.fromkeys(form.datasets)
         for dataset, columns in wanted.items():
             approved = form.datasets.get(dataset)
             if approved is None:

@@ -74,6 +74,10 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     data_dir: DataDir | None = None
     force: bool = False
+    grant: Mapping[str, tuple[str, ...]] | None = None
+    """Tables and columns the project is approved for; the store copy holds only these."""
+    excluded: frozenset[int] = frozenset()
+    """Patients whose opt-outs apply to the project's purpose; the store copy has none of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +332,7 @@ class _Job:
             return []
         assert data_dir is not None  # checked before any action runs
         if self._snapshot is None:
-            self._snapshot = analysis_snapshot(data_dir)
+            self._snapshot = analysis_snapshot(data_dir, self.options.grant, self.options.excluded)
         return [Mount(self._snapshot, STORE / data_dir.database.name)]
 
     def cache_key(self, code: Mapping[PurePosixPath, Path], inputs: list[FileRecord]) -> str:

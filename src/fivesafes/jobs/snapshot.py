@@ -7,15 +7,23 @@ analyst's own Python. So the sandbox never gets the store's file: it gets a copy
 by the environment, outside any sandbox, holding only the ``analysis`` tables, the
 load history, and an empty quarantine with the right columns (so the store opens as
 usual). One copy serves every job until the store changes.
+
+The copy is also where approval and opt-outs are enforced for the data itself: it
+holds only the tables and columns the project was approved for, and no row of a
+patient whose opt-out applies to the project's purpose. Whatever the analyst's
+definition says, what is not in the copy cannot be extracted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
+import orjson
 
 from fivesafes.store.config import DataDir
 
@@ -30,10 +38,42 @@ def _identity(database: Path) -> str:
     return f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}{wal_part}"
 
 
-def analysis_snapshot(data_dir: DataDir) -> Path:
-    """The analysis-only copy of the store as it is now, made if it does not exist yet."""
+def _scope(grant: Mapping[str, tuple[str, ...]] | None, excluded: frozenset[int]) -> str:
+    """Changes whenever the approved data or the set of opted-out patients changes."""
+    material = {
+        "grant": None if grant is None else {t: sorted(c) for t, c in sorted(grant.items())},
+        "excluded": sorted(excluded),
+    }
+    return hashlib.sha256(orjson.dumps(material)).hexdigest()[:16]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, granted: tuple[str, ...]) -> str:
+    """The granted columns of ``table`` that exist, always with ``patient_id`` to join on."""
+    present = [
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'source' "
+            "AND table_schema = 'analysis' AND table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+    keep = [c for c in present if c in granted or c == "patient_id"]
+    return ", ".join(f'"{c}"' for c in keep)
+
+
+def analysis_snapshot(
+    data_dir: DataDir,
+    grant: Mapping[str, tuple[str, ...]] | None = None,
+    excluded: frozenset[int] = frozenset(),
+) -> Path:
+    """The analysis-only copy of the store as it is now, made if it does not exist yet.
+
+    ``grant`` (table -> approved columns) limits the copy to approved data; ``None`` keeps
+    every table (dummy-data and test runs). ``excluded`` patients have no row in it.
+    """
     folder = data_dir.root / SNAPSHOTS
-    target = folder / f"analysis-{_identity(data_dir.database)}.duckdb"
+    identity = f"{_identity(data_dir.database)}-{_scope(grant, excluded)}"
+    target = folder / f"analysis-{identity}.duckdb"
     if target.is_file():
         return target
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -49,8 +89,26 @@ def analysis_snapshot(data_dir: DataDir) -> Path:
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'source' AND table_schema = 'analysis' ORDER BY table_name"
         ).fetchall()
+        if excluded:
+            con.execute("CREATE TEMP TABLE excluded (patient_id BIGINT)")
+            con.executemany("INSERT INTO excluded VALUES (?)", [[i] for i in sorted(excluded)])
         for (name,) in tables:
-            con.execute(f'CREATE TABLE analysis."{name}" AS FROM source.analysis."{name}"')
+            if grant is not None and name not in grant:
+                continue
+            columns = "*" if grant is None else _columns(con, name, grant[name])
+            con.execute(
+                f'CREATE TABLE analysis."{name}" AS SELECT {columns} FROM source.analysis."{name}"'
+            )
+            has_patients = con.execute(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'analysis' "
+                "AND table_catalog <> 'source' AND table_name = ? AND column_name = 'patient_id'",
+                [name],
+            ).fetchone()
+            if excluded and has_patients and has_patients[0]:
+                con.execute(
+                    f'DELETE FROM analysis."{name}" WHERE patient_id IN '
+                    "(SELECT patient_id FROM excluded)"
+                )
         con.execute("CREATE TABLE meta.loads AS FROM source.meta.loads")
         con.execute("CREATE TABLE meta.quarantine AS FROM source.meta.quarantine LIMIT 0")
         con.execute("DETACH source")
