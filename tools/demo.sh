@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on synthetic data: `make demo` runs this.
-# synthetic population -> validated load -> example study on dummy data -> the same study
-# inside the environment, sandboxed, against the store -> the public ledger, verified.
+# synthetic population -> people -> validated load -> opt-outs -> an approved project ->
+# example study on dummy data -> the same study sandboxed against the store -> disclosure
+# checks -> the public ledger, verified.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DEMO=${DEMO_DIR:-demo-output}
@@ -16,30 +17,60 @@ mkdir -p "$DEMO"
 step "1. A synthetic population as FHIR R4, with a few deliberate data-quality faults"
 "$BIN/fivesafes" synth --patients "$PATIENTS" --seed 1 --faults 0.002 --out "$DEMO/source"
 
-step "2. The environment's first account: a data custodian (safe people)"
+step "2. Safe people: a custodian, an analyst and an approver, each verified, each with a token"
 "$BIN/fivesafes" user create cara --name "Cara Custodian" --organisation "Demo environment" \
-    --role data_custodian | tail -n 1 > "$DEMO/custodian.token"
-export FIVESAFES_TOKEN
-FIVESAFES_TOKEN=$(cat "$DEMO/custodian.token")
+    --role data_custodian | tail -n 1 > "$DEMO/cara.token"
+CARA=$(cat "$DEMO/cara.token")
+"$BIN/fivesafes" user create ana --name "Ana Analyst" --organisation "Demo University" \
+    --role analyst --token "$CARA" | tail -n 1 > "$DEMO/ana.token"
+"$BIN/fivesafes" user create val --name "Val Approver" --organisation "Demo environment" \
+    --role approver --token "$CARA" | tail -n 1 > "$DEMO/val.token"
+ANA=$(cat "$DEMO/ana.token")
+VAL=$(cat "$DEMO/val.token")
+"$BIN/fivesafes" user keygen --out "$DEMO/val-signing.pem" --token "$VAL"
 
 step "3. Validated load: every record checked at the door, rejects quarantined with reasons"
-"$BIN/fivesafes" load "$DEMO/source"
-"$BIN/fivesafes" quarantine --limit 8
+"$BIN/fivesafes" load "$DEMO/source" --token "$CARA"
+"$BIN/fivesafes" quarantine --limit 8 --token "$CARA"
 "$BIN/fivesafes" catalogue
 
-step "4. The example study on dummy data, as an analyst runs it on a laptop"
+step "4. The public's choices: national data opt-outs for 100 people, honoured at every extraction"
+"$BIN/python" - "$DEMO/source/Patient.ndjson" "$DEMO/opt-outs.csv" <<'PY'
+import json, sys
+rows = []
+with open(sys.argv[1]) as patients:
+    for line in patients:
+        try:
+            ident = json.loads(line)["identifier"][0]["value"]
+        except (ValueError, KeyError, IndexError):
+            continue
+        rows.append(f"{ident},national")
+        if len(rows) == 100:
+            break
+open(sys.argv[2], "w").write("nhs_number,kind\n" + "\n".join(rows) + "\n")
+PY
+"$BIN/fivesafes" opt-out load "$DEMO/opt-outs.csv" --token "$CARA"
+
+step "5. Safe projects: the analyst applies, the approver approves with a signed decision"
+"$BIN/fivesafes" project submit asthma-prevalence examples/asthma-prevalence/application.toml \
+    --token "$ANA"
+"$BIN/fivesafes" project approve asthma-prevalence --until "$(date -d '+1 year' +%F)" \
+    --reasons "Clear public benefit; aggregate outputs only" --key "$DEMO/val-signing.pem" \
+    --token "$VAL"
+
+step "6. The example study on dummy data, as an analyst runs it on a laptop"
 cp -r examples/asthma-prevalence "$DEMO/study"
 "$BIN/fivesafes" run --project "$DEMO/study"
 
-step "5. The same study inside the environment: sandboxed, against the store (safe settings)"
-"$BIN/fivesafes" submit --project "$DEMO/study"
+step "7. The same study inside the environment: sandboxed, against the store (safe settings)"
+"$BIN/fivesafes" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$ANA"
 
-step "6. Disclosure checks of the study's outputs (safe outputs)"
+step "8. Disclosure checks of the study's outputs (safe outputs)"
 for table in "$DEMO"/study/output/*.csv; do
     "$BIN/fivesafes" check-output "$table" --profile ons || true
 done
 
-step "7. The public ledger: every action above, verifiable by anyone"
+step "9. The public ledger: every action above, verifiable by anyone"
 "$BIN/fivesafes" ledger verify
 "$BIN/fivesafes" ledger public
 echo

@@ -147,7 +147,7 @@ def test_submit_sees_only_approved_data_without_opted_out_patients(
     assert code == 0, errors
     seen = orjson.loads((peek / "output" / "seen.json").read_bytes())
     assert seen["tables"] == ["patients"]
-    assert seen["columns"] == ["patient_id", "sex"]
+    assert seen["filled"] == ["patient_id", "sex"]  # unapproved columns are there, but empty
     with Store.open(data_dir) as store:
         opted_out = store.pseudonymise(nhs_number(1))
         rows = store.con.execute("SELECT patient_id FROM analysis.patients").fetchall()
@@ -181,10 +181,13 @@ q = lambda sql: [r[0] for r in con.execute(sql).fetchall()]
 seen = {
     "tables": q("SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = 'analysis' ORDER BY 1"),
-    "columns": q("SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                 "'analysis' AND table_name = 'patients' ORDER BY ordinal_position"),
+    "filled": q("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "'analysis' AND table_name = 'patients' ORDER BY ordinal_position"),
     "patients": q("SELECT patient_id FROM analysis.patients"),
 }
+seen["filled"] = [
+    c for c in seen["filled"] if q(f'SELECT count("{c}") FROM analysis.patients')[0] > 0
+]
 con.close()
 Path("output/seen.json").write_text(json.dumps(seen))
 dataset = Dataset()

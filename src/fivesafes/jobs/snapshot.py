@@ -9,8 +9,8 @@ load history, and an empty quarantine with the right columns (so the store opens
 usual). One copy serves every job until the store changes.
 
 The copy is also where approval and opt-outs are enforced for the data itself: it
-holds only the tables and columns the project was approved for, and no row of a
-patient whose opt-out applies to the project's purpose. Whatever the analyst's
+holds only the tables the project was approved for, with every unapproved column
+empty, and no row of a patient whose opt-out applies to the project's purpose. Whatever the analyst's
 definition says, what is not in the copy cannot be extracted.
 """
 
@@ -48,17 +48,18 @@ def _scope(grant: Mapping[str, tuple[str, ...]] | None, excluded: frozenset[int]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, granted: tuple[str, ...]) -> str:
-    """The granted columns of ``table`` that exist, always with ``patient_id`` to join on."""
-    present = [
-        c
-        for (c,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'source' "
-            "AND table_schema = 'analysis' AND table_name = ? ORDER BY ordinal_position",
-            [table],
-        ).fetchall()
-    ]
-    keep = [c for c in present if c in granted or c == "patient_id"]
-    return ", ".join(f'"{c}"' for c in keep)
+    """The select list of ``table``: granted columns (and ``patient_id``) as they are, every
+    other column empty. Keeping the table's shape lets the query engine run unchanged (it may
+    break ties on any column); emptying the rest keeps unapproved values out of the copy."""
+    present = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = "
+        "'source' AND table_schema = 'analysis' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return ", ".join(
+        f'"{c}"' if c in granted or c == "patient_id" else f'NULL::{t} AS "{c}"'
+        for c, t in present
+    )
 
 
 def analysis_snapshot(
