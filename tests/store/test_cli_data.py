@@ -85,6 +85,8 @@ def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
     (load_entry,) = [e for e in entries if e["kind"] == "load"]
     assert load_entry["actor"] == "cara"
     assert load_entry["subject"]["files"][0]["file"] == "a.ndjson"
+    (read,) = [e for e in entries if e["kind"] == "identifiable_read"]
+    assert (read["actor"], read["subject"]["table"]) == ("cara", "quarantine")
 
 
 def test_load_needs_a_data_custodian(tmp_path: Path) -> None:

@@ -221,8 +221,11 @@ def quarantine_command(
     """
     from fivesafes.ingest.rules import RULES
 
-    with control_plane(data_dir) as cp, cp.transaction() as session:
-        cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
+    with control_plane(data_dir) as cp:
+        with cp.transaction() as session:
+            who = cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
+        what = {"table": "quarantine", "rule": rule or "any", "limit": str(limit)}
+        cp.log("identifiable_read", what, who.person_id)
     try:
         store = Store.open(DataDir.from_env(data_dir), read_only=True)
     except FileNotFoundError as exc:
