@@ -196,3 +196,33 @@ def test_a_model_needs_ten_residual_degrees_of_freedom():
     enough = pa.table({"term": ["age"], "estimate": [0.3], "df_resid": [600]})
     assert not check_model(few, profile()).releasable
     assert check_model(enough, profile()).passed
+
+
+def test_three_tables_together_can_expose_what_no_two_do():
+    # People by age, sex and region; no young men at all. Released: age × sex (showing the
+    # zero) and age × region. New: sex × region. Women in the north (17) minus the young in
+    # the north (12, all women, since no young men) leaves 5 older northern women — which
+    # takes all three tables.
+    history = MemoryReleaseHistory()
+    age, sex, region = (
+        Dimension("age_band", ("0-17", "18+")),
+        Dimension("sex", ("F", "M")),
+        Dimension("region", ("north", "south")),
+    )
+    for rows, cols, counts in [
+        (age, sex, [[25, 0], [35, 45]]),
+        (age, region, [[12, 13], [30, 50]]),
+    ]:
+        report, record = check_frequency(
+            FrequencyTable(rows, cols, np.array(counts)), profile("ons"), f"by {cols.name}"
+        )
+        assert report.passed
+        history.record(record)
+    new = FrequencyTable(sex, region, np.array([[17, 43], [25, 20]]))
+    _, record = check_frequency(new, profile("ons"), "sex by region")
+    from fivesafes.disclosure.differencing import check_against, check_history
+
+    assert not [e for old in history.released() for e in check_against(record, old, 10)]
+    exposures = check_history(record, history.released(), 10)
+    assert [e.what for e in exposures] == ["the group sex F, region north, age_band 18+"]
+    assert exposures[0].cells == ("sex=F, region=north",)

@@ -12,8 +12,8 @@ new table is refused when, under any of those hypotheses, those sums fix
   value between 1 and the threshold — e.g. the 16–17-year-olds between ``0-17`` and ``0-15``,
   or the three people between two nested populations.
 
-This compares the new table with each earlier one in turn; sums that need three or more tables
-at once are not searched (documented in docs/disclosure-rules.md).
+The new table is compared with each earlier one in turn under all three hypotheses, then with
+all related earlier releases at once as one population (what takes three tables to see).
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ class _Axis:
     ordered: bool
 
 
-def _axes(a: ReleasedTable, b: ReleasedTable) -> list[_Axis]:
+def _axes(releases: list[ReleasedTable]) -> list[_Axis]:
     names: dict[str, list[str]] = {}
-    for release in (a, b):
+    for release in releases:
         for dim in release.table.dimensions:
             names.setdefault(dim.name, [])
             names[dim.name] += [label for label in dim.labels if label not in names[dim.name]]
@@ -190,9 +190,66 @@ def _groups(space: _Space) -> tuple[np.ndarray, list[str]]:
     return np.array(vectors), names
 
 
+def _audit(
+    tables: list[tuple[ReleasedTable, frozenset[int]]],
+    space: _Space,
+    threshold: int,
+    hypothesis: str,
+    earlier: str,
+) -> list[Exposure] | None:
+    """Exposures when ``tables`` (the new one first, each with the population segments it
+    covers) are all published together; None when their true counts rule the hypothesis out."""
+    sums = [_sums(table, space, segments) for table, segments in tables]
+    every = np.vstack([np.array(v) for v, *_ in sums])
+    if not _possible(every, np.concatenate([val for _, val, *_ in sums])):
+        return None
+    shown = np.concatenate([_published(t, s[3]) for (t, _), s in zip(tables, sums, strict=True)])
+    values = np.concatenate([val for _, val, *_ in sums])[shown]
+    published = every[shown]
+    zero = forced_zero(published, values)
+    published[:, zero] = 0
+    new_count = len(sums[0][0])
+    new_rows = [k for k in range(new_count) if shown[k]]
+    _, _, new_names, new_positions, _ = sums[0]
+    found = []
+
+    def blame(what: str, group: np.ndarray) -> Exposure:
+        weights = _fewest_sums(published, group)
+        involved = [k for n, k in enumerate(new_rows) if abs(weights[n]) > 1e-6]
+        return Exposure(
+            earlier,
+            hypothesis,
+            what,
+            tuple(new_names[k] for k in involved),
+            tuple(new_positions[k] for k in involved),
+        )
+
+    primary = np.concatenate([np.array(s[4], dtype=bool) for s in sums])
+    if primary.any():
+        names = [
+            name if n == 0 else f"{table.name}: {name}"
+            for n, ((table, _), s) in enumerate(zip(tables, sums, strict=True))
+            for name in s[2]
+        ]
+        hidden = every[primary].copy()
+        hidden[:, zero] = 0
+        leaks = determined(published, hidden) & (hidden.sum(axis=1) > 0)
+        for k in np.flatnonzero(leaks):
+            found.append(blame(f"suppressed cell {np.array(names)[primary][k]}", hidden[k]))
+    groups, group_names = _groups(space)
+    groups[:, zero] = 0
+    fixed = determined(published, groups) & (groups.sum(axis=1) > 0)
+    if fixed.any():
+        weights = np.linalg.lstsq(published.T, groups[fixed].T, rcond=None)[0]
+        for k, amount in zip(np.flatnonzero(fixed), weights.T @ values, strict=True):
+            if 0.5 <= amount < threshold - 0.5 + 1e-9:
+                found.append(blame(f"the group {group_names[k]}", groups[k]))
+    return found
+
+
 def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[Exposure]:
     """Every exposure between a new table and one earlier release, under each hypothesis."""
-    axes = _axes(new, earlier)
+    axes = _axes([new, earlier])
     found: list[Exposure] = []
     for hypothesis in HYPOTHESES:
         segments = 1 if hypothesis == HYPOTHESES[0] else 2
@@ -201,61 +258,29 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
             return _same_cells(new, earlier, threshold)
         new_segments = frozenset({0}) if hypothesis != HYPOTHESES[2] else frozenset({0, 1})
         old_segments = frozenset({0}) if hypothesis != HYPOTHESES[1] else frozenset({0, 1})
-        nv, nval, nname, npos, nprim = _sums(new, space, new_segments)
-        ov, oval, oname, opos, oprim = _sums(earlier, space, old_segments)
-        if not _possible(np.vstack([nv, ov]), np.concatenate([nval, oval])):
-            continue  # the true counts rule this relation between the populations out
-        n_pub = _published(new, npos)
-        o_pub = _published(earlier, opos)
-        published = np.vstack([np.array(nv)[n_pub], np.array(ov)[o_pub]])
-        values = np.concatenate([np.array(nval)[n_pub], np.array(oval)[o_pub]])
-        zero = forced_zero(published, values)
-        published[:, zero] = 0
-        prim = np.concatenate([np.array(nprim, dtype=bool), np.array(oprim, dtype=bool)])
-        hidden_primary = np.vstack([np.array(nv), np.array(ov)])[prim]
-        primary_names = [n for n, p in zip(nname, nprim, strict=True) if p] + [
-            f"{earlier.name}: {n}" for n, p in zip(oname, oprim, strict=True) if p
-        ]
-        new_rows = [k for k, ok in enumerate(n_pub) if ok]
-        if hidden_primary.shape[0]:
-            hidden_primary[:, zero] = 0
-            leaks = determined(published, hidden_primary) & (hidden_primary.sum(axis=1) > 0)
-            for name in np.array(primary_names)[leaks]:
-                found.append(
-                    _blame(
-                        earlier,
-                        hypothesis,
-                        f"suppressed cell {name}",
-                        published,
-                        None,
-                        new_rows,
-                        nname,
-                        npos,
-                    )
-                )
-        groups, group_names = _groups(space)
-        groups[:, zero] = 0
-        live = groups.sum(axis=1) > 0
-        fixed = determined(published, groups) & live
-        if fixed.any():
-            weights = np.linalg.lstsq(published.T, groups[fixed].T, rcond=None)[0]
-            amounts = weights.T @ values
-            for k, amount in zip(np.flatnonzero(fixed), amounts, strict=True):
-                if 0.5 <= amount < threshold - 0.5 + 1e-9:
-                    w = _fewest_sums(published, groups[k])
-                    found.append(
-                        _blame(
-                            earlier,
-                            hypothesis,
-                            f"the group {group_names[k]}",
-                            published,
-                            w,
-                            new_rows,
-                            nname,
-                            npos,
-                        )
-                    )
+        tables = [(new, new_segments), (earlier, old_segments)]
+        found += _audit(tables, space, threshold, hypothesis, earlier.name) or []
     return found
+
+
+def check_together(
+    new: ReleasedTable, history: list[ReleasedTable], threshold: int
+) -> list[Exposure]:
+    """All releases at once, as one population: sums that need three or more tables.
+
+    Only the earlier tables that share a variable with the new one take part, and only while
+    their common atoms stay few enough to solve.
+    """
+    names = {d.name for d in new.table.dimensions}
+    related = [e for e in history if names & {d.name for d in e.table.dimensions}]
+    if len(related) < 2:
+        return []
+    space = _Space(_axes([new, *related]), 1)
+    if space.size > MAX_ATOMS:
+        return []
+    tables = [(new, frozenset({0})), *((e, frozenset({0})) for e in related)]
+    everyone = f"{len(related)} earlier releases together"
+    return _audit(tables, space, threshold, "same population", everyone) or []
 
 
 def _fewest_sums(published: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -312,32 +337,12 @@ def _same_cells(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> l
     return found
 
 
-def _blame(
-    earlier: ReleasedTable,
-    hypothesis: str,
-    what: str,
-    published: np.ndarray,
-    weights: np.ndarray | None,
-    new_rows: list[int],
-    names: list[str],
-    positions: list[tuple[int, int]],
-) -> Exposure:
-    """Name the new table's published sums that the exposing combination uses."""
-    if weights is None:
-        involved = new_rows
-    else:
-        involved = [k for n, k in enumerate(new_rows) if abs(weights[n]) > 1e-6]
-    return Exposure(
-        earlier.name,
-        hypothesis,
-        what,
-        tuple(names[k] for k in involved),
-        tuple(positions[k] for k in involved),
-    )
-
-
 def check_history(
     new: ReleasedTable, history: list[ReleasedTable], threshold: int
 ) -> list[Exposure]:
-    """Exposures between a new table and each table the project released before."""
-    return [e for earlier in history for e in check_against(new, earlier, threshold)]
+    """Exposures between a new table and each table the project released before, then all of
+    them together; each exposure reported once."""
+    found = [e for earlier in history for e in check_against(new, earlier, threshold)]
+    seen = {(e.hypothesis, e.what) for e in found}
+    together = check_together(new, history, threshold)
+    return found + [e for e in together if (e.hypothesis, e.what) not in seen]
