@@ -139,10 +139,11 @@ def check_counts(
     combined = CheckReport(name, "frequency table", profile.name)
     parts: dict[str, CheckReport] = {}
     for measure, table in tables.items():
-        report, record = check_frequency(table, profile, f"{name}: {measure}", seen)
-        seen.record(record)
+        report, _ = check_frequency(table, profile, f"{name}: {measure}", seen)
+        for record in report.records:
+            seen.record(record)
         parts[measure] = report
-        combined.records.append(record)
+        combined.records += report.records
         combined.notes += [f"{measure}: {note}" for note in report.notes]
     for rule in dict.fromkeys(r.rule for part in parts.values() for r in part.results):
         results = {m: r for m, part in parts.items() for r in part.results if r.rule == rule}

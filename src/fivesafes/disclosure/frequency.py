@@ -236,5 +236,6 @@ def check_frequency(
             )
         )
     report.safe = safe_version(table, hidden, profile)
-    report.records.append(record)
+    if not withheld.any():  # with unknown counts it could only mislead later comparisons
+        report.records.append(record)
     return report, record
