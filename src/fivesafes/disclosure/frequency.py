@@ -143,6 +143,74 @@ def safe_version(table: FrequencyTable, hidden: np.ndarray, profile: Profile) ->
     )
 
 
+def _small_numbers(table: FrequencyTable, primary: np.ndarray, profile: Profile) -> RuleResult:
+    cells, positions = _cells(table, primary)
+    return RuleResult(
+        "small_numbers",
+        not primary.any(),
+        f"{len(cells)} cell(s) under {profile.threshold} must be suppressed"
+        if cells
+        else f"no non-zero cell under {profile.threshold}",
+        f"threshold {profile.threshold}" + (", zeros too" if profile.suppress_zeros else ""),
+        profile.source("threshold"),
+        cells,
+        positions,
+    )
+
+
+def _secondary(
+    table: FrequencyTable, protected: np.ndarray, hidden: np.ndarray, profile: Profile
+) -> RuleResult:
+    """The complementary cells, and whether they leave every protected cell undetermined."""
+    leaks = exposed(_audit_counts(table), hidden, protected, table.published())
+    complement, positions = _cells(table, hidden & ~protected)
+    return RuleResult(
+        "secondary_suppression",
+        not leaks.any(),
+        f"{len(complement)} more cell(s) hidden so no suppressed cell can be worked out "
+        "from the row and column totals"
+        if not leaks.any()
+        else "a suppressed cell can still be worked out from the totals; merge categories",
+        "true totals published",
+        profile.source("totals"),
+        complement,
+        positions,
+    )
+
+
+def _rounding(table: FrequencyTable, hidden: np.ndarray, profile: Profile) -> RuleResult:
+    published = table.counts[~hidden].astype(float)
+    unrounded = int((round_counts(published, profile) != published).sum())
+    return RuleResult(
+        "rounding",
+        unrounded == 0,
+        f"{unrounded} published count(s) rounded" if unrounded else "every count already rounded",
+        f"{profile.rounding} {profile.rounding_base}",
+        profile.source("rounding"),
+    )
+
+
+def _differencing(record: ReleasedTable, history: ReleaseHistory, profile: Profile) -> RuleResult:
+    earlier = list(history.released())
+    exposures = check_history(record, earlier, profile.threshold)
+    names = tuple(
+        f"with {e.earlier} ({e.hypothesis}): {e.what}"
+        + (f" via {', '.join(e.cells[:4])}" if e.cells else "")
+        for e in exposures
+    )
+    return RuleResult(
+        "differencing",
+        not exposures,
+        f"{len(exposures)} way(s) to expose a small group by subtracting tables"
+        if exposures
+        else f"checked against {len(earlier)} earlier release(s) of this project",
+        f"groups under {profile.threshold}",
+        profile.source("differencing"),
+        names,
+        tuple(p for e in exposures for p in e.positions),
+    )
+
+
 def check_frequency(
     table: FrequencyTable,
     profile: Profile,
@@ -152,62 +220,22 @@ def check_frequency(
     """Check a table of counts; return the report and the record to keep if it is released."""
     report = CheckReport(name, "frequency table", profile.name)
     primary, hidden = protect(table, profile)
-    cells, positions = _cells(table, primary)
-    report.results.append(
-        RuleResult(
-            "small_numbers",
-            not primary.any(),
-            f"{len(cells)} cell(s) under {profile.threshold} must be suppressed"
-            if cells
-            else f"no non-zero cell under {profile.threshold}",
-            f"threshold {profile.threshold}" + (", zeros too" if profile.suppress_zeros else ""),
-            profile.source("threshold"),
-            cells,
-            positions,
-        )
-    )
+    withheld = _withheld(table)
+    protected = primary | withheld
+    report.results.append(_small_numbers(table, primary, profile))
     if profile.totals == "true":
         report.results.append(_small_totals(table, profile))
-    withheld = _withheld(table)
     if withheld.any():
         report.notes.append(
             f"{int(withheld.sum())} cell(s) already hidden in the file; their counts are unknown"
         )
         report.results.append(_withheld_leaks(table, withheld, profile))
-    protected = primary | withheld
     if profile.secondary_suppression and profile.totals == "true" and protected.any():
-        leaks = exposed(_audit_counts(table), hidden, protected, table.published())
-        complement, complement_positions = _cells(table, hidden & ~protected)
-        report.results.append(
-            RuleResult(
-                "secondary_suppression",
-                not leaks.any(),
-                f"{len(complement)} more cell(s) hidden so no suppressed cell can be worked out "
-                "from the row and column totals"
-                if not leaks.any()
-                else "a suppressed cell can still be worked out from the totals; merge categories",
-                "true totals published",
-                profile.source("totals"),
-                complement,
-                complement_positions,
-            )
-        )
+        report.results.append(_secondary(table, protected, hidden, profile))
     elif profile.totals == "recompute" and protected.any():
         report.notes.append("totals are recomputed from the published cells, so they hide nothing")
     if profile.rounding != "none":
-        published = table.counts[~hidden].astype(float)
-        unrounded = int((round_counts(published, profile) != published).sum())
-        report.results.append(
-            RuleResult(
-                "rounding",
-                unrounded == 0,
-                f"{unrounded} published count(s) rounded"
-                if unrounded
-                else "every count already rounded",
-                f"{profile.rounding} {profile.rounding_base}",
-                profile.source("rounding"),
-            )
-        )
+        report.results.append(_rounding(table, hidden, profile))
     record = ReleasedTable(name, table, hidden, primary, profile.totals == "true")
     if history is not None and profile.differencing and withheld.any():
         report.notes.append(
@@ -215,26 +243,7 @@ def check_frequency(
             "cells; check the table before suppressing it, or make it with the safe API"
         )
     elif history is not None and profile.differencing:
-        earlier = list(history.released())
-        exposures = check_history(record, earlier, profile.threshold)
-        names = tuple(
-            f"with {e.earlier} ({e.hypothesis}): {e.what}"
-            + (f" via {', '.join(e.cells[:4])}" if e.cells else "")
-            for e in exposures
-        )
-        report.results.append(
-            RuleResult(
-                "differencing",
-                not exposures,
-                f"{len(exposures)} way(s) to expose a small group by subtracting tables"
-                if exposures
-                else f"checked against {len(earlier)} earlier release(s) of this project",
-                f"groups under {profile.threshold}",
-                profile.source("differencing"),
-                names,
-                tuple(p for e in exposures for p in e.positions),
-            )
-        )
+        report.results.append(_differencing(record, history, profile))
     report.safe = safe_version(table, hidden, profile)
     if not withheld.any():  # with unknown counts it could only mislead later comparisons
         report.records.append(record)
