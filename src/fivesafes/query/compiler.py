@@ -2,8 +2,8 @@
 
 Shape of every query (one per dataset, one per measure):
 
-* ``all_patients``: every ``patient_id`` of the patient-level tables the definition
-  reads, minus the patients an extraction must leave out (opt-outs);
+* ``all_patients``: every ``patient_id`` of the ``patients`` table, minus the
+  patients an extraction must leave out (opt-outs);
 * one CTE per per-patient value that needs the event tables -- an aggregate
   (``GROUP BY patient_id``) or one row picked per patient (``ROW_NUMBER()``);
 * a final SELECT over ``all_patients`` LEFT JOINing each CTE on ``patient_id``.
@@ -152,7 +152,6 @@ class Compiler:
         self.intervals = intervals
         self.ctes: list[tuple[str, exp.Select]] = []
         self._names: dict[object, str] = {}
-        self._patient_tables: list[str] = ["patients"]
 
     # -- CTE bookkeeping ------------------------------------------------------------
 
@@ -171,17 +170,16 @@ class Compiler:
 
     # -- the patients and intervals every query starts from --------------------------
 
-    def _all_patients(self, tables: list[str]) -> str:
+    def _all_patients(self) -> str:
+        """Every patient: the ``patients`` table is the model's register of every person
+        (the store builds every other table by joining it), less the excluded."""
+
         def build() -> exp.Select:
-            parts = [
-                exp.select(exp.column("patient_id", quoted=True)).from_(self.table(t))
-                for t in tables
-            ]
-            union: exp.Query = parts[0]
-            for part in parts[1:]:
-                union = exp.union(union, part, distinct=False)
-            query = exp.select(_col("u", "patient_id")).from_(union.subquery("u"))
-            query = query.group_by(_col("u", "patient_id"))
+            query = (
+                exp.select(_col("u", "patient_id"))
+                .from_(exp.alias_(self.table("patients"), "u", table=True))
+                .group_by(_col("u", "patient_id"))
+            )
             if self.excluded is not None:
                 query = query.join(
                     exp.alias_(exp.to_table(self.excluded), "x", table=True),
@@ -209,7 +207,7 @@ class Compiler:
         return self._cte(("intervals",), "intervals", build)
 
     def _base(self, by_interval: bool) -> exp.Expression:
-        patients = self._all_patients(self._patient_tables)
+        patients = self._all_patients()
         if not by_interval:
             return exp.to_table(patients)
 
@@ -234,8 +232,6 @@ class Compiler:
     # -- whole queries ----------------------------------------------------------------
 
     def dataset(self, query: DatasetQuery) -> exp.Select:
-        nodes = [query.population, *(s for _, s in query.columns)]
-        self._patient_tables = referenced_tables(nodes)
         scope = self._patient_scope(by_interval=False)
         population = self.patient(query.population, scope)
         columns = [
@@ -248,8 +244,6 @@ class Compiler:
 
     def measure(self, measure: Measure) -> exp.Select:
         groups = list(measure.group_by)
-        nodes = [measure.numerator, measure.denominator, *(s for _, s in groups)]
-        self._patient_tables = referenced_tables(nodes)
         scope = self._patient_scope(by_interval=True)
         per_patient = [
             _col("b", "interval_start"),
@@ -598,10 +592,3 @@ def apply(fn: Fn, args: list[exp.Expression], node: m.Apply) -> exp.Expression:
             year=exp.Year(this=args[0]), month=exp.Literal.number(1), day=exp.Literal.number(1)
         )
     raise AssertionError(f"no SQL for {fn}")
-
-
-def referenced_tables(nodes: list[m.Series]) -> list[str]:
-    """The patient-level tables a definition reads, in model order: whose patients are in it."""
-    used = {n.table for node in nodes for n in m.walk(node) if isinstance(n, m.TableFrame)}
-    tables = [t for t in TABLES if t in used and TABLES[t].is_patient_level]
-    return tables or ["patients"]

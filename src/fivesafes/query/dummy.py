@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 from fivesafes.model import TABLES, Column, ColumnType, Table, TableKind
 from fivesafes.model.codes import CodeSystem, verhoeff_check_digit
 from fivesafes.query import model as m
-from fivesafes.query.compiler import referenced_tables
 from fivesafes.query.dataset import DatasetQuery
 from fivesafes.query.engines import DuckDBEngine
 from fivesafes.query.errors import DefinitionError
@@ -119,6 +118,13 @@ def _shape_hints(hints: Hints, value: m.Series, other: m.Series) -> None:
         if source is not None:
             table = m.root_table(source).table
             hints.counts[table] = max(hints.counts.get(table, 0.0), number + 2)
+
+
+def referenced_tables(nodes: list[m.Series]) -> list[str]:
+    """The patient-level tables a definition reads, in model order (dummy data makes these)."""
+    used = {n.table for node in nodes for n in m.walk(node) if isinstance(n, m.TableFrame)}
+    tables = [t for t in TABLES if t in used and TABLES[t].is_patient_level]
+    return tables or ["patients"]
 
 
 # --- drawing values ----------------------------------------------------------------------
