@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.suppression import secondary_mask
-from fivesafes.disclosure.tables import Dimension, FrequencyTable, Published, label_order
+from fivesafes.disclosure.tables import Dimension, FrequencyTable, Published, grouped
 
 
 @dataclass(frozen=True)
@@ -43,35 +42,26 @@ def magnitude_table(
 ) -> MagnitudeTable:
     """Sum ``value`` by group; a contributor is a record, or each distinct ``contributor``
     (a practice, a trust), whose values are added up first as the handbook asks."""
-    con = duckdb.connect()
-    con.register("records", records)
     keys = [rows] if columns is None else [rows, columns]
-    key_sql = ", ".join(f'CAST("{k}" AS VARCHAR) AS k{n}' for n, k in enumerate(keys))
-    group = ", ".join(f"k{n}" for n in range(len(keys)))
+    quoted = ", ".join(f'"{k}"' for k in keys)
     who = f'"{contributor}"' if contributor else "row_number() OVER ()"
-    ranks = ", ".join(f"sum(v) FILTER (WHERE rank = {r + 1})" for r in range(max(top, 2)))
-    query = f"""
-        WITH c AS (SELECT {key_sql}, {who} AS who, abs("{value}") AS v FROM records),
-             per AS (SELECT {group}, who, sum(v) AS v FROM c GROUP BY ALL),
-             ranked AS (SELECT *, row_number() OVER (PARTITION BY {group} ORDER BY v DESC) AS rank
-                        FROM per)
-        SELECT {group}, sum(v), count(*), {ranks} FROM ranked GROUP BY ALL
-    """
-    result = con.execute(query).fetchall()
-    con.close()
-    width = len(keys)
-    row_labels = tuple(sorted({r[0] for r in result}, key=label_order))
-    col_labels = tuple(sorted({r[1] for r in result}, key=label_order)) if columns else ("sum",)
-    shape = (len(row_labels), len(col_labels))
+    top = max(top, 2)
+    ranked = f"""(
+        WITH c AS (SELECT {quoted}, {who} AS who, abs("{value}") AS v FROM records),
+             per AS (SELECT {quoted}, who, sum(v) AS v FROM c GROUP BY ALL)
+        SELECT *, row_number() OVER (PARTITION BY {quoted} ORDER BY v DESC) AS rank FROM per
+    )"""
+    ranks = ", ".join(f"sum(v) FILTER (WHERE rank = {r + 1})" for r in range(top))
+    row_labels, col_labels, cells = grouped(
+        records, keys, f"sum(v), count(*), {ranks}", source=ranked
+    )
+    shape = (len(row_labels), len(col_labels or (0,)))
     total, count = np.zeros(shape), np.zeros(shape, dtype=np.int64)
-    largest = np.zeros((*shape, max(top, 2)))
-    r_index = {v: i for i, v in enumerate(row_labels)}
-    c_index = {v: i for i, v in enumerate(col_labels)}
-    for r in result:
-        i, j = r_index[r[0]], c_index[r[1]] if columns else 0
-        total[i, j], count[i, j] = r[width], r[width + 1]
-        largest[i, j] = [x or 0.0 for x in r[width + 2 :]]
-    column_dim = Dimension(columns, col_labels) if columns else None
+    largest = np.zeros((*shape, top))
+    for i, j, (sum_v, n, *tops) in cells:
+        total[i, j], count[i, j] = sum_v, n
+        largest[i, j] = [x or 0.0 for x in tops]
+    column_dim = Dimension(columns, col_labels) if columns and col_labels else None
     return MagnitudeTable(
         Dimension(rows, row_labels), column_dim, total, count, largest, f"sum of {value}"
     )

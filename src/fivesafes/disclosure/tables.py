@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fivesafes.disclosure.intervals import parse_interval
+
 TOTAL_LABELS = frozenset({"total", "totals", "all", "overall"})
 COUNT_NAMES = ("count", "n", "frequency", "freq", "patients")
 
@@ -305,30 +307,44 @@ def count_tables(data: pa.Table, labels: list[str] | None = None) -> dict[str, F
     return _long_to_tables(data, labels, measures)
 
 
+def grouped(
+    records: pa.Table | duckdb.DuckDBPyRelation,
+    keys: list[str],
+    aggregates: str,
+    source: str = "records",
+) -> tuple[tuple[str, ...], tuple[str, ...] | None, list[tuple[int, int, tuple]]]:
+    """Group records by one or two keys with DuckDB; the row and column categories in order
+    and, per group, its position and the ``aggregates`` (SQL over ``source``, a query of
+    ``records``). A missing category is labelled ``missing``."""
+    con = duckdb.connect()
+    con.register("records", records)
+    labels = ", ".join(f"COALESCE(CAST(\"{k}\" AS VARCHAR), 'missing')" for k in keys)
+    query = f"SELECT {labels}, {aggregates} FROM {source} GROUP BY ALL"
+    result = con.execute(query).fetchall()
+    con.close()
+    row_labels = tuple(sorted({r[0] for r in result}, key=label_order))
+    col_labels = tuple(sorted({r[1] for r in result}, key=label_order)) if len(keys) > 1 else None
+    r_index = {v: i for i, v in enumerate(row_labels)}
+    c_index = {v: i for i, v in enumerate(col_labels or ())}
+    width = len(keys)
+    cells = [(r_index[r[0]], c_index[r[1]] if width > 1 else 0, r[width:]) for r in result]
+    return row_labels, col_labels, cells
+
+
 def crosstab(
     records: pa.Table | duckdb.DuckDBPyRelation, rows: str, columns: str | None = None
 ) -> FrequencyTable:
     """Count records by one or two variables with DuckDB (fast on millions of rows)."""
-    con = duckdb.connect()
-    con.register("records", records)
     keys = [rows] if columns is None else [rows, columns]
-    cols = ", ".join(f'CAST("{k}" AS VARCHAR)' for k in keys)
-    result = con.execute(f"SELECT {cols}, count(*) FROM records GROUP BY ALL").fetchall()
-    con.close()
-    row_labels = tuple(sorted({r[0] for r in result}, key=label_order))
-    col_labels = tuple(sorted({r[1] for r in result}, key=label_order)) if columns else ("count",)
-    counts = np.zeros((len(row_labels), len(col_labels)), dtype=np.int64)
-    r_index = {v: i for i, v in enumerate(row_labels)}
-    c_index = {v: i for i, v in enumerate(col_labels)}
-    for row in result:
-        counts[r_index[row[0]], c_index[row[1] if columns else "count"]] = row[-1]
-    column_dim = Dimension(columns, col_labels) if columns else None
+    row_labels, col_labels, cells = grouped(records, keys, "count(*)")
+    counts = np.zeros((len(row_labels), len(col_labels or (0,))), dtype=np.int64)
+    for i, j, (n,) in cells:
+        counts[i, j] = n
+    column_dim = Dimension(columns, col_labels) if columns and col_labels else None
     return FrequencyTable(Dimension(rows, row_labels), column_dim, counts)
 
 
 def label_order(label: str | None) -> tuple[float, str]:
     """Numeric-looking labels (age bands '5-9' before '10-14') in number order, then text."""
-    from fivesafes.disclosure.intervals import parse_interval
-
     interval = parse_interval(label or "")
     return (interval[0] if interval else float("inf"), label or "")
