@@ -59,12 +59,12 @@ def outcome_of(verdicts: Sequence[Verdict]) -> State:
     if len(verdicts) < VOTES_NEEDED:
         return State.UNDER_REVIEW
     first, second = verdicts[0], verdicts[1]
-    if len(verdicts) == VOTES_NEEDED:
-        if first is second is Verdict.APPROVE:
-            return State.APPROVED
-        if Verdict.APPROVE in (first, second):
-            return State.AWAITING_THIRD
+    if first is second is Verdict.APPROVE:
+        return State.APPROVED
+    if Verdict.APPROVE not in (first, second):
         return State.REJECTED if first is second is Verdict.REJECT else State.RETURNED
+    if len(verdicts) == VOTES_NEEDED:
+        return State.AWAITING_THIRD
     third = verdicts[2]
     return {
         Verdict.APPROVE: State.APPROVED,
