@@ -3,15 +3,18 @@ governance tests' throwaway server), an approved project with its people, and a 
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "governance"))  # its helpers and fixtures
 
-from governance_support import ManualClock
+from governance_support import ManualClock, World
 from release_support import People, Study, approved_project
 
 from fivesafes.governance import ControlPlane
@@ -29,27 +32,51 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-def _office(url: str, tmp_path: Path, clock: ManualClock) -> Iterator[ReleaseOffice]:
-    data_dir = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
+def _data_dir(root: Path) -> DataDir:
+    return DataDir(root / "data", root / "keys" / "pseudonym.key")
+
+
+def _office(url: str, root: Path, clock: ManualClock) -> Iterator[ReleaseOffice]:
+    data_dir = _data_dir(root)
     with ControlPlane.open(data_dir, url=url, clock=clock) as cp:
         yield ReleaseOffice(cp, data_dir)
 
 
+@dataclass(frozen=True)
+class Template:
+    """An environment with its people and approved project, made once and copied per test."""
+
+    root: Path
+    tokens: dict[str, str]
+    keys: dict[str, Ed25519PrivateKey]
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    root = tmp_path_factory.mktemp("release-environment")
+    for office in _office(f"sqlite:///{root / 'control.sqlite'}", root, ManualClock()):
+        people = approved_project(office)
+    return Template(root, dict(people.world.tokens), dict(people.world.keys))
+
+
 @pytest.fixture
-def office(tmp_path: Path, clock: ManualClock) -> Iterator[ReleaseOffice]:
-    """On SQLite: most release tests are about the workflow, not the database."""
-    yield from _office(f"sqlite:///{tmp_path / 'control.sqlite'}", tmp_path, clock)
+def office(template: Template, tmp_path: Path, clock: ManualClock) -> Iterator[ReleaseOffice]:
+    """On SQLite, a fresh copy of the template environment: most release tests are about the
+    workflow, not the database."""
+    root = tmp_path / "environment"
+    shutil.copytree(template.root, root)
+    yield from _office(f"sqlite:///{root / 'control.sqlite'}", root, clock)
+
+
+@pytest.fixture
+def people(office: ReleaseOffice, template: Template) -> People:
+    return People(World(office.cp, dict(template.tokens), dict(template.keys)))
 
 
 @pytest.fixture
 def any_office(control_url: str, tmp_path: Path, clock: ManualClock) -> Iterator[ReleaseOffice]:
-    """On SQLite and on PostgreSQL."""
+    """An empty environment on SQLite and on PostgreSQL."""
     yield from _office(control_url, tmp_path, clock)
-
-
-@pytest.fixture
-def people(office: ReleaseOffice) -> People:
-    return approved_project(office)
 
 
 @pytest.fixture
