@@ -1,0 +1,285 @@
+"""Commands for releasing outputs: check, request, review, publish, and look at requests.
+
+``fivesafes release check`` is the dry run an analyst sees before asking; ``request`` asks, with a
+justification (and a written exception for each file that failed a check) and prints the ledger
+receipt; output checkers ``review`` with their own signing key, blind to each other's vote until
+both are in; ``publish`` writes an approved request to the project's released outputs; ``verify``
+checks a released folder against the environment's key.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table as RichTable
+
+from fivesafes.cli.common import (
+    DataDirOption,
+    FormatOption,
+    TokenOption,
+    app,
+    console,
+    control_plane,
+    fail,
+    need_token,
+)
+from fivesafes.governance.signing import load_person_key
+from fivesafes.release import (
+    FileCheck,
+    ReleaseOffice,
+    ReleaseView,
+    State,
+    Verdict,
+    check_request_files,
+    list_releases,
+    publish_release,
+    request_release,
+    review_release,
+    show_release,
+    verify_release,
+)
+from fivesafes.store.config import DataDir
+
+release_app = typer.Typer(help="Release checked outputs: request, two blind reviews, publish.")
+app.add_typer(release_app, name="release", no_args_is_help=True)
+
+ProjectIdOption = Annotated[str, typer.Option("--project-id", help="The approved project")]
+StudyOption = Annotated[Path, typer.Option("--study", help="The study folder (project.yaml)")]
+FilesArgument = Annotated[list[Path], typer.Argument(help="Output files, inside the study")]
+ExceptionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exception",
+        help="FILE=why, for a file that did not pass every check (repeat for several)",
+    ),
+]
+KeyOption = Annotated[Path, typer.Option("--key", help="Your private signing key (keygen)")]
+CommentsOption = Annotated[str, typer.Option("--comments", help="What you checked; concerns")]
+VERDICT_MARK = {"passed": "[green]passed[/]", "safe_version": "[yellow]safe version[/]"}
+
+
+@contextmanager
+def _office(data_dir: Path | None) -> Iterator[ReleaseOffice]:
+    with control_plane(data_dir) as cp:
+        yield ReleaseOffice(cp, DataDir.from_env(data_dir))
+
+
+def _exceptions(given: Sequence[str] | None) -> dict[str, str]:
+    found = {}
+    for item in given or ():
+        path, sep, why = item.partition("=")
+        if not sep or not why.strip():
+            raise fail(f"--exception takes FILE=why, not {item!r}")
+        found[path] = why
+    return found
+
+
+def _files_table(files: Sequence[FileCheck]) -> RichTable:
+    table = RichTable("file", "kind", "checks", "rules that fired", "exception")
+    for f in files:
+        fired = [r["rule"] for r in f.report.get("rules", []) if not r["passed"]]
+        table.add_row(
+            f.path,
+            f.kind.value,
+            VERDICT_MARK.get(f.outcome.value, "[yellow]reviewers only[/]"),
+            ", ".join(fired) or "-",
+            f.exception or "-",
+        )
+    return table
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@release_app.command("check")
+def release_check(
+    files: FilesArgument,
+    project_id: ProjectIdOption,
+    study: StudyOption = Path("."),
+    data_dir: DataDirOption = None,
+) -> None:
+    """Dry run: would these files be accepted, and what do the automatic checks say?"""
+    with _office(data_dir) as office:
+        checks = check_request_files(office, project_id, study, files)
+    console.print(_files_table(checks))
+    for check in checks:
+        if check.needs_exception:
+            console.print(f"{check.path}: needs --exception {check.path}='why' to be requested")
+
+
+@release_app.command("request")
+def release_request(
+    files: FilesArgument,
+    project_id: ProjectIdOption,
+    justification: Annotated[str, typer.Option(help="Why these outputs should be released")],
+    study: StudyOption = Path("."),
+    exception: ExceptionOption = None,
+    receipt: Annotated[Path | None, typer.Option(help="Save the ledger receipt here")] = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Ask for outputs to be released; prints the request and your ledger receipt."""
+    with _office(data_dir) as office:
+        release_id, proof = request_release(
+            office,
+            need_token(token),
+            project_id,
+            study,
+            files,
+            justification,
+            _exceptions(exception),
+        )
+        view = show_release(office, need_token(token), release_id)
+    console.print(_files_table(view.files))
+    console.print(f"release request [bold]{release_id}[/] submitted; ledger entry {proof.index}")
+    if receipt is not None:
+        receipt.write_bytes(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2))
+        console.print(f"receipt saved to {receipt} (check it with `fivesafes ledger verify`)")
+
+
+def _review(
+    verdict: Verdict,
+    release_id: str,
+    comments: str,
+    key: Path,
+    token: str | None,
+    data_dir: Path | None,
+) -> None:
+    with _office(data_dir) as office:
+        state = review_release(
+            office, need_token(token), release_id, verdict, comments, load_person_key(key)
+        )
+    console.print(f"your {verdict.value} vote on {release_id} is signed and sealed; now {state}")
+
+
+@release_app.command("approve")
+def release_approve(
+    release_id: str,
+    comments: CommentsOption,
+    key: KeyOption,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Vote to release (output checker); signed with your key, sealed until both votes are in."""
+    _review(Verdict.APPROVE, release_id, comments, key, token, data_dir)
+
+
+@release_app.command("return")
+def release_return(
+    release_id: str,
+    comments: CommentsOption,
+    key: KeyOption,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Vote to send the request back for changes, saying what to change (output checker)."""
+    _review(Verdict.RETURN, release_id, comments, key, token, data_dir)
+
+
+@release_app.command("reject")
+def release_reject(
+    release_id: str,
+    comments: CommentsOption,
+    key: KeyOption,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Vote against releasing these outputs at all (output checker)."""
+    _review(Verdict.REJECT, release_id, comments, key, token, data_dir)
+
+
+@release_app.command("publish")
+def release_publish(
+    release_id: str, token: TokenOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Publish an approved request to the project's released outputs, signed and logged."""
+    with _office(data_dir) as office:
+        published = publish_release(office, need_token(token), release_id)
+    console.print(f"released [bold]{release_id}[/] to {published.folder}")
+    for path, digest in published.files.items():
+        console.print(f"  {path}  sha256 {digest}")
+    console.print(
+        f"ledger entry {published.receipt.index}; summary: {published.folder}/summary.png"
+    )
+
+
+def _show(view: ReleaseView) -> None:
+    console.print(f"[bold]{view.release_id}[/] project {view.project_id}: {view.state.value}")
+    console.print(f"requested by {view.requester} on {view.created_at:%Y-%m-%d %H:%M} UTC")
+    console.print(f"justification: {view.justification}")
+    if view.note:
+        console.print(f"note: {view.note}")
+    console.print(_files_table(view.files))
+    for vote in view.votes:
+        console.print(
+            f"  round {vote.round}: {vote.person_id} {vote.verdict.value}: {vote.comments}"
+        )
+    if view.sealed_votes:
+        console.print(f"  {view.sealed_votes} sealed vote(s): shown once both votes are in")
+    if view.folder:
+        console.print(f"released to {view.folder}")
+
+
+@release_app.command("show")
+def release_show(
+    release_id: str,
+    output_format: FormatOption = "text",
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """One request: its files, their checks, and the votes you may see."""
+    with _office(data_dir) as office:
+        view = show_release(office, need_token(token), release_id)
+    if output_format == "json":
+        _print_json(view.to_dict())
+        return
+    _show(view)
+    for check in view.files:
+        report = check.report
+        for rule in report.get("rules", []):
+            mark = "pass" if rule["passed"] else "FAIL"
+            console.print(f"    {check.path} [{mark}] {rule['rule']}: {rule['summary']}")
+
+
+@release_app.command("list")
+def release_list(
+    project_id: Annotated[str | None, typer.Option("--project-id")] = None,
+    state: Annotated[State | None, typer.Option("--state")] = None,
+    output_format: FormatOption = "text",
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The requests you may see, oldest first."""
+    with _office(data_dir) as office:
+        views = list_releases(office, need_token(token), project_id, state)
+    if output_format == "json":
+        _print_json([v.to_dict() for v in views])
+        return
+    table = RichTable("release", "project", "state", "requester", "files", "votes in")
+    for v in views:
+        table.add_row(
+            v.release_id,
+            v.project_id,
+            v.state.value,
+            v.requester,
+            str(len(v.files)),
+            str(len(v.votes) + v.sealed_votes),
+        )
+    console.print(table)
+
+
+@release_app.command("verify")
+def release_verify(folder: Path, data_dir: DataDirOption = None) -> None:
+    """Check a released folder: the environment's signature, file hashes, two approvals."""
+    with _office(data_dir) as office:
+        problems = verify_release(folder, office.cp.ledger.keys)
+    if problems:
+        raise fail(f"{folder} does not verify:\n" + "\n".join(problems))
+    console.print(f"{folder}: signature, hashes and two independent approvals verify")
