@@ -10,18 +10,8 @@ import pyarrow as pa
 
 from fivesafes.model import TABLES, ColumnType
 from fivesafes.query.dataset import Dataset, Measures
-from fivesafes.query.engines import DuckDBEngine, SparkEngine
+from fivesafes.query.engines import DuckDBEngine, SparkEngine, arrow_schema
 from fivesafes.store.database import analysis_ddl
-
-ARROW_TYPES = {
-    ColumnType.PATIENT_ID: pa.int64(),
-    ColumnType.STRING: pa.string(),
-    ColumnType.CODE: pa.string(),
-    ColumnType.INTEGER: pa.int64(),
-    ColumnType.FLOAT: pa.float64(),
-    ColumnType.BOOLEAN: pa.bool_(),
-    ColumnType.DATE: pa.date32(),
-}
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -38,7 +28,7 @@ def arrow_tables(rows: Rows) -> dict[str, pa.Table]:
     out = {}
     for name, records in rows.items():
         table = TABLES[name]
-        schema = pa.schema([(c.name, ARROW_TYPES[c.type]) for c in table.columns])
+        schema = arrow_schema(name)
         full = [{c.name: _value(c.type, r.get(c.name)) for c in table.columns} for r in records]
         out[name] = pa.Table.from_pylist(full, schema=schema)
     return out

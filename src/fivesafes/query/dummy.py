@@ -38,15 +38,6 @@ MAX_CANDIDATES_PER_PATIENT = 1000
 CODE_POOL = 50
 """How many different codes a column the definition does not look into draws from."""
 
-ARROW_TYPES = {
-    ColumnType.PATIENT_ID: pa.int64(),
-    ColumnType.STRING: pa.string(),
-    ColumnType.CODE: pa.string(),
-    ColumnType.INTEGER: pa.int64(),
-    ColumnType.FLOAT: pa.float64(),
-    ColumnType.BOOLEAN: pa.bool_(),
-    ColumnType.DATE: pa.date32(),
-}
 _EPOCH = date(1970, 1, 1)
 
 

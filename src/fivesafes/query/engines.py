@@ -18,7 +18,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 from sqlglot import exp
 
-from fivesafes.model import TABLES
+from fivesafes.model import TABLES, ColumnType
+from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.query.compiler import Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 
@@ -101,6 +102,22 @@ class DuckDBEngine:
         )
 
 
+ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    ColumnType.PATIENT_ID: pa.int64(),
+    ColumnType.STRING: pa.string(),
+    ColumnType.CODE: pa.string(),
+    ColumnType.INTEGER: pa.int64(),
+    ColumnType.FLOAT: pa.float64(),
+    ColumnType.BOOLEAN: pa.bool_(),
+    ColumnType.DATE: pa.date32(),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of a model table: how tables travel between engines."""
+    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in TABLES[table].columns])
+
+
 SPARK_TYPES = {
     "BIGINT": "BIGINT",
     "VARCHAR": "STRING",
@@ -112,8 +129,6 @@ SPARK_TYPES = {
 
 def spark_schema(table: str) -> str:
     """The Spark DDL schema of a model table."""
-    from fivesafes.model.schema import DUCKDB_TYPES
-
     return ", ".join(
         f"`{c.name}` {SPARK_TYPES[DUCKDB_TYPES[c.type]]}" for c in TABLES[table].columns
     )
@@ -130,11 +145,12 @@ class SparkEngine:
         self.spark = spark
 
     def register(self, tables: dict[str, pa.Table]) -> None:
-        """Make Arrow tables (laid out as the model says) the views queries read."""
+        """Make Arrow tables (laid out as the model says) the views queries read; tables
+        not given are empty."""
         for name in TABLES:
             data = tables.get(name)
-            rows = data.to_pylist() if data is not None else []
-            frame = self.spark.createDataFrame(rows, schema=spark_schema(name))
+            data = arrow_schema(name).empty_table() if data is None else data
+            frame = self.spark.createDataFrame(data, schema=spark_schema(name))
             frame.createOrReplaceTempView(name)
 
     def explain(self, query: DatasetQuery) -> str:
