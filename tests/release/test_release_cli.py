@@ -6,23 +6,36 @@ from pathlib import Path
 
 import orjson
 import pytest
-from release_support import PROJECT, SAFE_COUNTS, Study, approved_project, counts_csv
+from release_support import (
+    PROJECT,
+    SAFE_COUNTS,
+    People,
+    Study,
+    approved_project,
+    counts_csv,
+    tiny_png,
+)
 from typer.testing import CliRunner
 
 import fivesafes.cli.release  # noqa: F401  (registers the commands)
 from fivesafes.cli.common import app
 from fivesafes.governance import ControlPlane
 from fivesafes.ledger.keys import write_key
-from fivesafes.release import ReleaseOffice
+from fivesafes.release import ReleaseOffice, demo_release, describe_publication, verify_release
 from fivesafes.store.config import DataDir
 
 
-def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> People:
+    """An environment in ``root`` as the commands open it: default database, the real clock."""
     monkeypatch.delenv("FIVESAFES_DATABASE_URL", raising=False)
-    root = tmp_path / "env"
     data_dir = DataDir.from_env(root)
-    with ControlPlane.open(data_dir) as cp:  # the real clock: the commands use it too
-        people = approved_project(ReleaseOffice(cp, data_dir))
+    with ControlPlane.open(data_dir) as cp:
+        return approved_project(ReleaseOffice(cp, data_dir))
+
+
+def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "env"
+    people = _environment(root, monkeypatch)
     for checker in ("chk1", "chk2"):
         write_key(tmp_path / f"{checker}.pem", people.key(checker))
     study = Study.create(tmp_path / "study")
@@ -83,3 +96,26 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "verify" in run("verify", str(folder), who="ana")
     (folder / "output/table.csv").write_text("age_band,sex,count\n0-17,M,3\n")
     assert "does not match its hash" in run("verify", str(folder), who="ana", code=2)
+
+
+def test_demo_release_publishes_table_and_chart(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "env"
+    people = _environment(root, monkeypatch)
+    study = Study.create(tmp_path / "study")
+    study.write("output/other.csv", counts_csv(SAFE_COUNTS))
+    study.write("output/chart.png", tiny_png())
+    files = ["output/other.csv", "output/chart.png"]
+    study.record_job("summarise", files)
+    published = demo_release(
+        DataDir.from_env(root),
+        study.root,
+        files[1:],
+        PROJECT,
+        people.token("ana"),
+        people.token("cus"),
+    )
+    text = describe_publication(published)
+    assert str(published.folder) in text and "age_band,sex,count" in text
+    with ControlPlane.open(DataDir.from_env(root)) as cp:
+        assert verify_release(published.folder, cp.ledger.keys) == []
+    assert sorted(published.files) == ["output/chart.png", "output/other.csv"]

@@ -9,7 +9,7 @@ project's released outputs, in a manifest signed with the environment's key, and
 project's disclosure history. Every step is in the ledger. Start from a :class:`ReleaseOffice`.
 """
 
-from fivesafes.release.demo import DemoPeople, demo_people, demo_release, describe_publication
+from fivesafes.release.demo import demo_checkers, demo_release, describe_publication
 from fivesafes.release.files import DEFAULT_RULES, FileKind, FileRefused, FileRules
 from fivesafes.release.manifest import verify_release
 from fivesafes.release.model import (
@@ -29,7 +29,6 @@ from fivesafes.release.views import list_releases, show_release
 
 __all__ = [
     "DEFAULT_RULES",
-    "DemoPeople",
     "FileCheck",
     "FileKind",
     "FileRefused",
@@ -43,7 +42,7 @@ __all__ = [
     "Verdict",
     "Vote",
     "check_request_files",
-    "demo_people",
+    "demo_checkers",
     "demo_release",
     "describe_publication",
     "list_releases",
