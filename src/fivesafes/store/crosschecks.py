@@ -74,19 +74,24 @@ def _reject(
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """Exact repeats of a resource in one load are dropped; different versions quarantined."""
     for rtype in FLATTENINGS:
         stage = f"stage_{rtype}"
-        first = f"(SELECT f.content_hash FROM {stage} f WHERE f.id = s.id ORDER BY f.seq LIMIT 1)"
-        later = f"s.seq > (SELECT min(f.seq) FROM {stage} f WHERE f.id = s.id)"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE repeats AS SELECT seq, content_hash = first_hash AS same "
+            "FROM (SELECT seq, content_hash, row_number() OVER w AS n, "
+            "first_value(content_hash) OVER w AS first_hash "
+            f"FROM {stage} WINDOW w AS (PARTITION BY id ORDER BY seq)) WHERE n > 1"
+        )
         repeats = con.execute(
-            f"DELETE FROM {stage} s WHERE {later} AND s.content_hash = {first}"
+            f"DELETE FROM {stage} WHERE seq IN (SELECT seq FROM repeats WHERE same)"
         ).fetchone()[0]  # type: ignore[index]
         report.count(rtype, "unchanged", repeats)
         _reject(
             con,
             report,
             rtype,
-            f"{later} AND s.content_hash <> {first}",
+            "s.seq IN (SELECT seq FROM repeats WHERE NOT same)",
             DUPLICATE_ID.id,
             "id",
             f"'{rtype}/' || s.id || ' appears more than once in this load with different content;"

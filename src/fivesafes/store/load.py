@@ -228,13 +228,9 @@ def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
         stage = _staging_name(rtype)
         target = f'identifiable."{rtype}"'
         unchanged = con.execute(
-            f"SELECT count(*) FROM {stage} s JOIN {target} t "
-            "ON s.id = t.id AND s.content_hash = t.content_hash"
+            f"DELETE FROM {stage} s USING {target} t "
+            "WHERE s.id = t.id AND s.content_hash = t.content_hash"
         ).fetchone()[0]
-        con.execute(
-            f"DELETE FROM {stage} WHERE (id, content_hash) IN "
-            f"(SELECT (id, content_hash) FROM {target})"
-        )
         provenance = "id, content_hash, resource, source_file, source_line, source_entry"
         updated = con.execute(
             f"INSERT INTO identifiable.history SELECT '{rtype}', {provenance}, load_id, "
@@ -244,7 +240,7 @@ def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
         con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {stage})")
         columns = ", ".join(f'"{n}"' for n, _ in identifiable_columns(rtype))
         inserted = con.execute(
-            f"INSERT INTO {target} SELECT {columns}, ?, now()::TIMESTAMP FROM {stage} ORDER BY seq",
+            f"INSERT INTO {target} SELECT {columns}, ?, now()::TIMESTAMP FROM {stage}",
             [report.load_id],
         ).fetchone()[0]
         report.count(rtype, "unchanged", unchanged)
