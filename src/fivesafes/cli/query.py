@@ -36,10 +36,12 @@ def _engine(name: str, data_dir: Path | None) -> tuple[Any, Any]:
     from fivesafes.model import TABLES
 
     master = os.environ.get("FIVESAFES_SPARK_MASTER", "local[*]")
-    spark = SparkSession.builder.master(master).appName("fivesafes").getOrCreate()
+    builder = SparkSession.builder.master(master).appName("fivesafes")
+    spark = builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
     engine = SparkEngine(spark)
+    reader = store.con.cursor()  # the store's own connection may hold an unfinished result
     engine.register(
-        {t: store.con.sql(f'SELECT * FROM analysis."{t}"').to_arrow_table() for t in TABLES}
+        {t: reader.sql(f'SELECT * FROM analysis."{t}"').to_arrow_table() for t in TABLES}
     )
     return engine, store
 
