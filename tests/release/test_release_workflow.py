@@ -21,6 +21,7 @@ from fivesafes.release import (
     show_release,
     verify_release,
 )
+from fivesafes.release.tables import ReleaseRequestRow, ReleaseVoteRow
 
 JUSTIFICATION = "Prevalence by age band and sex for the annual report."
 
@@ -185,3 +186,32 @@ def test_list_shows_requests_to_those_who_may_see_them(office, people: People, s
     assert list_releases(office, people.token("apo")) == []
     with pytest.raises(ReleaseError, match="no release request"):
         show_release(office, people.token("apo"), rid)
+
+
+def test_a_forged_second_approval_is_not_counted(office: ReleaseOffice, people: People, study):
+    """Someone with database access copies one checker's signed approval to another name and
+    marks the request approved: publication re-checks the signatures and refuses."""
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    with office.cp.transaction() as session:
+        real = session.get(ReleaseVoteRow, (rid, "chk1"))
+        assert real is not None
+        session.add(
+            ReleaseVoteRow(
+                release_id=rid,
+                person_id="chk2",
+                round=2,
+                verdict=real.verdict,
+                comments=real.comments,
+                key_id=real.key_id,
+                statement=real.statement,
+                signature=real.signature,
+                voted_at=real.voted_at,
+                revealed=1,
+            )
+        )
+        request = session.get(ReleaseRequestRow, rid)
+        assert request is not None
+        request.state = State.APPROVED.value
+    with pytest.raises(ReleaseError, match="1 valid approval"):
+        publish_release(office, people.token("ana"), rid)

@@ -66,7 +66,7 @@ def approvals(session: Session, request: ReleaseRequestRow) -> list[dict[str, An
             key is None
             or vote.verdict != Verdict.APPROVE.value
             or vote.person_id == request.requester
-            or key.person_id != vote.person_id != statement["person_id"]
+            or not key.person_id == vote.person_id == statement["person_id"]
             or statement["request_sha256"] != request.request_sha256
             or statement["decision"] != Verdict.APPROVE.value
             or not signature_valid(key.public_key, statement, vote.signature)
