@@ -1,0 +1,27 @@
+"""dashboards: static, accessible HTML dashboards built from a project's released outputs only
+(the last stage: ingest → store → query → jobs → disclosure → release → dashboards).
+
+:func:`build_dashboard` verifies every release folder (signature, hashes, two approvals) and
+refuses any that fails, recognises tidy monthly measure tables, and draws them with the
+``stats`` stage: SPC charts with Making Data Count icons and a board summary, latest values with
+confidence intervals, funnel plots, and each figure's provenance.
+"""
+
+from fivesafes.dashboards.build import EXAMPLE_SETTINGS, PAGE, build_dashboard, demo_dashboard
+from fivesafes.dashboards.figures import Settings
+from fivesafes.dashboards.measures import Kind, Measure, as_measure
+from fivesafes.dashboards.released import DashboardError, ReleasedTable, read_released_tables
+
+__all__ = [
+    "EXAMPLE_SETTINGS",
+    "PAGE",
+    "DashboardError",
+    "Kind",
+    "Measure",
+    "ReleasedTable",
+    "Settings",
+    "as_measure",
+    "build_dashboard",
+    "demo_dashboard",
+    "read_released_tables",
+]

@@ -1,0 +1,103 @@
+"""Recognising tidy monthly measure tables among released CSVs.
+
+A released table is a measure when it has a period column (``month`` or ``interval_start``),
+one column naming the group (region, deprivation quintile, ...) and a count pair that says what
+kind of figure it is: ``numerator``/``denominator`` is a proportion of people (a p chart, Wilson
+limits, a proportion funnel); ``events``/``population`` is a rate per 1,000 (an XmR chart of
+the rate, Byar/exact Poisson limits, a rate funnel). Rows a checker suppressed (blank or
+redacted counts) are left out and counted, never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from fivesafes.dashboards.released import ReleasedTable
+
+PERIOD_COLUMNS = ("month", "interval_start")
+RATE_PER = 1_000
+
+
+class Kind(Enum):
+    PROPORTION = "proportion"
+    RATE = "rate"
+
+    @property
+    def columns(self) -> tuple[str, str]:
+        return ("numerator", "denominator") if self is Kind.PROPORTION else ("events", "population")
+
+    @property
+    def unit(self) -> str:
+        return "%" if self is Kind.PROPORTION else f"per {RATE_PER:,}"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One group's counts by period, in period order."""
+
+    group: str
+    periods: tuple[str, ...]
+    numerators: tuple[float, ...]
+    denominators: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A released measure table split into its groups."""
+
+    table: ReleasedTable
+    kind: Kind
+    group_column: str
+    series: tuple[Series, ...]
+    suppressed_rows: int
+
+    @property
+    def name(self) -> str:
+        return self.table.stem
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+
+def _count(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
+def as_measure(table: ReleasedTable) -> Measure | None:
+    """The table as a measure, or None when it is not shaped like one."""
+    if not table.rows:
+        return None
+    header = list(table.rows[0])
+    period = next((c for c in PERIOD_COLUMNS if c in header), None)
+    kind = next((k for k in Kind if set(k.columns) <= set(header)), None)
+    if period is None or kind is None:
+        return None
+    others = [c for c in header if c not in (period, *kind.columns, "interval_end", "ratio")]
+    if len(others) != 1:
+        return None
+    group_column = others[0]
+    found: dict[str, list[tuple[str, float, float]]] = {}
+    suppressed = 0
+    num_col, den_col = kind.columns
+    for row in table.rows:
+        num, den = _count(row[num_col]), _count(row[den_col])
+        if num is None or not den:
+            suppressed += 1
+            continue
+        found.setdefault(row[group_column], []).append((row[period], num, den))
+    series = tuple(
+        Series(
+            group,
+            tuple(p for p, _, _ in sorted(points)),
+            tuple(n for _, n, _ in sorted(points)),
+            tuple(d for _, _, d in sorted(points)),
+        )
+        for group, points in sorted(found.items())
+    )
+    return Measure(table, kind, group_column, series, suppressed)

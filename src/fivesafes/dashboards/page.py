@@ -1,0 +1,173 @@
+"""The dashboard page: plain HTML, no scripts, built to WCAG 2.2 AA.
+
+One ``h1``, then ``h2`` per section and ``h3``/``h4`` inside, never skipping a level; every
+image has alt text saying what the chart shows; tables have captions and header cells with
+scope; icons are always next to their meaning in words. Every figure carries its provenance:
+the release, the file's hash, how it was published, the disclosure checks it passed, who
+approved it, and its ledger entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from fivesafes.dashboards.figures import GroupFigure, Image, MeasureFigures
+from fivesafes.dashboards.released import ReleasedTable
+from fivesafes.dashboards.style import STYLESHEET
+from fivesafes.stats import AssuranceIcon, IndicatorValue, VariationIcon
+
+
+def _signal(icon: VariationIcon | AssuranceIcon) -> str:
+    if icon in (AssuranceIcon.PASS,) or icon.value.startswith("improvement"):
+        return "improvement"
+    if icon in (AssuranceIcon.FAIL,) or icon.value.startswith("concern"):
+        return "concern"
+    if icon.value.startswith("neutral"):
+        return "neutral"
+    return "common"
+
+
+def _img(image: Image, css: str = "") -> str:
+    css_attr = f' class="{css}"' if css else ""
+    return f'<img src="{escape(image.src)}" alt="{escape(image.alt)}"{css_attr}>'
+
+
+def _icon_cell(image: Image | None, icon: VariationIcon | AssuranceIcon | None) -> str:
+    if image is None or icon is None:
+        return "<td>No target set</td>"
+    words = f'<span class="signal-{_signal(icon)}">{escape(image.alt)}</span>'
+    # the words say what the icon says, so the icon itself is decoration for screen readers
+    return f'<td><img src="{escape(image.src)}" alt="" class="icon">{words}</td>'
+
+
+def _value(value: IndicatorValue, unit: str) -> str:
+    if value.value is None:
+        return escape(value.note or "not published")
+    interval = f"{value.lower:.1f} to {value.upper:.1f}" if value.lower is not None else ""
+    return f"{value.value:.1f} {escape(unit)} (95% CI {interval}; {escape(value.method)})"
+
+
+def _summary(figures: Sequence[MeasureFigures]) -> str:
+    rows = []
+    for mf in figures:
+        for g in mf.groups:
+            rows.append(
+                "<tr>"
+                f'<th scope="row">{escape(mf.measure.title)}: {escape(g.series.group)}</th>'
+                f"<td>{escape(g.series.periods[-1])}</td>"
+                f"<td>{_value(g.latest, mf.measure.kind.unit)}</td>"
+                f"{_icon_cell(g.variation, g.spc.variation)}"
+                f"{_icon_cell(g.assurance, g.spc.assurance)}"
+                "</tr>"
+            )
+    return (
+        "<table><caption>Latest month, variation and assurance for each measure</caption>"
+        '<thead><tr><th scope="col">Measure</th><th scope="col">Latest month</th>'
+        '<th scope="col">Value</th><th scope="col">Variation</th>'
+        '<th scope="col">Assurance</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def provenance(table: ReleasedTable) -> str:
+    """Where a figure's numbers come from, as a definition list."""
+    checks = "; ".join(
+        f"{rule} {'passed' if ok else 'failed'} ({summary})" for rule, ok, summary in table.checks
+    )
+    approvals = ", ".join(f"{a.person_id} ({a.voted_at})" for a in table.approvals)
+    ledger = "not found" if table.ledger_index is None else f"entry {table.ledger_index}"
+    items = (
+        ("Release", f"<code>{escape(table.release_id)}</code>, published {table.published_at}"),
+        ("File", f"<code>{escape(table.path)}</code> sha256 <code>{table.sha256}</code>"),
+        ("Published as", escape(table.published_as.replace("_", " "))),
+        ("Disclosure checks", f"{escape(table.profile)} profile: {escape(checks)}"),
+        ("Approved by", escape(approvals)),
+        ("Ledger", escape(ledger)),
+    )
+    body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
+    return f'<dl class="provenance">{body}</dl>'
+
+
+def _group_section(mf: MeasureFigures, g: GroupFigure) -> str:
+    return (
+        f"<h4>{escape(g.series.group)}</h4>"
+        f"<figure>{_img(g.chart)}<figcaption>{escape(g.chart.alt)}</figcaption></figure>"
+    )
+
+
+def _funnel_table(mf: MeasureFigures) -> str:
+    assert mf.funnel_result is not None
+    rows = "".join(
+        f'<tr><th scope="row">{escape(o.label)}</th><td>{o.numerator:,.0f}</td>'
+        f"<td>{o.denominator:,.0f}</td><td>{o.value:.1f}</td><td>{escape(o.significance)}</td></tr>"
+        for o in mf.funnel_result.organisations
+    )
+    unit = escape(mf.measure.kind.unit)
+    count, base = (escape(c) for c in mf.measure.kind.columns)
+    return (
+        f"<table><caption>{escape(mf.measure.title)}, {escape(mf.funnel_period or '')}: "
+        f"each group against the average of {mf.funnel_result.baseline:.1f} {unit}</caption>"
+        f'<thead><tr><th scope="col">{escape(mf.measure.group_column)}</th>'
+        f'<th scope="col">{count}</th><th scope="col">{base}</th>'
+        f'<th scope="col">Value ({unit})</th><th scope="col">Against the funnel</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _measure_section(mf: MeasureFigures, index: int) -> str:
+    parts = [f'<section class="card" aria-labelledby="m{index}"><h2 id="m{index}">',
+             f"{escape(mf.measure.title)}</h2>"]  # fmt: skip
+    if mf.measure.suppressed_rows:
+        parts.append(
+            f"<p>{mf.measure.suppressed_rows} row(s) were suppressed by the output checkers "
+            "and are not shown.</p>"
+        )
+    if mf.funnel is not None:
+        parts += [
+            "<h3>Comparison between groups</h3>",
+            f"<figure>{_img(mf.funnel)}<figcaption>{escape(mf.funnel.alt)}</figcaption></figure>",
+            _funnel_table(mf),
+        ]
+    parts.append("<h3>Statistical process control charts</h3>")
+    parts += [_group_section(mf, g) for g in mf.groups]
+    parts += ["<h3>Where these figures come from</h3>", provenance(mf.measure.table), "</section>"]
+    return "".join(parts)
+
+
+def render_page(
+    project_id: str,
+    figures: Sequence[MeasureFigures],
+    other_tables: Sequence[ReleasedTable],
+    built_at: str,
+) -> str:
+    """The whole page as a string."""
+    releases = sorted({mf.measure.table.release_id for mf in figures})
+    others = "".join(
+        f"<li><code>{escape(t.path)}</code> (release <code>{escape(t.release_id)}</code>)</li>"
+        for t in other_tables
+    )
+    other_note = (
+        "<h2>Other released tables</h2><p>Not monthly measures, so not charted:</p>"
+        f"<ul>{others}</ul>"
+        if others
+        else ""
+    )
+    sections = "".join(_measure_section(mf, i) for i, mf in enumerate(figures))
+    return (
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(project_id)}: dashboard of released outputs</title>"
+        f"<style>{STYLESHEET}</style></head><body>"
+        '<a class="skip-link" href="#maincontent">Skip to main content</a>'
+        '<header class="header"><div class="width"><p>fivesafes released outputs</p></div></header>'
+        '<main id="maincontent" class="width">'
+        f"<h1>{escape(project_id)}</h1>"
+        f'<p class="lede">Built {escape(built_at)} from {len(releases)} signed, verified '
+        "release(s) only: nothing here was read from the data store.</p>"
+        "<h2>Summary for boards</h2>"
+        f"{_summary(figures)}{sections}{other_note}</main>"
+        '<footer><div class="width"><p>Charts follow the NHS Making Data Count method. '
+        "Each release was checked for disclosure risk and approved by two output checkers."
+        "</p></div></footer></body></html>"
+    )
