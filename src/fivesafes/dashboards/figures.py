@@ -139,7 +139,7 @@ def _funnel(measure: Measure, out: Path) -> tuple[Image, FunnelResult, str] | No
         result = proportion_funnel(num, den, labels)
     else:
         result = rate_funnel(num, den, labels, multiplier=RATE_PER)
-    title = f"{measure.title} by {measure.group_column.replace('_', ' ')}, {period}"
+    title = f"{measure.title}, {period}"
     fig = plot_funnel(result, title=title, y_label=measure.kind.unit)
     path = out / FIGURES / f"{_slug(measure.name)}--funnel.svg"
     save_figure(fig, path)
