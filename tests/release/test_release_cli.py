@@ -56,19 +56,26 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
         "request", "output/table.csv", *common, "--justification", "report", who="ana", code=2
     )
     assert "written exception" in refused
-    asked = run(
+    drafted = run(
         "request",
         "output/table.csv",
         *common,
         "--justification",
-        "For the annual report",
+        "Annual report",
+        "--draft",
+        who="ana",
+    )
+    release_id = drafted.split("draft ")[1].split()[0]
+    asked = run(
+        "submit",
+        release_id,
         "--exception",
         "output/table.csv=the suppressed version is enough",
         "--receipt",
         str(tmp_path / "receipt.json"),
         who="ana",
     )
-    release_id = asked.split("release request ")[1].split()[0]
+    assert f"release request {release_id} submitted" in asked
     assert orjson.loads((tmp_path / "receipt.json").read_bytes())["checkpoint"]
     assert release_id in run("list", who="chk1")
     run(
@@ -109,7 +116,7 @@ def test_demo_release_publishes_table_and_chart(tmp_path: Path, monkeypatch) -> 
     published = demo_release(
         DataDir.from_env(root),
         study.root,
-        files[1:],
+        files,
         PROJECT,
         people.token("ana"),
         people.token("cus"),

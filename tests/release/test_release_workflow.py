@@ -14,11 +14,13 @@ from fivesafes.release import (
     ReleaseOffice,
     State,
     Verdict,
+    draft_release,
     list_releases,
     publish_release,
     request_release,
     review_release,
     show_release,
+    submit_release,
     verify_release,
 )
 from fivesafes.release.tables import ReleaseRequestRow, ReleaseVoteRow
@@ -215,3 +217,27 @@ def test_a_forged_second_approval_is_not_counted(office: ReleaseOffice, people: 
         request.state = State.APPROVED.value
     with pytest.raises(ReleaseError, match="1 valid approval"):
         publish_release(office, people.token("ana"), rid)
+
+
+def test_a_draft_is_private_until_submitted(office: ReleaseOffice, people: People, study: Study):
+    study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 4}))
+    study.record_job("summarise", ["output/table.csv"])
+    rid = draft_release(
+        office, people.token("ana"), PROJECT, study.root, ["output/table.csv"], JUSTIFICATION
+    )
+    assert show_release(office, people.token("bob"), rid).state is State.DRAFT
+    assert list_releases(office, people.token("chk1")) == []
+    with pytest.raises(ReleaseError, match="no more votes"):
+        _vote(office, people, "chk1", rid, Verdict.APPROVE)
+    kinds = [orjson.loads(e)["kind"] for e in office.cp.ledger.entries()]
+    assert "release_request" not in kinds
+    with pytest.raises(ReleaseError, match="written exception"):
+        submit_release(office, people.token("ana"), rid)
+    with pytest.raises(ReleaseError, match="only ana"):
+        submit_release(office, people.token("bob"), rid, {"output/table.csv": "safe version"})
+    receipt = submit_release(office, people.token("ana"), rid, {"output/table.csv": "safe"})
+    assert orjson.loads(receipt.entry)["subject"]["release_id"] == rid
+    view = show_release(office, people.token("chk1"), rid)
+    assert view.state is State.SUBMITTED and view.files[0].exception == "safe"
+    with pytest.raises(ReleaseError, match="not a draft"):
+        submit_release(office, people.token("ana"), rid)

@@ -1,10 +1,11 @@
 """Commands for releasing outputs: check, request, review, publish, and look at requests.
 
-``fivesafes release check`` is the dry run an analyst sees before asking; ``request`` asks, with a
-justification (and a written exception for each file that failed a check) and prints the ledger
-receipt; output checkers ``review`` with their own signing key, blind to each other's vote until
-both are in; ``publish`` writes an approved request to the project's released outputs; ``verify``
-checks a released folder against the environment's key.
+``fivesafes release check`` is the dry run an analyst sees before asking; ``request`` asks (or
+keeps a ``--draft`` to ``submit`` later), with a justification and a written exception for each
+file that failed a check, and prints the ledger receipt; output checkers ``approve``, ``return``
+or ``reject`` with their own signing key, blind to each other's vote until both are in;
+``publish`` writes an approved request to the project's released outputs; ``verify`` checks a
+released folder against the environment's key.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fivesafes.cli.common import (
     need_token,
 )
 from fivesafes.governance.signing import load_person_key
+from fivesafes.ledger import Receipt
 from fivesafes.release import (
     FileCheck,
     ReleaseOffice,
@@ -37,11 +39,13 @@ from fivesafes.release import (
     State,
     Verdict,
     check_request_files,
+    draft_release,
     list_releases,
     publish_release,
     request_release,
     review_release,
     show_release,
+    submit_release,
     verify_release,
 )
 from fivesafes.store.config import DataDir
@@ -60,6 +64,7 @@ ExceptionOption = Annotated[
     ),
 ]
 KeyOption = Annotated[Path, typer.Option("--key", help="Your private signing key (keygen)")]
+ReceiptOption = Annotated[Path | None, typer.Option(help="Save the ledger receipt here")]
 CommentsOption = Annotated[str, typer.Option("--comments", help="What you checked; concerns")]
 VERDICT_MARK = {"passed": "[green]passed[/]", "safe_version": "[yellow]safe version[/]"}
 
@@ -121,23 +126,47 @@ def release_request(
     justification: Annotated[str, typer.Option(help="Why these outputs should be released")],
     study: StudyOption = Path("."),
     exception: ExceptionOption = None,
-    receipt: Annotated[Path | None, typer.Option(help="Save the ledger receipt here")] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Keep it as a draft; submit later")
+    ] = False,
+    receipt: ReceiptOption = None,
     token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Ask for outputs to be released; prints the request and your ledger receipt."""
+    credential = need_token(token)
     with _office(data_dir) as office:
-        release_id, proof = request_release(
-            office,
-            need_token(token),
-            project_id,
-            study,
-            files,
-            justification,
-            _exceptions(exception),
-        )
-        view = show_release(office, need_token(token), release_id)
+        if draft:
+            release_id = draft_release(
+                office, credential, project_id, study, files, justification, _exceptions(exception)
+            )
+        else:
+            release_id, proof = request_release(
+                office, credential, project_id, study, files, justification, _exceptions(exception)
+            )
+        view = show_release(office, credential, release_id)
     console.print(_files_table(view.files))
+    if draft:
+        console.print(f"draft [bold]{release_id}[/] saved; `fivesafes release submit {release_id}`")
+        return
+    _submitted(release_id, proof, receipt)
+
+
+@release_app.command("submit")
+def release_submit(
+    release_id: str,
+    exception: ExceptionOption = None,
+    receipt: ReceiptOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Submit a draft request for review (its requester), adding any exceptions it still needs."""
+    with _office(data_dir) as office:
+        proof = submit_release(office, need_token(token), release_id, _exceptions(exception))
+    _submitted(release_id, proof, receipt)
+
+
+def _submitted(release_id: str, proof: Receipt, receipt: Path | None) -> None:
     console.print(f"release request [bold]{release_id}[/] submitted; ledger entry {proof.index}")
     if receipt is not None:
         receipt.write_bytes(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2))

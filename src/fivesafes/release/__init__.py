@@ -23,7 +23,12 @@ from fivesafes.release.model import (
 )
 from fivesafes.release.office import ReleaseOffice
 from fivesafes.release.publish import Publication, publish_release
-from fivesafes.release.requests import check_request_files, request_release
+from fivesafes.release.requests import (
+    check_request_files,
+    draft_release,
+    request_release,
+    submit_release,
+)
 from fivesafes.release.reviews import outcome_of, review_release
 from fivesafes.release.views import list_releases, show_release
 
@@ -45,11 +50,13 @@ __all__ = [
     "demo_checkers",
     "demo_release",
     "describe_publication",
+    "draft_release",
     "list_releases",
     "outcome_of",
     "publish_release",
     "request_release",
     "review_release",
     "show_release",
+    "submit_release",
     "verify_release",
 ]

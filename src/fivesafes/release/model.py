@@ -1,8 +1,8 @@
 """The words of the release workflow: a request's states, reviewers' verdicts, each file's outcome.
 
-A request moves submitted → under_review → approved / returned / rejected → released. Two output
-checkers vote; if they disagree the request waits for a third (``awaiting_third``), whose vote
-decides. These names are what the ledger, the command line and the documentation all use.
+A request moves draft → submitted → under_review → approved / returned / rejected → released.
+Two output checkers vote; if they disagree the request waits for a third (``awaiting_third``),
+whose vote decides. These names are what the ledger, the command line and the documentation all use.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fivesafes.release.files import FileKind
 
 
 class State(StrEnum):
+    DRAFT = "draft"
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
     AWAITING_THIRD = "awaiting_third"

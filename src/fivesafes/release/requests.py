@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 
 from fivesafes.disclosure import CheckReport, ReleaseHistory, TableError, check_file
 from fivesafes.governance import authorise_job
@@ -213,6 +214,85 @@ def request_digest(project_id: str, justification: str, checks: Sequence[FileChe
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _require_exceptions(checks: Sequence[FileCheck]) -> None:
+    missing = [c.path for c in checks if c.needs_exception and not c.exception]
+    if missing:
+        raise ReleaseError(
+            "these files did not pass every automatic check; give a written exception saying "
+            f"why each should still be considered: {', '.join(missing)}"
+        )
+
+
+def _file_row(release_id: str, check: FileCheck) -> ReleaseFileRow:
+    return ReleaseFileRow(
+        release_id=release_id,
+        path=check.path,
+        sha256=check.sha256,
+        size=check.size,
+        job_id=check.job_id,
+        kind=check.kind.value,
+        outcome=check.outcome.value,
+        report=orjson.dumps(check.report).decode(),
+        exception=check.exception,
+    )
+
+
+def _log_submission(
+    office: ReleaseOffice, row: ReleaseRequestRow, checks: Sequence[FileCheck]
+) -> Receipt:
+    subject = {
+        "release_id": row.release_id,
+        "project_id": row.project_id,
+        "job_id": sorted({c.job_id for c in checks}),
+        "files": [{"path": c.path, "sha256": c.sha256, "outcome": c.outcome.value} for c in checks],
+        "request_sha256": row.request_sha256,
+        "justification_sha256": sha256_text(row.justification),
+    }
+    return office.cp.log("release_request", subject, row.requester)
+
+
+def _create(
+    office: ReleaseOffice,
+    credential: str,
+    project_id: str,
+    study: Path,
+    files: Sequence[Path | str],
+    justification: str,
+    exceptions: Mapping[str, str] | None,
+    state: State,
+) -> tuple[str, Receipt | None]:
+    justification = justification.strip()
+    if not justification:
+        raise ReleaseError("say why these outputs should be released (--justification)")
+    me = authorise_job(office.cp, credential, project_id, [])
+    checks = check_request_files(office, project_id, study, files, exceptions)
+    if state is State.SUBMITTED:
+        _require_exceptions(checks)
+    cp = office.cp
+    with cp.transaction() as session:
+        release_id = f"rel-{secrets.token_hex(4)}"
+        while session.get(ReleaseRequestRow, release_id) is not None:
+            release_id = f"rel-{secrets.token_hex(4)}"
+        row = ReleaseRequestRow(
+            release_id=release_id,
+            project_id=project_id,
+            requester=me.person_id,
+            study=str(study.resolve()),
+            justification=justification,
+            state=state.value,
+            note="",
+            request_sha256=request_digest(project_id, justification, checks),
+            created_at=cp.now(),
+            updated_at=cp.now(),
+        )
+        session.add(row)
+        session.flush()
+        session.add_all(_file_row(release_id, c) for c in checks)
+        session.flush()
+        receipt = _log_submission(office, row, checks) if state is State.SUBMITTED else None
+    return release_id, receipt
+
+
 def request_release(
     office: ReleaseOffice,
     credential: str,
@@ -227,62 +307,72 @@ def request_release(
     Only a member of the approved, unexpired project with the analyst role may ask (the same gate
     as running a job). Raises ``ReleaseError`` or ``AccessDenied`` with the reason.
     """
-    justification = justification.strip()
-    if not justification:
-        raise ReleaseError("say why these outputs should be released (--justification)")
-    me = authorise_job(office.cp, credential, project_id, [])
-    checks = check_request_files(office, project_id, study, files, exceptions)
-    missing = [c.path for c in checks if c.needs_exception and not c.exception]
-    if missing:
-        raise ReleaseError(
-            "these files did not pass every automatic check; give a written exception saying "
-            f"why each should still be considered: {', '.join(missing)}"
-        )
-    digest = request_digest(project_id, justification, checks)
+    release_id, receipt = _create(
+        office, credential, project_id, study, files, justification, exceptions, State.SUBMITTED
+    )
+    assert receipt is not None
+    return release_id, receipt
+
+
+def draft_release(
+    office: ReleaseOffice,
+    credential: str,
+    project_id: str,
+    study: Path,
+    files: Sequence[Path | str],
+    justification: str,
+    exceptions: Mapping[str, str] | None = None,
+) -> str:
+    """Keep a request as a draft: checked like a request, seen only by the project, not yet
+    in the ledger nor open to reviewers; exceptions may still be missing. Submit it later."""
+    release_id, _ = _create(
+        office, credential, project_id, study, files, justification, exceptions, State.DRAFT
+    )
+    return release_id
+
+
+def submit_release(
+    office: ReleaseOffice,
+    credential: str,
+    release_id: str,
+    exceptions: Mapping[str, str] | None = None,
+) -> Receipt:
+    """Submit a draft (its requester only), with any exceptions still needed. The files must
+    still be the bytes drafted; the checks run again, against today's release history."""
     cp = office.cp
     with cp.transaction() as session:
-        release_id = f"rel-{secrets.token_hex(4)}"
-        while session.get(ReleaseRequestRow, release_id) is not None:
-            release_id = f"rel-{secrets.token_hex(4)}"
-        session.add(
-            ReleaseRequestRow(
-                release_id=release_id,
-                project_id=project_id,
-                requester=me.person_id,
-                study=str(study.resolve()),
-                justification=justification,
-                state=State.SUBMITTED.value,
-                note="",
-                request_sha256=digest,
-                created_at=cp.now(),
-                updated_at=cp.now(),
+        row = session.get(ReleaseRequestRow, release_id)
+        if row is None:
+            raise ReleaseError(f"no release request {release_id}")
+        drafted = {
+            f.path: f
+            for f in session.scalars(
+                select(ReleaseFileRow).where(ReleaseFileRow.release_id == release_id)
             )
-        )
-        session.flush()
-        session.add_all(
-            ReleaseFileRow(
-                release_id=release_id,
-                path=c.path,
-                sha256=c.sha256,
-                size=c.size,
-                job_id=c.job_id,
-                kind=c.kind.value,
-                outcome=c.outcome.value,
-                report=orjson.dumps(c.report).decode(),
-                exception=c.exception,
-            )
-            for c in checks
-        )
-        session.flush()
-        subject = {
-            "release_id": release_id,
-            "project_id": project_id,
-            "job_id": sorted({c.job_id for c in checks}),
-            "files": [
-                {"path": c.path, "sha256": c.sha256, "outcome": c.outcome.value} for c in checks
-            ],
-            "request_sha256": digest,
-            "justification_sha256": sha256_text(justification),
         }
-        receipt = cp.log("release_request", subject, me.person_id)
-    return release_id, receipt
+    me = authorise_job(cp, credential, row.project_id, [])
+    if me.person_id != row.requester:
+        raise ReleaseError(f"only {row.requester}, who drafted {release_id}, may submit it")
+    if row.state != State.DRAFT.value:
+        raise ReleaseError(f"{release_id} is {row.state}, not a draft")
+    given = {**{p: f.exception for p, f in drafted.items() if f.exception}, **(exceptions or {})}
+    checks = check_request_files(office, row.project_id, Path(row.study), list(drafted), given)
+    changed = [c.path for c in checks if c.sha256 != drafted[c.path].sha256]
+    if changed:
+        raise ReleaseError(f"changed since the draft: {', '.join(changed)}; draft again")
+    _require_exceptions(checks)
+    with cp.transaction() as session:
+        current = session.get(ReleaseRequestRow, release_id, with_for_update=True)
+        assert current is not None
+        if current.state != State.DRAFT.value:
+            raise ReleaseError(f"{release_id} is {current.state}, not a draft")
+        for check in checks:
+            stored = session.get(ReleaseFileRow, (release_id, check.path))
+            assert stored is not None
+            stored.outcome = check.outcome.value
+            stored.report = orjson.dumps(check.report).decode()
+            stored.exception = check.exception
+        current.state = State.SUBMITTED.value
+        current.request_sha256 = request_digest(current.project_id, current.justification, checks)
+        current.updated_at = cp.now()
+        return _log_submission(office, current, checks)

@@ -1,9 +1,9 @@
 """Looking at requests: each caller sees what their part needs, and no vote before its time.
 
-The requester and the project's members see their requests; output checkers see every request
-(they review them). Nobody sees another reviewer's verdict or comments while votes are sealed —
-only how many are in — so each checker judges the outputs alone. Once both votes are in, all
-votes are open to anyone who may see the request.
+The requester and the project's members see their requests, drafts too; output checkers see
+every submitted request (they review them). Nobody sees another reviewer's verdict or comments
+while votes are sealed — only how many are in — so each checker judges the outputs alone. Once
+both votes are in, all votes are open to anyone who may see the request.
 """
 
 from __future__ import annotations
@@ -79,11 +79,10 @@ def _view(
 
 
 def _may_see(me: Principal, request: ReleaseRequestRow, members: tuple[str, ...]) -> bool:
-    return (
-        Role.OUTPUT_CHECKER in me.roles
-        or me.person_id == request.requester
-        or me.person_id in members
-    )
+    """The project sees its requests; output checkers see every request once submitted."""
+    on_project = me.person_id == request.requester or me.person_id in members
+    checker = Role.OUTPUT_CHECKER in me.roles and request.state != State.DRAFT.value
+    return on_project or checker
 
 
 def _members(office: ReleaseOffice) -> dict[str, tuple[str, ...]]:
