@@ -22,7 +22,7 @@ test: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/python tools/gen_docs.py --check
-	$(BIN)/pytest -q
+	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check src tests bench tools
@@ -35,7 +35,7 @@ docs: install
 
 bench: install
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	$(BIN)/python bench/bench_load.py
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) fivesafes-data .pytest_cache .ruff_cache .hypothesis
