@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from release_support import (
     PROJECT,
     SAFE_COUNTS,
@@ -21,6 +22,7 @@ import fivesafes.cli.release  # noqa: F401  (registers the commands)
 from fivesafes.cli.common import app
 from fivesafes.governance import ControlPlane
 from fivesafes.ledger.keys import write_key
+from fivesafes.ledger.note import NoteSigner
 from fivesafes.release import ReleaseOffice, demo_release, describe_publication, verify_release
 from fivesafes.store.config import DataDir
 
@@ -101,6 +103,12 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert str(folder) in published.replace("\n", "")
     assert "[REDACTED]" in (folder / "output/table.csv").read_text()
     assert "verify" in run("verify", str(folder), who="ana")
+    with ControlPlane.open(DataDir.from_env(root)) as cp:
+        vkey = cp.ledger.verifier.vkey
+    assert "verify" in run("verify", str(folder), "--vkey", vkey, who="ana")
+    other = NoteSigner(vkey.split("+")[0], Ed25519PrivateKey.generate()).verifier.vkey
+    refused = run("verify", str(folder), "--vkey", other, who="ana", code=2)
+    assert "no signature from a trusted key" in refused
     (folder / "output/table.csv").write_text("age_band,sex,count\n0-17,M,3\n")
     assert "does not match its hash" in run("verify", str(folder), who="ana", code=2)
 

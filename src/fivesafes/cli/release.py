@@ -31,7 +31,7 @@ from fivesafes.cli.common import (
     need_token,
 )
 from fivesafes.governance.signing import load_person_key
-from fivesafes.ledger import Receipt
+from fivesafes.ledger import NoteError, NoteVerifier, Receipt
 from fivesafes.release import (
     FileCheck,
     ReleaseOffice,
@@ -305,10 +305,24 @@ def release_list(
 
 
 @release_app.command("verify")
-def release_verify(folder: Path, data_dir: DataDirOption = None) -> None:
+def release_verify(
+    folder: Path,
+    vkey: Annotated[
+        list[str] | None,
+        typer.Option("--vkey", help="The environment's published key(s); else its ledger's"),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
     """Check a released folder: the environment's signature, file hashes, two approvals."""
-    with _office(data_dir) as office:
-        problems = verify_release(folder, office.cp.ledger.keys)
+    if vkey:
+        try:
+            keys = [NoteVerifier.from_vkey(k) for k in vkey]
+        except NoteError as exc:
+            raise fail(str(exc)) from None
+        problems = verify_release(folder, keys)
+    else:
+        with _office(data_dir) as office:
+            problems = verify_release(folder, office.cp.ledger.keys)
     if problems:
         raise fail(f"{folder} does not verify:\n" + "\n".join(problems))
     console.print(f"{folder}: signature, hashes and two independent approvals verify")
