@@ -142,7 +142,9 @@ def render_page(
     built_at: str,
 ) -> str:
     """The whole page as a string."""
-    releases = sorted({mf.measure.table.release_id for mf in figures})
+    releases = {mf.measure.table.release_id for mf in figures} | {
+        t.release_id for t in other_tables
+    }
     others = "".join(
         f"<li><code>{escape(t.path)}</code> (release <code>{escape(t.release_id)}</code>)</li>"
         for t in other_tables
@@ -154,6 +156,7 @@ def render_page(
         else ""
     )
     sections = "".join(_measure_section(mf, i) for i, mf in enumerate(figures))
+    summary = _summary(figures) if figures else "<p>No monthly measures have been released.</p>"
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -166,7 +169,7 @@ def render_page(
         f'<p class="lede">Built {escape(built_at)} from {len(releases)} signed, verified '
         "release(s) only: nothing here was read from the data store.</p>"
         "<h2>Summary for boards</h2>"
-        f"{_summary(figures)}{sections}{other_note}</main>"
+        f"{summary}{sections}{other_note}</main>"
         '<footer><div class="width"><p>Charts follow the NHS Making Data Count method. '
         "Each release was checked for disclosure risk and approved by two output checkers."
         "</p></div></footer></body></html>"
