@@ -64,3 +64,10 @@ def test_every_row_is_either_charted_or_counted_as_suppressed(rows: list[dict[st
     for s in measure.series:
         assert list(s.periods) == sorted(s.periods)
         assert all(d > 0 for d in s.denominators) and all(n >= 0 for n in s.numerators)
+
+
+def test_months_are_labelled_for_people_and_other_periods_left_alone() -> None:
+    from fivesafes.dashboards.measures import month_label
+
+    assert month_label("2023-04-01") == "Apr 2023"
+    assert month_label("2023-Q2") == "2023-Q2"

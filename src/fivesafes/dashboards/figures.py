@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fivesafes.dashboards.measures import RATE_PER, Kind, Measure, Series
+from fivesafes.dashboards.measures import RATE_PER, Kind, Measure, Series, month_label, period_value
 from fivesafes.stats import (
     AssuranceIcon,
     FunnelResult,
@@ -88,17 +88,18 @@ def _icon(out: Path, icon: VariationIcon | AssuranceIcon) -> Image:
 
 def _spc(measure: Measure, series: Series, settings: Settings) -> SpcResult:
     direction = settings.improvement.get(measure.name, ImprovementDirection.NEUTRAL)
+    months = [period_value(p) for p in series.periods]
     target = settings.targets.get(measure.name)
     if measure.kind is Kind.PROPORTION:
         return p_chart(
             series.numerators,
             series.denominators,
-            series.periods,
+            months,
             improvement_direction=direction,
             target=None if target is None else target / 100,
         )
     rates = [n / d * RATE_PER for n, d in zip(series.numerators, series.denominators, strict=True)]
-    return xmr(rates, series.periods, improvement_direction=direction, target=target)
+    return xmr(rates, months, improvement_direction=direction, target=target)
 
 
 def _latest(measure: Measure, series: Series) -> IndicatorValue:
@@ -139,7 +140,7 @@ def _funnel(measure: Measure, out: Path) -> tuple[Image, FunnelResult, str] | No
         result = proportion_funnel(num, den, labels)
     else:
         result = rate_funnel(num, den, labels, multiplier=RATE_PER)
-    title = f"{measure.title}, {period}"
+    title = f"{measure.title}, {month_label(period)}"
     fig = plot_funnel(result, title=title, y_label=measure.kind.unit)
     path = out / FIGURES / f"{_slug(measure.name)}--funnel.svg"
     save_figure(fig, path)

@@ -11,6 +11,7 @@ redacted counts) are left out and counted, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 from fivesafes.dashboards.released import ReleasedTable
@@ -59,6 +60,21 @@ class Measure:
     @property
     def title(self) -> str:
         return self.name.replace("_", " ").capitalize()
+
+
+def period_value(period: str) -> date | str:
+    """A period as a date when it is one (charts order and space dates as time), else as text
+    (ISO-like text still sorts in time order)."""
+    try:
+        return date.fromisoformat(period)
+    except ValueError:
+        return period
+
+
+def month_label(period: str) -> str:
+    """The period for people: 2023-04-01 as Apr 2023; any other period text as it is."""
+    value = period_value(period)
+    return value.strftime("%b %Y") if isinstance(value, date) else value
 
 
 def _count(text: str | None) -> float | None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from html import escape
 
 from fivesafes.dashboards.figures import GroupFigure, Image, MeasureFigures
+from fivesafes.dashboards.measures import month_label
 from fivesafes.dashboards.released import ReleasedTable
 from fivesafes.dashboards.style import STYLESHEET
 from fivesafes.stats import AssuranceIcon, IndicatorValue, VariationIcon
@@ -55,7 +56,7 @@ def _summary(figures: Sequence[MeasureFigures]) -> str:
             rows.append(
                 "<tr>"
                 f'<th scope="row">{escape(mf.measure.title)}: {escape(g.series.group)}</th>'
-                f"<td>{escape(g.series.periods[-1])}</td>"
+                f"<td>{escape(month_label(g.series.periods[-1]))}</td>"
                 f"<td>{_value(g.latest, mf.measure.kind.unit)}</td>"
                 f"{_icon_cell(g.variation, g.spc.variation)}"
                 f"{_icon_cell(g.assurance, g.spc.assurance)}"
@@ -105,8 +106,9 @@ def _funnel_table(mf: MeasureFigures) -> str:
     )
     unit = escape(mf.measure.kind.unit)
     count, base = (escape(c) for c in mf.measure.kind.columns)
+    period = escape(month_label(mf.funnel_period or ""))
     return (
-        f"<table><caption>{escape(mf.measure.title)}, {escape(mf.funnel_period or '')}: "
+        f"<table><caption>{escape(mf.measure.title)}, {period}: "
         f"each group against the average of {mf.funnel_result.baseline:.1f} {unit}</caption>"
         f'<thead><tr><th scope="col">{escape(mf.measure.group_column)}</th>'
         f'<th scope="col">{count}</th><th scope="col">{base}</th>'
