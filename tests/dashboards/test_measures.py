@@ -71,3 +71,9 @@ def test_months_are_labelled_for_people_and_other_periods_left_alone() -> None:
 
     assert month_label("2023-04-01") == "Apr 2023"
     assert month_label("2023-Q2") == "2023-Q2"
+
+
+def test_titles_come_from_the_file_name_with_nhs_capitals() -> None:
+    rows = [{"month": "2024-01", "q": "1", "numerator": "3", "denominator": "9"}]
+    measure = as_measure(table(rows, "output/hba1c_recorded_by_imd_quintile.csv"))
+    assert measure is not None and measure.title == "HbA1c recorded by IMD quintile"

@@ -18,6 +18,7 @@ from fivesafes.dashboards.released import ReleasedTable
 
 PERIOD_COLUMNS = ("month", "interval_start")
 RATE_PER = 1_000
+ACRONYMS = {"hba1c": "HbA1c", "imd": "IMD", "icb": "ICB", "nhs": "NHS", "gp": "GP", "ae": "A&E"}
 
 
 class Kind(Enum):
@@ -59,7 +60,9 @@ class Measure:
 
     @property
     def title(self) -> str:
-        return self.name.replace("_", " ").capitalize()
+        """The file name as words, with the usual capitals of NHS abbreviations."""
+        words = [ACRONYMS.get(w, w) for w in self.name.split("_")]
+        return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 
 def period_value(period: str) -> date | str:
