@@ -91,6 +91,16 @@ def test_a_tampered_release_is_refused(released: Released, tmp_path: Path) -> No
     assert not (tmp_path / "out").exists()
 
 
+def test_a_release_with_a_changed_check_report_is_refused(
+    released: Released, tmp_path: Path
+) -> None:
+    data_dir, folder = _copy(released, tmp_path)
+    report = next((folder / "checks").iterdir())
+    report.write_text(report.read_text().replace('"passed": false', '"passed": true') + " ")
+    with pytest.raises(DashboardError, match="does not match its hash"):
+        build_dashboard(data_dir, PROJECT, tmp_path / "out")
+
+
 def test_an_unsigned_release_is_refused(released: Released, tmp_path: Path) -> None:
     data_dir, folder = _copy(released, tmp_path)
     (folder / SIGNATURE_FILE).unlink()

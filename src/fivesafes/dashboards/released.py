@@ -10,6 +10,7 @@ whole and never shown, and so is any file the signed manifest does not list.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -76,7 +77,12 @@ def _approvals(manifest: dict[str, Any]) -> tuple[Approval, ...]:
 
 
 def _checks(folder: Path, entry: dict[str, Any]) -> tuple[tuple[str, bool, str], ...]:
-    report = orjson.loads((folder / entry["check_report"]).read_bytes())
+    """The file's disclosure check, trusted only if it is the report the signed manifest names
+    (``verify_release`` checks the released files, not the reports beside them)."""
+    data = (folder / entry["check_report"]).read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["check_report_sha256"]:
+        raise DashboardError(f"{folder / entry['check_report']}: does not match its hash")
+    report = orjson.loads(data)
     return tuple((r["rule"], bool(r["passed"]), str(r["summary"])) for r in report["rules"])
 
 
