@@ -6,7 +6,16 @@ and prints results with rich. Errors a user can fix are printed as one clear
 message and a non-zero exit, never a traceback.
 """
 
-from fivesafes.cli import data, disclosure, jobs, query, trust  # noqa: F401  (each registers its commands)
+# Each module registers its commands on the one app.
+from fivesafes.cli import (  # noqa: F401
+    dashboard,
+    data,
+    disclosure,
+    jobs,
+    query,
+    release,
+    trust,
+)
 from fivesafes.cli.common import app
 
 __all__ = ["app"]

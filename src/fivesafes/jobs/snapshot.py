@@ -10,8 +10,8 @@ usual). One copy serves every job until the store changes.
 
 The copy is also where approval and opt-outs are enforced for the data itself: it
 holds only the tables the project was approved for, with every unapproved column
-empty, and no row of a patient whose opt-out applies to the project's purpose. Whatever the analyst's
-definition says, what is not in the copy cannot be extracted.
+empty, and no row of a patient whose opt-out applies to the project's purpose.
+Whatever the analyst's definition says, what is not in the copy cannot be extracted.
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, granted: tuple[str, ...
         [table],
     ).fetchall()
     return ", ".join(
-        f'"{c}"' if c in granted or c == "patient_id" else f'NULL::{t} AS "{c}"'
-        for c, t in present
+        f'"{c}"' if c in granted or c == "patient_id" else f'NULL::{t} AS "{c}"' for c, t in present
     )
 
 
