@@ -2,7 +2,8 @@
 # The main job, end to end on synthetic data: `make demo` runs this.
 # synthetic population -> people -> validated load -> opt-outs -> an approved project ->
 # example study on dummy data -> the same study sandboxed against the store -> disclosure
-# checks -> the public ledger, verified.
+# checks -> blind two-person release -> a board dashboard from released outputs -> the
+# public ledger, verified.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DEMO=${DEMO_DIR:-demo-output}
@@ -70,8 +71,45 @@ for table in "$DEMO"/study/output/*.csv; do
     "$BIN/fivesafes" check-output "$table" --profile ons || true
 done
 
-step "9. The public ledger: every action above, verifiable by anyone"
+step "9. Release: two output checkers review blind, the environment signs and publishes"
+"$BIN/python" - "$DEMO/study" "$DEMO/ana.token" "$DEMO/cara.token" <<'PY'
+import sys
+from pathlib import Path
+from fivesafes.release import demo_release, describe_publication
+from fivesafes.store.config import DataDir
+
+study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:])
+files = ["output/asthma_by_age_sex.csv", "output/asthma_by_deprivation.csv"]
+print(describe_publication(demo_release(DataDir.from_env(), study, files, "asthma-prevalence",
+                                        analyst, custodian)))
+PY
+
+step "10. Decision makers: a monthly board study, approved, run, released and drawn as a dashboard"
+"$BIN/fivesafes" project submit emergency-admissions \
+    examples/emergency-admissions/application.toml --token "$ANA"
+"$BIN/fivesafes" project approve emergency-admissions --until "$(date -d '+1 year' +%F)" \
+    --reasons "Service planning with aggregate outputs" --key "$DEMO/val-signing.pem" \
+    --token "$VAL"
+cp -r examples/emergency-admissions "$DEMO/board"
+"$BIN/fivesafes" submit --project "$DEMO/board" --project-id emergency-admissions --token "$ANA"
+"$BIN/python" - "$DEMO/board" "$DEMO/ana.token" "$DEMO/cara.token" "$DEMO/dashboard" <<'PY'
+import sys
+from pathlib import Path
+from fivesafes.dashboards import demo_dashboard
+from fivesafes.release import demo_release, describe_publication
+from fivesafes.store.config import DataDir
+
+study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
+files = ["output/emergency_admissions_by_region.csv", "output/hba1c_recorded_by_imd_quintile.csv"]
+checkers = ("demo-checker-c", "demo-checker-d")
+print(describe_publication(demo_release(DataDir.from_env(), study, files, "emergency-admissions",
+                                        analyst, custodian, checkers)))
+print(demo_dashboard(DataDir.from_env(), "emergency-admissions", Path(sys.argv[4])))
+PY
+
+step "11. The public ledger: every action above, verifiable by anyone"
 "$BIN/fivesafes" ledger verify
 "$BIN/fivesafes" ledger public
 echo
-echo "Everything the demo made is in $DEMO/ (the study's outputs in $DEMO/study/output/)."
+echo "Everything the demo made is in $DEMO/: the studies' outputs in $DEMO/study/output/ and"
+echo "$DEMO/board/output/, released files under $DEMO/data/released/, the dashboard in $DEMO/dashboard/."

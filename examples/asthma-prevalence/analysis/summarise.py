@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 DATASET = "read_parquet('output/dataset.parquet')"
 AGE_BAND = """
     CASE WHEN age < 18 THEN '0-17' WHEN age < 40 THEN '18-39'
-         WHEN age < 60 THEN '40-59' WHEN age < 80 THEN '60-79' ELSE '80+' END
+         WHEN age < 60 THEN '40-59' ELSE '60+' END
 """
 
 con = duckdb.connect()
