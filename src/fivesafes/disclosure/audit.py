@@ -38,32 +38,37 @@ def determined(published: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return residual < 1e-6
 
 
-def forced_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Unknowns inside any published sum of zero: non-negative counts adding to 0 are all 0."""
-    zero_rows = np.isclose(values, 0)
-    if not zero_rows.any():
-        return np.zeros(published.shape[1], dtype=bool)
-    return (published[zero_rows] != 0).any(axis=0)
+def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Unknowns that are zero in *every* non-negative solution of the published sums.
 
-
-def bounds(published: np.ndarray, values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """The smallest and largest value each hidden sum can take given non-negative unknowns.
-
-    Exact where :func:`determined` is not: it also sees an interval pinned by zeros. Costs two
-    linear programmes per hidden sum, so it is the final word on small systems and in tests.
+    One linear programme: maximise the sum of ``s`` with ``0 <= s <= x`` and ``s <= 1``. The
+    solutions form a convex set, so an average of solutions that each make some unknown
+    positive makes them all positive at once; the optimum therefore leaves ``s = 0`` exactly
+    on the unknowns no solution can make positive. Once those are removed, the true counts
+    sit strictly inside the rest and the linear test (:func:`determined`) is the whole answer
+    — so this and one linear-algebra solve replace a pair of programmes per hidden value.
     """
-    unknowns = published.shape[1]
-    result = np.empty((hidden.shape[0], 2))
-    for i, target in enumerate(hidden):
-        for side, sign in ((0, 1.0), (1, -1.0)):
-            solution = linprog(
-                sign * target,
-                A_eq=published if published.shape[0] else None,
-                b_eq=values if published.shape[0] else None,
-                bounds=[(0, None)] * unknowns,
-                method="highs",
-            )
-            if solution.status != 0:
-                raise ValueError(f"published sums are inconsistent: {solution.message}")
-            result[i, side] = sign * solution.fun
-    return result
+    n = published.shape[1]
+    if published.shape[0] == 0:
+        return np.zeros(n, dtype=bool)
+    # variables [x, s]: A x = b, s - x <= 0, 0 <= s <= 1, x >= 0
+    result = linprog(
+        np.concatenate([np.zeros(n), -np.ones(n)]),
+        A_ub=np.hstack([-np.eye(n), np.eye(n)]),
+        b_ub=np.zeros(n),
+        A_eq=np.hstack([published, np.zeros_like(published)]),
+        b_eq=values,
+        bounds=[(0, None)] * n + [(0, 1)] * n,
+        method="highs",
+    )
+    if result.status != 0:
+        raise ValueError(f"published sums are inconsistent: {result.message}")
+    return result.x[n:] < 1e-9
+
+
+def pinned(published: np.ndarray, values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """For each row of ``hidden``: do the published sums of non-negative unknowns fix it?"""
+    zero = always_zero(published, values)
+    reduced_hidden = hidden[:, ~zero]
+    fixed = determined(published[:, ~zero], reduced_hidden)
+    return fixed | ~reduced_hidden.any(axis=1)

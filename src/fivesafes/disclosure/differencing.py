@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from fivesafes.disclosure.audit import determined, forced_zero
+from fivesafes.disclosure.audit import always_zero, determined
 from fivesafes.disclosure.history import ReleasedTable
 from fivesafes.disclosure.intervals import covers, parse_banding, pieces
 
@@ -206,7 +206,7 @@ def _audit(
     shown = np.concatenate([_published(t, s[3]) for (t, _), s in zip(tables, sums, strict=True)])
     values = np.concatenate([val for _, val, *_ in sums])[shown]
     published = every[shown]
-    zero = forced_zero(published, values)
+    zero = always_zero(published, values)
     published[:, zero] = 0
     new_count = len(sums[0][0])
     new_rows = [k for k in range(new_count) if shown[k]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fivesafes.disclosure.audit import bounds, determined
+from fivesafes.disclosure.audit import determined, pinned
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.tables import Published
 
@@ -23,50 +23,50 @@ def primary_mask(counts: np.ndarray, profile: Profile) -> np.ndarray:
     return small if profile.suppress_zeros else small & (counts > 0)
 
 
+MAX_ROUNDS = 8
+"""Rounds of the general search; a table still leaking after them is sparse enough that its
+categories need merging, and the final check reports it as not releasable."""
+
+
 def _line_sums(hidden: np.ndarray, published: Published) -> np.ndarray:
     """The published totals as equations over the hidden cells (row-major order of ``hidden``)."""
-    flat = hidden.ravel()
-    rows = [line.ravel()[flat] for line in published.lines(hidden.shape)]
-    rows = [r for r in rows if r.any()]
-    return np.array(rows, dtype=float).reshape(len(rows), int(flat.sum()))
+    lines = published.lines(hidden.shape)
+    if not lines:
+        return np.zeros((0, int(hidden.sum())))
+    equations = np.array([line.ravel() for line in lines])[:, hidden.ravel()]
+    return equations[equations.any(axis=1)].astype(float)
 
 
 def exposed(
     counts: np.ndarray, hidden: np.ndarray, targets: np.ndarray, published: Published
 ) -> np.ndarray:
-    """Which ``targets`` (hidden cells that must stay hidden) the published totals give away.
-
-    When every hidden cell is non-zero a cell is exposed exactly when the totals fix it
-    linearly; a hidden zero can pin an interval at its end, so then linear programming decides.
-    """
+    """Which ``targets`` (hidden cells that must stay hidden) the published totals give away:
+    fixed by them, as sums of non-negative counts (``audit.pinned``)."""
     equations = _line_sums(hidden, published)
     positions = np.flatnonzero(hidden.ravel())
     wanted = targets.ravel()[positions]
-    unit = np.eye(positions.size)[wanted]
     values = counts.ravel()[positions].astype(float)
-    if (values > 0).all():
-        fixed = determined(equations, unit)
+    if (values > 0).all():  # the true counts are inside: the linear answer is the answer
+        fixed = determined(equations, np.eye(positions.size)[wanted])
     else:
-        interval = bounds(equations, equations @ values, unit)
-        fixed = interval[:, 1] - interval[:, 0] < 0.5
+        fixed = pinned(equations, equations @ values, np.eye(positions.size)[wanted])
     result = np.zeros(counts.size, dtype=bool)
     result[positions[wanted][fixed]] = True
     return result.reshape(counts.shape)
 
 
-def _candidates(counts: np.ndarray, hidden: np.ndarray, cell: tuple[int, int]) -> list[tuple]:
-    """Cells to hide next to protect ``cell``: its own row and column first, then the rest;
-    smallest non-zero first (a hidden zero protects little and a large cell costs the reader
-    most), preferring cells whose other line has a lone hidden cell, so one hides two."""
-    i, j = cell
-    hidden_in_row = hidden.sum(axis=1)
-    hidden_in_col = hidden.sum(axis=0)
-    order = []
-    for r, c in zip(*np.nonzero(~hidden), strict=True):
-        near = 0 if (r == i or c == j) else 1
-        partnered = 0 if (hidden_in_row[r] == 1 or hidden_in_col[c] == 1) else 1
-        order.append(((near, counts[r, c] == 0, partnered, counts[r, c]), (int(r), int(c))))
-    return [cell for _, cell in sorted(order)]
+def _cheapest(counts: np.ndarray, hidden: np.ndarray, cells: np.ndarray) -> tuple[int, int] | None:
+    """The cell of ``cells`` (an array of positions) that costs the reader least to hide:
+    non-zero first (a hidden zero protects little), then one whose row or column holds a lone
+    hidden cell (so one cell pairs two), then the smallest."""
+    if len(cells) == 0:
+        return None
+    in_row, in_col = hidden.sum(axis=1), hidden.sum(axis=0)
+    rows, cols = cells[:, 0], cells[:, 1]
+    values = counts[rows, cols]
+    partnered = (in_row[rows] == 1) | (in_col[cols] == 1)
+    best = np.lexsort((values, ~partnered, values == 0))[0]
+    return int(rows[best]), int(cols[best])
 
 
 def _pair_lone_cells(counts: np.ndarray, hidden: np.ndarray, published: Published) -> np.ndarray:
@@ -74,41 +74,145 @@ def _pair_lone_cells(counts: np.ndarray, hidden: np.ndarray, published: Publishe
     always needed: a lone hidden cell is its total minus the published cells)."""
     hidden = hidden.copy()
     lines = published.lines(hidden.shape)
+    done: set[int] = set()  # lines of a single cell, which nothing can partner
     while True:
-        for line in lines:
-            if (hidden & line).sum() != 1:
-                continue
-            lone = tuple(int(v) for v in np.argwhere(hidden & line)[0])
-            partners = [c for c in _candidates(counts, hidden, lone) if line[c]]
-            if partners:
-                hidden[partners[0]] = True
-                break
-        else:
+        lone = [k for k, line in enumerate(lines) if k not in done and (hidden & line).sum() == 1]
+        if not lone:
             return hidden
+        line = lines[lone[0]]
+        partner = _cheapest(counts, hidden, np.argwhere(line & ~hidden))
+        if partner is None:
+            done.add(lone[0])
+        else:
+            hidden[partner] = True
+
+
+def _bridges(hidden: np.ndarray) -> list[tuple[int, int]]:
+    """Hidden cells that are bridges of the graph joining each hidden cell's row and column.
+
+    With every row and column total published and no hidden zero, the totals fix a hidden cell
+    exactly when it is a bridge (it lies on no cycle of hidden cells, so nothing can be moved
+    round a cycle through it). Tarjan's bridge-finding, iteratively.
+    """
+    n_rows = hidden.shape[0]
+    cells = [(int(r), int(c)) for r, c in np.argwhere(hidden)]
+    adjacent: list[list[tuple[int, int]]] = [[] for _ in range(n_rows + hidden.shape[1])]
+    for k, (r, c) in enumerate(cells):
+        adjacent[r].append((n_rows + c, k))
+        adjacent[n_rows + c].append((r, k))
+    order = [-1] * len(adjacent)
+    low = [0] * len(adjacent)
+    found = []
+    clock = 0
+    for start in range(len(adjacent)):
+        if order[start] != -1 or not adjacent[start]:
+            continue
+        order[start] = low[start] = clock
+        clock += 1
+        stack = [(start, -1, iter(adjacent[start]))]
+        while stack:
+            vertex, via, edges = stack[-1]
+            for other, k in edges:
+                if k == via:
+                    continue
+                if order[other] == -1:
+                    order[other] = low[other] = clock
+                    clock += 1
+                    stack.append((other, k, iter(adjacent[other])))
+                    break
+                low[vertex] = min(low[vertex], order[other])
+            else:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[vertex])
+                    if low[vertex] > order[parent]:
+                        found.append(cells[via])
+    return found
+
+
+def _reach(
+    hidden: np.ndarray, row: int | None, col: int | None, bridge: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns reached through hidden cells from one row (or column), never
+    crossing ``bridge``."""
+    rows = np.zeros(hidden.shape[0], dtype=bool)
+    cols = np.zeros(hidden.shape[1], dtype=bool)
+    frontier_rows = [row] if row is not None else []
+    frontier_cols = [col] if col is not None else []
+    rows[frontier_rows] = True
+    cols[frontier_cols] = True
+    while frontier_rows or frontier_cols:
+        new_cols = {
+            int(c)
+            for r in frontier_rows
+            for c in np.flatnonzero(hidden[r])
+            if not cols[c] and (r, int(c)) != bridge
+        }
+        new_rows = {
+            int(r)
+            for c in frontier_cols
+            for r in np.flatnonzero(hidden[:, c])
+            if not rows[r] and (int(r), c) != bridge
+        }
+        cols[list(new_cols)] = True
+        rows[list(new_rows)] = True
+        frontier_rows, frontier_cols = list(new_rows), list(new_cols)
+    return rows, cols
+
+
+def _break_bridges(
+    counts: np.ndarray, hidden: np.ndarray, primary: np.ndarray, published: Published
+) -> np.ndarray:
+    """For a table with all its totals published: while a primary cell is a bridge, hide the
+    cheapest cell joining the two sides it separates, which puts it on a cycle."""
+    while True:
+        hidden = _pair_lone_cells(counts, hidden, published)
+        bridges = [cell for cell in _bridges(hidden) if primary[cell]]
+        if not bridges:
+            return hidden
+        bridge = bridges[0]
+        rows_a, cols_a = _reach(hidden, bridge[0], None, bridge)
+        rows_b, cols_b = _reach(hidden, None, bridge[1], bridge)
+        # a cell with its row on one side and its column on the other closes a cycle
+        crossing = (rows_a[:, None] & cols_b[None, :]) | (rows_b[:, None] & cols_a[None, :])
+        crossing &= ~hidden
+        choice = _cheapest(counts, hidden, np.argwhere(crossing))
+        if choice is None:
+            return hidden
+        hidden[choice] = True
 
 
 def secondary_mask(counts: np.ndarray, primary: np.ndarray, published: Published) -> np.ndarray:
-    """Primary cells plus the complementary cells that keep each of them undetermined."""
+    """Primary cells plus the complementary cells that keep each of them undetermined.
+
+    With every total published and no hidden zero (the usual table), bridges of the hidden
+    cells' graph say exactly which cells the totals fix, so they are broken directly; the
+    general loop below then confirms by linear algebra (or linear programming with hidden
+    zeros) and handles tables whose file shows only some totals. It gives up after
+    ``MAX_ROUNDS``; the caller's own check (``exposed``) then reports the table.
+    """
     hidden = primary.copy()
     if not hidden.any() or not published.lines(hidden.shape):
         return hidden
-    while True:
+    if published.rows.all() and published.columns.all() and (counts[primary] > 0).all():
+        hidden = _break_bridges(counts, hidden, primary, published)
+    for _ in range(MAX_ROUNDS):
         hidden = _pair_lone_cells(counts, hidden, published)
         leaks = exposed(counts, hidden, primary, published)
         if not leaks.any() or hidden.all():
             return hidden
-        cell = tuple(int(v) for v in np.argwhere(leaks)[0])
-        candidates = _candidates(counts, hidden, cell)
-        if not candidates:
-            return hidden  # nothing left to hide: the caller reports the cell as exposed
-        chosen = candidates[0]
-        for candidate in candidates:
-            trial = hidden.copy()
-            trial[candidate] = True
-            if not exposed(counts, trial, primary, published)[cell]:
-                chosen = candidate
-                break
-        hidden[chosen] = True
+        added = False
+        for cell in (tuple(int(v) for v in c) for c in np.argwhere(leaks)):
+            near = np.zeros(hidden.shape, dtype=bool)
+            near[cell[0], :] = near[:, cell[1]] = True
+            options = [np.argwhere(near & ~hidden), np.argwhere(~near & ~hidden)]
+            chosen = next((c for c in (_cheapest(counts, hidden, k) for k in options) if c), None)
+            if chosen is not None:
+                hidden[chosen] = added = True
+        if not added:
+            break
+    return hidden  # still exposed: the caller checks again and reports the table unsafe
 
 
 def round_counts(values: np.ndarray, profile: Profile) -> np.ndarray:

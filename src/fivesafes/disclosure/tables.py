@@ -59,7 +59,7 @@ class Published:
             mask = np.zeros(shape, dtype=bool)
             mask[:, c] = True
             masks.append(mask)
-        if self.total:
+        if self.total and not (self.rows.all() or self.columns.all()):  # else implied
             masks.append(np.ones(shape, dtype=bool))
         return masks
 
