@@ -1,9 +1,10 @@
 """Benchmark disclosure checking beside ACRO (SACRO's checker) on the same data.
 
 For each shape, one million input records are counted into a table and checked for small
-numbers with secondary suppression — by fivesafes (DuckDB count, then our checks) and by ACRO
-(``ACRO(suppress=True).crosstab``, pandas underneath) — and the two times printed with their
-ratio. ACRO is a bench-only dependency: ``.venv/bin/pip install acro``.
+numbers — by fivesafes (DuckDB count, then small numbers, small totals and audited secondary
+suppression) and by ACRO (``ACRO(suppress=True).crosstab``, pandas underneath: threshold,
+zeros, dominance, no secondary suppression) — and the two times printed with their ratio and
+the cells each hid. ACRO is a bench-only dependency: ``.venv/bin/pip install acro``.
 
     .venv/bin/python bench/bench_disclosure.py
     .venv/bin/python bench/bench_disclosure.py --rows 200000 --repeats 3
@@ -16,6 +17,7 @@ import contextlib
 import io
 import logging
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -52,7 +54,8 @@ def ours(data: pa.Table) -> object:
 def acro_check(frame: object) -> object:
     import acro
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas SettingWithCopyWarning from inside acro
         session = acro.ACRO(suppress=True)
         return session.crosstab(frame["region"], frame["group"])  # type: ignore[index]
 
@@ -63,7 +66,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     logging.disable(logging.INFO)
-    print(f"{'table':<10}{'input rows':>12}{'fivesafes':>12}{'acro':>12}{'acro/ours':>11}  hidden")
+    print(
+        f"{'table':<10}{'input rows':>12}{'fivesafes':>12}{'acro':>12}{'acro/ours':>11}"
+        "  hidden (ours / acro)"
+    )
     for shape in SHAPES:
         data = records(args.rows, shape)
         frame = data.to_pandas()
@@ -71,10 +77,11 @@ def main() -> None:
         theirs = best_of(args.repeats, lambda f=frame: acro_check(f))
         report = ours(data)
         hidden = int(report.safe.hidden.sum()) if report.safe is not None else 0
+        acro_hidden = int(acro_check(frame).isna().to_numpy().sum())
         label = f"{shape[0]}x{shape[1]}"
         print(
             f"{label:<10}{args.rows:>12,}{mine:>11.3f}s{theirs:>11.3f}s{theirs / mine:>10.1f}x"
-            f"  {hidden} cells"
+            f"  {hidden} / {acro_hidden} cells"
         )
 
 
