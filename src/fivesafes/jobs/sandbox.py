@@ -84,10 +84,12 @@ def sandbox_argv(
     for name in ETC_FILES:
         if (Path("/etc") / name).exists():
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    # /tmp first: Python may be installed under it (a checkout in /tmp), and a later mount
+    # would hide what was bound there.
+    args += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for path in python_paths():
         args += ["--ro-bind", str(path), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     args += ["--size", str(64 * 1024**2), "--tmpfs", "/dev/shm"]
     args += ["--bind", str(workspace), str(WORKSPACE)]
     for mount in mounts:
