@@ -103,3 +103,19 @@ def test_an_unsatisfiable_population_is_reported() -> None:
     dataset.define_population((patients.sex == "female") & (patients.sex == "male"))
     with pytest.raises(DefinitionError, match="may never be true"):
         dummy_dataset(dataset.query(), 3)
+
+
+def test_a_one_day_window_and_a_single_age_are_met() -> None:
+    """Found by hypothesis: an event on exactly the index date, for people of exactly one age."""
+    index = date(2015, 1, 1)
+    events = ce.where(ce.snomedct_code.is_in(ASTHMA)).where(ce.date.is_between(index, index))
+    dataset = Dataset()
+    dataset.define_population(
+        (patients.sex == "female")
+        & patients.age_on(index).is_between(5, 5)
+        & events.exists_for_patient()
+        & practice_registrations.for_patient_on(index).exists_for_patient()
+    )
+    dataset.first_date = events.sort_by(ce.date).first_for_patient().date
+    rows = dummy_dataset(dataset.query(), 2, seed=2).to_pylist()
+    assert [r["first_date"] for r in rows] == [index, index]
