@@ -69,14 +69,18 @@ def demo_release(
     """
     with ControlPlane.open(data_dir) as cp:
         office = ReleaseOffice(cp, data_dir)
-        releasable = []
-        for path in files:
-            try:
-                check_request_files(office, project_id, study, [path])
-            except ReleaseError as refused:
-                print(f"not requested: {str(refused).splitlines()[0]}")
-            else:
-                releasable.append(path)
+        releasable = list(files)
+        try:
+            check_request_files(office, project_id, study, releasable)
+        except ReleaseError:
+            releasable = []
+            for path in files:
+                try:
+                    check_request_files(office, project_id, study, [path])
+                except ReleaseError as refused:
+                    print(f"not requested: {str(refused).splitlines()[0]}")
+                else:
+                    releasable.append(path)
         if not releasable:
             raise ReleaseError("none of the files can be released; see the reasons above")
         files = releasable
