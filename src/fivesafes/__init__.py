@@ -35,4 +35,8 @@ def __getattr__(name: str) -> Any:
         from fivesafes import query
 
         return getattr(query, name)
+    if name == "safe":  # the analysts' disclosure-checked outputs: ``from fivesafes import safe``
+        from fivesafes.disclosure import safe
+
+        return safe
     raise AttributeError(f"module 'fivesafes' has no attribute {name!r}")
