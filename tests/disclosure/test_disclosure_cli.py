@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 import fivesafes.cli.disclosure  # noqa: F401  (registers check-output)
 from fivesafes.cli.common import app
-from fivesafes.disclosure import check_file, project_history
+from fivesafes.disclosure import FileReleaseHistory, check_file
+from fivesafes.release.office import HISTORY_FOLDER
 
 LONG = "age_band,sex,count\n0-17,F,3\n0-17,M,25\n18-64,F,300\n18-64,M,280\n65+,F,120\n65+,M,100\n"
 WIDE = "age_band/sex,F,M,Total\n0-17,3,25,28\n18-64,300,280,580\nTotal,303,305,608\n"
@@ -34,7 +35,8 @@ def test_the_report_names_cells_and_redacts_values(tmp_path: Path):
     document = orjson.loads(report.to_json())
     assert document["passed"] is False and document["releasable"] is True
     assert document["rules"][0]["positions"] == [[0, 0]]
-    assert document["safe_table"][1][1] == "[REDACTED]"
+    assert document["safe_table"][0] == ["age_band", "sex", "count"]  # as it came in
+    assert document["safe_table"][1] == ["0-17", "F", "[REDACTED]"]
     assert "[REDACTED]" in report.to_text()
 
 
@@ -57,20 +59,31 @@ def test_check_output_json_and_picture(tmp_path: Path):
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_check_output_against_a_projects_earlier_release(tmp_path: Path):
+def test_check_output_reads_the_environments_release_history(tmp_path: Path):
     from fivesafes.disclosure import check_frequency, profile
     from fivesafes.disclosure.tables import count_tables, read_arrow
 
     first = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,30"), "first.csv")
-    _, record = check_frequency(count_tables(read_arrow(first))["count"], profile("ons"), "first")
-    project_history(tmp_path).record(record)
-    assert [r.name for r in project_history(tmp_path).released()] == ["first"]
-    nested = LONG.replace("0-17,F,3", "0-17,F,27")  # three fewer people than released
-    result = CliRunner().invoke(
-        app,
-        ["check-output", str(write(tmp_path, nested, "second.csv")), "--project", str(tmp_path)],
-    )
-    assert result.exit_code == 1 and "differencing" in result.output
+    tables, _ = count_tables(read_arrow(first))
+    _, record = check_frequency(tables["count"], profile("ons"), "first")
+    data = tmp_path / "data"
+    FileReleaseHistory(data / HISTORY_FOLDER / "asthma").record(record)  # as publishing does
+    nested = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,27"), "second.csv")  # 3 fewer
+    args = ["check-output", str(nested), "--project-id", "asthma", "--data-dir", str(data)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "[FAIL] differencing" in result.output
+    assert "with first" in result.output
+
+
+def test_check_output_away_from_the_environment_says_differencing_was_not_checked(
+    tmp_path: Path,
+):
+    table = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,30"))
+    away = ["--project-id", "asthma", "--data-dir", str(tmp_path / "no-such-environment")]
+    for extra in ([], away):
+        result = CliRunner().invoke(app, ["check-output", str(table), "--format", "json", *extra])
+        notes = orjson.loads(result.output)["notes"]
+        assert any("against earlier releases not checked" in n for n in notes)
 
 
 def test_user_errors_are_one_line_not_a_traceback(tmp_path: Path):

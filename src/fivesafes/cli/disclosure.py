@@ -1,4 +1,9 @@
-"""Commands for safe outputs: check-output."""
+"""Commands for safe outputs: check-output.
+
+Inside the environment a table is checked against what its project has actually released
+(the release workflow's history under the data directory); elsewhere the report says that
+differencing could not be checked, rather than passing it on an empty history.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,31 @@ from typing import Annotated
 
 import typer
 
-from fivesafes.cli.common import FormatOption, app, console, fail
+from fivesafes.cli.common import DataDirOption, FormatOption, app, console, fail
+from fivesafes.disclosure import FileReleaseHistory
+from fivesafes.release.office import HISTORY_FOLDER
+from fivesafes.store.config import DataDir
+
+
+def release_history(
+    project_id: str | None, data_dir: Path | None
+) -> tuple[FileReleaseHistory | None, str | None]:
+    """What the project has actually released — the environment's release history, the one
+    the release workflow checks and records — or None and why differencing cannot be checked
+    here (on an analyst's own machine there is no release history to check against)."""
+    if project_id is None:
+        return None, (
+            "differencing against earlier releases not checked: say which project with "
+            "--project-id to compare this table with what the project has released"
+        )
+    root = DataDir.from_env(data_dir).root
+    if not root.is_dir():
+        return None, (
+            f"differencing against earlier releases not checked: no environment data "
+            f"directory here ({root}) to read {project_id}'s releases from; the checks run "
+            "again inside the environment before anything is released"
+        )
+    return FileReleaseHistory(root / HISTORY_FOLDER / project_id), None
 
 
 @app.command("check-output")
@@ -17,10 +46,15 @@ def check_output_command(
     profile: Annotated[
         str, typer.Option("--profile", help="Rules to apply: default, ons, opensafely, …")
     ] = "default",
-    project: Annotated[
-        Path | None,
-        typer.Option("--project", help="The study folder, to check against its earlier releases"),
+    project_id: Annotated[
+        str | None,
+        typer.Option(
+            "--project-id",
+            help="The approved project: check differencing against what it has released "
+            "(read from the environment's release history)",
+        ),
     ] = None,
+    data_dir: DataDirOption = None,
     output_format: FormatOption = "text",
     microdata: Annotated[
         Path | None,
@@ -42,16 +76,14 @@ def check_output_command(
     Exit code 0 when the file may be requested as it is, 1 when it breaks a rule (the report
     shows the safe version to request instead, if there is one).
     """
-    from fivesafes.disclosure import TableError, check_file, load_profiles, project_history
+    from fivesafes.disclosure import TableError, check_file, load_profiles
 
     profiles = load_profiles()
     if profile not in profiles:
         raise fail(f"no profile {profile!r}; choose one of {', '.join(profiles)}")
     if output_format not in ("text", "json"):
         raise fail("--format must be text or json")
-    if project is not None and not project.is_dir():
-        raise fail(f"--project {project}: no such folder")
-    history = project_history(project) if project is not None else None
+    history, unchecked = release_history(project_id, data_dir)
     try:
         report = check_file(
             file,
@@ -63,6 +95,8 @@ def check_output_command(
         )
     except TableError as exc:
         raise fail(str(exc)) from exc
+    if unchecked and report.kind == "frequency table":
+        report.notes.append(unchecked)
     if output_format == "json":
         sys.stdout.write(report.to_json().decode() + "\n")
     else:

@@ -7,7 +7,7 @@ fired on — by category, never by value — with the safe version of the table.
 """
 
 from fivesafes.disclosure import safe
-from fivesafes.disclosure.checker import check_counts, check_file, project_history
+from fivesafes.disclosure.checker import check_counts, check_file
 from fivesafes.disclosure.config import Profile, load_profiles, profile
 from fivesafes.disclosure.frequency import check_frequency, protect, safe_version
 from fivesafes.disclosure.history import (
@@ -18,13 +18,21 @@ from fivesafes.disclosure.history import (
 )
 from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
-from fivesafes.disclosure.tables import Dimension, FrequencyTable, TableError, crosstab
+from fivesafes.disclosure.tables import (
+    Dimension,
+    FrequencyTable,
+    LongLayout,
+    TableError,
+    count_by,
+    crosstab,
+)
 
 __all__ = [
     "CheckReport",
     "Dimension",
     "FileReleaseHistory",
     "FrequencyTable",
+    "LongLayout",
     "MemoryReleaseHistory",
     "Profile",
     "ReleaseHistory",
@@ -36,11 +44,11 @@ __all__ = [
     "check_file",
     "check_frequency",
     "check_magnitude",
+    "count_by",
     "crosstab",
     "load_profiles",
     "magnitude_table",
     "profile",
-    "project_history",
     "protect",
     "safe",
     "safe_version",

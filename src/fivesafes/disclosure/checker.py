@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pyarrow as pa
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.config import profile as named_profile
 from fivesafes.disclosure.frequency import check_frequency
-from fivesafes.disclosure.history import FileReleaseHistory, MemoryReleaseHistory, ReleaseHistory
+from fivesafes.disclosure.history import MemoryReleaseHistory, ReleaseHistory
 from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.summaries import (
@@ -22,18 +23,12 @@ from fivesafes.disclosure.summaries import (
 from fivesafes.disclosure.tables import (
     Dimension,
     FrequencyTable,
+    LongLayout,
     TableError,
     count_tables,
     label_columns,
     read_arrow,
 )
-
-HISTORY_FOLDER = Path(".fivesafes") / "disclosure-history"
-
-
-def project_history(project: Path) -> FileReleaseHistory:
-    """The default place a project's released tables are remembered (inside the environment)."""
-    return FileReleaseHistory(project / HISTORY_FOLDER)
 
 
 def check_file(
@@ -66,7 +61,8 @@ def check_file(
         return _check_from_microdata(
             data, labels, read_arrow(microdata), value, contributor, rules, name
         )
-    return check_counts(count_tables(data, labels), rules, name, history)
+    tables, layout = count_tables(data, labels)
+    return check_counts(tables, rules, name, history, layout)
 
 
 def _check_from_microdata(
@@ -129,12 +125,18 @@ def check_counts(
     profile: Profile,
     name: str,
     history: ReleaseHistory | None = None,
+    layout: LongLayout | None = None,
 ) -> CheckReport:
     """Check every count column of one output; each is also checked against the ones before it,
-    because a numerator and its denominator differ by a group (people *without* asthma)."""
+    because a numerator and its denominator differ by a group (people *without* asthma). Given
+    the ``layout`` of a long table, its safe version is written in that layout."""
     if len(tables) == 1:
-        (table,) = tables.values()
-        return check_frequency(table, profile, name, history)[0]
+        ((measure, table),) = tables.items()
+        report = check_frequency(table, profile, name, history)[0]
+        if report.safe is not None and layout is not None:
+            report.safe = replace(report.safe, value_name=measure, layout=layout)
+        report.notes += _absent_note(layout)
+        return report
     seen = MemoryReleaseHistory(history.released() if history is not None else ())
     combined = CheckReport(name, "frequency table", profile.name)
     parts: dict[str, CheckReport] = {}
@@ -145,6 +147,7 @@ def check_counts(
         parts[measure] = report
         combined.records += report.records
         combined.notes += [f"{measure}: {note}" for note in report.notes]
+    combined.notes += _absent_note(layout)
     for rule in dict.fromkeys(r.rule for part in parts.values() for r in part.results):
         results = {m: r for m, part in parts.items() for r in part.results if r.rule == rule}
         first = next(iter(results.values()))
@@ -159,20 +162,40 @@ def check_counts(
                 tuple(p for r in results.values() for p in r.positions),
             )
         )
-    combined.safe = _side_by_side({m: part.safe for m, part in parts.items()})
+    safes = {m: part.safe for m, part in parts.items() if part.safe is not None}
+    combined.safe = replace(_side_by_side(safes), layout=layout)
     return combined
 
 
-def _side_by_side(safes: dict[str, SafeTable | None]) -> SafeTable:
-    """Several safe tables over the same categories as one long table, a column per count."""
-    first = next(s for s in safes.values() if s is not None)
+def _absent_note(layout: LongLayout | None) -> list[str]:
+    """Say so when combinations with no row were counted as zeros: the analyst should know."""
+    absent = int(layout.absent().sum()) if layout is not None else 0
+    if not absent:
+        return []
+    assert layout is not None
+    return [
+        f"{absent} combination(s) of {', '.join(layout.labels)} have no row in the file and "
+        "were checked as zero counts (a GROUP BY leaves out empty groups)"
+    ]
+
+
+def _side_by_side(safes: dict[str, SafeTable]) -> SafeTable:
+    """Several safe tables over the same categories as one, a column of cells per count: the
+    grids themselves are kept as its parts."""
+    first = next(iter(safes.values()))
     if first.columns is None:
         keys = first.rows.labels
     else:
         keys = tuple(f"{r} / {c}" for r in first.rows.labels for c in first.columns.labels)
     name = first.rows.name if first.columns is None else f"{first.rows.name} / {first.columns.name}"
-    values = np.column_stack([s.values.ravel() for s in safes.values() if s is not None])
-    totals = np.array([s.grand_total() for s in safes.values() if s is not None])
+    values = np.column_stack([s.values.ravel() for s in safes.values()])
+    totals = np.array([s.grand_total() for s in safes.values()])
     return SafeTable(
-        Dimension(name, keys), Dimension("measure", tuple(safes)), values, None, totals, None
+        Dimension(name, keys),
+        Dimension("measure", tuple(safes)),
+        values,
+        None,
+        totals,
+        None,
+        parts=tuple(replace(s, value_name=m) for m, s in safes.items()),
     )

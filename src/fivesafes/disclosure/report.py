@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from fivesafes.disclosure.history import ReleasedTable
-from fivesafes.disclosure.tables import Dimension
+from fivesafes.disclosure.tables import Dimension, LongLayout, Place
 
 REDACTED = "[REDACTED]"
 
@@ -34,11 +34,23 @@ class RuleResult:
     positions: tuple[tuple[int, int], ...] = ()
 
 
+def _number(value: float) -> str:
+    """A published number as plain text: whole numbers without a decimal point or exponent."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _shown(value: float | None) -> str:
+    return REDACTED if value is None or math.isnan(value) else _number(value)
+
+
 @dataclass(frozen=True)
 class SafeTable:
     """The version of a table that may be published: hidden cells are ``nan``.
 
     ``row_totals``/``column_totals``/``total`` are None when that margin is not published.
+    A table that came in long (a GROUP BY's label columns then count columns) carries its
+    ``layout`` and goes out long, one safe grid per count column in ``parts`` (empty: this
+    table is the only one); any other table goes out as a grid with its margins.
     """
 
     rows: Dimension
@@ -48,10 +60,17 @@ class SafeTable:
     column_totals: np.ndarray | None
     total: float | None
     value_name: str = "count"
+    layout: LongLayout | None = None
+    parts: tuple[SafeTable, ...] = ()
 
     @property
     def hidden(self) -> np.ndarray:
         return np.isnan(self.values)
+
+    @property
+    def grids(self) -> tuple[SafeTable, ...]:
+        """One grid per count column: what is drawn, and what a long table's rows are read from."""
+        return self.parts or (self,)
 
     def grand_total(self) -> float:
         """The total the safe version shows (or implies), whichever margins it publishes."""
@@ -62,16 +81,52 @@ class SafeTable:
                 return float(margin.sum())
         return float(np.nansum(self.values))
 
+    def at(self, place: Place | None) -> float | None:
+        """The published value at a place (a cell or a margin); None where nothing is shown."""
+        if place is None:
+            return None
+        i, j = place
+        if i >= 0 and j >= 0:
+            return float(self.values[i, j])
+        margin = {
+            (False, True): self.row_totals,
+            (True, False): self.column_totals,
+        }.get((i < 0, j < 0))
+        if margin is not None:
+            return float(margin[i if j < 0 else j])
+        if i < 0 and j < 0:
+            known = self.total is not None or self.column_totals is not None
+            return self.grand_total() if known or self.row_totals is not None else None
+        return None
+
     def as_rows(self) -> list[list[str]]:
-        """Header and rows as text, margins included, hidden cells as ``[REDACTED]``."""
-        show = lambda v: REDACTED if v is None or math.isnan(v) else f"{v:g}"  # noqa: E731
-        margin = lambda v: "" if v is None or math.isnan(v) else f"{v:g}"  # noqa: E731
+        """Header and rows as text, hidden cells as ``[REDACTED]``: a long table as it came
+        in, any other as a grid with its margins."""
+        return self._long_rows(self.layout) if self.layout is not None else self._grid_rows()
+
+    def _long_rows(self, layout: LongLayout) -> list[list[str]]:
+        """The file's own columns and rows, each count from its grid; a total row only where
+        the file had one. A hidden cell the file had no row for gets a row of its own, since a
+        missing row of a GROUP BY says its count is zero."""
+        grids = self.grids
+        body = [
+            [*key, *(_shown(g.at(place)) for g in grids)]
+            for key, place in zip(layout.rows, layout.places, strict=True)
+        ]
+        hidden = np.logical_or.reduce([g.hidden for g in grids]) & layout.absent()
+        for i, j in np.argwhere(hidden):
+            key = layout.row_keys[i] + layout.column_keys[j]
+            body.append([*key, *(_shown(g.at((int(i), int(j)))) for g in grids)])
+        return [[*layout.labels, *layout.measures], *body]
+
+    def _grid_rows(self) -> list[list[str]]:
+        margin = lambda v: "" if v is None or math.isnan(v) else _number(v)  # noqa: E731
         col_labels = list(self.columns.labels) if self.columns else [self.value_name]
         head = self.rows.name + (f"/{self.columns.name}" if self.columns else "")
         header = [head, *col_labels] + (["Total"] if self.row_totals is not None else [])
         body = []
         for i, label in enumerate(self.rows.labels):
-            line = [label, *(show(v) for v in self.values[i])]
+            line = [label, *(_shown(v) for v in self.values[i])]
             if self.row_totals is not None:
                 line.append(margin(self.row_totals[i]))
             body.append(line)
@@ -175,7 +230,8 @@ class CheckReport:
         return "\n".join(lines)
 
     def draw(self, path: Path, title: str | None = None) -> Path:
-        """A heatmap of the safe table with hidden cells hatched, for release summaries."""
+        """A heatmap of the safe table, one panel per count column, hidden cells hatched: a
+        chart made from nothing but what the table publishes."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -183,35 +239,48 @@ class CheckReport:
 
         if self.safe is None:
             raise ValueError("this output has no table to draw")
-        safe = self.safe
-        values = np.ma.masked_invalid(safe.values)
-        height, width = values.shape
-        fig, ax = plt.subplots(figsize=(min(3.5 + 0.8 * width, 18), min(2.5 + 0.45 * height, 14)))
-        image = ax.imshow(values, cmap="Blues", aspect="auto")
-        for i, j in np.argwhere(safe.hidden):
-            ax.add_patch(
-                plt.Rectangle(
-                    (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b"
-                )
-            )
-        if width * height <= 400:
-            middle = float(values.mean()) if values.count() else 0.0
-            for i in range(height):
-                for j in range(width):
-                    v = safe.values[i, j]
-                    ink = "white" if not math.isnan(v) and v > middle else "black"
-                    text = "x" if math.isnan(v) else f"{v:g}"
-                    ax.text(j, i, text, ha="center", va="center", fontsize=8, color=ink)
-        ax.set_yticks(range(height), safe.rows.labels if height <= 60 else [""] * height)
-        col_labels = safe.columns.labels if safe.columns else (safe.value_name,)
-        ax.set_xticks(range(width), col_labels if width <= 40 else [""] * width, rotation=45)
-        ax.set_ylabel(safe.rows.name)
-        if safe.columns:
-            ax.set_xlabel(safe.columns.name)
-        fig.colorbar(image, ax=ax, label=safe.value_name)
-        hidden = int(safe.hidden.sum())
-        ax.set_title(title or f"{self.output}: {hidden} cell(s) suppressed (hatched)")
+        grids = self.safe.grids
+        height, width = grids[0].values.shape
+        fig, axes = plt.subplots(
+            1,
+            len(grids),
+            figsize=(min((3.5 + 0.8 * width) * len(grids), 18), min(2.5 + 0.45 * height, 14)),
+            squeeze=False,
+        )
+        for ax, grid in zip(axes[0], grids, strict=True):
+            _heatmap(fig, ax, grid)
+        hidden = sum(int(g.hidden.sum()) for g in grids)
+        fig.suptitle(title or f"{self.output}: {hidden} cell(s) suppressed (hatched)")
         fig.tight_layout()
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return path
+
+
+def _heatmap(fig: Any, ax: Any, safe: SafeTable) -> None:
+    """One grid as a heatmap, its hidden cells hatched and marked x, never coloured as zero."""
+    import matplotlib.pyplot as plt
+
+    values = np.ma.masked_invalid(safe.values)
+    height, width = values.shape
+    image = ax.imshow(values, cmap="Blues", aspect="auto")
+    for i, j in np.argwhere(safe.hidden):
+        ax.add_patch(
+            plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b")
+        )
+    if width * height <= 400:
+        middle = float(values.mean()) if values.count() else 0.0
+        for i in range(height):
+            for j in range(width):
+                v = safe.values[i, j]
+                ink = "white" if not math.isnan(v) and v > middle else "black"
+                text = "x" if math.isnan(v) else _number(v)
+                ax.text(j, i, text, ha="center", va="center", fontsize=8, color=ink)
+    ax.set_yticks(range(height), safe.rows.labels if height <= 60 else [""] * height)
+    col_labels = safe.columns.labels if safe.columns else (safe.value_name,)
+    ax.set_xticks(range(width), col_labels if width <= 40 else [""] * width, rotation=45)
+    ax.set_ylabel(safe.rows.name)
+    if safe.columns:
+        ax.set_xlabel(safe.columns.name)
+    ax.set_title(safe.value_name)
+    fig.colorbar(image, ax=ax, label=safe.value_name)

@@ -15,6 +15,7 @@ release, so nothing here is trusted on its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,15 +25,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fivesafes.disclosure.checker import check_counts
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.config import profile as named_profile
-from fivesafes.disclosure.frequency import check_frequency
 from fivesafes.disclosure.history import ReleaseHistory
 from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
 from fivesafes.disclosure.report import CheckReport
 from fivesafes.disclosure.summaries import check_model, check_statistics
-from fivesafes.disclosure.tables import TableError
-from fivesafes.disclosure.tables import crosstab as count
+from fivesafes.disclosure.tables import LongLayout, TableError, count_by
 
 Data = pa.Table | str | Path
 
@@ -80,13 +80,22 @@ def crosstab(
     profile: Profile | str = "default",
     name: str | None = None,
     history: ReleaseHistory | None = None,
+    counts: Mapping[str, str | None] | None = None,
 ) -> SafeOutput:
     """Count people by one or two variables, with small-number and secondary suppression,
-    rounding as the profile says, and (given the project's history) differencing."""
-    table = count(_records(data), rows, columns)
+    rounding as the profile says, and (given the project's history) differencing.
+
+    ``counts`` names the count columns and what each counts — a true/false column of the
+    records, or None for everyone — e.g. ``{"with_asthma": "has_asthma", "population": None}``
+    (default: one column ``count`` of everyone). Each is checked against the others too, since
+    a numerator and its denominator differ by a group. The table is written long: the
+    variables, then the counts, one row per combination.
+    """
+    wanted = dict(counts) if counts is not None else {"count": None}
+    tables = count_by(_records(data), rows, columns, wanted)
     label = name or (f"{rows} by {columns}" if columns else rows)
-    report, _ = check_frequency(table, _rules(profile), label, history)
-    return SafeOutput(report)
+    layout = LongLayout.of_grid(next(iter(tables.values())).dimensions, tuple(wanted))
+    return SafeOutput(check_counts(tables, _rules(profile), label, history, layout))
 
 
 def total(

@@ -8,6 +8,7 @@ report points at, so that no report ever has to quote a hidden value.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,57 @@ class Dimension:
 
     name: str
     labels: tuple[str, ...]
+
+
+Place = tuple[int, int]
+"""Where a row of a file sits in its table's grid, as a report's positions say: ``(i, j)`` a
+cell, ``(i, -1)`` row i's total, ``(-1, j)`` column j's total, ``(-1, -1)`` the grand total."""
+
+
+@dataclass(frozen=True)
+class LongLayout:
+    """A long table's own shape — its label columns, count columns and rows in order — and where
+    each row sits in the checked grid, so that its safe version goes out as it came in."""
+
+    labels: tuple[str, ...]
+    measures: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    """Each row's label values as written, in the file's order."""
+    places: tuple[Place | None, ...]
+    """Each row's place in the grid; None for a total row the grid has no single place for."""
+    row_keys: tuple[tuple[str, ...], ...]
+    column_keys: tuple[tuple[str, ...], ...]
+    """The label values of each grid row and column, to write a cell the file had no row for."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.row_keys), len(self.column_keys)
+
+    def absent(self) -> np.ndarray:
+        """Grid cells the file has no row for: groups a GROUP BY left out for being empty."""
+        mask = np.ones(self.shape, dtype=bool)
+        for place in self.places:
+            if place is not None and min(place) >= 0:
+                mask[place] = False
+        return mask
+
+    @classmethod
+    def of_grid(cls, dimensions: tuple[Dimension, ...], measures: tuple[str, ...]) -> LongLayout:
+        """Every cell of a grid as a row, in grid order: how a table made from records goes
+        out (zeros included, since nothing else would say they are zeros)."""
+        row_keys = tuple((label,) for label in dimensions[0].labels)
+        column_keys = (
+            tuple((label,) for label in dimensions[1].labels) if len(dimensions) > 1 else ((),)
+        )
+        cells = [(i, j) for i in range(len(row_keys)) for j in range(len(column_keys))]
+        return cls(
+            tuple(d.name for d in dimensions),
+            measures,
+            tuple(row_keys[i] + column_keys[j] for i, j in cells),
+            tuple(cells),
+            row_keys,
+            column_keys,
+        )
 
 
 @dataclass(frozen=True)
@@ -214,7 +266,7 @@ def _grid(
             grid[r_index[r], j] = v
     if col_name is None:
         col_totals[0] = total
-    withheld = np.isnan(grid)
+    withheld = np.isnan(grid) & seen  # a cell with no row at all is an empty group: zero
     file_totals = FileTotals(row_totals, col_totals, float(total)) if withheld.any() else None
     return FrequencyTable(
         Dimension(row_name, row_labels),
@@ -247,24 +299,60 @@ def _is_total(value: object) -> bool:
 
 def _long_to_tables(
     data: pa.Table, labels: list[str], measures: list[str]
-) -> dict[str, FrequencyTable]:
-    """One table per count column over the label columns; with three or more label columns the
-    first ones are joined into the rows (``age_band & sex``) and the last gives the columns."""
-    text = {c: [str(v) for v in data[c].to_pylist()] for c in labels}
-    if len(labels) == 1:
-        row_name, col_name = labels[0], None
-        row_values, col_values = text[labels[0]], [None] * data.num_rows
-    else:
-        row_name, col_name = " & ".join(labels[:-1]), labels[-1]
-        parts = list(zip(*(text[c] for c in labels[:-1]), strict=True))
-        row_values = ["Total" if any(map(_is_total, p)) else " / ".join(p) for p in parts]
-        col_values = text[labels[-1]]
+) -> tuple[dict[str, FrequencyTable], LongLayout]:
+    """One table per count column over the label columns, and the file's layout; with three or
+    more label columns the first ones are joined into the rows (``age_band & sex``) and the last
+    gives the columns."""
+    written = [tuple("" if v is None else str(v) for v in row) for row in _label_rows(data, labels)]
+    row_parts = [key[:-1] if len(labels) > 1 else key for key in written]
+    col_parts = [key[-1:] if len(labels) > 1 else () for key in written]
+    row_values = ["Total" if any(map(_is_total, p)) else " / ".join(p) for p in row_parts]
+    col_values = [c[0] if c else None for c in col_parts]
+    row_name = labels[0] if len(labels) == 1 else " & ".join(labels[:-1])
+    col_name = None if len(labels) == 1 else labels[-1]
     tables = {}
     for measure in measures:
         values = data[measure].to_numpy(zero_copy_only=False).astype(np.float64)
         cells = list(zip(row_values, col_values, values, strict=True))
         tables[measure] = _grid(row_name, col_name, cells, measure)
-    return tables
+    table = next(iter(tables.values()))
+    r_index = {v: i for i, v in enumerate(table.rows.labels)}
+    c_index = {v: j for j, v in enumerate(table.columns.labels)} if table.columns else {None: 0}
+    row_keys, column_keys = {}, {}
+    for r, c, rp, cp in zip(row_values, col_values, row_parts, col_parts, strict=True):
+        if r in r_index:
+            row_keys.setdefault(r_index[r], rp)
+        if c in c_index:
+            column_keys.setdefault(c_index[c], cp)
+    places = [
+        _place(r_index, c_index, r, c, all(map(_is_total, rp)))
+        for r, c, rp in zip(row_values, col_values, row_parts, strict=True)
+    ]
+    layout = LongLayout(
+        tuple(labels),
+        tuple(measures),
+        tuple(written),
+        tuple(places),
+        tuple(row_keys[i] for i in range(len(r_index))),
+        tuple(column_keys[j] for j in range(len(c_index))),
+    )
+    return tables, layout
+
+
+def _label_rows(data: pa.Table, labels: list[str]) -> list[tuple]:
+    return list(zip(*(data[c].to_pylist() for c in labels), strict=True))
+
+
+def _place(
+    r_index: dict[str, int], c_index: dict, r: str, c: str | None, whole_row_total: bool
+) -> Place | None:
+    """A row's place in the grid; a total over only some of the joined row labels has none."""
+    row_total, col_total = _is_total(r), _is_total(c)
+    if row_total and not whole_row_total:
+        return None
+    i = -1 if row_total else r_index.get(r)
+    j = -1 if col_total else c_index.get(c)
+    return None if i is None or j is None else (i, j)
 
 
 def _wide_to_table(data: pa.Table) -> FrequencyTable:
@@ -281,18 +369,22 @@ def _wide_to_table(data: pa.Table) -> FrequencyTable:
     return _grid(rows_name, cols_name or "column", cells, first)
 
 
-def count_tables(data: pa.Table, labels: list[str] | None = None) -> dict[str, FrequencyTable]:
-    """Read counts, one table per count column, keyed by that column's name.
+def count_tables(
+    data: pa.Table, labels: list[str] | None = None
+) -> tuple[dict[str, FrequencyTable], LongLayout | None]:
+    """Read counts, one table per count column, keyed by that column's name, and the layout of
+    a long file (None for a wide one) so its safe version can be written the same way.
 
     Long layout (the usual output of a GROUP BY): label columns, then one or more count columns
     (``with_asthma``, ``population``). Wide layout: the first header is ``rows/columns`` (say
     ``age_band/sex``), the first column holds the row categories and every other column is one
     column category. Rows or columns labelled Total/All are margins: they are dropped here and
-    recomputed, so a wrong total can never be published.
+    recomputed, so a wrong total can never be published. A combination of labels that has no
+    row in a long file is a zero count: a GROUP BY leaves empty groups out.
     """
     first = data.column_names[0] if data.column_names else ""
     if labels is None and "/" in first and not _is_number(data[first]):
-        return {"count": _wide_to_table(data)}
+        return {"count": _wide_to_table(data)}, None
     labels = labels if labels is not None else label_columns(data)
     missing = [c for c in labels if c not in data.column_names]
     if missing:
@@ -335,13 +427,32 @@ def crosstab(
     records: pa.Table | duckdb.DuckDBPyRelation, rows: str, columns: str | None = None
 ) -> FrequencyTable:
     """Count records by one or two variables with DuckDB (fast on millions of rows)."""
+    return count_by(records, rows, columns, {"count": None})["count"]
+
+
+def count_by(
+    records: pa.Table | duckdb.DuckDBPyRelation,
+    rows: str,
+    columns: str | None,
+    counts: Mapping[str, str | None],
+) -> dict[str, FrequencyTable]:
+    """Several counts over the same one or two variables, in one pass: each names the true/false
+    column of the records it counts, or None to count every record (``{"with_asthma":
+    "has_asthma", "population": None}``)."""
     keys = [rows] if columns is None else [rows, columns]
-    row_labels, col_labels, cells = grouped(records, keys, "count(*)")
-    counts = np.zeros((len(row_labels), len(col_labels or (0,))), dtype=np.int64)
-    for i, j, (n,) in cells:
-        counts[i, j] = n
+    aggregates = ", ".join(
+        "count(*)" if flag is None else f'count(*) FILTER (WHERE CAST("{flag}" AS BOOLEAN))'
+        for flag in counts.values()
+    )
+    row_labels, col_labels, cells = grouped(records, keys, aggregates)
+    grids = np.zeros((len(counts), len(row_labels), len(col_labels or (0,))), dtype=np.int64)
+    for i, j, values in cells:
+        grids[:, i, j] = values
     column_dim = Dimension(columns, col_labels) if columns and col_labels else None
-    return FrequencyTable(Dimension(rows, row_labels), column_dim, counts)
+    return {
+        name: FrequencyTable(Dimension(rows, row_labels), column_dim, grid)
+        for name, grid in zip(counts, grids, strict=True)
+    }
 
 
 def label_order(label: str | None) -> tuple[float, str]:
