@@ -66,9 +66,9 @@ cp -r examples/asthma-prevalence "$DEMO/study"
 step "7. The same study inside the environment: sandboxed, against the store (safe settings)"
 "$BIN/fivesafes" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$ANA"
 
-step "8. Disclosure checks of the study's outputs (safe outputs)"
+step "8. Disclosure checks of the study's outputs against what the project has released"
 for table in "$DEMO"/study/output/*.csv; do
-    "$BIN/fivesafes" check-output "$table" --profile ons || true
+    "$BIN/fivesafes" check-output "$table" --profile ons --project-id asthma-prevalence || true
 done
 
 step "9. Release: two output checkers review blind, the environment signs and publishes"
@@ -79,7 +79,8 @@ from fivesafes.release import demo_release, describe_publication
 from fivesafes.store.config import DataDir
 
 study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:])
-files = ["output/asthma_by_age_sex.csv", "output/asthma_by_deprivation.csv"]
+files = ["output/asthma_by_age_sex.csv", "output/asthma_by_deprivation.csv",
+         "output/asthma_by_age_sex.png"]
 print(describe_publication(demo_release(DataDir.from_env(), study, files, "asthma-prevalence",
                                         analyst, custodian)))
 PY
