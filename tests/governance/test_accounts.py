@@ -139,7 +139,7 @@ def test_account_changes_and_every_token_use_are_in_the_ledger(cp: ControlPlane)
     ]
     logins = [(r["actor"], r["subject"]["outcome"]) for r in ledger_records(cp, "login")]
     assert logins[-2:] == [
-        ("ann", "refused: ann may not manage accounts"),
+        ("ann", "refused: ann may not manage accounts: it needs the data_custodian role"),
         ("unknown", "refused: unknown token"),
     ]
     assert all(ann not in str(r) for r in map(orjson.loads, cp.ledger.entries()))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 import fivesafes.governance as governance
 from fivesafes.governance import (
     AccessDenied,
+    Action,
     ConsentScope,
     ControlPlane,
     OptOutKind,
@@ -26,6 +27,7 @@ from fivesafes.governance import (
     Verdict,
     add_opt_out,
     authorise_job,
+    authorise_project_member,
     change_account,
     create_account,
     decide,
@@ -72,6 +74,9 @@ OPERATIONS: dict[str, Operation] = {
     "revise_project": lambda cp, t, b: revise_project(cp, t, "asked", application("ann")),
     "decide": lambda cp, t, b: decide(cp, t, "waiting", Verdict.REJECT, "no", b.key),
     "authorise_job": lambda cp, t, b: authorise_job(cp, t, "running", ["patients"]),
+    "authorise_project_member": lambda cp, t, b: authorise_project_member(
+        cp, t, "running", Action.REQUEST_RELEASE
+    ),
     "load_opt_outs": lambda cp, t, b: load_opt_outs(cp, t, b.folder / "opt-outs.csv"),
     "add_opt_out": lambda cp, t, b: add_opt_out(cp, t, NHS_NUMBER, OptOutKind.NATIONAL),
     "set_consent": lambda cp, t, b: set_wearable_consent(

@@ -72,7 +72,7 @@ def test_patient_id_columns_never_leave(office, people: People, study: Study) ->
 
 def test_only_members_of_approved_projects_may_ask(office, people: People, study: Study) -> None:
     _table(study)
-    with pytest.raises(AccessDenied, match="chk1 may not run job"):
+    with pytest.raises(AccessDenied, match="chk1 may not request release: it needs the analyst"):
         _ask(office, people, study, "output/table.csv", who="chk1")
     people.world.add("eve", Role.ANALYST)
     with pytest.raises(AccessDenied, match="eve is not a member"):

@@ -109,7 +109,9 @@ def test_agreeing_refusals_reject_or_return(office: ReleaseOffice, people: Peopl
 
 def test_reviewers_must_be_independent_checkers(office: ReleaseOffice, people: People, study):
     rid = _request(office, people, study)
-    with pytest.raises(AccessDenied, match="not an output checker"):
+    with pytest.raises(
+        AccessDenied, match="apo may not review output: it needs the output_checker"
+    ):
         _vote(office, people, "apo", rid, Verdict.APPROVE)
     with pytest.raises(AccessDenied, match="conflict"):
         _vote(office, people, "chk4", rid, Verdict.APPROVE)  # a member of the project

@@ -6,6 +6,11 @@ file that failed a check, and prints the ledger receipt; output checkers ``appro
 or ``reject`` with their own signing key, blind to each other's vote until both are in;
 ``publish`` writes an approved request to the project's released outputs; ``verify`` checks a
 released folder against the environment's key.
+
+Who may do what is governance's roles table: ``check``, ``request`` and ``submit`` need the
+``request_release`` action (the analyst role, as a member of the approved project), votes need
+``review_output`` (the output_checker role, never on one's own project); a refusal names the
+missing role and the command exits with code 2.
 """
 
 from __future__ import annotations
@@ -108,10 +113,16 @@ def release_check(
     files: FilesArgument,
     project_id: ProjectIdOption,
     study: StudyOption = Path("."),
+    token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Dry run: would these files be accepted, and what do the automatic checks say?"""
+    """Dry run: would these files be accepted, and what do the automatic checks say?
+
+    Only someone who may request the release (an analyst on the approved project) may ask: the
+    checks read the project's release history."""
+    credential = need_token(token)
     with _office(data_dir) as office:
+        office.requester(credential, project_id)
         checks = check_request_files(office, project_id, study, files)
     console.print(_files_table(checks))
     for check in checks:

@@ -1,8 +1,9 @@
 """governance: safe people and safe projects — accounts, tokens, approvals, opt-outs, consent.
 
 Open the control plane with :meth:`ControlPlane.open`; every operation takes the caller's
-credential and checks it afresh. The job path calls :func:`authorise_job`; extraction anti-joins
-:func:`excluded_patient_ids`. Everything that changes is appended to the ledger.
+credential and checks it afresh. The job path calls :func:`authorise_job`, a release request
+:func:`authorise_project_member`; extraction anti-joins :func:`excluded_patient_ids`. Everything
+that changes is appended to the ledger.
 """
 
 from fivesafes.governance.accounts import (
@@ -41,6 +42,7 @@ from fivesafes.governance.projects import (
     Status,
     Verdict,
     authorise_job,
+    authorise_project_member,
     decide,
     decision_signature_valid,
     list_projects,
@@ -75,6 +77,7 @@ __all__ = [
     "Verdict",
     "add_opt_out",
     "authorise_job",
+    "authorise_project_member",
     "change_account",
     "create_account",
     "decide",

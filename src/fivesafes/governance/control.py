@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from fivesafes.governance.database import database_url, open_engine
 from fivesafes.governance.identity import IdentityProvider, PersonalTokens
 from fivesafes.governance.ledger_store import SqlLedgerStore
-from fivesafes.governance.roles import AccessDenied, Action, Role, allowed
+from fivesafes.governance.roles import AccessDenied, Action, Role, allowed, needed_roles
 from fivesafes.governance.tables import Account, AccountRole
 from fivesafes.ledger import (
     DEFAULT_ORIGIN,
@@ -177,7 +177,8 @@ class ControlPlane:
                 raise AccessDenied(problem)
             principal = Principal(person_id, roles_of(session, person_id), token_id)
             if not principal.may(action):
-                raise AccessDenied(f"{person_id} may not {action.value.replace('_', ' ')}")
+                what = action.value.replace("_", " ")
+                raise AccessDenied(f"{person_id} may not {what}: it needs {needed_roles(action)}")
         except AccessDenied as refused:
             self._log_login(person_id, token_id, action, f"refused: {refused}")
             raise

@@ -42,13 +42,13 @@ def _enforce_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision``: the newest unless told (tests of an upgrade)."""
     config = Config()
     config.set_main_option("script_location", "fivesafes.governance:migrations")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def open_engine(url: str) -> Engine:

@@ -10,7 +10,8 @@ on the approvers, and on the applicants after a request for changes, is recorded
 
 :func:`authorise_job` is the gate the job runner calls before anything runs: only a member of an
 approved, unexpired project, holding the analyst role, may run a job for it, and only on the
-datasets and columns the approved version of the form names.
+datasets and columns the approved version of the form names. :func:`authorise_project_member`
+is the same membership gate for other actions taken for a project (requesting a release).
 """
 
 from __future__ import annotations
@@ -448,6 +449,29 @@ def decision_signature_valid(cp: ControlPlane, decision_id: int) -> bool:
         )
 
 
+def _approved_member(
+    cp: ControlPlane, session: Session, credential: str, project_id: str, action: Action
+) -> tuple[Principal, Project, Application]:
+    """The caller, checked for ``action`` and as a member of the approved, unexpired version of
+    the project; raises :class:`AccessDenied` (and logs the refusal) otherwise."""
+    me = cp.authenticate(session, credential, action)
+    project = session.get(Project, project_id)
+
+    def refuse(reason: str) -> AccessDenied:
+        return cp.refuse(me, action, f"{project_id}: {reason}")
+
+    if project is None:
+        raise refuse("no such project")
+    if project.status != Status.APPROVED or project.approved_version is None:
+        raise refuse(f"project is {project.status}, not approved")
+    if project.approved_until is None or project.approved_until < cp.today():
+        raise refuse(f"approval ended on {project.approved_until}")
+    form, _ = _form_of(session, project_id, project.approved_version)
+    if me.person_id not in form.members:
+        raise refuse(f"{me.person_id} is not a member")
+    return me, project, form
+
+
 def authorise_job(
     cp: ControlPlane,
     credential: str,
@@ -468,35 +492,41 @@ def authorise_job(
         else dict.fromkeys(datasets)
     )
     with cp.transaction() as session:
-        me = cp.authenticate(session, credential, Action.RUN_JOB)
-        project = session.get(Project, project_id)
-
-        def refuse(reason: str) -> AccessDenied:
-            return cp.refuse(me, Action.RUN_JOB, f"{project_id}: {reason}")
-
-        if project is None:
-            raise refuse("no such project")
-        if project.status != Status.APPROVED or project.approved_version is None:
-            raise refuse(f"project is {project.status}, not approved")
-        if project.approved_until is None or project.approved_until < cp.today():
-            raise refuse(f"approval ended on {project.approved_until}")
-        form, _ = _form_of(session, project_id, project.approved_version)
-        if me.person_id not in form.members:
-            raise refuse(f"{me.person_id} is not a member")
+        me, project, form = _approved_member(cp, session, credential, project_id, Action.RUN_JOB)
         granted: dict[str, tuple[str, ...]] = {}
         if wanted is None:
             wanted = dict.fromkeys(form.datasets)
         for dataset, columns in wanted.items():
             approved = form.datasets.get(dataset)
             if approved is None:
-                raise refuse(f"dataset {dataset} is not approved for this project")
+                raise cp.refuse(
+                    me,
+                    Action.RUN_JOB,
+                    f"{project_id}: dataset {dataset} is not approved for this project",
+                )
             extra = sorted(set(columns or ()) - set(approved))
             if extra:
-                raise refuse(f"columns {', '.join(extra)} of {dataset} are not approved")
+                raise cp.refuse(
+                    me,
+                    Action.RUN_JOB,
+                    f"{project_id}: columns {', '.join(extra)} of {dataset} are not approved",
+                )
             granted[dataset] = tuple(columns) if columns is not None else approved
+        assert project.approved_version is not None  # checked by _approved_member
         return JobAuthorisation(
             me.person_id, project_id, form.purpose, project.approved_version, granted
         )
+
+
+def authorise_project_member(
+    cp: ControlPlane, credential: str, project_id: str, action: Action
+) -> Principal:
+    """Allow ``action`` only to a member of the approved, unexpired project holding a role for it:
+    the gate for steps on a project's behalf other than jobs (requesting a release of its
+    outputs). Raises :class:`AccessDenied`, naming the role or the project condition missing."""
+    with cp.transaction() as session:
+        me, _, _ = _approved_member(cp, session, credential, project_id, action)
+        return me
 
 
 def waiting_times(cp: ControlPlane) -> list[Wait]:

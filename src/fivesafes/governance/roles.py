@@ -2,8 +2,10 @@
 
 SATRE asks for role-based access with least privilege and separation of duties: the custodian who
 creates accounts cannot approve projects (only approvers decide), an approver cannot decide on a
-project they are on, and only analysts run jobs. The table here is the whole policy, in one place,
-so ``docs/security-model.md`` and the code cannot drift apart silently (a test compares them).
+project they are on, only analysts run jobs and request releases (as members of the project), and
+only output checkers review outputs (never of a project they are on). The table here is the whole
+policy, in one place, so ``docs/security-model.md`` and the code cannot drift apart silently (a
+test compares them).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Action(StrEnum):
     MANAGE_OPT_OUTS = "manage_opt_outs"
     MANAGE_DATA = "manage_data"
     VIEW_OPT_OUT_COUNTS = "view_opt_out_counts"
+    REQUEST_RELEASE = "request_release"
+    REVIEW_OUTPUT = "review_output"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -43,6 +47,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_OPT_OUTS: frozenset({Role.DATA_CUSTODIAN}),
     Action.MANAGE_DATA: frozenset({Role.DATA_CUSTODIAN}),
     Action.VIEW_OPT_OUT_COUNTS: frozenset({Role.DATA_CUSTODIAN}),
+    # and, in the release stage, only as a member of the approved project:
+    Action.REQUEST_RELEASE: frozenset({Role.ANALYST}),
+    # and, in the release stage, never on a project the checker is a member of:
+    Action.REVIEW_OUTPUT: frozenset({Role.OUTPUT_CHECKER}),
 }
 """Which roles may take each action (a person may hold several roles)."""
 
@@ -53,3 +61,11 @@ class AccessDenied(PermissionError):
 
 def allowed(roles: frozenset[Role], action: Action) -> bool:
     return bool(roles & PERMISSIONS[action])
+
+
+def needed_roles(action: Action) -> str:
+    """The roles that allow ``action``, in words, so a refusal can say what was missing."""
+    names = sorted(role.value for role in PERMISSIONS[action])
+    if len(names) == 1:
+        return f"the {names[0]} role"
+    return f"one of the roles {', '.join(names[:-1])} or {names[-1]}"

@@ -4,9 +4,12 @@ Released outputs are published under ``<data dir>/released/<project>/<release>/`
 counts behind them, which differencing needs, stay in ``<data dir>/release-history/<project>/``:
 inside the environment, never beside the published files.
 
-Governance has no release-specific actions yet, so each step authenticates with the nearest
-existing one and then checks the role itself (see :data:`REQUEST_ACTION`, :data:`REVIEW_ACTION`):
-requests are made by analysts on an approved project (the job gate), reviews by output checkers.
+Each step is a governance action, so the roles table (``fivesafes.governance.roles``) is the
+whole policy: a request is ``request_release`` (the analyst role, as a member of the approved,
+unexpired project), a vote is ``review_output`` (the output_checker role; the conflict check that
+the checker is not on the project is the review's own), and looking at requests needs only a
+verified account, what each person sees being decided per request. Every refusal names the role
+or the condition that was missing, and is a ``login`` entry in the ledger.
 """
 
 from __future__ import annotations
@@ -17,23 +20,30 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from fivesafes.disclosure import FileReleaseHistory
-from fivesafes.governance import Action, ControlPlane, Principal, Role
+from fivesafes.governance import Action, ControlPlane, Principal, authorise_project_member
 from fivesafes.release.files import DEFAULT_RULES, FileRules
-from fivesafes.release.tables import create_release_tables
+from fivesafes.release.model import ReleaseError
+from fivesafes.release.tables import missing_release_tables
 from fivesafes.store.config import DataDir
 
 RELEASED_FOLDER = "released"
 HISTORY_FOLDER = "release-history"
-REVIEW_ACTION = Action.REGISTER_OWN_KEY
-"""The governance action a reviewer authenticates for: held only by deciders with signing keys;
-the output_checker role is then required on top."""
+REQUEST_ACTION = Action.REQUEST_RELEASE
+"""What a requester (or a dry run of a request) authenticates for, as a project member."""
+REVIEW_ACTION = Action.REVIEW_OUTPUT
+"""What a reviewer authenticates for: held only by output checkers."""
 VIEW_ACTION = Action.ISSUE_OWN_TOKEN
 """Any verified person; what they may see is decided per request."""
 
 
 @dataclass
 class ReleaseOffice:
-    """The release stage of one environment: its control plane, data directory and rules."""
+    """The release stage of one environment: its control plane, data directory and rules.
+
+    The control plane's migrations create the release tables (revision 0003) when it is opened;
+    an office on a database that has not been migrated that far refuses to start rather than
+    make tables behind the migrations' back.
+    """
 
     cp: ControlPlane
     data_dir: DataDir
@@ -41,7 +51,12 @@ class ReleaseOffice:
     profile: str = "default"
 
     def __post_init__(self) -> None:
-        create_release_tables(self.cp.engine)
+        missing = missing_release_tables(self.cp.engine)
+        if missing:
+            raise ReleaseError(
+                f"the control-plane database has no {', '.join(missing)} table: it is not "
+                "migrated to this version; open it with ControlPlane.open, which migrates it"
+            )
 
     def released_folder(self, project_id: str) -> Path:
         """The project's released outputs: what may be handed out."""
@@ -51,9 +66,11 @@ class ReleaseOffice:
         """Everything the project has released, with true counts, for differencing."""
         return FileReleaseHistory(self.data_dir.root / HISTORY_FOLDER / project_id)
 
+    def requester(self, credential: str, project_id: str) -> Principal:
+        """Authenticate someone asking to release a project's outputs: the analyst role, as a
+        member of the approved, unexpired project; or refuse, saying which was missing."""
+        return authorise_project_member(self.cp, credential, project_id, REQUEST_ACTION)
+
     def output_checker(self, session: Session, credential: str) -> Principal:
-        """Authenticate a reviewer: a decider holding the output_checker role, or refuse."""
-        me = self.cp.authenticate(session, credential, REVIEW_ACTION)
-        if Role.OUTPUT_CHECKER not in me.roles:
-            raise self.cp.refuse(me, REVIEW_ACTION, f"{me.person_id} is not an output checker")
-        return me
+        """Authenticate a reviewer: the output_checker role, or refuse naming it."""
+        return self.cp.authenticate(session, credential, REVIEW_ACTION)

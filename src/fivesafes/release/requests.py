@@ -22,7 +22,6 @@ import orjson
 from sqlalchemy import select
 
 from fivesafes.disclosure import CheckReport, ReleaseHistory, TableError, check_file
-from fivesafes.governance import authorise_job
 from fivesafes.jobs import (
     JobRecord,
     JsonJobRecords,
@@ -264,7 +263,7 @@ def _create(
     justification = justification.strip()
     if not justification:
         raise ReleaseError("say why these outputs should be released (--justification)")
-    me = authorise_job(office.cp, credential, project_id, [])
+    me = office.requester(credential, project_id)
     checks = check_request_files(office, project_id, study, files, exceptions)
     if state is State.SUBMITTED:
         _require_exceptions(checks)
@@ -304,8 +303,8 @@ def request_release(
 ) -> tuple[str, Receipt]:
     """Submit a release request; returns its id and the requester's ledger receipt.
 
-    Only a member of the approved, unexpired project with the analyst role may ask (the same gate
-    as running a job). Raises ``ReleaseError`` or ``AccessDenied`` with the reason.
+    Only a member of the approved, unexpired project with the analyst role may ask (governance
+    action ``request_release``). Raises ``ReleaseError`` or ``AccessDenied`` with the reason.
     """
     release_id, receipt = _create(
         office, credential, project_id, study, files, justification, exceptions, State.SUBMITTED
@@ -350,7 +349,7 @@ def submit_release(
                 select(ReleaseFileRow).where(ReleaseFileRow.release_id == release_id)
             )
         }
-    me = authorise_job(cp, credential, row.project_id, [])
+    me = office.requester(credential, row.project_id)
     if me.person_id != row.requester:
         raise ReleaseError(f"only {row.requester}, who drafted {release_id}, may submit it")
     if row.state != State.DRAFT.value:

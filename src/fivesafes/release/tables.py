@@ -1,15 +1,18 @@
 """The release tables in the control-plane database: requests, their files, and reviewers' votes.
 
-They live beside the governance tables (SQLite or PostgreSQL, one data-access layer) but in their
-own metadata, created on first use, so the release stage can grow without touching the
-governance migrations. Times are aware UTC, stored naive, as the governance tables do.
+They live beside the governance tables (SQLite or PostgreSQL, one data-access layer), declared
+here in their own metadata because the release stage owns them; they are created by the control
+plane's Alembic migrations (revision ``0003`` in ``fivesafes.governance.migrations``), which run
+whenever the control plane is opened, never by ``create_all``. A test compares the migrated
+schema with these declarations on both databases, so the two cannot drift apart. Times are
+aware UTC, stored naive, as the governance tables do.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, ForeignKey, Integer, String, Text
+from sqlalchemy import Engine, ForeignKey, Integer, String, Text, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from fivesafes.governance.tables import UTCDateTime
@@ -73,6 +76,7 @@ class ReleaseVoteRow(ReleaseBase):
     revealed: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def create_release_tables(engine: Engine) -> None:
-    """Create the release tables if they are missing (idempotent, on every open)."""
-    ReleaseBase.metadata.create_all(engine, checkfirst=True)
+def missing_release_tables(engine: Engine) -> list[str]:
+    """The release tables the control-plane database lacks: none once it is migrated to head."""
+    present = set(inspect(engine).get_table_names())
+    return sorted(set(ReleaseBase.metadata.tables) - present)
