@@ -101,7 +101,8 @@ from fivesafes.release import demo_release, describe_publication
 from fivesafes.store.config import DataDir
 
 study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
-files = ["output/emergency_admissions_by_region.csv", "output/hba1c_recorded_by_imd_quintile.csv"]
+files = ["output/emergency_admissions_england.csv", "output/emergency_admissions_by_region.csv",
+         "output/hba1c_recorded_england.csv"]
 checkers = ("demo-checker-c", "demo-checker-d")
 print(describe_publication(demo_release(DataDir.from_env(), study, files, "emergency-admissions",
                                         analyst, custodian, checkers)))

@@ -10,9 +10,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dashboard_support import PROJECT, Built, Released, released_environment
+from dashboard_support import ADMISSIONS, HBA1C, PROJECT, Built, Released, released_environment
 
-from fivesafes.dashboards import EXAMPLE_SETTINGS, build_dashboard
+from fivesafes.dashboards import Settings, build_dashboard
+from fivesafes.stats import ImprovementDirection
+
+SETTINGS = Settings(
+    improvement={
+        Path(ADMISSIONS).stem: ImprovementDirection.DECREASE,
+        Path(HBA1C).stem: ImprovementDirection.INCREASE,
+    },
+    targets={Path(HBA1C).stem: 80.0},
+)
+"""Fewer admissions are better; more HbA1c recording is, with an illustrative 80% target."""
 
 
 @pytest.fixture(scope="session")
@@ -23,4 +33,4 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Released:
 @pytest.fixture(scope="session")
 def built(released: Released, tmp_path_factory: pytest.TempPathFactory) -> Built:
     out = tmp_path_factory.mktemp("dashboard")
-    return Built(released, build_dashboard(released.data_dir, PROJECT, out, EXAMPLE_SETTINGS))
+    return Built(released, build_dashboard(released.data_dir, PROJECT, out, SETTINGS))

@@ -1,6 +1,7 @@
 """A released environment for the dashboard tests: an approved project, a study whose job
 records say it ran against the store, two monthly measure tables released through the release
-stage's own demo path (request → checks → two signed approvals → publish).
+stage's own demo path (request → checks → two signed approvals → publish), and a third whose
+small counts the checker suppresses, so it is published as the checker's safe version.
 
 The job records are written with the jobs stage's record types, hashing the files as they are
 (as the runner records a store job): running sandboxed store jobs here would test the jobs
@@ -39,6 +40,7 @@ from fivesafes.store.config import DataDir
 PROJECT = "monthly-measures"
 ADMISSIONS = "output/emergency_admissions_by_region.csv"
 HBA1C = "output/hba1c_recorded_by_imd_quintile.csv"
+CONVEYANCES = "output/ambulance_conveyances_by_region.csv"
 PROJECT_YAML = f"""\
 version: 1
 actions:
@@ -48,6 +50,7 @@ actions:
       moderately_sensitive:
         admissions: {ADMISSIONS}
         hba1c: {HBA1C}
+        conveyances: {CONVEYANCES}
 """
 MONTHS = tuple(f"{2022 + (i // 12)}-{i % 12 + 1:02d}-01" for i in range(15))
 
@@ -82,6 +85,24 @@ def hba1c_csv(seed: int = 2) -> str:
             writer.writerow(
                 [month, quintile, int(rng.binomial(people, 0.70 + 0.02 * quintile)), people]
             )
+    return out.getvalue()
+
+
+SMALL = {("2022-03-01", "London"), ("2022-08-01", "South West")}
+"""Where conveyances_csv plants a count under the disclosure threshold."""
+
+
+def conveyances_csv(seed: int = 3) -> str:
+    """Monthly ambulance conveyances in three regions, two of them small: released only as the
+    checker's safe version, with those cells (and complementary ones) hidden."""
+    rng = np.random.default_rng(seed)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["month", "region", "events", "population"])
+    for region in ("London", "North West", "South West"):
+        for month in MONTHS:
+            events = 3 if (month, region) in SMALL else int(rng.poisson(40)) + 15
+            writer.writerow([month, region, events, 5_000])
     return out.getvalue()
 
 
@@ -165,12 +186,13 @@ class Released:
 
 
 def released_environment(root: Path) -> Released:
-    """An environment in ``root`` that has released the two measure tables."""
+    """An environment in ``root`` that has released the three measure tables."""
     data_dir = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
     with ControlPlane.open(data_dir) as cp:
         custodian, analyst = approved_project(cp)
-    study = write_study(root / "study", {ADMISSIONS: admissions_csv(), HBA1C: hba1c_csv()})
-    publication = demo_release(data_dir, study, [ADMISSIONS, HBA1C], PROJECT, analyst, custodian)
+    files = {ADMISSIONS: admissions_csv(), HBA1C: hba1c_csv(), CONVEYANCES: conveyances_csv()}
+    study = write_study(root / "study", files)
+    publication = demo_release(data_dir, study, list(files), PROJECT, analyst, custodian)
     return Released(data_dir, publication)
 
 

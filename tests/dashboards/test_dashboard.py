@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dashboard_support import ADMISSIONS, HBA1C, PROJECT, Built, Released
+from dashboard_support import ADMISSIONS, CONVEYANCES, HBA1C, PROJECT, SMALL, Built, Released
 from typer.testing import CliRunner
 
 import fivesafes.cli.dashboard  # noqa: F401  (registers the command)
@@ -42,8 +42,8 @@ def test_every_figure_names_its_release_checks_approvals_and_ledger_entry(built:
     assert f"entry {publication.receipt.index}" in html
     for path, digest in publication.files.items():
         assert f"<code>{path}</code> sha256 <code>{digest}</code>" in html
-    assert html.count("demo-checker-a (") == 2  # one provenance block per measure table
-    assert html.count("demo-checker-b (") == 2
+    assert html.count("demo-checker-a (") == 3  # one provenance block per measure table
+    assert html.count("demo-checker-b (") == 3
     assert "small_numbers passed" in html
 
 
@@ -72,14 +72,27 @@ def test_a_planted_shift_shows_as_special_cause_concern(built: Built) -> None:
 
 def test_targets_give_assurance_icons_and_no_target_says_so(built: Built) -> None:
     summary = built.html.split("<tbody>")[1].split("</tbody>")[0]
-    assert summary.count("No target set") == 3  # the three regions
+    assert summary.count("No target set") == 6  # the three regions of two rate measures
     assert summary.count("Target ") == 5  # the five quintiles: pass, fail or hit or miss
 
 
 def test_figures_are_files_beside_the_page(built: Built) -> None:
     figures = sorted(p.name for p in (built.page.parent / "figures").iterdir())
-    assert len(figures) == 3 + 5 + 2  # an SPC chart per group, a funnel per measure
+    # an SPC chart per group; intervals and a funnel per measure
+    assert len(figures) == 3 + 5 + 3 + 2 * 3
     assert all(p.endswith(".svg") for p in figures)
+
+
+def test_a_suppressed_table_is_released_long_and_charted_with_gaps(built: Built) -> None:
+    rows = _released_rows(built.released, CONVEYANCES)
+    assert list(rows[0]) == ["month", "region", "events", "population"]  # as it was written
+    hidden = {(r["month"], r["region"]) for r in rows if r["events"] == "[REDACTED]"}
+    assert hidden >= SMALL  # the small counts, and complementary cells beside them
+    section = built.html.split("Ambulance conveyances by region</h2>")[1].split("</section>")[0]
+    assert f"{len(hidden)} row(s) were suppressed by the output checkers" in section
+    assert "shown as a gap: Mar 2022" in section  # London's small month, named, not a zero
+    chart = built.page.parent / "figures" / "ambulance-conveyances-by-region--london.svg"
+    assert "suppressed" in chart.read_text()
 
 
 def test_a_tampered_release_is_refused(released: Released, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""The emergency-admissions example study runs on dummy data and writes tidy monthly tables
-the dashboard recognises as measures."""
+"""The emergency-admissions example study runs on dummy data and writes tidy tables the
+dashboard recognises as measures: national monthly series and a yearly regional comparison."""
 
 from __future__ import annotations
 
@@ -34,19 +34,23 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return study / "output"
 
 
-def test_admissions_are_counted_per_month_and_region(outputs: Path) -> None:
-    table = _as_table(outputs / "emergency_admissions_by_region.csv")
-    measure = as_measure(table)
+def test_admissions_are_counted_per_month_for_all_england(outputs: Path) -> None:
+    measure = as_measure(_as_table(outputs / "emergency_admissions_england.csv"))
+    assert measure is not None and measure.kind is Kind.RATE and measure.group_column is None
+    (series,) = measure.series
+    assert len(series.periods) == 12 and all(d > 0 for d in series.denominators)
+
+
+def test_regions_are_compared_over_the_year(outputs: Path) -> None:
+    measure = as_measure(_as_table(outputs / "emergency_admissions_by_region.csv"))
     assert measure is not None and measure.kind is Kind.RATE
-    assert measure.group_column == "region"
-    assert all(len(s.periods) == 12 for s in measure.series)
-    assert all(d > 0 for s in measure.series for d in s.denominators)
+    assert measure.group_column == "region" and len(measure.series) > 1
+    assert all(s.periods == ("2023-04-01",) for s in measure.series)  # one period: the year
 
 
-def test_hba1c_recording_is_a_proportion_by_quintile(outputs: Path) -> None:
-    table = _as_table(outputs / "hba1c_recorded_by_imd_quintile.csv")
-    measure = as_measure(table)
+def test_hba1c_recording_is_a_monthly_proportion(outputs: Path) -> None:
+    measure = as_measure(_as_table(outputs / "hba1c_recorded_england.csv"))
     assert measure is not None and measure.kind is Kind.PROPORTION
-    assert {s.group for s in measure.series} <= {"1", "2", "3", "4", "5"}
-    for s in measure.series:
-        assert all(n <= d for n, d in zip(s.numerators, s.denominators, strict=True))
+    (series,) = measure.series
+    assert len(series.periods) == 12
+    assert all(n <= d for n, d in zip(series.numerators, series.denominators, strict=True))

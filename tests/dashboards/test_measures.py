@@ -46,6 +46,17 @@ def test_suppressed_rows_are_left_out_and_counted() -> None:
     assert measure.suppressed_rows == 2
     assert measure.series[0].periods == ("2024-01",)
     assert measure.series[0].numerators == (30.0,)
+    assert measure.series[0].hidden == ("2024-02", "2024-03")  # gaps, not zeros
+
+
+def test_a_table_without_a_group_column_is_one_series() -> None:
+    rows = [
+        {"month": "2024-01", "events": "12", "population": "900"},
+        {"month": "2024-02", "events": "15", "population": "905"},
+    ]
+    measure = as_measure(table(rows))
+    assert measure is not None and measure.group_column is None
+    assert [(s.group, s.periods) for s in measure.series] == [("All", ("2024-01", "2024-02"))]
 
 
 month = st.dates().map(lambda d: d.replace(day=1).isoformat())
@@ -61,6 +72,7 @@ def test_every_row_is_either_charted_or_counted_as_suppressed(rows: list[dict[st
     assert measure is not None
     kept = sum(len(s.periods) for s in measure.series)
     assert kept + measure.suppressed_rows == len(rows)
+    assert sum(len(s.hidden) for s in measure.series) == measure.suppressed_rows
     for s in measure.series:
         assert list(s.periods) == sorted(s.periods)
         assert all(d > 0 for d in s.denominators) and all(n >= 0 for n in s.numerators)

@@ -3,8 +3,8 @@
 Everyone registered with a practice at the start of the year. For each of twelve months: were
 they registered on its first day, how many emergency admissions began in it, had diabetes been
 recorded by its last day, and was HbA1c recorded in the twelve months up to its last day. Region
-and deprivation come from the registration at the start of the year (ICB is not in the data
-model, so region stands in for it). The measures themselves are counted in ``measures.py``.
+comes from the registration at the start of the year (ICB is not in the data model, so region
+stands in for it); nothing else about the person is extracted, since no measure needs it. The measures themselves are counted in ``measures.py``.
 """
 
 from datetime import date, timedelta
@@ -33,7 +33,6 @@ dataset.define_population(
     registration.exists_for_patient() & patients.is_alive_on(START.isoformat())
 )
 dataset.region = registration.region
-dataset.imd_decile = registration.imd_decile
 for i in range(MONTHS):
     first = month_start(i).isoformat()
     last = (month_start(i + 1) - timedelta(days=1)).isoformat()

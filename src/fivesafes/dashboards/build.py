@@ -27,10 +27,11 @@ PAGE = "index.html"
 
 EXAMPLE_SETTINGS = Settings(
     improvement={
+        "emergency_admissions_england": ImprovementDirection.DECREASE,
         "emergency_admissions_by_region": ImprovementDirection.DECREASE,
-        "hba1c_recorded_by_imd_quintile": ImprovementDirection.INCREASE,
+        "hba1c_recorded_england": ImprovementDirection.INCREASE,
     },
-    targets={"hba1c_recorded_by_imd_quintile": 80.0},
+    targets={"hba1c_recorded_england": 80.0},
 )
 """Directions and targets of the ``examples/emergency-admissions`` measures (a target of 80%
 HbA1c recording is illustrative, not a national standard)."""
@@ -55,7 +56,7 @@ def build_dashboard(
     figures, others = [], []
     for table in tables:
         measure = as_measure(table)
-        if measure is None or not measure.series:
+        if measure is None or not any(s.periods for s in measure.series):
             others.append(table)
         else:
             figures.append(measure_figures(measure, chosen, output))

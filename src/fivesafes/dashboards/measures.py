@@ -1,11 +1,12 @@
 """Recognising tidy monthly measure tables among released CSVs.
 
 A released table is a measure when it has a period column (``month`` or ``interval_start``),
-one column naming the group (region, deprivation quintile, ...) and a count pair that says what
-kind of figure it is: ``numerator``/``denominator`` is a proportion of people (a p chart, Wilson
-limits, a proportion funnel); ``events``/``population`` is a rate per 1,000 (an XmR chart of
-the rate, Byar/exact Poisson limits, a rate funnel). Rows a checker suppressed (blank or
-redacted counts) are left out and counted, never guessed.
+at most one column naming the group (region, deprivation quintile, ...; none for a national
+series) and a count pair that says what kind of figure it is: ``numerator``/``denominator`` is
+a proportion of people (a p chart, Wilson limits, a proportion funnel); ``events``/``population``
+is a rate per 1,000 (an XmR chart of the rate, Byar/exact Poisson limits, a rate funnel). Rows
+a checker suppressed (blank or redacted counts) are kept as gaps — never guessed, never zeros —
+so charts can show where they are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from enum import Enum
 from fivesafes.dashboards.released import ReleasedTable
 
 PERIOD_COLUMNS = ("month", "interval_start")
+ALL = "All"
+"""The one group of a measure with no group column."""
 RATE_PER = 1_000
 ACRONYMS = {"hba1c": "HbA1c", "imd": "IMD", "icb": "ICB", "nhs": "NHS", "gp": "GP", "ae": "A&E"}
 
@@ -36,12 +39,14 @@ class Kind(Enum):
 
 @dataclass(frozen=True)
 class Series:
-    """One group's counts by period, in period order."""
+    """One group's published counts by period, in period order, and the periods whose counts
+    were suppressed (``hidden``): gaps in the series."""
 
     group: str
     periods: tuple[str, ...]
     numerators: tuple[float, ...]
     denominators: tuple[float, ...]
+    hidden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Measure:
 
     table: ReleasedTable
     kind: Kind
-    group_column: str
+    group_column: str | None
     series: tuple[Series, ...]
     suppressed_rows: int
 
@@ -98,25 +103,27 @@ def as_measure(table: ReleasedTable) -> Measure | None:
     if period is None or kind is None:
         return None
     others = [c for c in header if c not in (period, *kind.columns, "interval_end", "ratio")]
-    if len(others) != 1:
+    if len(others) > 1:
         return None
-    group_column = others[0]
+    group_column = others[0] if others else None
     found: dict[str, list[tuple[str, float, float]]] = {}
-    suppressed = 0
+    hidden: dict[str, list[str]] = {}
     num_col, den_col = kind.columns
     for row in table.rows:
+        group = row[group_column] if group_column else ALL
         num, den = _count(row[num_col]), _count(row[den_col])
         if num is None or not den:
-            suppressed += 1
-            continue
-        found.setdefault(row[group_column], []).append((row[period], num, den))
+            hidden.setdefault(group, []).append(row[period])
+        else:
+            found.setdefault(group, []).append((row[period], num, den))
     series = tuple(
         Series(
             group,
-            tuple(p for p, _, _ in sorted(points)),
-            tuple(n for _, n, _ in sorted(points)),
-            tuple(d for _, _, d in sorted(points)),
+            tuple(p for p, _, _ in sorted(found.get(group, []))),
+            tuple(n for _, n, _ in sorted(found.get(group, []))),
+            tuple(d for _, _, d in sorted(found.get(group, []))),
+            tuple(sorted(hidden.get(group, []))),
         )
-        for group, points in sorted(found.items())
+        for group in sorted(found.keys() | hidden.keys())
     )
-    return Measure(table, kind, group_column, series, suppressed)
+    return Measure(table, kind, group_column, series, sum(map(len, hidden.values())))

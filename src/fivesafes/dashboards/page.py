@@ -12,8 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from fivesafes.dashboards.figures import GroupFigure, Image, MeasureFigures
-from fivesafes.dashboards.measures import month_label
+from fivesafes.dashboards.figures import (
+    Comparison,
+    GroupFigure,
+    Image,
+    MeasureFigures,
+    period_label,
+)
+from fivesafes.dashboards.measures import ALL, month_label
 from fivesafes.dashboards.released import ReleasedTable
 from fivesafes.dashboards.style import STYLESHEET
 from fivesafes.stats import AssuranceIcon, IndicatorValue, VariationIcon
@@ -49,13 +55,18 @@ def _value(value: IndicatorValue, unit: str) -> str:
     return f"{value.value:.1f} {escape(unit)} (95% CI {interval}; {escape(value.method)})"
 
 
+def _name(mf: MeasureFigures, g: GroupFigure) -> str:
+    title = mf.measure.title
+    return title if g.series.group == ALL else f"{title}: {g.series.group}"
+
+
 def _summary(figures: Sequence[MeasureFigures]) -> str:
     rows = []
     for mf in figures:
         for g in mf.groups:
             rows.append(
                 "<tr>"
-                f'<th scope="row">{escape(mf.measure.title)}: {escape(g.series.group)}</th>'
+                f'<th scope="row">{escape(_name(mf, g))}</th>'
                 f"<td>{escape(month_label(g.series.periods[-1]))}</td>"
                 f"<td>{_value(g.latest, mf.measure.kind.unit)}</td>"
                 f"{_icon_cell(g.variation, g.spc.variation)}"
@@ -92,29 +103,45 @@ def provenance(table: ReleasedTable) -> str:
 
 def _group_section(mf: MeasureFigures, g: GroupFigure) -> str:
     return (
-        f"<h4>{escape(g.series.group)}</h4>"
+        f"<h4>{escape(mf.measure.title if g.series.group == ALL else g.series.group)}</h4>"
         f"<figure>{_img(g.chart)}<figcaption>{escape(g.chart.alt)}</figcaption></figure>"
     )
 
 
-def _funnel_table(mf: MeasureFigures) -> str:
-    assert mf.funnel_result is not None
+def _comparison_table(mf: MeasureFigures, c: Comparison) -> str:
+    values = dict(c.values)
     rows = "".join(
         f'<tr><th scope="row">{escape(o.label)}</th><td>{o.numerator:,.0f}</td>'
-        f"<td>{o.denominator:,.0f}</td><td>{o.value:.1f}</td><td>{escape(o.significance)}</td></tr>"
-        for o in mf.funnel_result.organisations
+        f"<td>{o.denominator:,.0f}</td><td>{_value(values[o.label], mf.measure.kind.unit)}</td>"
+        f"<td>{escape(o.significance)}</td></tr>"
+        for o in c.funnel_result.organisations
     )
     unit = escape(mf.measure.kind.unit)
-    count, base = (escape(c) for c in mf.measure.kind.columns)
-    period = escape(month_label(mf.funnel_period or ""))
+    count, base = (escape(col) for col in mf.measure.kind.columns)
+    period = escape(period_label(mf.measure, c.period))
     return (
         f"<table><caption>{escape(mf.measure.title)}, {period}: "
-        f"each group against the average of {mf.funnel_result.baseline:.1f} {unit}</caption>"
-        f'<thead><tr><th scope="col">{escape(mf.measure.group_column)}</th>'
+        f"each group against the average of {c.funnel_result.baseline:.1f} {unit}</caption>"
+        f'<thead><tr><th scope="col">{escape(mf.measure.group_column or "Group")}</th>'
         f'<th scope="col">{count}</th><th scope="col">{base}</th>'
         f'<th scope="col">Value ({unit})</th><th scope="col">Against the funnel</th></tr>'
         f"</thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _comparison_section(mf: MeasureFigures, c: Comparison) -> list[str]:
+    parts = [
+        "<h3>Comparison between groups</h3>",
+        f"<figure>{_img(c.intervals)}<figcaption>{escape(c.intervals.alt)}</figcaption></figure>",
+        f"<figure>{_img(c.funnel)}<figcaption>{escape(c.funnel.alt)}</figcaption></figure>",
+        _comparison_table(mf, c),
+    ]
+    if c.left_out:
+        parts.append(
+            f"<p>Not shown, suppressed by the output checkers in this period: "
+            f"{escape(', '.join(c.left_out))}.</p>"
+        )
+    return parts
 
 
 def _measure_section(mf: MeasureFigures, index: int) -> str:
@@ -122,17 +149,14 @@ def _measure_section(mf: MeasureFigures, index: int) -> str:
              f"{escape(mf.measure.title)}</h2>"]  # fmt: skip
     if mf.measure.suppressed_rows:
         parts.append(
-            f"<p>{mf.measure.suppressed_rows} row(s) were suppressed by the output checkers "
-            "and are not shown.</p>"
+            f"<p>{mf.measure.suppressed_rows} row(s) were suppressed by the output checkers: "
+            "they are gaps in the charts, never zeros.</p>"
         )
-    if mf.funnel is not None:
-        parts += [
-            "<h3>Comparison between groups</h3>",
-            f"<figure>{_img(mf.funnel)}<figcaption>{escape(mf.funnel.alt)}</figcaption></figure>",
-            _funnel_table(mf),
-        ]
-    parts.append("<h3>Statistical process control charts</h3>")
-    parts += [_group_section(mf, g) for g in mf.groups]
+    if mf.comparison is not None:
+        parts += _comparison_section(mf, mf.comparison)
+    if mf.groups:
+        parts.append("<h3>Statistical process control charts</h3>")
+        parts += [_group_section(mf, g) for g in mf.groups]
     parts += ["<h3>Where these figures come from</h3>", provenance(mf.measure.table), "</section>"]
     return "".join(parts)
 
@@ -158,7 +182,8 @@ def render_page(
         else ""
     )
     sections = "".join(_measure_section(mf, i) for i, mf in enumerate(figures))
-    summary = _summary(figures) if figures else "<p>No monthly measures have been released.</p>"
+    charted = any(mf.groups for mf in figures)
+    summary = _summary(figures) if charted else "<p>No monthly measures have been released.</p>"
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
