@@ -36,11 +36,24 @@ def test_the_model_cannot_be_changed() -> None:
 
 def test_a_value_used_three_times_is_computed_once() -> None:
     sql = dataset_sql(_dataset().query(), "analysis", excluded=False).sql("duckdb")
-    assert sql.count('"analysis"."practice_registrations" AS t') == 1
+    assert sql.count('"analysis"."practice_registrations" AS r') == 1
+    assert sql.count("ARG_MAX_NULL(") == 2  # the practice and the IMD decile of one pick
+
+
+def test_every_value_from_one_table_comes_from_one_grouped_pass() -> None:
+    dataset = _dataset()
+    dataset.smoked = ce.where(ce.snomedct_code == "77176002").exists_for_patient()
+    dataset.last_bmi = (
+        ce.where(ce.snomedct_code == "60621009").sort_by(ce.date).last_for_patient().numeric_value
+    )
+    sql = dataset_sql(dataset.query(), "analysis", excluded=False).sql("duckdb")
+    assert sql.count('"analysis"."clinical_events" AS r') == 1
+    assert sql.count("GROUP BY") == 2
+    assert "ROW_NUMBER" not in sql
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])
 def test_the_sql_reads_back_in_its_dialect(dialect: str) -> None:
     schema = "analysis" if dialect == "duckdb" else None
-    sql = dataset_sql(_dataset().query(), schema, excluded=True).sql(dialect)
+    sql = dataset_sql(_dataset().query(), schema, excluded=True, dialect=dialect).sql(dialect)
     assert sqlglot.parse_one(sql, read=dialect).sql(dialect) == sql

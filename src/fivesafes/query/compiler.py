@@ -2,11 +2,16 @@
 
 Shape of every query (one per dataset, one per measure):
 
-* ``all_patients``: every ``patient_id`` of the ``patients`` table, minus the
-  patients an extraction must leave out (opt-outs);
-* one CTE per per-patient value that needs the event tables -- an aggregate
-  (``GROUP BY patient_id``) or one row picked per patient (``ROW_NUMBER()``);
-* a final SELECT over ``all_patients`` LEFT JOINing each CTE on ``patient_id``.
+* ``all_patients``: the rows of the ``patients`` table (the model's register of every
+  person), minus the patients an extraction must leave out (opt-outs); patient-level
+  columns of ``patients`` are read from it directly;
+* one *pass* per event table: a single ``GROUP BY patient_id`` over the table's rows
+  that computes every per-patient value the query draws from that table, each
+  aggregate restricted to its own rows with ``FILTER (WHERE ...)`` and each first /
+  last row picked by ``arg_min`` / ``arg_max`` over a key that orders rows exactly as
+  the language says -- so a table is scanned and hashed once, however many columns
+  use it, and nothing is sorted;
+* a final SELECT over ``all_patients`` LEFT JOINing each pass on ``patient_id``.
 
 Measures add an ``intervals`` CTE: values that depend on the interval are computed
 for every (patient, interval) pair in the same pass, keyed by ``interval_start``,
@@ -14,7 +19,11 @@ so twelve monthly intervals are one scan of the data, not twelve queries.
 
 A patient-level value used inside an event-level condition (``events.date >
 patients.date_of_birth``) becomes its own CTE keyed by patient, joined to the event
-rows. Identical sub-definitions share one CTE.
+rows. When that value is itself drawn from event rows, the pass that uses it must
+come after the pass that makes it: passes are therefore keyed by table *and level*
+(0 for values needing no other pass, else one more than the deepest pass they use),
+and CTEs are written in dependency order. Identical sub-definitions share one CTE
+or one aggregate.
 """
 
 from __future__ import annotations
@@ -134,11 +143,90 @@ class _Scope:
         return query
 
 
+@dataclass
+class _Pass:
+    """One grouped scan of an event table: every per-patient value the query draws from
+    it, each aggregate filtered to its own rows (``condition``; None for every row)."""
+
+    name: str
+    rows: _Scope
+    values: dict[object, tuple[str, exp.Expression, exp.Expression | None]] = field(
+        default_factory=dict
+    )
+
+    def add(
+        self, key: object, build: Callable[[], tuple[exp.Expression, exp.Expression | None]]
+    ) -> str:
+        """The column holding ``build()``'s aggregate, added the first time ``key`` is seen."""
+        if key not in self.values:
+            value, condition = build()
+            self.values[key] = (f"v{len(self.values) + 1}", value, condition)
+        return self.values[key][0]
+
+    def select(self) -> exp.Select:
+        # Rows no value wants are dropped before grouping (and, where the engine can,
+        # while scanning); a value over every row keeps them all.
+        conditions = list(dict.fromkeys(c for _, _, c in self.values.values()))
+        where = None if None in conditions else exp.or_(*conditions)
+        keys = self.rows.keys()
+        values = [exp.alias_(value, alias, quoted=True) for alias, value, _ in self.values.values()]
+        return self.rows.select(*keys, *values, where=where, group_by=keys)
+
+
+def _filtered(aggregate: exp.Expression, condition: exp.Expression | None) -> exp.Expression:
+    """``aggregate`` over the rows where ``condition`` is true (NULL is not true)."""
+    if condition is None:
+        return aggregate
+    return exp.Filter(this=aggregate, expression=exp.Where(this=condition))
+
+
+class _Order:
+    """How one dialect picks the first or last row per patient in a grouped pass.
+
+    The order is the language's: the sort keys, then every other column of the table,
+    each ascending with NULLs first -- a total order on distinct rows, so the picked
+    row is the same on every engine.
+    """
+
+    def key(self, parts: list[exp.Expression]) -> exp.Expression:
+        """Portable: a struct of (is not NULL, value) pairs, compared field by field."""
+        fields = []
+        for i, part in enumerate(parts):
+            present = exp.not_(exp.Is(this=part, expression=exp.Null()))
+            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"n{i}"), expression=present))
+            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=part))
+        return exp.Struct(expressions=fields)
+
+    def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
+        return (exp.ArgMax if last else exp.ArgMin)(this=value, expression=key)
+
+
+class _DuckDBOrder(_Order):
+    """DuckDB: one binary sort key per row (memcmp-ordered; far cheaper to compare and
+    keep than a struct), and the ``_null`` pickers, which return a NULL value from the
+    picked row instead of skipping rows whose value is NULL."""
+
+    def key(self, parts: list[exp.Expression]) -> exp.Expression:
+        order = exp.Literal.string("ASC NULLS FIRST")
+        return exp.Anonymous(
+            this="create_sort_key", expressions=[e for part in parts for e in (part, order)]
+        )
+
+    def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
+        return exp.Anonymous(
+            this="arg_max_null" if last else "arg_min_null", expressions=[value, key]
+        )
+
+
+ORDERS: dict[str, _Order] = {"duckdb": _DuckDBOrder()}
+
+
 class Compiler:
     """Builds the CTEs of one query; ``dataset()`` or ``measure()`` gives the whole SELECT.
 
     ``table`` names an analysis-layer table in the engine's catalogue; ``excluded``
-    names a relation of ``patient_id``s to leave out of every result (or None).
+    names a relation of ``patient_id``s to leave out of every result (or None);
+    ``dialect`` is the engine's SQLGlot dialect (it decides how rows are picked).
     """
 
     def __init__(
@@ -146,12 +234,16 @@ class Compiler:
         table: TableRef,
         excluded: str | None = None,
         intervals: tuple[tuple[date, date], ...] = (),
+        dialect: str = "duckdb",
     ) -> None:
         self.table = table
         self.excluded = excluded
         self.intervals = intervals
-        self.ctes: list[tuple[str, exp.Select]] = []
+        self.order = ORDERS.get(dialect, _Order())
+        self.ctes: dict[str, exp.Select | _Pass] = {}
         self._names: dict[object, str] = {}
+        self._passes: dict[tuple[str, bool, int], _Pass] = {}
+        self._levels: dict[m.Node, int] = {}
 
     # -- CTE bookkeeping ------------------------------------------------------------
 
@@ -159,13 +251,17 @@ class Compiler:
         if key not in self._names:
             query = build()
             name = f"{prefix}_{len(self.ctes) + 1}"
-            self.ctes.append((name, query))
+            self.ctes[name] = query
             self._names[key] = name
         return self._names[key]
 
     def _with(self, query: exp.Select) -> exp.Select:
-        for name, cte in self.ctes:
-            query = query.with_(name, as_=cte)
+        bodies = {
+            name: body.select() if isinstance(body, _Pass) else body
+            for name, body in self.ctes.items()
+        }
+        for name in _dependency_order(bodies):
+            query = query.with_(name, as_=bodies[name])
         return query
 
     # -- the patients and intervals every query starts from --------------------------
@@ -175,10 +271,9 @@ class Compiler:
         (the store builds every other table by joining it), less the excluded."""
 
         def build() -> exp.Select:
-            query = (
-                exp.select(_col("u", "patient_id"))
-                .from_(exp.alias_(self.table("patients"), "u", table=True))
-                .group_by(_col("u", "patient_id"))
+            names = TABLES["patients"].column_names
+            query = exp.select(*(_col("u", n) for n in names)).from_(
+                exp.alias_(self.table("patients"), "u", table=True)
             )
             if self.excluded is not None:
                 query = query.join(
@@ -206,25 +301,25 @@ class Compiler:
 
         return self._cte(("intervals",), "intervals", build)
 
+    def _with_intervals(self, table: exp.Expression, names: list[str]) -> exp.Select:
+        """Every row of ``table`` once per interval, with the interval's dates."""
+        return (
+            exp.select(*(_col("t", n) for n in names), *(_col("i", n) for n in INTERVAL_COLUMNS))
+            .from_(exp.alias_(table, "t", table=True))
+            .join(exp.alias_(exp.to_table(self._intervals()), "i", table=True), join_type="cross")
+        )
+
     def _base(self, by_interval: bool) -> exp.Expression:
-        patients = self._all_patients()
+        patients = exp.to_table(self._all_patients())
         if not by_interval:
-            return exp.to_table(patients)
-
-        def build() -> exp.Select:
-            return (
-                exp.select(
-                    _col("p", "patient_id"),
-                    _col("i", "interval_start"),
-                    _col("i", "interval_end"),
-                )
-                .from_(exp.alias_(exp.to_table(patients), "p", table=True))
-                .join(
-                    exp.alias_(exp.to_table(self._intervals()), "i", table=True), join_type="cross"
-                )
-            )
-
-        return exp.to_table(self._cte(("patient_intervals",), "patient_intervals", build))
+            return patients
+        names = TABLES["patients"].column_names
+        name = self._cte(
+            ("patient_intervals",),
+            "patient_intervals",
+            lambda: self._with_intervals(patients, names),
+        )
+        return exp.to_table(name)
 
     def _patient_scope(self, by_interval: bool) -> _Scope:
         return _Scope(self._base(by_interval), "b", by_interval)
@@ -238,8 +333,7 @@ class Compiler:
             exp.alias_(cast(self.patient(s, scope), s.kind), name, quoted=True)
             for name, s in query.columns
         ]
-        where = exp.func("COALESCE", exp.paren(population), exp.false())
-        select = scope.select(_col("b", "patient_id"), *columns, where=where)
+        select = scope.select(_col("b", "patient_id"), *columns, where=population)
         return self._with(select.order_by(_col("b", "patient_id")))
 
     def measure(self, measure: Measure) -> exp.Select:
@@ -294,44 +388,61 @@ class Compiler:
     def _patient_column(self, node: m.Column, scope: _Scope) -> exp.Expression:
         source = node.source
         if isinstance(source, m.TableFrame):
+            if source.table == "patients":
+                return _col(scope.alias, node.name)
             alias = scope.join(f"table:{source.table}", self.table(source.table), False, "t")
-        else:
-            assert isinstance(source, m.PickOne), "the language only lets patient frames here"
-            by_interval = m.uses_interval(source)
-            name = self._cte(source, "pick", lambda: self._pick(source, by_interval))
-            alias = scope.join(name, exp.to_table(name), by_interval, "j")
-        return _col(alias, node.name)
+            return _col(alias, node.name)
+        assert isinstance(source, m.PickOne), "the language only lets patient frames here"
+        return self._from_pass(
+            source, ("pick", source, node.name), scope, self._picked(source, node.name)
+        )
 
     def _aggregate(self, node: m.Aggregate, scope: _Scope) -> exp.Expression:
-        if node.agg is Agg.EXISTS and isinstance(node.source, m.PickOne):
-            # whether a row was picked: reuse the pick instead of scanning the rows again
-            picked = self._patient_column(
-                m.Column(node.source, "patient_id", Kind.PATIENT_ID), scope
-            )
-            return exp.not_(exp.Is(this=picked, expression=exp.Null()))
-        by_interval = m.uses_interval(node)
-        name = self._cte(node, "agg", lambda: self._aggregate_query(node, by_interval))
-        alias = scope.join(name, exp.to_table(name), by_interval, "j")
-        value = _col(alias, "value")
+        value = self._from_pass(node, node, scope, self._aggregated(node))
         if node.agg is Agg.EXISTS:
             return exp.func("COALESCE", value, exp.false())
         if node.agg in (Agg.COUNT, Agg.COUNT_DISTINCT):
             return exp.func("COALESCE", value, exp.Literal.number(0))
         return value
 
-    def _aggregate_query(self, node: m.Aggregate, by_interval: bool) -> exp.Select:
-        source = node.source
-        if isinstance(source, m.FRAME_TYPES):
-            frame = source.source.source if isinstance(source, m.PickOne) else source
-            rows = self._row_scope(frame, by_interval)
-            value: exp.Expression = (
-                exp.true() if node.agg is Agg.EXISTS else exp.Count(this=exp.Star())
-            )
-        else:
-            frame = m.domain_of(source)
-            assert frame is not None, "the language only aggregates event-level series"
-            rows = self._row_scope(frame, by_interval)
-            inner = self.row(source, rows)
+    def _from_pass(
+        self,
+        node: m.Aggregate | m.PickOne,
+        key: object,
+        scope: _Scope,
+        build: Callable[[_Scope], tuple[exp.Expression, exp.Expression | None]],
+    ) -> exp.Expression:
+        """One value of the pass over ``node``'s table, joined into ``scope``."""
+        by_interval = m.uses_interval(node)
+        grouped = self._pass(_rows_frame(node), by_interval, self._level(node))
+        column = grouped.add(key, lambda: build(grouped.rows))
+        alias = scope.join(grouped.name, exp.to_table(grouped.name), by_interval, "j")
+        return _col(alias, column)
+
+    def _pass(self, frame: m.Frame, by_interval: bool, level: int) -> _Pass:
+        table = m.root_table(frame).table
+        key = (table, by_interval, level)
+        if key not in self._passes:
+            relation = self.table(table)
+            if by_interval:
+                names = TABLES[table].column_names
+                relation = self._with_intervals(relation, names).subquery()
+            name = f"{table}_{len(self.ctes) + 1}"
+            self._passes[key] = _Pass(name, _Scope(relation, "r", by_interval))
+            self.ctes[name] = self._passes[key]
+        return self._passes[key]
+
+    def _aggregated(
+        self, node: m.Aggregate
+    ) -> Callable[[_Scope], tuple[exp.Expression, exp.Expression | None]]:
+        def build(rows: _Scope) -> tuple[exp.Expression, exp.Expression | None]:
+            condition = self._condition(_rows_frame(node), rows)
+            if isinstance(node.source, m.FRAME_TYPES):
+                count = _filtered(exp.Count(this=exp.Star()), condition)
+                if node.agg is Agg.EXISTS:
+                    return exp.GT(this=count, expression=exp.Literal.number(0)), condition
+                return cast(count, node.kind), condition
+            inner = self.row(node.source, rows)
             value = {
                 Agg.COUNT_DISTINCT: lambda: exp.Count(this=exp.Distinct(expressions=[inner])),
                 Agg.SUM: lambda: exp.Sum(this=inner),
@@ -339,104 +450,59 @@ class Compiler:
                 Agg.MIN: lambda: exp.Min(this=inner),
                 Agg.MAX: lambda: exp.Max(this=inner),
             }[node.agg]()
-        keys = rows.keys()
-        return rows.select(
-            *keys, exp.alias_(cast(value, node.kind), "value", quoted=True), group_by=keys
-        )
+            return cast(_filtered(value, condition), node.kind), condition
 
-    def _pick(self, node: m.PickOne, by_interval: bool) -> exp.Select:
-        """The first (or last) row per patient.
+        return build
 
-        Sorting every row per patient is the slow part, so rows are first cut to the
-        candidates holding the patient's smallest (largest) first sort key -- a GROUP BY
-        and a join -- and only those are numbered by ROW_NUMBER() in the full order:
-        the sort keys with NULLs first, then every other column, so ties break the
-        same way on every engine.
-        """
-        sort = node.source
-        rows = self._row_scope(sort.source, by_interval)
-        table = TABLES[m.root_table(sort).table]
-        sort_names = [f"sort_{i}" for i in range(len(sort.keys))]
-        keyed = rows.select(
-            exp.Column(this=exp.Star(), table=exp.to_identifier(rows.alias)),
-            *(
-                exp.alias_(self.row(k.series, rows), name, quoted=True)
-                for k, name in zip(sort.keys, sort_names, strict=True)
-            ),
-        )
-        keyed_name = self._cte(("keyed", sort, by_interval), "sorted", lambda: keyed)
-        groups = ("patient_id", *INTERVAL_COLUMNS) if by_interval else ("patient_id",)
-        first = _col("k", sort_names[0])
-        nulls = exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=first))
-        bounds = (
-            exp.select(
-                *(_col("k", g) for g in groups),
-                exp.alias_((exp.Max if node.last else exp.Min)(this=first), "bound", quoted=True),
-                exp.alias_(nulls, "nulls", quoted=True),
+    def _picked(
+        self, node: m.PickOne, name: str
+    ) -> Callable[[_Scope], tuple[exp.Expression, exp.Expression | None]]:
+        def build(rows: _Scope) -> tuple[exp.Expression, exp.Expression | None]:
+            sort = node.source
+            parts = [self.row(k.series, rows) for k in sort.keys]
+            # a column already sorted on cannot break a tie: leave it out of the key
+            sorted_on = {k.series.name for k in sort.keys if _is_row_column(k.series)}
+            table = TABLES[m.root_table(sort).table]
+            parts += [
+                _col(rows.alias, c)
+                for c in table.column_names
+                if c != "patient_id" and c not in sorted_on
+            ]
+            value = self.order.pick(_col(rows.alias, name), self.order.key(parts), node.last)
+            condition = self._condition(sort.source, rows)
+            return _filtered(value, condition), condition
+
+        return build
+
+    def _condition(self, frame: m.Frame, rows: _Scope) -> exp.Expression | None:
+        """Whether a row of the root table is in ``frame``: its filters' conditions, ANDed
+        (a NULL condition leaves the row out, as the language says); None for every row."""
+        parts = []
+        while not isinstance(frame, m.TableFrame):
+            assert not isinstance(frame, m.PickOne), "a picked row is patient level, not rows"
+            if isinstance(frame, m.Filter):
+                parts.append(self.row(frame.condition, rows))
+            frame = frame.source
+        return exp.and_(*reversed(parts)) if parts else None
+
+    # -- which pass a value belongs to --------------------------------------------------
+
+    def _level(self, node: m.Aggregate | m.PickOne) -> int:
+        """0 when the rows of ``node`` need no value from a pass; else one more than the
+        deepest pass among the patient-level values its rows use."""
+        if node not in self._levels:
+            self._levels[node] = max(
+                (
+                    self._level(source) + 1
+                    for expression in _row_expressions(node)
+                    for value in _patient_values(expression)
+                    for source in _pass_sources(value)
+                ),
+                default=0,
             )
-            .from_(exp.alias_(exp.to_table(keyed_name), "k", table=True))
-            .group_by(*(_col("k", g) for g in groups))
-        )
-        at_bound = exp.EQ(this=first, expression=_col("b", "bound"))
-        null_key = exp.Is(this=first, expression=exp.Null())
-        if node.last:
-            wanted = exp.or_(
-                at_bound, exp.and_(exp.Is(this=_col("b", "bound"), expression=exp.Null()), null_key)
-            )
-        else:
-            has_nulls = exp.GT(this=_col("b", "nulls"), expression=exp.Literal.number(0))
-            wanted = exp.or_(exp.and_(has_nulls, null_key), exp.and_(exp.not_(has_nulls), at_bound))
-        on = exp.and_(*(exp.EQ(this=_col("k", g), expression=_col("b", g)) for g in groups))
-        order = [_col("k", n) for n in sort_names] + [
-            _col("k", c) for c in table.column_names if c != "patient_id"
-        ]
-        window = exp.Window(
-            this=exp.RowNumber(),
-            partition_by=[_col("k", g) for g in groups],
-            order=exp.Order(
-                expressions=[
-                    exp.Ordered(this=e, desc=node.last, nulls_first=not node.last) for e in order
-                ]
-            ),
-        )
-        numbered = (
-            exp.select(
-                exp.Column(this=exp.Star(), table=exp.to_identifier("k")),
-                exp.alias_(window, "row_in_patient", quoted=True),
-            )
-            .from_(exp.alias_(exp.to_table(keyed_name), "k", table=True))
-            .join(bounds.subquery("b"), on=exp.and_(on, wanted), join_type="inner")
-        )
-        one = exp.EQ(
-            this=exp.column("row_in_patient", quoted=True), expression=exp.Literal.number(1)
-        )
-        return exp.select("*").from_(numbered.subquery("numbered")).where(one)
+        return self._levels[node]
 
     # -- event rows ---------------------------------------------------------------------
-
-    def _rows(self, frame: m.Frame, by_interval: bool) -> exp.Select:
-        """The rows of an event-level frame: the root table's columns (and the interval)."""
-        if isinstance(frame, m.TableFrame):
-            names = TABLES[frame.table].column_names
-            query = exp.select(*(_col("t", n) for n in names)).from_(
-                exp.alias_(self.table(frame.table), "t", table=True)
-            )
-            if by_interval:
-                iv = exp.alias_(exp.to_table(self._intervals()), "i", table=True)
-                query = query.select(*(_col("i", n) for n in INTERVAL_COLUMNS)).join(
-                    iv, join_type="cross"
-                )
-            return query
-        if isinstance(frame, m.Filter):
-            rows = self._row_scope(frame.source, by_interval)
-            condition = self.row(frame.condition, rows)
-            star = exp.Column(this=exp.Star(), table=exp.to_identifier(rows.alias))
-            return rows.select(star, where=exp.func("COALESCE", exp.paren(condition), exp.false()))
-        assert isinstance(frame, m.Sort), "a picked row is patient level, not rows"
-        return self._rows(frame.source, by_interval)
-
-    def _row_scope(self, frame: m.Frame, by_interval: bool) -> _Scope:
-        return _Scope(self._rows(frame, by_interval).subquery(), "r", by_interval)
 
     def row(self, node: m.Series, rows: _Scope) -> exp.Expression:
         """An event-level series as an expression over one row of ``rows``."""
@@ -444,7 +510,7 @@ class Compiler:
             return literal(node.value, node.kind)
         if isinstance(node, m.IntervalBound):
             return _col(rows.alias, INTERVAL_COLUMNS[node.end])
-        if isinstance(node, m.Column) and m.domain_of(node) is not None:
+        if _is_row_column(node):
             return _col(rows.alias, node.name)
         if m.domain_of(node) is None and not _is_constant(node):
             by_interval = m.uses_interval(node)
@@ -477,6 +543,76 @@ class Compiler:
         assert isinstance(node, m.Apply), f"unexpected node {node!r}"
         args = [sub(a) for a in node.args]
         return apply(node.fn, args, node)
+
+
+def _dependency_order(bodies: dict[str, exp.Select]) -> list[str]:
+    """CTE names with each after the CTEs it reads (SQL lets a CTE read only earlier ones)."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for table in bodies[name].find_all(exp.Table):
+            if not table.db and table.name in bodies:
+                visit(table.name)
+        order.append(name)
+
+    for name in bodies:
+        visit(name)
+    return order
+
+
+def _rows_frame(node: m.Aggregate | m.PickOne) -> m.Frame:
+    """The event-level frame whose rows ``node`` reduces to one value per patient."""
+    if isinstance(node, m.PickOne):
+        return node.source.source
+    source = node.source
+    if isinstance(source, m.PickOne):  # whether a row was picked: whether there are rows
+        return source.source.source
+    if isinstance(source, m.FRAME_TYPES):
+        return source
+    frame = m.domain_of(source)
+    assert frame is not None, "the language only aggregates event-level series"
+    return frame
+
+
+def _row_expressions(node: m.Aggregate | m.PickOne) -> list[m.Series]:
+    """The event-level series a pass evaluates on each row for ``node``."""
+    frame = _rows_frame(node)
+    found: list[m.Series] = []
+    if isinstance(node, m.PickOne):
+        found += [k.series for k in node.source.keys]
+    elif not isinstance(node.source, m.FRAME_TYPES):
+        found.append(node.source)
+    while not isinstance(frame, m.TableFrame):
+        if isinstance(frame, m.Filter):
+            found.append(frame.condition)
+        frame = frame.source
+    return found
+
+
+def _patient_values(node: m.Series) -> list[m.Series]:
+    """The patient-level values inside an event-level series (each joined to the rows)."""
+    if isinstance(node, m.Value | m.IntervalBound) or _is_row_column(node):
+        return []
+    if m.domain_of(node) is None and not _is_constant(node):
+        return [node]
+    return [v for child in m.children(node) for v in _patient_values(child)]  # type: ignore[arg-type]
+
+
+def _pass_sources(node: m.Series) -> list[m.Aggregate | m.PickOne]:
+    """The aggregates and picked rows a patient-level value is computed from."""
+    if isinstance(node, m.Aggregate):
+        return [node]
+    if isinstance(node, m.Column):
+        return [node.source] if isinstance(node.source, m.PickOne) else []
+    return [s for child in m.children(node) for s in _pass_sources(child)]  # type: ignore[arg-type]
+
+
+def _is_row_column(node: m.Series) -> bool:
+    return isinstance(node, m.Column) and m.domain_of(node) is not None
 
 
 def _is_constant(node: m.Series) -> bool:

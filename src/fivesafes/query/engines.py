@@ -30,18 +30,27 @@ def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
     return pa.table({"patient_id": pa.array(sorted(set(patient_ids)), pa.int64())})
 
 
-def dataset_sql(query: DatasetQuery, schema: str | None, excluded: bool) -> exp.Select:
+def dataset_sql(
+    query: DatasetQuery, schema: str | None, excluded: bool, dialect: str = "duckdb"
+) -> exp.Select:
+    """The one query extracting ``query``, for an engine speaking ``dialect``."""
     compiler = Compiler(
-        lambda t: exp.table_(t, db=schema, quoted=True), EXCLUDED if excluded else None
+        lambda t: exp.table_(t, db=schema, quoted=True),
+        EXCLUDED if excluded else None,
+        dialect=dialect,
     )
     return compiler.dataset(query)
 
 
-def measure_sql(measure: Measure, schema: str | None, excluded: bool) -> exp.Select:
+def measure_sql(
+    measure: Measure, schema: str | None, excluded: bool, dialect: str = "duckdb"
+) -> exp.Select:
+    """The one query computing ``measure`` for all its intervals and groups."""
     compiler = Compiler(
         lambda t: exp.table_(t, db=schema, quoted=True),
         EXCLUDED if excluded else None,
         measure.intervals,
+        dialect,
     )
     return compiler.measure(measure)
 
@@ -154,7 +163,7 @@ class SparkEngine:
             frame.createOrReplaceTempView(name)
 
     def explain(self, query: DatasetQuery) -> str:
-        return dataset_sql(query, None, False).sql(self.dialect, pretty=True)
+        return dataset_sql(query, None, False, self.dialect).sql(self.dialect, pretty=True)
 
     def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
         ids = sorted(set(exclude))
@@ -165,10 +174,13 @@ class SparkEngine:
 
     def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        return self._run(dataset_sql(query, None, bool(exclude)), exclude)
+        return self._run(dataset_sql(query, None, bool(exclude), self.dialect), exclude)
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
         return _with_ratio(
-            [self._run(measure_sql(ms, None, bool(exclude)), exclude) for ms in query.measures]
+            [
+                self._run(measure_sql(ms, None, bool(exclude), self.dialect), exclude)
+                for ms in query.measures
+            ]
         )
