@@ -7,6 +7,7 @@ import re
 
 from conftest import Output
 from fivesafes.model.codes import CodeSystem, code_problem, is_valid_nhs_number
+from fivesafes.model.lookups import load_imd, load_lsoa_geography
 from fivesafes.model.tables import areas, workforce
 from fivesafes.synth import vocabulary as v
 
@@ -81,7 +82,14 @@ def test_csv_headers_are_the_model_columns_and_areas_are_used(population: Output
     with (population.path / "areas.csv").open(newline="") as handle:
         area_rows = list(csv.DictReader(handle))
     assert len(area_rows) >= 30
-    assert {int(r["imd_decile"]) for r in area_rows} == set(range(1, 11))
+    deciles = {int(r["imd_decile"]) for r in area_rows}
+    assert min(deciles) <= 3 and max(deciles) >= 8
+    imd = {r["lsoa_code"]: r["imd_decile"] for r in load_imd().to_pylist()}
+    real = {r["lsoa_code"]: r for r in load_lsoa_geography().to_pylist()}
+    for row in area_rows:
+        assert int(row["imd_decile"]) == imd[row["lsoa_code"]]
+        assert row["icb_code"] == real[row["lsoa_code"]]["icb_ods_code"]
+        assert row["region"] == real[row["lsoa_code"]]["region"]
     lsoas = {r["lsoa_code"] for r in area_rows}
     assert all(code_problem(CodeSystem.LSOA, code) is None for code in lsoas)
     used = {p["address"][0]["extension"][0]["valueCode"] for p in population.resources["Patient"]}

@@ -1,8 +1,9 @@
 """Age, sex and ethnicity of a synthetic population shaped like England's.
 
-The age pyramid and the sex ratio by age follow the ONS mid-2021 estimates for
-England (five-year bands, rounded); the ethnic mix follows the 2021 Census, with a
-London mix and a rest-of-England mix, and about 8% "not stated" as in GP records.
+The age pyramid and the sex ratio by age are the ONS mid-2020 estimates for England in the
+19 five-year bands of :mod:`fivesafes.model.lookups`; the ethnic mix follows the 2021
+Census, with a London mix and a rest-of-England mix, and about 8% "not stated" as in GP
+records.
 """
 
 from __future__ import annotations
@@ -11,15 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fivesafes.model.lookups import load_population
+
+POPULATION_YEAR = 2020
 AGE_BANDS = np.arange(0, 95, 5)
 """Lower bound of each five-year band; the last band is 90 and over."""
-AGE_SHARES = np.array(
-    [5.5, 6.0, 6.1, 5.7, 6.0, 6.6, 6.9, 6.7, 6.3, 6.3, 6.9, 6.7, 5.8, 5.0, 5.0, 3.6, 2.5, 1.5, 0.9]
-)
-MALE_SHARE = np.array(
-    [.512, .512, .512, .512, .5, .5, .495, .495, .495, .495, .495, .49, .49, .48, .47, .45, .43,
-     .38, .31]
-)  # fmt: skip
+
+
+def _by_band(sex: str) -> np.ndarray:
+    rows = [r for r in load_population(POPULATION_YEAR).to_pylist() if r["sex"] == sex]
+    if [r["age_from"] for r in rows] != AGE_BANDS.tolist():
+        raise ValueError(f"the {POPULATION_YEAR} population table does not have our age bands")
+    return np.array([r["population"] for r in rows], dtype=np.float64)
+
+
+_FEMALES, _MALES = _by_band("female"), _by_band("male")
+AGE_SHARES = (_FEMALES + _MALES) / (_FEMALES + _MALES).sum()
+"""Share of England's population in each band of AGE_BANDS."""
+MALE_SHARE = _MALES / (_FEMALES + _MALES)
+"""Share of each band who are male."""
 UNKNOWN_SEX = 0.0005
 """Share of records whose administrative sex is "unknown"."""
 
@@ -47,7 +58,7 @@ class Demography:
 
 def sample_ages(rng: np.random.Generator, n: int) -> np.ndarray:
     """Ages in years, drawn from the pyramid (the open top band tails off to about 105)."""
-    band = rng.choice(len(AGE_BANDS), size=n, p=AGE_SHARES / AGE_SHARES.sum())
+    band = rng.choice(len(AGE_BANDS), size=n, p=AGE_SHARES)
     within = rng.random(n) * 5
     top = band == len(AGE_BANDS) - 1
     within[top] = np.minimum(rng.exponential(4.0, int(top.sum())), 15)

@@ -1,30 +1,35 @@
-"""A synthetic England: regions, ICBs, GP practices, NHS trusts and small areas.
+"""England's real small areas and ICBs, peopled by synthetic GP practices and NHS trusts.
 
-Everything here is invented. The seven NHS England regions are real names with roughly
-their real shares of the population, but every ICB, practice, trust, LSOA, postcode,
-ODS code and name is made up (codes have the right *shape*; some will coincide with
-real ones by chance and mean nothing). Each synthetic LSOA has an IMD decile so that
-analyses by deprivation find a gradient; deciles are assigned by ranking a latent
-deprivation score that is higher in the North and lower in the South, as in the real
-Index of Multiple Deprivation.
+The areas are real: LSOAs (2011) with their IMD 2019 decile, ICB and NHS England region, drawn
+from the official tables in :mod:`fivesafes.model.lookups`, so that analyses of demo data by
+deprivation, ICB and region look like England. Every region's share of the people is its real
+share of England's mid-2020 population. Within a region, ICBs are picked with probability
+proportional to their population (at least one per region); within an ICB, LSOAs are a
+systematic sample along the IMD ranking (so each ICB keeps its own spread of deprivation), and
+people live in them in proportion to their real populations. With every ICB and LSOA picked
+this is exactly England's distribution.
 
-Sizes scale with the population: about one practice per 8,000 patients (at least 5),
-one trust per 60,000 (at least 2), one LSOA per 1,500 (at least 30), one ICB per
-1.36 million (at least one per region, at most 42).
+Everything else is invented: GP practices, trusts, their ODS codes, names and postcodes (codes
+have the right *shape*; some will coincide with real ones by chance and mean nothing), and
+the postcodes of addresses, which are drawn from each region's postcode areas, not from the
+LSOA's real postcodes.
+
+Sizes scale with the population: about one practice per 8,000 patients (at least 5), one
+trust per 60,000 (at least 2), one LSOA per 1,500 (at least 30), one ICB per 1.36 million
+(at least one per region, at most all 42).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+import pyarrow.compute as pc
 
+from fivesafes.model.lookups import load_icbs, load_imd, load_lsoa_geography, load_lsoa_population
 from fivesafes.model.tables import REGIONS
 
-REGION_SHARES = np.array([0.113, 0.160, 0.193, 0.142, 0.131, 0.164, 0.101])
-"""Share of England's population in each of REGIONS (same order), roughly as in 2021."""
-REGION_DEPRIVATION = np.array([-0.3, 0.1, 0.2, 0.4, 0.45, -0.45, -0.25])
-"""Shift of each region's latent deprivation (positive: more deprived)."""
 LONDON = REGIONS.index("London")
 
 _POSTCODE_AREAS = {
@@ -130,7 +135,7 @@ class Organisation:
 
 @dataclass(frozen=True, slots=True)
 class Geography:
-    """The synthetic organisations and areas, with the lookups patients are drawn from."""
+    """The organisations and areas of a population, with the lookups patients are drawn from."""
 
     icbs: tuple[Organisation, ...]
     practices: tuple[Organisation, ...]
@@ -190,31 +195,146 @@ def _candidates(owner: np.ndarray, key: int, region_of: np.ndarray, region: int)
     return same_region if len(same_region) else np.arange(len(owner))
 
 
+@dataclass(frozen=True, slots=True)
+class England:
+    """The real LSOAs, grouped by ICB and, within each ICB, ordered by IMD rank."""
+
+    lsoa_codes: np.ndarray
+    lsoa_decile: np.ndarray
+    lsoa_population: np.ndarray
+    icb_start: np.ndarray
+    """LSOAs of ICB ``i`` are ``icb_start[i]:icb_start[i + 1]``."""
+    icb_ods_codes: tuple[str, ...]
+    icb_names: tuple[str, ...]
+    icb_region: np.ndarray
+    icb_population: np.ndarray
+    region_share: np.ndarray
+    """Each region's share of England's population (REGIONS order)."""
+
+
+@cache
+def england() -> England:
+    """The lookup tables arranged for sampling (read once per process)."""
+    geo, icbs = load_lsoa_geography(), load_icbs()
+    codes = geo["lsoa_code"]
+    imd, pop = load_imd(), load_lsoa_population()
+    at_imd = pc.index_in(codes, value_set=imd["lsoa_code"])
+    at_pop = pc.index_in(codes, value_set=pop["lsoa_code"])
+    # to_pylist, not to_numpy: pyarrow's to_numpy imports pandas when it is installed (~0.5 s)
+    rank = np.array(pc.take(imd["imd_rank"], at_imd).to_pylist())
+    decile = np.array(pc.take(imd["imd_decile"], at_imd).to_pylist())
+    population = np.array(pc.take(pop["population"], at_pop).to_pylist(), dtype=np.float64)
+    icb = np.array(pc.index_in(geo["icb_code"], value_set=icbs["icb_code"]).to_pylist())
+    order = np.lexsort((rank, icb))
+    icb_region = np.array([REGIONS.index(r) for r in icbs["region"].to_pylist()])
+    icb_population = np.bincount(icb, population, minlength=icbs.num_rows)
+    region_population = np.bincount(icb_region, icb_population, minlength=len(REGIONS))
+    return England(
+        lsoa_codes=np.array(codes.to_pylist(), dtype=object)[order],
+        lsoa_decile=decile[order],
+        lsoa_population=population[order],
+        icb_start=np.concatenate(([0], np.cumsum(np.bincount(icb, minlength=icbs.num_rows)))),
+        icb_ods_codes=tuple(icbs["icb_ods_code"].to_pylist()),
+        icb_names=tuple(icbs["icb_name"].to_pylist()),
+        icb_region=icb_region,
+        icb_population=icb_population,
+        region_share=region_population / region_population.sum(),
+    )
+
+
+def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
+    """``n`` distinct indices drawn without replacement with probability by ``weights``
+    (Efraimidis and Spirakis: the ``n`` smallest exponential keys divided by weight)."""
+    keys = rng.exponential(size=len(weights)) / weights
+    return np.argsort(keys, kind="stable")[:n]
+
+
+def _pick_icbs(rng: np.random.Generator, e: England, n: int) -> np.ndarray:
+    """``n`` ICBs (sorted), weighted by population, at least one in every region."""
+    first = [
+        int(mine[_weighted_sample(rng, e.icb_population[mine], 1)[0]])
+        for mine in (np.flatnonzero(e.icb_region == r) for r in range(len(REGIONS)))
+    ]
+    rest = np.setdiff1d(np.arange(len(e.icb_region)), first)
+    more = rest[_weighted_sample(rng, e.icb_population[rest], n - len(first))]
+    return np.sort(np.concatenate((first, more)))
+
+
+def allocate_capped(total: int, shares: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Like :func:`allocate`, but no item gets more than its cap (the excess goes to the rest)."""
+    counts = np.zeros(len(shares), dtype=np.int64)
+    open_ = np.ones(len(shares), dtype=bool)
+    while True:
+        counts[open_] = allocate(total - int(counts[~open_].sum()), shares[open_])
+        over = open_ & (counts > caps)
+        if not over.any():
+            return counts
+        counts[over] = caps[over]
+        open_ &= ~over
+
+
+def systematic_positions(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
+    """``n`` distinct positions out of ``size`` spaced evenly from a random start."""
+    step = size / n
+    return np.floor(rng.random() * step + np.arange(n) * step).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Areas:
+    """The ICBs and LSOAs a population lives in, and how its people spread over them."""
+
+    icbs: np.ndarray
+    """Indices of the chosen ICBs into England's tables, sorted."""
+    icb_share: np.ndarray
+    """Share of the people in each chosen ICB."""
+    rows: np.ndarray
+    """The chosen LSOAs (rows of England's tables), grouped by ICB."""
+    lsoa_icb: np.ndarray
+    """Position in ``icbs`` of each chosen LSOA's ICB."""
+    lsoa_weight: np.ndarray
+    """Share of the people in each chosen LSOA."""
+
+
+def sample_areas(rng: np.random.Generator, e: England, n_icb: int, n_lsoa: int) -> Areas:
+    """``n_icb`` ICBs (at least one per region) and ``n_lsoa`` of their LSOAs, weighted so that
+    each region holds its real share of the people and, within a region, ICBs and LSOAs hold
+    people in proportion to their real populations."""
+    chosen = _pick_icbs(rng, e, n_icb)
+    icb_region = e.icb_region[chosen]
+    region_chosen = np.bincount(icb_region, e.icb_population[chosen], minlength=len(REGIONS))
+    icb_share = e.region_share[icb_region] * e.icb_population[chosen] / region_chosen[icb_region]
+    sizes = np.diff(e.icb_start)[chosen]
+    per_icb = allocate_capped(n_lsoa, icb_share, sizes)
+    rows = np.concatenate(
+        [
+            e.icb_start[i] + systematic_positions(rng, int(size), int(k))
+            for i, size, k in zip(chosen.tolist(), sizes.tolist(), per_icb.tolist(), strict=True)
+        ]
+    )
+    lsoa_icb = np.repeat(np.arange(len(chosen)), per_icb)
+    weight = e.lsoa_population[rows] * icb_share[lsoa_icb]
+    weight /= np.bincount(lsoa_icb, e.lsoa_population[rows])[lsoa_icb]
+    return Areas(chosen, icb_share, rows, lsoa_icb, weight / weight.sum())
+
+
 def build_geography(rng: np.random.Generator, patients: int) -> Geography:
     """Regions, ICBs, practices, trusts and LSOAs sized for ``patients`` people."""
-    n_icb = int(np.clip(round(patients / 1_360_000), len(REGIONS), 42))
+    e = england()
+    n_icb = int(np.clip(round(patients / 1_360_000), len(REGIONS), len(e.icb_region)))
     n_practice = max(5, round(patients / 8000))
     n_trust = max(2, round(patients / 60_000))
-    n_lsoa = max(30, round(patients / 1500))
+    n_lsoa = min(max(30, round(patients / 1500)), len(e.lsoa_codes))
 
-    icb_region = np.repeat(np.arange(len(REGIONS)), allocate(n_icb, REGION_SHARES))
-    icb_share = REGION_SHARES[icb_region] * rng.uniform(0.7, 1.3, n_icb)
-    icb_share /= icb_share.sum()
-    lsoa_icb = np.repeat(np.arange(n_icb), allocate(n_lsoa, icb_share))
+    areas = sample_areas(rng, e, n_icb, n_lsoa)
+    chosen, icb_share, lsoa_icb = areas.icbs, areas.icb_share, areas.lsoa_icb
+    n_lsoa = len(areas.rows)  # fewer than asked for only if the chosen ICBs run out of LSOAs
+    icb_region = e.icb_region[chosen]
     lsoa_region = icb_region[lsoa_icb]
-    latent = REGION_DEPRIVATION[lsoa_region] + rng.normal(0, 1, n_lsoa)
-    rank = np.argsort(np.argsort(-latent, kind="stable"), kind="stable")
-    lsoa_decile = 1 + rank * 10 // n_lsoa
-    lsoa_weight = rng.gamma(25.0, 1.0, n_lsoa)
-    lsoa_weight *= icb_share[lsoa_icb] / np.bincount(lsoa_icb, lsoa_weight)[lsoa_icb]
-    lsoa_weight /= lsoa_weight.sum()
-    lsoa_numbers = rng.choice(max(40_000, 2 * n_lsoa), size=n_lsoa, replace=False) + 1
-    lsoa_codes = tuple(f"E01{n:06d}" for n in np.sort(lsoa_numbers).tolist())
-    areas = [_POSTCODE_AREAS[REGIONS[r]].split() for r in lsoa_region.tolist()]
+    postcode_areas = [_POSTCODE_AREAS[REGIONS[r]].split() for r in lsoa_region.tolist()]
     districts = rng.integers(1, 30, n_lsoa).tolist()
     picks = rng.random(n_lsoa).tolist()
     lsoa_outward = tuple(
-        f"{a[int(p * len(a))]}{d}" for a, p, d in zip(areas, picks, districts, strict=True)
+        f"{a[int(p * len(a))]}{d}" for a, p, d in zip(postcode_areas, picks, districts, strict=True)
     )
 
     def located(n: int) -> tuple[np.ndarray, list[str], list[str]]:
@@ -237,14 +357,12 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
             for code, name, i, postcode in zip(codes, names, icb.tolist(), postcodes, strict=True)
         )
 
-    icb_codes = _unique_codes(
-        rng, [f"Q{a}{b}" for a in "ABCDEFGHJKLMNPRSTUVWXYZ" for b in "0123456789"], n_icb
-    )
+    icb_codes = [e.icb_ods_codes[i] for i in chosen.tolist()]
     icb_postcodes = [
         f"{lsoa_outward[int(np.flatnonzero(lsoa_icb == i)[0])]} {inward}"
         for i, inward in enumerate(inward_codes(rng, n_icb))
     ]
-    icb_names = [f"NHS {place} Integrated Care Board" for place in _places(rng, n_icb)]
+    icb_names = [e.icb_names[i] for i in chosen.tolist()]
     icbs = organisations(icb_codes, icb_names, "icb", np.arange(n_icb), icb_postcodes)
 
     practice_icb, practice_postcodes, practice_places = located(n_practice)
@@ -285,11 +403,11 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
         icbs=icbs,
         practices=practices,
         trusts=trusts,
-        lsoa_codes=lsoa_codes,
+        lsoa_codes=tuple(e.lsoa_codes[areas.rows].tolist()),
         lsoa_icb=lsoa_icb,
         lsoa_region=lsoa_region,
-        lsoa_decile=lsoa_decile,
-        lsoa_weight=lsoa_weight,
+        lsoa_decile=e.lsoa_decile[areas.rows],
+        lsoa_weight=areas.lsoa_weight,
         lsoa_outward=lsoa_outward,
         lsoa_practices=lsoa_practices,
         lsoa_trusts=lsoa_trusts,

@@ -1,5 +1,6 @@
-"""FHIR Organization, Location and HealthcareService resources for the synthetic geography,
-and the ``areas`` reference table (LSOA, IMD decile, ICB, region)."""
+"""FHIR Organization, Location and HealthcareService resources for the generated geography
+(real ICBs, synthetic practices and trusts), and the ``areas`` reference table (the real LSOAs
+people live in, with their IMD 2019 decile, ICB and region)."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def organisation_batches(geo: Geography) -> tuple[Batch, Batch, Batch]:
 
 
 def area_rows(geo: Geography) -> list[dict[str, object]]:
-    """Rows of the ``areas`` table, one per synthetic LSOA."""
+    """Rows of the ``areas`` table, one per LSOA the population lives in."""
     return [
         {
             "lsoa_code": code,
