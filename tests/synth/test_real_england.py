@@ -4,6 +4,7 @@ with England's age and sex structure (ONS mid-2020)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,10 +100,11 @@ def test_areas_are_real_lsoas_with_their_own_decile_icb_and_region(
 
 
 @settings(max_examples=10, deadline=None)
-@given(st.integers(7, 42), st.integers(30, 3000), st.integers(0, 2**32))
+@given(st.integers(7, 42), st.integers(0, 3000), st.integers(0, 2**32))
 def test_people_spread_over_regions_as_in_england_and_by_population_within_icbs(
-    n_icb: int, n_lsoa: int, seed: int
+    n_icb: int, extra_lsoas: int, seed: int
 ) -> None:
+    n_lsoa = n_icb + extra_lsoas
     e = england()
     areas = sample_areas(np.random.Generator(np.random.PCG64(seed)), e, n_icb, n_lsoa)
     assert len(areas.icbs) == n_icb and len(areas.rows) == n_lsoa
@@ -142,3 +144,8 @@ def test_ages_and_sexes_follow_the_ons_estimates_for_england() -> None:
     observed = (people.sex[older] == 1).mean()
     expected = male[15:].sum() / (female[15:] + male[15:]).sum()  # 0.41
     assert abs(observed - expected) < 0.02  # the standard error is under 0.004
+
+
+def test_every_icb_needs_an_lsoa() -> None:
+    with pytest.raises(ValueError, match="ICBs <= LSOAs"):
+        sample_areas(np.random.Generator(np.random.PCG64(0)), england(), 31, 30)

@@ -299,6 +299,8 @@ def sample_areas(rng: np.random.Generator, e: England, n_icb: int, n_lsoa: int) 
     """``n_icb`` ICBs (at least one per region) and ``n_lsoa`` of their LSOAs, weighted so that
     each region holds its real share of the people and, within a region, ICBs and LSOAs hold
     people in proportion to their real populations."""
+    if not len(REGIONS) <= n_icb <= n_lsoa:
+        raise ValueError(f"need {len(REGIONS)} <= ICBs <= LSOAs, not {n_icb} and {n_lsoa}")
     chosen = _pick_icbs(rng, e, n_icb)
     icb_region = e.icb_region[chosen]
     region_chosen = np.bincount(icb_region, e.icb_population[chosen], minlength=len(REGIONS))
