@@ -6,6 +6,7 @@ succeed, which shows the test can see a breach; and sandboxed, where it must fai
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from jobs_support import needs_sandbox, probe, reported, run, write_project
 
 from fivesafes.jobs import Backend, Limits, sandbox_available
 from fivesafes.jobs import runner as runner_module
+from fivesafes.jobs.cgroups import confine
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.pseudonym import load_or_create_key
@@ -336,3 +338,72 @@ json.dump(seen, open(sys.argv[1], "w"))
         for i, name in enumerate(names):
             seen = orjson.loads((study / "output" / f"{name}.json").read_bytes())
             assert sorted(seen) == sorted(f"output/{names[j]}.json" for j in needs[i])
+
+
+PROCESS_LIMIT = 64
+FORKS = 500
+
+
+def fork_bomb(forks: int) -> str:
+    """Fork up to ``forks`` children that sleep, then kill them all: bounded, and tidy."""
+    return f"""
+import os, signal, time
+children = []
+try:
+    for _ in range({forks}):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        children.append(pid)
+except OSError as exc:
+    raise OSError(exc.errno, f"fork refused after {{len(children)}} children") from None
+finally:
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+return f"{{len(children)}} children"
+"""
+
+
+def _processes_held_here() -> str:
+    """How a sandboxed job's processes would be limited on this host."""
+    with confine(f"probe-{os.getpid()}", Limits()) as held:
+        return held.described["processes"]
+
+
+PROCESSES_HELD = _processes_held_here()
+
+
+@pytest.mark.skipif(
+    not PROCESSES_HELD.startswith("cgroup"),
+    reason=f"no cgroup can limit processes here: {PROCESSES_HELD}",
+)
+def test_process_limit_stops_a_fork_bomb(tmp_path: Path, environment: DataDir) -> None:
+    body = fork_bomb(FORKS)
+    assert outcome(tmp_path / "open", body) == f"breached: {FORKS} children"
+    # Sandboxed with room for them (the default limit), the children are made: the sandbox
+    # alone does not stop them, the process limit does.
+    assert (
+        outcome(tmp_path / "roomy", body, **sandboxed(environment)) == f"breached: {FORKS} children"
+    )
+    closed = tmp_path / "closed"
+    result = probe(closed, attack(body), **sandboxed(environment, processes=PROCESS_LIMIT))
+    assert result.status == "ran" and result.record is not None, result.reason
+    got = reported(closed)
+    assert got.startswith("blocked: BlockingIOError: [Errno 11] fork refused after "), got
+    forked = int(got.split("fork refused after ")[1].split()[0])
+    assert 0 < forked < PROCESS_LIMIT
+    assert f"pids.max={PROCESS_LIMIT}" in result.record.confinement["processes"]
+    assert result.record.resources["forks_refused"] >= 1
+
+
+def test_the_record_says_what_held_the_job(tmp_path: Path, environment: DataDir) -> None:
+    result = probe(tmp_path / "study", attack("return 'ok'"), **sandboxed(environment))
+    assert result.record is not None
+    held = result.record.confinement
+    assert set(held) == {"processes", "memory", "cpu"}
+    assert held["processes"] == PROCESSES_HELD.replace(f"probe-{os.getpid()}", result.record.job_id)
+    assert str(Limits().memory_bytes) in held["memory"]
+    unsandboxed = probe(tmp_path / "laptop", attack("return 'ok'"))
+    assert unsandboxed.record is not None and unsandboxed.record.confinement == {}

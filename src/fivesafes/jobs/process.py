@@ -6,6 +6,10 @@ bind the command and everything it starts (bubblewrap included): address space
 (``RLIMIT_FSIZE``), no core dumps. The wall-clock limit is kept here: on timeout the
 whole process group is killed. Resources used come from ``wait4``, which reports the
 child and every descendant it waited for.
+
+rlimits bind each process on its own; limits on a sandboxed job's processes together (how many,
+how much memory, how many cores) are control groups, set up by :mod:`.cgroups` and joined by
+the child through the ``before_exec`` hook.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ class Limits:
     wall_seconds: float = 6 * 3600
     file_bytes: int = 64 * GIB
     tmp_bytes: int = 1 * GIB
+    processes: int = 1024
+    """Processes and threads of a sandboxed job together (threads count: DuckDB and BLAS
+    start one a core); a fork bomb stops here instead of filling the host's process table."""
+    cpu_cores: float = 4.0
+    """Cores' worth of CPU time a sandboxed job may use at once (cgroup ``cpu.max``)."""
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -60,20 +69,30 @@ class Finished:
     usage: Usage
 
 
-def _set_limits(limits: Limits) -> Callable[[], None]:
+def _set_limits(limits: Limits, before_exec: Callable[[], None] | None) -> Callable[[], None]:
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if before_exec is not None:
+            before_exec()
 
     return apply
 
 
 def run_limited(
-    argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, limits: Limits
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Path,
+    limits: Limits,
+    before_exec: Callable[[], None] | None = None,
 ) -> Finished:
-    """Run ``argv`` with stdout and stderr to ``log``, under ``limits``; wait for it to end."""
+    """Run ``argv`` with stdout and stderr to ``log``, under ``limits``; wait for it to end.
+
+    ``before_exec`` runs in the child after the rlimits are set, before ``argv`` starts (joining
+    the job's control group), so nothing the command does escapes it."""
     started = time.monotonic()
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -83,7 +102,7 @@ def run_limited(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_set_limits(limits),
+            preexec_fn=_set_limits(limits, before_exec),
             start_new_session=True,
         )
     pidfd = os.pidfd_open(proc.pid)

@@ -57,6 +57,8 @@ class JobRecord:
     outputs: list[FileRecord] = field(default_factory=list)
     resources: dict[str, float] = field(default_factory=dict)
     limits: dict[str, float] = field(default_factory=dict)
+    confinement: dict[str, str] = field(default_factory=dict)
+    """For a sandboxed job: what bound its processes, memory and CPU (cgroup or rlimit)."""
 
     @property
     def succeeded(self) -> bool:

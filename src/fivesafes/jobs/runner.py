@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 import orjson
 
+from fivesafes.jobs.cgroups import confine
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.process import Limits, run_limited
 from fivesafes.jobs.project import Action, Output, Project
@@ -262,10 +263,16 @@ class _Job:
             return
         command = resolve_command(self.arguments())
         env = self.environment()
+        counted: dict[str, float] = {}
         if options.sandbox:
             mounts = workspace.mounts + self.store_mounts()
             argv = sandbox_argv(command, workspace.root, mounts, env, options.limits.tmp_bytes)
-            finished = run_limited(argv, workspace.root, {}, log, options.limits)
+            with confine(record.job_id, options.limits) as held:
+                record.confinement = held.described
+                finished = run_limited(
+                    argv, workspace.root, {}, log, options.limits, held.before_exec
+                )
+                counted = held.usage()
         else:
             local_env = {k: v for k, v in os.environ.items() if k not in STORE_VARIABLES}
             local_env |= env
@@ -277,7 +284,7 @@ class _Job:
                 return
         record.exit_code = finished.exit_code
         record.duration_s = round(finished.duration_s, 3)
-        record.resources = finished.usage.to_dict()
+        record.resources = finished.usage.to_dict() | counted
         if finished.timed_out:
             limit = options.limits.wall_seconds
             record.status, record.error = "failed", f"stopped after the {limit:g} s time limit"

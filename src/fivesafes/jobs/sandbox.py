@@ -17,6 +17,12 @@ Every namespace is new (no network, its own processes, users, hostname, IPC),
 all capabilities are dropped, nested user namespaces are refused, and the root
 is read-only. Where bubblewrap cannot run, ``sandbox_available`` says why, and
 nothing is run against real data.
+
+Resources: each process is held by rlimits (memory, CPU seconds, file size; see
+``process``) and the job as a whole by a control group (number of processes, memory,
+CPU bandwidth; see ``cgroups``), joined before bubblewrap starts, so a fork bomb or a
+swarm of processes stops at the job's own limit. Where no cgroup can be made the
+fallback, and what it does not cover, is written in the job record.
 """
 
 from __future__ import annotations
