@@ -2,26 +2,35 @@
 
 The definition is the issue's example (population: registered and alive on the index
 date; sex, age, asthma events) plus five typical columns: last BMI value, date of
-first statin, admissions in the past year, ever smoked, IMD quintile. The data are
-analysis-layer tables written directly by the vectorised generator behind dummy
-data (``fivesafes.query.dummy.candidate_tables``), biased to the definition's codes
-so every column has something to find. The synthetic FHIR generator caps at 909,091
-patients and would spend minutes on FHIR before the query starts, so it is not used.
+first statin, admissions in the past year, ever smoked, IMD quintile.
 
-Prints, for each size: rows per table, DuckDB extraction time (the one SQL query,
-from a DuckDB database file, result fetched to Arrow), pandas time for the same
-columns from DataFrames already in memory, their ratio, peak memory of the process,
-and the time to make 100,000 dummy patients from the definition. A check that both
-give the same answers runs on every size.
+Data: analysis-layer tables shaped like the synthetic population, written directly by
+the vectorised generator behind dummy data (``fivesafes.query.dummy.candidate_tables``:
+the model's declared distributions, biased to the definition's codes so every column
+has something to find), seed 1. The synthetic FHIR generator caps at 909,091 patients
+and would spend minutes on FHIR before the query starts, so it is not used.
+
+Prints, for each size: where the data came from and its rows per table; the best of
+``--repeats`` DuckDB extraction times (the one SQL query from a DuckDB database file,
+result fetched to Arrow) and pandas times (the same columns from DataFrames already in
+memory), run alternately in this process so both see the same machine load; their
+ratio; whether both give the same answers; and DuckDB's peak memory, measured in a
+fresh process that only opens the database and runs the extraction (its peak RSS,
+and the RSS before the query, so the engine's share is visible). Then the time to make
+100,000 dummy patients from the definition.
 
     .venv/bin/python bench/bench_query.py                        # 100k and 1M patients
     .venv/bin/python bench/bench_query.py --patients 20000       # a quick run
+    .venv/bin/python bench/bench_query.py --memory-limit 500MB   # DuckDB capped (spills)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -35,7 +44,7 @@ import pyarrow as pa
 from fivesafes import Dataset, codelist, years
 from fivesafes.model import TABLES
 from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset
-from fivesafes.query.engines import DuckDBEngine
+from fivesafes.query.engines import DuckDBEngine, dataset_sql
 from fivesafes.store.database import analysis_ddl
 from fivesafes.tables import (
     clinical_events,
@@ -128,46 +137,109 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench(n: int, repeats: int) -> None:
+def write_store(tables: dict[str, pa.Table], path: Path) -> None:
+    """A DuckDB database file laid out as the store's analysis layer."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA analysis")
+    for table in TABLES.values():
+        con.execute(analysis_ddl(table))
+    for name, data in tables.items():
+        con.register("incoming", data)
+        con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
+        con.unregister("incoming")
+    con.execute("CHECKPOINT")
+    con.close()
+
+
+def connect(path: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=True)
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def engine_memory(path: Path, memory_limit: str | None) -> dict[str, float]:
+    """DuckDB's memory for one extraction, in a process doing nothing else (this one
+    holds the generated tables and pandas frames, which would hide it)."""
+    args = [sys.executable, __file__, "--memory-of", str(path)]
+    if memory_limit:
+        args += ["--memory-limit", memory_limit]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def rss_mib() -> float:
+    """This process's resident memory now (Linux)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
+
+
+def measure_memory(path: Path, memory_limit: str | None) -> None:
+    """Child side of :func:`engine_memory`: prints (MiB) the RSS before the query, the peak
+    RSS, and DuckDB's own peak buffer memory from its profiler."""
+    con = connect(path, memory_limit)
+    profile = path.with_suffix(".profile.json")
+    con.execute("PRAGMA enable_profiling = 'json'")
+    con.execute(f"PRAGMA profiling_output = '{profile}'")
+    before = rss_mib()
+    started = time.perf_counter()
+    # the engine's own SQL on this connection: the profiler is per connection, and the
+    # engine would run it on a cursor of its own
+    sql = dataset_sql(definition().query(), "analysis", excluded=False).sql("duckdb")
+    rows = con.sql(sql).to_arrow_table().num_rows
+    seconds = time.perf_counter() - started
+    buffers = json.loads(profile.read_text())["system"]["peak_buffer_memory"] / 2**20
+    print(
+        json.dumps(
+            {
+                "before": before,
+                "peak": peak_mib(),
+                "buffers": buffers,
+                "rows": rows,
+                "seconds": seconds,
+            }
+        )
+    )
+
+
+def bench(n: int, repeats: int, memory_limit: str | None) -> None:
     query = definition().query()
     started = time.perf_counter()
     tables = make_tables(n, query)
     made = time.perf_counter() - started
     rows = {k: v.num_rows for k, v in tables.items()}
-    print(f"\n{n:,} patients: {sum(rows.values()):,} rows generated in {made:.1f} s")
+    print(f"\n{n:,} patients: {sum(rows.values()):,} rows in {made:.1f} s from")
+    print("  fivesafes.query.dummy.candidate_tables (model distributions, seed 1):")
     for name, count in rows.items():
         print(f"  {name:<24}{count:>12,}")
+    frames = {k: v.to_pandas(date_as_object=False) for k, v in tables.items()}
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "store.duckdb"))
-        con.execute("CREATE SCHEMA analysis")
-        for table in TABLES.values():
-            con.execute(analysis_ddl(table))
-        for name, data in tables.items():
-            con.register("incoming", data)
-            con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
-            con.unregister("incoming")
-        con.execute("CHECKPOINT")
+        path = Path(tmp) / "store.duckdb"
+        write_store(tables, path)
+        del tables
+        con = connect(path, memory_limit)
         engine = DuckDBEngine(con)
-        ours = []
+        ours, theirs = [], []
         for _ in range(repeats):
             started = time.perf_counter()
             result = engine.dataset(query)
             ours.append(time.perf_counter() - started)
-        duck_peak = peak_mib()
+            started = time.perf_counter()
+            expected = pandas_version(frames)
+            theirs.append(time.perf_counter() - started)
         con.close()
-    frames = {k: v.to_pandas(date_as_object=False) for k, v in tables.items()}
-    theirs = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        expected = pandas_version(frames)
-        theirs.append(time.perf_counter() - started)
+        memory = engine_memory(path, memory_limit)
     agree = _agree(result, expected)
     best_ours, best_theirs = min(ours), min(theirs)
-    print(
-        f"  duckdb   {best_ours:7.2f} s  ({result.num_rows:,} rows; peak RSS {duck_peak:,.0f} MiB)"
-    )
-    print(f"  pandas   {best_theirs:7.2f} s  (peak RSS {peak_mib():,.0f} MiB)")
+    limit = f", memory_limit {memory_limit}" if memory_limit else ""
+    print(f"  duckdb   {best_ours:7.2f} s  ({result.num_rows:,} rows; best of {repeats})")
+    print(f"  pandas   {best_theirs:7.2f} s  (best of {repeats})")
     print(f"  ratio    {best_theirs / best_ours:7.1f}x faster than pandas; results agree: {agree}")
+    print(
+        f"  duckdb memory: peak buffers {memory['buffers']:,.0f} MiB (DuckDB's profiler); "
+        f"peak RSS {memory['peak']:,.0f} MiB in its own process, {memory['before']:,.0f} MiB "
+        f"before the query{limit} (that run {memory['seconds']:.2f} s)"
+    )
 
 
 def _agree(result: pa.Table, expected: pd.DataFrame) -> bool:
@@ -200,9 +272,14 @@ def main() -> None:
     parser.add_argument("--patients", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dummy", type=int, default=100_000)
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 500MB")
+    parser.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_of:
+        measure_memory(args.memory_of, args.memory_limit)
+        return
     for n in args.patients:
-        bench(n, args.repeats)
+        bench(n, args.repeats, args.memory_limit)
     bench_dummy(args.dummy)
 
 

@@ -133,3 +133,16 @@ def test_an_unknown_output_format_is_refused(study: Path, tmp_path: Path) -> Non
     result = _invoke("generate-dataset", study, "--output", tmp_path / "x.xlsx", "--dummy")
     assert result.exit_code == 2
     assert ".parquet, .csv, .arrow or .feather" in result.output
+
+
+def test_generate_measures_on_dummy_data(tmp_path: Path) -> None:
+    study = tmp_path / "measures.py"
+    study.write_text(MEASURES)
+    out = tmp_path / "measures.parquet"
+    result = _invoke(
+        "generate-measures", study, "--output", out, "--dummy", "--dummy-patients", 200
+    )
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out).to_pylist()
+    assert [r["interval_start"].month for r in rows] == [1, 2, 3]
+    assert all(r["measure"] == "asthma_rate" and 0 < r["denominator"] <= 200 for r in rows)

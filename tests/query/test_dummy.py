@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fivesafes import Dataset, codelist
+from fivesafes import INTERVAL, Dataset, Measures, codelist, months
 from fivesafes.model import TABLES
-from fivesafes.query.dummy import dummy_dataset
+from fivesafes.query.dummy import dummy_dataset, dummy_measures
 from fivesafes.query.errors import DefinitionError
 from fivesafes.tables import clinical_events as ce
 from fivesafes.tables import patients, practice_registrations
@@ -119,3 +119,24 @@ def test_a_one_day_window_and_a_single_age_are_met() -> None:
     dataset.first_date = events.sort_by(ce.date).first_for_patient().date
     rows = dummy_dataset(dataset.query(), 2, seed=2).to_pylist()
     assert [r["first_date"] for r in rows] == [index, index]
+
+
+def test_dummy_measures_cover_every_interval_with_events_in_them() -> None:
+    measures = Measures()
+    alive = patients.is_alive_on(INTERVAL.start_date)
+    in_interval = ce.where(ce.date.is_during((INTERVAL.start_date, INTERVAL.end_date)))
+    measures.define_measure(
+        "asthma_recorded",
+        numerator=alive & in_interval.where(ce.snomedct_code.is_in(ASTHMA)).exists_for_patient(),
+        denominator=alive,
+        group_by={"sex": patients.sex},
+        intervals=months(6).starting_on("2023-01-01"),
+    )
+    rows = dummy_measures(measures.query(), 400).to_pylist()
+    starts = {r["interval_start"] for r in rows}
+    assert starts == {date(2023, m, 1) for m in range(1, 7)}
+    for r in rows:
+        assert 0 <= r["numerator"] <= r["denominator"]
+    assert sum(r["denominator"] for r in rows if r["interval_start"] == date(2023, 1, 1)) <= 400
+    # event dates are drawn near the intervals, so some land in them
+    assert sum(r["numerator"] for r in rows) > 0

@@ -12,6 +12,10 @@ from rich.syntax import Syntax
 from fivesafes.cli.common import DataDirOption, app, console, err, fail, progress_bar
 
 EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")]
+DummyOption = Annotated[bool, typer.Option("--dummy", help="Make up data that fits the definition")]
+DummyPatientsOption = Annotated[
+    int | None, typer.Option("--dummy-patients", help="How many dummy patients")
+]
 OutputOption = Annotated[
     Path, typer.Option("--output", help="File to write: .parquet, .csv, .arrow or .feather")
 ]
@@ -59,12 +63,8 @@ def _load(loader: Any, study: Path) -> Any:
 def generate_dataset_command(
     study: Annotated[Path, typer.Argument(help="The study file defining `dataset`")],
     output: OutputOption,
-    dummy: Annotated[
-        bool, typer.Option("--dummy", help="Make up data that fits the definition")
-    ] = False,
-    dummy_patients: Annotated[
-        int | None, typer.Option("--dummy-patients", help="How many dummy patients")
-    ] = None,
+    dummy: DummyOption = False,
+    dummy_patients: DummyPatientsOption = None,
     engine: EngineOption = "duckdb",
     data_dir: DataDirOption = None,
 ) -> None:
@@ -100,21 +100,29 @@ def generate_dataset_command(
 def generate_measures_command(
     study: Annotated[Path, typer.Argument(help="The study file defining `measures`")],
     output: OutputOption,
+    dummy: DummyOption = False,
+    dummy_patients: DummyPatientsOption = None,
     engine: EngineOption = "duckdb",
     data_dir: DataDirOption = None,
 ) -> None:
-    """Compute every measure for every interval and group, one pass per measure."""
+    """Compute every measure for every interval and group (one query per measure, all its
+    intervals in one pass), on the store or on dummy data."""
     from fivesafes.query.study import StudyError, load_measures, write_table
 
     query = _load(load_measures, study)
-    runner, store = _engine(engine, data_dir)
-    try:
-        with progress_bar() as progress:
-            task = progress.add_task("measuring", total=1)
-            table = runner.measures(query)
-            progress.advance(task)
-    finally:
-        store.close()
+    with progress_bar() as progress:
+        task = progress.add_task("measuring" if not dummy else "measuring dummy data", total=1)
+        if dummy:
+            from fivesafes.query.dummy import dummy_measures
+
+            table = dummy_measures(query, dummy_patients)
+        else:
+            runner, store = _engine(engine, data_dir)
+            try:
+                table = runner.measures(query)
+            finally:
+                store.close()
+        progress.advance(task)
     try:
         write_table(table, output)
     except StudyError as e:

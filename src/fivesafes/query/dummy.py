@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from fivesafes.model import TABLES, Column, ColumnType, Table, TableKind
 from fivesafes.model.codes import CodeSystem, verhoeff_check_digit
 from fivesafes.query import model as m
-from fivesafes.query.dataset import DatasetQuery
+from fivesafes.query.dataset import DatasetQuery, MeasureQuery
 from fivesafes.query.engines import DuckDBEngine
 from fivesafes.query.errors import DefinitionError
 from fivesafes.store.database import analysis_ddl
@@ -67,8 +67,11 @@ def _column_key(node: m.Series) -> tuple[str, str] | None:
     return None
 
 
-def collect_hints(nodes: list[m.Series]) -> Hints:
+def collect_hints(nodes: list[m.Series], intervals: tuple[tuple[date, date], ...] = ()) -> Hints:
+    """What ``nodes`` look for; ``intervals`` are a measure's, whose dates stand in for
+    ``INTERVAL.start_date`` / ``end_date`` wherever a column is compared with them."""
     hints = Hints()
+    hints.all_dates.update(d for span in intervals for d in span)
     for root in nodes:
         for node in m.walk(root):
             if isinstance(node, m.Value) and isinstance(node.value, date):
@@ -79,6 +82,9 @@ def collect_hints(nodes: list[m.Series]) -> Hints:
                 for col, other in (node.args, node.args[::-1]):
                     _shape_hints(hints, col, other)
                     key = _column_key(col)
+                    if key is not None and isinstance(other, m.IntervalBound):
+                        bounds = {span[other.end] for span in intervals}
+                        hints.dates.setdefault(key, set()).update(bounds)
                     if key is None or not isinstance(other, m.Value) or other.value is None:
                         continue
                     value = other.value
@@ -351,6 +357,22 @@ def candidate_tables(
     return out
 
 
+def _load(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
+    for name, data in tables.items():
+        con.register("incoming", data)
+        con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
+        con.unregister("incoming")
+
+
+def _empty_store() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB laid out as the store's analysis layer, with no rows."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA analysis")
+    for table in TABLES.values():
+        con.execute(analysis_ddl(table))
+    return con
+
+
 def dummy_dataset(query: DatasetQuery, patients: int | None = None, seed: int = 1) -> pa.Table:
     """Exactly ``patients`` rows (default: the definition's configured size) of the dataset,
     run on generated data; raises DefinitionError when no generated patient qualifies."""
@@ -359,18 +381,12 @@ def dummy_dataset(query: DatasetQuery, patients: int | None = None, seed: int = 
     tables = referenced_tables(nodes)
     hints = collect_hints(nodes)
     rng = np.random.default_rng(seed)
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA analysis")
-    for table in TABLES.values():
-        con.execute(analysis_ddl(table))
+    con = _empty_store()
     engine = DuckDBEngine(con)
     found: list[pa.Table] = []
     have, next_id, batch = 0, 1, max(int(wanted * 1.3), 16)
     while have < wanted:
-        for name, data in candidate_tables(tables, next_id, batch, rng, hints).items():
-            con.register("incoming", data)
-            con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
-            con.unregister("incoming")
+        _load(con, candidate_tables(tables, next_id, batch, rng, hints))
         result = engine.dataset(query)
         for name in tables:
             con.execute(f'DELETE FROM analysis."{name}"')
@@ -388,3 +404,25 @@ def dummy_dataset(query: DatasetQuery, patients: int | None = None, seed: int = 
         rate = max(result.num_rows / batch, 1 / MAX_CANDIDATES_PER_PATIENT)
         batch = int(min(max((wanted - have) / rate * 1.2, 16), 4 * wanted + 1000))
     return pa.concat_tables(found).slice(0, wanted)
+
+
+def dummy_measures(query: MeasureQuery, patients: int | None = None, seed: int = 1) -> pa.Table:
+    """Every measure of ``query`` computed by the DuckDB engine on ``patients`` made-up
+    patients (default: the configured size), drawn like dummy datasets' candidates with
+    event dates near the measures' intervals -- so a script reading the measures' output
+    runs unchanged on the real one. Measures have no population: every made-up patient
+    counts wherever the denominator says."""
+    wanted = query.dummy_patients if patients is None else patients
+    nodes = [
+        node
+        for ms in query.measures
+        for node in (ms.numerator, ms.denominator, *(s for _, s in ms.group_by))
+    ]
+    intervals = tuple(sorted({span for ms in query.measures for span in ms.intervals}))
+    rng = np.random.default_rng(seed)
+    tables = candidate_tables(
+        referenced_tables(nodes), 1, wanted, rng, collect_hints(nodes, intervals)
+    )
+    con = _empty_store()
+    _load(con, tables)
+    return DuckDBEngine(con).measures(query)
