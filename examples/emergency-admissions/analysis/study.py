@@ -1,10 +1,11 @@
-"""Who is in the study and what we need, month by month, for two board measures.
+"""Who is in the study and what we need, month by month, for the board measures.
 
 Everyone registered with a practice at the start of the year. For each of twelve months: were
 they registered on its first day, how many emergency admissions began in it, had diabetes been
 recorded by its last day, and was HbA1c recorded in the twelve months up to its last day. Region
 comes from the registration at the start of the year (ICB is not in the data model, so region
-stands in for it); nothing else about the person is extracted, since no measure needs it. The measures themselves are counted in ``measures.py``.
+stands in for it); nothing else about the person is extracted, since no measure needs it. The
+measures themselves are counted in ``measures.py``.
 """
 
 from datetime import date, timedelta

@@ -224,7 +224,9 @@ def _draw_intervals(
     ax.axvline(average, color=COLOURS.target, linestyle=":", linewidth=1.2)
     ax.set_yticks(range(len(values)), [g for g, _ in values])
     ax.invert_yaxis()
-    ax.set_xlabel(measure.kind.unit)
+    ax.set_xlabel(
+        f"{measure.kind.unit}: value (dot), 95% confidence interval (bar), average (dotted)"
+    )
     ax.set_title(title)
     ax.grid(axis="x", color="#EEEEEE")
     fig.subplots_adjust(left=0.3, bottom=0.5 / (0.9 + 0.45 * len(values)) + 0.1)
@@ -256,9 +258,7 @@ def _comparison(measure: Measure, out: Path) -> Comparison | None:
         result = rate_funnel(num, den, labels, multiplier=RATE_PER)
     when = period_label(measure, period)
     values = [(g, _value(measure, n, d)) for g, n, d in shown]
-    intervals = _draw_intervals(
-        measure, values, f"{measure.title}, {when}: 95% confidence intervals", result.baseline
-    )
+    intervals = _draw_intervals(measure, values, f"{measure.title}, {when}", result.baseline)
     intervals_path = save_figure(intervals, out / FIGURES / f"{_slug(measure.name)}--ci.svg")
     title = f"{measure.title}, {when}"
     funnel = plot_funnel(result, title=title, y_label=measure.kind.unit)

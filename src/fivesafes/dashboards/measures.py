@@ -22,6 +22,7 @@ ALL = "All"
 """The one group of a measure with no group column."""
 RATE_PER = 1_000
 ACRONYMS = {"hba1c": "HbA1c", "imd": "IMD", "icb": "ICB", "nhs": "NHS", "gp": "GP", "ae": "A&E"}
+ACRONYMS |= {"england": "England", "wales": "Wales"}  # and the proper nouns in file names
 
 
 class Kind(Enum):

@@ -88,16 +88,12 @@ class SafeTable:
         i, j = place
         if i >= 0 and j >= 0:
             return float(self.values[i, j])
-        margin = {
-            (False, True): self.row_totals,
-            (True, False): self.column_totals,
-        }.get((i < 0, j < 0))
-        if margin is not None:
-            return float(margin[i if j < 0 else j])
-        if i < 0 and j < 0:
-            known = self.total is not None or self.column_totals is not None
-            return self.grand_total() if known or self.row_totals is not None else None
-        return None
+        if i >= 0:
+            return None if self.row_totals is None else float(self.row_totals[i])
+        if j >= 0:
+            return None if self.column_totals is None else float(self.column_totals[j])
+        margins = (self.total, self.row_totals, self.column_totals)
+        return None if all(m is None for m in margins) else self.grand_total()
 
     def as_rows(self) -> list[list[str]]:
         """Header and rows as text, hidden cells as ``[REDACTED]``: a long table as it came
