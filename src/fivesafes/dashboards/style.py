@@ -5,17 +5,19 @@ small and free of scripts.
 
 Signal colours are the darker NHS.UK shades, not the Making Data Count chart colours, because
 they carry text: each passes 4.5:1 on white (checked in the tests), and every icon on the page
-also says its meaning in words.
+also says its meaning in words. Charts and icons use the accessible SPC palette of
+:mod:`fivesafes.stats.palette`, whose colours reach 3:1 on white and on this page's background
+(which is why the two backgrounds are defined there).
 """
 
 from __future__ import annotations
+
+from fivesafes.stats.palette import PAGE_BACKGROUND, WHITE
 
 NHS_BLUE = "#005eb8"
 NHS_DARK_BLUE = "#003087"
 TEXT = "#212b32"
 SECONDARY_TEXT = "#4c6272"
-PAGE_BACKGROUND = "#f0f4f5"
-WHITE = "#ffffff"
 FOCUS = "#ffeb3b"
 
 SIGNAL_COLOURS = {

@@ -6,6 +6,10 @@ mark inside. Variation icons: grey ring and a flat line of dots for common cause
 side of the mean the latest signal is. Assurance icons: blue ring with P (the target will be
 met consistently), orange ring with F (it will consistently fail), grey ring with a question
 mark (hit or miss). :func:`write_icon` writes one icon to PNG or SVG for dashboards.
+
+The colours are the accessible variants of :mod:`fivesafes.stats.palette` (3:1 or more on
+white and on the dashboard background) unless ``colours=MDC_COLOURS`` asks for the published
+Making Data Count ones.
 """
 
 from __future__ import annotations
@@ -20,36 +24,46 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from fivesafes.stats.palette import COLOURS
+from fivesafes.stats.palette import COLOURS, SpcColours
 from fivesafes.stats.spc_model import AssuranceIcon, VariationIcon
 
 _VARIATION_STYLE: dict[VariationIcon, tuple[str, str, str]] = {
-    VariationIcon.COMMON_CAUSE: (COLOURS.common_cause, "", "Common cause variation"),
-    VariationIcon.IMPROVEMENT_HIGH: (COLOURS.improvement, "H", "Special cause: improvement, high"),
-    VariationIcon.IMPROVEMENT_LOW: (COLOURS.improvement, "L", "Special cause: improvement, low"),
-    VariationIcon.CONCERN_HIGH: (COLOURS.concern, "H", "Special cause: concern, high"),
-    VariationIcon.CONCERN_LOW: (COLOURS.concern, "L", "Special cause: concern, low"),
-    VariationIcon.NEUTRAL_HIGH: (COLOURS.neutral, "H", "Special cause: neither, high"),
-    VariationIcon.NEUTRAL_LOW: (COLOURS.neutral, "L", "Special cause: neither, low"),
+    VariationIcon.COMMON_CAUSE: ("common_cause", "", "Common cause variation"),
+    VariationIcon.IMPROVEMENT_HIGH: ("improvement", "H", "Special cause: improvement, high"),
+    VariationIcon.IMPROVEMENT_LOW: ("improvement", "L", "Special cause: improvement, low"),
+    VariationIcon.CONCERN_HIGH: ("concern", "H", "Special cause: concern, high"),
+    VariationIcon.CONCERN_LOW: ("concern", "L", "Special cause: concern, low"),
+    VariationIcon.NEUTRAL_HIGH: ("neutral", "H", "Special cause: neither, high"),
+    VariationIcon.NEUTRAL_LOW: ("neutral", "L", "Special cause: neither, low"),
 }
+"""Each icon's palette colour (an SpcColours field), its letter and its meaning."""
 
 _ASSURANCE_STYLE: dict[AssuranceIcon, tuple[str, str, str]] = {
-    AssuranceIcon.PASS: (COLOURS.improvement, "P", "Target consistently met"),
-    AssuranceIcon.FAIL: (COLOURS.concern, "F", "Target consistently missed"),
-    AssuranceIcon.HIT_OR_MISS: (COLOURS.common_cause, "?", "Target hit or miss"),
+    AssuranceIcon.PASS: ("improvement", "P", "Target consistently met"),
+    AssuranceIcon.FAIL: ("concern", "F", "Target consistently missed"),
+    AssuranceIcon.HIT_OR_MISS: ("common_cause", "?", "Target hit or miss"),
 }
+
+
+def _style(icon: VariationIcon | AssuranceIcon) -> tuple[str, str, str]:
+    if isinstance(icon, VariationIcon):
+        return _VARIATION_STYLE[icon]
+    return _ASSURANCE_STYLE[icon]
+
+
+def icon_colour(icon: VariationIcon | AssuranceIcon, colours: SpcColours = COLOURS) -> str:
+    """The colour ``icon`` is drawn in with the palette ``colours``."""
+    return str(getattr(colours, _style(icon)[0]))
 
 
 def icon_description(icon: VariationIcon | AssuranceIcon) -> str:
     """The words an icon stands for (used for alt text and tooltips)."""
-    table = _VARIATION_STYLE if isinstance(icon, VariationIcon) else _ASSURANCE_STYLE
-    return table[icon][2]  # type: ignore[index]
+    return _style(icon)[2]
 
 
-def draw_icon(ax: Axes, icon: VariationIcon | AssuranceIcon) -> None:
+def draw_icon(ax: Axes, icon: VariationIcon | AssuranceIcon, colours: SpcColours = COLOURS) -> None:
     """Draw ``icon`` filling ``ax`` (which is switched to an equal, axis-less unit square)."""
-    table = _VARIATION_STYLE if isinstance(icon, VariationIcon) else _ASSURANCE_STYLE
-    colour, letter, _ = table[icon]  # type: ignore[index]
+    colour, letter = icon_colour(icon, colours), _style(icon)[1]
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
@@ -66,7 +80,10 @@ def draw_icon(ax: Axes, icon: VariationIcon | AssuranceIcon) -> None:
 
 
 def write_icon(
-    icon: VariationIcon | AssuranceIcon, path: str | Path, size_inches: float = 0.8
+    icon: VariationIcon | AssuranceIcon,
+    path: str | Path,
+    size_inches: float = 0.8,
+    colours: SpcColours = COLOURS,
 ) -> Path:
     """Write one icon as PNG or SVG (chosen by the file suffix) and return the path."""
     out = Path(path)
@@ -74,7 +91,7 @@ def write_icon(
         raise ValueError(f"{out}: icons are written as .png or .svg")
     fig = Figure(figsize=(size_inches, size_inches))
     ax = fig.add_axes((0, 0, 1, 1))
-    draw_icon(ax, icon)
+    draw_icon(ax, icon, colours)
     # the title travels in the file's metadata so screen readers and dashboards can name it
     fig.savefig(out, dpi=100, transparent=True, metadata={"Title": icon_description(icon)})
     return out
