@@ -170,9 +170,8 @@ def check_counts(
 def _absent_note(layout: LongLayout | None) -> list[str]:
     """Say so when combinations with no row were counted as zeros: the analyst should know."""
     absent = int(layout.absent().sum()) if layout is not None else 0
-    if not absent:
+    if layout is None or not absent:
         return []
-    assert layout is not None
     return [
         f"{absent} combination(s) of {', '.join(layout.labels)} have no row in the file and "
         "were checked as zero counts (a GROUP BY leaves out empty groups)"
