@@ -117,6 +117,8 @@ def test_every_table_says_its_version_source_and_licence() -> None:
         assert meta["attribution"] == ATTRIBUTION
         assert "Open Government Licence v3.0" in meta["licence"]
         assert meta["url"].startswith("https://")
+    region_source = load_lsoa_geography().schema.metadata[b"region_source"].decode()
+    assert "derived" in region_source
 
 
 @pytest.mark.parametrize(

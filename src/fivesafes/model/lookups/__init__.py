@@ -163,7 +163,8 @@ def load_lsoa_geography(version: int = 2022) -> pa.Table:
     row = pc.index_in(lsoas["icb_code"], value_set=icbs["icb_code"])
     for name in icbs.column_names[1:]:
         lsoas = lsoas.append_column(name, pc.take(icbs[name], row))
-    return lsoas.replace_schema_metadata(source.metadata())
+    regions = ICB_REGION_SOURCES[version]
+    return lsoas.replace_schema_metadata({**source.metadata(), "region_source": regions.title})
 
 
 def load_lsoa_population(year: int = 2020) -> pa.Table:
