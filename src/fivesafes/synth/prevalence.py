@@ -19,6 +19,7 @@ import numpy as np
 
 from fivesafes.synth import vocabulary as v
 from fivesafes.synth.demography import Demography, sample_demography
+from fivesafes.synth.geography import LONDON, england
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,8 @@ REFERENCE_SIZE = 100_000
 def intercepts() -> dict[str, float]:
     """Calibrated intercept of every risk model (computed once, from a fixed reference)."""
     ref_rng = np.random.Generator(np.random.PCG64(20160101))
-    ref = sample_demography(ref_rng, REFERENCE_SIZE, london=ref_rng.random(REFERENCE_SIZE) < 0.16)
+    london = ref_rng.random(REFERENCE_SIZE) < england().region_share[LONDON]
+    ref = sample_demography(ref_rng, REFERENCE_SIZE, london=london)
     solved = {m.name: _solve_intercept(m, ref) for m in (CURRENT_SMOKER, EX_SMOKER)}
     smoking = smoking_status(ref_rng, ref, solved)
     for model in CONDITIONS:
