@@ -14,6 +14,7 @@ from fivesafes.release import (
     ReleaseOffice,
     State,
     Verdict,
+    check_request_files,
     draft_release,
     list_releases,
     publish_release,
@@ -181,6 +182,22 @@ def test_published_release_feeds_differencing(office: ReleaseOffice, people: Peo
             JUSTIFICATION,
             {"output/other.csv": "try"},
         )
+
+
+def test_files_of_one_request_are_checked_against_each_other(
+    office: ReleaseOffice, people: People, study: Study
+) -> None:
+    """Two tables that each pass alone but differ by three girls aged 0-17 cannot leave in
+    the same request: they would be released together, so one is differenced against the other."""
+    study.write("output/table.csv", counts_csv(SAFE_COUNTS))
+    study.write("output/other.csv", counts_csv({**SAFE_COUNTS, ("0-17", "F"): 37}))
+    study.record_job("summarise", ["output/table.csv", "output/other.csv"])
+    for alone in ("output/table.csv", "output/other.csv"):
+        checks = check_request_files(office, PROJECT, study.root, [alone])
+        assert [c.outcome for c in checks] == [Outcome.PASSED]
+    with pytest.raises(ReleaseError, match="differencing"):
+        check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/other.csv"])
+    assert office.history(PROJECT).released() == []
 
 
 def test_list_shows_requests_to_those_who_may_see_them(office, people: People, study: Study):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from fivesafes.disclosure import FileReleaseHistory
+from fivesafes.disclosure import FileReleaseHistory, MemoryReleaseHistory
 from fivesafes.governance import Action, ControlPlane, Principal, authorise_project_member
 from fivesafes.release.files import DEFAULT_RULES, FileRules
 from fivesafes.release.model import ReleaseError
@@ -65,6 +65,15 @@ class ReleaseOffice:
     def history(self, project_id: str) -> FileReleaseHistory:
         """Everything the project has released, with true counts, for differencing."""
         return FileReleaseHistory(self.data_dir.root / HISTORY_FOLDER / project_id)
+
+    def batch_history(self, project_id: str) -> MemoryReleaseHistory:
+        """The project's history, to which each file of one request is added once checked.
+
+        Files requested together leave together, so each is checked against everything
+        released before *and* the files checked before it in the same request: subtracting one
+        file of a request from another must expose nothing either.
+        """
+        return MemoryReleaseHistory(self.history(project_id).released())
 
     def requester(self, credential: str, project_id: str) -> Principal:
         """Authenticate someone asking to release a project's outputs: the analyst role, as a

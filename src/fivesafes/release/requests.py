@@ -159,7 +159,7 @@ def check_request_files(
     if not files:
         raise ReleaseError("name at least one file to release")
     records = JsonJobRecords(study / METADATA_DIR)
-    history = office.history(project_id)
+    history = office.batch_history(project_id)
     exceptions = {_relative(study, k): v for k, v in (exceptions or {}).items()}
     found: list[tuple[str, JobRecord, FileKind]] = []
     for file in files:
@@ -180,6 +180,8 @@ def check_request_files(
         written = next(o for o in job.outputs if o.path == path)
         if kind is FileKind.TABLE:
             outcome, report = _table_check(study / path, path, office.profile, history)
+            for record in report.records:
+                history.record(record)
             data = report.to_dict()
         elif kind is FileKind.CHART:
             tables = [c for c in checks if c.job_id == job.job_id and c.kind is FileKind.TABLE]
