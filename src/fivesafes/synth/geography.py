@@ -14,9 +14,10 @@ have the right *shape*; some will coincide with real ones by chance and mean not
 the postcodes of addresses, which are drawn from each region's postcode areas, not from the
 LSOA's real postcodes.
 
-Sizes scale with the population: about one practice per 8,000 patients (at least 5), one
-trust per 60,000 (at least 2), one LSOA per 1,500 (at least 30), one ICB per 1.36 million
-(at least one per region, at most all 42).
+Sizes scale with the population: about one practice per 8,000 patients (at least one per ICB,
+so people register in their own ICB and counts by a practice's region look like England),
+one trust per 60,000 (at least 2), one LSOA per 1,500 (at least 30), one ICB per 1.36
+million (at least one per region, at most all 42).
 """
 
 from __future__ import annotations
@@ -323,7 +324,7 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
     """Regions, ICBs, practices, trusts and LSOAs sized for ``patients`` people."""
     e = england()
     n_icb = int(np.clip(round(patients / 1_360_000), len(REGIONS), len(e.icb_region)))
-    n_practice = max(5, round(patients / 8000))
+    n_practice = max(n_icb, round(patients / 8000))
     n_trust = max(2, round(patients / 60_000))
     n_lsoa = min(max(30, round(patients / 1500)), len(e.lsoa_codes))
 
