@@ -143,6 +143,12 @@ class _Scope:
         return query
 
 
+Make = Callable[[exp.Expression | None], exp.Expression]
+"""An aggregate of a pass, given the condition it must apply itself (None: none)."""
+Build = Callable[["_Scope"], tuple[Make, exp.Expression | None]]
+"""Compiles one value of a pass over its rows: the aggregate, and the rows it is over."""
+
+
 @dataclass
 class _Pass:
     """One grouped scan of an event table: every per-patient value the query draws from
@@ -150,26 +156,27 @@ class _Pass:
 
     name: str
     rows: _Scope
-    values: dict[object, tuple[str, exp.Expression, exp.Expression | None]] = field(
-        default_factory=dict
-    )
+    values: dict[object, tuple[str, Make, exp.Expression | None]] = field(default_factory=dict)
 
-    def add(
-        self, key: object, build: Callable[[], tuple[exp.Expression, exp.Expression | None]]
-    ) -> str:
-        """The column holding ``build()``'s aggregate, added the first time ``key`` is seen."""
+    def add(self, key: object, build: Build) -> str:
+        """The column holding ``build``'s aggregate, added the first time ``key`` is seen."""
         if key not in self.values:
-            value, condition = build()
-            self.values[key] = (f"v{len(self.values) + 1}", value, condition)
+            make, condition = build(self.rows)
+            self.values[key] = (f"v{len(self.values) + 1}", make, condition)
         return self.values[key][0]
 
     def select(self) -> exp.Select:
         # Rows no value wants are dropped before grouping (and, where the engine can,
-        # while scanning); a value over every row keeps them all.
+        # while scanning); a value over every row keeps them all. When every value is
+        # over the same rows, that WHERE is their only filter.
         conditions = list(dict.fromkeys(c for _, _, c in self.values.values()))
-        where = None if None in conditions else exp.or_(*conditions)
+        where = None if None in conditions else exp.or_(*(c.copy() for c in conditions))
+        shared = len(conditions) == 1
         keys = self.rows.keys()
-        values = [exp.alias_(value, alias, quoted=True) for alias, value, _ in self.values.values()]
+        values = [
+            exp.alias_(make(None if shared else condition), alias, quoted=True)
+            for alias, make, condition in self.values.values()
+        ]
         return self.rows.select(*keys, *values, where=where, group_by=keys)
 
 
@@ -177,7 +184,7 @@ def _filtered(aggregate: exp.Expression, condition: exp.Expression | None) -> ex
     """``aggregate`` over the rows where ``condition`` is true (NULL is not true)."""
     if condition is None:
         return aggregate
-    return exp.Filter(this=aggregate, expression=exp.Where(this=condition))
+    return exp.Filter(this=aggregate, expression=exp.Where(this=condition.copy()))
 
 
 class _Order:
@@ -410,12 +417,12 @@ class Compiler:
         node: m.Aggregate | m.PickOne,
         key: object,
         scope: _Scope,
-        build: Callable[[_Scope], tuple[exp.Expression, exp.Expression | None]],
+        build: Build,
     ) -> exp.Expression:
         """One value of the pass over ``node``'s table, joined into ``scope``."""
         by_interval = m.uses_interval(node)
         grouped = self._pass(_rows_frame(node), by_interval, self._level(node))
-        column = grouped.add(key, lambda: build(grouped.rows))
+        column = grouped.add(key, build)
         alias = scope.join(grouped.name, exp.to_table(grouped.name), by_interval, "j")
         return _col(alias, column)
 
@@ -432,16 +439,15 @@ class Compiler:
             self.ctes[name] = self._passes[key]
         return self._passes[key]
 
-    def _aggregated(
-        self, node: m.Aggregate
-    ) -> Callable[[_Scope], tuple[exp.Expression, exp.Expression | None]]:
-        def build(rows: _Scope) -> tuple[exp.Expression, exp.Expression | None]:
+    def _aggregated(self, node: m.Aggregate) -> Build:
+        def build(rows: _Scope) -> tuple[Make, exp.Expression | None]:
             condition = self._condition(_rows_frame(node), rows)
             if isinstance(node.source, m.FRAME_TYPES):
-                count = _filtered(exp.Count(this=exp.Star()), condition)
                 if node.agg is Agg.EXISTS:
-                    return exp.GT(this=count, expression=exp.Literal.number(0)), condition
-                return cast(count, node.kind), condition
+                    return lambda c: exp.GT(
+                        this=_count(c), expression=exp.Literal.number(0)
+                    ), condition
+                return lambda c: cast(_count(c), node.kind), condition
             inner = self.row(node.source, rows)
             value = {
                 Agg.COUNT_DISTINCT: lambda: exp.Count(this=exp.Distinct(expressions=[inner])),
@@ -450,27 +456,42 @@ class Compiler:
                 Agg.MIN: lambda: exp.Min(this=inner),
                 Agg.MAX: lambda: exp.Max(this=inner),
             }[node.agg]()
-            return cast(_filtered(value, condition), node.kind), condition
+            return lambda c: cast(_filtered(value, c), node.kind), condition
 
         return build
 
-    def _picked(
-        self, node: m.PickOne, name: str
-    ) -> Callable[[_Scope], tuple[exp.Expression, exp.Expression | None]]:
-        def build(rows: _Scope) -> tuple[exp.Expression, exp.Expression | None]:
+    def _picked(self, node: m.PickOne, name: str) -> Build:
+        def build(rows: _Scope) -> tuple[Make, exp.Expression | None]:
             sort = node.source
-            parts = [self.row(k.series, rows) for k in sort.keys]
-            # a column already sorted on cannot break a tie: leave it out of the key
+            condition = self._condition(sort.source, rows)
+            column = _col(rows.alias, name)
+            first = sort.keys[0].series
+            if _is_row_column(first) and first.name == name:
+                # the first sort key itself: its extreme, no tie to break
+                return lambda c: _extreme(column, c, node.last), condition
+            # Columns already sorted on, or equal to one value in every row (the rows'
+            # filters say so), cannot break a tie: they are left out of the key.
+            fixed = _fixed_columns(sort.source)
+            parts = [
+                self.row(k.series, rows)
+                for k in sort.keys
+                if not (_is_row_column(k.series) and k.series.name in fixed)
+            ]
             sorted_on = {k.series.name for k in sort.keys if _is_row_column(k.series)}
             table = TABLES[m.root_table(sort).table]
             parts += [
                 _col(rows.alias, c)
                 for c in table.column_names
-                if c != "patient_id" and c not in sorted_on
+                if c != "patient_id" and c not in sorted_on and c not in fixed
             ]
-            value = self.order.pick(_col(rows.alias, name), self.order.key(parts), node.last)
-            condition = self._condition(sort.source, rows)
-            return _filtered(value, condition), condition
+            key = self.order.key(parts)
+
+            def make(c: exp.Expression | None) -> exp.Expression:
+                # only rows in the frame need a key made
+                keyed = key if c is None else _case((c.copy(), key), default=exp.Null())
+                return _filtered(self.order.pick(column, keyed, node.last), c)
+
+            return make, condition
 
         return build
 
@@ -562,6 +583,59 @@ def _dependency_order(bodies: dict[str, exp.Select]) -> list[str]:
     for name in bodies:
         visit(name)
     return order
+
+
+def _extreme(
+    column: exp.Expression, condition: exp.Expression | None, last: bool
+) -> exp.Expression:
+    """The first (last) value of rows sorted on ``column``, NULLs first: the smallest unless
+    a row has NULL; the largest, NULL only when every row has NULL."""
+    if last:
+        return _filtered(exp.Max(this=column), condition)
+    values = _filtered(exp.Count(this=column.copy()), condition)
+    return _case(
+        (exp.GT(this=_count(condition), expression=values), exp.Null()),
+        default=_filtered(exp.Min(this=column.copy()), condition),
+    )
+
+
+def _count(condition: exp.Expression | None) -> exp.Expression:
+    return _filtered(exp.Count(this=exp.Star()), condition)
+
+
+def _fixed_columns(frame: m.Frame) -> set[str]:
+    """Root-table columns the frame's filters pin to one value (``column == value``)."""
+    fixed: set[str] = set()
+    while not isinstance(frame, m.TableFrame):
+        if isinstance(frame, m.Filter):
+            conditions = [frame.condition]
+            while conditions:
+                c = conditions.pop()
+                if isinstance(c, m.Apply) and c.fn is Fn.AND:
+                    conditions.extend(c.args)
+                elif isinstance(c, m.Apply) and c.fn is Fn.EQ:
+                    column, value = c.args
+                    if isinstance(column, m.Value):
+                        column, value = value, column
+                    if _pins(column, value):
+                        fixed.add(column.name)  # type: ignore[union-attr]
+                elif isinstance(c, m.IsIn) and len(c.values) == 1:
+                    only = m.Value(next(iter(c.values)), c.series.kind)
+                    if _pins(c.series, only):
+                        fixed.add(c.series.name)  # type: ignore[union-attr]
+        frame = frame.source
+    return fixed
+
+
+def _pins(column: m.Series, value: m.Series) -> bool:
+    """Whether ``column == value`` holds one value only: a row column and a constant that
+    no engine could store two ways (floats have -0.0 and 0.0)."""
+    return (
+        _is_row_column(column)
+        and isinstance(value, m.Value)
+        and value.value is not None
+        and column.kind is not Kind.FLOAT
+    )
 
 
 def _rows_frame(node: m.Aggregate | m.PickOne) -> m.Frame:
