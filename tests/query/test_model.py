@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import sqlglot
 
-from fivesafes import Dataset
-from fivesafes.query.engines import dataset_sql
+from fivesafes import INTERVAL, Dataset, Measures, months
+from fivesafes.query.engines import dataset_sql, measures_sql
 from fivesafes.tables import clinical_events as ce
 from fivesafes.tables import patients, practice_registrations
 
@@ -57,3 +57,25 @@ def test_the_sql_reads_back_in_its_dialect(dialect: str) -> None:
     schema = "analysis" if dialect == "duckdb" else None
     sql = dataset_sql(_dataset().query(), schema, excluded=True, dialect=dialect).sql(dialect)
     assert sqlglot.parse_one(sql, read=dialect).sql(dialect) == sql
+
+
+def test_measures_over_the_same_intervals_are_one_query_with_one_pass_per_table() -> None:
+    measures = Measures()
+    in_interval = ce.where(ce.date.is_during((INTERVAL.start_date, INTERVAL.end_date)))
+    measures.define_defaults(
+        denominator=patients.is_alive_on(INTERVAL.start_date),
+        intervals=months(12).starting_on("2023-04-01"),
+    )
+    for code in ("60621009", "195967001", "13645005"):
+        numerator = in_interval.where(ce.snomedct_code == code).exists_for_patient()
+        measures.define_measure(f"recorded_{code}", numerator=numerator)
+    measures.define_measure(
+        "other_intervals",
+        numerator=in_interval.exists_for_patient(),
+        intervals=months(3).starting_on("2024-01-01"),
+    )
+    queries = measures_sql(measures.query(), "analysis", excluded=False)
+    assert len(queries) == 2
+    sql = queries[0].sql("duckdb")
+    assert sql.count('"analysis"."clinical_events"') == 1
+    assert sql.count("UNION ALL") == 2 + 11  # three measures stacked; twelve intervals

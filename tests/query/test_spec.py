@@ -404,3 +404,44 @@ def test_measures_every_interval_and_group_in_one_query(engine_for) -> None:
         (2023, "female", 1, 2, 0.5),
     ]
     assert rows[0]["interval_end"] == D("2021-12-31")
+
+
+def test_several_measures_in_definition_order_with_their_own_groups(engine_for) -> None:
+    measures = Measures()
+    in_interval = ce.where(ce.date.is_during((INTERVAL.start_date, INTERVAL.end_date)))
+    measures.define_defaults(intervals=years(3).starting_on("2021-01-01"))
+    measures.define_measure(
+        "bmi_recorded",
+        numerator=in_interval.where(ce.snomedct_code == BMI).exists_for_patient(),
+        denominator=patients.is_alive_on(INTERVAL.start_date),
+        group_by={"sex": patients.sex},
+    )
+    measures.define_measure(
+        "alive_at_end",
+        numerator=patients.is_alive_on(INTERVAL.end_date),
+        denominator=patients.exists_for_patient(),
+    )
+    measures.define_measure(
+        "events",
+        numerator=in_interval.count_for_patient(),
+        denominator=patients.exists_for_patient(),
+        group_by={"sex": patients.sex},
+        intervals=months(1).starting_on("2020-01-01"),
+    )
+    engine = engine_for({"patients": PEOPLE, "clinical_events": EVENTS})
+    rows = run_measures(engine, measures)
+    assert [
+        (r["measure"], r["interval_start"].year, r["sex"], r["numerator"], r["denominator"])
+        for r in rows
+    ] == [
+        ("bmi_recorded", 2021, "female", 1, 2),
+        ("bmi_recorded", 2021, "male", 0, 1),
+        ("bmi_recorded", 2022, "female", 1, 2),
+        ("bmi_recorded", 2022, "male", 0, 1),
+        ("bmi_recorded", 2023, "female", 1, 2),
+        ("alive_at_end", 2021, None, 3, 3),
+        ("alive_at_end", 2022, None, 3, 3),
+        ("alive_at_end", 2023, None, 2, 3),
+        ("events", 2020, "female", 1, 2),
+        ("events", 2020, "male", 0, 1),
+    ]

@@ -1,6 +1,6 @@
 """Compile the query model to one SQL query, as SQLGlot expressions any dialect can print.
 
-Shape of every query (one per dataset, one per measure):
+Shape of every query (one per dataset; one per set of intervals for measures):
 
 * ``all_patients``: the rows of the ``patients`` table (the model's register of every
   person), minus the patients an extraction must leave out (opt-outs); patient-level
@@ -15,7 +15,8 @@ Shape of every query (one per dataset, one per measure):
 
 Measures add an ``intervals`` CTE: values that depend on the interval are computed
 for every (patient, interval) pair in the same pass, keyed by ``interval_start``,
-so twelve monthly intervals are one scan of the data, not twelve queries.
+so twelve monthly intervals are one scan of the data, not twelve queries; and every
+measure over the same intervals is one query, sharing the passes.
 
 A patient-level value used inside an event-level condition (``events.date >
 patients.date_of_birth``) becomes its own CTE keyed by patient, joined to the event
@@ -343,40 +344,70 @@ class Compiler:
         select = scope.select(_col("b", "patient_id"), *columns, where=population)
         return self._with(select.order_by(_col("b", "patient_id")))
 
-    def measure(self, measure: Measure) -> exp.Select:
-        groups = list(measure.group_by)
+    def measures(self, measures: tuple[Measure, ...], index: list[int]) -> exp.Select:
+        """Every measure over this compiler's intervals in one query: one per-patient,
+        per-interval relation holding every measure's groups, numerator and denominator
+        (so the passes are shared), summed per measure and stacked with UNION ALL.
+
+        Rows are ``measure_index`` (from ``index``: each measure's position in the study,
+        for ordering), ``measure``,
+        the interval, every group of any measure (NULL where a measure has no such
+        group), ``numerator`` and ``denominator``; in no particular order.
+        """
         scope = self._patient_scope(by_interval=True)
-        per_patient = [
-            _col("b", "interval_start"),
-            _col("b", "interval_end"),
-            *(exp.alias_(cast(self.patient(s, scope), s.kind), g, quoted=True) for g, s in groups),
-            exp.alias_(cast(self.patient(measure.numerator, scope), Kind.INT), "num", quoted=True),
-            exp.alias_(
-                cast(self.patient(measure.denominator, scope), Kind.INT), "den", quoted=True
-            ),
+        per_patient: list[exp.Expression] = [_col("b", c) for c in INTERVAL_COLUMNS]
+        kinds: dict[str, Kind] = {}
+        for i, ms in enumerate(measures):
+            for g, s in ms.group_by:
+                kinds.setdefault(g, s.kind)
+                value = cast(self.patient(s, scope), s.kind)
+                per_patient.append(exp.alias_(value, f"g{i}_{g}", quoted=True))
+            for role, s in (("num", ms.numerator), ("den", ms.denominator)):
+                value = cast(self.patient(s, scope), Kind.INT)
+                per_patient.append(exp.alias_(value, f"{role}{i}", quoted=True))
+        name = self._cte(("per_patient",), "per_patient", lambda: scope.select(*per_patient))
+        stacked = [
+            self._measure_totals(i, ms, name, kinds, index[i]) for i, ms in enumerate(measures)
         ]
-        inner = scope.select(*per_patient)
-        keys = [exp.column(n, quoted=True) for n in (*INTERVAL_COLUMNS, *(g for g, _ in groups))]
-        den = exp.column("den", quoted=True)
+        union: exp.Query = stacked[0]
+        for other in stacked[1:]:
+            union = exp.union(union, other, distinct=False)
+        return self._with(exp.select("*").from_(union.subquery("measures")))
+
+    def _measure_totals(
+        self, i: int, measure: Measure, per_patient: str, kinds: dict[str, Kind], position: int
+    ) -> exp.Select:
+        """One measure's sums per interval and group, over patients whose denominator is
+        neither NULL nor zero."""
+        own = {g for g, _ in measure.group_by}
+        groups = [
+            exp.alias_(
+                _col("pp", f"g{i}_{g}") if g in own else cast(exp.Null(), kind), g, quoted=True
+            )
+            for g, kind in kinds.items()
+        ]
+        keys = [_col("pp", c) for c in INTERVAL_COLUMNS]
+        keys += [_col("pp", f"g{i}_{g}") for g, _ in measure.group_by]
+        den = _col("pp", f"den{i}")
         where = exp.and_(
             exp.not_(exp.Is(this=den, expression=exp.Null())),
-            exp.NEQ(this=den, expression=exp.Literal.number(0)),
+            exp.NEQ(this=den.copy(), expression=exp.Literal.number(0)),
         )
-        total_num = cast(exp.Sum(this=exp.column("num", quoted=True)), Kind.INT)
-        total_den = cast(exp.Sum(this=den), Kind.INT)
-        select = (
+        return (
             exp.select(
+                exp.alias_(exp.Literal.number(position), "measure_index", quoted=True),
                 exp.alias_(exp.Literal.string(measure.name), "measure", quoted=True),
-                *keys,
-                exp.alias_(total_num, "numerator", quoted=True),
-                exp.alias_(total_den, "denominator", quoted=True),
+                *(_col("pp", c) for c in INTERVAL_COLUMNS),
+                *groups,
+                exp.alias_(
+                    cast(exp.Sum(this=_col("pp", f"num{i}")), Kind.INT), "numerator", quoted=True
+                ),
+                exp.alias_(cast(exp.Sum(this=den.copy()), Kind.INT), "denominator", quoted=True),
             )
-            .from_(inner.subquery("pp"))
+            .from_(exp.alias_(exp.to_table(per_patient), "pp", table=True))
             .where(where)
             .group_by(*keys)
-            .order_by(*keys)
         )
-        return self._with(select)
 
     # -- patient-level values -----------------------------------------------------------
 

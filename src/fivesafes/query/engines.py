@@ -13,6 +13,7 @@ in a row, a count or a measure.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -42,17 +43,25 @@ def dataset_sql(
     return compiler.dataset(query)
 
 
-def measure_sql(
-    measure: Measure, schema: str | None, excluded: bool, dialect: str = "duckdb"
-) -> exp.Select:
-    """The one query computing ``measure`` for all its intervals and groups."""
-    compiler = Compiler(
-        lambda t: exp.table_(t, db=schema, quoted=True),
-        EXCLUDED if excluded else None,
-        measure.intervals,
-        dialect,
-    )
-    return compiler.measure(measure)
+def measures_sql(
+    query: MeasureQuery, schema: str | None, excluded: bool, dialect: str = "duckdb"
+) -> list[exp.Select]:
+    """The queries computing every measure: one per set of intervals (usually one), each
+    computing all its intervals and all its measures in one pass over each table."""
+    by_intervals: dict[tuple[tuple[date, date], ...], list[Measure]] = {}
+    for measure in query.measures:
+        by_intervals.setdefault(measure.intervals, []).append(measure)
+    index = {measure.name: i for i, measure in enumerate(query.measures)}
+    queries = []
+    for intervals, measures in by_intervals.items():
+        compiler = Compiler(
+            lambda t: exp.table_(t, db=schema, quoted=True),
+            EXCLUDED if excluded else None,
+            intervals,
+            dialect,
+        )
+        queries.append(compiler.measures(tuple(measures), [index[m.name] for m in measures]))
+    return queries
 
 
 class Engine(Protocol):
@@ -65,10 +74,15 @@ class Engine(Protocol):
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
 
 
-def _with_ratio(tables: list[pa.Table]) -> pa.Table:
+def _measures_table(tables: list[pa.Table]) -> pa.Table:
+    """The measures' rows in definition order, each sorted by interval and group (NULL
+    groups first, on every engine), with their ratio."""
     import pyarrow.compute as pc
 
     out = pa.concat_tables(tables, promote_options="default")
+    keys = [n for n in out.column_names if n not in ("measure", "numerator", "denominator")]
+    out = out.sort_by([(k, "ascending", "at_start") for k in keys])
+    out = out.drop_columns(["measure_index"])
     ratio = pc.divide(
         pc.cast(out["numerator"], pa.float64()), pc.cast(out["denominator"], pa.float64())
     )
@@ -103,12 +117,8 @@ class DuckDBEngine:
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        return _with_ratio(
-            [
-                self._run(measure_sql(ms, self.schema, bool(exclude)), exclude)
-                for ms in query.measures
-            ]
-        )
+        sqls = measures_sql(query, self.schema, bool(exclude), self.dialect)
+        return _measures_table([self._run(sql, exclude) for sql in sqls])
 
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
@@ -178,9 +188,5 @@ class SparkEngine:
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        return _with_ratio(
-            [
-                self._run(measure_sql(ms, None, bool(exclude), self.dialect), exclude)
-                for ms in query.measures
-            ]
-        )
+        sqls = measures_sql(query, None, bool(exclude), self.dialect)
+        return _measures_table([self._run(sql, exclude) for sql in sqls])
