@@ -22,13 +22,13 @@ and the RSS before the query, so the engine's share is visible). Then the time t
     .venv/bin/python bench/bench_query.py                        # 100k and 1M patients
     .venv/bin/python bench/bench_query.py --patients 20000       # a quick run
     .venv/bin/python bench/bench_query.py --memory-limit 500MB   # DuckDB capped (spills)
+    .venv/bin/python bench/bench_query.py --ids dense            # patient ids 1..n
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,7 +44,7 @@ import pyarrow as pa
 from fivesafes import Dataset, codelist, years
 from fivesafes.model import TABLES
 from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset
-from fivesafes.query.engines import DuckDBEngine, dataset_sql
+from fivesafes.query.engines import DuckDBEngine
 from fivesafes.store.database import analysis_ddl
 from fivesafes.tables import (
     clinical_events,
@@ -127,14 +127,23 @@ def pandas_version(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def make_tables(n: int, query) -> dict[str, pa.Table]:
+def make_tables(n: int, query, ids: str) -> dict[str, pa.Table]:
+    """The tables, with ``patient_id`` 1..n (``dense``, as the generator makes them) or
+    random 63-bit numbers (``store``: the store's ids are keyed hashes of NHS numbers,
+    so nothing can lean on them being small or in order)."""
     nodes = [query.population, *(s for _, s in query.columns)]
     names = ["practice_registrations", "clinical_events", "medications", "hospital_admissions"]
-    return candidate_tables(names, 1, n, np.random.default_rng(1), collect_hints(nodes))
-
-
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tables = candidate_tables(names, 1, n, np.random.default_rng(1), collect_hints(nodes))
+    if ids == "dense":
+        return tables
+    pseudonyms = np.unique(np.random.default_rng(2).integers(0, 2**63 - 1, size=2 * n))
+    pseudonyms = np.random.default_rng(3).permutation(pseudonyms)[:n]
+    out = {}
+    for name, table in tables.items():
+        old = table["patient_id"].to_numpy()
+        column = table.schema.get_field_index("patient_id")
+        out[name] = table.set_column(column, "patient_id", pa.array(pseudonyms[old - 1]))
+    return out
 
 
 def write_store(tables: dict[str, pa.Table], path: Path) -> None:
@@ -168,48 +177,45 @@ def engine_memory(path: Path, memory_limit: str | None) -> dict[str, float]:
     return json.loads(out.splitlines()[-1])
 
 
+def _status_mib(field: str) -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith(field)).split()[1]) / 1024
+
+
 def rss_mib() -> float:
     """This process's resident memory now (Linux)."""
-    status = Path("/proc/self/status").read_text()
-    return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
+    return _status_mib("VmRSS:")
+
+
+def high_water_mib() -> float:
+    """This process's peak resident memory (Linux). Not ``ru_maxrss``: Linux carries that
+    across fork and exec, so a child started by a big parent reports the parent's size."""
+    return _status_mib("VmHWM:")
 
 
 def measure_memory(path: Path, memory_limit: str | None) -> None:
-    """Child side of :func:`engine_memory`: prints (MiB) the RSS before the query, the peak
-    RSS, and DuckDB's own peak buffer memory from its profiler."""
+    """Child side of :func:`engine_memory`: prints (MiB) the RSS before the query and the
+    peak RSS. (DuckDB's profiler is not used: profiling a run costs gigabytes itself.)"""
     con = connect(path, memory_limit)
-    profile = path.with_suffix(".profile.json")
-    con.execute("PRAGMA enable_profiling = 'json'")
-    con.execute(f"PRAGMA profiling_output = '{profile}'")
     before = rss_mib()
     started = time.perf_counter()
-    # the engine's own SQL on this connection: the profiler is per connection, and the
-    # engine would run it on a cursor of its own
-    sql = dataset_sql(definition().query(), "analysis", excluded=False).sql("duckdb")
-    rows = con.sql(sql).to_arrow_table().num_rows
+    rows = DuckDBEngine(con).dataset(definition().query()).num_rows
     seconds = time.perf_counter() - started
-    buffers = json.loads(profile.read_text())["system"]["peak_buffer_memory"] / 2**20
-    print(
-        json.dumps(
-            {
-                "before": before,
-                "peak": peak_mib(),
-                "buffers": buffers,
-                "rows": rows,
-                "seconds": seconds,
-            }
-        )
-    )
+    peak = high_water_mib()
+    print(json.dumps({"before": before, "peak": peak, "rows": rows, "seconds": seconds}))
 
 
-def bench(n: int, repeats: int, memory_limit: str | None) -> None:
+def bench(n: int, repeats: int, memory_limit: str | None, ids: str) -> None:
     query = definition().query()
     started = time.perf_counter()
-    tables = make_tables(n, query)
+    tables = make_tables(n, query, ids)
     made = time.perf_counter() - started
     rows = {k: v.num_rows for k, v in tables.items()}
     print(f"\n{n:,} patients: {sum(rows.values()):,} rows in {made:.1f} s from")
-    print("  fivesafes.query.dummy.candidate_tables (model distributions, seed 1):")
+    print(
+        "  fivesafes.query.dummy.candidate_tables (model distributions, seed 1), "
+        f"patient ids {'1..n' if ids == 'dense' else 'random 63-bit, like the store'}:"
+    )
     for name, count in rows.items():
         print(f"  {name:<24}{count:>12,}")
     frames = {k: v.to_pandas(date_as_object=False) for k, v in tables.items()}
@@ -236,9 +242,8 @@ def bench(n: int, repeats: int, memory_limit: str | None) -> None:
     print(f"  pandas   {best_theirs:7.2f} s  (best of {repeats})")
     print(f"  ratio    {best_theirs / best_ours:7.1f}x faster than pandas; results agree: {agree}")
     print(
-        f"  duckdb memory: peak buffers {memory['buffers']:,.0f} MiB (DuckDB's profiler); "
-        f"peak RSS {memory['peak']:,.0f} MiB in its own process, {memory['before']:,.0f} MiB "
-        f"before the query{limit} (that run {memory['seconds']:.2f} s)"
+        f"  duckdb memory: peak RSS {memory['peak']:,.0f} MiB in a process of its own, "
+        f"{memory['before']:,.0f} MiB before the query{limit} (that run {memory['seconds']:.2f} s)"
     )
 
 
@@ -273,13 +278,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dummy", type=int, default=100_000)
     parser.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 500MB")
+    parser.add_argument(
+        "--ids", choices=["store", "dense"], default="store", help="patient ids (see make_tables)"
+    )
     parser.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_of:
         measure_memory(args.memory_of, args.memory_limit)
         return
     for n in args.patients:
-        bench(n, args.repeats, args.memory_limit)
+        bench(n, args.repeats, args.memory_limit, args.ids)
     bench_dummy(args.dummy)
 
 
