@@ -105,8 +105,8 @@ def generate_measures_command(
     engine: EngineOption = "duckdb",
     data_dir: DataDirOption = None,
 ) -> None:
-    """Compute every measure for every interval and group (one query per measure, all its
-    intervals in one pass), on the store or on dummy data."""
+    """Compute every measure for every interval and group (measures sharing intervals in one
+    query, all intervals in one pass), on the store or on dummy data."""
     from fivesafes.query.study import StudyError, load_measures, write_table
 
     query = _load(load_measures, study)
