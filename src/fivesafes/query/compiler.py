@@ -202,7 +202,7 @@ class _Order:
         for i, part in enumerate(parts):
             present = exp.not_(exp.Is(this=part, expression=exp.Null()))
             fields.append(exp.PropertyEQ(this=exp.to_identifier(f"n{i}"), expression=present))
-            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=part))
+            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=part.copy()))
         return exp.Struct(expressions=fields)
 
     def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
@@ -215,9 +215,10 @@ class _DuckDBOrder(_Order):
     picked row instead of skipping rows whose value is NULL."""
 
     def key(self, parts: list[exp.Expression]) -> exp.Expression:
-        order = exp.Literal.string("ASC NULLS FIRST")
+        order = "ASC NULLS FIRST"
         return exp.Anonymous(
-            this="create_sort_key", expressions=[e for part in parts for e in (part, order)]
+            this="create_sort_key",
+            expressions=[e for part in parts for e in (part, exp.Literal.string(order))],
         )
 
     def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
@@ -230,7 +231,7 @@ ORDERS: dict[str, _Order] = {"duckdb": _DuckDBOrder()}
 
 
 class Compiler:
-    """Builds the CTEs of one query; ``dataset()`` or ``measure()`` gives the whole SELECT.
+    """Builds the CTEs of one query; ``dataset()`` or ``measures()`` gives the whole SELECT.
 
     ``table`` names an analysis-layer table in the engine's catalogue; ``excluded``
     names a relation of ``patient_id``s to leave out of every result (or None);
@@ -309,7 +310,7 @@ class Compiler:
 
         return self._cte(("intervals",), "intervals", build)
 
-    def _with_intervals(self, table: exp.Expression, names: list[str]) -> exp.Select:
+    def _with_intervals(self, table: exp.Expression, names: tuple[str, ...]) -> exp.Select:
         """Every row of ``table`` once per interval, with the interval's dates."""
         return (
             exp.select(*(_col("t", n) for n in names), *(_col("i", n) for n in INTERVAL_COLUMNS))
