@@ -146,3 +146,22 @@ def test_generate_measures_on_dummy_data(tmp_path: Path) -> None:
     rows = pq.read_table(out).to_pylist()
     assert [r["interval_start"].month for r in rows] == [1, 2, 3]
     assert all(r["measure"] == "asthma_rate" and 0 < r["denominator"] <= 200 for r in rows)
+
+
+def test_explain_picks_rows_in_each_engines_own_way(tmp_path: Path) -> None:
+    path = tmp_path / "bmi.py"
+    path.write_text(
+        "from fivesafes import Dataset\n"
+        "from fivesafes.tables import patients, clinical_events as ce\n"
+        "dataset = Dataset()\n"
+        "dataset.define_population(patients.exists_for_patient())\n"
+        "bmi = ce.where(ce.snomedct_code == '60621009').sort_by(ce.date)\n"
+        "dataset.bmi = bmi.last_for_patient().numeric_value\n"
+    )
+    duckdb = _invoke("explain", path, "--engine", "duckdb")
+    assert duckdb.exit_code == 0, duckdb.output
+    assert "ARG_MAX_NULL" in duckdb.output and "CREATE_SORT_KEY" in duckdb.output
+    spark = _invoke("explain", path, "--engine", "spark")
+    assert spark.exit_code == 0, spark.output
+    assert "MAX_BY" in spark.output and "CREATE_SORT_KEY" not in spark.output
+    assert "ROW_NUMBER" not in duckdb.output + spark.output

@@ -146,6 +146,6 @@ def explain_command(
         if name not in dialects:
             raise fail(f"unknown engine {name!r}: choose duckdb, spark or all")
         dialect, schema = dialects[name]
-        sql = dataset_sql(query, schema, excluded=False).sql(dialect, pretty=True)
+        sql = dataset_sql(query, schema, excluded=False, dialect=dialect).sql(dialect, pretty=True)
         console.rule(f"[bold]{name}")
         console.print(Syntax(sql, "sql", word_wrap=True))
