@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,6 +60,44 @@ def _load(loader: Any, study: Path) -> Any:
         raise fail(str(e)) from None
 
 
+def _compute(
+    label: str,
+    dummy: bool,
+    make_up: Callable[[], Any],
+    on_store: Callable[[Any], Any],
+    engine: str,
+    data_dir: Path | None,
+) -> Any:
+    """Run ``make_up()`` (dummy data) or ``on_store(engine)`` (the store) under a progress bar;
+    a definition the dummy generator cannot satisfy is the user's error, not a traceback."""
+    from fivesafes.query.errors import DefinitionError
+
+    with progress_bar() as progress:
+        task = progress.add_task(f"{label} dummy data" if dummy else label, total=1)
+        if dummy:
+            try:
+                table = make_up()
+            except DefinitionError as e:
+                raise fail(str(e)) from None
+        else:
+            runner, store = _engine(engine, data_dir)
+            try:
+                table = on_store(runner)
+            finally:
+                store.close()
+        progress.advance(task)
+    return table
+
+
+def _write(table: Any, output: Path) -> None:
+    from fivesafes.query.study import StudyError, write_table
+
+    try:
+        write_table(table, output)
+    except StudyError as e:
+        raise fail(str(e)) from None
+
+
 @app.command("generate-dataset")
 def generate_dataset_command(
     study: Annotated[Path, typer.Argument(help="The study file defining `dataset`")],
@@ -69,30 +108,19 @@ def generate_dataset_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a dataset definition on the store (or on dummy data) and write one row per patient."""
-    from fivesafes.query.errors import DefinitionError
-    from fivesafes.query.study import StudyError, load_dataset, write_table
+    from fivesafes.query.dummy import dummy_dataset
+    from fivesafes.query.study import load_dataset
 
     query = _load(load_dataset, study)
-    with progress_bar() as progress:
-        task = progress.add_task("extracting" if not dummy else "making dummy data", total=1)
-        if dummy:
-            from fivesafes.query.dummy import dummy_dataset
-
-            try:
-                table = dummy_dataset(query, dummy_patients)
-            except DefinitionError as e:
-                raise fail(str(e)) from None
-        else:
-            runner, store = _engine(engine, data_dir)
-            try:
-                table = runner.dataset(query)
-            finally:
-                store.close()
-        progress.advance(task)
-    try:
-        write_table(table, output)
-    except StudyError as e:
-        raise fail(str(e)) from None
+    table = _compute(
+        "extracting",
+        dummy,
+        lambda: dummy_dataset(query, dummy_patients),
+        lambda runner: runner.dataset(query),
+        engine,
+        data_dir,
+    )
+    _write(table, output)
     err.print(f"wrote {table.num_rows:,} patients x {table.num_columns - 1} columns to {output}")
 
 
@@ -107,26 +135,19 @@ def generate_measures_command(
 ) -> None:
     """Compute every measure for every interval and group (measures sharing intervals in one
     query, all intervals in one pass), on the store or on dummy data."""
-    from fivesafes.query.study import StudyError, load_measures, write_table
+    from fivesafes.query.dummy import dummy_measures
+    from fivesafes.query.study import load_measures
 
     query = _load(load_measures, study)
-    with progress_bar() as progress:
-        task = progress.add_task("measuring" if not dummy else "measuring dummy data", total=1)
-        if dummy:
-            from fivesafes.query.dummy import dummy_measures
-
-            table = dummy_measures(query, dummy_patients)
-        else:
-            runner, store = _engine(engine, data_dir)
-            try:
-                table = runner.measures(query)
-            finally:
-                store.close()
-        progress.advance(task)
-    try:
-        write_table(table, output)
-    except StudyError as e:
-        raise fail(str(e)) from None
+    table = _compute(
+        "measuring",
+        dummy,
+        lambda: dummy_measures(query, dummy_patients),
+        lambda runner: runner.measures(query),
+        engine,
+        data_dir,
+    )
+    _write(table, output)
     err.print(f"wrote {table.num_rows:,} rows of {len(query.measures)} measures to {output}")
 
 
