@@ -206,3 +206,18 @@ def test_submit_runs_sandboxed(study: Path, data_dir: DataDir) -> None:
     assert [r["status"] for r in orjson.loads(out)] == ["ran"]
     record = orjson.loads(next((study / "metadata" / "jobs").glob("*.json")).read_bytes())
     assert (record["backend"], record["sandboxed"]) == ("store", True)
+
+
+@needs_sandbox
+def test_run_takes_process_and_core_limits(study: Path) -> None:
+    code, _, errors = invoke(
+        "run", "--project", str(study), "--sandbox", "--processes", "64", "--cpu-cores", "1.5"
+    )
+    assert code == 0, errors
+    record = orjson.loads(next((study / "metadata" / "jobs").glob("*.json")).read_bytes())
+    assert (record["limits"]["processes"], record["limits"]["cpu_cores"]) == (64, 1.5)
+
+
+def test_run_refuses_a_limit_that_allows_nothing(study: Path) -> None:
+    code, _, errors = invoke("run", "--project", str(study), "--processes", "0")
+    assert code == 2 and "--processes must be at least 1" in errors

@@ -49,13 +49,29 @@ ForceOption = Annotated[
 MemoryOption = Annotated[int, typer.Option("--memory-mb", help="Memory per action, MiB")]
 CpuOption = Annotated[int, typer.Option("--cpu-seconds", help="CPU time per action, seconds")]
 TimeoutOption = Annotated[float, typer.Option("--timeout", help="Wall-clock time per action, s")]
+ProcessesOption = Annotated[
+    int, typer.Option("--processes", help="Processes and threads per sandboxed action")
+]
+CoresOption = Annotated[
+    float, typer.Option("--cpu-cores", help="Cores' worth of CPU per sandboxed action")
+]
 
 DEFAULTS = Limits()
 MIB = 1024**2
 
 
-def _limits(memory_mb: int, cpu_seconds: int, timeout: float) -> Limits:
-    return Limits(memory_bytes=memory_mb * MIB, cpu_seconds=cpu_seconds, wall_seconds=timeout)
+def _limits(
+    memory_mb: int, cpu_seconds: int, timeout: float, processes: int, cpu_cores: float
+) -> Limits:
+    if processes < 1 or cpu_cores <= 0:
+        raise fail("--processes must be at least 1 and --cpu-cores more than 0")
+    return Limits(
+        memory_bytes=memory_mb * MIB,
+        cpu_seconds=cpu_seconds,
+        wall_seconds=timeout,
+        processes=processes,
+        cpu_cores=cpu_cores,
+    )
 
 
 def _run(
@@ -126,6 +142,8 @@ def run_command(
     memory_mb: MemoryOption = DEFAULTS.memory_bytes // MIB,
     cpu_seconds: CpuOption = DEFAULTS.cpu_seconds,
     timeout: TimeoutOption = DEFAULTS.wall_seconds,
+    processes: ProcessesOption = DEFAULTS.processes,
+    cpu_cores: CoresOption = DEFAULTS.cpu_cores,
     output_format: FormatOption = "text",
 ) -> None:
     """Run a study's actions on dummy data, on your own machine, in dependency order."""
@@ -135,7 +153,10 @@ def run_command(
             "whatever you can. Fine for dummy data; `--sandbox` runs them as `submit` will."
         )
     options = RunOptions(
-        Backend.DUMMY, sandbox, _limits(memory_mb, cpu_seconds, timeout), force=force
+        Backend.DUMMY,
+        sandbox,
+        _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores),
+        force=force,
     )
     results = _run(project, action, options, output_format)
     if any(r.status in ("failed", "skipped") for r in results):
@@ -151,6 +172,8 @@ def submit_command(
     memory_mb: MemoryOption = DEFAULTS.memory_bytes // MIB,
     cpu_seconds: CpuOption = DEFAULTS.cpu_seconds,
     timeout: TimeoutOption = DEFAULTS.wall_seconds,
+    processes: ProcessesOption = DEFAULTS.processes,
+    cpu_cores: CoresOption = DEFAULTS.cpu_cores,
     output_format: FormatOption = "text",
     token: TokenOption = None,
     project_id: Annotated[
@@ -162,7 +185,7 @@ def submit_command(
     Only a member of the approved, unexpired project may, and the actions see only the data
     the project was approved for, without anyone whose opt-out applies to its purpose.
     """
-    limits = _limits(memory_mb, cpu_seconds, timeout)
+    limits = _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores)
     where = DataDir.from_env(data_dir)
     with control_plane(data_dir) as cp:
         allowed = authorise_job(cp, need_token(token), project_id, None)
