@@ -25,6 +25,11 @@ come after the pass that makes it: passes are therefore keyed by table *and leve
 (0 for values needing no other pass, else one more than the deepest pass they use),
 and CTEs are written in dependency order. Identical sub-definitions share one CTE
 or one aggregate.
+
+Given a *patient range* (lowest and highest ``patient_id``), every table the query
+reads is read through ``WHERE patient_id BETWEEN low AND high``: the query then
+computes exactly the rows of those patients (every value is per patient), and an
+engine can extract a large population one range at a time.
 """
 
 from __future__ import annotations
@@ -235,7 +240,8 @@ class Compiler:
 
     ``table`` names an analysis-layer table in the engine's catalogue; ``excluded``
     names a relation of ``patient_id``s to leave out of every result (or None);
-    ``dialect`` is the engine's SQLGlot dialect (it decides how rows are picked).
+    ``dialect`` is the engine's SQLGlot dialect (it decides how rows are picked);
+    ``patients``, when given, is the (lowest, highest) ``patient_id`` to compute.
     """
 
     def __init__(
@@ -244,8 +250,10 @@ class Compiler:
         excluded: str | None = None,
         intervals: tuple[tuple[date, date], ...] = (),
         dialect: str = "duckdb",
+        patients: tuple[int, int] | None = None,
     ) -> None:
-        self.table = table
+        self._table = table
+        self.patients = patients
         self.excluded = excluded
         self.intervals = intervals
         self.order = ORDERS.get(dialect, _Order())
@@ -253,6 +261,17 @@ class Compiler:
         self._names: dict[object, str] = {}
         self._passes: dict[tuple[str, bool, int], _Pass] = {}
         self._levels: dict[m.Node, int] = {}
+
+    def table(self, name: str) -> exp.Expression:
+        """A model table as this query reads it: only the rows of the patient range, if any
+        (a filter directly on the scan, so the engine can skip data outside the range)."""
+        relation = self._table(name)
+        if self.patients is None or "patient_id" not in TABLES[name].column_names:
+            return relation
+        low, high = (cast(literal(i, Kind.INT), Kind.INT) for i in self.patients)
+        between = exp.Between(this=_col("pr", "patient_id"), low=low, high=high)
+        rows = exp.select("*").from_(exp.alias_(relation, "pr", table=True)).where(between)
+        return rows.subquery()
 
     # -- CTE bookkeeping ------------------------------------------------------------
 

@@ -8,12 +8,24 @@ Extractions can be told which patients to leave out (``exclude``): the opt-outs
 governance applies per purpose. They are removed from ``all_patients`` before
 anything else is computed (an anti-join), so an excluded patient can never appear
 in a row, a count or a measure.
+
+DuckDB extracts a large population in parts: ``patient_id`` ranges of about
+``part_patients`` patients each (equal widths between the lowest and highest id;
+the store's ids are keyed hashes, spread evenly), one query per range with every
+table read only within it. Every value is per patient, so the parts are exactly the
+rows of the whole query; they come in patient order, and measures' numerators and
+denominators, being counts, are summed across parts. Why: the grouped passes hold
+one hash-table entry per patient, so one query over everyone needs memory growing
+with the population, while a part needs the same memory however large the store --
+and the store writes its tables in ``patient_id`` order, so a part reads only the row
+groups of its range. Spark partitions its own work and runs each definition whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import pairwise
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -25,29 +37,52 @@ from fivesafes.query.compiler import Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 
 EXCLUDED = "excluded_patients"
+PART_PATIENTS = 250_000
+"""About how many patients DuckDB extracts per query (see the module's docstring)."""
+PatientRange = tuple[int, int]
 
 
 def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
     return pa.table({"patient_id": pa.array(sorted(set(patient_ids)), pa.int64())})
 
 
+def patient_ranges(count: int, low: int, high: int, part_patients: int) -> list[PatientRange]:
+    """``patient_id`` ranges covering ``low``..``high`` in order, one per ``part_patients``
+    of ``count`` patients (rounded up), of equal widths."""
+    parts = max(1, -(-count // part_patients))
+    width = high - low + 1
+    edges = [low + width * i // parts for i in range(parts + 1)]
+    return [(a, b - 1) for a, b in pairwise(edges) if a < b]
+
+
 def dataset_sql(
-    query: DatasetQuery, schema: str | None, excluded: bool, dialect: str = "duckdb"
+    query: DatasetQuery,
+    schema: str | None,
+    excluded: bool,
+    dialect: str = "duckdb",
+    patients: PatientRange | None = None,
 ) -> exp.Select:
-    """The one query extracting ``query``, for an engine speaking ``dialect``."""
+    """The query extracting ``query`` (for the patients in ``patients``; None: everyone),
+    for an engine speaking ``dialect``."""
     compiler = Compiler(
         lambda t: exp.table_(t, db=schema, quoted=True),
         EXCLUDED if excluded else None,
         dialect=dialect,
+        patients=patients,
     )
     return compiler.dataset(query)
 
 
 def measures_sql(
-    query: MeasureQuery, schema: str | None, excluded: bool, dialect: str = "duckdb"
+    query: MeasureQuery,
+    schema: str | None,
+    excluded: bool,
+    dialect: str = "duckdb",
+    patients: PatientRange | None = None,
 ) -> list[exp.Select]:
-    """The queries computing every measure: one per set of intervals (usually one), each
-    computing all its intervals and all its measures in one pass over each table."""
+    """The queries computing every measure (over the patients in ``patients``; None:
+    everyone): one per set of intervals (usually one), each computing all its intervals
+    and all its measures in one pass over each table."""
     by_intervals: dict[tuple[tuple[date, date], ...], list[Measure]] = {}
     for measure in query.measures:
         by_intervals.setdefault(measure.intervals, []).append(measure)
@@ -59,6 +94,7 @@ def measures_sql(
             EXCLUDED if excluded else None,
             intervals,
             dialect,
+            patients,
         )
         queries.append(compiler.measures(tuple(measures), [index[m.name] for m in measures]))
     return queries
@@ -76,11 +112,20 @@ class Engine(Protocol):
 
 def _measures_table(tables: list[pa.Table]) -> pa.Table:
     """The measures' rows in definition order, each sorted by interval and group (NULL
-    groups first, on every engine), with their ratio."""
+    groups first, on every engine), with their ratio. A measure, interval and group
+    found in several tables (parts of the population) is one row: the sum of its
+    numerators and of its denominators."""
     import pyarrow.compute as pc
 
     out = pa.concat_tables(tables, promote_options="default")
-    keys = [n for n in out.column_names if n not in ("measure", "numerator", "denominator")]
+    counts = ["numerator", "denominator"]
+    names = out.column_names
+    keys = [n for n in names if n not in ("measure", *counts)]
+    summed = out.group_by(["measure", *keys], use_threads=False).aggregate(
+        [(c, "sum") for c in counts]
+    )
+    summed = summed.rename_columns([n.removesuffix("_sum") for n in summed.column_names])
+    out = summed.select(names).cast(out.schema)
     out = out.sort_by([(k, "ascending", "at_start") for k in keys])
     out = out.drop_columns(["measure_index"])
     ratio = pc.divide(
@@ -95,9 +140,12 @@ class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, con: Any, schema: str | None = "analysis") -> None:
+    def __init__(
+        self, con: Any, schema: str | None = "analysis", part_patients: int = PART_PATIENTS
+    ) -> None:
         self.con = con
         self.schema = schema
+        self.part_patients = part_patients
 
     def explain(self, query: DatasetQuery) -> str:
         return dataset_sql(query, self.schema, False).sql(self.dialect, pretty=True)
@@ -111,14 +159,44 @@ class DuckDBEngine:
         finally:
             con.close()
 
-    def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
+    def parts(self) -> list[PatientRange | None]:
+        """The patient ranges to extract one at a time; ``[None]`` (everyone in one query)
+        when the store holds at most ``part_patients`` patients."""
+        patient_id = exp.column("patient_id")
+        stats = exp.select(
+            exp.Count(this=exp.Star()), exp.Min(this=patient_id), exp.Max(this=patient_id.copy())
+        ).from_(exp.table_("patients", db=self.schema, quoted=True))
+        con = self.con.cursor()
+        try:
+            row = con.execute(stats.sql(self.dialect)).fetchone()
+        finally:
+            con.close()
+        count, low, high = row if row is not None else (0, None, None)
+        if count <= self.part_patients:
+            return [None]
+        return list(patient_ranges(count, low, high, self.part_patients))
+
+    def dataset_parts(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> Iterator[pa.Table]:
+        """The dataset's rows, part by part in ``patient_id`` order (for writing out as
+        they come, without holding every row)."""
         exclude = list(exclude)
-        return self._run(dataset_sql(query, self.schema, bool(exclude)), exclude)
+        for patients in self.parts():
+            yield self._run(
+                dataset_sql(query, self.schema, bool(exclude), patients=patients), exclude
+            )
+
+    def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
+        return pa.concat_tables(self.dataset_parts(query, exclude))
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        sqls = measures_sql(query, self.schema, bool(exclude), self.dialect)
-        return _measures_table([self._run(sql, exclude) for sql in sqls])
+        return _measures_table(
+            [
+                self._run(sql, exclude)
+                for patients in self.parts()
+                for sql in measures_sql(query, self.schema, bool(exclude), self.dialect, patients)
+            ]
+        )
 
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {

@@ -6,6 +6,12 @@ identifiable tables, that swaps resource references for the pseudonymous
 the load's transaction, so it is always exactly the current identifiable data,
 and the model's NOT NULL constraints catch a wrong mapping at load time rather
 than in someone's analysis.
+
+Tables keyed by patient are written in ``patient_id`` order (:func:`insert_clustered`),
+so each DuckDB row group holds a narrow band of patients and its min/max statistics
+let a scan for one band of patients skip every other row group: the query engine
+extracts large populations one band at a time, in memory that does not grow with
+the population.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import duckdb
 
 from fivesafes.ingest.flatten import CAUSE_OF_DEATH, WEARABLE_KINDS
+from fivesafes.model import TABLES
 
 _P = 'JOIN identifiable."Patient" p ON p.id = x.patient_ref'
 _WEARABLE_CASE = " ".join(f"WHEN '{code}' THEN '{kind}'" for code, kind in WEARABLE_KINDS.items())
@@ -100,8 +107,17 @@ ANALYSIS_SQL: dict[str, str] = {
 """One SELECT per FHIR-built model table, its columns in the model's order."""
 
 
+def insert_clustered(con: duckdb.DuckDBPyConnection, table: str, select: str) -> None:
+    """Append the rows of ``select`` (columns in the model's order) to ``analysis.<table>``,
+    in ``patient_id`` order when the table has one: clustering a table by patient is what
+    makes extracting one band of patients read only that band's row groups."""
+    columns = TABLES[table].column_names
+    order = f" ORDER BY {columns.index('patient_id') + 1}" if "patient_id" in columns else ""
+    con.execute(f'INSERT INTO analysis."{table}" SELECT * FROM ({select}){order}')
+
+
 def rebuild_analysis_layer(con: duckdb.DuckDBPyConnection) -> None:
     """Replace the rows of every FHIR-built analysis table with the current identifiable data."""
     for name, sql in ANALYSIS_SQL.items():
         con.execute(f"DELETE FROM analysis.{name}")
-        con.execute(f"INSERT INTO analysis.{name} {sql}")
+        insert_clustered(con, name, sql)
