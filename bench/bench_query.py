@@ -19,10 +19,16 @@ fresh process that only opens the database and runs the extraction (its peak RSS
 and the RSS before the query, so the engine's share is visible). Then the time to make
 100,000 dummy patients from the definition.
 
+The database file is written as the store writes its analysis layer (tables in
+``patient_id`` order, by the store's own ``insert_clustered``), and the engine extracts
+in parts of ``--part-patients`` patients (its default unless given; a huge number
+gives the single query over everyone, for comparison).
+
     .venv/bin/python bench/bench_query.py                        # 100k and 1M patients
     .venv/bin/python bench/bench_query.py --patients 20000       # a quick run
     .venv/bin/python bench/bench_query.py --memory-limit 500MB   # DuckDB capped (spills)
     .venv/bin/python bench/bench_query.py --ids dense            # patient ids 1..n
+    .venv/bin/python bench/bench_query.py --part-patients 1e12   # one query, no parts
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ import pyarrow as pa
 from fivesafes import Dataset, codelist, years
 from fivesafes.model import TABLES
 from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset
-from fivesafes.query.engines import DuckDBEngine
+from fivesafes.query.engines import PART_PATIENTS, DuckDBEngine
+from fivesafes.store.analysis import insert_clustered
 from fivesafes.store.database import analysis_ddl
 from fivesafes.tables import (
     clinical_events,
@@ -147,14 +154,15 @@ def make_tables(n: int, query, ids: str) -> dict[str, pa.Table]:
 
 
 def write_store(tables: dict[str, pa.Table], path: Path) -> None:
-    """A DuckDB database file laid out as the store's analysis layer."""
+    """A DuckDB database file laid out as the store's analysis layer (and written the
+    same way: in ``patient_id`` order)."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA analysis")
     for table in TABLES.values():
         con.execute(analysis_ddl(table))
     for name, data in tables.items():
         con.register("incoming", data)
-        con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
+        insert_clustered(con, name, "SELECT * FROM incoming")
         con.unregister("incoming")
     con.execute("CHECKPOINT")
     con.close()
@@ -167,10 +175,10 @@ def connect(path: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def engine_memory(path: Path, memory_limit: str | None) -> dict[str, float]:
+def engine_memory(path: Path, memory_limit: str | None, part: int) -> dict[str, float]:
     """DuckDB's memory for one extraction, in a process doing nothing else (this one
     holds the generated tables and pandas frames, which would hide it)."""
-    args = [sys.executable, __file__, "--memory-of", str(path)]
+    args = [sys.executable, __file__, "--memory-of", str(path), "--part-patients", str(part)]
     if memory_limit:
         args += ["--memory-limit", memory_limit]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
@@ -193,19 +201,19 @@ def high_water_mib() -> float:
     return _status_mib("VmHWM:")
 
 
-def measure_memory(path: Path, memory_limit: str | None) -> None:
+def measure_memory(path: Path, memory_limit: str | None, part: int) -> None:
     """Child side of :func:`engine_memory`: prints (MiB) the RSS before the query and the
     peak RSS. (DuckDB's profiler is not used: profiling a run costs gigabytes itself.)"""
     con = connect(path, memory_limit)
     before = rss_mib()
     started = time.perf_counter()
-    rows = DuckDBEngine(con).dataset(definition().query()).num_rows
+    rows = DuckDBEngine(con, part_patients=part).dataset(definition().query()).num_rows
     seconds = time.perf_counter() - started
     peak = high_water_mib()
     print(json.dumps({"before": before, "peak": peak, "rows": rows, "seconds": seconds}))
 
 
-def bench(n: int, repeats: int, memory_limit: str | None, ids: str) -> None:
+def bench(n: int, repeats: int, memory_limit: str | None, ids: str, part: int) -> None:
     query = definition().query()
     started = time.perf_counter()
     tables = make_tables(n, query, ids)
@@ -221,10 +229,13 @@ def bench(n: int, repeats: int, memory_limit: str | None, ids: str) -> None:
     frames = {k: v.to_pandas(date_as_object=False) for k, v in tables.items()}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "store.duckdb"
+        started = time.perf_counter()
         write_store(tables, path)
+        print(f"  written in patient_id order in {time.perf_counter() - started:.1f} s")
         del tables
         con = connect(path, memory_limit)
-        engine = DuckDBEngine(con)
+        engine = DuckDBEngine(con, part_patients=part)
+        parts = len(engine.parts())
         ours, theirs = [], []
         for _ in range(repeats):
             started = time.perf_counter()
@@ -234,11 +245,14 @@ def bench(n: int, repeats: int, memory_limit: str | None, ids: str) -> None:
             expected = pandas_version(frames)
             theirs.append(time.perf_counter() - started)
         con.close()
-        memory = engine_memory(path, memory_limit)
+        memory = engine_memory(path, memory_limit, part)
     agree = _agree(result, expected)
     best_ours, best_theirs = min(ours), min(theirs)
     limit = f", memory_limit {memory_limit}" if memory_limit else ""
-    print(f"  duckdb   {best_ours:7.2f} s  ({result.num_rows:,} rows; best of {repeats})")
+    print(
+        f"  duckdb   {best_ours:7.2f} s  ({result.num_rows:,} rows in {parts} part(s) of up to "
+        f"~{part:,} patients; best of {repeats})"
+    )
     print(f"  pandas   {best_theirs:7.2f} s  (best of {repeats})")
     print(f"  ratio    {best_theirs / best_ours:7.1f}x faster than pandas; results agree: {agree}")
     print(
@@ -281,13 +295,19 @@ def main() -> None:
     parser.add_argument(
         "--ids", choices=["store", "dense"], default="store", help="patient ids (see make_tables)"
     )
+    parser.add_argument(
+        "--part-patients",
+        type=lambda v: int(float(v)),
+        default=PART_PATIENTS,
+        help="patients per DuckDB query (the engine's part size)",
+    )
     parser.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_of:
-        measure_memory(args.memory_of, args.memory_limit)
+        measure_memory(args.memory_of, args.memory_limit, args.part_patients)
         return
     for n in args.patients:
-        bench(n, args.repeats, args.memory_limit, args.ids)
+        bench(n, args.repeats, args.memory_limit, args.ids, args.part_patients)
     bench_dummy(args.dummy)
 
 

@@ -48,9 +48,9 @@ def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
 
 def patient_ranges(count: int, low: int, high: int, part_patients: int) -> list[PatientRange]:
     """``patient_id`` ranges covering ``low``..``high`` in order, one per ``part_patients``
-    of ``count`` patients (rounded up), of equal widths."""
-    parts = max(1, -(-count // part_patients))
+    of ``count`` patients (rounded up; no more than there are ids), of equal widths."""
     width = high - low + 1
+    parts = max(1, min(-(-count // part_patients), width))
     edges = [low + width * i // parts for i in range(parts + 1)]
     return [(a, b - 1) for a, b in pairwise(edges) if a < b]
 
