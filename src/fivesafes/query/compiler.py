@@ -26,8 +26,9 @@ come after the pass that makes it: passes are therefore keyed by table *and leve
 and CTEs are written in dependency order. Identical sub-definitions share one CTE
 or one aggregate.
 
-Given a *patient range* (lowest and highest ``patient_id``), every table the query
-reads is read through ``WHERE patient_id BETWEEN low AND high``: the query then
+Given a *patient range* (expressions for the lowest and highest ``patient_id``:
+numbers, or query parameters bound when it runs), every table the query reads is
+read through ``WHERE patient_id BETWEEN low AND high``: the query then
 computes exactly the rows of those patients (every value is per patient), and an
 engine can extract a large population one range at a time.
 """
@@ -241,7 +242,8 @@ class Compiler:
     ``table`` names an analysis-layer table in the engine's catalogue; ``excluded``
     names a relation of ``patient_id``s to leave out of every result (or None);
     ``dialect`` is the engine's SQLGlot dialect (it decides how rows are picked);
-    ``patients``, when given, is the (lowest, highest) ``patient_id`` to compute.
+    ``patients``, when given, is the (lowest, highest) ``patient_id`` to compute, as
+    expressions (literals, or parameters such as ``exp.Placeholder(this="low")``).
     """
 
     def __init__(
@@ -250,7 +252,7 @@ class Compiler:
         excluded: str | None = None,
         intervals: tuple[tuple[date, date], ...] = (),
         dialect: str = "duckdb",
-        patients: tuple[int, int] | None = None,
+        patients: tuple[exp.Expression, exp.Expression] | None = None,
     ) -> None:
         self._table = table
         self.patients = patients
@@ -268,7 +270,7 @@ class Compiler:
         relation = self._table(name)
         if self.patients is None or "patient_id" not in TABLES[name].column_names:
             return relation
-        low, high = (cast(literal(i, Kind.INT), Kind.INT) for i in self.patients)
+        low, high = (cast(bound.copy(), Kind.INT) for bound in self.patients)
         between = exp.Between(this=_col("pr", "patient_id"), low=low, high=high)
         rows = exp.select("*").from_(exp.alias_(relation, "pr", table=True)).where(between)
         return rows.subquery()

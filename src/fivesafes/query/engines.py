@@ -23,8 +23,9 @@ groups of its range. Spark partitions its own work and runs each definition whol
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from functools import partial
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -40,6 +41,9 @@ EXCLUDED = "excluded_patients"
 PART_PATIENTS = 250_000
 """About how many patients DuckDB extracts per query (see the module's docstring)."""
 PatientRange = tuple[int, int]
+Bounds = tuple[exp.Expression, exp.Expression]
+PART_BOUNDS: Bounds = (exp.Placeholder(this="low"), exp.Placeholder(this="high"))
+"""The patient range of a part, as parameters: one query text serves every part."""
 
 
 def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
@@ -60,10 +64,10 @@ def dataset_sql(
     schema: str | None,
     excluded: bool,
     dialect: str = "duckdb",
-    patients: PatientRange | None = None,
+    patients: Bounds | None = None,
 ) -> exp.Select:
-    """The query extracting ``query`` (for the patients in ``patients``; None: everyone),
-    for an engine speaking ``dialect``."""
+    """The query extracting ``query`` (for the patients between the ``patients`` bounds;
+    None: everyone), for an engine speaking ``dialect``."""
     compiler = Compiler(
         lambda t: exp.table_(t, db=schema, quoted=True),
         EXCLUDED if excluded else None,
@@ -78,11 +82,11 @@ def measures_sql(
     schema: str | None,
     excluded: bool,
     dialect: str = "duckdb",
-    patients: PatientRange | None = None,
+    patients: Bounds | None = None,
 ) -> list[exp.Select]:
-    """The queries computing every measure (over the patients in ``patients``; None:
-    everyone): one per set of intervals (usually one), each computing all its intervals
-    and all its measures in one pass over each table."""
+    """The queries computing every measure (over the patients between the ``patients``
+    bounds; None: everyone): one per set of intervals (usually one), each computing all
+    its intervals and all its measures in one pass over each table."""
     by_intervals: dict[tuple[tuple[date, date], ...], list[Measure]] = {}
     for measure in query.measures:
         by_intervals.setdefault(measure.intervals, []).append(measure)
@@ -150,12 +154,13 @@ class DuckDBEngine:
     def explain(self, query: DatasetQuery) -> str:
         return dataset_sql(query, self.schema, False).sql(self.dialect, pretty=True)
 
-    def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
+    def _run(self, sql: str, exclude: list[int], patients: PatientRange | None = None) -> pa.Table:
         # A cursor of its own: the caller's connection may hold an unfinished result.
         con = self.con.cursor()
         try:
             con.register(EXCLUDED, _excluded_table(exclude))
-            return con.sql(sql.sql(self.dialect)).to_arrow_table()
+            bounds = None if patients is None else {"low": patients[0], "high": patients[1]}
+            return con.sql(sql, params=bounds).to_arrow_table()
         finally:
             con.close()
 
@@ -168,35 +173,40 @@ class DuckDBEngine:
         ).from_(exp.table_("patients", db=self.schema, quoted=True))
         con = self.con.cursor()
         try:
-            row = con.execute(stats.sql(self.dialect)).fetchone()
+            count, low, high = con.execute(stats.sql(self.dialect)).fetchall()[0]
         finally:
             con.close()
-        count, low, high = row if row is not None else (0, None, None)
         if count <= self.part_patients:
             return [None]
         return list(patient_ranges(count, low, high, self.part_patients))
+
+    def _in_parts(
+        self, build: Callable[[Bounds | None], list[exp.Select]], exclude: list[int]
+    ) -> Iterator[pa.Table]:
+        """The results of ``build``'s queries, part after part (each query printed once,
+        its part's range bound as parameters)."""
+        parts = self.parts()
+        sqls = [sql.sql(self.dialect) for sql in build(None if parts == [None] else PART_BOUNDS)]
+        for patients in parts:
+            for sql in sqls:
+                yield self._run(sql, exclude, patients)
 
     def dataset_parts(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> Iterator[pa.Table]:
         """The dataset's rows, part by part in ``patient_id`` order (for writing out as
         they come, without holding every row)."""
         exclude = list(exclude)
-        for patients in self.parts():
-            yield self._run(
-                dataset_sql(query, self.schema, bool(exclude), patients=patients), exclude
-            )
+        return self._in_parts(
+            lambda bounds: [dataset_sql(query, self.schema, bool(exclude), patients=bounds)],
+            exclude,
+        )
 
     def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
         return pa.concat_tables(self.dataset_parts(query, exclude))
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        return _measures_table(
-            [
-                self._run(sql, exclude)
-                for patients in self.parts()
-                for sql in measures_sql(query, self.schema, bool(exclude), self.dialect, patients)
-            ]
-        )
+        build = partial(measures_sql, query, self.schema, bool(exclude), self.dialect)
+        return _measures_table(list(self._in_parts(build, exclude)))
 
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
