@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from itertools import pairwise
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,12 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engines_agree import assert_same, columns, tables
 
+from fhir_factory import basic_population, write_ndjson
 from fivesafes import Dataset, Measures, codelist, months, years
 from fivesafes.model import TABLES
 from fivesafes.query.dates import INTERVAL
 from fivesafes.query.engines import DuckDBEngine, arrow_schema, patient_ranges
 from fivesafes.store.analysis import insert_clustered
-from fivesafes.store.database import analysis_ddl
+from fivesafes.store.database import Store, analysis_ddl
+from fivesafes.store.load import load
 from fivesafes.tables import clinical_events as ce
 from fivesafes.tables import medications, patients, practice_registrations
 
@@ -199,3 +202,13 @@ def test_clustered_tables_are_stored_in_patient_order() -> None:
     for name in ("patients", "clinical_events", "medications"):
         stored = con.sql(f'SELECT patient_id FROM analysis."{name}"').fetchall()
         assert [r[0] for r in stored] == sorted(r[0] for r in stored)
+
+
+def test_a_load_writes_patient_tables_in_patient_order(store: Store, tmp_path: Path) -> None:
+    load(store, [write_ndjson(tmp_path / "a.ndjson", basic_population(60))], today=INDEX)
+    for name in ("patients", "practice_registrations", "clinical_events"):
+        stored = [
+            r[0] for r in store.con.execute(f'SELECT patient_id FROM analysis."{name}"').fetchall()
+        ]
+        assert len(stored) == 60
+        assert stored == sorted(stored)
