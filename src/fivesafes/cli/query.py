@@ -89,11 +89,12 @@ def _compute(
     return table
 
 
-def _write(table: Any, output: Path) -> None:
-    from fivesafes.query.study import StudyError, write_table
+def _write(parts: Any, output: Path) -> int:
+    """Write a table, or its parts as they come; the rows written."""
+    from fivesafes.query.study import StudyError, write_tables
 
     try:
-        write_table(table, output)
+        return write_tables(parts, output)
     except StudyError as e:
         raise fail(str(e)) from None
 
@@ -112,16 +113,37 @@ def generate_dataset_command(
     from fivesafes.query.study import load_dataset
 
     query = _load(load_dataset, study)
-    table = _compute(
-        "extracting",
-        dummy,
-        lambda: dummy_dataset(query, dummy_patients),
-        lambda runner: runner.dataset(query),
-        engine,
-        data_dir,
-    )
-    _write(table, output)
-    err.print(f"wrote {table.num_rows:,} patients x {table.num_columns - 1} columns to {output}")
+    if not dummy and engine == "duckdb":
+        rows = _extract_in_parts(query, output, data_dir)
+    else:
+        table = _compute(
+            "extracting",
+            dummy,
+            lambda: dummy_dataset(query, dummy_patients),
+            lambda runner: runner.dataset(query),
+            engine,
+            data_dir,
+        )
+        rows = _write([table], output)
+    err.print(f"wrote {rows:,} patients x {len(query.columns)} columns to {output}")
+
+
+def _extract_in_parts(query: Any, output: Path, data_dir: Path | None) -> int:
+    """DuckDB extracts a large store in patient ranges: each part is written as it comes, so
+    neither the query nor the result holds the whole population in memory."""
+    runner, store = _engine("duckdb", data_dir)
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task("extracting", total=len(runner.parts()))
+
+            def parts() -> Any:
+                for part in runner.dataset_parts(query):
+                    yield part
+                    progress.advance(task)
+
+            return _write(parts(), output)
+    finally:
+        store.close()
 
 
 @app.command("generate-measures")
@@ -147,7 +169,7 @@ def generate_measures_command(
         engine,
         data_dir,
     )
-    _write(table, output)
+    _write([table], output)
     err.print(f"wrote {table.num_rows:,} rows of {len(query.measures)} measures to {output}")
 
 

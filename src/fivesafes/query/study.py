@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import runpy
 import traceback
+from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -62,23 +64,42 @@ def load_measures(path: Path) -> MeasureQuery:
         raise StudyError(f"{path}: {e.problem}\n  how to fix: {e.fix}") from None
 
 
-def write_table(table: pa.Table, path: Path) -> None:
-    """Write by suffix: .parquet (default choice), .csv, .arrow or .feather."""
+def write_tables(parts: Iterable[pa.Table], path: Path) -> int:
+    """Write parts of one table as they come, by suffix: .parquet (default choice), .csv,
+    .arrow or .feather; returns the rows written. Only one part is held at a time, so a large
+    extraction does not keep every row in memory before writing."""
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise StudyError(
             f"cannot tell the format of {path}: name it .parquet, .csv, .arrow or .feather"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")  # a failed run leaves no half-written file
+    rows = 0
+    try:
+        with ExitStack() as stack:
+            writer: Any = None
+            for part in parts:
+                if writer is None:
+                    writer = stack.enter_context(_writer(suffix, partial, part.schema))
+                writer.write_table(part)
+                rows += part.num_rows
+        if writer is None:
+            raise StudyError(f"{path}: nothing to write")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
+
+
+def _writer(suffix: str, path: Path, schema: pa.Schema) -> Any:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path)
-    elif suffix == ".csv":
+        return pq.ParquetWriter(path, schema)
+    if suffix == ".csv":
         import pyarrow.csv as pcsv
 
-        pcsv.write_csv(table, path)
-    else:
-        import pyarrow.feather as feather
-
-        feather.write_feather(table, path, compression="uncompressed")
+        return pcsv.CSVWriter(path, schema)
+    options = pa.ipc.IpcWriteOptions(compression=None)  # Feather v2: the Arrow IPC file
+    return pa.ipc.new_file(path, schema, options=options)
