@@ -142,7 +142,8 @@ class _Scope:
                         expression=_col(self.alias, "interval_start"),
                     ),
                 )
-            query = query.join(exp.alias_(j.relation, j.alias, table=True), on=on, join_type="left")
+            relation = exp.alias_(j.relation, j.alias, table=True)
+            query = query.join(relation, on=on, join_type="left", copy=False)
         if where is not None:
             query = query.where(where)
         if group_by:
@@ -286,12 +287,14 @@ class Compiler:
         return self._names[key]
 
     def _with(self, query: exp.Select) -> exp.Select:
+        # Every body here is a fresh tree (a pass builds its SELECT now; a kept CTE is copied),
+        # so the statement can grow in place: copying it at each step was most of compiling.
         bodies = {
-            name: body.select() if isinstance(body, _Pass) else body
+            name: body.select() if isinstance(body, _Pass) else body.copy()
             for name, body in self.ctes.items()
         }
         for name in _dependency_order(bodies):
-            query = query.with_(name, as_=bodies[name])
+            query = query.with_(name, as_=bodies[name], copy=False)
         return query
 
     # -- the patients and intervals every query starts from --------------------------
