@@ -16,7 +16,7 @@ missing role and the command exits with code 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -184,55 +184,41 @@ def _submitted(release_id: str, proof: Receipt, receipt: Path | None) -> None:
         console.print(f"receipt saved to {receipt} (check it with `fivesafes ledger verify`)")
 
 
-def _review(
-    verdict: Verdict,
-    release_id: str,
-    comments: str,
-    key: Path,
-    token: str | None,
-    data_dir: Path | None,
-) -> None:
-    with _office(data_dir) as office:
-        state = review_release(
-            office, need_token(token), release_id, verdict, comments, load_person_key(key)
+def _vote_command(verdict: Verdict) -> Callable[..., None]:
+    """One command per verdict (typer wants a function each); all cast a signed, sealed vote."""
+
+    def vote(
+        release_id: str,
+        comments: CommentsOption,
+        key: KeyOption,
+        token: TokenOption = None,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        with _office(data_dir) as office:
+            state = review_release(
+                office, need_token(token), release_id, verdict, comments, load_person_key(key)
+            )
+        console.print(
+            f"your {verdict.value} vote on {release_id} is signed and sealed; now {state}"
         )
-    console.print(f"your {verdict.value} vote on {release_id} is signed and sealed; now {state}")
+
+    return vote
 
 
-@release_app.command("approve")
-def release_approve(
-    release_id: str,
-    comments: CommentsOption,
-    key: KeyOption,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Vote to release (output checker); signed with your key, sealed until both votes are in."""
-    _review(Verdict.APPROVE, release_id, comments, key, token, data_dir)
-
-
-@release_app.command("return")
-def release_return(
-    release_id: str,
-    comments: CommentsOption,
-    key: KeyOption,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Vote to send the request back for changes, saying what to change (output checker)."""
-    _review(Verdict.RETURN, release_id, comments, key, token, data_dir)
-
-
-@release_app.command("reject")
-def release_reject(
-    release_id: str,
-    comments: CommentsOption,
-    key: KeyOption,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Vote against releasing these outputs at all (output checker)."""
-    _review(Verdict.REJECT, release_id, comments, key, token, data_dir)
+for _name, _verdict, _help in (
+    (
+        "approve",
+        Verdict.APPROVE,
+        "Vote to release (output checker); signed with your key, sealed until both votes are in.",
+    ),
+    (
+        "return",
+        Verdict.RETURN,
+        "Vote to send the request back for changes, saying what to change (output checker).",
+    ),
+    ("reject", Verdict.REJECT, "Vote against releasing these outputs at all (output checker)."),
+):
+    release_app.command(_name, help=_help)(_vote_command(_verdict))
 
 
 @release_app.command("publish")

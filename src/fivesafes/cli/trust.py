@@ -8,6 +8,7 @@ checks it afresh, says who acted, and leaves its trace in the ledger. Only the v
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -306,28 +307,30 @@ def project_approve(
     _decide(Verdict.APPROVE, project_id, reasons, key, _date(until, "--until"), token, data_dir)
 
 
-@project_app.command("request-changes")
-def project_request_changes(
-    project_id: str,
-    reasons: ReasonsOption,
-    key: KeyOption,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Ask the applicants for changes, with reasons, signed (approver)."""
-    _decide(Verdict.REQUEST_CHANGES, project_id, reasons, key, None, token, data_dir)
+def _refusal_command(verdict: Verdict) -> Callable[..., None]:
+    """A decision that approves nothing, so has no end date: one command per verdict."""
+
+    def refuse(
+        project_id: str,
+        reasons: ReasonsOption,
+        key: KeyOption,
+        token: TokenOption = None,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        _decide(verdict, project_id, reasons, key, None, token, data_dir)
+
+    return refuse
 
 
-@project_app.command("reject")
-def project_reject(
-    project_id: str,
-    reasons: ReasonsOption,
-    key: KeyOption,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Reject an application, with reasons, signed (approver)."""
-    _decide(Verdict.REJECT, project_id, reasons, key, None, token, data_dir)
+for _name, _verdict, _help in (
+    (
+        "request-changes",
+        Verdict.REQUEST_CHANGES,
+        "Ask the applicants for changes, with reasons, signed (approver).",
+    ),
+    ("reject", Verdict.REJECT, "Reject an application, with reasons, signed (approver)."),
+):
+    project_app.command(_name, help=_help)(_refusal_command(_verdict))
 
 
 @project_app.command("list")
