@@ -191,16 +191,27 @@ def issue_token(
 
 def revoke_token(cp: ControlPlane, credential: str, token_id: str) -> None:
     """Revoke a token at once: one's own, or anyone's for a custodian."""
+    _revoke(cp, credential, Token, token_id, "token")
+
+
+def _revoke(
+    cp: ControlPlane, credential: str, table: type[Token] | type[PersonKey], row_id: str, what: str
+) -> None:
+    """Mark one's own token or key revoked now (a custodian: anyone's), and log it once."""
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
-        row = session.get(Token, token_id)
+        row = session.get(table, row_id)
         if row is None:
-            raise ValueError(f"no token {token_id}")
+            raise ValueError(f"no {what} {row_id}")
         if row.person_id != me.person_id and not me.may(Action.MANAGE_ACCOUNTS):
-            raise AccessDenied(f"{me.person_id} may not revoke {row.person_id}'s tokens")
+            raise AccessDenied(f"{me.person_id} may not revoke {row.person_id}'s {what}s")
         if row.revoked_at is None:
             row.revoked_at = cp.now()
-            subject = {"person_id": row.person_id, "change": "token_revoked", "token_id": token_id}
+            subject = {
+                "person_id": row.person_id,
+                "change": f"{what}_revoked",
+                f"{what}_id": row_id,
+            }
             cp.log("account", subject, me.person_id)
 
 
@@ -275,17 +286,7 @@ def revoke_key(cp: ControlPlane, credential: str, key_id: str) -> None:
     Decisions already signed stay verifiable (the public key stays in the ledger); the key can
     sign no new ones.
     """
-    with cp.transaction() as session:
-        me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
-        key = session.get(PersonKey, key_id)
-        if key is None:
-            raise ValueError(f"no key {key_id}")
-        if key.person_id != me.person_id and not me.may(Action.MANAGE_ACCOUNTS):
-            raise AccessDenied(f"{me.person_id} may not revoke {key.person_id}'s keys")
-        if key.revoked_at is None:
-            key.revoked_at = cp.now()
-            subject = {"person_id": key.person_id, "change": "key_revoked", "key_id": key_id}
-            cp.log("account", subject, me.person_id)
+    _revoke(cp, credential, PersonKey, key_id, "key")
 
 
 def list_accounts(cp: ControlPlane, credential: str) -> list[AccountView]:
