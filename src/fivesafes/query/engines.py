@@ -107,8 +107,6 @@ def measures_sql(
 class Engine(Protocol):
     name: str
 
-    def explain(self, query: DatasetQuery) -> str: ...
-
     def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
@@ -150,9 +148,6 @@ class DuckDBEngine:
         self.con = con
         self.schema = schema
         self.part_patients = part_patients
-
-    def explain(self, query: DatasetQuery) -> str:
-        return dataset_sql(query, self.schema, False).sql(self.dialect, pretty=True)
 
     def _run(self, sql: str, exclude: list[int], patients: PatientRange | None = None) -> pa.Table:
         # A cursor of its own: the caller's connection may hold an unfinished result.
@@ -259,9 +254,6 @@ class SparkEngine:
             data = arrow_schema(name).empty_table() if data is None else data
             frame = self.spark.createDataFrame(data, schema=spark_schema(name))
             frame.createOrReplaceTempView(name)
-
-    def explain(self, query: DatasetQuery) -> str:
-        return dataset_sql(query, None, False, self.dialect).sql(self.dialect, pretty=True)
 
     def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
         ids = sorted(set(exclude))
