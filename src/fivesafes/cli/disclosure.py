@@ -15,11 +15,11 @@ import typer
 
 from fivesafes.cli.common import DataDirOption, FormatOption, app, console, fail
 from fivesafes.disclosure import FileReleaseHistory
-from fivesafes.release.office import HISTORY_FOLDER
+from fivesafes.release.office import release_history
 from fivesafes.store.config import DataDir
 
 
-def release_history(
+def _project_history(
     project_id: str | None, data_dir: Path | None
 ) -> tuple[FileReleaseHistory | None, str | None]:
     """What the project has actually released — the environment's release history, the one
@@ -30,14 +30,15 @@ def release_history(
             "differencing against earlier releases not checked: say which project with "
             "--project-id to compare this table with what the project has released"
         )
-    root = DataDir.from_env(data_dir).root
+    where = DataDir.from_env(data_dir)
+    root = where.root
     if not root.is_dir():
         return None, (
             f"differencing against earlier releases not checked: no environment data "
             f"directory here ({root}) to read {project_id}'s releases from; the checks run "
             "again inside the environment before anything is released"
         )
-    return FileReleaseHistory(root / HISTORY_FOLDER / project_id), None
+    return release_history(where, project_id), None
 
 
 @app.command("check-output")
@@ -83,7 +84,7 @@ def check_output_command(
         raise fail(f"no profile {profile!r}; choose one of {', '.join(profiles)}")
     if output_format not in ("text", "json"):
         raise fail("--format must be text or json")
-    history, unchecked = release_history(project_id, data_dir)
+    history, unchecked = _project_history(project_id, data_dir)
     try:
         report = check_file(
             file,

@@ -36,6 +36,12 @@ VIEW_ACTION = Action.ISSUE_OWN_TOKEN
 """Any verified person; what they may see is decided per request."""
 
 
+def release_history(data_dir: DataDir, project_id: str) -> FileReleaseHistory:
+    """Where an environment keeps what a project has released, with the true counts behind it
+    (never with the released files): what every differencing check reads."""
+    return FileReleaseHistory(data_dir.root / HISTORY_FOLDER / project_id)
+
+
 @dataclass
 class ReleaseOffice:
     """The release stage of one environment: its control plane, data directory and rules.
@@ -64,7 +70,7 @@ class ReleaseOffice:
 
     def history(self, project_id: str) -> FileReleaseHistory:
         """Everything the project has released, with true counts, for differencing."""
-        return FileReleaseHistory(self.data_dir.root / HISTORY_FOLDER / project_id)
+        return release_history(self.data_dir, project_id)
 
     def batch_history(self, project_id: str) -> MemoryReleaseHistory:
         """The project's history, to which each file of one request is added once checked.
