@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
 from fhir_factory import basic_population, condition, nhs_number, patient, write_ndjson
+from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
 
@@ -168,3 +170,17 @@ def test_validate_mode_keeps_nothing(store: Store, tmp_path: Path) -> None:
     assert len(report.verdicts) == len(basic_population(1)) + 1
     assert store.con.execute("SELECT count(*) FROM analysis.patients").fetchone() == (0,)
     assert store.con.execute("SELECT count(*) FROM meta.loads").fetchone() == (0,)
+
+
+def test_a_reader_spills_to_its_own_temporary_folder(data_dir: DataDir) -> None:
+    """A read-only store (a sandboxed extraction) may not be able to write beside its file:
+    what does not fit in DuckDB's memory goes to a private folder, removed on close."""
+    Store.open(data_dir).close()
+    reader = Store.open(data_dir, read_only=True)
+    spill = Path(reader.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+    assert spill.parent == Path(tempfile.gettempdir()) and spill.is_dir()
+    reader.con.execute("SET memory_limit = '20MB'; SET threads = 1")
+    rows = reader.con.sql("SELECT i FROM range(3000000) t(i) ORDER BY hash(i)").fetchall()
+    assert len(rows) == 3_000_000
+    reader.close()
+    assert not spill.exists()

@@ -13,6 +13,8 @@ One DuckDB file, one transaction per load: an interrupted load leaves nothing.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -77,6 +79,7 @@ class Store:
         self.path = path
         self._key_source = key_source
         self._key: bytes | None = None
+        self._spill: Path | None = None
         self._ensure_schema()
 
     @property
@@ -101,7 +104,18 @@ class Store:
             )
         data_dir.root.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(data_dir.database), read_only=read_only)
-        return cls(con, data_dir.key_file, data_dir.database)
+        store = cls(con, data_dir.key_file, data_dir.database)
+        if read_only:
+            store._spill_to_temp()
+        return store
+
+    def _spill_to_temp(self) -> None:
+        """Where DuckDB writes what does not fit in its ``memory_limit``: a private folder
+        under the temporary directory, not ``<store>.tmp`` beside the file, because a
+        reader may not write there (a sandbox mounts the store read-only) and queries
+        must then fail instead of spilling."""
+        self._spill = Path(tempfile.mkdtemp(prefix="fivesafes-duckdb-"))
+        self.con.execute(f"SET temp_directory = '{self._spill}'")
 
     @classmethod
     def in_memory(cls, key: bytes) -> Store:
@@ -110,6 +124,8 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
     def __enter__(self) -> Store:
         return self
