@@ -15,10 +15,13 @@ Prints, for each size: where the data came from and its rows per table; the best
 ``--repeats`` DuckDB extraction times (the one SQL query from a DuckDB database file,
 result fetched to Arrow) and pandas times (the same columns from DataFrames already in
 memory) and floor times, run alternately in this process so all see the same machine
-load; the ratios; whether both give the same answers; and DuckDB's peak memory, measured in a
-fresh process that only opens the database and runs the extraction (its peak RSS,
-and the RSS before the query, so the engine's share is visible). Then the time to make
-100,000 dummy patients from the definition.
+load; the ratios; whether both give the same answers; and the extraction's peak memory,
+measured in a fresh process that only opens the database and does what
+``fivesafes generate-dataset`` does: extract part by part and write each part to a
+Parquet file as it comes (its peak RSS, and the RSS before, so the extraction's share
+is visible). ``--memory-patients`` sizes get that memory figure only (no timings), to
+show it stays flat beyond the timed sizes. Then the time to make 100,000 dummy
+patients from the definition.
 
 The database file is written as the store writes its analysis layer (tables in
 ``patient_id`` order, by the store's own ``insert_clustered``), and the engine extracts
@@ -30,6 +33,7 @@ gives the single query over everyone, for comparison).
     .venv/bin/python bench/bench_query.py --memory-limit 500MB   # DuckDB capped (spills)
     .venv/bin/python bench/bench_query.py --ids dense            # patient ids 1..n
     .venv/bin/python bench/bench_query.py --part-patients 1e12   # one query, no parts
+    .venv/bin/python bench/bench_query.py --memory-patients 3000000  # memory at 3M too
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from fivesafes import Dataset, codelist, years
 from fivesafes.model import TABLES
 from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset
 from fivesafes.query.engines import PART_PATIENTS, DuckDBEngine
+from fivesafes.query.study import write_tables
 from fivesafes.store.analysis import insert_clustered
 from fivesafes.store.database import analysis_ddl
 from fivesafes.tables import (
@@ -245,16 +250,17 @@ def high_water_mib() -> float:
 
 
 def measure_memory(path: Path, memory_limit: str | None, part: int) -> None:
-    """Child side of :func:`engine_memory`: prints (MiB) the RSS before the query, the
-    peak RSS, and two shares of it that grow with the store whatever the engine does:
-    the result (an Arrow table the caller asked for) and the table blocks DuckDB keeps
-    cached after reading them (released only when its ``memory_limit`` needs the room).
-    (DuckDB's profiler is not used: profiling a run costs gigabytes itself.)"""
+    """Child side of :func:`engine_memory`: prints (MiB) the RSS before the extraction and
+    the peak RSS while it writes the dataset part by part to a Parquet file (as
+    ``fivesafes generate-dataset`` does), and the table blocks DuckDB still keeps cached
+    at the end. (DuckDB's profiler is not used: profiling a run costs gigabytes itself.)"""
     con = connect(path, memory_limit)
     before = rss_mib()
-    started = time.perf_counter()
-    result = DuckDBEngine(con, part_patients=part).dataset(definition().query())
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        engine = DuckDBEngine(con, part_patients=part)
+        rows = write_tables(engine.dataset_parts(definition().query()), Path(tmp) / "out.parquet")
+        seconds = time.perf_counter() - started
     peak = high_water_mib()
     cached = con.execute(
         "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
@@ -264,13 +270,35 @@ def measure_memory(path: Path, memory_limit: str | None, part: int) -> None:
             {
                 "before": before,
                 "peak": peak,
-                "result": result.nbytes / 2**20,
                 "cached": cached / 2**20,
-                "rows": result.num_rows,
+                "rows": rows,
                 "seconds": seconds,
             }
         )
     )
+
+
+def print_memory(memory: dict[str, float], memory_limit: str | None) -> None:
+    limit = f", memory_limit {memory_limit}" if memory_limit else ""
+    print(
+        f"  memory   peak RSS {memory['peak']:,.0f} MiB writing {memory['rows']:,} rows to "
+        f"Parquet part by part in a process of its own{limit} ({memory['before']:,.0f} MiB "
+        f"before: the extraction's share {memory['peak'] - memory['before']:,.0f} MiB; "
+        f"that run {memory['seconds']:.2f} s)"
+    )
+
+
+def bench_memory(n: int, memory_limit: str | None, ids: str, part: int) -> None:
+    """Only the memory of extracting ``n`` patients (no timings, no pandas)."""
+    query = definition().query()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "store.duckdb"
+        tables = make_tables(n, query, ids)
+        rows = sum(t.num_rows for t in tables.values())
+        write_store(tables, path)
+        del tables
+        print(f"\n{n:,} patients ({rows:,} rows), memory only:")
+        print_memory(engine_memory(path, memory_limit, part), memory_limit)
 
 
 def bench(n: int, repeats: int, memory_limit: str | None, ids: str, part: int) -> None:
@@ -311,7 +339,6 @@ def bench(n: int, repeats: int, memory_limit: str | None, ids: str, part: int) -
         memory = engine_memory(path, memory_limit, part)
     agree = _agree(result, expected)
     best_ours, best_theirs = min(ours), min(theirs)
-    limit = f", memory_limit {memory_limit}" if memory_limit else ""
     print(
         f"  duckdb   {best_ours:7.2f} s  ({result.num_rows:,} rows in {parts} part(s) of up to "
         f"~{part:,} patients; best of {repeats})"
@@ -324,15 +351,7 @@ def bench(n: int, repeats: int, memory_limit: str | None, ids: str, part: int) -
         "identical, the rest differ only where the floor breaks ties arbitrarily)"
     )
     print(f"  ratio    {best_theirs / best_ours:7.1f}x faster than pandas; results agree: {agree}")
-    working = memory["peak"] - memory["before"] - memory["result"] - memory["cached"]
-    print(
-        f"  duckdb memory: peak RSS {memory['peak']:,.0f} MiB in a process of its own, "
-        f"{memory['before']:,.0f} MiB before the query{limit} (that run {memory['seconds']:.2f} s)"
-    )
-    print(
-        f"    of which the result {memory['result']:,.0f} MiB, cached table blocks "
-        f"{memory['cached']:,.0f} MiB; the rest, the query's working memory: {working:,.0f} MiB"
-    )
+    print_memory(memory, memory_limit)
 
 
 def _agree(result: pa.Table, expected: pd.DataFrame) -> bool:
@@ -375,6 +394,9 @@ def main() -> None:
         default=PART_PATIENTS,
         help="patients per DuckDB query (the engine's part size)",
     )
+    parser.add_argument(
+        "--memory-patients", type=int, nargs="*", default=[], help="sizes for memory only"
+    )
     parser.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_of:
@@ -382,6 +404,8 @@ def main() -> None:
         return
     for n in args.patients:
         bench(n, args.repeats, args.memory_limit, args.ids, args.part_patients)
+    for n in args.memory_patients:
+        bench_memory(n, args.memory_limit, args.ids, args.part_patients)
     bench_dummy(args.dummy)
 
 

@@ -23,6 +23,7 @@ from test_engines_agree import assert_same, columns, tables
 from fhir_factory import basic_population, write_ndjson
 from fivesafes import Dataset, Measures, codelist, months, years
 from fivesafes.model import TABLES
+from fivesafes.query import engines
 from fivesafes.query.dates import INTERVAL
 from fivesafes.query.engines import DuckDBEngine, arrow_schema, patient_ranges
 from fivesafes.store.analysis import insert_clustered
@@ -143,6 +144,48 @@ def test_parts_give_the_rows_of_one_query_in_patient_order() -> None:
     assert expected.num_rows > 2000
     assert got.column("patient_id").to_pylist() == sorted(got.column("patient_id").to_pylist())
     assert_same(got.to_pylist(), expected.to_pylist())
+
+
+def _settings(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    query = "SELECT current_setting('threads'), current_setting('memory_limit')"
+    threads, memory = con.execute(query).fetchall()[0]
+    return str(threads), memory
+
+
+def test_parts_run_one_thread_each_and_the_settings_are_put_back() -> None:
+    con = _store(600, seed=4)
+    con.execute("SET threads = 2; SET memory_limit = '1GB'")
+    before = _settings(con)
+    engine = DuckDBEngine(con, part_patients=100)
+    parts = engine.dataset_parts(_definition().query())
+    next(parts)
+    assert _settings(con) == ("1", before[1])  # two queries at once, one thread each
+    parts.close()  # the caller stopped early: the setting still comes back
+    assert _settings(con) == before
+    list(engine.dataset_parts(_definition().query()))
+    assert _settings(con) == before
+
+
+def test_parts_empty_the_block_cache_once_it_is_full(monkeypatch, tmp_path: Path) -> None:
+    """DuckDB keeps the table blocks it reads from a database file; between parts the
+    engine evicts them once they pass ``CACHE_BYTES`` (here 0), and the memory limit
+    stays as it was."""
+    _store(3000, seed=5).execute(
+        f"ATTACH '{tmp_path / 'file.duckdb'}' AS f; COPY FROM DATABASE memory TO f"
+    )
+    con = duckdb.connect(str(tmp_path / "file.duckdb"), read_only=True)
+    con.execute("SET memory_limit = '2GB'")
+    limit = _settings(con)[1]
+    cached = "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+    query = _definition().query()
+    DuckDBEngine(con, part_patients=WHOLE).dataset(query)
+    full = con.execute(cached).fetchall()[0][0]
+    assert full > 0
+    monkeypatch.setattr(engines, "CACHE_BYTES", 0)
+    for _ in DuckDBEngine(con, part_patients=300).dataset_parts(query):
+        pass
+    assert con.execute(cached).fetchall()[0][0] < full
+    assert _settings(con)[1] == limit
 
 
 def test_parts_leave_out_the_excluded() -> None:

@@ -18,17 +18,29 @@ denominators, being counts, are summed across parts. Why: the grouped passes hol
 one hash-table entry per patient, so one query over everyone needs memory growing
 with the population, while a part needs the same memory however large the store --
 and the store writes its tables in ``patient_id`` order, so a part reads only the row
-groups of its range. Spark partitions its own work and runs each definition whole.
+groups of its range. The parts run side by side, as many at once as DuckDB has threads,
+each query on one thread: on a small machine this is markedly faster than one query
+at a time spread over every thread (a grouped pass's parallel build and merge cost
+more than they gain). DuckDB would keep every table block it has read cached until
+its ``memory_limit`` needs the room, so the memory of an extraction would grow with the
+store after all; but the parts read different row groups, so once the cache holds
+``CACHE_BYTES`` the engine lets the parts in flight finish and empties it. With both,
+memory stays flat however many parts there are.
+Spark partitions its own work and runs each definition whole.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from datetime import date
 from functools import partial
 from itertools import pairwise
 from typing import Any, Protocol
 
+import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
@@ -38,8 +50,11 @@ from fivesafes.query.compiler import Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 
 EXCLUDED = "excluded_patients"
-PART_PATIENTS = 250_000
+PART_PATIENTS = 100_000
 """About how many patients DuckDB extracts per query (see the module's docstring)."""
+CACHE_BYTES = 32 * 2**20
+"""Table blocks DuckDB may keep cached during an extraction in parts, in bytes (see the
+module's docstring)."""
 PatientRange = tuple[int, int]
 Bounds = tuple[exp.Expression, exp.Expression]
 PART_BOUNDS: Bounds = (exp.Placeholder(this="low"), exp.Placeholder(this="high"))
@@ -102,6 +117,20 @@ def measures_sql(
         )
         queries.append(compiler.measures(tuple(measures), [index[m.name] for m in measures]))
     return queries
+
+
+_UNITS = {"": 1, "B": 1, "BYTES": 1} | {
+    f"{p}{i}B": (1024 if i else 1000) ** (n + 1) for n, p in enumerate("KMGTP") for i in ("", "I")
+}
+
+
+def _bytes(size: str) -> int:
+    """A DuckDB size setting as it prints (``'18.6 GiB'``, ``'500.0 MiB'``) in bytes. It
+    prints truncated, so the value was up to one last digit more: the middle of that
+    is taken, which prints the same again (a limit put back does not creep down)."""
+    number, _, unit = size.strip().partition(" ")
+    digits = len(number.partition(".")[2])
+    return round((float(number) + 0.5 * 10**-digits) * _UNITS[unit.strip().upper()])
 
 
 class Engine(Protocol):
@@ -179,12 +208,69 @@ class DuckDBEngine:
         self, build: Callable[[Bounds | None], list[exp.Select]], exclude: list[int]
     ) -> Iterator[pa.Table]:
         """The results of ``build``'s queries, part after part (each query printed once,
-        its part's range bound as parameters)."""
+        its part's range bound as parameters); several parts run at once, see the
+        module's docstring."""
         parts = self.parts()
-        sqls = [sql.sql(self.dialect) for sql in build(None if parts == [None] else PART_BOUNDS)]
-        for patients in parts:
-            for sql in sqls:
-                yield self._run(sql, exclude, patients)
+        if parts == [None]:
+            for sql in build(None):
+                yield self._run(sql.sql(self.dialect), exclude)
+            return
+        sqls = [sql.sql(self.dialect) for sql in build(PART_BOUNDS)]
+        runs = [(sql, patients) for patients in parts for sql in sqls]
+        with self._one_thread_per_query() as workers, ThreadPoolExecutor(workers) as pool:
+            # At most ``workers`` queries ahead of the caller: results wait to be taken, so
+            # submitting every part at once would hold them all.
+            pending: deque[Future[pa.Table]] = deque()
+            for sql, patients in runs:
+                if self._cached() > CACHE_BYTES:
+                    while pending:  # the cache is emptied while no query runs
+                        yield pending.popleft().result()
+                    self._drop_cache()
+                pending.append(pool.submit(self._run, sql, exclude, patients))
+                if len(pending) == workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    @contextmanager
+    def _one_thread_per_query(self) -> Iterator[int]:
+        """How many queries to run at once (DuckDB's ``threads``), with ``threads`` set to
+        1 meanwhile. The setting belongs to the database, not the connection: it is put
+        back afterwards."""
+        con = self.con.cursor()
+        try:
+            threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+            con.execute("SET threads = 1")
+            try:
+                yield threads
+            finally:
+                con.execute(f"SET threads = {threads}")
+        finally:
+            con.close()
+
+    def _cached(self) -> int:
+        """Bytes of table blocks DuckDB holds in memory now."""
+        con = self.con.cursor()
+        try:
+            blocks = "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+            return int(con.execute(blocks).fetchall()[0][0] or 0)
+        finally:
+            con.close()
+
+    def _drop_cache(self) -> None:
+        """Evict the table blocks DuckDB keeps cached, while no query runs: lowering
+        ``memory_limit`` to a few MiB makes it evict them, and the limit is put back at
+        once. The blocks of the parts done are of little use to the next (each part
+        reads its own row groups)."""
+        con = self.con.cursor()
+        try:
+            limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            # If something else holds the memory (another connection's query), it stays.
+            with suppress(duckdb.Error):
+                con.execute(f"SET memory_limit = '{min(CACHE_BYTES // 4, _bytes(limit))}B'")
+            con.execute(f"SET memory_limit = '{_bytes(limit)}B'")
+        finally:
+            con.close()
 
     def dataset_parts(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> Iterator[pa.Table]:
         """The dataset's rows, part by part in ``patient_id`` order (for writing out as
