@@ -23,9 +23,9 @@ each query on one thread: on a small machine this is markedly faster than one qu
 at a time spread over every thread (a grouped pass's parallel build and merge cost
 more than they gain). DuckDB would keep every table block it has read cached until
 its ``memory_limit`` needs the room, so the memory of an extraction would grow with the
-store after all; but the parts read different row groups, so once the cache holds
-``CACHE_BYTES`` the engine lets the parts in flight finish and empties it. With both,
-memory stays flat however many parts there are.
+store after all: once the cache holds ``CACHE_BYTES`` the engine lets the parts in
+flight finish and empties it. The parts read different row groups, so little is lost;
+emptying it more often costs time, as neighbouring parts share some blocks.
 Spark partitions its own work and runs each definition whole.
 """
 
@@ -52,7 +52,7 @@ from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 EXCLUDED = "excluded_patients"
 PART_PATIENTS = 100_000
 """About how many patients DuckDB extracts per query (see the module's docstring)."""
-CACHE_BYTES = 32 * 2**20
+CACHE_BYTES = 128 * 2**20
 """Table blocks DuckDB may keep cached during an extraction in parts, in bytes (see the
 module's docstring)."""
 PatientRange = tuple[int, int]
@@ -178,15 +178,25 @@ class DuckDBEngine:
         self.schema = schema
         self.part_patients = part_patients
 
-    def _run(self, sql: str, exclude: list[int], patients: PatientRange | None = None) -> pa.Table:
-        # A cursor of its own: the caller's connection may hold an unfinished result.
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """A cursor of its own: the caller's connection may hold an unfinished result, and
+        parts run on several threads at once."""
         con = self.con.cursor()
         try:
+            yield con
+        finally:
+            con.close()
+
+    def _setting(self, name: str) -> str:
+        with self._cursor() as con:
+            return str(con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0])
+
+    def _run(self, sql: str, exclude: list[int], patients: PatientRange | None = None) -> pa.Table:
+        with self._cursor() as con:
             con.register(EXCLUDED, _excluded_table(exclude))
             bounds = None if patients is None else {"low": patients[0], "high": patients[1]}
             return con.sql(sql, params=bounds).to_arrow_table()
-        finally:
-            con.close()
 
     def parts(self) -> list[PatientRange | None]:
         """The patient ranges to extract one at a time; ``[None]`` (everyone in one query)
@@ -195,11 +205,8 @@ class DuckDBEngine:
         stats = exp.select(
             exp.Count(this=exp.Star()), exp.Min(this=patient_id), exp.Max(this=patient_id.copy())
         ).from_(exp.table_("patients", db=self.schema, quoted=True))
-        con = self.con.cursor()
-        try:
+        with self._cursor() as con:
             count, low, high = con.execute(stats.sql(self.dialect)).fetchall()[0]
-        finally:
-            con.close()
         if count <= self.part_patients:
             return [None]
         return list(patient_ranges(count, low, high, self.part_patients))
@@ -218,8 +225,10 @@ class DuckDBEngine:
         sqls = [sql.sql(self.dialect) for sql in build(PART_BOUNDS)]
         runs = [(sql, patients) for patients in parts for sql in sqls]
         with self._one_thread_per_query() as workers, ThreadPoolExecutor(workers) as pool:
-            # At most ``workers`` queries ahead of the caller: results wait to be taken, so
+            # Twice as many queries queued as run, so a thread that finishes is never left
+            # waiting behind a slower part; no more, as results wait to be taken and
             # submitting every part at once would hold them all.
+            ahead = 2 * workers
             pending: deque[Future[pa.Table]] = deque()
             for sql, patients in runs:
                 if self._cached() > CACHE_BYTES:
@@ -227,7 +236,7 @@ class DuckDBEngine:
                         yield pending.popleft().result()
                     self._drop_cache()
                 pending.append(pool.submit(self._run, sql, exclude, patients))
-                if len(pending) == workers:
+                if len(pending) == ahead:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
@@ -237,40 +246,32 @@ class DuckDBEngine:
         """How many queries to run at once (DuckDB's ``threads``), with ``threads`` set to
         1 meanwhile. The setting belongs to the database, not the connection: it is put
         back afterwards."""
-        con = self.con.cursor()
-        try:
-            threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        threads = int(self._setting("threads"))
+        with self._cursor() as con:
             con.execute("SET threads = 1")
-            try:
-                yield threads
-            finally:
-                con.execute(f"SET threads = {threads}")
+        try:
+            yield threads
         finally:
-            con.close()
+            with self._cursor() as con:
+                con.execute(f"SET threads = {threads}")
 
     def _cached(self) -> int:
         """Bytes of table blocks DuckDB holds in memory now."""
-        con = self.con.cursor()
-        try:
-            blocks = "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+        blocks = "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+        with self._cursor() as con:
             return int(con.execute(blocks).fetchall()[0][0] or 0)
-        finally:
-            con.close()
 
     def _drop_cache(self) -> None:
         """Evict the table blocks DuckDB keeps cached, while no query runs: lowering
         ``memory_limit`` to a few MiB makes it evict them, and the limit is put back at
         once. The blocks of the parts done are of little use to the next (each part
         reads its own row groups)."""
-        con = self.con.cursor()
-        try:
-            limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        limit = _bytes(self._setting("memory_limit"))
+        with self._cursor() as con:
             # If something else holds the memory (another connection's query), it stays.
             with suppress(duckdb.Error):
-                con.execute(f"SET memory_limit = '{min(CACHE_BYTES // 4, _bytes(limit))}B'")
-            con.execute(f"SET memory_limit = '{_bytes(limit)}B'")
-        finally:
-            con.close()
+                con.execute(f"SET memory_limit = '{min(CACHE_BYTES // 4, limit)}B'")
+            con.execute(f"SET memory_limit = '{limit}B'")
 
     def dataset_parts(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> Iterator[pa.Table]:
         """The dataset's rows, part by part in ``patient_id`` order (for writing out as
