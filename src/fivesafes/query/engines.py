@@ -245,7 +245,10 @@ class DuckDBEngine:
     def _one_thread_per_query(self) -> Iterator[int]:
         """How many queries to run at once (DuckDB's ``threads``), with ``threads`` set to
         1 meanwhile. The setting belongs to the database, not the connection: it is put
-        back afterwards."""
+        back afterwards. (So two extractions in parts on one database from several threads
+        at once could leave it at 1: one saves the other's 1. fivesafes never does that:
+        each ``generate-dataset`` or ``generate-measures`` opens its own database, and
+        dummy data makes its own.)"""
         threads = int(self._setting("threads"))
         with self._cursor() as con:
             con.execute("SET threads = 1")
