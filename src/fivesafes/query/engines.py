@@ -52,7 +52,7 @@ from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 EXCLUDED = "excluded_patients"
 PART_PATIENTS = 100_000
 """About how many patients DuckDB extracts per query (see the module's docstring)."""
-CACHE_BYTES = 128 * 2**20
+CACHE_BYTES = 64 * 2**20
 """Table blocks DuckDB may keep cached during an extraction in parts, in bytes (see the
 module's docstring)."""
 PatientRange = tuple[int, int]
