@@ -166,26 +166,33 @@ def test_parts_run_one_thread_each_and_the_settings_are_put_back() -> None:
     assert _settings(con) == before
 
 
-def test_parts_empty_the_block_cache_once_it_is_full(monkeypatch, tmp_path: Path) -> None:
+def test_parts_empty_the_block_cache_they_filled(monkeypatch, tmp_path: Path) -> None:
     """DuckDB keeps the table blocks it reads from a database file; between parts the
-    engine evicts them once they pass ``CACHE_BYTES`` (here 0), and the memory limit
-    stays as it was."""
-    _store(3000, seed=5).execute(
-        f"ATTACH '{tmp_path / 'file.duckdb'}' AS f; COPY FROM DATABASE memory TO f"
-    )
-    con = duckdb.connect(str(tmp_path / "file.duckdb"), read_only=True)
-    con.execute("SET memory_limit = '2GB'")
-    limit = _settings(con)[1]
+    engine evicts them once the extraction has added ``CACHE_BYTES`` (here 0), leaves
+    alone a cache it did not fill, and keeps the memory limit as it was."""
+    path = tmp_path / "file.duckdb"
+    _store(3000, seed=5).execute(f"ATTACH '{path}' AS f; COPY FROM DATABASE memory TO f")
     cached = "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
     query = _definition().query()
-    DuckDBEngine(con, part_patients=WHOLE).dataset(query)
-    full = con.execute(cached).fetchall()[0][0]
-    assert full > 0
+
+    def extract(con: duckdb.DuckDBPyConnection) -> int:
+        for _ in DuckDBEngine(con, part_patients=300).dataset_parts(query):
+            pass
+        return con.execute(cached).fetchall()[0][0] or 0
+
+    kept = duckdb.connect(str(path), read_only=True)
+    everything = extract(kept)  # no eviction: every block read stays
+    assert everything > 0
+    kept.close()
     monkeypatch.setattr(engines, "CACHE_BYTES", 0)
-    for _ in DuckDBEngine(con, part_patients=300).dataset_parts(query):
-        pass
-    assert con.execute(cached).fetchall()[0][0] < full
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET memory_limit = '2GB'")
+    limit = _settings(con)[1]
+    assert extract(con) < everything
     assert _settings(con)[1] == limit
+    DuckDBEngine(con, part_patients=WHOLE).dataset(query)  # fills the cache: not ours
+    full = con.execute(cached).fetchall()[0][0]
+    assert extract(con) == full
 
 
 def test_parts_leave_out_the_excluded() -> None:

@@ -23,9 +23,10 @@ each query on one thread: on a small machine this is markedly faster than one qu
 at a time spread over every thread (a grouped pass's parallel build and merge cost
 more than they gain). DuckDB would keep every table block it has read cached until
 its ``memory_limit`` needs the room, so the memory of an extraction would grow with the
-store after all: once the cache holds ``CACHE_BYTES`` the engine lets the parts in
-flight finish and empties it. The parts read different row groups, so little is lost;
-emptying it more often costs time, as neighbouring parts share some blocks.
+store after all: once an extraction has added ``CACHE_BYTES`` to the cache the
+engine lets the parts in flight finish and empties it. The parts read different row
+groups, so little is lost; emptying it more often costs time, as neighbouring parts
+share some blocks.
 Spark partitions its own work and runs each definition whole.
 """
 
@@ -230,11 +231,13 @@ class DuckDBEngine:
             # submitting every part at once would hold them all.
             ahead = 2 * workers
             pending: deque[Future[pa.Table]] = deque()
+            before = self._cached()  # blocks already cached stay, unless we must empty it
             for sql, patients in runs:
-                if self._cached() > CACHE_BYTES:
+                if self._cached() > before + CACHE_BYTES:
                     while pending:  # the cache is emptied while no query runs
                         yield pending.popleft().result()
                     self._drop_cache()
+                    before = self._cached()
                 pending.append(pool.submit(self._run, sql, exclude, patients))
                 if len(pending) == ahead:
                     yield pending.popleft().result()
