@@ -75,6 +75,23 @@ def patient_ranges(count: int, low: int, high: int, part_patients: int) -> list[
     return [(a, b - 1) for a, b in pairwise(edges) if a < b]
 
 
+def _compiler(
+    schema: str | None,
+    excluded: bool,
+    dialect: str,
+    patients: Bounds | None,
+    intervals: tuple[tuple[date, date], ...] = (),
+) -> Compiler:
+    """A compiler reading the model's tables from ``schema`` (None: unqualified names)."""
+    return Compiler(
+        lambda t: exp.table_(t, db=schema, quoted=True),
+        EXCLUDED if excluded else None,
+        intervals,
+        dialect,
+        patients,
+    )
+
+
 def dataset_sql(
     query: DatasetQuery,
     schema: str | None,
@@ -84,13 +101,7 @@ def dataset_sql(
 ) -> exp.Select:
     """The query extracting ``query`` (for the patients between the ``patients`` bounds;
     None: everyone), for an engine speaking ``dialect``."""
-    compiler = Compiler(
-        lambda t: exp.table_(t, db=schema, quoted=True),
-        EXCLUDED if excluded else None,
-        dialect=dialect,
-        patients=patients,
-    )
-    return compiler.dataset(query)
+    return _compiler(schema, excluded, dialect, patients).dataset(query)
 
 
 def measures_sql(
@@ -109,13 +120,7 @@ def measures_sql(
     index = {measure.name: i for i, measure in enumerate(query.measures)}
     queries = []
     for intervals, measures in by_intervals.items():
-        compiler = Compiler(
-            lambda t: exp.table_(t, db=schema, quoted=True),
-            EXCLUDED if excluded else None,
-            intervals,
-            dialect,
-            patients,
-        )
+        compiler = _compiler(schema, excluded, dialect, patients, intervals)
         queries.append(compiler.measures(tuple(measures), [index[m.name] for m in measures]))
     return queries
 
