@@ -198,9 +198,9 @@ class DuckDBEngine:
         with self._cursor() as con:
             return str(con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0])
 
-    def _run(self, sql: str, exclude: list[int], patients: PatientRange | None = None) -> pa.Table:
+    def _run(self, sql: str, excluded: pa.Table, patients: PatientRange | None = None) -> pa.Table:
         with self._cursor() as con:
-            con.register(EXCLUDED, _excluded_table(exclude))
+            con.register(EXCLUDED, excluded)
             bounds = None if patients is None else {"low": patients[0], "high": patients[1]}
             return con.sql(sql, params=bounds).to_arrow_table()
 
@@ -224,9 +224,10 @@ class DuckDBEngine:
         its part's range bound as parameters); several parts run at once, see the
         module's docstring."""
         parts = self.parts()
+        excluded = _excluded_table(exclude)  # made once, registered with every part's query
         if parts == [None]:
             for sql in build(None):
-                yield self._run(sql.sql(self.dialect), exclude)
+                yield self._run(sql.sql(self.dialect), excluded)
             return
         sqls = [sql.sql(self.dialect) for sql in build(PART_BOUNDS)]
         runs = [(sql, patients) for patients in parts for sql in sqls]
@@ -243,7 +244,7 @@ class DuckDBEngine:
                         yield pending.popleft().result()
                     self._drop_cache()
                     before = self._cached()
-                pending.append(pool.submit(self._run, sql, exclude, patients))
+                pending.append(pool.submit(self._run, sql, excluded, patients))
                 if len(pending) == ahead:
                     yield pending.popleft().result()
             while pending:
