@@ -11,6 +11,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from fivesafes.catalogue.metadata import build_catalogue
 from fivesafes.cli.common import (
@@ -65,13 +66,15 @@ def _run_load(
 
 def _summary_table(report: LoadReport, title: str) -> RichTable:
     table = RichTable(title=title)
-    table.add_column("resource / table")
+    table.add_column("resource / table", no_wrap=True)
     for outcome in OUTCOMES:
         table.add_column(outcome, justify="right")
     for kind, counts in sorted(report.counts.items()):
         table.add_row(kind, *(f"{counts[o]:,}" for o in OUTCOMES))
     totals = report.totals
-    table.add_row("[bold]total", *(f"[bold]{totals[o]:,}" for o in OUTCOMES))
+    table.add_row(
+        *(Text(cell, style="bold") for cell in ("total", *(f"{totals[o]:,}" for o in OUTCOMES)))
+    )
     return table
 
 
@@ -79,12 +82,21 @@ def _rules_table(rules: dict[str, int]) -> RichTable:
     from fivesafes.ingest.rules import RULES
 
     table = RichTable(title="Quarantined by rule")
-    table.add_column("rule")
+    table.add_column("rule", no_wrap=True)
     table.add_column("records", justify="right")
     table.add_column("what it checks")
     for rule_id, n in sorted(rules.items(), key=lambda kv: -kv[1]):
         known = RULES.get(rule_id)
         table.add_row(rule_id, f"{n:,}", known.summary if known else "")
+    return table
+
+
+def _findings_table(title: str) -> RichTable:
+    """One row per finding; the names (file, FHIR path, rule) are kept whole, the message wraps."""
+    table = RichTable(title=title)
+    for name in ("file", "position", "resource", "path", "rule"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("message", overflow="fold")
     return table
 
 
@@ -107,11 +119,11 @@ def synth_command(
     except ValueError as exc:
         raise fail(str(exc)) from None
     table = RichTable(title=f"Synthetic population: {summary.patients:,} people, seed {seed}")
-    table.add_column("file")
+    table.add_column("file", no_wrap=True)
     table.add_column("records", justify="right")
     for f in summary.files:
         table.add_row(f.name, f"{f.records:,}")
-    table.add_row("[bold]total", f"[bold]{summary.records:,}")
+    table.add_row(Text("total", style="bold"), Text(f"{summary.records:,}", style="bold"))
     console.print(table)
     if summary.faults:
         console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
@@ -160,7 +172,11 @@ def load_command(
     console.print(_summary_table(report, f"Load {report.load_id}"))
     if report.rules:
         console.print(_rules_table(dict(report.rules)))
-        console.print("See every reject and its reason with [bold]fivesafes quarantine[/].")
+        console.print(
+            Text.assemble(
+                "See every reject and its reason with ", ("fivesafes quarantine", "bold"), "."
+            )
+        )
 
 
 @app.command("validate")
@@ -189,9 +205,7 @@ def validate_command(
         ]
         sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        table = RichTable(title="Rejected records")
-        for name in ("file", "position", "resource", "path", "rule", "message"):
-            table.add_column(name, overflow="fold")
+        table = _findings_table("Rejected records")
         for v in rejected:
             position = f"line {v.line}" + (f" entry {v.entry}" if v.entry is not None else "")
             resource = f"{v.resource_type or '?'}/{v.resource_id or '?'}"
@@ -248,9 +262,7 @@ def quarantine_command(
             rec["reason"] = known.reason if known else None
         sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = RichTable(title=f"Quarantine ({total[0] if total else 0:,} findings)")
-    for name in ("file", "position", "resource", "path", "rule", "message"):
-        table.add_column(name, overflow="fold")
+    table = _findings_table(f"Quarantine ({total[0] if total else 0:,} findings)")
     for file, line, entry, rtype, rid, path, rule_id, message in rows:
         position = f"line {line}" + (f" entry {entry}" if entry is not None else "")
         table.add_row(
@@ -260,7 +272,7 @@ def quarantine_command(
     for rule_id in sorted({r[6] for r in rows}):
         known = RULES.get(rule_id)
         if known:
-            console.print(f"[bold]{rule_id}[/]: {known.reason}")
+            console.print(Text.assemble((rule_id, "bold"), f": {known.reason}"))
 
 
 @app.command("catalogue")
@@ -295,7 +307,7 @@ def catalogue_command(
     for d in catalogue.datasets if columns else ():
         table = RichTable(title=f"{d.name}: {d.description} ({d.source})", title_justify="left")
         for name in ("column", "type", "complete", "description"):
-            table.add_column(name)
+            table.add_column(name, no_wrap=name != "description")
         for c in d.columns:
             complete = f"{c.completeness:.0%}" if c.completeness is not None else "-"
             system = f" ({c.code_system})" if c.code_system else ""
@@ -303,7 +315,7 @@ def catalogue_command(
         console.print(table)
     loads = RichTable(title="Load history")
     for name in ("load", "finished", "files", *OUTCOMES):
-        loads.add_column(name)
+        loads.add_column(name, no_wrap=True)
     for entry in catalogue.loads:
         loads.add_row(
             entry.load_id,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from fivesafes.cli.common import DataDirOption, FormatOption, app, console, fail
 from fivesafes.disclosure import FileReleaseHistory
@@ -104,9 +105,9 @@ def check_output_command(
         colour = "green" if report.passed else "red"
         text = report.to_text()
         head, _, rest = text.partition("\n")
-        console.print(f"[bold {colour}]{head}[/]", highlight=False, soft_wrap=True)
+        console.print(Text(head, style=f"bold {colour}"), highlight=False, soft_wrap=True)
         if rest:
-            console.print(rest, markup=False, highlight=False, soft_wrap=True)
+            console.print(rest, highlight=False, soft_wrap=True)
     if picture is not None:
         if report.safe is None:
             raise fail("this output has no table to draw")

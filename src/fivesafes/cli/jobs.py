@@ -9,6 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from fivesafes.cli.common import (
     DataDirOption,
@@ -38,7 +39,8 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
 ActionArgument = Annotated[
-    str | None, typer.Argument(help="The action to run, after what it needs [default: all]")
+    str | None,
+    typer.Argument(help="The action to run, after what it needs", show_default="all actions"),
 ]
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The study folder, holding project.yaml")
@@ -87,7 +89,7 @@ def _run(
 
     def show(name: str, message: str) -> None:
         if output_format == "text":
-            err.print(f"[bold]{name}[/]: {message}")
+            err.print(Text.assemble((name, "bold"), f": {message}"))
 
     try:
         results = run_project(project, action, options, on_event=show)
@@ -113,8 +115,9 @@ def _as_dict(result: JobResult) -> dict[str, object]:
 
 def _results_table(results: list[JobResult], project_dir: Path) -> RichTable:
     table = RichTable(title=f"Study {project_dir.resolve().name}")
-    for name in ("action", "status", "job", "seconds", "outputs, or why not"):
-        table.add_column(name, overflow="fold")
+    for name in ("action", "status", "job", "seconds"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("outputs, or why not")
     colours = {"ran": "green", "reused": "cyan", "failed": "red", "skipped": "yellow"}
     for r in results:
         record = r.record
@@ -123,7 +126,7 @@ def _results_table(results: list[JobResult], project_dir: Path) -> RichTable:
             detail = "\n".join(o.path for o in record.outputs)
         table.add_row(
             r.action,
-            f"[{colours[r.status]}]{r.status}[/]",
+            Text(r.status, style=colours[r.status]),
             record.job_id if record else "",
             f"{record.duration_s:.2f}" if record and record.duration_s is not None else "",
             detail or "",
@@ -149,8 +152,11 @@ def run_command(
     """Run a study's actions on dummy data, on your own machine, in dependency order."""
     if not sandbox:
         err.print(
-            "[yellow]warning:[/] running without a sandbox: actions can read and write "
-            "whatever you can. Fine for dummy data; `--sandbox` runs them as `submit` will."
+            Text.assemble(
+                ("warning:", "yellow"),
+                " running without a sandbox: actions can read and write whatever you can. "
+                "Fine for dummy data; `--sandbox` runs them as `submit` will.",
+            )
         )
     options = RunOptions(
         Backend.DUMMY,

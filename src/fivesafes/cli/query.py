@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.syntax import Syntax
+from rich.text import Text
 
-from fivesafes.cli.common import DataDirOption, app, console, err, fail, progress_bar
+from fivesafes.cli.common import DataDirOption, app, console, err, fail, print_code, progress_bar
 
 EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")]
 DummyOption = Annotated[bool, typer.Option("--dummy", help="Make up data that fits the definition")]
@@ -190,5 +190,5 @@ def explain_command(
             raise fail(f"unknown engine {name!r}: choose duckdb, spark or all")
         dialect, schema = dialects[name]
         sql = dataset_sql(query, schema, excluded=False, dialect=dialect).sql(dialect, pretty=True)
-        console.rule(f"[bold]{name}")
-        console.print(Syntax(sql, "sql", word_wrap=True))
+        console.print(Text(f"-- {name}", style="bold"))
+        print_code(sql, "sql")

@@ -23,7 +23,9 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.table import Column
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from fivesafes.cli.common import (
     DataDirOption,
@@ -71,7 +73,7 @@ ExceptionOption = Annotated[
 KeyOption = Annotated[Path, typer.Option("--key", help="Your private signing key (keygen)")]
 ReceiptOption = Annotated[Path | None, typer.Option(help="Save the ledger receipt here")]
 CommentsOption = Annotated[str, typer.Option("--comments", help="What you checked; concerns")]
-VERDICT_MARK = {"passed": "[green]passed[/]", "safe_version": "[yellow]safe version[/]"}
+VERDICT_MARK = {"passed": ("passed", "green"), "safe_version": ("safe version", "yellow")}
 
 
 @contextmanager
@@ -91,13 +93,15 @@ def _exceptions(given: Sequence[str] | None) -> dict[str, str]:
 
 
 def _files_table(files: Sequence[FileCheck]) -> RichTable:
-    table = RichTable("file", "kind", "checks", "rules that fired", "exception")
+    table = RichTable(
+        Column("file", no_wrap=True), "kind", "checks", "rules that fired", "exception"
+    )
     for f in files:
         fired = [r["rule"] for r in f.report.get("rules", []) if not r["passed"]]
         table.add_row(
             f.path,
             f.kind.value,
-            VERDICT_MARK.get(f.outcome.value, "[yellow]reviewers only[/]"),
+            Text(*VERDICT_MARK.get(f.outcome.value, ("reviewers only", "yellow"))),
             ", ".join(fired) or "-",
             f.exception or "-",
         )
@@ -158,7 +162,11 @@ def release_request(
         view = show_release(office, credential, release_id)
     console.print(_files_table(view.files))
     if draft:
-        console.print(f"draft [bold]{release_id}[/] saved; `fivesafes release submit {release_id}`")
+        console.print(
+            Text.assemble(
+                "draft ", (release_id, "bold"), f" saved; `fivesafes release submit {release_id}`"
+            )
+        )
         return
     _submitted(release_id, proof, receipt)
 
@@ -178,7 +186,11 @@ def release_submit(
 
 
 def _submitted(release_id: str, proof: Receipt, receipt: Path | None) -> None:
-    console.print(f"release request [bold]{release_id}[/] submitted; ledger entry {proof.index}")
+    console.print(
+        Text.assemble(
+            "release request ", (release_id, "bold"), f" submitted; ledger entry {proof.index}"
+        )
+    )
     if receipt is not None:
         receipt.write_bytes(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2))
         console.print(f"receipt saved to {receipt} (check it with `fivesafes ledger verify`)")
@@ -228,7 +240,7 @@ def release_publish(
     """Publish an approved request to the project's released outputs, signed and logged."""
     with _office(data_dir) as office:
         published = publish_release(office, need_token(token), release_id)
-    console.print(f"released [bold]{release_id}[/] to {published.folder}")
+    console.print(Text.assemble("released ", (release_id, "bold"), f" to {published.folder}"))
     for path, digest in published.files.items():
         console.print(f"  {path}  sha256 {digest}")
     console.print(
@@ -237,7 +249,9 @@ def release_publish(
 
 
 def _show(view: ReleaseView) -> None:
-    console.print(f"[bold]{view.release_id}[/] project {view.project_id}: {view.state.value}")
+    console.print(
+        Text.assemble((view.release_id, "bold"), f" project {view.project_id}: {view.state.value}")
+    )
     console.print(f"requested by {view.requester} on {view.created_at:%Y-%m-%d %H:%M} UTC")
     console.print(f"justification: {view.justification}")
     if view.note:
@@ -288,7 +302,11 @@ def release_list(
     if output_format == "json":
         _print_json([v.to_dict() for v in views])
         return
-    table = RichTable("release", "project", "state", "requester", "files", "votes in")
+    table = RichTable(
+        *(Column(name, no_wrap=True) for name in ("release", "project", "state", "requester")),
+        "files",
+        "votes in",
+    )
     for v in views:
         table.add_row(
             v.release_id,

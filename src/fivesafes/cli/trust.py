@@ -16,6 +16,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from fivesafes.cli.common import (
     DataDirOption,
@@ -106,8 +107,11 @@ def user_create(
     with control_plane(data_dir) as cp:
         issued = accounts.create_account(cp, token, spec)
     console.print(
-        f"created [bold]{person_id}[/]; their token (shown once, expires "
-        f"{issued.expires_at:%Y-%m-%d}):"
+        Text.assemble(
+            "created ",
+            (person_id, "bold"),
+            f"; their token (shown once, expires {issued.expires_at:%Y-%m-%d}):",
+        )
     )
     sys.stdout.write(issued.token + "\n")
 
@@ -143,7 +147,7 @@ def user_list(
         "accredited until",
         "may act",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "person")
     for r in rows:
         table.add_row(
             r.person_id,
@@ -345,7 +349,7 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
         return
     table = RichTable(title="Projects")
     for column in ("project", "title", "purpose", "status", "version", "approved until", "members"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "project")
     for p in projects:
         table.add_row(
             p.project_id,
@@ -448,7 +452,7 @@ def opt_out_report_command(
         return
     table = RichTable(title="Opt-outs applied")
     for column in ("when", "project", "purpose", "people excluded"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("when", "project"))
     for r in rows:
         table.add_row(
             f"{r.applied_at:%Y-%m-%d %H:%M}", r.project_id or "-", r.purpose, f"{r.excluded:,}"
