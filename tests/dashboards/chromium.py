@@ -7,6 +7,7 @@ client. Flags keep the browser offline and quiet (no sync, updates or background
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -32,6 +33,10 @@ FLAGS = (
 # (older builds write CONSOLE(1)). The log does not say the level, so every console line counts:
 # the dashboard has no scripts, so any console message at all is a fault.
 _CONSOLE = re.compile(r"CONSOLE[:(]")
+# Chromium makes its profile's Unix socket under $TMPDIR, and a socket's path holds at most 107
+# bytes: under a deeply nested TMPDIR the browser would stop at once, so the profile (which is
+# given as TMPDIR too) is made in /tmp instead.
+_SOCKET_ROOM = 60
 
 
 def chromium() -> str | None:
@@ -48,7 +53,8 @@ def open_page(page: Path, screenshot: Path) -> PageRun:
     """Load ``page`` once in a fresh profile, save a screenshot, return the console lines."""
     binary = chromium()
     assert binary is not None
-    with tempfile.TemporaryDirectory() as profile:
+    base = tempfile.gettempdir()
+    with tempfile.TemporaryDirectory(dir=base if len(base) <= _SOCKET_ROOM else "/tmp") as profile:
         done = subprocess.run(
             [
                 binary,
@@ -59,6 +65,7 @@ def open_page(page: Path, screenshot: Path) -> PageRun:
             ],
             capture_output=True,
             text=True,
+            env={**os.environ, "TMPDIR": profile},
             timeout=120,
             check=False,
         )

@@ -11,6 +11,7 @@ calling process, where starting workers would cost more than it saves.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +36,10 @@ SEQ_SHIFT = 32
 """seq = part index << 32 | record number in the part: file order across parts."""
 
 STAGE_EXTRA = (("seq", "BIGINT"),)
+FORKSERVER_TMPDIR_ROOM = 70
+"""A forkserver listens on a Unix socket about 32 bytes deeper than the temporary directory, and
+a socket's path holds at most 107 bytes; under a more deeply nested TMPDIR, workers are spawned
+instead (slower to start, with no socket)."""
 
 
 def stage_columns(resource_type: str) -> tuple[tuple[str, str], ...]:
@@ -159,8 +164,10 @@ def check_parts(
             result.last_part_of_file = last[Path(result.path)] == result.index
             yield result
         return
-    context = get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # workers start with the checkers imported
+    forkserver = len(tempfile.gettempdir()) <= FORKSERVER_TMPDIR_ROOM
+    context = get_context("forkserver" if forkserver else "spawn")
+    if forkserver:
+        context.set_forkserver_preload([__name__])  # workers start with the checkers imported
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for result in pool.map(_check_part_star, jobs):
             result.last_part_of_file = last[Path(result.path)] == result.index
