@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from fivesafes.ingest.fhir import validate_json, validate_resource
 from fivesafes.ingest.rules import RULES
+from shared_files import SHARED, require
 
 FHIR_KEYS = st.sampled_from(
     [
@@ -104,12 +104,18 @@ SEEDS: list[dict[str, Any]] = [
 ]
 
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared/fhir-examples/r4-examples"
+EXAMPLES = SHARED / "fhir-examples/r4-examples"
+OWN_SEEDS = len(SEEDS)
 if EXAMPLES.is_dir():
     for example in sorted(EXAMPLES.glob("*.json")):
         parsed = orjson.loads(example.read_bytes())
         if isinstance(parsed, dict) and not validate_resource(parsed):
             SEEDS.append(parsed)
+
+
+def test_hl7s_valid_examples_seed_the_mutations() -> None:
+    require(EXAMPLES)
+    assert len(SEEDS) > OWN_SEEDS  # the examples that pass our checks joined the seeds
 
 
 def slots(value: Any) -> list[tuple[Any, Any]]:

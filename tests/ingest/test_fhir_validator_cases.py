@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from fivesafes.ingest.fhir import FhirValidator
+from shared_files import SHARED, require
 
-CASES = Path(__file__).resolve().parents[3] / "shared/fhir-examples/validator-cases"
+CASES = SHARED / "fhir-examples/validator-cases"
 MANIFEST = CASES / "manifest.json"
 
 # Cases whose reference verdict depends on a validator setting or content we do not share
@@ -59,7 +59,9 @@ def verdicts() -> list[tuple[str, bool, bool]]:
     return results
 
 
-pytestmark = pytest.mark.skipif(not MANIFEST.exists(), reason="validator cases not present")
+@pytest.fixture(autouse=True)
+def _cases() -> None:
+    require(MANIFEST)
 
 
 def test_agreement_with_the_reference_validator() -> None:
