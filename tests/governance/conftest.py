@@ -45,11 +45,13 @@ def postgres_server() -> Iterator[str]:
     bin_dir = _postgres_bin()
     if bin_dir is None:
         pytest.skip("PostgreSQL server not installed (apt-get install postgresql): no initdb")
-    root = Path(tempfile.mkdtemp(prefix="fivesafes-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = tempfile.gettempdir()
+    if run_as and subprocess.run([*run_as, "test", "-x", base], check=False).returncode:
+        base = "/tmp"  # the postgres user cannot reach TMPDIR (under a folder only root may enter)
+    root = Path(tempfile.mkdtemp(prefix="fivesafes-pg-", dir=base))
+    if run_as:
         shutil.chown(root, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
 
     def run(*args: str) -> None:
