@@ -88,11 +88,13 @@ def run_limited(
     log: Path,
     limits: Limits,
     before_exec: Callable[[], None] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> Finished:
     """Run ``argv`` with stdout and stderr to ``log``, under ``limits``; wait for it to end.
 
     ``before_exec`` runs in the child after the rlimits are set, before ``argv`` starts (joining
-    the job's control group), so nothing the command does escapes it."""
+    the job's control group), so nothing the command does escapes it. ``pass_fds`` are left
+    open in the child (the descriptors of inputs the sandbox binds)."""
     started = time.monotonic()
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -104,6 +106,7 @@ def run_limited(
             stderr=subprocess.STDOUT,
             preexec_fn=_set_limits(limits, before_exec),
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
     pidfd = os.pidfd_open(proc.pid)
     try:

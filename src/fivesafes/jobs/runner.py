@@ -212,7 +212,10 @@ class _Job:
 
     def run(self, notify: Events) -> JobResult:
         action = self.action
-        code = code_files(self.project)
+        try:
+            code = code_files(self.project)
+        except WorkspaceError as exc:
+            return JobResult(action.name, "failed", reason=str(exc))
         inputs = [
             _file_record(self.project.root, o)
             for o in self.project.inputs(action)
@@ -267,10 +270,10 @@ class _Job:
         if options.sandbox:
             mounts = workspace.mounts + self.store_mounts()
             argv = sandbox_argv(command, workspace.root, mounts, env, options.limits.tmp_bytes)
-            with confine(record.job_id, options.limits) as held:
+            with confine(record.job_id, options.limits) as held, workspace:
                 record.confinement = held.described
                 finished = run_limited(
-                    argv, workspace.root, {}, log, options.limits, held.before_exec
+                    argv, workspace.root, {}, log, options.limits, held.before_exec, workspace.fds
                 )
                 counted = held.usage()
         else:

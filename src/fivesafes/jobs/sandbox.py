@@ -51,11 +51,17 @@ INSTALL_HINT = (
 
 @dataclass(frozen=True, slots=True)
 class Mount:
-    """A host path shown inside the sandbox at ``target``; read-only unless ``writable``."""
+    """A host path shown inside the sandbox at ``target``; read-only unless ``writable``.
+
+    With ``fd`` (an ``O_PATH`` descriptor opened when the source was checked, see ``beneath``)
+    bubblewrap binds that descriptor and never looks the path up again, so a source swapped
+    for a link after it was checked is not what gets mounted; the caller keeps it open (and
+    passes it on) until the sandbox has started."""
 
     source: Path
     target: PurePosixPath
     writable: bool = False
+    fd: int | None = None
 
 
 def python_paths() -> list[Path]:
@@ -99,7 +105,11 @@ def sandbox_argv(
     args += ["--size", str(64 * 1024**2), "--tmpfs", "/dev/shm"]
     args += ["--bind", str(workspace), str(WORKSPACE)]
     for mount in mounts:
-        args += ["--bind" if mount.writable else "--ro-bind", str(mount.source), str(mount.target)]
+        if mount.fd is not None:
+            args += ["--bind-fd" if mount.writable else "--ro-bind-fd", str(mount.fd)]
+        else:
+            args += ["--bind" if mount.writable else "--ro-bind", str(mount.source)]
+        args.append(str(mount.target))
     for name, value in env.items():
         args += ["--setenv", name, value]
     args += ["--remount-ro", "/", "--chdir", str(WORKSPACE), "--", *command]
