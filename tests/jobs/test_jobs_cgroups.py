@@ -121,17 +121,63 @@ def test_a_delegated_cgroup_is_used_when_named(
         assert held.described["processes"].startswith("cgroup v2 pids.max=64")
 
 
-def test_without_v2_controllers_the_v1_pids_hierarchy_limits_processes(
+def test_each_controller_v2_lacks_is_taken_from_its_v1_hierarchy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host of issue 18's hole 15: v1 controllers mounted, an empty unified hierarchy; the
+    job's memory is held by a child of this process's own v1 memory cgroup."""
+    fake_cgroup(tmp_path / "unified", "hugetlb")
+    memory = tmp_path / "memory" / "process_api" / "3bca"
+    for folder in (tmp_path / "pids", memory, tmp_path / "cpu"):
+        folder.mkdir(parents=True)
+    (tmp_path / "memory" / "fivesafes-job-3").mkdir()  # in the root: not where the job goes
+    fake_host(monkeypatch, HYBRID.replace("/sys/fs/cgroup", str(tmp_path)), PROC_CGROUP_HYBRID)
+    with confine("job-3", LIMITS) as held:
+        assert (tmp_path / "pids" / "fivesafes-job-3" / "pids.max").read_text() == "64"
+        group = memory / "fivesafes-job-3"
+        assert (group / "memory.limit_in_bytes").read_text() == str(256 * 1024**2)
+        assert not (group / "memory.memsw.limit_in_bytes").exists()  # no swap accounting here
+        cpu = tmp_path / "cpu" / "fivesafes-job-3"
+        assert (cpu / "cpu.cfs_quota_us").read_text() == "150000"
+        assert (cpu / "cpu.cfs_period_us").read_text() == "100000"
+        assert held.described == {
+            "processes": f"cgroup v1 pids.max=64 ({tmp_path / 'pids' / 'fivesafes-job-3'})",
+            "memory": f"cgroup v1 memory.limit_in_bytes={256 * 1024**2} for the job's processes "
+            f"together ({group}); RLIMIT_AS={256 * 1024**2} for each process",
+            "cpu": "cgroup v1 cpu.cfs_period_us=100000 cpu.cfs_quota_us=150000 for the job's "
+            f"processes together ({cpu}); RLIMIT_CPU={LIMITS.cpu_seconds} s for each process",
+        }
+        assert {c: g.version for c, g in held.groups.items()} == {"pids": 1, "memory": 1, "cpu": 1}
+
+
+def test_v2_controllers_and_v1_ones_are_mixed_as_the_host_mounts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = fake_cgroup(tmp_path / "unified", "memory cpu")
+    (tmp_path / "pids").mkdir()
+    fake_host(monkeypatch, HYBRID.replace("/sys/fs/cgroup", str(tmp_path)), PROC_CGROUP_HYBRID)
+    with confine("job-6", LIMITS) as held:
+        assert {c: g.version for c, g in held.groups.items()} == {"pids": 1, "memory": 2, "cpu": 2}
+        assert (service / "fivesafes-job-6" / "memory.max").read_text() == str(256 * 1024**2)
+        assert (service / "cgroup.subtree_control").read_text() == "+memory +cpu"
+        assert held.described["processes"].startswith("cgroup v1 pids.max=64")
+        assert held.described["memory"].startswith("cgroup v2 memory.max=")
+
+
+def test_without_a_memory_controller_the_record_says_what_is_not_covered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_cgroup(tmp_path / "unified", "hugetlb")
     (tmp_path / "pids").mkdir()
     fake_host(monkeypatch, HYBRID.replace("/sys/fs/cgroup", str(tmp_path)), PROC_CGROUP_HYBRID)
-    with confine("job-3", LIMITS) as held:
-        assert (tmp_path / "pids" / "fivesafes-job-3" / "pids.max").read_text() == "64"
+    with confine("job-7", LIMITS) as held:
         assert held.described["processes"].startswith("cgroup v1 pids.max=64")
-        assert "does not offer the pids, memory, cpu controller(s)" in held.described["memory"]
-        assert held.described["memory"].startswith(f"RLIMIT_AS={256 * 1024**2} for each process")
+        assert held.described["memory"] == (
+            f"RLIMIT_AS={256 * 1024**2} for each process only: the job's processes together are "
+            f"not limited (cgroup v2 {tmp_path / 'unified'} offers none of the pids, memory, cpu "
+            f"controllers; cannot make a child of cgroup v1 "
+            f"{tmp_path / 'memory' / 'process_api' / '3bca'} (No such file or directory))"
+        )
 
 
 def test_with_no_cgroup_the_fallback_is_stated(
@@ -140,7 +186,7 @@ def test_with_no_cgroup_the_fallback_is_stated(
     fake_host(monkeypatch, "", "0::/\n")
     monkeypatch.setattr(os, "getuid", lambda: 0)
     with confine("job-4", LIMITS) as held:
-        assert held.group is None and held.nproc is None
+        assert held.groups == {} and held.nproc is None
         assert held.described["processes"].startswith(
             "not limited: RLIMIT_NPROC does not bind root"
         )

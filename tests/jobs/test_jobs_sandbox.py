@@ -366,13 +366,14 @@ return f"{{len(children)}} children"
 """
 
 
-def _processes_held_here() -> str:
-    """How a sandboxed job's processes would be limited on this host."""
+def _held_here() -> dict[str, str]:
+    """How a sandboxed job would be held on this host, resource by resource."""
     with confine(f"probe-{os.getpid()}", Limits()) as held:
-        return held.described["processes"]
+        return held.described
 
 
-PROCESSES_HELD = _processes_held_here()
+HELD = _held_here()
+PROCESSES_HELD = HELD["processes"]
 
 
 @pytest.mark.skipif(
@@ -407,3 +408,49 @@ def test_the_record_says_what_held_the_job(tmp_path: Path, environment: DataDir)
     assert str(Limits().memory_bytes) in held["memory"]
     unsandboxed = probe(tmp_path / "laptop", attack("return 'ok'"))
     assert unsandboxed.record is not None and unsandboxed.record.confinement == {}
+
+
+def together(children: int, mib: int) -> str:
+    """Start ``children`` processes that each hold ``mib`` MiB at once; report how each ended."""
+    return f"""
+import os, time
+pids = []
+for _ in range({children}):
+    pid = os.fork()
+    if pid == 0:
+        held = b"x" * ({mib} * 1024**2)
+        time.sleep(2)
+        os._exit(0)
+    pids.append(pid)
+return [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+"""
+
+
+@pytest.mark.skipif(
+    not HELD["memory"].startswith("cgroup"),
+    reason=f"no cgroup can limit a job's memory here: {HELD['memory']}",
+)
+def test_processes_that_together_exceed_the_job_memory_stop_the_job(
+    tmp_path: Path, environment: DataDir
+) -> None:
+    """Hole 15: three processes, each within the limit, together over it. Per-process limits
+    let them all through; the job's cgroup (v1 memory on a hybrid host) stops the job."""
+    limit = 384 * 1024**2
+    assert outcome(tmp_path / "open", together(3, 160), **sandboxed(environment)) == (
+        "breached: [0, 0, 0]"
+    )
+    one = outcome(tmp_path / "one", together(1, 160), **sandboxed(environment, memory_bytes=limit))
+    assert one == "breached: [0]"  # each process alone is within the limit
+    result = probe(
+        tmp_path / "closed", attack(together(3, 160)), **sandboxed(environment, memory_bytes=limit)
+    )
+    assert result.status == "failed" and result.record is not None
+    assert "went over the job's memory limit of 384 MiB" in str(result.reason)
+    assert result.record.resources["oom_kills"] >= 1
+    held = result.record.confinement["memory"]
+    assert held.startswith("cgroup v") and f"={limit}" in held
+    assert "for the job's processes together" in held and result.record.job_id in held
+    assert held.split(" (")[0] == HELD["memory"].split(" (")[0].replace(
+        str(Limits().memory_bytes), str(limit)
+    )
+    assert not (tmp_path / "closed" / "output" / "result.txt").exists()

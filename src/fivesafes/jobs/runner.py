@@ -267,6 +267,7 @@ class _Job:
         command = resolve_command(self.arguments())
         env = self.environment()
         counted: dict[str, float] = {}
+        stopped: str | None = None
         if options.sandbox:
             mounts = workspace.mounts + self.store_mounts()
             argv = sandbox_argv(command, workspace.root, mounts, env, options.limits.tmp_bytes)
@@ -275,7 +276,7 @@ class _Job:
                 finished = run_limited(
                     argv, workspace.root, {}, log, options.limits, held.before_exec, workspace.fds
                 )
-                counted = held.usage()
+                counted, stopped = held.usage(), held.stopped()
         else:
             local_env = {k: v for k, v in os.environ.items() if k not in STORE_VARIABLES}
             local_env |= env
@@ -288,6 +289,9 @@ class _Job:
         record.exit_code = finished.exit_code
         record.duration_s = round(finished.duration_s, 3)
         record.resources = finished.usage.to_dict() | counted
+        if stopped is not None:
+            record.status, record.error = "failed", stopped
+            return
         if finished.timed_out:
             limit = options.limits.wall_seconds
             record.status, record.error = "failed", f"stopped after the {limit:g} s time limit"
