@@ -41,7 +41,7 @@ from fivesafes.jobs.records import (
     JsonJobRecords,
     new_job_id,
 )
-from fivesafes.jobs.sandbox import STORE, Mount, sandbox_argv, sandbox_available
+from fivesafes.jobs.sandbox import SAFE_R, STORE, Mount, sandbox_argv, sandbox_available
 from fivesafes.jobs.snapshot import analysis_snapshot
 from fivesafes.jobs.workspace import WorkspaceError, code_files, stage
 from fivesafes.store.config import DataDir
@@ -321,6 +321,8 @@ class _Job:
             "FIVESAFES_BACKEND": self.options.backend.value,
             "PYTHONDONTWRITEBYTECODE": "1",
             "MPLBACKEND": "Agg",
+            "FIVESAFES_PYTHON": sys.executable,
+            "FIVESAFES_SAFE_R": str(SAFE_R),
         }
         if self.options.sandbox:
             bin_dir = Path(sys.executable).parent

@@ -5,7 +5,8 @@ The sandbox starts from an empty root and adds only what an action needs
 from the network; outputs leave only through checks):
 
 - the operating system's programs and libraries and the environment's Python,
-  read-only, so ``python`` and ``fivesafes`` run;
+  read-only, so ``python`` and ``fivesafes`` run; for an ``Rscript`` action, R's settings
+  in ``/etc/R`` and ``/etc/fonts`` too (R and its packages are under ``/usr``);
 - the action's workspace at ``/workspace``: a copy of the project's code and
   its declared inputs (read-only binds), the only place it can write, plus a small
   ``/tmp`` that vanishes with it;
@@ -43,6 +44,13 @@ STORE = PurePosixPath("/store")
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # What programs read from /etc; nothing here is a secret (no shadow, no keys).
 ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "alternatives")
+R_PROGRAMS = frozenset({"R", "Rscript"})
+R_ETC = ("R", "fonts")
+"""What an R action also reads from /etc: R's own settings (``Renviron`` and ``ldpaths``: R does
+not start without them) and fontconfig's, for the text of ggplot2's charts. R's packages
+(readr, dplyr, ggplot2 from Debian) are under /usr, already there; nothing else is added."""
+SAFE_R = Path(fivesafes.__file__).resolve().parent / "disclosure" / "safe.R"
+"""The safe-output helpers for R, shipped inside the package; actions are told where."""
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; "
     "Fedora/RHEL: dnf install bubblewrap)"
@@ -93,7 +101,8 @@ def sandbox_argv(
             args += ["--symlink", str(host.readlink()), str(host)]
         elif host.is_dir():
             args += ["--ro-bind", str(host), str(host)]
-    for name in ETC_FILES:
+    etc = ETC_FILES + (R_ETC if PurePosixPath(command[0]).name in R_PROGRAMS else ())
+    for name in etc:
         if (Path("/etc") / name).exists():
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     # /tmp first: Python may be installed under it (a checkout in /tmp), and a later mount
