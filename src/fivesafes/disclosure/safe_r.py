@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -91,7 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             output.write_csv(rest[0])
         else:
             output.chart(rest[0], rest[1] if len(rest) > 1 else None)
-    except (TableError, RequestError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (
+        TableError,
+        RequestError,
+        duckdb.Error,
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+    ) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     return 0
