@@ -25,7 +25,6 @@ from fivesafes.jobs import runner as runner_module
 from fivesafes.jobs.cgroups import confine
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
-from fivesafes.store.pseudonym import load_or_create_key
 
 pytestmark = needs_sandbox
 
@@ -51,16 +50,6 @@ def outcome(root: Path, body: str, **options: object) -> str:
     result = probe(root, attack(body), **options)
     assert result.status == "ran", (result.reason, (root / str(result.record.log)).read_text())
     return reported(root)
-
-
-@pytest.fixture
-def environment(tmp_path: Path) -> DataDir:
-    """An environment's data directory with a store file and the pseudonym key."""
-    data = DataDir(tmp_path / "data", tmp_path / "data" / "keys" / "pseudonym.key")
-    data.root.mkdir(parents=True)
-    data.database.write_bytes(b"DUCKDB store with the analysis layer")
-    load_or_create_key(data.key_file)
-    return data
 
 
 def sandboxed(data: DataDir, **limits: float) -> dict[str, object]:

@@ -32,17 +32,6 @@ from fivesafes.jobs.process import Limits, run_limited
 from fivesafes.jobs.sandbox import sandbox_argv
 from fivesafes.jobs.workspace import WorkspaceError, code_files, stage
 from fivesafes.store.config import DataDir
-from fivesafes.store.pseudonym import load_or_create_key
-
-
-@pytest.fixture
-def environment(tmp_path: Path) -> DataDir:
-    """An environment's data directory: the store file and the pseudonym key beside it."""
-    data = DataDir(tmp_path / "data", tmp_path / "data" / "keys" / "pseudonym.key")
-    data.root.mkdir(parents=True)
-    data.database.write_bytes(b"DUCKDB identifiable Patient rows")
-    load_or_create_key(data.key_file)
-    return data
 
 
 def untouched(data: DataDir) -> dict[Path, bytes]:

@@ -16,8 +16,12 @@ from the network; outputs leave only through checks):
 
 Every namespace is new (no network, its own processes, users, hostname, IPC),
 all capabilities are dropped, nested user namespaces are refused, and the root
-is read-only. Where bubblewrap cannot run, ``sandbox_available`` says why, and
-nothing is run against real data.
+is read-only. The host's paths of what is mounted can be read inside from
+``/proc/self/mountinfo``; that is left so, since knowing a path gives no way to it: nothing
+else is mounted, and the environment never follows a link an action made (``workspace``
+reaches every file by descriptor), which is what once let a link to the keys carry them out.
+Where bubblewrap cannot run, ``sandbox_available`` says why, and nothing is run against real
+data.
 
 Resources: each process is held by rlimits (memory, CPU seconds, file size; see
 ``process``) and the job as a whole by a control group (number of processes, memory,

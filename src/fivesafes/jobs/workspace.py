@@ -173,18 +173,23 @@ class Workspace:
         return list(action.outputs)
 
 
-def _open_output(root: int, action: Action, out: Output) -> int:
+def _open(root: int, out: Output, missing: str, refused: str) -> int:
+    """The file ``out`` beneath ``root``; ``missing`` or ``refused`` (with why) if it cannot be."""
     try:
         return open_file(root, out.path)
     except Refused as exc:
         if exc.errno == errno.ENOENT:
-            raise WorkspaceError(
-                f"action '{action.name}' did not write its output '{out.name}' ({out.path})"
-            ) from None
-        raise WorkspaceError(
-            f"action '{action.name}': output '{out.name}' ({out.path}) must be a plain file "
-            f"of its own: {exc.strerror}"
-        ) from None
+            raise WorkspaceError(missing) from None
+        raise WorkspaceError(f"{refused}: {exc.strerror}") from None
+
+
+def _open_output(root: int, action: Action, out: Output) -> int:
+    return _open(
+        root,
+        out,
+        f"action '{action.name}' did not write its output '{out.name}' ({out.path})",
+        f"action '{action.name}': output '{out.name}' ({out.path}) must be a plain file of its own",
+    )
 
 
 def stage(
@@ -242,18 +247,13 @@ def _copy_code(source: int, workspace: int, rel: PurePosixPath) -> None:
 
 
 def _open_input(source: int, action: Action, out: Output) -> int:
-    try:
-        return open_file(source, out.path)
-    except Refused as exc:
-        if exc.errno == errno.ENOENT:
-            raise WorkspaceError(
-                f"action '{action.name}' needs '{out.path}' from action '{out.action}', "
-                "which has not been made: run that action first"
-            ) from None
-        raise WorkspaceError(
-            f"action '{action.name}' cannot use its input '{out.path}' from action "
-            f"'{out.action}': {exc.strerror}"
-        ) from None
+    return _open(
+        source,
+        out,
+        f"action '{action.name}' needs '{out.path}' from action '{out.action}', "
+        "which has not been made: run that action first",
+        f"action '{action.name}' cannot use its input '{out.path}' from action '{out.action}'",
+    )
 
 
 def _placeholder(workspace: int, rel: PurePosixPath) -> None:
