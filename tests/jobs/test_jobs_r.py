@@ -5,13 +5,16 @@ shows R what it needs and nothing more."""
 from __future__ import annotations
 
 import inspect
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from jobs_support import ONE_ACTION, needs_sandbox, probe, reported, run, write_project
 
+from fivesafes.disclosure import safe
 from fivesafes.disclosure.checker import check_file
 from fivesafes.disclosure.safe_r import FUNCTIONS, R_ONLY_ABSENT
 from fivesafes.jobs import Backend, RunOptions, load_project, run_project
@@ -45,6 +48,36 @@ def test_safe_r_takes_the_python_functions_arguments_by_the_same_names() -> None
     }
     assert {name: args[1:] for name, args in in_r.items()} == in_python
     assert all(args[0] == "data" for args in in_r.values())
+
+
+def test_safe_r_offers_every_safe_function_and_method_python_has() -> None:
+    """When the Python safe API grows a function or an output method, R must mirror it."""
+    public = {
+        name
+        for name, fn in inspect.getmembers(safe, inspect.isfunction)
+        if fn.__module__ == safe.__name__ and not name.startswith("_")
+    }
+    assert set(FUNCTIONS) == {
+        n for n in public if safe.__dict__[n].__annotations__["return"] == "SafeOutput"
+    }
+    methods = {
+        name: [p for p in inspect.signature(getattr(safe.SafeOutput, name)).parameters][1:]
+        for name in dir(safe.SafeOutput)
+        if not name.startswith("_") and callable(getattr(safe.SafeOutput, name))
+    }
+    listing = (
+        f"source({str(SAFE_R)!r}); x <- safe_crosstab(data.frame(a = rep('x', 20)), 'a'); "
+        "for (m in names(x)) cat(m, names(formals(x[[m]])), '\\n')"
+    )
+    out = subprocess.run(
+        ["Rscript", "-e", listing],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "FIVESAFES_PYTHON": sys.executable},
+    )
+    in_r = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.strip()}
+    assert in_r == methods
 
 
 def test_the_r_example_has_the_python_examples_definition() -> None:

@@ -174,10 +174,10 @@ end = time.monotonic() + seconds
 while time.monotonic() < end:
     os.rename("loot", "../parked")
     os.symlink(keys, "loot")
-    time.sleep(0.001)
+    time.sleep(0.002)
     os.unlink("loot")
     os.rename("../parked", "loot")
-    time.sleep(0.001)
+    time.sleep(0.002)
 """
 
 
