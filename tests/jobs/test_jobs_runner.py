@@ -299,3 +299,21 @@ def test_without_bubblewrap_the_sandbox_says_what_to_install(
         monkeypatch.undo()
         sandbox_available.cache_clear()
     assert reason is not None and "apt-get install bubblewrap" in reason
+
+
+def test_a_bubblewrap_that_cannot_bind_by_descriptor_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inputs are bound by the descriptor they were checked through; an older bubblewrap would
+    bind by name again, so it is not used."""
+    old = tmp_path / "bwrap"
+    old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] [--] COMMAND [ARGS...]'\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    sandbox_available.cache_clear()
+    try:
+        reason = sandbox_available()
+    finally:
+        monkeypatch.undo()
+        sandbox_available.cache_clear()
+    assert reason is not None and "too old to bind a file by descriptor" in reason

@@ -33,6 +33,7 @@ fallback, and what it does not cover, is written in the job record.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -132,14 +133,32 @@ def sandbox_argv(
 @functools.cache
 def sandbox_available() -> str | None:
     """None when actions can be sandboxed here; otherwise why not, and what to install."""
-    if shutil.which("bwrap") is None:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
         return f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
+    try:
+        usage = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not start: {exc}"
+    if "--ro-bind-fd" not in usage.stdout + usage.stderr:
+        return (
+            "bubblewrap is too old to bind a file by descriptor (--ro-bind-fd: bubblewrap 0.10, "
+            "or a distribution's fix for CVE-2024-42472), which inputs are bound by so that a "
+            "file swapped after it was checked is never what a job sees: upgrade bubblewrap"
+        )
     with tempfile.TemporaryDirectory(prefix="fivesafes-probe-") as tmp:
-        argv = sandbox_argv([sys.executable, "-c", "pass"], Path(tmp), [], {}, 1024**2)
+        (Path(tmp) / "input").touch()
+        fd = os.open(Path(tmp) / "input", os.O_PATH | os.O_CLOEXEC)
+        mount = Mount(Path(tmp) / "input", WORKSPACE / "input", fd=fd)
+        argv = sandbox_argv([sys.executable, "-c", "pass"], Path(tmp), [mount], {}, 1024**2)
         try:
-            probe = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+            probe = subprocess.run(
+                argv, capture_output=True, text=True, timeout=60, check=False, pass_fds=(fd,)
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"bubblewrap could not start: {exc}"
+        finally:
+            os.close(fd)
     if probe.returncode != 0:
         detail = probe.stderr.strip() or f"exit code {probe.returncode}"
         return (
