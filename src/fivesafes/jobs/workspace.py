@@ -46,7 +46,10 @@ class WorkspaceError(RuntimeError):
 
 @contextlib.contextmanager
 def _folder(path: Path) -> Iterator[int]:
-    fd = open_folder(path)
+    try:
+        fd = open_folder(path)
+    except Refused as exc:
+        raise WorkspaceError(f"cannot open the folder {path}: {exc.strerror}") from None
     try:
         yield fd
     finally:
@@ -224,9 +227,11 @@ def stage(
                 with folder_beneath(workspace, out.path.parent, create=True):
                     pass
             before = snapshot(workspace)
-    except BaseException:
+    except BaseException as exc:
         for fd in fds:
             os.close(fd)
+        if isinstance(exc, OSError):
+            raise WorkspaceError(f"cannot stage the workspace {root}: {exc}") from None
         raise
     if not mount_inputs:
         for fd in fds:
