@@ -288,16 +288,21 @@ def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path) -> None:
         os.kill(int(pid_file.read_text()), 0)
 
 
-def test_without_bubblewrap_the_sandbox_says_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
+def sandbox_problem_with(path: Path, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """What ``sandbox_available`` says when the programs on PATH are those in ``path``."""
+    monkeypatch.setenv("PATH", str(path))
     sandbox_available.cache_clear()
     try:
-        reason = sandbox_available()
+        return sandbox_available()
     finally:
         monkeypatch.undo()
         sandbox_available.cache_clear()
+
+
+def test_without_bubblewrap_the_sandbox_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reason = sandbox_problem_with(tmp_path, monkeypatch)
     assert reason is not None and "apt-get install bubblewrap" in reason
 
 
@@ -309,11 +314,5 @@ def test_a_bubblewrap_that_cannot_bind_by_descriptor_is_refused(
     old = tmp_path / "bwrap"
     old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] [--] COMMAND [ARGS...]'\n")
     old.chmod(0o755)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    sandbox_available.cache_clear()
-    try:
-        reason = sandbox_available()
-    finally:
-        monkeypatch.undo()
-        sandbox_available.cache_clear()
+    reason = sandbox_problem_with(tmp_path, monkeypatch)
     assert reason is not None and "too old to bind a file by descriptor" in reason
