@@ -122,10 +122,16 @@ def need_token(token: str | None) -> str:
 
 
 @contextmanager
-def control_plane(data_dir: Path | None) -> Iterator[ControlPlane]:
-    """Open the control plane; print who acted; turn refusals and bad input into clear errors."""
+def control_plane(data_dir: Path | None, *, recover: bool = True) -> Iterator[ControlPlane]:
+    """Open the control plane; print who acted; turn refusals and bad input into clear errors.
+
+    Opening it first settles what a crash left half-done (``fivesafes.environment.recovery``),
+    saying what it found; read-only commands pass ``recover=False`` and write nothing.
+    """
     try:
         with ControlPlane.open(DataDir.from_env(data_dir)) as cp:
+            if recover:
+                _recover(cp, DataDir.from_env(data_dir))
             try:
                 yield cp
             finally:
@@ -138,3 +144,11 @@ def control_plane(data_dir: Path | None) -> Iterator[ControlPlane]:
         raise fail(f"refused: {refused}") from None
     except (ValueError, FileNotFoundError, FileExistsError, LedgerError) as exc:
         raise fail(str(exc)) from None
+
+
+def _recover(cp: ControlPlane, data_dir: DataDir) -> None:
+    # Hooked here until the environment layer opens the control plane for every command.
+    from fivesafes.environment.recovery import recover
+
+    for recovered in recover(cp, data_dir):
+        err.print(recovered.describe())

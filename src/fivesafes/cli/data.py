@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import orjson
 import typer
@@ -25,20 +24,18 @@ from fivesafes.cli.common import (
     need_token,
     progress_bar,
 )
+from fivesafes.environment.loading import LoadResult, load_data
 from fivesafes.governance import Action
 from fivesafes.ingest.readers import discover
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
-from fivesafes.store.load import OUTCOMES, LoadReport, load
+from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback, load
+
+T = TypeVar("T")
 
 
-def _run_load(
-    store: Store,
-    paths: list[Path],
-    commit: bool,
-    verdicts: bool,
-    before_commit: Callable[[LoadReport], None] | None = None,
-) -> LoadReport:
+def _with_progress(paths: list[Path], run: Callable[[ProgressCallback], T]) -> T:
+    """Check the paths name some files, then ``run`` with a progress bar over them."""
     files = discover(paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -54,14 +51,7 @@ def _run_load(
             else:
                 progress.update(task, description=f"{Path(file).name}: {records:,} records")
 
-        return load(
-            store,
-            paths,
-            progress=advance,
-            commit=commit,
-            verdicts=verdicts,
-            before_commit=before_commit,
-        )
+        return run(advance)
 
 
 def _summary_table(report: LoadReport, title: str) -> RichTable:
@@ -129,23 +119,6 @@ def synth_command(
         console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _load_entry(report: LoadReport) -> dict[str, object]:
-    """What the public ledger records of a load: files by hash and counts, never records."""
-    return {
-        "load_id": report.load_id,
-        "files": [{"file": Path(f).name, "sha256": _file_digest(Path(f))} for f in report.files],
-        "totals": {o: str(report.totals[o]) for o in OUTCOMES},
-    }
-
-
 @app.command("load")
 def load_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],
@@ -155,17 +128,21 @@ def load_command(
 ) -> None:
     """Validate and load data into the store, in one transaction; rejects go to quarantine.
 
-    Only a data custodian may load; the load is written to the ledger before it commits.
+    Only a data custodian may load; the load is announced in the ledger before it commits and
+    logged after. Loading again the very files of the latest load does nothing (a safe retry).
     """
+    credential = need_token(token)
     with control_plane(data_dir) as cp:
-        with cp.transaction() as session:
-            who = cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
-
-        def log(report: LoadReport) -> None:
-            cp.log("load", _load_entry(report), who.person_id)
-
-        with Store.open(DataDir.from_env(data_dir)) as store:
-            report = _run_load(store, paths, commit=True, verdicts=False, before_commit=log)
+        result = _with_progress(
+            paths,
+            lambda advance: load_data(
+                cp, DataDir.from_env(data_dir), credential, paths, progress=advance
+            ),
+        )
+    if result.report is None:
+        _already_loaded(result, output_format)
+        return
+    report = result.report
     if output_format == "json":
         sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return
@@ -179,6 +156,20 @@ def load_command(
         )
 
 
+def _already_loaded(result: LoadResult, output_format: str) -> None:
+    assert result.previous is not None
+    previous = result.previous
+    if output_format == "json":
+        summary = {**previous.summary, "already_loaded": True}
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+        return
+    console.print(
+        f"already loaded: load {previous.load_id} committed these files (same names, same "
+        f"bytes) at {previous.finished_at:%Y-%m-%d %H:%M:%S} UTC and nothing was loaded "
+        "since; nothing to do"
+    )
+
+
 @app.command("validate")
 def validate_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],
@@ -188,7 +179,10 @@ def validate_command(
     import secrets
 
     with Store.in_memory(secrets.token_bytes(32)) as store:
-        report = _run_load(store, paths, commit=False, verdicts=True)
+        report = _with_progress(
+            paths,
+            lambda advance: load(store, paths, progress=advance, commit=False, verdicts=True),
+        )
     rejected = [v for v in report.verdicts if not v.accepted]
     if output_format == "json":
         records = [

@@ -240,7 +240,8 @@ def release_publish(
     """Publish an approved request to the project's released outputs, signed and logged."""
     with _office(data_dir) as office:
         published = publish_release(office, need_token(token), release_id)
-    console.print(Text.assemble("released ", (release_id, "bold"), f" to {published.folder}"))
+    done = "already released " if published.already else "released "
+    console.print(Text.assemble(done, (release_id, "bold"), f" to {published.folder}"))
     for path, digest in published.files.items():
         console.print(f"  {path}  sha256 {digest}")
     console.print(

@@ -287,9 +287,10 @@ def _decide(
     credential = need_token(token)
     with control_plane(data_dir) as cp:
         record = decide(cp, credential, project_id, verdict, reasons, load_person_key(key), until)
+    already = " (already decided: nothing changed)" if record.already else ""
     console.print(
         f"{project_id} v{record.version}: {verdict.value}, signed by "
-        f"{record.person_id} after {record.waited_seconds / 86400:.1f} days' wait"
+        f"{record.person_id} after {record.waited_seconds / 86400:.1f} days' wait{already}"
     )
     console.print(f"signature: {record.signature}")
 
@@ -340,7 +341,7 @@ for _name, _verdict, _help in (
 @project_app.command("list")
 def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Every project, its purpose, members and status (public)."""
-    with control_plane(data_dir) as cp:
+    with control_plane(data_dir, recover=False) as cp:
         projects = list_projects(cp)
     if output_format == "json":
         _print_json(
@@ -366,7 +367,7 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
 @project_app.command("waits")
 def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """How long applications waited at each step (published, so delays are visible)."""
-    with control_plane(data_dir) as cp:
+    with control_plane(data_dir, recover=False) as cp:
         waits = waiting_times(cp)
     summary = waiting_summary(waits)
     if output_format == "json":
@@ -469,7 +470,7 @@ def ledger_verify(
     output_format: FormatOption = "text",
 ) -> None:
     """Replay the whole log: re-hash every entry, recompute every root, check every signature."""
-    with control_plane(data_dir) as cp:
+    with control_plane(data_dir, recover=False) as cp:
         report = cp.verify_ledger(trusted_key)
     if output_format == "json":
         _print_json(
@@ -516,7 +517,7 @@ def ledger_export(
 @ledger_app.command("public")
 def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient data."""
-    with control_plane(data_dir) as cp:
+    with control_plane(data_dir, recover=False) as cp:
         view = cp.ledger.public_view()
     if output_format == "json":
         _print_json(view.to_list())

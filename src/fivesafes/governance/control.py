@@ -7,6 +7,9 @@ held before. Each use of a credential, allowed or refused, is a ``login`` entry 
 
 Ledger entries for a change are appended inside the change's database transaction, just before it
 commits: if the ledger cannot be written, the change is rolled back, so nothing happens unlogged.
+A command whose change must also survive a kill between the two writes runs as an
+:meth:`ControlPlane.operation`: an intent entry first, the change, then its outcome entry, with a
+lock held throughout (see :mod:`fivesafes.ledger.intents`).
 """
 
 from __future__ import annotations
@@ -30,15 +33,28 @@ from fivesafes.governance.tables import Account, AccountRole
 from fivesafes.ledger import (
     DEFAULT_ORIGIN,
     Ledger,
+    LedgerError,
     LedgerStore,
     Receipt,
     SqliteLedgerStore,
     VerifyReport,
 )
 from fivesafes.ledger.audit import audit_store
+from fivesafes.ledger.intents import (
+    INTERRUPTED,
+    Intent,
+    Operation,
+    OperationBusy,
+    OperationLock,
+    Resolver,
+    is_answered,
+    open_intents,
+)
 from fivesafes.store.config import DataDir
 
 LEDGER_FILE = "ledger.sqlite"
+OPERATIONS_FOLDER = "operations"
+"""Where the locks of operations under way are kept, in the data directory."""
 
 
 def utc_now() -> datetime:
@@ -91,8 +107,11 @@ class ControlPlane:
         *,
         clock: Callable[[], datetime] = utc_now,
         identity: IdentityProvider | None = None,
+        lock_dir: Path | None = None,
     ) -> None:
         self.engine = engine
+        self.lock_dir = lock_dir
+        """Where operations' locks live (:meth:`operation`); None: this plane runs none."""
         self.clock = clock
         self.identity: IdentityProvider = identity or PersonalTokens()
         self._ledger_store = ledger_store
@@ -124,7 +143,8 @@ class ControlPlane:
                 return SqliteLedgerStore(ledger_path, read_only=read_only)
             return SqlLedgerStore(engine)
 
-        return cls(engine, ledger_store, key_dir, origin, clock=clock)
+        lock_dir = data_dir.root / OPERATIONS_FOLDER
+        return cls(engine, ledger_store, key_dir, origin, clock=clock, lock_dir=lock_dir)
 
     @classmethod
     def for_data_root(cls, root: Path) -> ControlPlane:
@@ -144,6 +164,57 @@ class ControlPlane:
         store = self._ledger_store(True)
         try:
             return audit_store(store, self.origin, trusted_key)
+        finally:
+            store.close()
+
+    def claim(self, operation: str, key: str) -> OperationLock | None:
+        """The lock of one operation, or None while another living process holds it."""
+        if self.lock_dir is None:
+            raise LedgerError("this control plane has no data directory to keep operations in")
+        return OperationLock.claim(self.lock_dir, operation, key)
+
+    @contextmanager
+    def operation(self, operation: str, key: str, resolve: Resolver) -> Iterator[Operation]:
+        """Carry out one recoverable operation (see :mod:`fivesafes.ledger.intents`).
+
+        The lock is held for the whole block. An intent for the same operation that a dead
+        process left open is settled first, so a retry finds the state and the ledger agreeing
+        even where recovery has not run. Inside the block, call ``intend`` before changing
+        anything and ``commit`` once the change is made. If the block fails after the intent,
+        ``resolve`` looks at the state and the true outcome is logged at once; if even that
+        fails, the intent stays open and recovery settles it at the next start.
+        """
+        lock = self.claim(operation, key)
+        if lock is None:
+            raise OperationBusy(f"{operation} {key} is under way in another process; try later")
+        carried = Operation(self.ledger, operation, key, resolve)
+        try:
+            for left in self.open_intents():
+                if (left.operation, left.key) == (operation, key):
+                    Operation.resume(self.ledger, left, resolve).settle(INTERRUPTED)
+            yield carried
+        except BaseException as error:
+            carried.settle_after(error)
+            raise
+        finally:
+            lock.release(remove=not carried.pending)
+
+    def open_intents(self) -> list[Intent]:
+        """Intents no outcome answers yet (read-only: no signing key needed to ask)."""
+        try:
+            store = self._ledger_store(True)
+        except FileNotFoundError:
+            return []
+        try:
+            return open_intents(store)
+        finally:
+            store.close()
+
+    def answered(self, intent: Intent) -> bool:
+        """Whether the ledger holds an outcome for ``intent`` now."""
+        store = self._ledger_store(True)
+        try:
+            return is_answered(store, intent)
         finally:
             store.close()
 

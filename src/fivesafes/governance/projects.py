@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fivesafes.failpoints import failpoint
 from fivesafes.governance.control import ControlPlane, Principal, account_problem
 from fivesafes.governance.optouts import Purpose
 from fivesafes.governance.roles import AccessDenied, Action
@@ -49,6 +51,7 @@ from fivesafes.governance.tables import (
     Project,
     WaitingStep,
 )
+from fivesafes.ledger.intents import Intent, Operation
 from fivesafes.model import TABLES
 
 _PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
@@ -72,6 +75,9 @@ STATUS_AFTER = {
     Verdict.REQUEST_CHANGES: Status.CHANGES_REQUESTED,
     Verdict.REJECT: Status.REJECTED,
 }
+
+APPROVAL = "approval"
+"""The ledger kind of a decision's entry, and the name of its recoverable operation."""
 
 AWAITING_DECISION = "awaiting_decision"
 AWAITING_CHANGES = "awaiting_changes"
@@ -194,6 +200,8 @@ class DecisionRecord:
     statement: dict[str, Any]
     signature: str
     waited_seconds: int
+    already: bool = False
+    """Made by an earlier call (a retry of the same decision): this one changed nothing."""
 
 
 @dataclass(frozen=True)
@@ -360,11 +368,87 @@ def decide(
     """Approve (until a date), request changes or reject, with reasons, signed by the approver.
 
     The signature must verify against a key the approver registered, or nothing is recorded.
+    The decision is a recoverable operation (:mod:`fivesafes.ledger.intents`): its ``intent``
+    entry, holding the ``approval`` entry to come, is logged before the control plane changes,
+    and the ``approval`` entry after the change commits, so a kill between the two is settled
+    by recovery from the decision row (:func:`approval_committed`).
     """
     if not reasons.strip():
         raise ValueError("a decision needs its reasons")
     if (verdict is Verdict.APPROVE) != (until is not None):
         raise ValueError("an approval needs an end date (--until), and only an approval has one")
+    resolve = partial(approval_committed, cp)
+    with cp.operation(APPROVAL, project_id, resolve) as operation:
+        record = _decide(
+            cp, operation, credential, project_id, verdict, reasons, signing_key, until
+        )
+        if record.already:
+            return record
+        failpoint("approval.after-commit")
+        operation.commit()
+        failpoint("approval.after-outcome")
+    return record
+
+
+def _same_decision(
+    session: Session,
+    project: Project,
+    person_id: str,
+    verdict: Verdict,
+    reasons: str,
+    until: date | None,
+) -> DecisionRecord | None:
+    """The decision already made on the project's current version, if it is this very one
+    (same person, verdict, reasons and end date): the retry of a decision changes nothing."""
+    row = session.scalar(
+        select(Decision)
+        .where(Decision.project_id == project.project_id, Decision.version == project.version)
+        .order_by(Decision.decision_id.desc())
+    )
+    if row is None:
+        return None
+    statement = orjson.loads(row.statement)
+    if (
+        row.person_id != person_id
+        or row.decision != verdict.value
+        or statement["reasons_sha256"] != sha256_hex(reasons)
+        or statement["until"] != (until.isoformat() if until else None)
+    ):
+        return None
+    wait = session.scalar(
+        select(WaitingStep).where(
+            WaitingStep.project_id == project.project_id,
+            WaitingStep.version == project.version,
+            WaitingStep.step == AWAITING_DECISION,
+        )
+    )
+    assert wait is not None and wait.ended_at is not None
+    waited = int((wait.ended_at - wait.started_at).total_seconds())
+    return DecisionRecord(
+        row.decision_id,
+        project.project_id,
+        project.version,
+        verdict,
+        person_id,
+        statement,
+        row.signature,
+        waited,
+        already=True,
+    )
+
+
+def _decide(
+    cp: ControlPlane,
+    operation: Operation,
+    credential: str,
+    project_id: str,
+    verdict: Verdict,
+    reasons: str,
+    signing_key: DecisionSigner,
+    until: date | None,
+) -> DecisionRecord:
+    """The decision's checks and its change, in one control-plane transaction; the intent is
+    logged after every check passed and before anything is written."""
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.DECIDE_PROJECT)
         project = _project(session, project_id)
@@ -372,6 +456,9 @@ def decide(
         if me.person_id in form.members or me.person_id == project.created_by:
             raise cp.refuse(me, Action.DECIDE_PROJECT, f"conflict: on project {project_id}")
         if project.status != Status.SUBMITTED:
+            earlier = _same_decision(session, project, me.person_id, verdict, reasons, until)
+            if earlier is not None:
+                return earlier
             raise ValueError(f"project {project_id} is {project.status}; nothing to decide")
         if until is not None and until <= cp.today():
             raise ValueError("an approval must end in the future")
@@ -391,6 +478,9 @@ def decide(
         if not signature_valid(key.public_key, statement, signature):
             raise cp.refuse(me, Action.DECIDE_PROJECT, "the signature does not verify")
         waited = _close_wait(cp, session, project, AWAITING_DECISION)
+        entry = {**statement, "what": "application", "signature": signature}
+        operation.intend({**entry, "waited_seconds": waited}, me.person_id)
+        failpoint("approval.after-intent")
         project.status = STATUS_AFTER[verdict].value
         if verdict is Verdict.APPROVE:
             project.approved_version, project.approved_until = project.version, until
@@ -416,13 +506,6 @@ def decide(
         )
         session.add(row)
         session.flush()
-        entry = {
-            **statement,
-            "what": "application",
-            "signature": signature,
-            "waited_seconds": waited,
-        }
-        cp.log("approval", entry, me.person_id)
         return DecisionRecord(
             row.decision_id,
             project_id,
@@ -433,6 +516,24 @@ def decide(
             signature,
             waited,
         )
+
+
+def approval_committed(cp: ControlPlane, intent: Intent) -> bool:
+    """Recovery's look at the control plane: is the decision an intent announced recorded?
+
+    Each decision's signature covers its statement, time included, so the decision row holding
+    the intent's signature for that project and version is this decision and no other.
+    """
+    promised = intent.outcome
+    with cp.transaction() as session:
+        found = session.scalar(
+            select(Decision.decision_id).where(
+                Decision.project_id == promised["project_id"],
+                Decision.version == promised["version"],
+                Decision.signature == promised["signature"],
+            )
+        )
+        return found is not None
 
 
 def decision_signature_valid(cp: ControlPlane, decision_id: int) -> bool:

@@ -88,7 +88,7 @@ def check_ledger_decisions(entries: Iterable[bytes]) -> list[tuple[int, bool]]:
     """Re-check every signed decision in a ledger from its public entries alone.
 
     Keys come from ``account`` entries with ``change: key_registered``; each ``approval`` entry
-    holds its signed statement's fields plus ``signature``, ``what`` and ``waited_seconds``.
+    holds its signed statement's fields plus :data:`UNSIGNED_APPROVAL_FIELDS`.
     Returns (entry index, signature valid and made by the key's own holder) for each decision.
     """
     keys: dict[str, tuple[str, bytes]] = {}
@@ -111,5 +111,6 @@ def check_ledger_decisions(entries: Iterable[bytes]) -> list[tuple[int, bool]]:
     return results
 
 
-UNSIGNED_APPROVAL_FIELDS = frozenset({"signature", "what", "waited_seconds"})
-"""Fields an approval entry adds around the signed statement."""
+UNSIGNED_APPROVAL_FIELDS = frozenset({"signature", "what", "waited_seconds", "intent"})
+"""Fields an approval entry adds around the signed statement (``intent``: the index of the intent
+entry it answers, see :mod:`fivesafes.ledger.intents`)."""

@@ -30,9 +30,12 @@ KINDS = frozenset(
         "review",
         "release",
         "identifiable_read",
+        "intent",
+        "abandoned",
     }
 )
-"""Kinds of event a caller may append: every arrow the design says the ledger records."""
+"""Kinds of event a caller may append: every arrow the design says the ledger records, and the
+``intent`` and ``abandoned`` entries that make a command recoverable (:mod:`.intents`)."""
 
 KEY_INIT = "key_init"
 KEY_ROTATION = "key_rotation"

@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS entries (
     entry BLOB NOT NULL,
     leaf_hash BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     note TEXT NOT NULL,

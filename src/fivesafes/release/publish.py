@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +22,26 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fivesafes.disclosure import CheckReport, check_file
-from fivesafes.governance import Role
+from fivesafes.disclosure import (
+    CheckReport,
+    FileReleaseHistory,
+    ReleasedTable,
+    ReleaseHistory,
+    check_file,
+)
+from fivesafes.failpoints import failpoint
+from fivesafes.governance import Principal, Role
 from fivesafes.governance.signing import signature_valid
 from fivesafes.governance.tables import PersonKey
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.ledger import Receipt
+from fivesafes.ledger.intents import Intent
 from fivesafes.ledger.keys import KEY_FILE, read_key
 from fivesafes.ledger.note import NoteSigner
 from fivesafes.release.files import FileKind
 from fivesafes.release.manifest import FORMAT, MANIFEST_FILE, sign_manifest
 from fivesafes.release.model import Outcome, ReleaseError, State, Verdict
-from fivesafes.release.office import VIEW_ACTION, ReleaseOffice
+from fivesafes.release.office import HISTORY_FOLDER, VIEW_ACTION, ReleaseOffice
 from fivesafes.release.requests import sha256_text
 from fivesafes.release.reviews import VOTES_NEEDED
 from fivesafes.release.summary import SummaryItem, draw_summary
@@ -40,6 +49,13 @@ from fivesafes.release.tables import ReleaseFileRow, ReleaseRequestRow, ReleaseV
 
 CHECKS_FOLDER = "checks"
 SUMMARY_FILE = "summary.png"
+PARTIAL_SUFFIX = ".partial"
+PENDING_FOLDER = ".pending"
+"""Under the release history: the true counts of publications under way (no project id starts
+with a dot, so it cannot be a project's history)."""
+OPERATION = "release"
+RETURN = "review"
+"""The recoverable operations here, named by the kind of their outcome entry."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,8 @@ class Publication:
     folder: Path
     files: dict[str, str]
     receipt: Receipt
+    already: bool = False
+    """Published by an earlier call: this one changed nothing."""
 
 
 def approvals(session: Session, request: ReleaseRequestRow) -> list[dict[str, Any]]:
@@ -139,43 +157,126 @@ def _write(folder: Path, item: _Prepared) -> Path:
 
 
 def _return(office: ReleaseOffice, release_id: str, problems: list[str]) -> None:
+    """Send the request back for changes: a recoverable ``review`` operation of its own."""
     cp = office.cp
-    with cp.transaction() as session:
-        request = session.get(ReleaseRequestRow, release_id)
-        assert request is not None
-        request.state = State.RETURNED.value
-        request.note = "\n".join(problems)
-        request.updated_at = cp.now()
-        subject = {"release_id": release_id, "decision": State.RETURNED.value}
-        cp.log("review", {**subject, "reason_sha256": sha256_text(request.note)}, "release")
+    note = "\n".join(problems)
+    with cp.operation(RETURN, release_id, partial(return_committed, office)) as operation:
+        with cp.transaction() as session:
+            request = session.get(ReleaseRequestRow, release_id, with_for_update=True)
+            assert request is not None
+            subject = {
+                "release_id": release_id,
+                "decision": State.RETURNED.value,
+                "reason_sha256": sha256_text(note),
+            }
+            operation.intend(subject, "release")
+            failpoint("publish.return-after-intent")
+            request.state = State.RETURNED.value
+            request.note = note
+            request.updated_at = cp.now()
+        failpoint("publish.return-after-commit")
+        operation.commit()
 
 
-def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> Publication:
-    """Publish an approved request to the project's released outputs; returns where and the
-    ledger receipt. The requester or an output checker may do it."""
-    cp = office.cp
-    with cp.transaction() as session:
-        me = cp.authenticate(session, credential, VIEW_ACTION)
-        request = session.get(ReleaseRequestRow, release_id)
-        if request is None:
-            raise ReleaseError(f"no release request {release_id}")
-        if me.person_id != request.requester and Role.OUTPUT_CHECKER not in me.roles:
-            raise cp.refuse(me, VIEW_ACTION, "only the requester or an output checker publishes")
-        if request.state != State.APPROVED.value:
-            raise ReleaseError(f"{release_id} is {request.state}; only approved requests publish")
-        signed = approvals(session, request)
-        if len(signed) < VOTES_NEEDED:
-            raise ReleaseError(f"{release_id} has {len(signed)} valid approval(s), needs two")
-        rows = list(
-            session.scalars(select(ReleaseFileRow).where(ReleaseFileRow.release_id == release_id))
+def return_committed(office: ReleaseOffice, intent: Intent) -> bool:
+    """Recovery's look at a return for changes: is the request returned with that very note?"""
+    with office.cp.transaction() as session:
+        request = session.get(ReleaseRequestRow, intent.key)
+        return (
+            request is not None
+            and request.state == State.RETURNED.value
+            and sha256_text(request.note) == intent.outcome["reason_sha256"]
         )
-    prepared, problems = _recheck(office, request, rows)
-    if problems:
-        _return(office, release_id, problems)
-        raise ReleaseError(f"{release_id} returned for changes:\n" + "\n".join(problems))
+
+
+def _staging(folder: Path) -> Path:
+    """Where a publication is assembled: beside its folder, so one rename publishes it."""
+    return folder.with_name(f"{folder.name}{PARTIAL_SUFFIX}")
+
+
+def _pending_history(office: ReleaseOffice, release_id: str) -> FileReleaseHistory:
+    """The true counts of a publication under way, kept inside the environment (never beside
+    the files) until the publication is made; then they join the project's history."""
+    return FileReleaseHistory(office.data_dir.root / HISTORY_FOLDER / PENDING_FOLDER / release_id)
+
+
+def _fingerprint(table: ReleasedTable) -> bytes:
+    return orjson.dumps(
+        [
+            table.name,
+            table.table.rows.name,
+            table.table.rows.labels,
+            table.table.columns.name if table.table.columns else None,
+            table.table.columns.labels if table.table.columns else None,
+            table.table.counts.tolist(),
+            table.hidden.tolist(),
+            table.primary.tolist(),
+            table.true_totals,
+        ]
+    )
+
+
+def _move_history(pending: FileReleaseHistory, history: ReleaseHistory) -> None:
+    """Add the pending tables to the history, each once however often this is interrupted and
+    run again: a table already there (same name, counts and hidden cells) is not added twice."""
+    known = {_fingerprint(t) for t in history.released()}
+    for table in pending.released():
+        if _fingerprint(table) not in known:
+            history.record(table)
+            failpoint("publish.after-history-table")
+            known.add(_fingerprint(table))
+
+
+def _complete(office: ReleaseOffice, project_id: str, release_id: str) -> None:
+    """Finish a publication whose folder is in place: its history, then the request's state."""
+    pending = _pending_history(office, release_id)
+    _move_history(pending, office.history(project_id))
+    failpoint("publish.after-history")
+    cp = office.cp
+    with cp.transaction() as session:
+        row = session.get(ReleaseRequestRow, release_id, with_for_update=True)
+        assert row is not None
+        if row.state == State.APPROVED.value:
+            row.state = State.RELEASED.value
+            row.updated_at = cp.now()
+        elif row.state != State.RELEASED.value:
+            raise ReleaseError(f"{release_id} is published but the control plane says {row.state}")
+    failpoint("publish.after-state")
+    shutil.rmtree(pending.folder, ignore_errors=True)
+
+
+def _discard(office: ReleaseOffice, project_id: str, release_id: str) -> None:
+    """Remove what an unpublished attempt left: its staging folder and pending history."""
+    folder = office.released_folder(project_id) / release_id
+    shutil.rmtree(_staging(folder), ignore_errors=True)
+    shutil.rmtree(_pending_history(office, release_id).folder, ignore_errors=True)
+
+
+def release_resolved(office: ReleaseOffice, intent: Intent) -> bool:
+    """Recovery's look at a publication: made if its folder holds the manifest the intent named.
+
+    Then the history and the request's state are completed (the folder may already have been
+    handed out, so the publication stands); otherwise the staging copy is removed. A published
+    folder is never removed here or anywhere else.
+    """
+    project_id, release_id = intent.outcome["project_id"], intent.key
+    manifest = office.released_folder(project_id) / release_id / MANIFEST_FILE
+    if manifest.is_file() and file_sha256(manifest) == intent.outcome["manifest_sha256"]:
+        _complete(office, project_id, release_id)
+        return True
+    _discard(office, project_id, release_id)
+    return False
+
+
+def _stage(
+    office: ReleaseOffice,
+    request: ReleaseRequestRow,
+    prepared: list[_Prepared],
+    signed: list[dict[str, Any]],
+    staging: Path,
+) -> list[dict[str, Any]]:
+    """Write the files, their checks, the summary and the signed manifest into ``staging``."""
     signer = _environment_signer(office)
-    folder = office.released_folder(request.project_id) / release_id
-    staging = folder.with_name(f"{release_id}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / CHECKS_FOLDER).mkdir(parents=True)
     entries, items = [], []
@@ -198,42 +299,116 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
             }
         )
         items.append(SummaryItem(item.row.path, target, report))
-    draw_summary(staging / SUMMARY_FILE, release_id, items)
+    draw_summary(staging / SUMMARY_FILE, request.release_id, items)
     manifest = {
         "format": FORMAT,
-        "release_id": release_id,
+        "release_id": request.release_id,
         "project_id": request.project_id,
         "requester": request.requester,
         "request_sha256": request.request_sha256,
         "justification_sha256": sha256_text(request.justification),
-        "published_at": cp.now().isoformat(),
+        "published_at": office.cp.now().isoformat(),
         "profile": office.profile,
         "files": entries,
         "summary": SUMMARY_FILE,
         "approvals": signed,
     }
     sign_manifest(staging, manifest, signer)
-    history = office.history(request.project_id)
-    try:
-        with cp.transaction() as session:
-            row = session.get(ReleaseRequestRow, release_id, with_for_update=True)
-            assert row is not None
-            if row.state != State.APPROVED.value:
-                raise ReleaseError(f"{release_id} is {row.state}; only approved requests publish")
-            staging.replace(folder)
+    return entries
+
+
+def _approved(
+    office: ReleaseOffice, credential: str, release_id: str
+) -> tuple[Principal, ReleaseRequestRow, list[dict[str, Any]], list[ReleaseFileRow]]:
+    """The caller, checked; the request (approved, or already released); its valid approvals
+    and its files."""
+    cp = office.cp
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, VIEW_ACTION)
+        request = session.get(ReleaseRequestRow, release_id)
+        if request is None:
+            raise ReleaseError(f"no release request {release_id}")
+        if me.person_id != request.requester and Role.OUTPUT_CHECKER not in me.roles:
+            raise cp.refuse(me, VIEW_ACTION, "only the requester or an output checker publishes")
+        if request.state == State.RELEASED.value:
+            return me, request, [], []
+        if request.state != State.APPROVED.value:
+            raise ReleaseError(f"{release_id} is {request.state}; only approved requests publish")
+        signed = approvals(session, request)
+        if len(signed) < VOTES_NEEDED:
+            raise ReleaseError(f"{release_id} has {len(signed)} valid approval(s), needs two")
+        rows = list(
+            session.scalars(select(ReleaseFileRow).where(ReleaseFileRow.release_id == release_id))
+        )
+    return me, request, signed, rows
+
+
+def _already_published(office: ReleaseOffice, request: ReleaseRequestRow) -> Publication:
+    """A retry of a publication that was made: the same folder and the same ledger entry."""
+    folder = office.released_folder(request.project_id) / request.release_id
+    if not (folder / MANIFEST_FILE).is_file():
+        raise ReleaseError(f"{request.release_id} is released but {folder} has no manifest")
+    manifest = orjson.loads((folder / MANIFEST_FILE).read_bytes())
+    ledger = office.cp.ledger
+    index = max(
+        row.index
+        for row in ledger.public_view().rows
+        if row.kind == OPERATION and row.fields.get("release_id") == request.release_id
+    )
+    files = {f["path"]: f["sha256"] for f in manifest["files"]}
+    return Publication(request.release_id, folder, files, ledger.prove(index), already=True)
+
+
+def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> Publication:
+    """Publish an approved request to the project's released outputs; returns where and the
+    ledger receipt. The requester or an output checker may do it.
+
+    A recoverable operation (:mod:`fivesafes.ledger.intents`), in this order: the files, checks,
+    summary and signed manifest are assembled in a staging folder and the true counts in a
+    pending history; the ``intent`` entry names the manifest's hash; one rename publishes the
+    folder; the history and the request's state follow; the ``release`` entry closes it. A kill
+    anywhere is settled by recovery from the folder (:func:`release_resolved`), and publishing a
+    released request again returns the same publication: one folder, one manifest, one entry.
+    """
+    cp = office.cp
+    with cp.operation(OPERATION, release_id, partial(release_resolved, office)) as operation:
+        me, request, signed, rows = _approved(office, credential, release_id)
+        if request.state == State.RELEASED.value:
+            return _already_published(office, request)
+        folder = office.released_folder(request.project_id) / release_id
+        if folder.exists():
+            raise ReleaseError(
+                f"{folder} exists but {release_id} is not released: it is not this "
+                "environment's doing; check it and move it aside before publishing"
+            )
+        prepared, problems = _recheck(office, request, rows)
+        if problems:
+            _return(office, release_id, problems)
+            raise ReleaseError(f"{release_id} returned for changes:\n" + "\n".join(problems))
+        staging = _staging(folder)
+        try:
+            entries = _stage(office, request, prepared, signed, staging)
+            pending = _pending_history(office, release_id)
+            shutil.rmtree(pending.folder, ignore_errors=True)
             for item in prepared:
                 for record in item.report.records if item.report else ():
-                    history.record(record)
-            row.state = State.RELEASED.value
-            row.updated_at = cp.now()
+                    pending.record(record)
+            failpoint("publish.before-intent")
             subject = {
                 "release_id": release_id,
                 "project_id": request.project_id,
                 "files": [{"path": e["path"], "sha256": e["sha256"]} for e in entries],
-                "manifest_sha256": file_sha256(folder / MANIFEST_FILE),
+                "manifest_sha256": file_sha256(staging / MANIFEST_FILE),
             }
-            receipt = cp.log("release", subject, me.person_id)
-    except BaseException:
-        shutil.rmtree(folder if folder.exists() else staging, ignore_errors=True)
-        raise
+            operation.intend(subject, me.person_id)
+        except BaseException:
+            if not operation.pending:
+                _discard(office, request.project_id, release_id)
+            raise
+        failpoint("publish.after-intent")
+        staging.replace(folder)
+        failpoint("publish.after-rename")
+        _complete(office, request.project_id, release_id)
+        receipt = operation.commit()
+        failpoint("publish.after-outcome")
     return Publication(release_id, folder, {e["path"]: e["sha256"] for e in entries}, receipt)

@@ -6,12 +6,21 @@ Each part comes back as one Arrow table per resource type plus its rejects;
 the loader inserts the parts in file order, so "the first version in a load
 wins" means the same thing however many workers ran. Small loads run in the
 calling process, where starting workers would cost more than it saves.
+
+Workers end with the load, however it ends. A pool's workers wait on a queue
+whose writing end they hold themselves, so a load killed with SIGKILL would
+leave them (and the forkserver and resource tracker their pipes keep alive)
+waiting for ever. So each worker watches the process that started the pool
+(:func:`_end_with`) and exits the moment it is gone.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import tempfile
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -71,7 +80,7 @@ class PartResult:
     rejects: list[tuple[Any, ...]] = field(default_factory=list)
     """(file, line, entry, resource type, id, path, rule, message)"""
     quarantined: Counter[str] = field(default_factory=Counter)
-    accepted: list[tuple[str, int, int | None, str, str]] = field(default_factory=list)
+    accepted: list[tuple[str, int, int | None, str, str | None]] = field(default_factory=list)
     records: int = 0
     last_part_of_file: bool = False
 
@@ -146,6 +155,37 @@ def _check_part_star(args: tuple[Part, date, bytes, bool]) -> PartResult:
     return check_part(*args)
 
 
+def _end_with(pid: int) -> None:
+    """Pool initializer: exit this worker as soon as process ``pid`` (the load) ends.
+
+    A pidfd becomes readable when its process exits, whatever killed it, and names that very
+    process (no confusion with a later one given the same number); where there are no pidfds
+    (not Linux), the watcher asks every second whether the process is still there.
+    """
+    try:
+        handle = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    except ProcessLookupError:
+        os._exit(1)
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fivesafes-end-with-load", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def check_parts(
     files: list[Path], today: date, key: bytes, collect: bool, workers: int | None = None
 ) -> Iterator[PartResult]:
@@ -168,7 +208,9 @@ def check_parts(
     context = get_context("forkserver" if forkserver else "spawn")
     if forkserver:
         context.set_forkserver_preload([__name__])  # workers start with the checkers imported
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
+    ) as pool:
         for result in pool.map(_check_part_star, jobs):
             result.last_part_of_file = last[Path(result.path)] == result.index
             yield result

@@ -7,6 +7,10 @@ quarantines what fails with its reason, merges the rest into the identifiable
 layer (new, updated or unchanged by content hash; superseded versions kept in
 history) and rebuilds the analysis layer -- all inside one DuckDB transaction.
 If anything goes wrong, or the process is killed, the store is as it was.
+
+The load's row in ``meta.loads`` is written in that same transaction, just before COMMIT, so
+it is there exactly when the load committed: it is the evidence recovery reads
+(:func:`load_committed`) to tell a committed load from one a kill cut short.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import orjson
@@ -64,6 +69,9 @@ class LoadReport:
     rules: Counter[str] = field(default_factory=Counter)
     committed: bool = False
     verdicts: list[Verdict] = field(default_factory=list)
+    digest: str | None = None
+    """What the caller says identifies the files' content (kept with the load, see
+    :func:`latest_load`)."""
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
         if n:
@@ -83,7 +91,17 @@ class LoadReport:
             "counts": {k: {o: c[o] for o in OUTCOMES} for k, c in sorted(self.counts.items())},
             "rules": dict(sorted(self.rules.items())),
             "committed": self.committed,
+            "digest": self.digest,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLoad:
+    """A committed load as ``meta.loads`` keeps it."""
+
+    load_id: str
+    finished_at: datetime
+    summary: dict[str, Any]
 
 
 def _staging_name(kind: str) -> str:
@@ -100,6 +118,8 @@ def load(
     verdicts: bool = False,
     workers: int | None = None,
     before_commit: Callable[[LoadReport], None] | None = None,
+    load_id: str | None = None,
+    digest: str | None = None,
 ) -> LoadReport:
     """Check and load ``paths`` into ``store`` in one transaction.
 
@@ -107,14 +127,15 @@ def load(
     transaction is rolled back: this is how ``fivesafes validate`` works. With
     ``verdicts=True`` the report also lists every record's outcome. ``workers``
     sets how many processes check records (default: all cores for large loads).
-    ``before_commit`` sees the finished report just before COMMIT (the ledger entry
-    is written there); if it raises, the load is rolled back, so no load goes unlogged.
+    ``before_commit`` sees the finished report just before COMMIT (the ledger's intent
+    entry is written there); if it raises, the load is rolled back, so no load goes unlogged.
+    ``load_id`` names the load (a fresh random one by default); ``digest`` is kept with it.
     """
     files = discover(paths)
-    load_id = uuid.uuid4().hex[:16]
-    report = LoadReport(load_id, [str(f) for f in files])
+    report = LoadReport(load_id or uuid.uuid4().hex[:16], [str(f) for f in files], digest=digest)
     today = today or date.today()
     con = store.con
+    started = _utc_now()
     con.execute("BEGIN TRANSACTION")
     try:
         staged = _stage_and_check(store, files, report, today, progress, verdicts, workers)
@@ -123,6 +144,7 @@ def load(
         if commit:
             if before_commit is not None:
                 before_commit(report)
+            _record_load(con, report, started)
             con.execute("COMMIT")
             report.committed = True
         else:
@@ -145,7 +167,6 @@ def _stage_and_check(
     """Stage, check, merge and rebuild; returns the staged records' verdicts when ``collect``."""
     con = store.con
     staged: list[Verdict] = []
-    started = datetime.now(UTC).replace(tzinfo=None)
     quarantine = StagingBuffer(con, "stage_quarantine", QUARANTINE_COLUMNS)
     fhir = {
         rtype: StagingBuffer(con, _staging_name(rtype), stage_columns(rtype))
@@ -214,12 +235,40 @@ def _stage_and_check(
     _merge_tables(con, report)
     rebuild_analysis_layer(con)
     con.execute("INSERT INTO meta.quarantine SELECT * FROM stage_quarantine")
-    finished = datetime.now(UTC).replace(tzinfo=None)
+    return staged
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _record_load(con: duckdb.DuckDBPyConnection, report: LoadReport, started: datetime) -> None:
+    """The load's row, written last inside its transaction: present if and only if it commits."""
+    summary = {**report.to_dict(), "committed": True}
     con.execute(
         "INSERT INTO meta.loads VALUES (?, ?, ?, ?, ?)",
-        [report.load_id, started, finished, report.files, orjson.dumps(report.to_dict()).decode()],
+        [report.load_id, started, _utc_now(), report.files, orjson.dumps(summary).decode()],
     )
-    return staged
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+    """The one number a statement returns (a count, or the rows a DML statement touched)."""
+    row = con.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return int(row[0])
+
+
+def load_committed(con: duckdb.DuckDBPyConnection, load_id: str) -> bool:
+    """Whether load ``load_id`` committed: its ``meta.loads`` row exists."""
+    return _count(con, "SELECT count(*) FROM meta.loads WHERE load_id = ?", [load_id]) > 0
+
+
+def latest_load(con: duckdb.DuckDBPyConnection) -> StoredLoad | None:
+    """The most recent committed load, or None before the first."""
+    row = con.execute(
+        "SELECT load_id, finished_at, summary FROM meta.loads ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else StoredLoad(row[0], row[1], orjson.loads(row[2]))
 
 
 def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
@@ -227,22 +276,25 @@ def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
     for rtype in FLATTENINGS:
         stage = _staging_name(rtype)
         target = f'identifiable."{rtype}"'
-        unchanged = con.execute(
+        unchanged = _count(
+            con,
             f"DELETE FROM {stage} s USING {target} t "
-            "WHERE s.id = t.id AND s.content_hash = t.content_hash"
-        ).fetchone()[0]
+            "WHERE s.id = t.id AND s.content_hash = t.content_hash",
+        )
         provenance = "id, content_hash, resource, source_file, source_line, source_entry"
-        updated = con.execute(
+        updated = _count(
+            con,
             f"INSERT INTO identifiable.history SELECT '{rtype}', {provenance}, load_id, "
             f"loaded_at, ? FROM {target} WHERE id IN (SELECT id FROM {stage})",
             [report.load_id],
-        ).fetchone()[0]
+        )
         con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {stage})")
         columns = ", ".join(f'"{n}"' for n, _ in identifiable_columns(rtype))
-        inserted = con.execute(
+        inserted = _count(
+            con,
             f"INSERT INTO {target} SELECT {columns}, ?, now()::TIMESTAMP FROM {stage}",
             [report.load_id],
-        ).fetchone()[0]
+        )
         report.count(rtype, "unchanged", unchanged)
         report.count(rtype, "updated", updated)
         report.count(rtype, "loaded", inserted - updated)
@@ -255,16 +307,15 @@ def _merge_tables(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
         stage = _staging_name(name)
         cols = ", ".join(f'"{c}"' for c in table.column_names)
         key = ", ".join(f'"{c}"' for c in table.key)
-        unchanged = con.execute(
+        unchanged = _count(
+            con,
             f"SELECT count(*) FROM (SELECT {cols} FROM {stage} INTERSECT ALL "
-            f"SELECT {cols} FROM analysis.{name})"
-        ).fetchone()[0]
-        replaced = con.execute(
-            f"DELETE FROM analysis.{name} WHERE ({key}) IN (SELECT ({key}) FROM {stage})"
-        ).fetchone()[0]
-        inserted = con.execute(
-            f"INSERT INTO analysis.{name} SELECT {cols} FROM {stage}"
-        ).fetchone()[0]
+            f"SELECT {cols} FROM analysis.{name})",
+        )
+        replaced = _count(
+            con, f"DELETE FROM analysis.{name} WHERE ({key}) IN (SELECT ({key}) FROM {stage})"
+        )
+        inserted = _count(con, f"INSERT INTO analysis.{name} SELECT {cols} FROM {stage}")
         report.count(name, "unchanged", unchanged)
         report.count(name, "updated", replaced - unchanged)
         report.count(name, "loaded", inserted - replaced)
