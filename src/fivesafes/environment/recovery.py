@@ -14,13 +14,20 @@ it asks that operation's resolver what the state says, and logs the truth:
   carries -- then the history and the request's state are brought up to date first -- else
   abandoned, after removing the unpublished staging copy. A published folder is never removed.
 
+- ``review`` (publish returning a request whose files changed since approval): committed if
+  the request is returned with the note whose hash the intent carries, else abandoned.
+
 An intent whose owner still runs is left alone; one whose state cannot be read right now (the
-store held by another writer) is deferred to the next start and reported. Recovery is itself
-safe to kill: it only ever completes what the state shows, so running it again does the rest.
+store held by another writer) is deferred to the next start and reported. Last, the scratch
+paths an operation noted in its lock file before its intent (a publication's staging folder)
+are removed when their owner is gone: no intent names them, so nothing was published. Recovery
+is itself safe to kill: it only ever completes what the state shows, so running it again does
+the rest.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -76,12 +83,12 @@ class RecoveryError(LedgerError):
 
 @dataclass(frozen=True)
 class Recovered:
-    """What recovery did with one open intent."""
+    """What recovery did with one open intent, or with what an operation left before one."""
 
-    intent: int
+    intent: int | None
     operation: str
     key: str
-    outcome: Literal["committed", "abandoned", "deferred"]
+    outcome: Literal["committed", "abandoned", "deferred", "tidied"]
     detail: str = ""
 
     def describe(self) -> str:
@@ -90,6 +97,11 @@ class Recovered:
             return f"recovered {what}: it was made; its outcome is now in the ledger"
         if self.outcome == "abandoned":
             return f"recovered {what}: it was not made; logged as abandoned, retry it if needed"
+        if self.outcome == "tidied":
+            return (
+                f"removed what the {self.operation} {self.key} left when it was interrupted "
+                f"before announcing anything: {self.detail}"
+            )
         return f"could not settle {what} yet: {self.detail}; it will be tried at the next start"
 
 
@@ -118,4 +130,25 @@ def recover(cp: ControlPlane, data_dir: DataDir) -> list[Recovered]:
             lock.release(remove=not operation.pending)
         outcome: Literal["committed", "abandoned"] = "committed" if committed else "abandoned"
         done.append(Recovered(intent.index, intent.operation, intent.key, outcome))
+    return done + _tidy(cp)
+
+
+def _tidy(cp: ControlPlane) -> list[Recovered]:
+    """Remove the scratch paths of operations whose owner died before writing an intent."""
+    waiting = {(i.operation, i.key) for i in cp.open_intents()}
+    done = []
+    for lock in cp.leftover_locks():
+        operation, key, paths = lock.contents()
+        if (operation, key) in waiting:
+            lock.release(remove=False)  # its intent is deferred: its resolver tidies it
+            continue
+        for path in paths:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        lock.release(remove=True)
+        if paths:
+            detail = ", ".join(map(str, paths))
+            done.append(Recovered(None, operation, key, "tidied", detail))
     return done

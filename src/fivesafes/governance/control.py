@@ -42,6 +42,7 @@ from fivesafes.ledger import (
 from fivesafes.ledger.audit import audit_store
 from fivesafes.ledger.intents import (
     INTERRUPTED,
+    LOCK_SUFFIX,
     Intent,
     Operation,
     OperationBusy,
@@ -187,7 +188,7 @@ class ControlPlane:
         lock = self.claim(operation, key)
         if lock is None:
             raise OperationBusy(f"{operation} {key} is under way in another process; try later")
-        carried = Operation(self.ledger, operation, key, resolve)
+        carried = Operation(self.ledger, operation, key, resolve, lock)
         try:
             for left in self.open_intents():
                 if (left.operation, left.key) == (operation, key):
@@ -198,6 +199,16 @@ class ControlPlane:
             raise
         finally:
             lock.release(remove=not carried.pending)
+
+    def leftover_locks(self) -> Iterator[OperationLock]:
+        """The lock of every operation whose owner is gone without settling it, held in turn:
+        release each (recovery reads what scratch paths it left)."""
+        if self.lock_dir is None or not self.lock_dir.is_dir():
+            return
+        for path in sorted(self.lock_dir.glob(f"*{LOCK_SUFFIX}")):
+            lock = OperationLock.take(path)
+            if lock is not None:
+                yield lock
 
     def open_intents(self) -> list[Intent]:
         """Intents no outcome answers yet (read-only: no signing key needed to ask)."""

@@ -98,12 +98,21 @@ def is_answered(store: LedgerStore, intent: Intent) -> bool:
     return intent.index in _answered(store, {intent.operation})
 
 
+LOCK_SUFFIX = ".lock"
+
+
 def _file_name(operation: str, key: str) -> str:
-    return f"{operation}-{re.sub(r'[^A-Za-z0-9._-]', '_', key)}.lock"
+    return f"{operation}-{re.sub(r'[^A-Za-z0-9._-]', '_', key)}{LOCK_SUFFIX}"
 
 
 class OperationLock:
-    """An exclusive ``flock`` on one operation's lock file, held while it is carried out."""
+    """An exclusive ``flock`` on one operation's lock file, held while it is carried out.
+
+    The file names its operation and key on its first line, then any scratch paths the
+    operation made before its intent (a staging folder): if the process dies before the intent
+    is written, nothing in the ledger points at them, so recovery reads them here and removes
+    them (:meth:`scratch`).
+    """
 
     __slots__ = ("_fd", "path")
 
@@ -115,9 +124,16 @@ class OperationLock:
     def claim(cls, directory: Path, operation: str, key: str) -> OperationLock | None:
         """The lock, or None when another living process holds it."""
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / _file_name(operation, key)
+        lock = cls.take(directory / _file_name(operation, key))
+        if lock is not None and os.fstat(lock._fd).st_size == 0:
+            os.write(lock._fd, orjson.dumps({"operation": operation, "key": key}) + b"\n")
+        return lock
+
+    @classmethod
+    def take(cls, path: Path) -> OperationLock | None:
+        """The lock on an existing or new file ``path``, or None while a living process has it."""
         while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -131,6 +147,23 @@ class OperationLock:
                 return cls(path, fd)
             os.close(fd)  # its last holder removed the file as we opened it: take the new one
 
+    def scratch(self, path: Path) -> None:
+        """Note a path the operation is about to make before its intent, so that recovery can
+        remove it should the process die first."""
+        os.write(self._fd, orjson.dumps({"scratch": str(path)}) + b"\n")
+
+    def contents(self) -> tuple[str, str, list[Path]]:
+        """The operation, key and scratch paths this file records ("" for a file left empty)."""
+        records = []
+        for line in self.path.read_bytes().splitlines():
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue  # a line cut short by the kill: its path was not made yet
+        head = records[0] if records else {}
+        paths = [Path(r["scratch"]) for r in records[1:] if "scratch" in r]
+        return head.get("operation", ""), head.get("key", ""), paths
+
     def release(self, *, remove: bool) -> None:
         """Let go; ``remove`` the file too once the operation is settled (nothing to recover)."""
         if remove:
@@ -141,11 +174,19 @@ class OperationLock:
 class Operation:
     """One recoverable operation: write its intent, make the change, then commit or abandon."""
 
-    def __init__(self, ledger: Ledger, operation: str, key: str, resolve: Resolver) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        operation: str,
+        key: str,
+        resolve: Resolver,
+        lock: OperationLock | None = None,
+    ) -> None:
         self._ledger = ledger
         self.operation = operation
         self.key = key
         self._resolve = resolve
+        self._lock = lock
         self._intent: Intent | None = None
         self.settled = False
         """True once an outcome or ``abandoned`` entry answers the intent."""
@@ -167,6 +208,13 @@ class Operation:
         if self._intent is None:
             raise LedgerError(f"{self.operation} {self.key} has no intent in the ledger yet")
         return self._intent
+
+    def scratch(self, path: Path) -> Path:
+        """Note (in the lock file) a path about to be made before the intent; returns it."""
+        if self._lock is None or self._intent is not None:
+            raise LedgerError("scratch paths are noted by the operation's owner, before its intent")
+        self._lock.scratch(path)
+        return path
 
     def intend(self, outcome: Mapping[str, Any], actor: str) -> Intent:
         """Log the intent, with the exact subject the outcome entry will have; before any change."""

@@ -385,10 +385,11 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
         if problems:
             _return(office, release_id, problems)
             raise ReleaseError(f"{release_id} returned for changes:\n" + "\n".join(problems))
-        staging = _staging(folder)
+        staging = operation.scratch(_staging(folder))
+        pending = _pending_history(office, release_id)
+        operation.scratch(pending.folder)
         try:
             entries = _stage(office, request, prepared, signed, staging)
-            pending = _pending_history(office, release_id)
             shutil.rmtree(pending.folder, ignore_errors=True)
             for item in prepared:
                 for record in item.report.records if item.report else ():
