@@ -21,7 +21,7 @@ postgres_server = governance_fixtures.postgres_server
 control_url = governance_fixtures.control_url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def forker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forker]:
     runner = Forker(tmp_path_factory.mktemp("commands"))
     yield runner

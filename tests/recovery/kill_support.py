@@ -30,8 +30,21 @@ from fivesafes.ledger.storage import LedgerStore
 KILLED = -signal.SIGKILL
 
 SERVER = r"""
-import json, os, sys, traceback
+import json, os, sys, tempfile, traceback
 from fivesafes.cli import app  # every command, imported once, before any fork
+from fivesafes.governance.database import open_engine
+
+from typer.main import get_command
+
+# Warm what commands import on first use -- typer's command tree, Alembic's runtime, the
+# plotting library a publication's summary is drawn with -- so each child need not.
+get_command(app)
+with tempfile.TemporaryDirectory() as warm:
+    open_engine(f"sqlite:///{warm}/warm.sqlite").dispose()
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot
 
 for line in sys.stdin:
     request = json.loads(line)
@@ -167,20 +180,28 @@ def settled_intents(found: list[dict[str, Any]]) -> dict[int, str]:
     return answers
 
 
-def no_process_holds(paths: Sequence[Path]) -> list[str]:
-    """Processes (pid: file) holding any of ``paths`` open, from every /proc/*/fd."""
-    wanted = {str(p) for p in paths}
-    holders = []
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+def marked(mark: bytes) -> set[int]:
+    """Every process whose environment holds ``mark`` (``NAME=value``): a command run with it
+    and everything it started, however far its children wandered from it."""
+    found = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
         try:
-            links = list(fd_dir.iterdir())
+            if mark in environ.read_bytes().split(b"\0"):
+                found.add(int(environ.parent.name))
         except OSError:
             continue
-        for link in links:
-            try:
-                target = os.readlink(link)
-            except OSError:
-                continue
-            if target in wanted:
-                holders.append(f"{fd_dir.parent.name}: {target}")
-    return holders
+    return found
+
+
+def holders(paths: Sequence[Path]) -> list[str]:
+    """Processes (pid: file) holding any of ``paths`` open, from every /proc/*/fd."""
+    wanted = {str(p) for p in paths}
+    held = []
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target in wanted:
+            held.append(f"{fd.parts[2]}: {target}")
+    return held
