@@ -7,6 +7,11 @@ checked again against everything the project released since — another release 
 table that was safe yesterday a differencing risk today. A table that failed a fixable rule is
 published as the checker's safe version, never as written. The true counts of what goes out join
 the project's release history, so the next request is checked against it.
+
+Publication survives a kill at any point (:func:`publish_release` says in what order it writes):
+a folder is published by one rename of a complete, signed staging copy, the ``release`` entry is
+promised by an ``intent`` entry before that rename, and recovery completes or undoes what a kill
+cut short (:func:`release_resolved`). A published folder is never removed.
 """
 
 from __future__ import annotations
