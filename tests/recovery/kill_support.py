@@ -184,11 +184,11 @@ def marked(mark: bytes) -> set[int]:
     """Every process whose environment holds ``mark`` (``NAME=value``): a command run with it
     and everything it started, however far its children wandered from it."""
     found = set()
-    for environ in Path("/proc").glob("[0-9]*/environ"):
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if mark in environ.read_bytes().split(b"\0"):
-                found.add(int(environ.parent.name))
-        except OSError:
+            if mark in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.add(int(pid))
+        except OSError:  # gone meanwhile, or not ours to read
             continue
     return found
 
@@ -197,11 +197,10 @@ def holders(paths: Sequence[Path]) -> list[str]:
     """Processes (pid: file) holding any of ``paths`` open, from every /proc/*/fd."""
     wanted = {str(p) for p in paths}
     held = []
-    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            target = os.readlink(fd)
-        except OSError:
+            targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:  # gone meanwhile, or not ours to read
             continue
-        if target in wanted:
-            held.append(f"{fd.parts[2]}: {target}")
+        held += [f"{pid}: {target}" for target in targets if target in wanted]
     return held

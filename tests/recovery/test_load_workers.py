@@ -32,6 +32,16 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
+def _described(pids: set[int]) -> list[str]:
+    found = []
+    for pid in sorted(pids):
+        try:
+            found.append(f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes()[:120].decode())
+        except OSError:
+            continue
+    return found
+
+
 def _custodian(root: Path) -> str:
     url = f"sqlite:///{root / 'control.sqlite'}"
     with ControlPlane.open(DataDir.from_env(root), url=url) as cp:
@@ -72,7 +82,7 @@ def test_a_killed_load_leaves_no_worker_running_and_no_file_open(tmp_path: Path)
         os.kill(load.pid, signal.SIGKILL)
         load.wait()
     assert load.returncode == -signal.SIGKILL
-    assert _wait_for(lambda: not marked(mark), 15), f"still running: {sorted(marked(mark))}"
+    assert _wait_for(lambda: not marked(mark), 15), f"still running: {_described(marked(mark))}"
     files = [root / "store.duckdb", root / "store.duckdb.wal"]
     files += [root / f"{db}.sqlite{end}" for db in ("ledger", "control") for end in ("", "-wal")]
     assert holders(files) == []

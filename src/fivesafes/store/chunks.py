@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing import get_context
@@ -178,6 +180,30 @@ def _end_with(pid: int) -> None:
     threading.Thread(target=watch, name="fivesafes-end-with-load", daemon=True).start()
 
 
+@contextmanager
+def _main_not_inherited() -> Iterator[None]:
+    """Start workers that do not re-run the command's main script.
+
+    multiprocessing makes every new worker import the ``__main__`` of the process that starts
+    it -- for ``fivesafes load`` the console script, so the whole command line -- before the
+    initializer runs: seconds of work per worker during which a killed load goes unwatched
+    (and memory for nothing: what workers run lives in this module). With the main module's
+    file and spec hidden while the workers are started, they import only what they use.
+    """
+    main = sys.modules["__main__"]
+    saved = dict(vars(main))
+    main.__spec__ = None  # multiprocessing reads it, so it must exist
+    vars(main).pop("__file__", None)
+    try:
+        yield
+    finally:
+        for name in ("__file__", "__spec__"):
+            if name in saved:
+                setattr(main, name, saved[name])
+            else:
+                vars(main).pop(name, None)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -211,6 +237,8 @@ def check_parts(
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
     ) as pool:
-        for result in pool.map(_check_part_star, jobs):
+        with _main_not_inherited():  # the workers start here, as the jobs are submitted
+            results = pool.map(_check_part_star, jobs)
+        for result in results:
             result.last_part_of_file = last[Path(result.path)] == result.index
             yield result
