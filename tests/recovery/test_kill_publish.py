@@ -20,7 +20,14 @@ from fivesafes.failpoints import FAILPOINT_ENV
 from fivesafes.governance import ControlPlane
 from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.ledger.note import NoteVerifier
-from fivesafes.release import ReleaseOffice, Verdict, request_release, review_release
+from fivesafes.release import (
+    ReleaseError,
+    ReleaseOffice,
+    Verdict,
+    publish_release,
+    request_release,
+    review_release,
+)
 from fivesafes.release.manifest import MANIFEST_FILE, verify_release
 from fivesafes.release.tables import ReleaseRequestRow
 from fivesafes.store.config import DataDir
@@ -197,3 +204,21 @@ def test_returning_a_changed_request_killed_at_each_write_is_recovered_once(
     reviews = [r for r in of_kind(entries(root), "review") if r.get("decision") == "returned"]
     assert len(reviews) == 1
     _verified(forker, root, changed.token)
+
+
+def test_a_folder_the_ledger_does_not_know_is_refused_and_never_deleted(
+    approved: Approved, tmp_path: Path
+) -> None:
+    """What an earlier version left after a crash -- a published folder, the request still
+    approved, no intent -- is neither overwritten nor removed: publish says what to do."""
+    root = _copy(approved, tmp_path)
+    folder = root / "released" / PROJECT / approved.release_id
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text("{}")
+    data_dir = DataDir.from_env(root)
+    with ControlPlane.open(data_dir, url=f"sqlite:///{root / 'control.sqlite'}") as cp:
+        office = ReleaseOffice(cp, data_dir)
+        with pytest.raises(ReleaseError, match=r"exists but .* is not released"):
+            publish_release(office, approved.token, approved.release_id)
+    assert (folder / "manifest.json").read_text() == "{}"
+    assert _state(root, approved.release_id) == "approved"
