@@ -31,6 +31,8 @@ from fivesafes.ledger.audit import audit_store
 from fivesafes.ledger.keys import write_key
 from fivesafes.store.config import DataDir
 
+pytestmark = pytest.mark.slow  # real processes, killed for real: seconds each
+
 APPROVAL_POINTS = ("approval.after-intent", "approval.after-commit", "approval.after-outcome")
 COMMITTED_AT = {"approval.after-commit", "approval.after-outcome"}
 PROJECT = "heat-asthma"

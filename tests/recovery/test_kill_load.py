@@ -23,6 +23,8 @@ from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
+pytestmark = pytest.mark.slow  # real processes, killed for real: seconds each
+
 LOAD_POINTS = ("load.before-intent", "load.after-intent", "load.after-commit", "load.after-outcome")
 COMMITTED_AT = {"load.after-commit", "load.after-outcome"}
 """Points the store's COMMIT has passed: recovery must find the load made."""

@@ -32,6 +32,8 @@ from fivesafes.release.manifest import MANIFEST_FILE, verify_release
 from fivesafes.release.tables import ReleaseRequestRow
 from fivesafes.store.config import DataDir
 
+pytestmark = pytest.mark.slow  # real processes, killed for real: seconds each
+
 PUBLISH_POINTS = (
     "publish.before-intent",
     "publish.after-intent",
@@ -142,20 +144,26 @@ def _verified(forker: Forker, root: Path, token: str) -> None:
     assert verify.returncode == 0 and "OK: every entry re-hashed" in verify.stdout, verify.output
 
 
+def _killed_and_restarted(
+    world: Approved, forker: Forker, tmp_path: Path, point: str
+) -> tuple[Path, str]:
+    """A copy of ``world`` whose publish was killed at ``point``, then restarted (recovered)."""
+    root, rid = _copy(world, tmp_path), world.release_id
+    killed = _run(forker, root, ["release", "publish", rid], world.token, point)
+    assert killed.returncode == KILLED, killed.output
+    restarted = _run(forker, root, ["release", "show", rid], world.token)
+    assert restarted.returncode == 0, restarted.output
+    return root, rid
+
+
 @pytest.mark.parametrize("point", PUBLISH_POINTS)
 def test_a_publication_killed_at_each_write_is_recovered_and_retried_exactly_once(
     point: str, approved: Approved, forker: Forker, tmp_path: Path
 ) -> None:
-    root, rid = _copy(approved, tmp_path), approved.release_id
-    publish = ["release", "publish", rid]
-    killed = _run(forker, root, publish, approved.token, point)
-    assert killed.returncode == KILLED, killed.output
-
-    restarted = _run(forker, root, ["release", "show", rid], approved.token)
-    assert restarted.returncode == 0, restarted.output
+    root, rid = _killed_and_restarted(approved, forker, tmp_path, point)
     assert _agree(root, rid) == ("released" if point in PUBLISHED_AT else "approved")
 
-    retried = _run(forker, root, publish, approved.token)
+    retried = _run(forker, root, ["release", "publish", rid], approved.token)
     assert retried.returncode == 0, retried.output
     assert ("already released" in retried.stdout) == (point in PUBLISHED_AT)
     assert _agree(root, rid) == "released"
@@ -186,17 +194,11 @@ def test_recovery_killed_part_way_finishes_at_the_next_start(
 def test_returning_a_changed_request_killed_at_each_write_is_recovered_once(
     point: str, changed: Approved, forker: Forker, tmp_path: Path
 ) -> None:
-    root, rid = _copy(changed, tmp_path), changed.release_id
-    publish = ["release", "publish", rid]
-    killed = _run(forker, root, publish, changed.token, point)
-    assert killed.returncode == KILLED, killed.output
-
-    restarted = _run(forker, root, ["release", "show", rid], changed.token)
-    assert restarted.returncode == 0, restarted.output
+    root, rid = _killed_and_restarted(changed, forker, tmp_path, point)
     returned = point == "publish.return-after-commit"
     assert _agree(root, rid) == ("returned" if returned else "approved")
 
-    retried = _run(forker, root, publish, changed.token)
+    retried = _run(forker, root, ["release", "publish", rid], changed.token)
     assert retried.returncode == 2, retried.output
     told = " ".join(retried.stderr.split())
     assert ("is returned; only approved requests publish" in told) == returned

@@ -22,6 +22,8 @@ from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.store.chunks import PARALLEL_FROM_BYTES
 from fivesafes.store.config import DataDir
 
+pytestmark = pytest.mark.slow  # real processes, killed for real: seconds each
+
 
 def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
