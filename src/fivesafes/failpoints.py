@@ -2,8 +2,8 @@
 
 A command that writes both the ledger and some state (the store, the control plane, a published
 folder) calls :func:`failpoint` between each of its writes. The points are inert: unless
-``FIVESAFES_FAILPOINT`` names one, a call is a dictionary-free string comparison. When it names
-one, the process sends itself SIGKILL there -- no exception, no ``finally``, no flush, exactly
+``FIVESAFES_FAILPOINT`` names one, a call costs one string comparison. When it names one, the
+process sends itself SIGKILL there -- no exception, no ``finally``, no flush, exactly
 what a power cut or the OOM killer leaves behind -- and the test then restarts the environment
 and checks that the ledger and the state agree and that a retry happens exactly once
 (``tests/recovery``). The variable is read on the first call and never again, so a command

@@ -12,8 +12,7 @@ it asks that operation's resolver what the state says, and logs the truth:
   intent carries, else abandoned;
 - ``release``: committed if the published folder holds the manifest whose hash the intent
   carries -- then the history and the request's state are brought up to date first -- else
-  abandoned, after removing the unpublished staging copy. A published folder is never removed.
-
+  abandoned, after removing the unpublished staging copy. A published folder is never removed;
 - ``review`` (publish returning a request whose files changed since approval): committed if
   the request is returned with the note whose hash the intent carries, else abandoned.
 
