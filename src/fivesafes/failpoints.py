@@ -3,11 +3,10 @@
 A command that writes both the ledger and some state (the store, the control plane, a published
 folder) calls :func:`failpoint` between each of its writes. The points are inert: unless
 ``FIVESAFES_FAILPOINT`` names one, a call costs one string comparison. When it names one, the
-process sends itself SIGKILL there -- no exception, no ``finally``, no flush, exactly
-what a power cut or the OOM killer leaves behind -- and the test then restarts the environment
-and checks that the ledger and the state agree and that a retry happens exactly once
-(``tests/recovery``). The variable is read on the first call and never again, so a command
-cannot arm a point for itself part-way.
+process sends itself SIGKILL there -- no exception, no ``finally``, no buffered write flushed:
+what the OOM killer or a stopped container leaves behind -- and the test then restarts the
+environment and checks that the ledger and the state agree and that a retry happens exactly
+once (``tests/recovery``). The variable is read on the first call and never again.
 """
 
 from __future__ import annotations
