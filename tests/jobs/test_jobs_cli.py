@@ -155,7 +155,10 @@ def test_submit_sees_only_approved_data_without_opted_out_patients(
     assert set(seen["patients"]) == everyone - {opted_out}
     with ControlPlane.open(data_dir) as cp:
         jobs = [e for e in map(orjson.loads, cp.ledger.entries()) if e["kind"] == "job"]
-    assert [(j["actor"], j["subject"]["project"]) for j in jobs] == [("ana", "asthma-heat")]
+        (public,) = [row for row in cp.ledger.public_view().to_list() if row["kind"] == "job"]
+    assert [(j["actor"], j["subject"]["project_id"]) for j in jobs] == [("ana", "asthma-heat")]
+    assert public["project_id"] == "asthma-heat"  # issue 18 hole 11: the public see both
+    assert "commit" in public and public["commit"] == jobs[0]["subject"]["commit"]
 
 
 PEEK = """

@@ -27,3 +27,29 @@ class ManualClock:
 def open_ledger(directory: Path, **options: Any) -> Ledger:
     options.setdefault("clock", ManualClock())
     return Ledger.open(directory / "ledger.db", directory / "keys", ORIGIN, **options)
+
+
+def login(token_id: str) -> dict[str, str]:
+    """A login subject with the fields the schema declares for logins."""
+    return {
+        "provider": "personal_tokens",
+        "action": "view",
+        "outcome": "allowed",
+        "token_id": token_id,
+    }
+
+
+def job(job_id: str, project_id: str = "P-7") -> dict[str, Any]:
+    """A job subject with every public field a job entry must have."""
+    return {
+        "job_id": job_id,
+        "project_id": project_id,
+        "action": "generate_dataset",
+        "commit": "9f2c" * 10,
+        "status": "succeeded",
+        "outputs": {"output/counts.csv": "ab" * 32},
+    }
+
+
+def load(load_id: str) -> dict[str, str]:
+    return {"load_id": load_id}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger_reference import mth, path, proof
-from ledger_support import open_ledger
+from ledger_support import job, load, login, open_ledger
 
 from fivesafes.ledger.export import proof_path
 
@@ -77,11 +77,11 @@ def inclusion_root(index: int, size: int, leaf: bytes, hashes: list[bytes]) -> b
 
 def test_an_export_checks_out_by_the_written_algorithm(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path / "log", checkpoint_every=6)
-    ledger.append_many(("login", "bob", {"session": f"s{i}"}) for i in range(10))
+    ledger.append_many(("login", "bob", login(f"s{i}")) for i in range(10))
     first_key = ledger.verifier.vkey  # what the operator publishes elsewhere
     ledger.rotate_key()
-    ledger.append("job", {"job_id": "J-1", "project_id": "P-1"})
-    ledger.append_many(("load", "ops", {"batch": f"b{i}"}) for i in range(9))
+    ledger.append("job", job("J-1", "P-1"))
+    ledger.append_many(("load", "ops", load(f"b{i}")) for i in range(9))
     out = tmp_path / "export"
     summary = ledger.export(out)
     assert "VERIFY.md" in summary.render()
@@ -129,7 +129,7 @@ def test_an_export_checks_out_by_the_written_algorithm(tmp_path: Path) -> None:
 
 def test_an_edited_export_no_longer_matches_its_checkpoint(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path / "log")
-    ledger.append_many(("login", "bob", {"session": f"s{i}"}) for i in range(5))
+    ledger.append_many(("login", "bob", login(f"s{i}")) for i in range(5))
     out = tmp_path / "export"
     ledger.export(out)
     text = (out / "entries.ndjson").read_bytes().replace(b'"s3"', b'"s9"')

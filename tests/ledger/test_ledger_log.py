@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_support import ORIGIN, ManualClock, open_ledger
+from ledger_support import ORIGIN, ManualClock, job, load, login, open_ledger
 
 from fivesafes.ledger import (
+    DEFAULT_HANDOVER,
     Ledger,
     LedgerError,
     NoteVerifier,
@@ -22,12 +23,12 @@ from fivesafes.ledger import (
     SqliteLedgerStore,
     verify_file,
 )
-from fivesafes.ledger.keys import KEY_FILE, NEXT_KEY_FILE
+from fivesafes.ledger.keys import KEY_FILE, NEXT_KEY_FILE, RETIRING_KEY_FILE
 from fivesafes.ledger.merkle import leaf_hash
 from fivesafes.ledger.note import NoteError, open_checkpoint, open_note
 from fivesafes.ledger.storage import StoredCheckpoint, StoredEntry
 
-JOB = {"job_id": "J-1", "project_id": "P-7", "commit": "9f2c" * 10, "status": "submitted"}
+JOB = job("J-1")
 
 
 def test_a_new_ledger_starts_with_its_key_and_a_signed_checkpoint(tmp_path: Path) -> None:
@@ -43,7 +44,14 @@ def test_a_new_ledger_starts_with_its_key_and_a_signed_checkpoint(tmp_path: Path
 
 def test_entries_are_canonical_sorted_utf8_json(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path)
-    subject = {"title": "Ärzte study", "project_id": "P-1", "tags": ["b", "a"], "n": 3}
+    subject = {
+        "title": "Ärzte study",
+        "project_id": "P-1",
+        "purpose": "research",
+        "status": "submitted",
+        "members": ["b", "a"],
+        "version": 3,
+    }
     receipt = ledger.append("project", subject, actor="alice")
     expected = json.dumps(
         {
@@ -77,7 +85,7 @@ def test_a_job_receipt_is_signed_at_once_and_verifies(tmp_path: Path) -> None:
 
 def test_other_kinds_get_a_proof_once_a_checkpoint_covers_them(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path, checkpoint_every=1000)
-    receipt = ledger.append("login", {"session": "s-1"}, actor="bob")
+    receipt = ledger.append("login", login("s-1"), actor="bob")
     assert receipt.proof is None
     assert not receipt.verify([ledger.verifier])
     proved = ledger.prove(receipt.index)
@@ -89,22 +97,22 @@ def test_other_kinds_get_a_proof_once_a_checkpoint_covers_them(tmp_path: Path) -
 def test_checkpoints_every_n_entries(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path, checkpoint_every=4)
     for i in range(5):
-        ledger.append("login", {"session": f"s-{i}"})
-    ledger.append_many(("login", "bob", {"session": f"t-{i}"}) for i in range(7))
+        ledger.append("login", login(f"s-{i}"))
+    ledger.append_many(("login", "bob", login(f"t-{i}")) for i in range(7))
     assert [cp.size for cp in ledger.checkpoints()] == [1, 5, 9, 13]
 
 
 def test_checkpoints_after_the_interval(tmp_path: Path) -> None:
     clock = ManualClock()
     ledger = open_ledger(tmp_path, checkpoint_every=1000, checkpoint_interval=30, clock=clock)
-    ledger.append("login", {"session": "a"})
+    ledger.append("login", login("a"))
     assert ledger.signed_size == 1
     clock.advance(10)
     assert ledger.maybe_checkpoint() is None
     clock.advance(25)
-    ledger.append("login", {"session": "b"})
+    ledger.append("login", login("b"))
     assert ledger.signed_size == 3
-    ledger.append("login", {"session": "c"})
+    ledger.append("login", login("c"))
     clock.advance(31)
     assert ledger.maybe_checkpoint() is not None
     assert [cp.size for cp in ledger.checkpoints()] == [1, 3, 4]
@@ -112,7 +120,7 @@ def test_checkpoints_after_the_interval(tmp_path: Path) -> None:
 
 def test_every_checkpoint_is_kept_and_consistent_with_every_later_one(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path, checkpoint_every=3)
-    ledger.append_many(("load", "ops", {"batch": f"b{i}"}) for i in range(20))
+    ledger.append_many(("load", "ops", load(f"b{i}")) for i in range(20))
     heads = [open_checkpoint(cp.note, [ledger.verifier]) for cp in ledger.checkpoints()]
     for i, old in enumerate(heads):
         for new in heads[i:]:
@@ -123,7 +131,7 @@ def test_every_checkpoint_is_kept_and_consistent_with_every_later_one(tmp_path: 
 
 def test_reopening_restores_the_tree_and_carries_on(tmp_path: Path) -> None:
     with open_ledger(tmp_path, checkpoint_every=5) as ledger:
-        ledger.append_many(("login", "bob", {"session": f"s{i}"}) for i in range(12))
+        ledger.append_many(("login", "bob", login(f"s{i}")) for i in range(12))
         root = ledger.consistency(1).new_root
     reopened = open_ledger(tmp_path, checkpoint_every=5)
     assert reopened.size == 13
@@ -134,7 +142,8 @@ def test_reopening_restores_the_tree_and_carries_on(tmp_path: Path) -> None:
 
 
 def test_key_rotation_is_an_entry_signed_by_the_old_key(tmp_path: Path) -> None:
-    ledger = open_ledger(tmp_path, checkpoint_every=1000)
+    clock = ManualClock()
+    ledger = open_ledger(tmp_path, checkpoint_every=1000, clock=clock)
     old = ledger.verifier
     rotation = ledger.rotate_key()
     new = ledger.verifier
@@ -144,11 +153,16 @@ def test_key_rotation_is_an_entry_signed_by_the_old_key(tmp_path: Path) -> None:
     assert open_note(subject["statement"], [old]).text.endswith(f"{old.vkey}\n{new.vkey}\n")
     # The checkpoint covering the rotation is the old key's; later ones are the new key's.
     assert rotation.verify([old])
-    receipt = ledger.append("release", {"release_id": "R-1", "project_id": "P-7"})
+    receipt = ledger.append("release", {"release_id": "R-1", "project_id": "P-7", "files": []})
     assert receipt.checkpoint is not None
+    # During the handover the retiring key co-signs, so a client pinned to it still accepts.
+    assert receipt.verify([new]) and receipt.verify([old])
+    clock.advance(DEFAULT_HANDOVER.total_seconds())
+    receipt = ledger.append("release", {"release_id": "R-2", "project_id": "P-7", "files": []})
     assert receipt.verify([new]) and not receipt.verify([old])
     ledger.close()
-    reopened = open_ledger(tmp_path)
+    reopened = open_ledger(tmp_path, clock=clock)
+    assert not (tmp_path / "keys" / RETIRING_KEY_FILE).exists()  # the old key signs no more
     assert reopened.verifier == new
     assert [k.vkey for k in reopened.keys] == [old.vkey, new.vkey]
     assert reopened.verify(trusted_key=old.vkey).ok
@@ -215,7 +229,7 @@ def test_nhs_number_shaped_values_are_refused(
     size = ledger.size
     value = f"{before}{'' if not before or not before[-1].isalnum() else ' '}{number}"
     value += f"{'' if not after or not after[0].isalnum() else ' '}{after}"
-    subject = {"items": [{"ref": value}]} if nested else {"ref": value}
+    subject = {"files": [{"file": value}]} if nested else {"what": value}
     with pytest.raises(PatientDataError):
         ledger.append("load", subject)
     assert ledger.size == size
@@ -228,7 +242,7 @@ def test_nhs_number_shaped_values_are_refused(
 def test_ten_digit_integers_are_refused(tmp_path: Path, number: int, sign: int) -> None:
     ledger = _shared_ledger(tmp_path)
     with pytest.raises(PatientDataError):
-        ledger.append("load", {"count": sign * number})
+        ledger.append("load", {"rows": sign * number})
 
 
 _LEDGERS: dict[Path, Ledger] = {}
@@ -247,7 +261,7 @@ def _shared_ledger(directory: Path) -> Ledger:
 @given(digest=st.binary(min_size=32, max_size=32))
 def test_hashes_and_identifiers_are_accepted(tmp_path: Path, digest: bytes) -> None:
     ledger = _shared_ledger(tmp_path)
-    subject = {"sha256": digest.hex(), "file": f"output/{digest.hex()[:8]}.csv", "rows": 12}
+    subject = {"file_sha256": digest.hex(), "what": f"output/{digest.hex()[:8]}.csv", "rows": 12}
     assert ledger.append("load", subject).index == ledger.size - 1
 
 
@@ -258,11 +272,11 @@ def test_hashes_and_identifiers_are_accepted(tmp_path: Path, digest: bytes) -> N
         {"NHSNumber": "x"},
         {"name": "x"},
         {"Surname": "x"},
-        {"patient": {"date_of_birth": "x"}},
+        {"totals": {"date_of_birth": "x"}},
         {"birth_date": "x"},
         {"home_address": "x"},
         {"rows": [{"postcode": "x"}]},
-        {"ratio": 0.5},
+        {"rows": 0.5},
         {1: "x"},
     ],
 )
@@ -283,24 +297,26 @@ def test_unknown_kinds_and_internal_kinds_are_refused(tmp_path: Path) -> None:
 def test_a_bad_record_in_a_batch_stores_nothing_from_that_batch(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path, checkpoint_every=2)
     before = ledger.consistency(1).new_root
-    records = [("login", "bob", {"session": "ok"})] * 5 + [("load", "ops", {"name": "Jo"})]
+    records = [("login", "bob", login("ok"))] * 5 + [("load", "ops", {"what": "999 000 0018"})]
     with pytest.raises(PatientDataError):
         ledger.append_many(records, batch_size=100)
     assert ledger.size == 1
     assert ledger.consistency(1).new_root == before
-    assert ledger.append("login", {"session": "after"}).index == 1
+    assert ledger.append("login", login("after")).index == 1
     assert ledger.verify().ok
 
 
 def test_the_public_view_shows_only_public_kinds_and_fields(tmp_path: Path) -> None:
     ledger = open_ledger(tmp_path)
-    ledger.append("account", {"person_id": "u-1", "public_name": "Dr A Analyst", "role": "analyst"})
+    ledger.append(
+        "account", {"person_id": "u-1", "public_name": "Dr A Analyst", "change": "created"}
+    )
     ledger.append(
         "project",
-        {"project_id": "P-7", "title": "Asthma", "purpose": "research", "note": "internal"},
+        {"project_id": "P-7", "title": "Asthma", "purpose": "research", "status": "submitted"},
     )
-    ledger.append("login", {"session": "s-1"}, actor="u-1")
-    ledger.append("identifiable_read", {"record": "pseudo-123"}, actor="gp-9")
+    ledger.append("login", login("s-1"), actor="u-1")
+    ledger.append("identifiable_read", {"table": "quarantine"}, actor="gp-9")
     ledger.append("job", JOB, actor="u-1")
     ledger.append("release", {"release_id": "R-1", "project_id": "P-7", "files": ["t.csv"]})
     view = ledger.public_view()
@@ -357,11 +373,11 @@ class FlakyStore(SqliteLedgerStore):
 def test_a_failed_write_leaves_the_tree_as_the_store_has_it(tmp_path: Path) -> None:
     store = FlakyStore(tmp_path / "ledger.db")
     ledger = Ledger(store, tmp_path / "keys", ORIGIN, checkpoint_every=2, clock=ManualClock())
-    ledger.append("login", {"session": "a"})
+    ledger.append("login", login("a"))
     root = ledger.consistency(1).new_root
     store.fail_next = True
     with pytest.raises(sqlite3.OperationalError):
-        ledger.append_many(("login", "bob", {"session": f"s{i}"}) for i in range(5))
+        ledger.append_many(("login", "bob", login(f"s{i}")) for i in range(5))
     assert (ledger.size, ledger.consistency(1).new_root) == (2, root)
     assert ledger.append("job", JOB).verify([ledger.verifier])
     assert ledger.verify().ok

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from ledger_support import ORIGIN, open_ledger
+from ledger_support import ORIGIN, job, login, open_ledger
 
 from fivesafes.ledger import VerifyReport, verify_file
 from fivesafes.ledger.merkle import leaf_hash
@@ -33,11 +33,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A closed ledger of SIZE entries, every one covered by a signed checkpoint."""
     directory = tmp_path_factory.mktemp("template")
     ledger = open_ledger(directory, checkpoint_every=7)
-    ledger.append_many(("login", f"user-{i % 3}", {"session": f"s-{i}"}) for i in range(15))
+    ledger.append_many(("login", f"user-{i % 3}", login(f"s-{i}")) for i in range(15))
     ledger.rotate_key()
-    ledger.append_many(
-        ("job", "user-1", {"job_id": f"J-{i}", "status": "ok"}) for i in range(SIZE - 17)
-    )
+    ledger.append_many(("job", "user-1", job(f"J-{i}")) for i in range(SIZE - 17))
     ledger.close()
     assert verify_file(directory / "ledger.db", ORIGIN).ok
     return directory / "ledger.db"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_support import ORIGIN, open_ledger
+from ledger_support import ORIGIN, job, login, open_ledger
 
 from fivesafes.ledger import Ledger, NoteSigner, Witness, WitnessRefusal
 from fivesafes.ledger.note import open_checkpoint
@@ -17,7 +18,7 @@ from fivesafes.ledger.note import open_checkpoint
 
 def grown(tmp_path: Path, entries: int = 30) -> Ledger:
     ledger = open_ledger(tmp_path, checkpoint_every=4)
-    ledger.append_many(("login", "bob", {"session": f"s{i}"}) for i in range(entries))
+    ledger.append_many(("login", "bob", login(f"s{i}")) for i in range(entries))
     ledger.checkpoint()
     return ledger
 
@@ -55,13 +56,13 @@ def test_a_forked_log_is_refused_as_a_split_view(tmp_path: Path) -> None:
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     honest, fork = open_ledger(tmp_path / "a"), open_ledger(tmp_path / "b")
     common = honest.size
-    honest.append("job", {"job_id": "J-1"})
-    fork.append("job", {"job_id": "J-1-altered"})
+    honest.append("job", job("J-1"))
+    fork.append("job", job("J-1-altered"))
     witness = Witness(ORIGIN, [honest.verifier])
     witness.observe(honest.checkpoint())
     with pytest.raises(WitnessRefusal, match="split view"):
         witness.observe(fork.checkpoint())  # same size, different root
-    fork.append("job", {"job_id": "J-2"})
+    fork.append("job", job("J-2"))
     with pytest.raises(WitnessRefusal, match="split view"):
         witness.observe(fork.checkpoint(), fork.consistency(common + 1).path)
 
@@ -85,13 +86,19 @@ def test_the_witness_remembers_across_restarts(tmp_path: Path) -> None:
         restarted.observe(ledger.checkpoints()[0].note)
 
 
-def test_the_witness_follows_a_key_rotation_once_told(tmp_path: Path) -> None:
+def test_the_witness_follows_a_key_rotation_through_the_handover_or_once_told(
+    tmp_path: Path,
+) -> None:
     ledger = grown(tmp_path)
     witness = Witness(ORIGIN, [ledger.verifier])
     witness.observe(ledger.checkpoint())
     old_size = ledger.size
-    ledger.rotate_key()
-    ledger.append("job", {"job_id": "J-9"})
+    ledger.rotate_key()  # with the default handover the old key co-signs
+    ledger.append("job", job("J-8"))
+    assert witness.observe(ledger.checkpoint(), ledger.consistency(old_size).path)
+    old_size = ledger.size
+    ledger.rotate_key(handover=timedelta(0))  # no handover: the witness must be told
+    ledger.append("job", job("J-9"))
     with pytest.raises(WitnessRefusal, match="signature"):
         witness.observe(ledger.checkpoint(), ledger.consistency(old_size).path)
     witness.trust(ledger.verifier)

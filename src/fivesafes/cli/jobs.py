@@ -35,6 +35,7 @@ from fivesafes.jobs import (
     run_project,
 )
 from fivesafes.jobs.records import JobRecord
+from fivesafes.ledger import ENTRY_KINDS
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
@@ -218,13 +219,14 @@ def submit_command(
 
 
 def _job_entry(project_id: str, record: JobRecord) -> dict[str, object]:
-    """What the public ledger keeps of a job: what ran and the hashes of what it made."""
-    return {
-        "project": project_id,
-        "job_id": record.job_id,
-        "action": record.action,
-        "command": record.command,
-        "git_commit": record.git_commit,
-        "status": record.status,
-        "outputs": {o.path: o.sha256 for o in record.outputs},
-    }
+    """What the public ledger keeps of a job: what ran and the hashes of what it made, in the
+    fields the ledger's schema declares for a job (so the public view shows every one)."""
+    return ENTRY_KINDS["job"].subject(
+        project_id=project_id,
+        job_id=record.job_id,
+        action=record.action,
+        command=record.command,
+        commit=record.git_commit,
+        status=record.status,
+        outputs={o.path: o.sha256 for o in record.outputs},
+    )

@@ -54,7 +54,9 @@ user_app = typer.Typer(help="People: verified accounts with roles, expiry and tr
 token_app = typer.Typer(help="Personal access tokens: issue and revoke.")
 project_app = typer.Typer(help="Project applications, signed decisions and published waits.")
 opt_out_app = typer.Typer(help="National data opt-outs, type-1 objections and wearable consent.")
-ledger_app = typer.Typer(help="The public, tamper-evident ledger: verify, prove, export, view.")
+ledger_app = typer.Typer(
+    help="The public, tamper-evident ledger: verify, prove, export, publish, view."
+)
 for _name, _sub in (
     ("user", user_app),
     ("token", token_app),
@@ -469,13 +471,18 @@ def ledger_verify(
     data_dir: DataDirOption = None,
     output_format: FormatOption = "text",
 ) -> None:
-    """Replay the whole log: re-hash every entry, recompute every root, check every signature."""
+    """Replay the whole log: re-hash every entry, recompute every root, check every signature.
+
+    Any tampering, and a file that cannot be read as a ledger at all, is a failure (exit 1)
+    that names what is wrong.
+    """
     with control_plane(data_dir, recover=False) as cp:
         report = cp.verify_ledger(trusted_key)
     if output_format == "json":
         _print_json(
             {
                 "ok": report.ok,
+                "origin": report.origin,
                 "entries": report.entries,
                 "checkpoints": report.checkpoints,
                 "signed_size": report.signed_size,
@@ -512,6 +519,23 @@ def ledger_export(
     with control_plane(data_dir) as cp:
         summary = cp.ledger.export(directory)
     console.print(summary.render(), markup=False)
+
+
+@ledger_app.command("publish")
+def ledger_publish(
+    directory: Annotated[Path, typer.Argument(help="Folder served as the log's URL prefix")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write or bring up to date the C2SP tlog-tiles log (checkpoint, tiles, entry bundles).
+
+    Serve the folder at https://<origin>/ and any tlog-tiles client or witness can follow the
+    log; run it again after more entries and it writes only what is new.
+    """
+    with control_plane(data_dir) as cp:
+        summary = cp.ledger.publish(directory)
+        origin = cp.ledger.origin
+    console.print(summary.render(), markup=False)
+    console.print(f"origin: {origin}", markup=False)
 
 
 @ledger_app.command("public")

@@ -31,13 +31,14 @@ from fivesafes.governance.ledger_store import SqlLedgerStore
 from fivesafes.governance.roles import AccessDenied, Action, Role, allowed, needed_roles
 from fivesafes.governance.tables import Account, AccountRole
 from fivesafes.ledger import (
-    DEFAULT_ORIGIN,
     Ledger,
     LedgerError,
+    LedgerStorageError,
     LedgerStore,
     Receipt,
     SqliteLedgerStore,
     VerifyReport,
+    configured_origin,
 )
 from fivesafes.ledger.audit import audit_store
 from fivesafes.ledger.intents import (
@@ -104,7 +105,7 @@ class ControlPlane:
         engine: Engine,
         ledger_store: Callable[[bool], LedgerStore],
         key_dir: Path,
-        origin: str = DEFAULT_ORIGIN,
+        origin: str | None = None,
         *,
         clock: Callable[[], datetime] = utc_now,
         identity: IdentityProvider | None = None,
@@ -117,7 +118,8 @@ class ControlPlane:
         self.identity: IdentityProvider = identity or PersonalTokens()
         self._ledger_store = ledger_store
         self._key_dir = key_dir
-        self.origin = origin
+        self._origin = origin
+        """The configured ledger origin (from the deployment's public name), if there is one."""
         self._ledger: Ledger | None = None
         self.acting: Principal | None = None
         """The last caller authenticated, so a command line can say who acted."""
@@ -128,11 +130,13 @@ class ControlPlane:
         data_dir: DataDir,
         *,
         url: str | None = None,
-        origin: str = DEFAULT_ORIGIN,
+        origin: str | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> ControlPlane:
         """The control plane of ``data_dir``: database from ``url`` (or the environment/default),
-        ledger in the data directory, ledger key beside the pseudonym key."""
+        ledger in the data directory, ledger key beside the pseudonym key, ledger origin from
+        ``origin`` or the deployment's public name (``$FIVESAFES_PUBLIC_NAME``)."""
+        origin = origin or configured_origin()
         engine = open_engine(url or database_url(data_dir.root))
         ledger_path = data_dir.root / LEDGER_FILE
         key_dir = data_dir.key_file.parent
@@ -157,14 +161,23 @@ class ControlPlane:
         """The ledger, opened on first use so read-only callers never need its signing key."""
         if self._ledger is None:
             store = self._ledger_store(False)
-            self._ledger = Ledger(store, self._key_dir, self.origin, clock=self.clock)
+            self._ledger = Ledger(store, self._key_dir, self._origin, clock=self.clock)
         return self._ledger
 
+    @property
+    def origin(self) -> str:
+        """The ledger's origin, which is also the name of its signing key."""
+        return self.ledger.origin
+
     def verify_ledger(self, trusted_key: str | None = None) -> VerifyReport:
-        """Replay the whole ledger read-only, without its signing key, as an auditor would."""
-        store = self._ledger_store(True)
+        """Replay the whole ledger read-only, without its signing key, as an auditor would; a
+        ledger that cannot be read at all is a failed report."""
         try:
-            return audit_store(store, self.origin, trusted_key)
+            store = self._ledger_store(True)
+        except LedgerStorageError as exc:
+            return VerifyReport.unreadable(str(exc))
+        try:
+            return audit_store(store, self._origin, trusted_key)
         finally:
             store.close()
 

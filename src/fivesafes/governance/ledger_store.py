@@ -5,17 +5,24 @@ The ledger library (:mod:`fivesafes.ledger`) needs only the narrow
 so in production the ledger lives in PostgreSQL with everything else, backed up and replicated
 with it. On SQLite the ledger keeps its own file (``ledger.sqlite``): SQLite allows one writer at
 a time, and a change and its ledger entry are written while the change's transaction is open.
+
+Reads trust the tables no more than the SQLite store trusts its file: rows are converted by the
+same functions, and a database error while reading (a table or column gone) is a
+:class:`~fivesafes.ledger.errors.LedgerStorageError`, which ``ledger verify`` reports as a failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 from fivesafes.governance.tables import LedgerCheckpoint, LedgerEntry
-from fivesafes.ledger.storage import StoredCheckpoint, StoredEntry
+from fivesafes.ledger.errors import LedgerStorageError
+from fivesafes.ledger.storage import StoredCheckpoint, StoredEntry, checkpoint_row, entry_row
 
 _READ_BATCH = 10_000
 
@@ -39,11 +46,19 @@ class SqlLedgerStore:
             if checkpoints:
                 connection.execute(insert(LedgerCheckpoint), [c._asdict() for c in checkpoints])
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise LedgerStorageError(f"the ledger tables cannot be read: {message}") from exc
+
     def _stream(self, query: Select[int, str, bytes, bytes]) -> Iterator[StoredEntry]:
-        with self._engine.connect() as connection:
+        with self._reading(), self._engine.connect() as connection:
             rows = connection.execution_options(yield_per=_READ_BATCH).execute(query)
             for idx, kind, entry, leaf in rows:
-                yield StoredEntry(idx, kind, bytes(entry), bytes(leaf))
+                yield entry_row(idx, kind, entry, leaf, "ledger_entries")
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
         t = LedgerEntry
@@ -62,9 +77,9 @@ class SqlLedgerStore:
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         t = LedgerCheckpoint
-        with self._engine.connect() as connection:
+        with self._reading(), self._engine.connect() as connection:
             rows = connection.execute(select(t.size, t.note, t.created).order_by(t.size))
-            return [StoredCheckpoint(*row) for row in rows]
+            return [checkpoint_row(*row, "ledger_checkpoints") for row in rows]
 
     def close(self) -> None:
         """Nothing to close: the engine belongs to the control plane."""

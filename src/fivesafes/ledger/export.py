@@ -9,6 +9,10 @@ Layout of the export directory (all text, all checkable with SHA-256 and Ed25519
     checkpoints/<size>        every signed checkpoint, named by its tree size
     consistency/<a>-<b>.json  consistency proof between each pair of successive checkpoints
     proofs/<i // 1000>/<i>.json  inclusion proof of entry i in the latest checkpoint
+    tile/...                  the same log as C2SP tlog-tiles (see :mod:`.tiles`)
+
+So the export directory is also a tlog-tiles log: serve it at the URL its origin names and any
+tlog client or witness can follow it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
+
+from fivesafes.ledger.tiles import publish_tiles
 
 if TYPE_CHECKING:
     from fivesafes.ledger.log import Ledger
@@ -39,7 +45,8 @@ class ExportSummary:
     def render(self) -> str:
         return (
             f"exported {self.entries} entries, {self.checkpoints} checkpoints and "
-            f"{self.entries} inclusion proofs (tree size {self.tree_size}) to {self.directory}\n"
+            f"{self.entries} inclusion proofs (tree size {self.tree_size}) to {self.directory}, "
+            "with the same log as C2SP tlog-tiles (checkpoint, tile/)\n"
             f"see {self.directory / 'VERIFY.md'} for how anyone can check them"
         )
 
@@ -62,7 +69,6 @@ def export_ledger(ledger: Ledger, directory: Path) -> ExportSummary:
     with (directory / "entries.ndjson").open("wb") as out:
         for entry in ledger.entries():
             out.write(entry + b"\n")
-    (directory / "checkpoint").write_text(latest.note, encoding="utf-8")
     (directory / "checkpoints").mkdir(exist_ok=True)
     for cp in checkpoints:
         (directory / "checkpoints" / str(cp.size)).write_text(cp.note, encoding="utf-8")
@@ -76,4 +82,5 @@ def export_ledger(ledger: Ledger, directory: Path) -> ExportSummary:
         if index % PROOFS_PER_DIRECTORY == 0:
             target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(orjson.dumps(ledger.inclusion(index, latest.size).to_dict()))
+    publish_tiles(ledger, directory)
     return ExportSummary(directory, ledger.size, len(checkpoints), latest.size)

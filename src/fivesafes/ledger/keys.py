@@ -3,8 +3,11 @@
 The key is created on first use so a fresh environment can start logging at once; the file is
 written with mode 0600 before any key material goes into it, so the key is never world-readable,
 not even briefly. Rotation writes the next key beside the current one and swaps it in only after
-the rotation entry is committed (see :meth:`fivesafes.ledger.log.Ledger.rotate_key`). The public
-half of each key, and the order they were used in, is itself in the log: see :class:`KeyChain`.
+the rotation entry is committed (see :meth:`fivesafes.ledger.log.Ledger.rotate_key`); the old key
+stays, as the *retiring* key, until the handover the rotation entry names is over, co-signing
+every checkpoint so that clients that pinned it keep accepting the log while they learn the new
+one. The public half of each key, and the order they were used in, is itself in the log: see
+:class:`KeyChain`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from fivesafes.ledger.note import NoteVerifier, open_note
 
 KEY_FILE = "ledger-ed25519.pem"
 NEXT_KEY_FILE = "ledger-ed25519.next.pem"
+RETIRING_KEY_FILE = "ledger-ed25519.retiring.pem"
 
 
 def write_key(path: Path, key: Ed25519PrivateKey) -> None:
@@ -63,16 +67,25 @@ def rotation_statement(origin: str, old_vkey: str, new_vkey: str) -> str:
 class KeyChain:
     """Which key signs the ledger when, read from its ``key_init`` and ``key_rotation`` entries.
 
-    Entry 0 names the first key. A rotation entry at index ``r`` carries a note, signed by the old
-    key, naming the new one; entries up to and including ``r`` (so the checkpoint that covers the
-    rotation) belong to the old key, and entries after ``r`` to the new one. So nobody holding only
-    a new key can claim the log: the hand-over is signed by the key already trusted.
+    Entry 0 names the first key, and its name is the log's origin. A rotation entry at index
+    ``r`` carries a note, signed by the old key, naming the new one; entries up to and including
+    ``r`` (so the checkpoint that covers the rotation) belong to the old key, and entries after
+    ``r`` to the new one. So nobody holding only a new key can claim the log: the hand-over is
+    signed by the key already trusted. Until the rotation's ``handover_until`` the old key also
+    co-signs; a co-signature is checked when present, never required (the operator may end a
+    handover early, say because the old key leaked).
     """
 
-    def __init__(self, origin: str) -> None:
-        self._origin = origin
+    def __init__(self) -> None:
         self._starts: list[int] = []
         self._verifiers: list[NoteVerifier] = []
+        self.handover_until: str | None = None
+        """When the latest rotation's handover ends (UTC timestamp), if there was a rotation."""
+
+    @property
+    def origin(self) -> str:
+        """The log's origin: the name of its first key."""
+        return self.first.name
 
     @property
     def verifiers(self) -> list[NoteVerifier]:
@@ -80,10 +93,21 @@ class KeyChain:
         return list(self._verifiers)
 
     @property
+    def first(self) -> NoteVerifier:
+        if not self._verifiers:
+            raise ValueError("the ledger has no key_init entry")
+        return self._verifiers[0]
+
+    @property
     def current(self) -> NoteVerifier:
         if not self._verifiers:
             raise ValueError("the ledger has no key_init entry")
         return self._verifiers[-1]
+
+    @property
+    def previous(self) -> NoteVerifier | None:
+        """The key the latest rotation retired, if there was one."""
+        return self._verifiers[-2] if len(self._verifiers) > 1 else None
 
     def apply(self, index: int, kind: str, subject: dict[str, str]) -> None:
         """Take in one key entry, raising ValueError if it is not a valid step of the chain."""
@@ -96,18 +120,30 @@ class KeyChain:
             if subject["old_key"] != old.vkey:
                 raise ValueError("key rotation does not start from the current key")
             new = NoteVerifier.from_vkey(subject["new_key"])
+            if new.name != self.origin:
+                raise ValueError(f"the new key is named {new.name!r}, not the log's origin")
             text = open_note(subject["statement"], [old]).text
-            if text != rotation_statement(self._origin, old.vkey, new.vkey):
+            if text != rotation_statement(self.origin, old.vkey, new.vkey):
                 raise ValueError("key rotation statement does not match its entry")
             self._add(index + 1, new)
+            self.handover_until = subject.get("handover_until")
 
     def signer_for(self, size: int) -> NoteVerifier | None:
         """The key that must sign a checkpoint of ``size`` entries (the key of entry size-1)."""
+        position = self._position(size)
+        return None if position is None else self._verifiers[position]
+
+    def cosigner_for(self, size: int) -> NoteVerifier | None:
+        """The key that may co-sign a checkpoint of ``size`` entries: the one before its signer."""
+        position = self._position(size)
+        return None if not position else self._verifiers[position - 1]
+
+    def _position(self, size: int) -> int | None:
         last = max(size - 1, 0)
         found = None
-        for start, verifier in zip(self._starts, self._verifiers, strict=True):
+        for position, start in enumerate(self._starts):
             if start <= last:
-                found = verifier
+                found = position
         return found
 
     def _add(self, start: int, verifier: NoteVerifier) -> None:

@@ -5,16 +5,23 @@ and make that trail tamper-evident and public (RFC 9162 transparency log). :clas
 the pieces together: entries are encoded (:mod:`.entry`), hashed into the Merkle tree
 (:mod:`.merkle`), stored (:mod:`.storage`), and covered by Ed25519-signed C2SP checkpoints
 (:mod:`.note`) every ``checkpoint_every`` entries or ``checkpoint_interval`` seconds, whichever
-comes first; every checkpoint is kept. Reading back is :meth:`Ledger.verify` (replay everything),
-:meth:`Ledger.prove`, :meth:`Ledger.consistency`, :meth:`Ledger.export` and
-:meth:`Ledger.public_view`; each returns data with a ``render()`` for the command line.
+comes first; every checkpoint is kept. Each subject is checked against its kind's declared fields
+(:mod:`.schema`) and the patient-data guard before anything is stored. Reading back is
+:meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove`, :meth:`Ledger.consistency`,
+:meth:`Ledger.export`, :meth:`Ledger.publish` (C2SP tlog-tiles) and :meth:`Ledger.public_view`;
+each returns data with a ``render()`` for the command line.
+
+Appending in bulk (:meth:`Ledger.append_many`) is built for rate: one timestamp per batch (the
+time the batch was committed), one scan of each encoded entry for patient data, the batch's leaf
+hashes added to the tree level by level, and one SQLite transaction.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
@@ -28,39 +35,42 @@ from fivesafes.ledger.entry import (
     KEY_INIT,
     KEY_KINDS,
     KEY_ROTATION,
-    KINDS,
-    RECEIPT_KINDS,
-    check_subject,
+    check_entry,
     check_value,
     encode_entry,
     utc_timestamp,
 )
+from fivesafes.ledger.errors import LedgerError, LedgerStorageError
 from fivesafes.ledger.export import ExportSummary, export_ledger
 from fivesafes.ledger.keys import (
     KEY_FILE,
     NEXT_KEY_FILE,
+    RETIRING_KEY_FILE,
     KeyChain,
     load_or_create_key,
     read_key,
     rotation_statement,
     write_key,
 )
-from fivesafes.ledger.merkle import MerkleTree, leaf_hash
-from fivesafes.ledger.note import Checkpoint, NoteSigner, NoteVerifier
-from fivesafes.ledger.public import PUBLIC_KINDS, PublicView, public_view
+from fivesafes.ledger.merkle import MerkleTree
+from fivesafes.ledger.note import Checkpoint, NoteError, NoteSigner, NoteVerifier, open_checkpoint
+from fivesafes.ledger.origin import check_origin, local_origin
+from fivesafes.ledger.public import PublicView, public_view
 from fivesafes.ledger.receipt import ConsistencyProof, InclusionProof, Receipt
+from fivesafes.ledger.schema import ENTRY_KINDS, KINDS, PUBLIC_KINDS
 from fivesafes.ledger.storage import LedgerStore, SqliteLedgerStore, StoredCheckpoint, StoredEntry
+from fivesafes.ledger.tiles import TilesSummary, publish_tiles
 
-DEFAULT_ORIGIN = "fivesafes.local/ledger"
 LEDGER_ACTOR = "ledger"
 """The actor named on entries the ledger writes about itself (its keys)."""
+
+DEFAULT_HANDOVER = timedelta(days=30)
+"""How long a retired key goes on co-signing checkpoints after a rotation, by default."""
 
 Record = tuple[str, str, Mapping[str, Any]]
 """One event to log: (kind, actor, subject)."""
 
-
-class LedgerError(RuntimeError):
-    """The ledger cannot be opened or extended safely (for example its key is missing)."""
+__all__ = ["DEFAULT_HANDOVER", "Ledger", "LedgerError", "Record", "verify_file"]
 
 
 def _utc_now() -> datetime:
@@ -68,19 +78,35 @@ def _utc_now() -> datetime:
 
 
 def _check_record(kind: str, actor: str, subject: Mapping[str, Any]) -> None:
+    """The checks that need no encoding: a caller's kind, its declared fields, the actor."""
     if kind not in KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}; expected one of {sorted(KINDS)}")
+    ENTRY_KINDS[kind].check(subject)
     check_value(actor, "actor")
-    check_subject(subject)
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def verify_file(
-    db_path: Path, origin: str = DEFAULT_ORIGIN, trusted_key: str | None = None
+    db_path: Path, origin: str | None = None, trusted_key: str | None = None
 ) -> VerifyReport:
-    """Replay a ledger file without its signing key, as an auditor would."""
+    """Replay a ledger file without its signing key, as an auditor would.
+
+    ``origin`` (if given) is the origin the auditor expects; by default the log's own, which is
+    the name of its first key. A file that cannot be read as a ledger is a failed report.
+    """
     if not db_path.is_file():
         raise FileNotFoundError(f"no ledger at {db_path}")
-    store = SqliteLedgerStore(db_path, read_only=True)
+    try:
+        store = SqliteLedgerStore(db_path, read_only=True)
+    except LedgerStorageError as exc:
+        return VerifyReport.unreadable(str(exc))
     try:
         return audit_store(store, origin, trusted_key)
     finally:
@@ -93,64 +119,144 @@ class Ledger:
     One process writes to a ledger at a time (the tree lives in that process's memory); a second
     writer's appends fail on the store's unique index rather than fork the log. Readers and
     auditors can use :func:`verify_file` at any time.
+
+    ``origin`` is the origin the environment is configured with (see :mod:`.origin`); a new log
+    takes it (or, when it is None, a unique local one), an existing log must already have it.
     """
 
     def __init__(
         self,
         store: LedgerStore,
         key_dir: Path,
-        origin: str = DEFAULT_ORIGIN,
+        origin: str | None = None,
         *,
         checkpoint_every: int = 1000,
         checkpoint_interval: float = 60.0,
         clock: Callable[[], datetime] = _utc_now,
+        handover: timedelta = DEFAULT_HANDOVER,
     ) -> None:
         if checkpoint_every < 1 or checkpoint_interval <= 0:
             raise ValueError("checkpoints need a positive entry count and interval")
-        self.origin = origin
+        if handover < timedelta(0):
+            raise ValueError("a key handover cannot be negative")
         self._store = store
         self._key_dir = key_dir
         self._every = checkpoint_every
         self._interval = checkpoint_interval
         self._clock = clock
-        self._tree = MerkleTree(store.leaf_hashes())
+        self._handover = handover
+        try:
+            self._tree = MerkleTree(store.leaf_hashes())
+        except ValueError as exc:
+            raise LedgerStorageError(f"the ledger's stored leaf hashes are damaged: {exc}") from exc
         stored = store.checkpoints()
         self._latest: StoredCheckpoint | None = stored[-1] if stored else None
-        self._last_checkpoint_at = (
-            datetime.fromisoformat(self._latest.created) if self._latest else clock()
-        )
-        self._chain = KeyChain(origin)
-        for row in store.entries_of_kinds(sorted(KEY_KINDS)):
-            self._chain.apply(row.index, row.kind, orjson.loads(row.entry)["subject"])
-        self._signer = self._open_signer()
+        self._last_checkpoint_at = clock()
+        self._chain = KeyChain()
+        try:
+            for row in store.entries_of_kinds(sorted(KEY_KINDS)):
+                self._chain.apply(row.index, row.kind, orjson.loads(row.entry)["subject"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LedgerError(
+                f"the ledger's key entries do not check out ({exc}); run `fivesafes ledger verify`"
+            ) from exc
+        self._cosigner: NoteSigner | None = None
+        if self._tree.size == 0:
+            self._signer = self._start(origin)
+        else:
+            self.origin = self._chain.origin
+            if origin is not None and origin != self.origin:
+                raise LedgerError(
+                    f"this ledger's origin is {self.origin!r}, not {origin!r}: a log keeps the "
+                    "origin it was created with (it is signed into every checkpoint)"
+                )
+            self._check_latest()
+            self._signer = self._open_signer()
 
     @classmethod
     def open(
-        cls, db_path: Path, key_dir: Path, origin: str = DEFAULT_ORIGIN, **options: Any
+        cls, db_path: Path, key_dir: Path, origin: str | None = None, **options: Any
     ) -> Ledger:
         """Open (or create) the ledger in SQLite file ``db_path`` with keys under ``key_dir``."""
         return cls(SqliteLedgerStore(db_path), key_dir, origin, **options)
 
+    def _start(self, origin: str | None) -> NoteSigner:
+        """A new log: its key, its origin and its first entry (key_init), signed at once."""
+        key = load_or_create_key(self._key_dir)
+        if origin is None:
+            origin = local_origin(NoteSigner("key", key).verifier.public_key)
+        self.origin = check_origin(origin)
+        self._signer = NoteSigner(self.origin, key)
+        self._commit([(KEY_INIT, LEDGER_ACTOR, {"key": self._signer.verifier.vkey})], True)
+        return self._signer
+
+    def _check_latest(self) -> None:
+        """Refuse to extend a log whose stored hashes no longer give its last signed root.
+
+        Cheap (one signature, O(log n) hashes) and it stops the writer from signing new
+        checkpoints over a tree someone has edited; ``verify`` checks everything.
+        """
+        latest = self._latest
+        if latest is None:
+            return
+        verifier = self._chain.signer_for(latest.size)
+        problem = None
+        try:
+            head = open_checkpoint(latest.note, [verifier] if verifier else [])
+        except NoteError as exc:
+            problem = f"its signature does not verify ({exc})"
+        else:
+            if head.size != latest.size or head.size > self._tree.size:
+                problem = "it covers entries that are not stored"
+            elif head.root_hash != self._tree.root(head.size):
+                problem = "the stored leaf hashes give another root"
+        if problem:
+            raise LedgerError(
+                f"the ledger's last checkpoint ({latest.size} entries) does not match the stored "
+                f"log: {problem}; run `fivesafes ledger verify`"
+            )
+
     def _open_signer(self) -> NoteSigner:
-        """Load the key file, creating it and the log's first entry (key_init) for a new log."""
-        if self._tree.size == 0:
-            self._signer = NoteSigner(self.origin, load_or_create_key(self._key_dir))
-            self._commit([(KEY_INIT, LEDGER_ACTOR, {"key": self._signer.verifier.vkey})], True)
-            return self._signer
-        pending = self._key_dir / NEXT_KEY_FILE
+        """Load the current key (finishing an interrupted rotation) and any retiring key."""
+        keys = self._key_dir
+        pending = keys / NEXT_KEY_FILE
         if pending.exists():
             # A rotation was interrupted: finish it only if its entry was committed.
             if NoteSigner(self.origin, read_key(pending)).verifier == self._chain.current:
-                os.replace(pending, self._key_dir / KEY_FILE)
+                self._retire(keys / KEY_FILE)
+                os.replace(pending, keys / KEY_FILE)
             else:
                 pending.unlink()
-        path = self._key_dir / KEY_FILE
+        path = keys / KEY_FILE
         if not path.exists():
             raise LedgerError(f"ledger key {path} is missing; the log cannot be signed without it")
         signer = NoteSigner(self.origin, read_key(path))
         if signer.verifier != self._chain.current:
             raise LedgerError(f"ledger key {path} is not the key the log says is current")
+        retiring = keys / RETIRING_KEY_FILE
+        if retiring.exists():
+            cosigner = NoteSigner(self.origin, read_key(retiring))
+            if cosigner.verifier != self._chain.previous:
+                raise LedgerError(f"{retiring} is not the key the log's last rotation retired")
+            if self._in_handover():
+                self._cosigner = cosigner
+            else:
+                retiring.unlink()  # the handover is over: the old key signs nothing more
         return signer
+
+    def _retire(self, current_key_file: Path) -> None:
+        """Keep the key a rotation replaces as the retiring key while its handover lasts; with
+        no handover, keep no retiring key at all (not even an earlier rotation's)."""
+        retiring = self._key_dir / RETIRING_KEY_FILE
+        if current_key_file.exists() and self._in_handover():
+            write_key(retiring, read_key(current_key_file))
+        else:
+            retiring.unlink(missing_ok=True)
+
+    def _in_handover(self) -> bool:
+        until = self._chain.handover_until
+        end = _parse_time(until) if until else None
+        return end is not None and self._clock() < end
 
     @property
     def size(self) -> int:
@@ -180,11 +286,14 @@ class Ledger:
     def append(self, kind: str, subject: Mapping[str, Any], *, actor: str = "system") -> Receipt:
         """Log one event. Jobs and releases are signed at once so their receipt proves inclusion."""
         _check_record(kind, actor, subject)
-        (row,) = self._commit([(kind, actor, subject)], kind in RECEIPT_KINDS)
+        (row,) = self._commit([(kind, actor, subject)], ENTRY_KINDS[kind].receipt)
         return self._receipt(row.index, row.entry)
 
     def append_many(self, records: Iterable[Record], *, batch_size: int = 10_000) -> int:
-        """Log many events fast, one transaction per batch; returns how many were logged."""
+        """Log many events fast, one transaction per batch; returns how many were logged.
+
+        A batch whose records do not all pass the checks stores nothing.
+        """
         count = 0
         iterator = iter(records)
         while batch := list(islice(iterator, batch_size)):
@@ -206,8 +315,17 @@ class Ledger:
             return self.checkpoint()
         return None
 
-    def rotate_key(self) -> Receipt:
-        """Replace the signing key; the hand-over entry and its checkpoint carry the old key."""
+    def rotate_key(self, handover: timedelta | None = None) -> Receipt:
+        """Replace the signing key; the hand-over entry and its checkpoint carry the old key.
+
+        For ``handover`` (default: the ledger's, 30 days) the old key goes on co-signing every
+        checkpoint beside the new one, so a client that pinned the published old key (Go's
+        ``sumdb/note``, a witness) keeps accepting the log while it learns the new key from the
+        rotation entry. Pass ``timedelta(0)`` to end it at once, for a key that leaked.
+        """
+        handover = self._handover if handover is None else handover
+        if handover < timedelta(0):
+            raise ValueError("a key handover cannot be negative")
         old = self._signer
         new = NoteSigner(self.origin, Ed25519PrivateKey.generate())
         pending = self._key_dir / NEXT_KEY_FILE
@@ -217,10 +335,13 @@ class Ledger:
             "old_key": old_vkey,
             "new_key": new_vkey,
             "statement": old.sign(rotation_statement(self.origin, old_vkey, new_vkey)),
+            "handover_until": utc_timestamp(self._clock() + handover),
         }
         (row,) = self._commit([(KEY_ROTATION, LEDGER_ACTOR, subject)], True)
+        self._retire(self._key_dir / KEY_FILE)
         os.replace(pending, self._key_dir / KEY_FILE)
         self._signer = new
+        self._cosigner = old if self._in_handover() else None
         return self._receipt(row.index, row.entry)
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
@@ -257,14 +378,25 @@ class Ledger:
         path = self._tree.inclusion_proof(index, tree_size)
         return InclusionProof(index, tree_size, self._tree.leaf(index), tuple(path))
 
+    @property
+    def tree(self) -> MerkleTree:
+        """The Merkle tree (for publishing tiles); read it, never change it."""
+        return self._tree
+
     def verify(self, trusted_key: str | None = None) -> VerifyReport:
         """Replay the whole stored log; ``trusted_key`` (a vkey) pins the log's first key."""
         return audit_store(self._store, self.origin, trusted_key)
 
     def export(self, directory: Path) -> ExportSummary:
-        """Write entries, checkpoints, keys and proofs as static files anyone can check."""
+        """Write entries, checkpoints, keys and proofs, and the tlog-tiles publication, as static
+        files anyone can check."""
         self.checkpoint()
         return export_ledger(self, directory)
+
+    def publish(self, directory: Path) -> TilesSummary:
+        """Write (or bring up to date) the C2SP tlog-tiles publication: checkpoint and tiles."""
+        self.checkpoint()
+        return publish_tiles(self, directory)
 
     def public_view(self) -> PublicView:
         """Projects, purposes, people's public names, jobs and releases — never patient data."""
@@ -287,23 +419,27 @@ class Ledger:
         self.close()
 
     def _commit(self, records: Sequence[Record], force_checkpoint: bool) -> list[StoredEntry]:
-        """Encode, hash and store ``records`` with the checkpoints they are due, all or nothing."""
-        tree, clock, every = self._tree, self._clock, self._every
+        """Encode, hash and store ``records`` with the checkpoints they are due, all or nothing.
+
+        A checkpoint is due each time ``checkpoint_every`` entries have gone unsigned, and at the
+        end when forced or when the interval has passed.
+        """
+        tree, every = self._tree, self._every
         start, signed = tree.size, self.signed_size
+        time = utc_timestamp(self._clock())
         rows: list[StoredEntry] = []
-        heads: list[StoredCheckpoint] = []
+        for offset, (kind, actor, subject) in enumerate(records):
+            body = encode_entry(start + offset, time, kind, actor, subject)
+            check_entry(subject, body)
+            rows.append(StoredEntry(start + offset, kind, body, sha256(b"\x00" + body).digest()))
         try:
-            for kind, actor, subject in records:
-                index = tree.size
-                body = encode_entry(index, utc_timestamp(clock()), kind, actor, subject)
-                leaf = leaf_hash(body)
-                tree.append(leaf)
-                rows.append(StoredEntry(index, kind, body, leaf))
-                if tree.size - signed >= every:
-                    heads.append(self._sign(tree.size))
-                    signed = tree.size
-            if tree.size > signed and (force_checkpoint or self._interval_elapsed()):
-                heads.append(self._sign(tree.size))
+            tree.extend(b"".join(row.leaf_hash for row in rows))
+            end = tree.size
+            sizes = list(range(signed + every, end + 1, every))
+            last = sizes[-1] if sizes else signed
+            if end > last and (force_checkpoint or self._interval_elapsed()):
+                sizes.append(end)
+            heads = [self._sign(size) for size in sizes]
             self._store.append(rows, heads)
         except BaseException:
             tree.truncate(start)
@@ -313,11 +449,15 @@ class Ledger:
                 self._chain.apply(row.index, kind, dict(subject))
         if heads:
             self._latest = heads[-1]
-            self._last_checkpoint_at = clock()
+            self._last_checkpoint_at = self._clock()
         return rows
 
     def _sign(self, size: int) -> StoredCheckpoint:
-        note = Checkpoint(self.origin, size, self._tree.root(size)).sign(self._signer)
+        """A checkpoint signed by the current key and, during a handover, the retiring one."""
+        signers = [self._signer]
+        if self._cosigner is not None and self._in_handover():
+            signers.append(self._cosigner)
+        note = Checkpoint(self.origin, size, self._tree.root(size)).sign(*signers)
         return StoredCheckpoint(size, note, utc_timestamp(self._clock()))
 
     def _interval_elapsed(self) -> bool:

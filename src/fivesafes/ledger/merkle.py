@@ -83,6 +83,41 @@ class MerkleTree:
             n >>= 1
             height += 1
 
+    def extend(self, leaves: bytes) -> None:
+        """Add many leaf hashes (32 bytes each, back to back) at once, level by level.
+
+        The same tree as appending them one by one, but each level's new nodes are made in one
+        pass, which is several times faster for a batch.
+        """
+        if len(leaves) % HASH_SIZE:
+            raise ValueError("leaf hashes must be 32 bytes each")
+        levels = self._levels
+        levels[0] += leaves
+        self._size += len(leaves) // HASH_SIZE
+        pair = 2 * HASH_SIZE
+        height = 0
+        while len(levels[height]) >= pair:
+            below = levels[height]
+            if len(levels) == height + 1:
+                levels.append(bytearray())
+            above = levels[height + 1]
+            start, end = len(above) * 2, len(below) - len(below) % pair
+            if start == end:
+                break
+            view = memoryview(below)
+            above += b"".join(
+                sha256(_NODE_PREFIX + view[i : i + pair]).digest() for i in range(start, end, pair)
+            )
+            view.release()
+            height += 1
+
+    def subtree_hashes(self, height: int, start: int, count: int) -> bytes:
+        """The hashes of ``count`` perfect subtrees of ``2**height`` leaves from the ``start``-th
+        on, back to back (tlog-tiles serves them as tiles)."""
+        if height >= len(self._levels) or (start + count) << height > self._size or start < 0:
+            raise ValueError(f"no {count} complete subtrees of height {height} from {start}")
+        return bytes(self._levels[height][start * HASH_SIZE : (start + count) * HASH_SIZE])
+
     def truncate(self, size: int) -> None:
         """Forget every leaf from ``size`` on (to undo appends whose storage failed)."""
         self._check_size(size)

@@ -1,11 +1,14 @@
 """C2SP signed notes and transparency-log checkpoints, signed with Ed25519.
 
 A signed note (https://c2sp.org/signed-note) is UTF-8 text ending in a newline, a blank line, then
-one line per signature: ``— <key name> <base64(key ID ‖ signature)>``. The key ID of an Ed25519 key
+one line per signature: ``— <key name> <base64(key ID ‖ signature)>``. The text may itself hold
+blank lines: it ends at the *last* blank line of the note. The key ID of an Ed25519 key
 is SHA-256(key name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]. A checkpoint (https://c2sp.org/tlog-checkpoint)
 is a note whose text is the log's origin line, the tree size in decimal and the base64 root hash.
 Using these formats rather than our own lets any C2SP-aware tool (Go's ``sumdb/note``, witnesses)
-check the ledger's signed tree heads.
+check the ledger's signed tree heads; ``tests/ledger/test_ledger_go.py`` has Go's own code do so.
+A note may carry several signatures: during a key handover the ledger signs each checkpoint with
+both its new and its retiring key, so a client that pinned either accepts it.
 """
 
 from __future__ import annotations
@@ -113,11 +116,22 @@ class NoteSigner:
 
     def sign(self, text: str) -> str:
         """The signed note: ``text``, a blank line and this key's signature line."""
-        _check_text(text)
-        verifier = self.verifier
-        signature = self.private_key.sign(text.encode())
-        encoded = base64.b64encode(verifier.key_id + signature).decode()
-        return f"{text}\n{_SIG_PREFIX}{self.name} {encoded}\n"
+        return sign_note(text, [self])
+
+    def signature_line(self, message: bytes) -> str:
+        signature = self.private_key.sign(message)
+        encoded = base64.b64encode(self.verifier.key_id + signature).decode()
+        return f"{_SIG_PREFIX}{self.name} {encoded}\n"
+
+
+def sign_note(text: str, signers: Iterable[NoteSigner]) -> str:
+    """``text``, a blank line and one signature line per signer, in order."""
+    _check_text(text)
+    message = text.encode()
+    lines = [signer.signature_line(message) for signer in signers]
+    if not lines:
+        raise NoteError("a note needs at least one signature")
+    return text + "\n" + "".join(lines)
 
 
 @dataclass(frozen=True)
@@ -138,14 +152,21 @@ class Note:
 
 
 def _check_text(text: str) -> None:
-    if not text.endswith("\n") or "\n\n" in text or text.startswith("\n"):
-        raise NoteError("note text must be non-empty lines each ending in a newline")
+    """Note text: non-empty, ending in a newline, no control characters but newlines.
+
+    Blank lines are allowed (signed-note: "The note text MAY contain empty lines"); the
+    signatures start after the note's last blank line, so any such text round-trips.
+    """
+    if not text.endswith("\n"):
+        raise NoteError("note text must be non-empty and end with a newline")
     if any(ord(c) < 0x20 and c != "\n" for c in text):
         raise NoteError("note text must not hold control characters")
 
 
 def parse_note(data: str) -> Note:
     """Split a note into its text and signature lines, checking the syntax of each line."""
+    if any(ord(c) < 0x20 and c != "\n" for c in data):
+        raise NoteError("a note must not hold control characters")
     text, sep, sig_block = data.rpartition("\n\n")
     if not sep or not sig_block.endswith("\n"):
         raise NoteError("a note needs its text, a blank line and signature lines")
@@ -167,23 +188,30 @@ def parse_note(data: str) -> Note:
     return Note(text, tuple(signatures))
 
 
-def open_note(data: str, verifiers: Iterable[NoteVerifier]) -> Note:
-    """Parse a note and check it is signed by at least one of ``verifiers``.
+def signed_by(note: Note, verifiers: Iterable[NoteVerifier]) -> list[NoteVerifier]:
+    """Which of ``verifiers`` signed ``note``, each once, in signature order.
 
-    As C2SP requires, a signature line that claims a known key but does not verify makes the
-    whole note invalid; lines from unknown keys are ignored.
+    As C2SP requires, a signature line that claims a known key (name *and* key ID) but does not
+    verify makes the whole note invalid; lines from unknown keys are ignored.
     """
-    note = parse_note(data)
     known = {(v.name, v.key_id): v for v in verifiers}
-    verified = False
+    message = note.text.encode()
+    found: list[NoteVerifier] = []
     for sig in note.signatures:
         verifier = known.get((sig.name, sig.key_id))
         if verifier is None:
             continue
-        if not verifier.verify(note.text.encode(), sig.signature):
+        if not verifier.verify(message, sig.signature):
             raise NoteError(f"invalid signature for key {sig.name}+{sig.key_id.hex()}")
-        verified = True
-    if not verified:
+        if verifier not in found:
+            found.append(verifier)
+    return found
+
+
+def open_note(data: str, verifiers: Iterable[NoteVerifier]) -> Note:
+    """Parse a note and check it is signed by at least one of ``verifiers``."""
+    note = parse_note(data)
+    if not signed_by(note, verifiers):
         raise NoteError("note has no signature from a trusted key")
     return note
 
@@ -196,23 +224,35 @@ class Checkpoint:
     size: int
     root_hash: bytes
 
+    def __post_init__(self) -> None:
+        if not self.origin or any(ord(c) < 0x20 for c in self.origin):
+            raise NoteError("a checkpoint's origin must be one non-empty line")
+        if self.size < 0:
+            raise NoteError("a checkpoint's size cannot be negative")
+        if len(self.root_hash) != 32:
+            raise NoteError("a checkpoint's root hash is 32 bytes (SHA-256)")
+
     def body(self) -> str:
         """The checkpoint text: ``origin\\nsize\\nbase64(root)\\n``."""
         return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root_hash).decode()}\n"
 
     @classmethod
     def from_body(cls, text: str) -> Checkpoint:
-        """Parse a checkpoint's text; extension lines after the root hash are ignored."""
+        """Parse a checkpoint's text: at least three lines, none empty; extension lines (after
+        the root hash) are allowed and ignored, as tlog-checkpoint says."""
         lines = text.split("\n")
-        if len(lines) < 4 or not lines[0] or lines[-1] != "":
-            raise NoteError("a checkpoint needs an origin, a size and a root hash line")
+        if len(lines) < 4 or lines[-1] != "" or not all(lines[:-1]):
+            raise NoteError("a checkpoint is an origin, a size and a root hash line, none empty")
         size_text = lines[1]
-        if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        if not (size_text.isascii() and size_text.isdigit()) or (
+            size_text != "0" and size_text.startswith("0")
+        ):
             raise NoteError(f"bad checkpoint size {size_text!r}")
         return cls(lines[0], int(size_text), _b64decode(lines[2]))
 
-    def sign(self, signer: NoteSigner) -> str:
-        return signer.sign(self.body())
+    def sign(self, *signers: NoteSigner) -> str:
+        """The signed checkpoint note, with one signature line per signer."""
+        return sign_note(self.body(), signers)
 
 
 def open_checkpoint(data: str, verifiers: Iterable[NoteVerifier]) -> Checkpoint:

@@ -1,10 +1,14 @@
 """The public view of the ledger: what anyone may see about how data is used.
 
 The public are promised they can see every project, its purpose, the people working on it (by
-their public names), what ran and what was released. Only the kinds and fields listed in
-:data:`PUBLIC_FIELDS` are shown; everything else — logins, data loads, identifiable-data reads,
-and any field not named here — stays out, so adding a field to an entry never publishes it by
-accident.
+their public names), what ran and what was released. Only the kinds and fields that
+:mod:`.schema` declares public are shown; everything else — logins, data loads, identifiable-data
+reads, and any field not declared public — stays out, so adding a field to an entry never
+publishes it by accident. The writers' subjects are checked against the same declarations when
+they are appended, so a field the view shows cannot be written under another name.
+
+The view reads what is stored as it finds it: an entry that is not readable JSON of the entry
+shape (which ``ledger verify`` would report) is skipped rather than stopping the view.
 """
 
 from __future__ import annotations
@@ -15,20 +19,8 @@ from typing import Any
 
 import orjson
 
-PUBLIC_FIELDS: dict[str, frozenset[str]] = {
-    "project": frozenset(
-        {"project_id", "title", "purpose", "organisation", "status", "members", "datasets"}
-    ),
-    "account": frozenset({"person_id", "public_name", "role", "organisation", "change"}),
-    "approval": frozenset(
-        {"project_id", "person_id", "decision", "what", "until", "waited_seconds"}
-    ),
-    "job": frozenset({"job_id", "project_id", "action", "commit", "status", "outputs"}),
-    "release_request": frozenset({"release_id", "project_id", "job_id", "files"}),
-    "review": frozenset({"release_id", "decision"}),
-    "release": frozenset({"release_id", "project_id", "files"}),
-}
-PUBLIC_KINDS = frozenset(PUBLIC_FIELDS)
+from fivesafes.ledger.entry import decode_entry
+from fivesafes.ledger.schema import ENTRY_KINDS, PUBLIC_KINDS
 
 
 @dataclass(frozen=True)
@@ -74,13 +66,13 @@ def public_view(entries: Iterable[bytes]) -> PublicView:
     """Keep only public kinds, and only their public fields, from entry bytes."""
     rows = []
     for entry in entries:
-        record = orjson.loads(entry)
-        allowed = PUBLIC_FIELDS.get(record["kind"])
-        if allowed is None:
+        try:
+            record = decode_entry(entry)
+        except ValueError:
             continue
-        subject = record["subject"]
-        fields = {k: subject[k] for k in sorted(allowed) if k in subject}
-        rows.append(
-            PublicRow(record["index"], record["time"], record["kind"], record["actor"], fields)
-        )
+        kind = record["kind"]
+        if kind not in PUBLIC_KINDS:
+            continue
+        fields = ENTRY_KINDS[kind].public_fields(record["subject"])
+        rows.append(PublicRow(record["index"], record["time"], kind, record["actor"], fields))
     return PublicView(tuple(rows))

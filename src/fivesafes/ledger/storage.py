@@ -5,14 +5,25 @@ plane to another database (SQLAlchemy over SQLite or PostgreSQL) means writing o
 :class:`SqliteLedgerStore` is the default. It refuses UPDATE and DELETE with triggers — defence in
 depth only: anyone with write access to the file can drop a trigger, which is why tampering is
 caught cryptographically by :meth:`fivesafes.ledger.log.Ledger.verify`, not by the database.
+
+For the same reason reading trusts nothing about the file: columns are named, not taken with
+``SELECT *``; a value of the wrong type (SQLite types each value, not each column, so a hand edit
+can store TEXT or REAL in a BLOB column) comes back in a form the audit reports rather than one
+that crashes it; and a file that is not a ledger at all (not a database, a table or column gone)
+raises :class:`~fivesafes.ledger.errors.LedgerStorageError` naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
+
+from fivesafes.ledger.errors import LedgerStorageError
+
+T = TypeVar("T")
 
 
 class StoredEntry(NamedTuple):
@@ -83,10 +94,46 @@ BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 _READ_BATCH = 10_000
 
 
-def _as_bytes(value: bytes | str) -> bytes:
-    """A stored blob as bytes; a row edited by hand may come back as TEXT (SQLite typing is per
-    value), and verify must report that edit, not crash on it."""
-    return value.encode() if type(value) is str else bytes(value)
+def as_bytes(value: object) -> bytes:
+    """A stored blob as bytes, whatever type a hand edit gave it (TEXT, a number, NULL).
+
+    Anything that was not a blob comes back as bytes that cannot hash to what was signed, so the
+    audit reports the edit instead of crashing on it.
+    """
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode()
+    return b"" if value is None else repr(value).encode()
+
+
+def as_text(value: object) -> str:
+    """A stored text value as text, whatever type a hand edit gave it."""
+    if type(value) is str:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return "" if value is None else repr(value)
+
+
+def as_index(value: object, table: str, column: str) -> int:
+    """A stored position; anything but an integer means the table itself was rebuilt."""
+    if type(value) is not int:
+        raise LedgerStorageError(f"{table}.{column} holds {value!r}, not an integer position")
+    return value
+
+
+def entry_row(idx: object, kind: object, entry: object, leaf: object, table: str) -> StoredEntry:
+    return StoredEntry(as_index(idx, table, "idx"), as_text(kind), as_bytes(entry), as_bytes(leaf))
+
+
+def checkpoint_row(size: object, note: object, created: object, table: str) -> StoredCheckpoint:
+    return StoredCheckpoint(as_index(size, table, "size"), as_text(note), as_text(created))
+
+
+_ENTRY_COLUMNS = "SELECT idx, kind, entry, leaf_hash FROM entries"
 
 
 class SqliteLedgerStore:
@@ -94,15 +141,27 @@ class SqliteLedgerStore:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         """Open (creating if needed) the ledger file; ``read_only`` opens an existing one as is."""
-        if read_only:
-            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        script = _SCHEMA + "".join(_APPEND_ONLY.format(table=t) for t in ("entries", "checkpoints"))
-        self._db.executescript(script)
+        self._path = path
+        with self._reading():
+            if read_only:
+                self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            tables = ("entries", "checkpoints")
+            script = _SCHEMA + "".join(_APPEND_ONLY.format(table=t) for t in tables)
+            self._db.executescript(script)
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn any SQLite error into one line naming the file: the file is not a ledger."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise LedgerStorageError(f"{self._path} cannot be read as a ledger: {exc}") from exc
 
     def append(
         self, entries: Sequence[StoredEntry], checkpoints: Sequence[StoredCheckpoint]
@@ -117,30 +176,37 @@ class SqliteLedgerStore:
             raise
         db.execute("COMMIT")
 
-    def _rows(self, sql: str, params: Sequence[object]) -> Iterator[StoredEntry]:
-        cursor = self._db.execute(sql, params)
-        while rows := cursor.fetchmany(_READ_BATCH):
-            for idx, kind, entry, leaf in rows:
-                yield StoredEntry(idx, kind, _as_bytes(entry), _as_bytes(leaf))
+    def _stream(self, sql: str, params: Sequence[object], row: Callable[..., T]) -> Iterator[T]:
+        with self._reading():
+            cursor = self._db.execute(sql, params)
+            while rows := cursor.fetchmany(_READ_BATCH):
+                for values in rows:
+                    yield row(*values)
+
+    @staticmethod
+    def _entries(idx: object, kind: object, entry: object, leaf: object) -> StoredEntry:
+        return entry_row(idx, kind, entry, leaf, "entries")
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
         stop = -1 if stop is None else stop
-        sql = "SELECT * FROM entries WHERE idx >= ? AND (? < 0 OR idx < ?) ORDER BY idx"
-        return self._rows(sql, (start, stop, stop))
+        sql = f"{_ENTRY_COLUMNS} WHERE idx >= ? AND (? < 0 OR idx < ?) ORDER BY idx"
+        return self._stream(sql, (start, stop, stop), self._entries)
 
     def entries_of_kinds(self, kinds: Sequence[str]) -> Iterator[StoredEntry]:
         marks = ",".join("?" * len(kinds))
-        return self._rows(f"SELECT * FROM entries WHERE kind IN ({marks}) ORDER BY idx", kinds)
+        sql = f"{_ENTRY_COLUMNS} WHERE kind IN ({marks}) ORDER BY idx"
+        return self._stream(sql, kinds, self._entries)
 
     def leaf_hashes(self) -> Iterator[bytes]:
-        cursor = self._db.execute("SELECT leaf_hash FROM entries ORDER BY idx")
-        while rows := cursor.fetchmany(_READ_BATCH):
-            for (leaf,) in rows:
-                yield leaf
+        return self._stream("SELECT leaf_hash FROM entries ORDER BY idx", (), as_bytes)
 
     def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = self._db.execute("SELECT size, note, created FROM checkpoints ORDER BY size")
-        return [StoredCheckpoint(*row) for row in rows]
+        sql = "SELECT size, note, created FROM checkpoints ORDER BY size"
+        return list(self._stream(sql, (), self._checkpoint))
+
+    @staticmethod
+    def _checkpoint(size: object, note: object, created: object) -> StoredCheckpoint:
+        return checkpoint_row(size, note, created, "checkpoints")
 
     def close(self) -> None:
         self._db.close()

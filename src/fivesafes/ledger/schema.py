@@ -1,0 +1,174 @@
+"""What each kind of ledger entry holds, and which of it the public view shows: one definition.
+
+Every subject is checked against its kind when it is appended: a field the kind does not
+declare, or a required field left out, is refused with a message naming both. The public view
+(:mod:`.public`) shows exactly the fields declared ``public`` here. So the code that writes an
+entry and the view that shows it cannot disagree about a field's name again (issue 18, hole 11:
+job entries were written with ``project`` and ``git_commit`` while the view kept ``project_id``
+and ``commit``, so the public saw no job's project or commit). A writer builds its subject with
+:meth:`EntryKind.subject`, which applies the same check at the call site.
+
+``renamed`` maps field names that entries already in some log carry (an append-only log keeps
+them for ever) to today's names, so the public view shows those old entries too; new entries
+must use today's names.
+
+Declared field names are themselves checked against the patient-data guard when this module
+loads, so no kind can declare a field called ``nhs_number`` or ``address``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fivesafes.ledger.entry import KEY_INIT, KEY_ROTATION, PatientDataError, names_personal_data
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+@dataclass(frozen=True)
+class EntryKind:
+    """One kind of entry: its public fields, the fields it logs but does not show, which must be
+    present, and the old names of renamed fields."""
+
+    name: str
+    public: frozenset[str] = frozenset()
+    detail: frozenset[str] = frozenset()
+    """Logged (so in the published log, which is complete) but not shown in the public view."""
+    required: frozenset[str] = frozenset()
+    receipt: bool = False
+    """The submitter gets a receipt with a signed checkpoint covering the entry at once."""
+    internal: bool = False
+    """Written by the ledger itself (its key chain), never by a caller."""
+    renamed: tuple[tuple[str, str], ...] = ()
+    fields: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", self.public | self.detail)
+        if self.public & self.detail:
+            raise ValueError(f"{self.name}: {sorted(self.public & self.detail)} public and detail")
+        if not self.required <= self.fields:
+            raise ValueError(f"{self.name}: required {sorted(self.required - self.fields)} unknown")
+        for old, new in self.renamed:
+            if new not in self.fields or old in self.fields:
+                raise ValueError(f"{self.name}: renamed {old!r} -> {new!r} does not fit the fields")
+        personal = sorted(f for f in self.fields if names_personal_data(f))
+        if personal:
+            raise ValueError(f"{self.name}: fields {personal} name personal data")
+
+    def check(self, subject: Mapping[str, Any]) -> None:
+        """Raise ValueError unless ``subject`` has only declared fields and every required one."""
+        keys = subject.keys()
+        if not keys <= self.fields:
+            extra = keys - self.fields
+            personal = [k for k in extra if not isinstance(k, str) or names_personal_data(k)]
+            if personal:
+                raise PatientDataError(
+                    f"subject.{personal[0]}: a key naming personal data (or not a string), "
+                    "which the ledger never holds"
+                )
+            unknown = sorted(str(k) for k in extra)
+            raise ValueError(
+                f"a {self.name!r} ledger entry has no field {', '.join(unknown)}; "
+                f"its fields are {', '.join(sorted(self.fields))} (fivesafes.ledger.schema)"
+            )
+        if not self.required <= keys:
+            missing = sorted(self.required - keys)
+            raise ValueError(f"a {self.name!r} ledger entry needs {', '.join(missing)}")
+
+    def subject(self, **fields: Any) -> dict[str, Any]:
+        """A checked subject for this kind, for the code that writes the entry."""
+        self.check(fields)
+        return fields
+
+    def public_fields(self, subject: Mapping[str, Any]) -> dict[str, Any]:
+        """The public part of a stored subject, old field names read as today's."""
+        current = dict(subject)
+        for old, new in self.renamed:
+            if old in current and new not in current:
+                current[new] = current.pop(old)
+        return {k: current[k] for k in sorted(self.public) if k in current}
+
+
+_KINDS = (
+    EntryKind(
+        "load",
+        detail=_names(
+            "load_id files totals what file_sha256 rows added by_kind kind scope granted"
+        ),
+    ),
+    EntryKind(
+        "account",
+        public=_names("person_id public_name role organisation change"),
+        detail=_names("token_id expires key_id public_key"),
+        required=_names("person_id change"),
+    ),
+    EntryKind(
+        "login",
+        detail=_names("provider action outcome token_id"),
+        required=_names("provider action outcome"),
+    ),
+    EntryKind(
+        "project",
+        public=_names("project_id title purpose organisation status members datasets"),
+        detail=_names("version form_sha256"),
+        required=_names("project_id title purpose status"),
+    ),
+    EntryKind(
+        "approval",
+        public=_names("project_id person_id decision what until waited_seconds"),
+        detail=_names("version form_sha256 reasons_sha256 key_id decided_at signature"),
+        required=_names("project_id person_id decision"),
+    ),
+    EntryKind(
+        "job",
+        public=_names("job_id project_id action commit status outputs"),
+        detail=_names("command"),
+        required=_names("job_id project_id action commit status outputs"),
+        receipt=True,
+        renamed=(("project", "project_id"), ("git_commit", "commit")),
+    ),
+    EntryKind(
+        "release_request",
+        public=_names("release_id project_id job_id files"),
+        detail=_names("request_sha256 justification_sha256"),
+        required=_names("release_id project_id files"),
+        receipt=True,
+    ),
+    EntryKind(
+        "review",
+        public=_names("release_id decision"),
+        detail=_names(
+            "round vote_sha256 reason_sha256 request_sha256 comments_sha256 person_id key_id "
+            "nonce voted_at signature"
+        ),
+        required=_names("release_id"),
+    ),
+    EntryKind(
+        "release",
+        public=_names("release_id project_id files"),
+        detail=_names("manifest_sha256"),
+        required=_names("release_id project_id files"),
+        receipt=True,
+    ),
+    EntryKind("identifiable_read", detail=_names("table rule limit"), required=_names("table")),
+    EntryKind(KEY_INIT, detail=_names("key"), required=_names("key"), internal=True),
+    EntryKind(
+        KEY_ROTATION,
+        detail=_names("old_key new_key statement handover_until"),
+        required=_names("old_key new_key statement"),
+        internal=True,
+    ),
+)
+
+ENTRY_KINDS: Mapping[str, EntryKind] = {kind.name: kind for kind in _KINDS}
+"""Every kind of entry the ledger holds, by name."""
+
+KINDS = frozenset(k.name for k in _KINDS if not k.internal)
+"""Kinds of event a caller may append: every arrow the design says the ledger records."""
+
+RECEIPT_KINDS = frozenset(k.name for k in _KINDS if k.receipt)
+PUBLIC_KINDS = frozenset(k.name for k in _KINDS if k.public)
