@@ -182,3 +182,127 @@ def test_the_append_only_triggers_refuse_ordinary_changes(template: Path) -> Non
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 db.execute(statement)
         db.close()
+
+
+# Every column of both tables, edited every way a hand with a SQLite shell could edit it
+# (SQLite types each value, not each column, so a BLOB column can be made to hold TEXT, a
+# number or, once the table is rebuilt without its constraints, NULL), and files that are not
+# ledgers at all. Each must be a failed report that names a problem: never a crash (issue 18,
+# hole 9: an edited leaf_hash column made `ledger verify` raise sqlite3.OperationalError).
+LOOSE = """
+CREATE TABLE loose (idx, kind, entry, leaf_hash);
+INSERT INTO loose SELECT idx, kind, entry, leaf_hash FROM entries;
+DROP TABLE entries;
+ALTER TABLE loose RENAME TO entries;
+CREATE TABLE loose_cp (size, note, created);
+INSERT INTO loose_cp SELECT size, note, created FROM checkpoints;
+DROP TABLE checkpoints;
+ALTER TABLE loose_cp RENAME TO checkpoints;
+"""
+COLUMN_EDITS = {
+    "leaf_hash NULL": "UPDATE entries SET leaf_hash = NULL WHERE idx = 5",
+    "leaf_hash TEXT": "UPDATE entries SET leaf_hash = 'not a hash' WHERE idx = 5",
+    "leaf_hash INTEGER": "UPDATE entries SET leaf_hash = 5 WHERE idx = 5",
+    "leaf_hash REAL": "UPDATE entries SET leaf_hash = 5.5 WHERE idx = 5",
+    "leaf_hash short": "UPDATE entries SET leaf_hash = X'00' WHERE idx = 5",
+    "leaf_hash long": "UPDATE entries SET leaf_hash = leaf_hash || X'00' WHERE idx = 5",
+    "leaf_hash of another entry": (
+        "UPDATE entries SET leaf_hash = (SELECT leaf_hash FROM entries WHERE idx = 6) WHERE idx = 5"
+    ),
+    "entry NULL": "UPDATE entries SET entry = NULL WHERE idx = 5",
+    "entry INTEGER": "UPDATE entries SET entry = 7 WHERE idx = 5",
+    "entry REAL": "UPDATE entries SET entry = 7.5 WHERE idx = 5",
+    "entry not JSON": "UPDATE entries SET entry = X'FFFE00' WHERE idx = 5",
+    "entry a JSON array": "UPDATE entries SET entry = CAST('[1,2]' AS BLOB) WHERE idx = 5",
+    "entry index a string": (
+        "UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '\"index\":5', "
+        '\'"index":"5"\') AS BLOB) WHERE idx = 5'
+    ),
+    "entry kind a list": (
+        'UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), \'"kind":"login"\', '
+        '\'"kind":["login"]\') AS BLOB) WHERE idx = 5'
+    ),
+    "entry not canonical": (
+        "UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), ',', ', ') AS BLOB) "
+        "WHERE idx = 5"
+    ),
+    "kind NULL": "UPDATE entries SET kind = NULL WHERE idx = 5",
+    "kind INTEGER": "UPDATE entries SET kind = 3 WHERE idx = 5",
+    "kind another": "UPDATE entries SET kind = 'job' WHERE idx = 5",
+    "idx negative": "UPDATE entries SET idx = -5 WHERE idx = 5",
+    "idx gap": "UPDATE entries SET idx = 1000 WHERE idx = 39",
+    "idx TEXT": "UPDATE entries SET idx = 'five' WHERE idx = 5",
+    "idx REAL": "UPDATE entries SET idx = 5.5 WHERE idx = 5",
+    "checkpoint size +1": "UPDATE checkpoints SET size = size + 1 WHERE size = 8",
+    "checkpoint size 0": "UPDATE checkpoints SET size = 0 WHERE size = 8",
+    "checkpoint size negative": "UPDATE checkpoints SET size = -8 WHERE size = 8",
+    "checkpoint size past the end": "UPDATE checkpoints SET size = 99 WHERE size = 8",
+    "checkpoint size TEXT": "UPDATE checkpoints SET size = 'eight' WHERE size = 8",
+    "checkpoint note NULL": "UPDATE checkpoints SET note = NULL WHERE size = 8",
+    "checkpoint note INTEGER": "UPDATE checkpoints SET note = 8 WHERE size = 8",
+    "checkpoint note garbage BLOB": "UPDATE checkpoints SET note = X'FF00FF' WHERE size = 8",
+    "checkpoint note truncated": "UPDATE checkpoints SET note = substr(note, 1, 40) WHERE size = 8",
+    "checkpoint note origin": (
+        "UPDATE checkpoints SET note = replace(note, 'test.fivesafes', 'test.fivesafez') "
+        "WHERE size = 8"
+    ),
+    "checkpoint note signature dropped": (
+        "UPDATE checkpoints SET note = substr(note, 1, instr(note, '—') - 1) || "
+        "'— x AAAAAAAA\n' WHERE size = 8"
+    ),
+    "checkpoint note of another size": (
+        "UPDATE checkpoints SET note = (SELECT note FROM checkpoints WHERE size = 15) "
+        "WHERE size = 8"
+    ),
+    "checkpoint created not a time": "UPDATE checkpoints SET created = 'yesterday' WHERE size = 8",
+    "checkpoint created NULL": "UPDATE checkpoints SET created = NULL WHERE size = 8",
+    "checkpoint created INTEGER": "UPDATE checkpoints SET created = 20260102 WHERE size = 8",
+    "checkpoint created local time": (
+        "UPDATE checkpoints SET created = '2026-01-02T03:04:05+01:00' WHERE size = 8"
+    ),
+    "key_init checkpoint removed": "DELETE FROM checkpoints WHERE size = 1",
+    "rotation checkpoint removed": "DELETE FROM checkpoints WHERE size = 17",
+    "entries table dropped": "DROP TABLE entries",
+    "checkpoints table dropped": "DROP TABLE checkpoints",
+    "leaf_hash column dropped": "ALTER TABLE entries DROP COLUMN leaf_hash",
+    "leaf_hash column renamed": "ALTER TABLE entries RENAME COLUMN leaf_hash TO hash",
+    "note column renamed": "ALTER TABLE checkpoints RENAME COLUMN note TO text",
+    "idx column renamed": "ALTER TABLE entries RENAME COLUMN idx TO position",
+}
+
+
+def test_the_template_checkpoints_the_edits_name(template: Path) -> None:
+    """The edits above assume checkpoints at 1, 8, 15 and 17 (the rotation's) entries."""
+    db = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
+    sizes = {size for (size,) in db.execute("SELECT size FROM checkpoints")}
+    db.close()
+    assert {1, 8, 15, 17} <= sizes
+
+
+@pytest.mark.parametrize("change", COLUMN_EDITS.values(), ids=list(COLUMN_EDITS))
+def test_every_edit_of_every_column_is_a_failed_report(template: Path, change: str) -> None:
+    with tampered(template) as (db, path):
+        db.executescript(LOOSE)
+        db.execute(change)
+        db.close()
+        report = verify_file(path, ORIGIN)
+    assert not report.ok
+    assert all(p.where and p.message for p in report.problems)
+    assert "FAILED" in report.render()
+
+
+CORRUPT_FILES = {
+    "empty": lambda data: b"",
+    "not a database": lambda data: b"garbage, not SQLite " * 100,
+    "truncated": lambda data: data[:3000],
+    "a page zeroed": lambda data: data[:4096] + bytes(4096) + data[8192:],
+}
+
+
+@pytest.mark.parametrize("damage", CORRUPT_FILES.values(), ids=list(CORRUPT_FILES))
+def test_a_corrupt_file_is_a_failed_report(template: Path, damage: object, tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    path.write_bytes(damage(template.read_bytes()))  # type: ignore[operator]
+    report = verify_file(path, ORIGIN)
+    assert not report.ok
+    assert report.problems[0].message

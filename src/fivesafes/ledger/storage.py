@@ -145,10 +145,12 @@ class SqliteLedgerStore:
         with self._reading():
             if read_only:
                 self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                self._db.text_factory = bytes  # TEXT that is not UTF-8 must not stop a read
                 self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.text_factory = bytes
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             tables = ("entries", "checkpoints")
