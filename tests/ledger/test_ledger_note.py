@@ -18,6 +18,8 @@ from fivesafes.ledger.note import (
     open_checkpoint,
     open_note,
     parse_note,
+    sign_note,
+    signed_by,
 )
 
 # Published test vectors, taken as facts from golang.org/x/mod sumdb/note/note_test.go
@@ -135,3 +137,50 @@ def test_checkpoints_round_trip_through_sign_and_open(origin: str, size: int, ro
     note = Checkpoint(origin, size, root).sign(signer)
     assert open_checkpoint(note, [signer.verifier]) == Checkpoint(origin, size, root)
     assert parse_note(note).signatures[0].key_id == signer.verifier.key_id
+
+
+# signed-note: "The note text MAY contain empty lines; the text is separated from the signatures
+# by the last empty line in the note." The spec's own example has one.
+QUASIMODO = (
+    "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n"
+)
+QUASIMODO_SIG = (
+    "— quasimodo.example/salvatore "
+    "NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n"
+)
+
+
+def test_the_spec_example_with_a_blank_line_in_its_text_parses() -> None:
+    note = parse_note(QUASIMODO + "\n" + QUASIMODO_SIG)
+    assert note.text == QUASIMODO
+    assert [s.name for s in note.signatures] == ["quasimodo.example/salvatore"]
+    assert note.signatures[0].key_id.hex() == "367ba04b"
+
+
+@settings(deadline=None)
+@given(
+    lines=st.lists(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FF), max_size=12),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_text_with_blank_lines_round_trips(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    signer, other = peter(), NoteSigner("other", Ed25519PrivateKey.from_private_bytes(b"o" * 32))
+    note = sign_note(text, [signer, other])
+    opened = open_note(note, [signer.verifier])
+    assert opened.text == text
+    assert signed_by(opened, [signer.verifier, other.verifier]) == [
+        signer.verifier,
+        other.verifier,
+    ]
+
+
+def test_a_checkpoint_body_still_needs_its_three_non_empty_lines() -> None:
+    root = base64.b64encode(b"r" * 32).decode()
+    for body in (f"log\n\n3\n{root}\n", f"log\n3\n{root}\n\n", f"\nlog\n3\n{root}\n"):
+        with pytest.raises(NoteError):
+            Checkpoint.from_body(body)
+    with pytest.raises(NoteError, match="32 bytes"):
+        Checkpoint.from_body("log\n3\n" + base64.b64encode(b"r" * 31).decode() + "\n")
