@@ -295,8 +295,14 @@ CORRUPT_FILES = {
     "empty": lambda data: b"",
     "not a database": lambda data: b"garbage, not SQLite " * 100,
     "truncated": lambda data: data[:3000],
-    "a page zeroed": lambda data: data[:4096] + bytes(4096) + data[8192:],
+    "a page zeroed": lambda data: _zero_page(data, 2),
 }
+
+
+def _zero_page(data: bytes, number: int) -> bytes:
+    """The file with its page ``number`` (from 1; the page size is in the header) zeroed."""
+    size = int.from_bytes(data[16:18], "big") or 65536
+    return data[: (number - 1) * size] + bytes(size) + data[number * size :]
 
 
 @pytest.mark.parametrize("damage", CORRUPT_FILES.values(), ids=list(CORRUPT_FILES))

@@ -22,7 +22,13 @@ from sqlalchemy.sql import Select
 
 from fivesafes.governance.tables import LedgerCheckpoint, LedgerEntry
 from fivesafes.ledger.errors import LedgerStorageError
-from fivesafes.ledger.storage import StoredCheckpoint, StoredEntry, checkpoint_row, entry_row
+from fivesafes.ledger.storage import (
+    EntryRow,
+    StoredCheckpoint,
+    StoredEntry,
+    checkpoint_row,
+    entry_row,
+)
 
 _READ_BATCH = 10_000
 
@@ -33,14 +39,12 @@ class SqlLedgerStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def append(
-        self, entries: Sequence[StoredEntry], checkpoints: Sequence[StoredCheckpoint]
-    ) -> None:
+    def append(self, entries: Sequence[EntryRow], checkpoints: Sequence[StoredCheckpoint]) -> None:
         with self._engine.begin() as connection:
             if entries:
                 rows = [
-                    {"idx": e.index, "kind": e.kind, "entry": e.entry, "leaf_hash": e.leaf_hash}
-                    for e in entries
+                    {"idx": idx, "kind": kind, "entry": entry, "leaf_hash": leaf}
+                    for idx, kind, entry, leaf in entries
                 ]
                 connection.execute(insert(LedgerEntry), rows)
             if checkpoints:

@@ -35,9 +35,7 @@ from fivesafes.ledger.entry import (
     KEY_INIT,
     KEY_KINDS,
     KEY_ROTATION,
-    check_entry,
-    check_value,
-    encode_entry,
+    encode_entries,
     utc_timestamp,
 )
 from fivesafes.ledger.errors import LedgerError, LedgerStorageError
@@ -58,7 +56,7 @@ from fivesafes.ledger.origin import check_origin, local_origin
 from fivesafes.ledger.public import PublicView, public_view
 from fivesafes.ledger.receipt import ConsistencyProof, InclusionProof, Receipt
 from fivesafes.ledger.schema import ENTRY_KINDS, KINDS, PUBLIC_KINDS
-from fivesafes.ledger.storage import LedgerStore, SqliteLedgerStore, StoredCheckpoint, StoredEntry
+from fivesafes.ledger.storage import EntryRow, LedgerStore, SqliteLedgerStore, StoredCheckpoint
 from fivesafes.ledger.tiles import TilesSummary, publish_tiles
 
 LEDGER_ACTOR = "ledger"
@@ -78,11 +76,13 @@ def _utc_now() -> datetime:
 
 
 def _check_record(kind: str, actor: str, subject: Mapping[str, Any]) -> None:
-    """The checks that need no encoding: a caller's kind, its declared fields, the actor."""
+    """The checks that need no encoding: a caller's kind, its declared fields, the actor's type
+    (the actor's and the subject's values are checked for patient data once encoded)."""
     if kind not in KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}; expected one of {sorted(KINDS)}")
     ENTRY_KINDS[kind].check(subject)
-    check_value(actor, "actor")
+    if type(actor) is not str:
+        raise ValueError(f"a ledger entry's actor is an identifier string, not {actor!r}")
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -286,8 +286,9 @@ class Ledger:
     def append(self, kind: str, subject: Mapping[str, Any], *, actor: str = "system") -> Receipt:
         """Log one event. Jobs and releases are signed at once so their receipt proves inclusion."""
         _check_record(kind, actor, subject)
-        (row,) = self._commit([(kind, actor, subject)], ENTRY_KINDS[kind].receipt)
-        return self._receipt(row.index, row.entry)
+        force = ENTRY_KINDS[kind].receipt
+        ((index, _, entry, _),) = self._commit([(kind, actor, subject)], force)
+        return self._receipt(index, entry)
 
     def append_many(self, records: Iterable[Record], *, batch_size: int = 10_000) -> int:
         """Log many events fast, one transaction per batch; returns how many were logged.
@@ -297,9 +298,7 @@ class Ledger:
         count = 0
         iterator = iter(records)
         while batch := list(islice(iterator, batch_size)):
-            for record in batch:
-                _check_record(*record)
-            count += len(self._commit(batch, False))
+            count += len(self._commit(batch, False, check=True))
         return count
 
     def checkpoint(self) -> str:
@@ -337,12 +336,12 @@ class Ledger:
             "statement": old.sign(rotation_statement(self.origin, old_vkey, new_vkey)),
             "handover_until": utc_timestamp(self._clock() + handover),
         }
-        (row,) = self._commit([(KEY_ROTATION, LEDGER_ACTOR, subject)], True)
+        ((index, _, entry, _),) = self._commit([(KEY_ROTATION, LEDGER_ACTOR, subject)], True)
         self._retire(self._key_dir / KEY_FILE)
         os.replace(pending, self._key_dir / KEY_FILE)
         self._signer = new
         self._cosigner = old if self._in_handover() else None
-        return self._receipt(row.index, row.entry)
+        return self._receipt(index, entry)
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
         """Stored entry bytes in index order."""
@@ -418,8 +417,11 @@ class Ledger:
     ) -> None:
         self.close()
 
-    def _commit(self, records: Sequence[Record], force_checkpoint: bool) -> list[StoredEntry]:
-        """Encode, hash and store ``records`` with the checkpoints they are due, all or nothing.
+    def _commit(
+        self, records: Sequence[Record], force_checkpoint: bool, *, check: bool = False
+    ) -> list[EntryRow]:
+        """Check (if asked), encode, hash and store ``records`` with the checkpoints they are due,
+        all or nothing: nothing is stored until every record has passed.
 
         A checkpoint is due each time ``checkpoint_every`` entries have gone unsigned, and at the
         end when forced or when the interval has passed.
@@ -427,13 +429,14 @@ class Ledger:
         tree, every = self._tree, self._every
         start, signed = tree.size, self.signed_size
         time = utc_timestamp(self._clock())
-        rows: list[StoredEntry] = []
-        for offset, (kind, actor, subject) in enumerate(records):
-            body = encode_entry(start + offset, time, kind, actor, subject)
-            check_entry(subject, body)
-            rows.append(StoredEntry(start + offset, kind, body, sha256(b"\x00" + body).digest()))
+        bodies = encode_entries(start, time, records, _check_record if check else None)
+        leaves = [sha256(b"\x00" + body).digest() for body in bodies]
+        kinds = [kind for kind, _, _ in records]
+        rows: list[EntryRow] = list(
+            zip(range(start, start + len(bodies)), kinds, bodies, leaves, strict=True)
+        )
         try:
-            tree.extend(b"".join(row.leaf_hash for row in rows))
+            tree.extend(b"".join(leaves))
             end = tree.size
             sizes = list(range(signed + every, end + 1, every))
             last = sizes[-1] if sizes else signed
@@ -444,9 +447,10 @@ class Ledger:
         except BaseException:
             tree.truncate(start)
             raise
-        for row, (kind, _, subject) in zip(rows, records, strict=True):
-            if kind in KEY_KINDS:
-                self._chain.apply(row.index, kind, dict(subject))
+        if not check:  # only the ledger's own records can be key entries
+            for (position, _, _, _), (kind, _, subject) in zip(rows, records, strict=True):
+                if kind in KEY_KINDS:
+                    self._chain.apply(position, kind, dict(subject))
         if heads:
             self._latest = heads[-1]
             self._last_checkpoint_at = self._clock()

@@ -61,9 +61,8 @@ class EntryKind:
 
     def check(self, subject: Mapping[str, Any]) -> None:
         """Raise ValueError unless ``subject`` has only declared fields and every required one."""
-        keys = subject.keys()
-        if not keys <= self.fields:
-            extra = keys - self.fields
+        if not self.fields.issuperset(subject):
+            extra = subject.keys() - self.fields
             personal = [k for k in extra if not isinstance(k, str) or names_personal_data(k)]
             if personal:
                 raise PatientDataError(
@@ -75,8 +74,8 @@ class EntryKind:
                 f"a {self.name!r} ledger entry has no field {', '.join(unknown)}; "
                 f"its fields are {', '.join(sorted(self.fields))} (fivesafes.ledger.schema)"
             )
-        if not self.required <= keys:
-            missing = sorted(self.required - keys)
+        if not subject.keys() >= self.required:
+            missing = sorted(self.required - subject.keys())
             raise ValueError(f"a {self.name!r} ledger entry needs {', '.join(missing)}")
 
     def subject(self, **fields: Any) -> dict[str, Any]:

@@ -126,21 +126,39 @@ def publish_tiles(ledger: Ledger, directory: Path) -> TilesSummary:
         height = TILE_HEIGHT * tile.level
         _write(target, tree.subtree_hashes(height, tile.index * TILE_WIDTH, tile.width))
         written += 1
-    for tile in _bundles(wanted.values()):
-        target = directory / tile.path
-        if target.exists():
-            kept += 1
-            continue
-        start = tile.index * TILE_WIDTH
-        _write(target, bundle(ledger.entries(start, start + tile.width)))
-        written += 1
+    missing: dict[int, list[Tile]] = {}
+    for tile in wanted.values():
+        if tile.level == 0:  # the entry bundle beside each level-0 tile: same index and width
+            entries_tile = Tile(None, tile.index, tile.width)
+            if (directory / entries_tile.path).exists():
+                kept += 1
+            else:
+                missing.setdefault(tile.index, []).append(entries_tile)
+    for index, entries in _bundle_entries(ledger, missing):
+        for tile in missing[index]:
+            _write(directory / tile.path, bundle(entries[: tile.width]))
+            written += 1
     _write(directory / "checkpoint", latest.note.encode(), replace=True)
     return TilesSummary(directory, size, written + 1, kept)
 
 
-def _bundles(tiles: Iterable[Tile]) -> list[Tile]:
-    """The entry bundle beside each level-0 tile (same index, same width)."""
-    return [Tile(None, t.index, t.width) for t in tiles if t.level == 0]
+def _bundle_entries(
+    ledger: Ledger, missing: dict[int, list[Tile]]
+) -> Iterator[tuple[int, list[bytes]]]:
+    """The entries of each bundle index in ``missing``, read in one pass from the first."""
+    if not missing:
+        return
+    first = min(missing) * TILE_WIDTH
+    current, entries = first // TILE_WIDTH, list[bytes]()
+    for position, entry in enumerate(ledger.entries(first), first):
+        index = position // TILE_WIDTH
+        if index != current:
+            if current in missing:
+                yield current, entries
+            current, entries = index, []
+        entries.append(entry)
+    if current in missing:
+        yield current, entries
 
 
 def _check_published(ledger: Ledger, path: Path) -> None:
