@@ -16,6 +16,7 @@ from ledger_support import ORIGIN, ManualClock, job, load, login, open_ledger
 
 from fivesafes.ledger import (
     DEFAULT_HANDOVER,
+    ENTRY_KINDS,
     Ledger,
     LedgerError,
     NoteVerifier,
@@ -23,6 +24,7 @@ from fivesafes.ledger import (
     SqliteLedgerStore,
     verify_file,
 )
+from fivesafes.ledger.entry import check_subject, check_value, encode_entries, encode_entry
 from fivesafes.ledger.keys import KEY_FILE, NEXT_KEY_FILE, RETIRING_KEY_FILE
 from fivesafes.ledger.merkle import leaf_hash
 from fivesafes.ledger.note import NoteError, open_checkpoint, open_note
@@ -381,3 +383,68 @@ def test_a_failed_write_leaves_the_tree_as_the_store_has_it(tmp_path: Path) -> N
     assert (ledger.size, ledger.consistency(1).new_root) == (2, root)
     assert ledger.append("job", JOB).verify([ledger.verifier])
     assert ledger.verify().ok
+
+
+# --- batched encoding gives exactly the bytes of one-by-one encoding -----------------------
+
+JSON_LEAF = st.none() | st.booleans() | st.integers(-(10**8), 10**8) | st.text(max_size=12)
+JSON_VALUE = st.recursive(
+    JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["actor", "file", "sha256", "n", "é"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+LOAD_FIELDS = sorted(ENTRY_KINDS["load"].fields)
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    start=st.integers(0, 10**6),
+    subjects=st.lists(st.dictionaries(st.sampled_from(LOAD_FIELDS), JSON_VALUE), max_size=6),
+    actor=st.text(max_size=10),
+)
+def test_batched_encoding_is_the_canonical_encoding(
+    start: int, subjects: list[dict[str, object]], actor: str
+) -> None:
+    time = "2026-01-02T03:04:05.000006Z"
+    records = [("load", actor, subject) for subject in subjects]
+    try:
+        one_by_one = [encode_entry(start + i, time, *r) for i, r in enumerate(records)]
+        expected: list[bytes] | type[Exception] = one_by_one
+        for _, who, subject in records:
+            check_value(who, "actor")
+            check_subject(subject)
+    except PatientDataError:
+        expected = PatientDataError
+    if expected is PatientDataError:
+        with pytest.raises(PatientDataError):
+            encode_entries(start, time, records)
+    else:
+        assert encode_entries(start, time, records) == expected
+
+
+def test_a_subject_holding_the_batch_separator_is_encoded_one_by_one() -> None:
+    files = [{"actor": "a"}, {"actor": "b"}]  # canonical JSON: ...},{"actor":...
+    records = [("load", "ops", {"files": files}), ("load", "ops", {"rows": 1})]
+    time = "2026-01-02T03:04:05.000006Z"
+    expected = [encode_entry(7 + i, time, *r) for i, r in enumerate(records)]
+    assert encode_entries(7, time, records) == expected
+
+
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40
+)
+@given(number=NHS_SHAPED, where=st.integers(0, 49), nested=st.booleans())
+def test_an_nhs_number_anywhere_in_a_batch_refuses_the_batch(
+    tmp_path: Path, number: str, where: int, nested: bool
+) -> None:
+    ledger = _shared_ledger(tmp_path)
+    size = ledger.size
+    records = [("load", "ops", {"file_sha256": "ab" * 32, "rows": i}) for i in range(50)]
+    bad = {"files": [{"file": f"x {number}.csv"}]} if nested else {"what": f"id {number}"}
+    records[where] = ("load", "ops", bad)
+    with pytest.raises(PatientDataError):
+        ledger.append_many(records, batch_size=20)
+    assert ledger.size == size + 20 * (where // 20)  # earlier whole batches were logged
