@@ -98,13 +98,12 @@ def test_go_sumdb_follows_the_published_log_across_a_key_rotation(tmp_path: Path
     ledger.close()
 
     binary = build(go, tmp_path)
-    result = subprocess.run(
-        [str(binary), str(published), pinned, str(handover)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def follow(directory: Path) -> subprocess.CompletedProcess[str]:
+        command = [str(binary), str(directory), pinned, str(handover)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    result = follow(published)
     assert result.returncode == 0, result.stderr
     summary = orjson.loads(result.stdout)
     assert summary["origin"] == origin
@@ -123,13 +122,7 @@ def test_go_sumdb_follows_the_published_log_across_a_key_rotation(tmp_path: Path
         data = bytearray((copy / damaged).read_bytes())
         data[40] ^= 1
         (copy / damaged).write_bytes(bytes(data))
-        refused = subprocess.run(
-            [str(binary), str(copy), pinned, str(handover)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        refused = follow(copy)
         assert refused.returncode == 1, (damaged, refused.stdout)
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from fivesafes.ledger.tiles import publish_tiles
+from fivesafes.ledger.tiles import publish_tiles, signed_checkpoints
 
 if TYPE_CHECKING:
     from fivesafes.ledger.log import Ledger
@@ -58,10 +58,8 @@ def proof_path(directory: Path, index: int) -> Path:
 
 def export_ledger(ledger: Ledger, directory: Path) -> ExportSummary:
     """Write ``ledger`` to ``directory``; its latest checkpoint must cover every entry."""
-    checkpoints = ledger.checkpoints()
+    checkpoints = signed_checkpoints(ledger, "exporting")
     latest = checkpoints[-1]
-    if latest.size != ledger.size:
-        raise ValueError("sign a checkpoint covering every entry before exporting")
     directory.mkdir(parents=True, exist_ok=True)
     guide = resources.files("fivesafes.ledger").joinpath("VERIFY.md").read_text(encoding="utf-8")
     (directory / "VERIFY.md").write_text(guide, encoding="utf-8")

@@ -37,6 +37,7 @@ from fivesafes.ledger.note import Checkpoint, NoteError, open_checkpoint
 
 if TYPE_CHECKING:
     from fivesafes.ledger.log import Ledger
+    from fivesafes.ledger.storage import StoredCheckpoint
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -101,12 +102,18 @@ class TilesSummary:
         )
 
 
+def signed_checkpoints(ledger: Ledger, doing: str) -> list[StoredCheckpoint]:
+    """Every checkpoint of ``ledger``, refusing (for ``doing``) unless the last covers it all."""
+    checkpoints = ledger.checkpoints()
+    if not checkpoints or checkpoints[-1].size != ledger.size:
+        raise ValueError(f"sign a checkpoint covering every entry before {doing}")
+    return checkpoints
+
+
 def publish_tiles(ledger: Ledger, directory: Path) -> TilesSummary:
     """Write ``ledger``'s checkpoint, tiles and entry bundles under ``directory``."""
-    checkpoints = ledger.checkpoints()
+    checkpoints = signed_checkpoints(ledger, "publishing")
     latest = checkpoints[-1]
-    if latest.size != ledger.size:
-        raise ValueError("sign a checkpoint covering every entry before publishing")
     directory.mkdir(parents=True, exist_ok=True)
     _check_published(ledger, directory / "checkpoint")
     size, tree = latest.size, ledger.tree
