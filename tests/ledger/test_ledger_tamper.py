@@ -21,7 +21,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from ledger_support import ORIGIN, job, login, open_ledger
 
-from fivesafes.ledger import VerifyReport, verify_file
+from fivesafes.ledger import Ledger, LedgerError, VerifyReport, verify_file
 from fivesafes.ledger.merkle import leaf_hash
 from fivesafes.ledger.note import Checkpoint, NoteSigner
 
@@ -312,3 +312,19 @@ def test_a_corrupt_file_is_a_failed_report(template: Path, damage: object, tmp_p
     report = verify_file(path, ORIGIN)
     assert not report.ok
     assert report.problems[0].message
+
+
+def test_the_writer_will_not_sign_over_an_edited_log(template: Path) -> None:
+    """An edit made consistent (entry and leaf hash both rewritten) would be laundered if the
+    writer went on signing checkpoints over it; it refuses to open the log instead."""
+    record = orjson.loads(entry(template, 3))
+    record["actor"] = "someone-else"
+    edited = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    with tampered(template) as (db, path):
+        db.execute(
+            "UPDATE entries SET entry = ?, leaf_hash = ? WHERE idx = 3", (edited, leaf_hash(edited))
+        )
+        db.close()
+        keys = template.parent / "keys"
+        with pytest.raises(LedgerError, match="does not match the stored log"):
+            Ledger.open(path, keys, ORIGIN)

@@ -164,6 +164,10 @@ class Ledger:
         if self._tree.size == 0:
             self._signer = self._start(origin)
         else:
+            if not self._chain.verifiers:
+                raise LedgerError(
+                    "the ledger does not start with its key entry; run `fivesafes ledger verify`"
+                )
             self.origin = self._chain.origin
             if origin is not None and origin != self.origin:
                 raise LedgerError(
