@@ -29,7 +29,7 @@ T = TypeVar("T")
 class StoredEntry(NamedTuple):
     """One entry row: its position, kind, canonical bytes and leaf hash."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the row's position, shadowing tuple.index
     kind: str
     entry: bytes
     leaf_hash: bytes
