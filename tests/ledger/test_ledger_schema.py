@@ -42,9 +42,15 @@ def test_a_kind_cannot_declare_a_field_named_like_personal_data() -> None:
 
 
 def _value(field: str) -> object:
-    return {"outputs": {"output/a.csv": "ab" * 32}, "files": [], "members": ["ann"]}.get(
-        field, f"{field}-value"
-    )
+    special = {
+        "outputs": {"output/a.csv": "ab" * 32},
+        "files": [],
+        "members": ["ann"],
+        "operation": "job",  # an intent promises an entry of a real kind...
+        "outcome": job("J-1"),  # ...with a subject that kind accepts
+        "intent": 3,
+    }
+    return special.get(field, f"{field}-value")
 
 
 @st.composite
@@ -89,6 +95,19 @@ def test_a_field_the_kind_does_not_declare_is_refused_by_name(tmp_path: Path) ->
     with pytest.raises(PatientDataError):
         ledger.append("job", {**job("J-1"), "nhs_number": "x"})
     assert ledger.size == 1
+
+
+def test_an_intent_must_promise_an_outcome_its_kind_accepts(tmp_path: Path) -> None:
+    """The outcome entry is written after the state changed: it must not be refusable then."""
+    ledger = open_ledger(tmp_path)
+    promise = {"operation": "job", "key": "J-1", "outcome": job("J-1")}
+    ledger.append("intent", promise)
+    with pytest.raises(ValueError, match="no field git_commit"):
+        ledger.append("intent", {**promise, "outcome": {**job("J-1"), "git_commit": "c"}})
+    for kind in ("jobs", "key_rotation"):
+        with pytest.raises(ValueError, match="must promise a subject of a kind"):
+            ledger.append("intent", {**promise, "operation": kind})
+    assert ledger.size == 2
 
 
 def test_a_writer_can_build_a_checked_subject() -> None:

@@ -43,6 +43,10 @@ class EntryKind:
     """The submitter gets a receipt with a signed checkpoint covering the entry at once."""
     internal: bool = False
     """Written by the ledger itself (its key chain), never by a caller."""
+    promises: tuple[str, str] | None = None
+    """(kind field, subject field) of an entry that promises another entry's subject (an
+    ``intent`` names its outcome's kind and subject): that subject is checked against its own
+    kind when the promise is logged, so an outcome written after the change cannot be refused."""
     renamed: tuple[tuple[str, str], ...] = ()
     fields: frozenset[str] = field(init=False)
 
@@ -77,6 +81,19 @@ class EntryKind:
         if not subject.keys() >= self.required:
             missing = sorted(self.required - subject.keys())
             raise ValueError(f"a {self.name!r} ledger entry needs {', '.join(missing)}")
+        if self.promises is not None:
+            self._check_promise(subject)
+
+    def _check_promise(self, subject: Mapping[str, Any]) -> None:
+        kind_field, subject_field = self.promises or ("", "")
+        promised = ENTRY_KINDS.get(subject[kind_field])
+        outcome = subject[subject_field]
+        if promised is None or promised.internal or not isinstance(outcome, Mapping):
+            raise ValueError(
+                f"a {self.name!r} entry must promise a subject of a kind of entry, "
+                f"not {subject[kind_field]!r}"
+            )
+        promised.check({**outcome, "intent": 0})
 
     def subject(self, **fields: Any) -> dict[str, Any]:
         """A checked subject for this kind, for the code that writes the entry."""
@@ -96,7 +113,7 @@ _KINDS = (
     EntryKind(
         "load",
         detail=_names(
-            "load_id files totals what file_sha256 rows added by_kind kind scope granted"
+            "load_id files totals what file_sha256 rows added by_kind kind scope granted intent"
         ),
     ),
     EntryKind(
@@ -119,13 +136,13 @@ _KINDS = (
     EntryKind(
         "approval",
         public=_names("project_id person_id decision what until waited_seconds"),
-        detail=_names("version form_sha256 reasons_sha256 key_id decided_at signature"),
+        detail=_names("version form_sha256 reasons_sha256 key_id decided_at signature intent"),
         required=_names("project_id person_id decision"),
     ),
     EntryKind(
         "job",
         public=_names("job_id project_id action commit status outputs"),
-        detail=_names("command"),
+        detail=_names("command intent"),
         required=_names("job_id project_id action commit status outputs"),
         receipt=True,
         renamed=(("project", "project_id"), ("git_commit", "commit")),
@@ -142,18 +159,31 @@ _KINDS = (
         public=_names("release_id decision"),
         detail=_names(
             "round vote_sha256 reason_sha256 request_sha256 comments_sha256 person_id key_id "
-            "nonce voted_at signature"
+            "nonce voted_at signature intent"
         ),
         required=_names("release_id"),
     ),
     EntryKind(
         "release",
         public=_names("release_id project_id files"),
-        detail=_names("manifest_sha256"),
+        detail=_names("manifest_sha256 intent"),
         required=_names("release_id project_id files"),
         receipt=True,
     ),
     EntryKind("identifiable_read", detail=_names("table rule limit"), required=_names("table")),
+    # A command that changes state as well as the ledger logs an intent first, then its outcome
+    # (an entry of the operation's own kind, with ``intent`` set) or ``abandoned`` (.intents).
+    EntryKind(
+        "intent",
+        detail=_names("operation key outcome"),
+        required=_names("operation key outcome"),
+        promises=("operation", "outcome"),
+    ),
+    EntryKind(
+        "abandoned",
+        detail=_names("operation key intent reason"),
+        required=_names("operation key intent"),
+    ),
     EntryKind(KEY_INIT, detail=_names("key"), required=_names("key"), internal=True),
     EntryKind(
         KEY_ROTATION,
