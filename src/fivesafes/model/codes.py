@@ -46,17 +46,21 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
     return check
 
 
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
+"""ASCII digits only: ``str.isdigit`` also accepts Arabic-Indic, superscript and other digits."""
+
+
 def is_valid_nhs_number(value: str) -> bool:
     """Ten digits whose last is the Modulus-11 check digit of the first nine."""
-    if len(value) != 10 or not value.isdigit():
+    if _TEN_DIGITS.fullmatch(value) is None:
         return False
     return nhs_number_check_digit(value[:9]) == int(value[9])
 
 
 def nhs_number_problem(value: str) -> str | None:
     """Why a value is not an NHS number, in words a data manager can act on; None when valid."""
-    if len(value) != 10 or not value.isdigit():
-        return f"NHS number {value!r} must be exactly 10 digits, with no spaces"
+    if _TEN_DIGITS.fullmatch(value) is None:
+        return f"NHS number {value!r} must be exactly 10 digits (0-9), with no spaces"
     if nhs_number_check_digit(value[:9]) is None:
         return f"NHS number {value!r} can never be valid: its first nine digits give check 10"
     if nhs_number_check_digit(value[:9]) != int(value[9]):
@@ -113,12 +117,18 @@ _SCTID = re.compile(r"[1-9][0-9]{5,17}")
 # Partition identifiers (penultimate two digits): 00 concept, 10 concept in an extension.
 _CONCEPT_PARTITIONS = ("00", "10")
 
-_ICD10 = re.compile(r"[A-Z][0-9]{2}(\.?[0-9X]{1,2})?[A-D]?")
-_OPCS4 = re.compile(r"[A-HJ-TVWXYZ][0-9]{2}(\.?[0-9]{1,2})?")
-_LOINC = re.compile(r"[0-9]{1,7}-[0-9]")
+# ICD-10 as WHO writes it (E11, E11.9) and in the NHS Data Dictionary's ICD-10 CODE format: a
+# fourth character (a digit, or X to fill an undivided three-character code), a fifth digit (or
+# '-' when only a marker follows) and an asterisk (A) or dagger (D) marker.
+_ICD10 = re.compile(r"[A-Z][0-9]{2}(?:(?:\.?[0-9]|X)(?:[0-9]|-(?=[AD]))?[AD]?)?")
+# OPCS-4 has chapters A to Z except I (U is diagnostic imaging, O the overflow chapter) and codes
+# of at most four characters: a three-character category and one digit.
+_OPCS4 = re.compile(r"[A-HJ-Z][0-9]{2}(?:\.?[0-9])?")
+_LOINC = re.compile(r"[1-9][0-9]{0,6}-[0-9]")
 _ETHNIC = frozenset("ABCDEFGHJKLMNPRSZ")
 _ODS = re.compile(r"[A-Z0-9]{3,10}")
-_LSOA = re.compile(r"[EW]0[0-9]{7}")
+# 2011 LSOAs only: E02/W02 are MSOAs, E06-E09/W06 local authorities, S01 Scottish data zones.
+_LSOA = re.compile(r"(?:E01|W01)[0-9]{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +186,25 @@ CODE_CHECKS: dict[CodeSystem, CodeCheck] = {
         "6 to 18 digits, a concept partition and a valid Verhoeff check digit",
     ),
     CodeSystem.DMD: CodeCheck(
-        CodeSystem.DMD, "dm+d", "a SNOMED CT identifier: 6 to 18 digits with a Verhoeff check digit"
+        CodeSystem.DMD,
+        "dm+d",
+        "a SNOMED CT identifier: 6 to 18 digits, a concept partition and a Verhoeff check digit",
     ),
     CodeSystem.ICD10: CodeCheck(
-        CodeSystem.ICD10, "ICD-10", "a letter, two digits, then optionally '.' and 1-2 characters"
+        CodeSystem.ICD10,
+        "ICD-10",
+        "a letter and two digits, optionally a fourth character (a digit after an optional "
+        "'.', or X), a fifth digit and an asterisk (A) or dagger (D) marker",
     ),
     CodeSystem.OPCS4: CodeCheck(
-        CodeSystem.OPCS4, "OPCS-4", "a chapter letter (not I or U), two digits, optional '.' digits"
+        CodeSystem.OPCS4,
+        "OPCS-4",
+        "a chapter letter (not I), two digits, then optionally '.' and one digit",
     ),
     CodeSystem.LOINC: CodeCheck(
-        CodeSystem.LOINC, "LOINC", "digits, a hyphen and a Modulus-10 check digit"
+        CodeSystem.LOINC,
+        "LOINC",
+        "1 to 7 digits without a leading zero, a hyphen and a Modulus-10 check digit",
     ),
     CodeSystem.ETHNIC_CATEGORY: CodeCheck(
         CodeSystem.ETHNIC_CATEGORY,
