@@ -9,6 +9,7 @@ codes the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -167,7 +168,7 @@ def _loinc_check_ok(code: str) -> bool:
     return (10 - total % 10) % 10 == int(check)
 
 
-_CHECKS = {
+_CHECKS: dict[CodeSystem, Callable[[str], bool]] = {
     CodeSystem.SNOMEDCT: _is_sctid,
     CodeSystem.DMD: _is_sctid,
     CodeSystem.ICD10: lambda c: _ICD10.fullmatch(c) is not None,

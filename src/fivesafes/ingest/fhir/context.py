@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from fivesafes.ingest.rules import Finding, Rule
+
+
+class LocalRef(NamedTuple):
+    """A ``#id`` seen while walking: where, which id, and whether it must find a contained one."""
+
+    path: str
+    target: str
+    must_resolve: bool
 
 
 class Context:
@@ -18,7 +27,7 @@ class Context:
 
     def __init__(self, extensions: Mapping[str, tuple[str, ...]]) -> None:
         self.findings: list[Finding] = []
-        self.local_refs: list[tuple[str, str]] = []
+        self.local_refs: list[LocalRef] = []
         self.extensions = extensions
 
     def add(self, rule: Rule, path: str, message: str) -> None:

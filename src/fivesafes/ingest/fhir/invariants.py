@@ -71,7 +71,11 @@ def check_period(period: Element, path: str, ctx: Context) -> None:
 def check_prediction(prediction: Element, path: str, ctx: Context) -> None:
     """ras-2: a RiskAssessment probability decimal must be <= 100."""
     probability = prediction.get("probabilityDecimal")
-    if type(probability) in (int, float) and probability > 100:
+    if (
+        isinstance(probability, int | float)
+        and not isinstance(probability, bool)
+        and probability > 100
+    ):
         ctx.add(ruleset.INVARIANT, path, f"ras-2 failed: probability {probability} must be <= 100")
 
 

@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fivesafes.ingest.fhir.contained import URI_TYPES
 from fivesafes.ingest.fhir.narrative import check_xhtml, markdown_html
 from fivesafes.ingest.fhir.primitives import Checker, Problem, bound_checker, compile_checkers
 
@@ -22,6 +23,8 @@ SCHEMA_FILE = "r4.json.gz"
 RESOURCE = "Resource"
 # How the walk treats a field: compared by identity in the hot loop.
 PRIMITIVE, COMPLEX, ARRAY, SINGLE_RESOURCE = "primitive", "complex", "array", "resource"
+# A single URI-typed primitive: checked as a primitive, and a "#id" value is a local reference.
+URI = "uri"
 
 
 @dataclass(slots=True)
@@ -42,6 +45,8 @@ class Field:
     # The type graph is cyclic (Questionnaire.item.item): keep it out of repr and ==.
     ctype: ComplexType | None = field(default=None, repr=False, compare=False)
     kind: str = SINGLE_RESOURCE
+    # canonical, uri, url, oid or uuid: "#id" values refer to contained resources (dom-3).
+    uri: bool = False
 
 
 @dataclass(slots=True)
@@ -116,22 +121,23 @@ def load_schema() -> Schema:
                     entry.check = bound_checker(entry.check, value_sets[value_set], value_set)
             elif type_name != RESOURCE:
                 entry.ctype = types[type_name]
+            entry.uri = type_name in URI_TYPES
             if array:
                 entry.kind = ARRAY
             elif entry.check is not None:
-                entry.kind = PRIMITIVE
+                entry.kind = URI if entry.uri else PRIMITIVE
             elif entry.ctype is not None:
                 entry.kind = COMPLEX
             ctype.fields[json_name] = entry
-            names = (json_name, "_" + json_name) if entry.check else (json_name,)
+            names: tuple[str, ...] = (json_name, "_" + json_name) if entry.check else (json_name,)
             if group is not None:
                 groups.setdefault(group, []).extend(names)
                 group_min[group] = minimum
             elif minimum:
                 required.append((json_name, names))
-        for group, names in groups.items():
+        for group, members in groups.items():
             if group_min[group]:
-                required.append((group + "[x]", tuple(names)))
+                required.append((group + "[x]", tuple(members)))
         ctype.required = tuple(required)
         ctype.primitive = name in checkers
         ctype.table = {

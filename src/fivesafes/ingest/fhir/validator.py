@@ -21,6 +21,7 @@ from fivesafes.ingest.fhir.schema import (
     ARRAY,
     COMPLEX,
     PRIMITIVE,
+    URI,
     ComplexType,
     Field,
     load_schema,
@@ -117,6 +118,8 @@ def _primitive_array(
         problem = check(item)  # type: ignore[misc]
         if problem is not None:
             ctx.add(problem[0], f"{path}[{index}]", problem[1])
+        elif field.uri and item[:1] == "#":
+            contained.note_uri_reference(item, f"{path}[{index}]", field.type_name, ctx)
 
 
 def _report_primitive(field: Field, value: Any, problem: Problem, path: str, ctx: Context) -> None:
@@ -204,6 +207,12 @@ def _walk(obj: dict[str, Any], ctype: ComplexType, path: str, ctx: Context) -> N
             problem = target(value)
             if problem is not None:
                 _report_primitive(field, value, problem, path + "." + key, ctx)
+        elif kind is URI:
+            problem = target(value)
+            if problem is not None:
+                _report_primitive(field, value, problem, path + "." + key, ctx)
+            elif value[:1] == "#":
+                contained.note_uri_reference(value, path + "." + key, field.type_name, ctx)
         elif kind is COMPLEX and type(value) is dict and value:
             _walk(value, target, path + "." + key, ctx)
         elif kind is ARRAY:
