@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from fivesafes.ingest.conformance import SETTINGS_NOT_R4, breaks_fhir_r4
 from fivesafes.ingest.fhir import validate_json
 from shared_files import SHARED, require
 
@@ -58,3 +59,14 @@ def test_most_json_examples_are_accepted() -> None:
     resources = [n for n in FILES if n.endswith(".json")]
     accepted = [n for n in resources if not validate_json((EXAMPLES / n).read_bytes())]
     assert len(accepted) == len(resources) - len(REJECTED)
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/fhir-examples is not present")
+def test_plain_fhir_accepts_what_only_the_environments_settings_refuse() -> None:
+    """documentreference-example.json points at example.org: valid R4, refused only here."""
+    for name in sorted(REJECTED):
+        r4 = {
+            f.rule for f in validate_json((EXAMPLES / name).read_bytes()) if breaks_fhir_r4(f.rule)
+        }
+        assert r4 == REJECTED[name][0] - SETTINGS_NOT_R4, name
+    assert REJECTED["documentreference-example.json"][0] <= SETTINGS_NOT_R4

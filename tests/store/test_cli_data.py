@@ -17,7 +17,8 @@ def test_validate_reports_every_record_and_exits_nonzero_on_rejects(tmp_path: Pa
     src = write_ndjson(tmp_path / "a.ndjson", [*basic_population(1), condition("x", "ghost")])
     result = runner.invoke(app, ["validate", str(src), "--format", "json"])
     assert result.exit_code == 1
-    records = orjson.loads(result.stdout)
+    document = orjson.loads(result.stdout)
+    records = document["records"]
     assert len(records) == len(basic_population(1)) + 1
     rejected = [r for r in records if r["verdict"] == "rejected"]
     assert rejected == [
@@ -27,15 +28,20 @@ def test_validate_reports_every_record_and_exits_nonzero_on_rejects(tmp_path: Pa
             "entry": None,
             "resource_type": "Condition",
             "id": "x",
+            "fhir_r4": "valid",
             "verdict": "rejected",
             "findings": [
                 {
                     "path": "Condition.subject",
                     "rule": "reference.unresolved",
                     "message": "Patient/ghost is not in this load or in the store",
+                    "scope": "environment",
                 }
             ],
         }
+    ]
+    assert document["files"] == [
+        {"file": str(src), "records": len(records), "valid_fhir_r4": len(records), "accepted": 5}
     ]
 
 
@@ -43,7 +49,10 @@ def test_validate_clean_file_exits_zero(tmp_path: Path) -> None:
     src = write_ndjson(tmp_path / "a.ndjson", basic_population(2))
     result = runner.invoke(app, ["validate", str(src)])
     assert result.exit_code == 0
-    assert f"{len(basic_population(2))} records accepted, 0 rejected" in result.stdout
+    n = len(basic_population(2))
+    assert f"{n} records: {n} would load here, 0 rejected; {n} of {n} FHIR records are valid" in (
+        " ".join(result.stdout.split())
+    )
 
 
 def _custodian(data: list[str]) -> str:
@@ -64,7 +73,7 @@ def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
     token = ["--token", _custodian(data)]
     src = write_ndjson(tmp_path / "a.ndjson", [*basic_population(3), condition("x", "ghost")])
     loaded = runner.invoke(app, ["load", str(src), *data, *token, "--format", "json"])
-    assert loaded.exit_code == 0, loaded.output
+    assert loaded.exit_code == 1, loaded.output  # loaded, with one record quarantined
     assert orjson.loads(loaded.stdout)["counts"]["Patient"]["loaded"] == 3
     quarantine = runner.invoke(app, ["quarantine", *data, *token, "--format", "json"])
     assert [q["rule"] for q in orjson.loads(quarantine.stdout)] == ["reference.unresolved"]
@@ -106,7 +115,7 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
         app, ["load", str(tmp_path / "nope"), *data, "--token", _custodian(data)]
     )
     assert result.exit_code == 2
-    assert "no such file or folder" in result.stderr
+    assert "no such file or folder" in " ".join(result.stderr.split())
 
 
 def test_catalogue_before_any_load_says_what_to_do(tmp_path: Path) -> None:

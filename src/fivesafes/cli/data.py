@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -20,28 +20,59 @@ from fivesafes.cli.common import (
     app,
     console,
     control_plane,
+    err,
     fail,
     need_token,
     progress_bar,
 )
 from fivesafes.environment.loading import LoadResult, load_data
 from fivesafes.governance import Action
-from fivesafes.ingest.readers import discover
+from fivesafes.ingest.conformance import breaks_fhir_r4, fhir_r4_valid, fhir_r4_verdicts
+from fivesafes.ingest.pipeline import is_csv
+from fivesafes.ingest.readers import FILE_EMPTY
+from fivesafes.ingest.sources import UnreadableSource, survey
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback, load
 
 T = TypeVar("T")
 
+# Exit codes of `load` and `validate` (docs/loading-data.md): like diff and grep, 0 means
+# nothing to look at, 1 that some records were quarantined (or rejected), 2 that the command was
+# refused and nothing was read or changed; 3 that nothing at all was loaded (or accepted).
+EXIT_ALL = 0
+EXIT_SOME = 1
+EXIT_NONE = 3
 
-def _with_progress(paths: list[Path], run: Callable[[ProgressCallback], T]) -> T:
-    """Check the paths name some files, then ``run`` with a progress bar over them."""
-    files = discover(paths)
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise fail(f"no such file or folder: {', '.join(map(str, missing))}")
-    if not files:
-        raise fail("no .ndjson, .json or .csv files found in " + ", ".join(map(str, paths)))
+
+def exit_code(accepted: int, rejected: int) -> int:
+    """The exit code for a run that accepted and rejected this many records."""
+    if not rejected:
+        return EXIT_ALL
+    return EXIT_SOME if accepted else EXIT_NONE
+
+
+def _survey(paths: list[Path]) -> list[Path]:
+    """The files to read, or a clean refusal; files left out on purpose are said, not hidden."""
+    try:
+        found = survey(paths)
+    except UnreadableSource as refused:
+        raise fail(f"{refused}; nothing was checked or loaded") from None
+    if found.ignored:
+        names = ", ".join(p.name for p in found.ignored[:5])
+        more = f" and {len(found.ignored) - 5} more" if len(found.ignored) > 5 else ""
+        err.print(
+            f"left out {len(found.ignored):,} file(s) that are not data (not .ndjson, .jsonl, "
+            f".json or .csv, or named with a leading _ or .): {names}{more}"
+        )
+    if not found.files:
+        raise fail("no .ndjson, .jsonl, .json or .csv files found in " + ", ".join(map(str, paths)))
+    return list(found.files)
+
+
+def _with_progress(files: list[Path], run: Callable[[ProgressCallback], T]) -> T:
+    """``run`` with a progress bar over the files :func:`_survey` found; a file that cannot be
+    read after all (gone, or its permissions changed) refuses the run."""
     with progress_bar() as progress:
         task = progress.add_task("checking", total=len(files))
 
@@ -51,7 +82,10 @@ def _with_progress(paths: list[Path], run: Callable[[ProgressCallback], T]) -> T
             else:
                 progress.update(task, description=f"{Path(file).name}: {records:,} records")
 
-        return run(advance)
+        try:
+            return run(advance)
+        except UnreadableSource as refused:
+            raise fail(f"{refused}; nothing was loaded") from None
 
 
 def _summary_table(report: LoadReport, title: str) -> RichTable:
@@ -81,10 +115,11 @@ def _rules_table(rules: dict[str, int]) -> RichTable:
     return table
 
 
-def _findings_table(title: str) -> RichTable:
-    """One row per finding; the names (file, FHIR path, rule) are kept whole, the message wraps."""
+def _findings_table(title: str, *names: str) -> RichTable:
+    """One row per finding; the names (file, FHIR path, rule, and any ``names`` after them) are
+    kept whole, the message wraps."""
     table = RichTable(title=title)
-    for name in ("file", "position", "resource", "path", "rule"):
+    for name in ("file", "position", "resource", "path", "rule", *names):
         table.add_column(name, no_wrap=True)
     table.add_column("message", overflow="fold")
     return table
@@ -130,11 +165,13 @@ def load_command(
 
     Only a data custodian may load; the load is announced in the ledger before it commits and
     logged after. Loading again the very files of the latest load does nothing (a safe retry).
+    Exit 0 when every record loaded, 1 when some were quarantined, 3 when all were.
     """
     credential = need_token(token)
     with control_plane(data_dir) as cp:
+        files = _survey(paths)
         result = _with_progress(
-            paths,
+            files,
             lambda advance: load_data(
                 cp, DataDir.from_env(data_dir), credential, paths, progress=advance
             ),
@@ -143,17 +180,25 @@ def load_command(
         _already_loaded(result, output_format)
         return
     report = result.report
+    totals = report.totals
+    quarantined = totals["quarantined"]
+    code = exit_code(sum(totals.values()) - quarantined, quarantined)
     if output_format == "json":
         sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
-        return
-    console.print(_summary_table(report, f"Load {report.load_id}"))
-    if report.rules:
-        console.print(_rules_table(dict(report.rules)))
-        console.print(
-            Text.assemble(
-                "See every reject and its reason with ", ("fivesafes quarantine", "bold"), "."
+    else:
+        console.print(_summary_table(report, f"Load {report.load_id}"))
+        if report.rules:
+            console.print(_rules_table(dict(report.rules)))
+            console.print(
+                Text.assemble(
+                    "See every reject and its reason with ", ("fivesafes quarantine", "bold"), "."
+                )
             )
-        )
+    if code == EXIT_NONE:
+        err.print(f"nothing was loaded: all {quarantined:,} records were quarantined")
+    elif code == EXIT_SOME:
+        err.print(f"{quarantined:,} records were quarantined; the rest loaded")
+    raise typer.Exit(code)
 
 
 def _already_loaded(result: LoadResult, output_format: str) -> None:
@@ -170,49 +215,182 @@ def _already_loaded(result: LoadResult, output_format: str) -> None:
     )
 
 
+Record = dict[str, Any]
+"""One record's verdicts as `validate --format json` writes them (docs/loading-data.md)."""
+
+
+def _record(
+    file: str,
+    line: int,
+    entry: int | None,
+    resource: tuple[str | None, str | None],
+    findings: list[tuple[str, str, str]],
+    accepted: bool | None,
+) -> Record:
+    """A record's verdicts: valid FHIR R4 (None for CSV or a whole-file finding) and, unless
+    only FHIR is judged (``accepted`` None), whether it would load here."""
+    rules = [rule for _, rule, _ in findings]
+    csv = is_csv(Path(file))
+    if csv or (rules and set(rules) == {FILE_EMPTY.id}):
+        fhir = None
+    else:
+        fhir = "valid" if fhir_r4_valid(rules) else "invalid"
+    record: Record = {
+        "file": file,
+        "line": line,
+        "entry": entry,
+        "resource_type": resource[0],
+        "id": resource[1],
+        "fhir_r4": fhir,
+    }
+    if accepted is not None:
+        record["verdict"] = "accepted" if accepted else "rejected"
+    record["findings"] = [
+        {
+            "path": path,
+            "rule": rule,
+            "message": message,
+            "scope": "fhir-r4" if not csv and breaks_fhir_r4(rule) else "environment",
+        }
+        for path, rule, message in findings
+    ]
+    return record
+
+
+def _file_summaries(records: list[Record], files: list[Path]) -> list[Record]:
+    """Per file: how many records, how many are valid FHIR R4, how many would load."""
+    summaries: dict[str, Record] = {
+        str(f): {"file": str(f), "records": 0, "valid_fhir_r4": None} for f in files
+    }
+    for record in records:
+        summary = summaries[record["file"]]
+        summary["records"] += 1
+        if record["fhir_r4"] is not None:
+            summary["valid_fhir_r4"] = (summary["valid_fhir_r4"] or 0) + (
+                record["fhir_r4"] == "valid"
+            )
+        if "verdict" in record:
+            summary["accepted"] = summary.get("accepted", 0) + (record["verdict"] == "accepted")
+    for path, summary in summaries.items():
+        if summary["valid_fhir_r4"] is None and not is_csv(Path(path)):
+            summary["valid_fhir_r4"] = 0
+    return list(summaries.values())
+
+
+def _print_verdicts(records: list[Record], files: list[Record], fhir_only: bool) -> None:
+    """The records with findings, the files, and one line of totals."""
+    flagged = [r for r in records if r["findings"]]
+    if flagged:
+        title = "Not valid FHIR R4" if fhir_only else "Rejected records"
+        table = _findings_table(title, *(() if fhir_only else ("rule of",)))
+        for r in flagged:
+            position = f"line {r['line']}" + (
+                f" entry {r['entry']}" if r["entry"] is not None else ""
+            )
+            resource = f"{r['resource_type'] or '?'}/{r['id'] or '?'}"
+            for f in r["findings"]:
+                scope = [] if fhir_only else ["FHIR R4" if f["scope"] == "fhir-r4" else "fivesafes"]
+                cells = [Path(r["file"]).name, position, resource, f["path"], f["rule"], *scope]
+                table.add_row(*cells, f["message"])
+        console.print(table)
+    summary = RichTable(title="Files")
+    summary.add_column("file", no_wrap=True)
+    for name in ("records", "valid FHIR R4", *(() if fhir_only else ("would load here",))):
+        summary.add_column(name, justify="right")
+    for f in files:
+        valid = "-" if f["valid_fhir_r4"] is None else f"{f['valid_fhir_r4']:,}"
+        cells = [Path(f["file"]).name, f"{f['records']:,}", valid]
+        summary.add_row(*cells, *(() if fhir_only else (f"{f.get('accepted', 0):,}",)))
+    console.print(summary)
+    valid = sum(r["fhir_r4"] == "valid" for r in records)
+    judged = sum(r["fhir_r4"] is not None for r in records)
+    if fhir_only:
+        console.print(f"{judged:,} FHIR records: {valid:,} valid FHIR R4, {judged - valid:,} not.")
+        return
+    accepted = sum(r["verdict"] == "accepted" for r in records)
+    console.print(
+        f"{len(records):,} records: {accepted:,} would load here, {len(records) - accepted:,} "
+        f"rejected; {valid:,} of {judged:,} FHIR records are valid FHIR R4."
+    )
+
+
+def _fhir_only(files: list[Path]) -> tuple[list[Record], list[Path]]:
+    """Every FHIR record judged as base R4 alone; CSV files are not FHIR and are not judged."""
+    fhir_files = [f for f in files if not is_csv(f)]
+    if not fhir_files:
+        raise fail("--fhir-only judges FHIR files (.ndjson, .jsonl, .json); none were given")
+    records: list[Record] = []
+    with progress_bar() as progress:
+        task = progress.add_task("checking", total=len(fhir_files))
+        for path in fhir_files:
+            try:
+                for v in fhir_r4_verdicts(path):
+                    findings = [(f.path, f.rule, f.message) for f in v.findings]
+                    where = (v.resource_type, v.resource_id)
+                    records.append(_record(v.file, v.line, v.entry, where, findings, None))
+            except UnreadableSource as refused:
+                raise fail(f"{refused}; nothing was checked") from None
+            progress.advance(task)
+    return records, fhir_files
+
+
 @app.command("validate")
 def validate_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (NDJSON, JSON, CSV)")],
     output_format: FormatOption = "text",
+    fhir_only: Annotated[
+        bool,
+        typer.Option(
+            "--fhir-only",
+            help="Judge base FHIR R4 only, as HL7's validator does with no profile; "
+            "apply none of this environment's rules",
+        ),
+    ] = False,
 ) -> None:
-    """Run every load check on files without loading anything; exit 1 if any record is rejected."""
-    import secrets
+    """Run every load check on files without loading anything, or only FHIR R4's.
 
-    with Store.in_memory(secrets.token_bytes(32)) as store:
-        report = _with_progress(
-            paths,
-            lambda advance: load(store, paths, progress=advance, commit=False, verdicts=True),
-        )
-    rejected = [v for v in report.verdicts if not v.accepted]
-    if output_format == "json":
+    Each record gets two verdicts: is it valid FHIR R4, and would it load here. Exit 0 when
+    every record passes, 1 when some do not, 3 when none do (with --fhir-only: are valid R4).
+    """
+    files = _survey(paths)
+    if fhir_only:
+        records, judged = _fhir_only(files)
+        passed = sum(r["fhir_r4"] == "valid" for r in records)
+        not_judged = [str(f) for f in files if is_csv(f)]
+        document: Record = {"mode": "fhir-only", "files": _file_summaries(records, judged)}
+        document |= {"records": records, "not_judged": not_judged}
+    else:
+        import secrets
+
+        with Store.in_memory(secrets.token_bytes(32)) as store:
+            report = _with_progress(
+                files,
+                lambda advance: load(store, paths, progress=advance, commit=False, verdicts=True),
+            )
         records = [
-            {
-                "file": v.file,
-                "line": v.line,
-                "entry": v.entry,
-                "resource_type": v.resource_type,
-                "id": v.resource_id,
-                "verdict": "accepted" if v.accepted else "rejected",
-                "findings": [{"path": p, "rule": r, "message": m} for p, r, m in v.findings],
-            }
+            _record(
+                v.file,
+                v.line,
+                v.entry,
+                (v.resource_type, v.resource_id),
+                list(v.findings),
+                v.accepted,
+            )
             for v in report.verdicts
         ]
-        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+        passed = sum(r["verdict"] == "accepted" for r in records)
+        document = {"mode": "environment", "files": _file_summaries(records, files)}
+        document |= {"records": records}
+    if output_format == "json":
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        table = _findings_table("Rejected records")
-        for v in rejected:
-            position = f"line {v.line}" + (f" entry {v.entry}" if v.entry is not None else "")
-            resource = f"{v.resource_type or '?'}/{v.resource_id or '?'}"
-            for path, rule, message in v.findings:
-                table.add_row(Path(v.file).name, position, resource, path, rule, message)
-        if rejected:
-            console.print(table)
-        console.print(
-            f"{len(report.verdicts) - len(rejected):,} records accepted, "
-            f"{len(rejected):,} rejected."
-        )
-    if rejected:
-        raise typer.Exit(1)
+        _print_verdicts(records, document["files"], fhir_only)
+        for path in document.get("not_judged", []):
+            err.print(f"{Path(path).name}: CSV is not FHIR, so --fhir-only does not judge it")
+    for f in document["files"] if fhir_only else ():
+        if f["records"] == 0:
+            err.print(f"{Path(f['file']).name} holds no records, so there is nothing to judge")
+    raise typer.Exit(exit_code(passed, len(records) - passed))
 
 
 @app.command("quarantine")

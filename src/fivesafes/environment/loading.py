@@ -29,7 +29,7 @@ import orjson
 
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, ControlPlane
-from fivesafes.ingest.readers import discover
+from fivesafes.ingest.sources import discover
 from fivesafes.ledger.intents import Intent
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store

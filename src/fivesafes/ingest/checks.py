@@ -246,9 +246,3 @@ TYPE_NOT_LOADED = rule(
     "refused rather than stored where no one will find them.",
     "AuditEvent: fivesafes does not load AuditEvent resources (see docs/fhir-profile.md)",
 )
-JSON_MALFORMED = rule(
-    "json.malformed",
-    "Each record is well-formed JSON",
-    "A record that cannot be parsed cannot be checked or loaded; the rest of the file still is.",
-    "line 17: unexpected character at byte 212 (the line may be truncated)",
-)

@@ -18,11 +18,21 @@ from typing import Any
 
 import orjson
 
-from fivesafes.ingest.checks import JSON_MALFORMED, TYPE_NOT_LOADED
+from fivesafes.ingest.checks import TYPE_NOT_LOADED
 from fivesafes.ingest.fhir import FhirValidator
 from fivesafes.ingest.flatten import FLATTENINGS, PROFILE_EXTENSIONS, flatten
-from fivesafes.ingest.readers import CSV_SUFFIXES, read_csv, read_json, read_ndjson
+from fivesafes.ingest.readers import (
+    FILE_EMPTY,
+    TEXT_ENCODING,
+    CsvRow,
+    RawRecord,
+    read_csv,
+    read_json,
+    read_ndjson,
+    text_problem,
+)
 from fivesafes.ingest.rules import Finding
+from fivesafes.ingest.sources import CSV_SUFFIXES
 from fivesafes.ingest.tabular import (
     CSV_FILE,
     CSV_HEADER,
@@ -59,6 +69,18 @@ class CheckedResource:
     content_hash: str | None
     findings: tuple[Finding, ...]
 
+    @property
+    def kind(self) -> str:
+        """What the load report counts this record as: its resource type, or why it has none."""
+        if self.resource_type is not None:
+            return self.resource_type
+        rules = {f.rule for f in self.findings}
+        if FILE_EMPTY.id in rules:
+            return "(empty file)"
+        if TEXT_ENCODING.id in rules:
+            return "(not UTF-8)"
+        return "(not valid JSON)"
+
 
 @dataclass(frozen=True, slots=True)
 class CheckedRow:
@@ -79,11 +101,20 @@ def _identity(resource: Any) -> tuple[str | None, str | None]:
 
 
 def check_resource(
-    file: str, line: int, entry: int | None, resource: Any, today: date
+    file: str,
+    line: int,
+    entry: int | None,
+    resource: Any,
+    today: date,
+    structural: list[Finding] | None = None,
 ) -> CheckedResource:
-    """Structural FHIR R4 validation, then the environment's rules while flattening."""
+    """Structural FHIR R4 validation, then the environment's rules while flattening.
+
+    ``structural`` is the record's base-R4 findings when they are already known (a Bundle's
+    entries are validated with their Bundle).
+    """
     rtype, rid = _identity(resource)
-    findings = VALIDATOR.validate_resource(resource)
+    findings = VALIDATOR.validate_resource(resource) if structural is None else structural
     if findings:
         return CheckedResource(file, line, entry, rtype, rid, None, None, None, tuple(findings))
     if rtype not in FLATTENINGS:
@@ -102,23 +133,95 @@ def check_resource(
     return CheckedResource(file, line, entry, rtype, rid, row, canonical, digest, ())
 
 
+def _rebased(finding: Finding, old: str, new: str) -> Finding:
+    """A finding made inside a Bundle, named from its entry's resource (``Patient.birthDate``)."""
+    message = (
+        new + finding.message[len(old) :] if finding.message.startswith(old) else finding.message
+    )
+    return Finding(finding.rule, new + finding.path[len(old) :], message)
+
+
+def _bundle_findings(
+    bundle: dict[str, Any], entries: list[RawRecord]
+) -> tuple[list[Finding], dict[int, list[Finding]]]:
+    """Validate a Bundle whole (its own rules: bdl-*, fullUrl) and give each entry its findings."""
+    types = {raw.entry: _identity(raw.resource)[0] for raw in entries if raw.entry is not None}
+    by_entry: dict[int, list[Finding]] = {index: [] for index in types}
+    own: list[Finding] = []
+    for finding in VALIDATOR.validate_resource(bundle):
+        index = _entry_index(finding.path)
+        if index is None or index not in by_entry:
+            own.append(finding)
+            continue
+        here = f"Bundle.entry[{index}].resource"
+        rtype = types[index] or "Resource"
+        if finding.path == here or finding.path.startswith((here + ".", here + "[")):
+            finding = _rebased(finding, here, rtype)
+        by_entry[index].append(finding)
+    return own, by_entry
+
+
+def _entry_index(path: str) -> int | None:
+    prefix = "Bundle.entry["
+    if not path.startswith(prefix):
+        return None
+    end = path.find("]", len(prefix))
+    digits = path[len(prefix) : end]
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
+def structural_records(
+    path: Path, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[tuple[RawRecord, list[Finding]]]:
+    """Every record of one FHIR file with its base-R4 findings (or its read error).
+
+    A Bundle that the loader unwraps is validated whole, so its own rules are checked; its
+    findings that are not about one entry come first, as a record for the whole file.
+    """
+    if path.suffix.lower() != ".json":
+        for raw in read_ndjson(path, start, end, first_line):
+            yield raw, [] if raw.error else VALIDATOR.validate_resource(raw.resource)
+        return
+    records = list(read_json(path))
+    wrapper = records[0] if records and records[0].whole_file and records[0].error is None else None
+    if wrapper is None:
+        for raw in records:
+            yield raw, [] if raw.error else VALIDATOR.validate_resource(raw.resource)
+        return
+    entries = records[1:]
+    own, by_entry = _bundle_findings(wrapper.resource, entries)
+    if own:
+        yield wrapper, own
+    for raw in entries:
+        if raw.error is not None:
+            yield raw, []
+        elif raw.resource is None:
+            where = f"Bundle.entry[{raw.entry}]"
+            message = (
+                f"{where}: the entry holds no resource (requests such as DELETE are not loaded)"
+            )
+            yield raw, [Finding(TYPE_NOT_LOADED.id, where, message)]
+        else:
+            yield raw, by_entry.get(raw.entry or 0, [])
+
+
 def check_fhir_file(
     path: Path, today: date, start: int = 0, end: int | None = None, first_line: int = 1
 ) -> Iterator[CheckedResource]:
     """Every record of one NDJSON/JSON file (or of a line range of an NDJSON file), checked."""
-    raws = (
-        read_json(path)
-        if path.suffix.lower() == ".json"
-        else read_ndjson(path, start, end, first_line)
-    )
-    for raw in raws:
+    for raw, structural in structural_records(path, start, end, first_line):
         if raw.error is not None:
-            finding = Finding(JSON_MALFORMED.id, raw.position, raw.error)
+            finding = Finding(raw.rule, raw.position, raw.error)
             yield CheckedResource(
                 raw.file, raw.line, raw.entry, None, None, None, None, None, (finding,)
             )
+        elif raw.whole_file:
+            bundle = CheckedResource(
+                raw.file, raw.line, None, "Bundle", None, None, None, None, tuple(structural)
+            )
+            yield bundle
         else:
-            yield check_resource(raw.file, raw.line, raw.entry, raw.resource, today)
+            yield check_resource(raw.file, raw.line, raw.entry, raw.resource, today, structural)
 
 
 def check_csv_file(path: Path) -> Iterator[CheckedRow]:
@@ -130,13 +233,36 @@ def check_csv_file(path: Path) -> Iterator[CheckedRow]:
         yield CheckedRow(name, 1, None, None, (Finding(CSV_FILE.id, path.name, message),))
         return
     header, rows = read_csv(path)
-    problem = header_problem(table, header)
+    problem = _header_problem(table, header)
     if problem is not None:
-        yield CheckedRow(name, 1, table, None, (Finding(CSV_HEADER.id, table.name, problem),))
+        yield CheckedRow(name, 1, table, None, (problem,))
         return
-    for line, values in rows:
-        row, findings = parse_row(table, header, values)
-        yield CheckedRow(name, line, table, row, tuple(findings))
+    assert isinstance(header, tuple)
+    read = 0
+    for record in rows:
+        read += 1
+        if record.error is not None:
+            finding = Finding(record.rule, table.name, record.error)
+            yield CheckedRow(name, record.line, table, None, (finding,))
+            continue
+        row, findings = parse_row(table, header, record.values)
+        yield CheckedRow(name, record.line, table, row, tuple(findings))
+    if read == 0:
+        finding = Finding(FILE_EMPTY.id, table.name, "the file has a header but no rows")
+        yield CheckedRow(name, 1, table, None, (finding,))
+
+
+def _header_problem(table: Table, header: tuple[str, ...] | CsvRow | None) -> Finding | None:
+    """What stops a CSV file at its first line: no line at all, unreadable, or not the table's."""
+    if header is None:
+        return Finding(FILE_EMPTY.id, table.name, "the file holds no records (not even a header)")
+    if isinstance(header, CsvRow):
+        return Finding(header.rule, table.name, f"line 1 {header.error}")
+    encoding = text_problem("".join(header))
+    if encoding is not None:
+        return Finding(TEXT_ENCODING.id, table.name, f"the header: {encoding}")
+    problem = header_problem(table, header)
+    return None if problem is None else Finding(CSV_HEADER.id, table.name, problem)
 
 
 def is_csv(path: Path) -> bool:

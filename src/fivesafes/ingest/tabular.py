@@ -8,12 +8,14 @@ system. A bad value names the file, the line and the column.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from fivesafes.ingest.readers import TEXT_ENCODING, text_problem
 from fivesafes.ingest.rules import Finding, rule
 from fivesafes.model import TABLES, ColumnType, Table
 from fivesafes.model.codes import code_problem
@@ -53,7 +55,34 @@ def table_for(path: Path) -> Table | None:
     return TABLES[match.group(1)] if match and match.group(1) in CSV_TABLES else None
 
 
+# Python's own parsers take more than these columns' messages promise: int() and float() take
+# "1_000" and digits of any script, float() takes "nan" and "inf", date.fromisoformat() takes
+# "20240101" and week dates. Each value must look like what the message says before it parses.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _parse_integer(value: str) -> int:
+    if _INTEGER.fullmatch(value) is None:
+        raise ValueError("not an integer")
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError("out of range")
+    return number
+
+
+def _parse_float(value: str) -> float:
+    number = float(value) if _DECIMAL.fullmatch(value) else math.nan
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
 def _parse_date(value: str) -> date:
+    if _DATE.fullmatch(value) is None:
+        raise ValueError("not YYYY-MM-DD")
     return date.fromisoformat(value)
 
 
@@ -69,20 +98,20 @@ def _parse_bool(value: str) -> bool:
 _PARSERS: dict[ColumnType, Callable[[str], Any]] = {
     ColumnType.STRING: str,
     ColumnType.CODE: str,
-    ColumnType.INTEGER: int,
-    ColumnType.FLOAT: float,
+    ColumnType.INTEGER: _parse_integer,
+    ColumnType.FLOAT: _parse_float,
     ColumnType.BOOLEAN: _parse_bool,
     ColumnType.DATE: _parse_date,
 }
 _EXPECTED = {
-    ColumnType.INTEGER: "a whole number",
-    ColumnType.FLOAT: "a number",
+    ColumnType.INTEGER: "a whole number (digits 0-9, within 64 bits)",
+    ColumnType.FLOAT: "a finite number (digits 0-9, an optional point and exponent)",
     ColumnType.BOOLEAN: "true or false",
     ColumnType.DATE: "a date as YYYY-MM-DD",
 }
 
 
-def header_problem(table: Table, header: list[str]) -> str | None:
+def header_problem(table: Table, header: Sequence[str]) -> str | None:
     """What is wrong with a CSV header for ``table``, or None."""
     missing = [c for c in table.column_names if c not in header]
     unknown = [h for h in header if h not in table.column_names]
@@ -119,7 +148,7 @@ def _value(column: Column, raw: str) -> tuple[Any, str | None]:
 
 
 def parse_row(
-    table: Table, header: list[str], values: list[str]
+    table: Table, header: Sequence[str], values: Sequence[str]
 ) -> tuple[tuple[Any, ...] | None, list[Finding]]:
     """The row in the table's column order, or the findings that reject it."""
     if len(values) != len(header):
@@ -133,8 +162,14 @@ def parse_row(
     by_name = dict(zip(header, values, strict=True))
     row: list[Any] = []
     findings: list[Finding] = []
+    not_text = text_problem("".join(values)) is not None
     for column in table.columns:
-        value, problem = _value(column, by_name[column.name])
+        raw = by_name[column.name]
+        encoding = text_problem(raw) if not_text else None
+        if encoding is not None:
+            findings.append(Finding(TEXT_ENCODING.id, f"{table.name}.{column.name}", encoding))
+            continue
+        value, problem = _value(column, raw)
         if problem:
             findings.append(Finding(CSV_VALUE.id, f"{table.name}.{column.name}", problem))
         row.append(value)

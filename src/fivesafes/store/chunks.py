@@ -110,7 +110,7 @@ def check_part(part: Part, today: date, key: bytes, collect: bool) -> PartResult
     ):
         result.records = n
         if res.findings:
-            result.quarantined[res.resource_type or "(not valid JSON)"] += 1
+            result.quarantined[res.kind] += 1
             for f in res.findings:
                 result.rejects.append(
                     (

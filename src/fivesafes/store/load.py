@@ -28,7 +28,7 @@ import orjson
 
 from fivesafes.ingest.flatten import FLATTENINGS
 from fivesafes.ingest.pipeline import check_csv_file, is_csv
-from fivesafes.ingest.readers import discover
+from fivesafes.ingest.sources import discover
 from fivesafes.ingest.tabular import CSV_TABLES
 from fivesafes.model import TABLES
 from fivesafes.model.schema import DUCKDB_TYPES

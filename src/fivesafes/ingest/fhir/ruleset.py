@@ -96,7 +96,9 @@ MARKDOWN = rule(
     "fhir.markdown",
     "Markdown does not embed HTML tags",
     "Markdown is rendered by presentation layers that escape or strip HTML; embedded tags "
-    "are either lost or a security risk, so they are rejected at entry.",
+    "are either lost or a security risk, so they are rejected at entry. R4 itself allows them "
+    "(HL7's validator warns, or refuses with its noHtmlInMarkdown setting, which the "
+    "environment turns on): `validate --fhir-only` does not apply this rule.",
     "Communication.note[0].text: markdown contains what looks like an HTML tag at '<r'",
 )
 EXTENSION = rule(
@@ -117,7 +119,9 @@ EXAMPLE_URL = rule(
     "fhir.example-url",
     "url elements do not point at example domains",
     "example.org/.com/.net are reserved for documentation; a url there in live data is "
-    "placeholder content left in the extract.",
+    "placeholder content left in the extract. R4 itself allows them (HL7's validator refuses "
+    "them unless told to allow examples; its own test suite allows them): `validate "
+    "--fhir-only` does not apply this rule.",
     "DocumentReference.content[0].attachment.url: 'http://example.org/x' is an example URL",
 )
 CONTAINED = rule(
