@@ -480,6 +480,36 @@ def test_validate_json_reports_unparseable_input_as_findings() -> None:
     assert validate_json(b"\xef\xbb\xbf" + b'{"resourceType": "Patient"}') == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"resourceType":"Patient","gender":"male","gender":"female"}',
+        b'{"resourceType":"Patient","name":[{"family":"A","given":["B"],"family":"C"}]}',
+        # White space before a colon and an escaped quote before one must not hide a repeat.
+        b'{"resourceType" : "Patient", "gender" : "male", "gender" : "female"}',
+        b'{"resourceType":"Patient","gender":"male","gender"\t:"female"}',
+        b'{"resourceType":"Patient","name":[{"text":"a\\":b","text":"c"}]}',
+    ],
+)
+def test_a_repeated_property_name_is_a_finding(text: bytes) -> None:
+    """JSON parsers keep the last of two values with one name: the other would vanish."""
+    [finding] = validate_json(text)
+    assert finding.rule == "fhir.json"
+    assert "appears twice in one object" in finding.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"resourceType":"Patient","name":[{"family":"A"},{"family":"B"}]}',
+        b'{"resourceType" : "Patient", "name" : [{"text" : "a\\":b"}]}',
+        b'{"resourceType":"Patient","name":[{"text":"ends in a backslash\\\\"}]}',
+    ],
+)
+def test_the_same_name_in_different_objects_is_not_a_repeat(text: bytes) -> None:
+    assert validate_json(text) == []
+
+
 def test_deep_nesting_is_a_finding_not_a_crash() -> None:
     deep: dict[str, Any] = {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"}
     for _ in range(5000):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import TypeVar
 
 from fivesafes.ingest.fhirpath import split_reference
 from fivesafes.ingest.rules import Finding, rule
@@ -96,6 +97,7 @@ def parse_fhir_date(value: str) -> date | None:
 
 
 _BY_URI: dict[str, CodeSystem] = {s.value: s for s in CodeSystem}
+T = TypeVar("T")
 
 
 class RecordChecker:
@@ -110,6 +112,16 @@ class RecordChecker:
 
     def fail(self, rule_id: str, path: str, message: str) -> None:
         self.findings.append(Finding(rule_id, f"{self.resource_type}.{path}", message))
+
+    def need(self, path: str, value: T | None, what: str) -> T | None:
+        """``value``, or a finding when it is absent but the data model requires it.
+
+        Why: a required column left empty would fail the analysis layer's NOT NULL constraint
+        and take the whole load down with it; a finding quarantines the one record instead.
+        """
+        if value is None:
+            self.fail(CODE_MISSING.id, path, f"missing; the data model needs {what} here")
+        return value
 
     def date(self, path: str, value: str | None, required: bool = True) -> date | None:
         """A plausible date from ``value``; records a finding and returns None otherwise."""

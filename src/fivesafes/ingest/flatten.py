@@ -108,7 +108,8 @@ def _patient(r: dict[str, Any], c: RecordChecker) -> Row:
     )
     if birth and death and death < birth:
         c.fail(DATE_BEFORE_BIRTH.id, "deceasedDateTime", "date of death is before date of birth")
-    return (nhs, text(r, "gender"), birth, death, ethnicity, lsoa, practice)
+    gender = c.need("gender", text(r, "gender"), "the patient's sex (gender)")
+    return (nhs, gender, birth, death, ethnicity, lsoa, practice)
 
 
 def _episode(r: dict[str, Any], c: RecordChecker) -> Row:
@@ -153,6 +154,8 @@ def _observation(r: dict[str, Any], c: RecordChecker) -> Row:
         code = c.code("code.coding[0]", system, code, SNOMED)
     value = get(r, "valueQuantity", "value")
     value = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if wearable:
+        c.need("valueQuantity.value", value, "the measured value")
     cause = None
     if code == CAUSE_OF_DEATH:
         cause_system, cause_code = coding(r, "valueCodeableConcept")
@@ -203,6 +206,12 @@ def _encounter(r: dict[str, Any], c: RecordChecker) -> Row:
         if checked is not None:
             reasons.append(checked)
     method_system, method = coding(r, "type")
+    admission_method = _local(method_system, method, "admission-method")
+    if klass_code == "IMP":
+        c.need(
+            "type[0].coding[0]", admission_method, f"an admission method ({LOCAL}admission-method)"
+        )
+        c.need("reasonCode", reasons or None, "a diagnosis (ICD-10)")
     outcome_system, outcome = coding(r, "hospitalization", "dischargeDisposition")
     period = r.get("period")
     start = c.date("period.start", text(period, "start"))
@@ -215,7 +224,7 @@ def _encounter(r: dict[str, Any], c: RecordChecker) -> Row:
         start,
         end,
         ";".join(reasons),
-        _local(method_system, method, "admission-method"),
+        admission_method,
         _local(outcome_system, outcome, "ae-outcome"),
         c.reference("serviceProvider", reference(r, "serviceProvider"), "Organization"),
     )
@@ -255,6 +264,8 @@ def _appointment(r: dict[str, Any], c: RecordChecker) -> Row:
             service = c.reference(f"participant[{i}].actor", ref, "HealthcareService")
     if patient is None:
         c.fail(CODE_MISSING.id, "participant", "no participant is a Patient")
+    if service is None:
+        c.fail(CODE_MISSING.id, "participant", "no participant is a HealthcareService")
     return (
         patient,
         service,
@@ -275,8 +286,12 @@ def _organization(r: dict[str, Any], c: RecordChecker) -> Row:
     region = _extension(r, EXT_REGION)
     return (
         ods,
-        text(r, "name"),
-        _local(system, kind, "organisation-kind"),
+        c.need("name", text(r, "name"), "the organisation's name"),
+        c.need(
+            "type[0].coding[0]",
+            _local(system, kind, "organisation-kind"),
+            f"a kind ({LOCAL}organisation-kind)",
+        ),
         c.reference("partOf", reference(r, "partOf"), "Organization", required=False),
         text(r, "address", "postalCode"),
         text(region, "valueString"),
@@ -302,8 +317,12 @@ def _service(r: dict[str, Any], c: RecordChecker) -> Row:
     return (
         c.reference("providedBy", reference(r, "providedBy"), "Organization"),
         c.reference("location[0]", reference(r, "location"), "Location", required=False),
-        text(r, "name"),
-        _local(system, service_type, "service-type") or service_type,
+        c.need("name", text(r, "name"), "the service's name"),
+        c.need(
+            "type[0].coding[0].code",
+            _local(system, service_type, "service-type") or service_type,
+            "the kind of service",
+        ),
         active if isinstance(active, bool) else True,
     )
 

@@ -142,13 +142,13 @@ def _rebased(finding: Finding, old: str, new: str) -> Finding:
 
 
 def _bundle_findings(
-    bundle: dict[str, Any], entries: list[RawRecord]
+    bundle: dict[str, Any], text: bytes | None, entries: list[RawRecord]
 ) -> tuple[list[Finding], dict[int, list[Finding]]]:
     """Validate a Bundle whole (its own rules: bdl-*, fullUrl) and give each entry its findings."""
     types = {raw.entry: _identity(raw.resource)[0] for raw in entries if raw.entry is not None}
     by_entry: dict[int, list[Finding]] = {index: [] for index in types}
     own: list[Finding] = []
-    for finding in VALIDATOR.validate_resource(bundle):
+    for finding in VALIDATOR.validate_resource(bundle, text):
         index = _entry_index(finding.path)
         if index is None or index not in by_entry:
             own.append(finding)
@@ -180,16 +180,16 @@ def structural_records(
     """
     if path.suffix.lower() != ".json":
         for raw in read_ndjson(path, start, end, first_line):
-            yield raw, [] if raw.error else VALIDATOR.validate_resource(raw.resource)
+            yield raw, [] if raw.error else VALIDATOR.validate_resource(raw.resource, raw.text)
         return
     records = list(read_json(path))
     wrapper = records[0] if records and records[0].whole_file and records[0].error is None else None
     if wrapper is None:
         for raw in records:
-            yield raw, [] if raw.error else VALIDATOR.validate_resource(raw.resource)
+            yield raw, [] if raw.error else VALIDATOR.validate_resource(raw.resource, raw.text)
         return
     entries = records[1:]
-    own, by_entry = _bundle_findings(wrapper.resource, entries)
+    own, by_entry = _bundle_findings(wrapper.resource, wrapper.text, entries)
     if own:
         yield wrapper, own
     for raw in entries:
@@ -257,7 +257,10 @@ def _header_problem(table: Table, header: tuple[str, ...] | CsvRow | None) -> Fi
     if header is None:
         return Finding(FILE_EMPTY.id, table.name, "the file holds no records (not even a header)")
     if isinstance(header, CsvRow):
-        return Finding(header.rule, table.name, f"line 1 {header.error}")
+        whole = header.rule == TEXT_ENCODING.id  # about the file, not its first line
+        return Finding(
+            header.rule, table.name, str(header.error) if whole else f"line 1 {header.error}"
+        )
     encoding = text_problem("".join(header))
     if encoding is not None:
         return Finding(TEXT_ENCODING.id, table.name, f"the header: {encoding}")

@@ -77,6 +77,8 @@ class RawRecord:
     error: str | None = None
     rule: str = JSON_MALFORMED.id
     whole_file: bool = False
+    text: bytes | None = None
+    """The JSON the resource was parsed from (None for a Bundle's entries: see the Bundle's)."""
 
     @property
     def position(self) -> str:
@@ -173,7 +175,7 @@ def read_ndjson(
             continue
         records += 1
         try:
-            yield RawRecord(name, number, None, orjson.loads(line))
+            yield RawRecord(name, number, None, orjson.loads(line), text=line)
         except orjson.JSONDecodeError as exc:
             rule_id, message = _json_error(line, exc)
             yield RawRecord(name, number, None, None, message, rule_id)
@@ -238,14 +240,14 @@ def read_json(path: Path) -> Iterator[RawRecord]:
     ):
         listed = document.get("entry")
         entries = listed if isinstance(listed, list) else []
-        yield RawRecord(name, 1, None, document, whole_file=True)
+        yield RawRecord(name, 1, None, document, whole_file=True, text=data)
         if not entries:
             yield _file_record(name, "the Bundle holds no entries", FILE_EMPTY.id)
         for index, entry in enumerate(entries):
             resource = entry.get("resource") if isinstance(entry, dict) else None
             yield RawRecord(name, 1, index, resource)
         return
-    yield RawRecord(name, 1, None, document)
+    yield RawRecord(name, 1, None, document, text=data)
 
 
 def _csv_reader(path: Path) -> tuple[IO[str], Any]:

@@ -23,11 +23,12 @@ class Context:
     against them (dom-3, ref-1) without a second pass over the record.
     """
 
-    __slots__ = ("extensions", "findings", "local_refs")
+    __slots__ = ("extensions", "findings", "local_refs", "properties")
 
     def __init__(self, extensions: Mapping[str, tuple[str, ...]]) -> None:
         self.findings: list[Finding] = []
         self.local_refs: list[LocalRef] = []
+        self.properties = 0  # property names walked: fewer than the JSON text holds = repeats
         self.extensions = extensions
 
     def add(self, rule: Rule, path: str, message: str) -> None:

@@ -9,6 +9,7 @@ costs little more than the dictionary lookups. Nothing is copied or mutated.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -192,6 +193,7 @@ def _walk(obj: dict[str, Any], ctype: ComplexType, path: str, ctx: Context) -> N
     """
     table = ctype.table
     groups: dict[str, str] | None = None
+    ctx.properties += len(obj)
     for key, value in obj.items():
         spec = table.get(key)
         if spec is None:
@@ -285,13 +287,28 @@ class FhirValidator:
         """
         self.extensions.register(url, value_types)
 
-    def validate_resource(self, resource: object) -> list[Finding]:
-        """All structural findings for one parsed FHIR JSON resource; [] means valid R4."""
+    def validate_resource(self, resource: object, text: bytes | None = None) -> list[Finding]:
+        """All structural findings for one parsed FHIR JSON resource; [] means valid R4.
+
+        ``text`` is the JSON the resource was parsed from, when known: a property name repeated
+        in one object of it is then a finding too (parsing keeps only the last value).
+        """
         ctx = Context(self.extensions)
         try:
             _resource(resource, "", ctx)
         except RecursionError:
             ctx.add(ruleset.JSON, "", "the record is nested too deeply to be FHIR")
+            return ctx.findings
+        if text is not None and _may_repeat(text, ctx.properties):
+            name = repeated_property(text)
+            if name is not None:
+                where = _resource_type(resource)
+                ctx.add(
+                    ruleset.JSON,
+                    where,
+                    f"the property {name!r} appears twice in one object; JSON keeps only the "
+                    "last value, so the other would be lost",
+                )
         return ctx.findings
 
     def validate_json(self, data: bytes | str) -> list[Finding]:
@@ -311,7 +328,46 @@ class FhirValidator:
             return [
                 Finding(ruleset.JSON.id, "", f"expected a JSON object, found {describe(resource)}")
             ]
-        return self.validate_resource(resource)
+        return self.validate_resource(resource, raw)
+
+
+def _may_repeat(text: bytes, walked: int) -> bool:
+    """Whether the text may hold more property names than the walk met (a cheap, exact test).
+
+    In compact JSON each property name ends in ``":``, so counting them gives the names in the
+    text. A ``\\":`` inside a string or white space before a colon makes the count differ, and
+    then the slow, exact test decides; equal counts with neither present mean no name repeats.
+    """
+    return (
+        text.count(b'":') != walked
+        or b'\\":' in text
+        or b" :" in text
+        or b"\n:" in text
+        or b"\t:" in text
+        or b"\r:" in text
+    )
+
+
+def repeated_property(text: bytes) -> str | None:
+    """The first property name that appears twice in one object of a JSON text, if any."""
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [name for name, _ in items]
+        if not repeated and len(set(names)) != len(names):
+            repeated.append(next(n for i, n in enumerate(names) if n in names[:i]))
+        return dict(items)
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return None
+    return repeated[0] if repeated else None
+
+
+def _resource_type(resource: object) -> str:
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    return kind if isinstance(kind, str) else ""
 
 
 _DEFAULT = FhirValidator()
