@@ -61,9 +61,9 @@ def test_most_json_examples_are_accepted() -> None:
     assert len(accepted) == len(resources) - len(REJECTED)
 
 
-@pytest.mark.skipif(not FILES, reason="../shared/fhir-examples is not present")
 def test_plain_fhir_accepts_what_only_the_environments_settings_refuse() -> None:
     """documentreference-example.json points at example.org: valid R4, refused only here."""
+    require(EXAMPLES)
     for name in sorted(REJECTED):
         r4 = {
             f.rule for f in validate_json((EXAMPLES / name).read_bytes()) if breaks_fhir_r4(f.rule)
