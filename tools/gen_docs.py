@@ -12,6 +12,7 @@ from pathlib import Path
 
 import fivesafes.ingest.pipeline
 import fivesafes.store.crosschecks  # noqa: F401
+from fivesafes.ingest.conformance import breaks_fhir_r4
 from fivesafes.ingest.rules import RULES
 from fivesafes.model import TABLES
 
@@ -64,17 +65,108 @@ Data reaches the environment only through `fivesafes load`, and every record is 
 the point of entry before it can reach the store.
 
 ```
-fivesafes validate PATH...          # run every check, load nothing; exit 1 if anything is rejected
+fivesafes validate PATH...              # run every check, load nothing
+fivesafes validate PATH... --fhir-only  # is it valid FHIR R4 at all? (no rule of this environment)
 fivesafes validate PATH... --format json
 fivesafes load PATH... [--data-dir DIR]
-fivesafes quarantine [--rule RULE]  # every reject, with the rule and what to do
+fivesafes quarantine [--rule RULE]      # every reject, with the rule and what to do
 fivesafes catalogue [--format json]
 ```
 
-`PATH` is any mix of files and folders: FHIR R4 as NDJSON (`.ndjson`, one resource a line) or
-JSON (`.json`: one resource, or a `transaction`, `batch` or `collection` Bundle), and CSV for the
-tabular tables (`workforce.csv`, `areas.csv`). What the FHIR must look like is in
+`PATH` is any mix of files and folders: FHIR R4 as NDJSON (`.ndjson` or `.jsonl`, one resource a
+line) or JSON (`.json`: one resource, or a `transaction`, `batch` or `collection` Bundle), and CSV
+for the tabular tables (`workforce.csv`, `areas.csv`). What the FHIR must look like is in
 [fhir-profile.md](fhir-profile.md); the tables it becomes are in [data-model.md](data-model.md).
+
+## A first check of an extract
+
+```console
+$ fivesafes synth --patients 40 --seed 1 --faults 0.05 --out incoming
+$ fivesafes validate incoming --fhir-only    # exit 1: a few records are not valid FHIR R4
+$ fivesafes validate incoming                # exit 1: more would be quarantined here
+$ fivesafes validate incoming --format json > verdicts.json    # exit 1: the same, as JSON
+```
+
+`fivesafes synth --faults` spoils a share of the records on purpose, some so that they are no
+longer FHIR R4 and some so that they break only this environment's rules, which is why the second
+run rejects more than the first.
+
+## What is read, and what is refused
+
+A folder is read whole, depth first and in name order: every `.ndjson`, `.jsonl`, `.json` and
+`.csv` file in it. Two kinds of file are left out, and named on the way in so nothing is missed in
+silence: files of other types (a compressed `Patient.ndjson.gz` must be decompressed first), and
+names starting with `_` or `.`, where suppliers keep notes beside the data (the synthetic
+generator's `_faults.json`).
+
+Before a single record is read, the whole input is refused (exit 2, nothing checked, nothing
+changed), naming every path concerned, when any part of it cannot be read as given:
+
+- a path that does not exist, or a file or folder the account running fivesafes may not read;
+- inside a folder, a symbolic link that leads out of that folder, or to nothing (a link that stays
+  inside is followed, once; a path named on the command line is followed wherever it points, so to
+  load data kept elsewhere, name it);
+- a pipe, socket or device where a data file would be, or a name that is not UTF-8;
+- a file named on the command line that is not `.ndjson`, `.jsonl`, `.json` or `.csv`.
+
+Inside a file, one bad record costs that record, never the file: it is quarantined with its
+reason and the rest are checked. Files are UTF-8 (a UTF-8 byte order mark is allowed). A file in
+UTF-16 or UTF-32 is one `text.encoding` finding for the file; a byte that is not UTF-8 is a
+`text.encoding` finding for its line (and, in CSV, its column); a CSV line the CSV reader cannot
+read (a field over 131,072 characters) is a `csv.syntax` finding for that line; a file with no
+records (an empty NDJSON file, a CSV file with only its header, a Bundle with no entries) is a
+`file.empty` finding. A Bundle that is unwrapped is also validated whole, so its own rules
+(bdl-1..12, `fullUrl`) apply: what concerns one entry is that entry's finding, the rest a finding
+for the file.
+
+## Two verdicts: valid FHIR R4, and loadable here
+
+Every FHIR record gets two verdicts. **Valid FHIR R4** is what HL7's reference validator says of it
+with no profile: the structural rules below (the `fhir.` rules except `fhir.example-url` and
+`fhir.markdown`), with the validator's settings as its own test suite runs it, and with the
+extensions of [fhir-profile.md](fhir-profile.md) known; JSON that does not parse and text that is
+not UTF-8 are not valid R4 either. **Loadable here** adds this environment's rules: resource types
+outside the common data model, a Patient without an NHS number, codes in systems the model does not
+use, dates in the future, references that resolve to nothing, and two settings of HL7's validator
+that R4 itself does not require, which the environment turns on: example URLs refused
+(`fhir.example-url`) and no HTML in markdown (`fhir.markdown`).
+
+`fivesafes validate --fhir-only` gives the first verdict alone, and needs no data directory: it
+applies none of the environment's rules and does not judge CSV files (they are not FHIR; it says
+which it left). `fivesafes validate` gives both, per record and per file. Agreement with the
+reference validator is checked, case by case, on the R4 cases of HL7's own validator test suite
+(`tests/ingest/test_fhir_validator_cases.py`): each case in the mode matching the settings the
+reference ran it with, and all of them agree but one, run with a setting that skips contained
+resources, which fivesafes always checks.
+
+`--format json` writes one object:
+
+```
+{"mode": "environment",                 # or "fhir-only"
+ "files": [{"file": ..., "records": 3, "valid_fhir_r4": 3, "accepted": 2}],
+ "records": [{"file": ..., "line": 7, "entry": null, "resource_type": "Condition", "id": "x",
+              "fhir_r4": "valid",       # "invalid", or null for CSV and whole-file findings
+              "verdict": "rejected",    # "accepted"; not in fhir-only mode
+              "findings": [{"path": "Condition.subject", "rule": "reference.unresolved",
+                            "message": "...", "scope": "environment"}]}],   # or "fhir-r4"
+ "not_judged": [...]}                   # fhir-only mode: the CSV files it left
+```
+
+`valid_fhir_r4` is null for a CSV file; `accepted` is absent in fhir-only mode.
+
+## Exit codes
+
+`load` and `validate` tell a script what happened, as `diff` and `grep` do:
+
+| code | `load` | `validate` | `validate --fhir-only` |
+|---|---|---|---|
+| 0 | every record loaded (new, updated or unchanged) | all would load | all are valid R4 |
+| 1 | some records were quarantined, the rest loaded | some would not | some are not |
+| 2 | refused: nothing was read or changed; the message says why | the same | the same |
+| 3 | nothing was loaded: every record was quarantined | none would load | none is valid R4 |
+
+A load that ends with 1 or 3 has committed: its rejects are in the quarantine with their reasons
+(`fivesafes quarantine`) and the load is in the ledger. One that ends with 2 left no trace.
 
 ## What a load promises
 
@@ -96,8 +188,8 @@ tabular tables (`workforce.csv`, `areas.csv`). What the FHIR must look like is i
 
 ## Every rule
 
-Each rejected record names one of these rules. Rules starting `fhir.` are base FHIR R4; the others
-are the environment's own.
+Each rejected record names one of these rules. Each says whether a finding under it means the
+record is not valid FHIR R4, or only that this environment will not load it.
 
 """
 
@@ -105,7 +197,8 @@ are the environment's own.
 def loading_data() -> str:
     out = [LOADING_INTRO]
     for r in sorted(RULES.values(), key=lambda r: (not r.id.startswith("fhir."), r.id)):
-        out += [f"### `{r.id}`", "", f"**{r.summary}.** {r.reason}", "", "Example:", ""]
+        scope = "Not valid FHIR R4" if breaks_fhir_r4(r.id) else "The environment's rule"
+        out += [f"### `{r.id}`", "", f"**{r.summary}.** {r.reason}", "", f"*{scope}.* Example:", ""]
         out += [f"> {r.example}", ""]
     return "\n".join(out)
 
