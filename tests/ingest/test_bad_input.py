@@ -239,3 +239,42 @@ def test_an_unreadable_file_or_folder_refuses_with_its_name(tmp_path: Path) -> N
     for path in (secret, locked):
         assert f"{path}: permission denied" in message
     assert "nothing was checked or loaded" in message
+
+
+def test_a_store_held_by_another_process_is_a_clear_error(
+    tmp_path: Path, custodian: list[str]
+) -> None:
+    source = ndjson(tmp_path / "a.ndjson", basic_population(1))
+    assert runner.invoke(app, ["load", str(source), *custodian]).exit_code == 0
+    store = tmp_path / "data" / "store.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(store)!r}); "
+            "print('ready', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        for command in (["load", str(source), *custodian], ["quarantine", *custodian]):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 2, result.output
+            assert f"the store {store} is in use by another process (process {holder.pid})" in (
+                flat(result.stderr)
+            )
+    finally:
+        holder.communicate("")
+
+
+def test_ndjson_named_json_says_how_to_name_it(tmp_path: Path) -> None:
+    misnamed = tmp_path / "Patient.json"
+    misnamed.write_bytes(b"\n".join(orjson.dumps(r) for r in basic_population(1)))
+    result, records = validate(misnamed)
+    assert result.exit_code == 3
+    [(_, line, _, rule, message)] = findings(records)
+    assert (line, rule) == (2, "json.malformed")
+    assert str(message).endswith("(a file of one resource a line is NDJSON: name it .ndjson)")

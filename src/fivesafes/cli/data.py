@@ -32,7 +32,7 @@ from fivesafes.ingest.pipeline import is_csv
 from fivesafes.ingest.readers import FILE_EMPTY
 from fivesafes.ingest.sources import UnreadableSource, survey
 from fivesafes.store.config import DataDir
-from fivesafes.store.database import Store
+from fivesafes.store.database import Store, StoreBusy
 from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback, load
 
 T = TypeVar("T")
@@ -68,6 +68,14 @@ def _survey(paths: list[Path]) -> list[Path]:
     if not found.files:
         raise fail("no .ndjson, .jsonl, .json or .csv files found in " + ", ".join(map(str, paths)))
     return list(found.files)
+
+
+def _store(data_dir: Path | None, read_only: bool = False) -> Store:
+    """The environment's store, or a clear error: none yet (to read), or another process has it."""
+    try:
+        return Store.open(DataDir.from_env(data_dir), read_only=read_only)
+    except (FileNotFoundError, StoreBusy) as exc:
+        raise fail(str(exc)) from None
 
 
 def _with_progress(files: list[Path], run: Callable[[ProgressCallback], T]) -> T:
@@ -170,12 +178,15 @@ def load_command(
     credential = need_token(token)
     with control_plane(data_dir) as cp:
         files = _survey(paths)
-        result = _with_progress(
-            files,
-            lambda advance: load_data(
-                cp, DataDir.from_env(data_dir), credential, paths, progress=advance
-            ),
-        )
+        try:
+            result = _with_progress(
+                files,
+                lambda advance: load_data(
+                    cp, DataDir.from_env(data_dir), credential, paths, progress=advance
+                ),
+            )
+        except StoreBusy as busy:
+            raise fail(str(busy)) from None
     if result.report is None:
         _already_loaded(result, output_format)
         return
@@ -412,11 +423,7 @@ def quarantine_command(
             who = cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
         what = {"table": "quarantine", "rule": rule or "any", "limit": str(limit)}
         cp.log("identifiable_read", what, who.person_id)
-    try:
-        store = Store.open(DataDir.from_env(data_dir), read_only=True)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
-    with store:
+    with _store(data_dir, read_only=True) as store:
         where, params = ("WHERE rule = ?", [rule]) if rule else ("", [])
         rows = store.con.execute(
             "SELECT file, line, entry, resource_type, resource_id, path, rule, message "
@@ -454,11 +461,7 @@ def catalogue_command(
     columns: Annotated[bool, typer.Option("--columns", help="Also describe every column")] = False,
 ) -> None:
     """Every dataset in the store: description, columns, counts, coverage, completeness, loads."""
-    try:
-        store = Store.open(DataDir.from_env(data_dir), read_only=True)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
-    with store:
+    with _store(data_dir, read_only=True) as store:
         catalogue = build_catalogue(store.con)
     if output_format == "json":
         sys.stdout.write(catalogue.to_json().decode() + "\n")

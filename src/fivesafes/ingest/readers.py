@@ -230,6 +230,8 @@ def read_json(path: Path) -> Iterator[RawRecord]:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         rule_id, message = _json_error(data, exc)
+        if exc.msg.startswith("unexpected content after document") and b"\n" in data.strip():
+            message += " (a file of one resource a line is NDJSON: name it .ndjson)"
         line = data[: exc.pos].count(b"\n") + 1
         yield RawRecord(name, line, None, None, message, rule_id)
         return

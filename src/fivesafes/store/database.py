@@ -13,6 +13,7 @@ One DuckDB file, one transaction per load: an interrupted load leaves nothing.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -69,6 +70,10 @@ def _ddl(schema: str, name: str, columns: tuple[tuple[str, str], ...]) -> str:
     return f'CREATE TABLE IF NOT EXISTS {schema}."{name}" ({cols})'
 
 
+class StoreBusy(RuntimeError):
+    """Another process holds the store (DuckDB allows one writer, or readers, at a time)."""
+
+
 class Store:
     """An open DuckDB store with the environment's pseudonymiser."""
 
@@ -103,7 +108,17 @@ class Store:
                 f"no store at {data_dir.database}: load data first with `fivesafes load`"
             )
         data_dir.root.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(data_dir.database), read_only=read_only)
+        try:
+            con = duckdb.connect(str(data_dir.database), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc):
+                raise
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            who = f" (process {holder.group(1)})" if holder else ""
+            raise StoreBusy(
+                f"the store {data_dir.database} is in use by another process{who}; "
+                "try again when it has finished"
+            ) from None
         store = cls(con, data_dir.key_file, data_dir.database)
         if read_only:
             store._spill_to_temp()
