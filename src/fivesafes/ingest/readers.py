@@ -146,6 +146,14 @@ def _json_error(line: bytes, exc: orjson.JSONDecodeError) -> tuple[str, str]:
     return JSON_MALFORMED.id, message
 
 
+def _utf8_body(name: str, data: bytes) -> bytes | RawRecord:
+    """A file's bytes without a UTF-8 byte order mark, or the finding that it is not UTF-8."""
+    problem = wrong_encoding(data[:4])
+    if problem is not None:
+        return _file_record(name, problem, TEXT_ENCODING.id)
+    return data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
+
+
 def _file_record(name: str, message: str, rule_id: str) -> RawRecord:
     """A finding about the whole file, at its first line."""
     return RawRecord(name, 1, None, None, message, rule_id, whole_file=True)
@@ -163,12 +171,11 @@ def read_ndjson(
     name = str(path)
     data = _read(path, start, end)
     if start == 0:
-        problem = wrong_encoding(data[:4])
-        if problem is not None:
-            yield _file_record(name, problem, TEXT_ENCODING.id)
+        body = _utf8_body(name, data)
+        if isinstance(body, RawRecord):
+            yield body
             return
-        if data.startswith(_UTF8_BOM):
-            data = data[len(_UTF8_BOM) :]
+        data = body
     records = 0
     for number, line in enumerate(data.split(b"\n"), start=first_line):
         if not line.strip():
@@ -216,13 +223,11 @@ def read_json(path: Path) -> Iterator[RawRecord]:
     whole file, so its own rules can be checked, then one record an entry.
     """
     name = str(path)
-    data = _read(path)
-    problem = wrong_encoding(data[:4])
-    if problem is not None:
-        yield _file_record(name, problem, TEXT_ENCODING.id)
+    body = _utf8_body(name, _read(path))
+    if isinstance(body, RawRecord):
+        yield body
         return
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
+    data = body
     if not data.strip():
         yield _file_record(name, "the file holds no records", FILE_EMPTY.id)
         return
