@@ -278,3 +278,11 @@ def test_ndjson_named_json_says_how_to_name_it(tmp_path: Path) -> None:
     [(_, line, _, rule, message)] = findings(records)
     assert (line, rule) == (2, "json.malformed")
     assert str(message).endswith("(a file of one resource a line is NDJSON: name it .ndjson)")
+
+
+def test_synth_to_a_place_it_cannot_write_is_a_clear_error(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    result = runner.invoke(app, ["synth", "--patients", "2", "--out", str(in_the_way)])
+    assert result.exit_code == 2
+    assert f"cannot write the population to {in_the_way}: File exists" in flat(result.stderr)

@@ -151,6 +151,9 @@ def synth_command(
             summary = generate(out, patients=patients, seed=seed, faults=faults, progress=progress)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        where = exc.filename or out
+        raise fail(f"cannot write the population to {where}: {exc.strerror or exc}") from None
     table = RichTable(title=f"Synthetic population: {summary.patients:,} people, seed {seed}")
     table.add_column("file", no_wrap=True)
     table.add_column("records", justify="right")
@@ -195,7 +198,7 @@ def load_command(
     quarantined = totals["quarantined"]
     code = exit_code(sum(totals.values()) - quarantined, quarantined)
     if output_format == "json":
-        sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         console.print(_summary_table(report, f"Load {report.load_id}"))
         if report.rules:
