@@ -16,12 +16,12 @@ UTF-8 are not FHIR JSON, so they break R4 too. Every other rule is the environme
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from fivesafes.ingest.fhir import ruleset
-from fivesafes.ingest.pipeline import structural_records
+from fivesafes.ingest.pipeline import identity, structural_records
 from fivesafes.ingest.readers import JSON_MALFORMED, TEXT_ENCODING
 from fivesafes.ingest.rules import Finding, Rule
 
@@ -39,7 +39,7 @@ def breaks_fhir_r4(rule_id: str) -> bool:
     return rule_id in FHIR_R4_RULES
 
 
-def fhir_r4_valid(rules: Iterator[str] | list[str] | tuple[str, ...]) -> bool:
+def fhir_r4_valid(rules: Iterable[str]) -> bool:
     """The FHIR verdict of a record with findings under these rules."""
     return not any(breaks_fhir_r4(r) for r in rules)
 
@@ -73,15 +73,6 @@ def fhir_r4_verdicts(path: Path) -> Iterator[FhirVerdict]:
                 yield FhirVerdict(raw.file, raw.line, raw.entry, None, None, (finding,))
             continue
         r4 = tuple(f for f in structural if breaks_fhir_r4(f.rule))
-        resource = raw.resource if isinstance(raw.resource, dict) else {}
-        rtype, rid = resource.get("resourceType"), resource.get("id")
         if raw.whole_file and not r4:
             continue
-        yield FhirVerdict(
-            raw.file,
-            raw.line,
-            raw.entry,
-            rtype if isinstance(rtype, str) else None,
-            rid if isinstance(rid, str) else None,
-            r4,
-        )
+        yield FhirVerdict(raw.file, raw.line, raw.entry, *identity(raw.resource), r4)

@@ -93,7 +93,8 @@ class CheckedRow:
     findings: tuple[Finding, ...]
 
 
-def _identity(resource: Any) -> tuple[str | None, str | None]:
+def identity(resource: Any) -> tuple[str | None, str | None]:
+    """A record's resourceType and id, each when it is a string."""
     if not isinstance(resource, dict):
         return None, None
     rtype, rid = resource.get("resourceType"), resource.get("id")
@@ -113,7 +114,7 @@ def check_resource(
     ``structural`` is the record's base-R4 findings when they are already known (a Bundle's
     entries are validated with their Bundle).
     """
-    rtype, rid = _identity(resource)
+    rtype, rid = identity(resource)
     findings = VALIDATOR.validate_resource(resource) if structural is None else structural
     if findings:
         return CheckedResource(file, line, entry, rtype, rid, None, None, None, tuple(findings))
@@ -145,7 +146,7 @@ def _bundle_findings(
     bundle: dict[str, Any], text: bytes | None, entries: list[RawRecord]
 ) -> tuple[list[Finding], dict[int, list[Finding]]]:
     """Validate a Bundle whole (its own rules: bdl-*, fullUrl) and give each entry its findings."""
-    types = {raw.entry: _identity(raw.resource)[0] for raw in entries if raw.entry is not None}
+    types = {raw.entry: identity(raw.resource)[0] for raw in entries if raw.entry is not None}
     by_entry: dict[int, list[Finding]] = {index: [] for index in types}
     own: list[Finding] = []
     for finding in VALIDATOR.validate_resource(bundle, text):
