@@ -488,6 +488,7 @@ def test_validate_json_reports_unparseable_input_as_findings() -> None:
         # White space before a colon and an escaped quote before one must not hide a repeat.
         b'{"resourceType" : "Patient", "gender" : "male", "gender" : "female"}',
         b'{"resourceType":"Patient","gender":"male","gender"\t:"female"}',
+        b'{"resourceType":"Patient","gender"\r:"male","gender":"female"}',
         b'{"resourceType":"Patient","name":[{"text":"a\\":b","text":"c"}]}',
     ],
 )

@@ -331,21 +331,18 @@ class FhirValidator:
         return self.validate_resource(resource, raw)
 
 
-def _may_repeat(text: bytes, walked: int) -> bool:
-    """Whether the text may hold more property names than the walk met (a cheap, exact test).
+_WHITE_TO_SPACE = bytes.maketrans(b"\t\r\n", b"   ")
 
-    In compact JSON each property name ends in ``":``, so counting them gives the names in the
-    text. A ``\\":`` inside a string or white space before a colon makes the count differ, and
-    then the slow, exact test decides; equal counts with neither present mean no name repeats.
+
+def _may_repeat(text: bytes, walked: int) -> bool:
+    """Whether the text may hold more property names than the walk met (cheap; exact test after).
+
+    In compact JSON every property name, and nothing else, ends in ``":`` (an escaped quote
+    before a colon inside a string only raises the count), so a count equal to the names walked
+    means no name is repeated. A name written with white space before its colon is not counted,
+    so text with any goes to the exact test. Two passes over the bytes, both in C.
     """
-    return (
-        text.count(b'":') != walked
-        or b'\\":' in text
-        or b" :" in text
-        or b"\n:" in text
-        or b"\t:" in text
-        or b"\r:" in text
-    )
+    return text.count(b'":') != walked or b" :" in text.translate(_WHITE_TO_SPACE)
 
 
 def repeated_property(text: bytes) -> str | None:
