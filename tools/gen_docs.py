@@ -166,7 +166,9 @@ resources, which fivesafes always checks.
 | 3 | nothing was loaded: every record was quarantined | none would load | none is valid R4 |
 
 A load that ends with 1 or 3 has committed: its rejects are in the quarantine with their reasons
-(`fivesafes quarantine`) and the load is in the ledger. One that ends with 2 left no trace.
+(`fivesafes quarantine`) and the load is in the ledger. One that ends with 2 left no trace. Loading
+again the very files of the latest load (same names, same bytes) loads nothing, says so, and exits
+as that load did, so a script that retries gets the answer it would have had.
 
 ## What a load promises
 

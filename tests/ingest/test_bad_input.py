@@ -179,6 +179,8 @@ def test_exit_codes_say_all_some_or_none_loaded(tmp_path: Path, custodian: list[
     some = runner.invoke(app, ["load", str(good), str(bad), *custodian])
     assert some.exit_code == 1
     assert "2 records were quarantined; the rest loaded" in flat(some.stderr)
+    retried = runner.invoke(app, ["load", str(good), str(bad), *custodian])
+    assert retried.exit_code == 1 and "already loaded" in retried.stdout  # as the load it repeats
     again = runner.invoke(app, ["load", str(good), *custodian])
     assert again.exit_code == 0, again.output  # unchanged records count as loaded
     quarantine = runner.invoke(app, ["quarantine", *custodian, "--format", "json"])

@@ -191,8 +191,7 @@ def load_command(
         except StoreBusy as busy:
             raise fail(str(busy)) from None
     if result.report is None:
-        _already_loaded(result, output_format)
-        return
+        raise typer.Exit(_already_loaded(result, output_format))
     report = result.report
     totals = report.totals
     quarantined = totals["quarantined"]
@@ -215,18 +214,23 @@ def load_command(
     raise typer.Exit(code)
 
 
-def _already_loaded(result: LoadResult, output_format: str) -> None:
+def _already_loaded(result: LoadResult, output_format: str) -> int:
+    """Say that the latest load holds these very files; exit as that load did, so a retry
+    gives a script the answer the load it repeats gave."""
     assert result.previous is not None
     previous = result.previous
     if output_format == "json":
         summary = {**previous.summary, "already_loaded": True}
-        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
-        return
-    console.print(
-        f"already loaded: load {previous.load_id} committed these files (same names, same "
-        f"bytes) at {previous.finished_at:%Y-%m-%d %H:%M:%S} UTC and nothing was loaded "
-        "since; nothing to do"
-    )
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        console.print(
+            f"already loaded: load {previous.load_id} committed these files (same names, same "
+            f"bytes) at {previous.finished_at:%Y-%m-%d %H:%M:%S} UTC and nothing was loaded "
+            "since; nothing to do"
+        )
+    counts = previous.summary.get("counts", {}).values()
+    quarantined = sum(c.get("quarantined", 0) for c in counts)
+    return exit_code(sum(sum(c.values()) for c in counts) - quarantined, quarantined)
 
 
 Record = dict[str, Any]
