@@ -14,6 +14,7 @@ from fivesafes.cli import (  # noqa: F401
     jobs,
     query,
     release,
+    serve,
     trust,
 )
 from fivesafes.cli.common import app

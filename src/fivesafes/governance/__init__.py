@@ -19,6 +19,13 @@ from fivesafes.governance.accounts import (
     revoke_token,
     whoami,
 )
+from fivesafes.governance.access import (
+    Caller,
+    client_token,
+    identify,
+    link_account,
+    register_client,
+)
 from fivesafes.governance.control import ControlPlane, Principal
 from fivesafes.governance.identity import IdentityProvider, PersonalTokens
 from fivesafes.governance.optouts import (
@@ -57,6 +64,7 @@ __all__ = [
     "PERMISSIONS",
     "AccessDenied",
     "AccountView",
+    "Caller",
     "Action",
     "Application",
     "ConsentScope",
@@ -79,16 +87,20 @@ __all__ = [
     "authorise_job",
     "authorise_project_member",
     "change_account",
+    "client_token",
     "create_account",
     "decide",
     "decision_signature_valid",
     "excluded_patient_ids",
+    "identify",
     "issue_token",
+    "link_account",
     "list_accounts",
     "list_projects",
     "load_opt_outs",
     "opt_out_report",
     "record_opt_outs_applied",
+    "register_client",
     "register_key",
     "revise_project",
     "revoke_key",

@@ -35,6 +35,9 @@ class Action(StrEnum):
     VIEW_OPT_OUT_COUNTS = "view_opt_out_counts"
     REQUEST_RELEASE = "request_release"
     REVIEW_OUTPUT = "review_output"
+    READ_CARE_RECORD = "read_care_record"
+    MANAGE_OWN_RECORD = "manage_own_record"
+    MANAGE_DIRECTORY = "manage_directory"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -51,6 +54,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REQUEST_RELEASE: frozenset({Role.ANALYST}),
     # and, in the release stage, never on a project the checker is a member of:
     Action.REVIEW_OUTPUT: frozenset({Role.OUTPUT_CHECKER}),
+    # and, in the environment, only for people in the clinician's care (or by break glass):
+    Action.READ_CARE_RECORD: frozenset({Role.CLINICIAN}),
+    # and only one's own record, details and choices:
+    Action.MANAGE_OWN_RECORD: frozenset({Role.PATIENT}),
+    # and only one's own organisation's entries:
+    Action.MANAGE_DIRECTORY: frozenset({Role.ORG_ADMIN}),
 }
 """Which roles may take each action (a person may hold several roles)."""
 

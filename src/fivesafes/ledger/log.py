@@ -19,6 +19,7 @@ hashes added to the tree level by level, and one SQLite transaction.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
@@ -67,6 +68,8 @@ DEFAULT_HANDOVER = timedelta(days=30)
 
 Record = tuple[str, str, Mapping[str, Any]]
 """One event to log: (kind, actor, subject)."""
+_RETRIES = 8
+"""How often an append catches up with another process's appends and tries again."""
 
 __all__ = ["DEFAULT_HANDOVER", "Ledger", "LedgerError", "Record", "verify_file"]
 
@@ -116,8 +119,9 @@ def verify_file(
 class Ledger:
     """An open ledger: an append-only store, its Merkle tree in memory and its signing key.
 
-    One process writes to a ledger at a time (the tree lives in that process's memory); a second
-    writer's appends fail on the store's unique index rather than fork the log. Readers and
+    The tree lives in the writing process's memory; a second process's appends fail on the
+    store's unique index rather than fork the log, and the writer that lost the race takes in
+    what the other appended (:meth:`catch_up`) and tries again. Readers and
     auditors can use :func:`verify_file` at any time.
 
     ``origin`` is the origin the environment is configured with (see :mod:`.origin`); a new log
@@ -161,6 +165,8 @@ class Ledger:
                 f"the ledger's key entries do not check out ({exc}); run `fivesafes ledger verify`"
             ) from exc
         self._cosigner: NoteSigner | None = None
+        self._lock = threading.RLock()
+        """Appends from several threads (the API server's requests) go one at a time."""
         if self._tree.size == 0:
             self._signer = self._start(origin)
         else:
@@ -421,7 +427,40 @@ class Ledger:
     ) -> None:
         self.close()
 
+    def of_kinds(self, kinds: Sequence[str]) -> Iterator[bytes]:
+        """Stored entry bytes of the given kinds, in index order."""
+        return (row.entry for row in self._store.entries_of_kinds(kinds))
+
+    def catch_up(self) -> bool:
+        """Take in the entries and checkpoints another process appended since this one last
+        looked (the API server and a load both write one ledger); True if there were any."""
+        start, signed = self._tree.size, self.signed_size
+        rows = list(self._store.entries(start))
+        if rows:
+            self._tree.extend(b"".join(row.leaf_hash for row in rows))
+        for row in rows:
+            if row.kind in KEY_KINDS:
+                self._chain.apply(row.index, row.kind, orjson.loads(row.entry)["subject"])
+        stored = self._store.checkpoints()
+        if stored and (self._latest is None or stored[-1].size > self._latest.size):
+            self._latest = stored[-1]
+        return self._tree.size > start or self.signed_size > signed
+
     def _commit(
+        self, records: Sequence[Record], force_checkpoint: bool, *, check: bool = False
+    ) -> list[EntryRow]:
+        """Store ``records`` (:meth:`_commit_once`), one caller at a time; if another process
+        appended first (the store refuses our indices), catch up with it and try again."""
+        with self._lock:
+            for _ in range(_RETRIES):
+                try:
+                    return self._commit_once(records, force_checkpoint, check=check)
+                except Exception:
+                    if not self.catch_up():
+                        raise
+            return self._commit_once(records, force_checkpoint, check=check)
+
+    def _commit_once(
         self, records: Sequence[Record], force_checkpoint: bool, *, check: bool = False
     ) -> list[EntryRow]:
         """Check (if asked), encode, hash and store ``records`` with the checkpoints they are due,

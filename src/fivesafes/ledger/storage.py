@@ -148,12 +148,16 @@ class SqliteLedgerStore:
         self._path = path
         with self._reading():
             if read_only:
-                self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                self._db = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+                )
                 self._db.text_factory = bytes  # TEXT that is not UTF-8 must not stop a read
                 self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # A server's request threads share the ledger: the Ledger serialises its appends,
+            # and SQLite serialises the connection itself.
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.text_factory = bytes
             self._db.execute(f"PRAGMA page_size={_PAGE_SIZE}")  # a new file only; appends faster
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -120,6 +120,7 @@ def load(
     before_commit: Callable[[LoadReport], None] | None = None,
     load_id: str | None = None,
     digest: str | None = None,
+    rebuild_analysis: bool = True,
 ) -> LoadReport:
     """Check and load ``paths`` into ``store`` in one transaction.
 
@@ -130,6 +131,9 @@ def load(
     ``before_commit`` sees the finished report just before COMMIT (the ledger's intent
     entry is written there); if it raises, the load is rolled back, so no load goes unlogged.
     ``load_id`` names the load (a fresh random one by default); ``digest`` is kept with it.
+    ``rebuild_analysis=False`` leaves the analysis layer to the next load's rebuild: the API's
+    small self-service writes are checked and merged exactly like a load, without rebuilding
+    every analysis table for one changed record.
     """
     files = discover(paths)
     report = LoadReport(load_id or uuid.uuid4().hex[:16], [str(f) for f in files], digest=digest)
@@ -138,7 +142,9 @@ def load(
     started = _utc_now()
     con.execute("BEGIN TRANSACTION")
     try:
-        staged = _stage_and_check(store, files, report, today, progress, verdicts, workers)
+        staged = _stage_and_check(
+            store, files, report, today, progress, verdicts, workers, rebuild_analysis
+        )
         if verdicts:
             report.verdicts = _verdicts(con, staged)
         if commit:
@@ -163,6 +169,7 @@ def _stage_and_check(
     progress: ProgressCallback | None,
     collect: bool,
     workers: int | None,
+    rebuild_analysis: bool = True,
 ) -> list[Verdict]:
     """Stage, check, merge and rebuild; returns the staged records' verdicts when ``collect``."""
     con = store.con
@@ -233,7 +240,8 @@ def _stage_and_check(
     run_crosschecks(con, report)
     _merge_fhir(con, report)
     _merge_tables(con, report)
-    rebuild_analysis_layer(con)
+    if rebuild_analysis:
+        rebuild_analysis_layer(con)
     con.execute("INSERT INTO meta.quarantine SELECT * FROM stage_quarantine")
     return staged
 

@@ -1,0 +1,54 @@
+"""The one FastAPI application: its routers, its error layer and its OpenAPI document.
+
+:func:`create_app` is the factory every server and test uses. Areas are routers
+(``fhir``, ``personal``, ``directory``, ``auth``); the management API and the portal are added
+the same way (``include_router``), sharing the caller dependency (:mod:`.deps`), the error layer
+(:mod:`.errors`) and the document at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fivesafes.api import auth, directory, errors, fhir, personal
+from fivesafes.api.config import ServerConfig
+from fivesafes.environment.records import Records
+from fivesafes.governance import ControlPlane
+
+VERSION = "1.0.0"
+DESCRIPTION = """
+The fivesafes API: FHIR R4 for direct care (`/fhir/`), people's own details, choices and shared
+data (`/personal/`), and organisations' directory entries (`/directory/`).
+Send a bearer token: a personal token (`fivesafes token`) or one from `/oauth/token`.
+"""
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The application for one environment; it opens the control plane and the store when it
+    starts and closes them (signing the ledger) when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cp = ControlPlane.open(config.data_dir)
+        records = Records.open(cp, config.data_dir)
+        app.state.records = records
+        try:
+            yield
+        finally:
+            records.close()
+            cp.close()
+
+    app = FastAPI(
+        title="fivesafes API",
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    errors.install(app)
+    for area in (fhir, personal, directory, auth):
+        app.include_router(area.router)
+    return app

@@ -1,0 +1,102 @@
+"""How systems get tokens and SMART clients find out how: OAuth2 client credentials and
+``/.well-known/smart-configuration``.
+
+A registered client (``fivesafes client register``) posts its id and secret to ``/oauth/token``
+(``grant_type=client_credentials``, HTTP Basic or form fields, RFC 6749 section 4.4) and gets a
+short-lived bearer token with the SMART scopes it asked for within those registered. People use
+their personal tokens (``fivesafes token``) directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header
+from fastapi.responses import JSONResponse
+
+from fivesafes.api.deps import ConfigDep, RecordsDep
+from fivesafes.governance import AccessDenied
+from fivesafes.governance.access import CLIENT_TOKEN_LIFETIME, client_token
+from fivesafes.governance.scopes import ScopeError
+
+router = APIRouter(tags=["authorisation"])
+SCOPES_SUPPORTED = ["system/*.rs", "user/*.rs", "patient/*.rs", "patient/*.cruds"]
+
+
+def smart_configuration(base_url: str) -> dict[str, Any]:
+    base = base_url.rstrip("/")
+    return {
+        "issuer": base,
+        "token_endpoint": f"{base}/oauth/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": SCOPES_SUPPORTED,
+        "capabilities": ["client-confidential-symmetric", "permission-v2", "permission-v1"],
+        "code_challenge_methods_supported": ["S256"],
+    }
+
+
+@router.get("/.well-known/smart-configuration", summary="SMART discovery")
+def smart(config: ConfigDep) -> dict[str, Any]:
+    """Where SMART clients get tokens, and what the server supports (SMART App Launch 2.x)."""
+    return smart_configuration(config.base_url)
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _basic(authorization: str | None) -> tuple[str, str] | None:
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
+
+
+@router.post(
+    "/oauth/token",
+    summary="OAuth2 token (client credentials)",
+    responses={400: {"description": "OAuth2 error"}, 401: {"description": "invalid client"}},
+)
+def token(
+    records: RecordsDep,
+    grant_type: Annotated[str, Form()],
+    scope: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """A short-lived access token for a registered system (``grant_type=client_credentials``)."""
+    if grant_type != "client_credentials":
+        return _oauth_error("unsupported_grant_type", "this server issues client_credentials")
+    basic = _basic(authorization)
+    cid, secret = basic if basic else (client_id, client_secret)
+    if not cid or not secret:
+        return _oauth_error("invalid_client", "give client_id and client_secret", 401)
+    try:
+        issued = client_token(records.cp, cid, secret, scope)
+    except ScopeError as exc:
+        return _oauth_error("invalid_scope", str(exc))
+    except AccessDenied as exc:
+        if str(exc) == "invalid_scope":
+            return _oauth_error("invalid_scope", "none of the scopes asked for is registered")
+        return _oauth_error("invalid_client", "unknown client or wrong secret", 401)
+    return JSONResponse(
+        {
+            "access_token": issued.token.token,
+            "token_type": "Bearer",
+            "expires_in": int(CLIENT_TOKEN_LIFETIME.total_seconds()),
+            "scope": issued.scopes,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )

@@ -1,0 +1,101 @@
+"""``fivesafes serve`` and what the API's callers need first: links to care, and clients.
+
+``serve`` runs the one API application (FHIR for care, self-service, the directory) with
+uvicorn, on a host and port, with TLS when given a certificate and key, writing absolute links
+from the public base URL it is told (the proxy's, behind one). ``link`` ties an account to its
+organisation's ODS code (clinicians, organisation administrators) or to the person's own NHS
+number (patients); ``client register`` lets a system get tokens with OAuth2 client credentials.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fivesafes.cli.common import (
+    DataDirOption,
+    TokenOption,
+    app,
+    console,
+    control_plane,
+    fail,
+    need_token,
+)
+from fivesafes.store.config import DataDir
+
+clients = typer.Typer(help="Systems that get API tokens with OAuth2 client credentials")
+app.add_typer(clients, name="client")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)")] = 8000,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Public base URL for links (default: http(s)://HOST:PORT)"),
+    ] = None,
+    cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM)")] = None,
+    key: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the API: FHIR R4 for care, self-service and the directory, until stopped."""
+    import uvicorn
+
+    from fivesafes.api.app import create_app
+    from fivesafes.api.config import ServerConfig
+
+    if (cert is None) != (key is None):
+        raise fail("TLS needs both --cert and --key")
+    for path in (p for p in (cert, key) if p is not None):
+        if not path.is_file():
+            raise fail(f"{path}: no such file")
+    where = DataDir.from_env(data_dir)
+    scheme = "https" if cert else "http"
+    config = ServerConfig(where, base_url or f"{scheme}://{host}:{port}")
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+@app.command("link")
+def link_command(
+    person_id: Annotated[str, typer.Argument(help="The account to link")],
+    ods: Annotated[str | None, typer.Option(help="Their organisation's ODS code")] = None,
+    nhs_number: Annotated[str | None, typer.Option(help="The person's own NHS number")] = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Tie an account to an organisation (ODS code) or to the person's NHS number (custodian)."""
+    from fivesafes.governance.access import link_account
+
+    if ods is None and nhs_number is None:
+        raise fail("give --ods or --nhs-number")
+    with control_plane(data_dir) as cp:
+        link_account(cp, need_token(token), person_id, ods_code=ods, nhs_number=nhs_number)
+    console.print(f"linked {person_id}")
+
+
+@clients.command("register")
+def register_command(
+    client_id: Annotated[str, typer.Argument(help="The client's id")],
+    acting_as: Annotated[str, typer.Option("--as", help="The account the client acts as")],
+    scopes: Annotated[str, typer.Option(help="SMART scopes, e.g. 'system/*.rs'")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Register a system for client credentials; prints its secret once (custodian)."""
+    from fivesafes.governance.access import register_client
+
+    with control_plane(data_dir) as cp:
+        made = register_client(cp, need_token(token), client_id, acting_as, scopes)
+    console.print(f"client {made.client_id} acts as {made.person_id} with {made.scopes}")
+    console.print(made.client_secret)
