@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+
 from fhir_factory import (
     LOCAL,
     SCT,
@@ -25,7 +26,6 @@ from fhir_factory import (
     registration,
     write_ndjson,
 )
-
 from fivesafes.api.app import create_app
 from fivesafes.api.config import ServerConfig
 from fivesafes.governance import (
@@ -51,7 +51,16 @@ def observation(oid: str, pid: str, code: str = "271649006", when: str = "2021-0
         "resourceType": "Observation",
         "id": oid,
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],  # noqa: E501
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": [{"system": SCT, "code": code}]},
         "subject": {"reference": f"Patient/{pid}"},
         "effectiveDateTime": when,
@@ -64,7 +73,16 @@ def sleep(oid: str | None, pid: str | None, minutes: float = 431.0, when: str = 
     found: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "activity"}]}],  # noqa: E501
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "activity",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": [{"system": LOINC, "code": SLEEP, "display": "Sleep duration"}]},
         "effectiveDateTime": when,
         "valueQuantity": {"value": minutes, "unit": "min"},
@@ -87,13 +105,31 @@ def population(n_per_practice: int = 4) -> list[dict[str, Any]]:
             person["name"] = [{"family": f"Family{prefix.upper()}{i}", "given": ["Alex"]}]
             person["telecom"] = [{"system": "phone", "value": "07700900123", "use": "mobile"}]
             if pid == "p1":
-                person["meta"] = {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]}  # noqa: E501
+                person["meta"] = {
+                    "security": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                            "code": "R",
+                        }
+                    ]
+                }
             reg = registration(f"e-{pid}", pid)
             reg["managingOrganization"] = {"reference": f"Organization/{gp}"}
             out += [person, reg, condition(f"c-{pid}", pid)]
             out += [observation(f"o-{pid}-{k}", pid, when=f"2021-0{k + 1}-04") for k in range(3)]
     out.append(sleep("pgd-night-1", "p0"))
     return out
+
+
+ACCOUNTS = (
+    ("dana", Role.CLINICIAN),  # at GP1
+    ("gus", Role.CLINICIAN),  # at GP2
+    ("nolink", Role.CLINICIAN),  # with no organisation linked
+    ("pat", Role.PATIENT),  # p0
+    ("quinn", Role.PATIENT),  # q0
+    ("olly", Role.ORG_ADMIN),  # GP1's administrator
+    ("ana", Role.ANALYST),
+)
 
 
 @dataclass
@@ -133,9 +169,7 @@ def build_world(root: Path, n_per_practice: int = 4) -> World:
     with ControlPlane.open(data_dir) as cp:
         cara = token_of(cp, None, account("cara", Role.DATA_CUSTODIAN))
         tokens["cara"] = cara
-        for who, role in (("dana", Role.CLINICIAN), ("gus", Role.CLINICIAN), ("nolink", Role.CLINICIAN),
-                          ("pat", Role.PATIENT), ("quinn", Role.PATIENT), ("olly", Role.ORG_ADMIN),
-                          ("ana", Role.ANALYST)):  # fmt: skip
+        for who, role in ACCOUNTS:
             tokens[who] = token_of(cp, cara, account(who, role))
         link_account(cp, cara, "dana", ods_code=GP1)
         link_account(cp, cara, "gus", ods_code=GP2)

@@ -6,6 +6,13 @@ credential and checks it afresh. The job path calls :func:`authorise_job`, a rel
 that changes is appended to the ledger.
 """
 
+from fivesafes.governance.access import (
+    Caller,
+    client_token,
+    identify,
+    link_account,
+    register_client,
+)
 from fivesafes.governance.accounts import (
     AccountView,
     IssuedToken,
@@ -18,13 +25,6 @@ from fivesafes.governance.accounts import (
     revoke_key,
     revoke_token,
     whoami,
-)
-from fivesafes.governance.access import (
-    Caller,
-    client_token,
-    identify,
-    link_account,
-    register_client,
 )
 from fivesafes.governance.control import ControlPlane, Principal
 from fivesafes.governance.identity import IdentityProvider, PersonalTokens
@@ -64,9 +64,9 @@ __all__ = [
     "PERMISSIONS",
     "AccessDenied",
     "AccountView",
-    "Caller",
     "Action",
     "Application",
+    "Caller",
     "ConsentScope",
     "ControlPlane",
     "DecisionRecord",

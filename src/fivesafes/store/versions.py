@@ -23,6 +23,7 @@ on disk while writing; ``docs/architecture.md`` has the figures and the alternat
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import shutil
 import threading
@@ -37,6 +38,7 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
 NEXT_SUFFIX = ".next"
+_OPENED = itertools.count()
 LOCK_SUFFIX = ".lock"
 
 
@@ -128,9 +130,24 @@ class Follower:
     _current: _Version | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _open(self, identity: tuple[int, int, int, int]) -> _Version:
-        config = {"threads": self.threads}
-        con = duckdb.connect(str(self.data_dir.database), read_only=True, config=config)
+    def _open(self) -> _Version:
+        """Open the version the store's name points at now.
+
+        DuckDB keeps one database instance per path in a process, so connecting to
+        ``store.duckdb`` again would hand back the version already open. Each version is opened
+        through a hard link of its own (a name never used before, removed once open: the open
+        file keeps the version), so the new version is read, not the cached old one.
+        """
+        database = self.data_dir.database
+        link = _sibling(database, f".read-{os.getpid()}-{next(_OPENED)}")
+        link.unlink(missing_ok=True)
+        os.link(database, link)
+        try:
+            identity = _identity(link)
+            config = {"threads": self.threads}
+            con = duckdb.connect(str(link), read_only=True, config=config)
+        finally:
+            link.unlink(missing_ok=True)
         return _Version(identity, con)
 
     def _newest(self) -> _Version:
@@ -144,7 +161,7 @@ class Follower:
         with self._lock:
             current = self._current
             if current is None or current.identity != identity:
-                opened = self._open(identity)
+                opened = self._open()
                 if current is not None:
                     current.retired = True
                     if current.readers == 0:
