@@ -41,6 +41,9 @@ from fivesafes.store.load import load
 from fivesafes.store.versions import writing
 
 GP1, GP2 = "A81001", "B82002"
+RESTRICTED = "p1"
+SECRET_LINE, SECRET_PHONE = "7 Secret Lane", "07700900555"
+"""What only the restricted person's own record may show."""
 LOINC = "http://loinc.org"
 SLEEP = "93832-4"
 
@@ -104,7 +107,10 @@ def population(n_per_practice: int = 4) -> list[dict[str, Any]]:
             person["generalPractitioner"] = [{"reference": f"Organization/{gp}"}]
             person["name"] = [{"family": f"Family{prefix.upper()}{i}", "given": ["Alex"]}]
             person["telecom"] = [{"system": "phone", "value": "07700900123", "use": "mobile"}]
-            if pid == "p1":
+            if pid == RESTRICTED:
+                person["address"][0]["line"] = [SECRET_LINE]
+                person["telecom"][0]["value"] = SECRET_PHONE
+            if pid == RESTRICTED:
                 person["meta"] = {
                     "security": [
                         {
@@ -220,4 +226,17 @@ def serving(data_dir: DataDir, base_url: str | None = None, **ssl: Any) -> Itera
         sock.close()
 
 
-__all__ = ["GP1", "GP2", "LOCAL", "SLEEP", "Running", "World", "build_world", "serving", "sleep"]
+__all__ = [
+    "GP1",
+    "GP2",
+    "LOCAL",
+    "RESTRICTED",
+    "SECRET_LINE",
+    "SECRET_PHONE",
+    "SLEEP",
+    "Running",
+    "World",
+    "build_world",
+    "serving",
+    "sleep",
+]

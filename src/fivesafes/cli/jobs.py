@@ -22,7 +22,13 @@ from fivesafes.cli.common import (
     fail,
     need_token,
 )
-from fivesafes.governance import authorise_job, excluded_patient_ids, record_opt_outs_applied
+from fivesafes.governance import (
+    ConsentScope,
+    authorise_job,
+    excluded_patient_ids,
+    record_opt_outs_applied,
+    wearable_consented_ids,
+)
 from fivesafes.jobs import (
     Backend,
     JobResult,
@@ -200,6 +206,7 @@ def submit_command(
             raise fail(f"no store at {where.database}: load data first with `fivesafes load`")
         with Store.open(where, read_only=True) as store:
             excluded = frozenset(excluded_patient_ids(store, allowed.purpose, control=cp))
+            shared = frozenset(wearable_consented_ids(store, ConsentScope.RESEARCH, cp))
         record_opt_outs_applied(cp, allowed.purpose, len(excluded), project_id)
         options = RunOptions(
             Backend.STORE,
@@ -209,6 +216,7 @@ def submit_command(
             force,
             grant=allowed.datasets,
             excluded=excluded,
+            shared_with=shared,
         )
         results = _run(project, action, options, output_format)
         for result in results:

@@ -79,6 +79,9 @@ class RunOptions:
     """Tables and columns the project is approved for; the store copy holds only these."""
     excluded: frozenset[int] = frozenset()
     """Patients whose opt-outs apply to the project's purpose; the store copy has none of them."""
+    shared_with: frozenset[int] | None = None
+    """Patients whose consent lets this purpose use the data they shared (wearables); the store
+    copy has no one else's. None keeps all of it (dummy data and tests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +351,9 @@ class _Job:
             return []
         assert data_dir is not None  # checked before any action runs
         if self._snapshot is None:
-            self._snapshot = analysis_snapshot(data_dir, self.options.grant, self.options.excluded)
+            self._snapshot = analysis_snapshot(
+                data_dir, self.options.grant, self.options.excluded, self.options.shared_with
+            )
         return [Mount(self._snapshot, STORE / data_dir.database.name)]
 
     def cache_key(self, code: Mapping[PurePosixPath, Path], inputs: list[FileRecord]) -> str:

@@ -28,6 +28,8 @@ import orjson
 from fivesafes.store.config import DataDir
 
 SNAPSHOTS = "snapshots"
+SHARED_TABLE = "wearable_observations"
+"""The table of what people shared themselves: in a copy only under their consent."""
 
 
 def _identity(database: Path) -> str:
@@ -38,11 +40,16 @@ def _identity(database: Path) -> str:
     return f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}{wal_part}"
 
 
-def _scope(grant: Mapping[str, tuple[str, ...]] | None, excluded: frozenset[int]) -> str:
-    """Changes whenever the approved data or the set of opted-out patients changes."""
+def _scope(
+    grant: Mapping[str, tuple[str, ...]] | None,
+    excluded: frozenset[int],
+    shared_with: frozenset[int] | None = None,
+) -> str:
+    """Changes whenever the approved data, the opted-out or the consenting patients change."""
     material = {
         "grant": None if grant is None else {t: sorted(c) for t, c in sorted(grant.items())},
         "excluded": sorted(excluded),
+        "shared_with": None if shared_with is None else sorted(shared_with),
     }
     return hashlib.sha256(orjson.dumps(material)).hexdigest()[:16]
 
@@ -65,14 +72,17 @@ def analysis_snapshot(
     data_dir: DataDir,
     grant: Mapping[str, tuple[str, ...]] | None = None,
     excluded: frozenset[int] = frozenset(),
+    shared_with: frozenset[int] | None = None,
 ) -> Path:
     """The analysis-only copy of the store as it is now, made if it does not exist yet.
 
     ``grant`` (table -> approved columns) limits the copy to approved data; ``None`` keeps
-    every table (dummy-data and test runs). ``excluded`` patients have no row in it.
+    every table (dummy-data and test runs). ``excluded`` patients have no row in it, and what
+    people shared themselves (``wearable_observations``) is there only for ``shared_with``
+    (those whose consent covers the purpose; None keeps it all).
     """
     folder = data_dir.root / SNAPSHOTS
-    identity = f"{_identity(data_dir.database)}-{_scope(grant, excluded)}"
+    identity = f"{_identity(data_dir.database)}-{_scope(grant, excluded, shared_with)}"
     target = folder / f"analysis-{identity}.duckdb"
     if target.is_file():
         return target
@@ -109,6 +119,15 @@ def analysis_snapshot(
                     f'DELETE FROM analysis."{name}" WHERE patient_id IN '
                     "(SELECT patient_id FROM excluded)"
                 )
+        if shared_with is not None and (grant is None or SHARED_TABLE in grant):
+            con.execute("CREATE TEMP TABLE shared_with (patient_id BIGINT)")
+            con.executemany(
+                "INSERT INTO shared_with VALUES (?)", [[i] for i in sorted(shared_with)]
+            )
+            con.execute(
+                f'DELETE FROM analysis."{SHARED_TABLE}" WHERE patient_id NOT IN '
+                "(SELECT patient_id FROM shared_with)"
+            )
         con.execute("CREATE TABLE meta.loads AS FROM source.meta.loads")
         con.execute("CREATE TABLE meta.quarantine AS FROM source.meta.quarantine LIMIT 0")
         con.execute("DETACH source")
