@@ -120,9 +120,9 @@ def analysis_snapshot(
                     "(SELECT patient_id FROM excluded)"
                 )
         if shared_with is not None and (grant is None or SHARED_TABLE in grant):
-            con.execute("CREATE TEMP TABLE shared_with (patient_id BIGINT)")
-            con.executemany(
-                "INSERT INTO shared_with VALUES (?)", [[i] for i in sorted(shared_with)]
+            con.execute(
+                "CREATE TEMP TABLE shared_with AS SELECT unnest(?::BIGINT[]) AS patient_id",
+                [sorted(shared_with)],
             )
             con.execute(
                 f'DELETE FROM analysis."{SHARED_TABLE}" WHERE patient_id NOT IN '
