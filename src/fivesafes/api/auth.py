@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Header
 from fastapi.responses import JSONResponse
@@ -70,15 +70,13 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
 )
 def token(
     records: RecordsDep,
-    grant_type: Annotated[str, Form()],
+    grant_type: Annotated[Literal["client_credentials"], Form()],
     scope: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """A short-lived access token for a registered system (``grant_type=client_credentials``)."""
-    if grant_type != "client_credentials":
-        return _oauth_error("unsupported_grant_type", "this server issues client_credentials")
     basic = _basic(authorization)
     cid, secret = basic if basic else (client_id, client_secret)
     if not cid or not secret:

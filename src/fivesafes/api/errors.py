@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from fivesafes.environment.patches import PatchError
@@ -138,6 +139,13 @@ def install(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return render_error(request, 500, "the server failed; the error is in its log")
 
+    def model(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return render_error(request, 400, f"body.{where}: {first.get('msg', 'invalid')}", "INVALID")
+
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(ValidationError, model)
     app.add_exception_handler(HTTPException, http)
     app.add_exception_handler(Exception, unexpected)

@@ -4,10 +4,11 @@ mandatory on changes, echoed, and applied once; ``X-Correlation-ID`` echoed)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from fivesafes.api import bundles
@@ -25,8 +26,15 @@ router = APIRouter(
     default_response_class=FhirResponse,
 )
 NhsNumber = Annotated[str, Path(pattern=r"^[0-9]{10}$", description="Your own NHS number")]
-RequestId = Annotated[
-    str | None, Header(alias="X-Request-ID", description="A UUID; a retry with it is applied once")
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+RequestId = Annotated[str | None, Header(alias="X-Request-ID", description="A UUID, echoed back")]
+ChangeId = Annotated[
+    str,
+    Header(
+        alias="X-Request-ID",
+        pattern=UUID_PATTERN,
+        description="A UUID, mandatory for a change; a retry with the same one is applied once",
+    ),
 ]
 CorrelationId = Annotated[str | None, Header(alias="X-Correlation-ID")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='W/"<versionId>"')]
@@ -39,12 +47,6 @@ def _echo(request_id: str | None, correlation_id: str | None) -> dict[str, str]:
     if correlation_id:
         echoed["X-Correlation-ID"] = correlation_id
     return echoed
-
-
-def _needs_request_id(request_id: str | None) -> str:
-    if not request_id:
-        raise Invalid("a change needs an X-Request-ID header (a UUID)", code="MISSING_VALUE")
-    return request_id
 
 
 @router.get("/Patient/{nhs_number}", summary="Read your own record")
@@ -87,8 +89,8 @@ async def change_own(
     nhs_number: NhsNumber,
     records: RecordsDep,
     token: CredentialDep,
+    request_id: ChangeId,
     if_match: IfMatch = None,
-    request_id: RequestId = None,
     correlation_id: CorrelationId = None,
 ) -> Response:
     """Change your address, telecom, contact preferences, language and interpreter need, or
@@ -97,7 +99,6 @@ async def change_own(
         body = await request.json()
     except ValueError:
         raise Invalid("the body is not JSON", code="INVALID_UPDATE") from None
-    rid = _needs_request_id(request_id)
     applied = await run_in_threadpool(
         personal.change_own,
         records,
@@ -105,12 +106,20 @@ async def change_own(
         nhs_number,
         body,
         if_match=bundles.parse_etag(if_match),
-        request_id=rid,
+        request_id=request_id,
     )
     headers = {"ETag": bundles.etag(applied.version), **_echo(request_id, correlation_id)}
     resource = dict(applied.resource)
     resource["meta"] = {**(resource.get("meta") or {}), "versionId": str(applied.version)}
     return FhirResponse(resource, headers=headers)
+
+
+class ConsentChoice(BaseModel):
+    """The part of a Consent that says whether a choice is made (``active``) or not."""
+
+    model_config = ConfigDict(extra="allow")
+    resourceType: Literal["Consent"]
+    status: Literal["active", "inactive"]
 
 
 def consent(choice: ChoiceState, patient_nhs: str | None = None) -> dict[str, Any]:
@@ -161,18 +170,13 @@ def set_choice(
     choice: Choice,
     records: RecordsDep,
     token: CredentialDep,
-    body: Annotated[
-        dict[str, Any], Body(examples=[{"resourceType": "Consent", "status": "active"}])
-    ],
-    request_id: RequestId = None,
+    body: Annotated[ConsentChoice, Body()],
+    request_id: ChangeId,
     correlation_id: CorrelationId = None,
 ) -> Response:
     """``status`` ``active`` makes the choice (an opt-out held, consent given), ``inactive``
     withdraws it; it holds from the very next extraction and the very next clinician read."""
-    _needs_request_id(request_id)
-    if body.get("resourceType") != "Consent" or body.get("status") not in ("active", "inactive"):
-        raise Invalid("send a Consent with status active or inactive", code="INVALID_VALUE")
-    state = personal.set_choice(records, token, None, choice, body["status"] == "active")
+    state = personal.set_choice(records, token, None, choice, body.status == "active")
     return FhirResponse(consent(state), headers=_echo(request_id, correlation_id))
 
 
@@ -242,7 +246,19 @@ def delete_one(
     return Response(status_code=204)
 
 
-@router.get("/usage", summary="How your data is used: who read your record, and why")
+USAGE_SCHEMA = {
+    "type": "object",
+    "required": ["reads"],
+    "properties": {"reads": {"type": "array", "items": {"type": "object"}}},
+}
+
+
+@router.get(
+    "/usage",
+    summary="How your data is used: who read your record, and why",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/json": {"schema": USAGE_SCHEMA}}}},
+)
 def usage(records: RecordsDep, token: CredentialDep) -> Response:
     found = personal.usage(records, token, None)
     reads = [
@@ -256,4 +272,4 @@ def usage(records: RecordsDep, token: CredentialDep) -> Response:
         }
         for r in found.reads
     ]
-    return FhirResponse({"reads": reads}, media_type="application/json")
+    return JSONResponse({"reads": reads})
