@@ -1,4 +1,4 @@
-"""Generate the docs that are derived from code: the data model and the validation rules.
+"""Generate the docs that are derived from code: the data model, the validation rules, the API.
 
 ``python tools/gen_docs.py`` writes them; ``--check`` fails (exit 1) when a
 committed copy is out of date, so the docs can never drift from the model.
@@ -210,7 +210,14 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail if the docs are out of date")
     args = parser.parse_args()
     stale = []
-    for name, text in (("data-model.md", data_model()), ("loading-data.md", loading_data())):
+    from fivesafes.api.reference import api_reference
+
+    generated = (
+        ("data-model.md", data_model()),
+        ("loading-data.md", loading_data()),
+        ("api.md", api_reference()),
+    )
+    for name, text in generated:
         path = DOCS / name
         if args.check:
             if not path.exists() or path.read_text() != text:

@@ -1,0 +1,55 @@
+"""docs/api.md: current with the OpenAPI document, and its worked examples (curl and fhirpy) run
+word for word against a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from api_support import World, serving
+
+from fivesafes.api.reference import api_reference
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def examples(language: str) -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    worked = text.split("## Worked examples", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", worked, flags=re.S)
+
+
+def test_the_reference_is_the_servers_own_document() -> None:
+    assert DOC.read_text(encoding="utf-8") == api_reference()
+    for route in ("GET /fhir/{resource_type}", "PATCH /personal/Patient/{nhs_number}",
+                  "POST /oauth/token", "GET /.well-known/smart-configuration"):  # fmt: skip
+        assert f"`{route}`" in DOC.read_text(encoding="utf-8")
+
+
+def test_the_worked_examples_run(fresh_world: World) -> None:
+    world = fresh_world
+    shell, python = examples("sh"), examples("python")
+    assert len(shell) >= 3 and len(python) >= 1
+    with serving(world.data_dir) as running:
+        names = {
+            "BASE": running.base_url,
+            "TOKEN": world.tokens["dana"],
+            "PERSON_TOKEN": world.tokens["pat"],
+            "NHS_NUMBER": world.nhs("p0"),
+            "CLIENT_ID": world.client[0],
+            "CLIENT_SECRET": world.client[1],
+        }
+        for block in shell:
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block],
+                env={**os.environ, **names},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0, f"{block}\n{done.stderr}"
+            assert done.stdout.strip()
+        for block in python:
+            exec(compile(block, str(DOC), "exec"), dict(names))
