@@ -125,8 +125,14 @@ def _consenting(session: Session) -> tuple[str, ...]:
 
 
 def _access(
-    records: Records, session: Session, cur: duckdb.DuckDBPyConnection, who: Caller
+    records: Records,
+    session: Session,
+    cur: duckdb.DuckDBPyConnection,
+    who: Caller,
+    needs_consent: bool = True,
 ) -> Access:
+    """What the caller may see; with ``needs_consent`` False (no shared data can be in the
+    answer) the consents are not read."""
     if who.principal.may(Action.MANAGE_OWN_RECORD):
         if who.nhs_number is None:
             raise records.cp.refuse(
@@ -140,7 +146,7 @@ def _access(
             Action.READ_CARE_RECORD,
             f"{who.person_id} has no organisation (ODS code) linked, so no one is in their care",
         )
-    return Access(who, None, who.ods_code, _consenting(session))
+    return Access(who, None, who.ods_code, _consenting(session) if needs_consent else ())
 
 
 def _relationship(
@@ -232,8 +238,16 @@ def read(
         raise NotFound(f"this server holds no {rtype} resources")
     with records.cp.transaction() as session, records.reading() as cur:
         who = _authorised(records, session, credential, rtype, Permission.READ)
-        access = None if rtype in DIRECTORY_TYPES else _access(records, session, cur, who)
-        versions = store.versions(cur, rtype, rid)
+        access = (
+            None
+            if rtype in DIRECTORY_TYPES
+            else _access(records, session, cur, who, rtype == "Observation")
+        )
+        if history or version is not None:
+            versions = store.versions(cur, rtype, rid)
+        else:
+            current = store.read(cur, rtype, rid)
+            versions = [current] if current is not None else []
         if not versions:
             raise NotFound(f"{rtype}/{rid} is not known")
         if access is None:
@@ -242,8 +256,9 @@ def read(
         if patient is None:
             raise NotFound(f"{rtype}/{rid} is not known")
         relationship = _relationship(records, cur, access, patient, reason)
-        nhs = store.nhs_number_of(cur, patient)
         chosen = _pick(versions, version, history)
+        shared = rtype == "Observation" and any(is_shared(v.resource) for v in chosen.found)
+        nhs = store.nhs_number_of(cur, patient) if shared else None
         shown = tuple(_shown(access, v) for v in chosen.found if _visible(access, v, nhs))
         if not shown:
             raise NotFound(f"{rtype}/{rid} is not known")
@@ -305,7 +320,10 @@ def search(
         if query.rtype in DIRECTORY_TYPES:
             total, found = store.search(cur, query)
             return Read(tuple(found), total)
-        access = _access(records, session, cur, who)
+        shared_possible = query.rtype == "Observation" or any(
+            source == "Observation" for source, _ in revinclude
+        )
+        access = _access(records, session, cur, who, shared_possible)
         names = {name for name, _, _ in query.conditions}
         hide = bool(names & HIDDEN_WHEN_RESTRICTED)
         within = access.within(hide_restricted=hide)

@@ -1,0 +1,341 @@
+"""Benchmark the FHIR API beside the same lookups made directly in the store (the floor).
+
+Three lookups, as a clinician's system makes them: a Patient read by id, a Patient search by NHS
+number, and a paged Observation search (100 a page). Each runs with 1 and with 32 concurrent
+clients on loopback against ``fivesafes serve`` in its own process (every request authenticated
+and its read written to the ledger, as in production), and the same lookups run in this process
+straight on a read-only DuckDB connection (the floor: what the store alone costs), alternately,
+in one run. Printed: requests per second, p50 and p99 latency, and the ratio to the floor; and
+the server's peak memory.
+
+    .venv/bin/python bench/bench_api.py                      # 100,000 patients (the store is
+                                                              # built once, under --work)
+    .venv/bin/python bench/bench_api.py --patients 10000 --requests 400
+    .venv/bin/python bench/bench_api.py --load-while-reading --patients 100000
+
+``--load-while-reading`` instead loads a second population of the same size with ``fivesafes
+load`` while 8 clients read, and reports every answer: no request may fail, and reads after the
+load must see the new data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+from fivesafes.governance import ControlPlane, NewAccount, Role, create_account, link_account
+from fivesafes.store import resources
+from fivesafes.store.config import DataDir
+from fivesafes.store.resources import Query, Within
+
+BIN = Path(sys.executable).parent
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+@dataclass(frozen=True)
+class Setup:
+    data_dir: DataDir
+    token: str
+    custodian: str
+    ods: str
+    patients: list[tuple[str, str]]
+    """(Patient id, NHS number) of people registered at the clinician's practice."""
+
+
+def run(*args: str, env: dict[str, str]) -> None:
+    done = subprocess.run([str(BIN / "fivesafes"), *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"fivesafes {args[0]} failed: {done.stderr[-2000:]}")
+
+
+def account(person_id: str, role: Role) -> NewAccount:
+    today = date.today()
+    return NewAccount(
+        person_id,
+        f"Bench {person_id}",
+        "Bench",
+        frozenset({role}),
+        today + timedelta(days=30),
+        today - timedelta(days=1),
+    )
+
+
+def build(work: Path, patients: int) -> Setup:
+    """Synthetic people, loaded once (kept under ``work`` for the next run), and a clinician
+    linked to the practice with the most registrations."""
+    root = work / f"store-{patients}"
+    data_dir = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
+    env = {**os.environ, "FIVESAFES_DATA_DIR": str(data_dir.root)}
+    tokens = root / "tokens"
+    if not tokens.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        print(f"building a store of {patients:,} patients under {root} (once)...", flush=True)
+        run(
+            "synth",
+            "--patients",
+            str(patients),
+            "--seed",
+            "11",
+            "--out",
+            str(root / "fhir"),
+            env=env,
+        )
+        with ControlPlane.open(data_dir) as cp:
+            custodian = create_account(cp, None, account("cara", Role.DATA_CUSTODIAN)).token
+        started = time.perf_counter()
+        run("load", str(root / "fhir"), "--token", custodian, env=env)
+        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+        with duckdb.connect(str(data_dir.database), read_only=True) as con:
+            ods = con.execute(
+                """SELECT o.ods_code FROM identifiable."EpisodeOfCare" e
+                   JOIN identifiable."Organization" o ON o.id = e.organisation_ref
+                   GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"""
+            ).fetchone()[0]  # type: ignore[index]
+        with ControlPlane.open(data_dir) as cp:
+            clinician = create_account(cp, custodian, account("dana", Role.CLINICIAN)).token
+            link_account(cp, custodian, "dana", ods_code=ods)
+        tokens.write_text(f"{custodian}\n{clinician}\n{ods}\n")
+    custodian, clinician, ods = tokens.read_text().split()
+    with duckdb.connect(str(data_dir.database), read_only=True) as con:
+        people = con.execute(
+            """SELECT p.id, p.nhs_number FROM identifiable."Patient" p
+               JOIN identifiable."EpisodeOfCare" e ON e.patient_ref = p.id
+               JOIN identifiable."Organization" o ON o.id = e.organisation_ref
+               WHERE o.ods_code = ? ORDER BY p.id LIMIT 200""",
+            [ods],
+        ).fetchall()
+    return Setup(data_dir, clinician, custodian, ods, [(str(a), str(b)) for a, b in people])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def peak_memory_mib(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def start_server(setup: Setup) -> Server:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "FIVESAFES_DATA_DIR": str(setup.data_dir.root)}
+    process = subprocess.Popen([str(BIN / "fivesafes"), "serve", "--port", str(port)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/fhir/metadata").raise_for_status()
+            return Server(process, url)
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.2)
+
+
+Lookup = Callable[[int], object]
+
+
+def api_lookups(server: Server, setup: Setup) -> dict[str, Callable[[httpx.Client, int], None]]:
+    people = setup.patients
+
+    def read(client: httpx.Client, n: int) -> None:
+        client.get(f"/fhir/Patient/{people[n % len(people)][0]}").raise_for_status()
+
+    def by_nhs(client: httpx.Client, n: int) -> None:
+        nhs = people[n % len(people)][1]
+        client.get("/fhir/Patient", params={"identifier": f"{NHS}|{nhs}"}).raise_for_status()
+
+    def observations(client: httpx.Client, n: int) -> None:
+        client.get(
+            "/fhir/Observation", params={"_count": 100, "_offset": (n % 5) * 100, "_sort": "date"}
+        ).raise_for_status()
+
+    return {
+        "Patient read by id": read,
+        "Patient search by NHS number": by_nhs,
+        "Observation search, 100 a page": observations,
+    }
+
+
+def floor_lookups(setup: Setup) -> dict[str, Callable[[duckdb.DuckDBPyConnection, int], None]]:
+    people = setup.patients
+    within = Within(resources.RELATED_SQL, {"ods": setup.ods})
+
+    def read(cur: duckdb.DuckDBPyConnection, n: int) -> None:
+        resources.read(cur, "Patient", people[n % len(people)][0])
+
+    def by_nhs(cur: duckdb.DuckDBPyConnection, n: int) -> None:
+        query = Query("Patient", (("identifier", None, (f"{NHS}|{people[n % len(people)][1]}",)),))
+        resources.search(cur, query, within)
+
+    def observations(cur: duckdb.DuckDBPyConnection, n: int) -> None:
+        query = Query("Observation", (), ("date",), 100, (n % 5) * 100)
+        resources.search(cur, query, within)
+
+    return {
+        "Patient read by id": read,
+        "Patient search by NHS number": by_nhs,
+        "Observation search, 100 a page": observations,
+    }
+
+
+def _call(lookup: Callable[[Any, int], None], handles: Sequence[Any], c: int, n: int) -> None:
+    lookup(handles[c], n)
+
+
+@dataclass
+class Figures:
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def measure(clients: int, requests: int, one: Callable[[int, int], None]) -> Figures:
+    """``requests`` calls spread over ``clients`` threads; each call is timed."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_client = max(requests // clients, 1)
+
+    def worker(c: int) -> None:
+        mine = []
+        for i in range(per_client):
+            started = time.perf_counter()
+            one(c, c * per_client + i)
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, range(clients)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return Figures(len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000)
+
+
+def benchmark(setup: Setup, requests: int, rounds: int) -> None:
+    server = start_server(setup)
+    try:
+        headers = {"Authorization": f"Bearer {setup.token}"}
+        api = api_lookups(server, setup)
+        floor = floor_lookups(setup)
+        con = duckdb.connect(str(setup.data_dir.database), read_only=True, config={"threads": 2})
+        print(
+            f"\n{len(setup.patients)} patients sampled at {setup.ods}; {requests} requests "
+            f"a measurement, best of {rounds}, API and floor alternately\n"
+        )
+        print(
+            f"{'lookup':32} {'clients':>7} {'API req/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'floor req/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'p50 x floor':>12}"
+        )
+        for name in api:
+            for clients in (1, 32):
+                pool = [
+                    httpx.Client(base_url=server.url, headers=headers, timeout=60)
+                    for _ in range(clients)
+                ]
+                cursors = [con.cursor() for _ in range(clients)]
+                ours: list[Figures] = []
+                theirs: list[Figures] = []
+                via_store = partial(_call, floor[name], cursors)
+                via_api = partial(_call, api[name], pool)
+                for _ in range(rounds):
+                    theirs.append(measure(clients, requests, via_store))
+                    ours.append(measure(clients, requests, via_api))
+                best_api = max(ours, key=lambda f: f.per_second)
+                best_floor = max(theirs, key=lambda f: f.per_second)
+                ratio = best_api.p50_ms / best_floor.p50_ms
+                print(
+                    f"{name:32} {clients:>7} {best_api.per_second:>10.0f} {best_api.p50_ms:>8.1f} "
+                    f"{best_api.p99_ms:>8.1f} {best_floor.per_second:>12.0f} "
+                    f"{best_floor.p50_ms:>8.1f} {best_floor.p99_ms:>8.1f} {ratio:>12.1f}",
+                    flush=True,
+                )
+                for client in pool:
+                    client.close()
+                for cursor in cursors:
+                    cursor.close()
+        print(f"\nserver peak memory: {server.peak_memory_mib():.0f} MiB")
+        con.close()
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=60)
+
+
+def load_while_reading(setup: Setup, work: Path, patients: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
+    from readload import ReadLoad
+
+    env = {**os.environ, "FIVESAFES_DATA_DIR": str(setup.data_dir.root)}
+    second = work / f"second-{patients}"
+    if not second.exists():
+        run("synth", "--patients", str(patients), "--seed", "12", "--out", str(second), env=env)
+    people = setup.patients
+    paths = [
+        f"/fhir/Patient/{people[0][0]}",
+        f"/fhir/Patient?identifier={NHS}|{people[1][1]}",
+        "/fhir/Observation?_count=100",
+    ]
+    server = start_server(setup)
+    try:
+        with ReadLoad(server.url, setup.token, paths, clients=8) as reads:
+            reads.wait_for(50)
+            started = time.perf_counter()
+            run("load", str(second), "--token", setup.custodian, env=env)
+            took = time.perf_counter() - started
+            during = sum(reads.statuses.values())
+        print(
+            f"load of {patients:,} patients took {took:.0f} s while 8 clients read: "
+            f"{during:,} answers, {dict(reads.statuses)}, {len(reads.failures)} failed"
+        )
+        for failure in reads.failures[:10]:
+            print("  ", failure)
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=1000, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("bench/out/api"))
+    parser.add_argument("--load-while-reading", action="store_true")
+    args = parser.parse_args()
+    setup = build(args.work.resolve(), args.patients)
+    if args.load_while_reading:
+        load_while_reading(setup, args.work.resolve(), args.patients)
+    else:
+        benchmark(setup, args.requests, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
