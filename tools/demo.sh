@@ -110,7 +110,84 @@ print(describe_publication(demo_release(DataDir.from_env(), study, files, "emerg
 print(demo_dashboard(DataDir.from_env(), "emergency-admissions", Path(sys.argv[4])))
 PY
 
-step "11. The public ledger: every action above, verifiable by anyone"
+step "11. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
+PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
+import json, sys
+from pathlib import Path
+# the 101st person (the first 100 opted out in step 4), and the practice they are registered at
+patients = [json.loads(l) for l in Path(sys.argv[1], "Patient.ndjson").read_text().splitlines()[100:400]]
+orgs = {}
+for line in Path(sys.argv[1], "EpisodeOfCare.ndjson").read_text().splitlines():
+    e = json.loads(line)
+    orgs.setdefault(e["patient"]["reference"].split("/")[1], e["managingOrganization"]["reference"].split("/")[1])
+ods = {}
+for line in Path(sys.argv[1], "Organization.ndjson").read_text().splitlines():
+    o = json.loads(line)
+    ods[o["id"]] = next(i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", ""))
+for p in patients:
+    if p.get("id") in orgs and p.get("identifier"):
+        print(p["id"], p["identifier"][0]["value"], ods[orgs[p["id"]]])
+        break
+PY
+)
+read -r PATIENT_ID NHS_NUMBER PRACTICE <<< "$PERSON"
+"$BIN/fivesafes" user create dana --name "Dr Dana Clinician" --organisation "Practice $PRACTICE" \
+    --role clinician --token "$CARA" | tail -n 1 > "$DEMO/dana.token"
+"$BIN/fivesafes" user create pat --name "Pat Person" --organisation "Themselves" \
+    --role patient --token "$CARA" | tail -n 1 > "$DEMO/pat.token"
+"$BIN/fivesafes" link dana --ods "$PRACTICE" --token "$CARA"
+"$BIN/fivesafes" link pat --nhs-number "$NHS_NUMBER" --token "$CARA"
+"$BIN/python" - "$PATIENT_ID" "$DEMO/dana.token" "$DEMO/pat.token" <<'PY'
+import os, socket, subprocess, sys, time, uuid
+from pathlib import Path
+import httpx
+
+patient, dana, pat = sys.argv[1], *(Path(p).read_text().strip() for p in sys.argv[2:4])
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+base = f"http://127.0.0.1:{port}"
+server = subprocess.Popen([str(Path(sys.executable).parent / "fivesafes"), "serve", "--port", str(port)])
+try:
+    for _ in range(150):
+        try:
+            httpx.get(f"{base}/fhir/metadata").raise_for_status()
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    print(f"fivesafes serve is answering at {base} (FHIR R4 at /fhir, self-service at /personal)")
+    person = {"Authorization": f"Bearer {pat}"}
+    clinician = {"Authorization": f"Bearer {dana}"}
+    night = {"resourceType": "Observation", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "93832-4", "display": "Sleep duration"}]},
+             "effectiveDateTime": "2024-05-01", "valueQuantity": {"value": 431, "unit": "min"}}
+    shared = httpx.post(f"{base}/personal/Observation", json=night, headers=person,
+                        params={"device": "wrist tracker"}).json()
+    print("Pat shares a night's sleep:", shared["issue"][0]["diagnostics"])
+
+    def consent(status: str) -> None:
+        httpx.put(f"{base}/personal/Consent/share-for-care", json={"resourceType": "Consent", "status": status},
+                  headers={**person, "X-Request-ID": str(uuid.uuid4())}).raise_for_status()
+
+    def clinician_sees() -> list[str]:
+        bundle = httpx.get(f"{base}/fhir/Observation", headers=clinician,
+                           params={"patient": patient, "category": "activity"}).json()
+        return [f"{e['resource']['valueQuantity']['value']:.0f} min on {e['resource']['effectiveDateTime']}"
+                for e in bundle.get("entry", [])]
+
+    consent("active")
+    print("Pat consents to sharing for care; Dr Dana's practice system sees:", clinician_sees())
+    consent("inactive")
+    print("Pat withdraws consent; Dr Dana now sees:", clinician_sees() or "nothing shared")
+    print("Who read Pat's record (from the ledger):")
+    for read in httpx.get(f"{base}/personal/usage", headers=person).json()["reads"]:
+        print(f"  {read['time']}  {read['reader']:6} {read['relationship']:12} {', '.join(read['resource_types'])}")
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+PY
+
+step "12. The public ledger: every action above, verifiable by anyone"
 "$BIN/fivesafes" ledger verify
 "$BIN/fivesafes" ledger public
 echo

@@ -153,30 +153,28 @@ def nhs_number_of(cur: duckdb.DuckDBPyConnection, patient_id: str) -> str | None
     return None if row is None else str(row[0])
 
 
-RELATED_SQL = """
-    SELECT e.patient_ref FROM identifiable."EpisodeOfCare" e
-    JOIN identifiable."Organization" o ON o.id = e.organisation_ref WHERE o.ods_code = $ods
-    UNION SELECT c.patient_ref FROM identifiable."Encounter" c
-    JOIN identifiable."Organization" o ON o.id = c.provider_ref WHERE o.ods_code = $ods
+_AT_ODS = 'SELECT id FROM identifiable."Organization" WHERE ods_code = $ods'
+RELATED_SQL = f"""
+    SELECT patient_ref FROM identifiable."EpisodeOfCare" WHERE organisation_ref IN ({_AT_ODS})
+    UNION SELECT patient_ref FROM identifiable."Encounter" WHERE provider_ref IN ({_AT_ODS})
 """
 """The patients with a registration or an encounter at the organisation with ODS code $ods."""
 
 
 def related(cur: duckdb.DuckDBPyConnection, patient_id: str, ods_code: str) -> str | None:
     """How the patient is related to the organisation: ``registered``, ``encounter`` or None."""
-    row = cur.execute(
-        """SELECT
-            EXISTS (SELECT 1 FROM identifiable."EpisodeOfCare" e
-                JOIN identifiable."Organization" o ON o.id = e.organisation_ref
-                WHERE e.patient_ref = $p AND o.ods_code = $ods),
-            EXISTS (SELECT 1 FROM identifiable."Encounter" c
-                JOIN identifiable."Organization" o ON o.id = c.provider_ref
-                WHERE c.patient_ref = $p AND o.ods_code = $ods)""",
-        {"p": patient_id, "ods": ods_code},
-    ).fetchone()
-    if row is None:
-        return None
-    return "registered" if row[0] else "encounter" if row[1] else None
+    for relationship, table, column in (
+        ("registered", "EpisodeOfCare", "organisation_ref"),
+        ("encounter", "Encounter", "provider_ref"),
+    ):
+        row = cur.execute(
+            f'SELECT 1 FROM identifiable."{table}" WHERE patient_ref = $p '
+            f"AND {column} IN ({_AT_ODS}) LIMIT 1",
+            {"p": patient_id, "ods": ods_code},
+        ).fetchone()
+        if row is not None:
+            return relationship
+    return None
 
 
 # --- search -------------------------------------------------------------------------------
