@@ -42,6 +42,7 @@ from fivesafes.store.load import (
     load,
     load_committed,
 )
+from fivesafes.store.versions import writing
 
 OPERATION = "load"
 
@@ -95,22 +96,25 @@ def load_data(
         who = cp.authenticate(session, credential, Action.MANAGE_DATA)
     files = _files(paths)
     digest = _digest(files)
-    with Store.open(data_dir) as store:
-        previous = latest_load(store.con)
-        if previous is not None and previous.summary.get("digest") == digest:
-            return LoadResult(None, previous)
-        load_id = uuid.uuid4().hex[:16]
+    previous = _latest(data_dir)
+    if previous is not None and previous.summary.get("digest") == digest:
+        return LoadResult(None, previous)
+    load_id = uuid.uuid4().hex[:16]
 
-        def committed(_: Intent) -> bool:
-            return load_committed(store.con, load_id)
+    def committed(intent: Intent) -> bool:
+        return load_resolved(data_dir, intent)
 
-        with cp.operation(OPERATION, load_id, committed) as operation:
+    with cp.operation(OPERATION, load_id, committed) as operation:
 
-            def announce(report: LoadReport) -> None:
-                failpoint("load.before-intent")
-                operation.intend(load_entry(report, files), who.person_id)
-                failpoint("load.after-intent")
+        def announce(report: LoadReport) -> None:
+            failpoint("load.before-intent")
+            operation.intend(load_entry(report, files), who.person_id)
+            failpoint("load.after-intent")
 
+        # A new version of the store, renamed over the old one when the load commits, so that
+        # readers (the API) go on reading while it runs (store/versions.py); the outcome entry
+        # follows the rename, so the ledger never says a load happened that readers cannot see.
+        with writing(data_dir) as store:
             report = load(
                 store,
                 paths,
@@ -120,10 +124,18 @@ def load_data(
                 load_id=load_id,
                 digest=digest,
             )
-            failpoint("load.after-commit")
-            operation.commit()
-            failpoint("load.after-outcome")
+        failpoint("load.after-commit")
+        operation.commit()
+        failpoint("load.after-outcome")
     return LoadResult(report, None)
+
+
+def _latest(data_dir: DataDir) -> StoredLoad | None:
+    """The store's latest load, if there is a store."""
+    if not data_dir.database.exists():
+        return None
+    with Store.open(data_dir, read_only=True) as store:
+        return latest_load(store.con)
 
 
 def load_resolved(data_dir: DataDir, intent: Intent) -> bool:
