@@ -10,6 +10,7 @@ traceback goes to the server's log).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,18 +68,18 @@ def render_error(
     message: str,
     code: str | None = None,
     issues: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """One error, in the form the route's callers read."""
     if request.url.path.startswith(FHIR_PREFIXES):
         body = outcome(status, message, code)
         if issues:
             body["issue"].extend(issues)
-        return FhirResponse(body, status_code=status, headers=headers)
+        return FhirResponse(body, status_code=status, headers=dict(headers or {}))
     return JSONResponse(
         {"error": code or ISSUE_TYPE.get(status, "error"), "message": message},
         status_code=status,
-        headers=headers,
+        headers=dict(headers or {}),
     )
 
 
@@ -141,9 +142,10 @@ def install(app: FastAPI) -> None:
 
     def model(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationError)
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return render_error(request, 400, f"body.{where}: {first.get('msg', 'invalid')}", "INVALID")
+        errors = exc.errors()
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+        message = errors[0]["msg"] if errors else "invalid"
+        return render_error(request, 400, f"body.{where}: {message}", "INVALID")
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(ValidationError, model)

@@ -52,7 +52,9 @@ def parse(rtype: str, items: Sequence[tuple[str, str]], strict: bool) -> SearchR
     warnings: list[str] = []
     include: list[tuple[str, str, str]] = []
     revinclude: list[tuple[str, str]] = []
-    count, offset, sort, summary, elements = DEFAULT_COUNT, 0, (), False, ()
+    count, offset, summary = DEFAULT_COUNT, 0, False
+    sort: tuple[str, ...] = ()
+    elements: tuple[str, ...] = ()
 
     def unknown(message: str) -> None:
         if strict:

@@ -144,7 +144,7 @@ class Follower:
         os.link(database, link)
         try:
             identity = _identity(link)
-            config = {"threads": self.threads}
+            config: dict[str, str | bool | int | float | list[str]] = {"threads": self.threads}
             con = duckdb.connect(str(link), read_only=True, config=config)
         finally:
             link.unlink(missing_ok=True)
