@@ -21,11 +21,11 @@ import orjson
 
 from fivesafes.environment.records import (
     Invalid,
-    Issue,
     NotFound,
     Records,
     VersionMismatch,
     caller,
+    rejections,
     require_scope,
 )
 from fivesafes.governance import Action
@@ -130,12 +130,7 @@ def write(
     digest = hashlib.sha256(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def commit(report: LoadReport, written: Store) -> None:
-        problems = [
-            Issue(path, rule, message)
-            for v in report.verdicts
-            if not v.accepted
-            for path, rule, message in v.findings
-        ]
+        problems = rejections(report)
         if problems:
             raise Invalid("the entry fails the environment's checks", problems)
         now = store.read(written.con, rtype, entry["id"])

@@ -44,6 +44,7 @@ from fivesafes.environment.records import (
     caller,
     log_reads,
     reads_of,
+    rejections,
     require_scope,
 )
 from fivesafes.governance import Action
@@ -209,15 +210,6 @@ def _version_of(store_: Store, rtype: str, rid: str) -> int:
     return 0 if found is None or found.deleted else found.version
 
 
-def _rejections(report: LoadReport) -> list[Issue]:
-    return [
-        Issue(path, rule, message)
-        for v in report.verdicts
-        if not v.accepted
-        for path, rule, message in v.findings
-    ]
-
-
 def change_own(
     records: Records,
     credential: str | None,
@@ -256,7 +248,7 @@ def change_own(
     paths = sorted({str(op.get("path")) for op in operations if isinstance(op, dict)})
 
     def commit(report: LoadReport, written: Store) -> None:
-        problems = _rejections(report)
+        problems = rejections(report)
         if problems:
             raise Invalid("the changed record fails the environment's checks", problems)
         if _version_of(written, "Patient", current.id) not in (if_match, if_match + 1):

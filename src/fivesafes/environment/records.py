@@ -30,6 +30,7 @@ from fivesafes.governance.roles import allowed
 from fivesafes.governance.scopes import Permission
 from fivesafes.ledger import PatientDataError
 from fivesafes.store.config import DataDir
+from fivesafes.store.load import LoadReport
 from fivesafes.store.versions import Follower
 
 
@@ -65,6 +66,16 @@ class Invalid(ValueError):
         super().__init__(message)
         self.issues = tuple(issues) or (Issue("", code, message),)
         self.code = code
+
+
+def rejections(report: LoadReport) -> list[Issue]:
+    """Each finding of each record a load rejected, as issues to answer a request with."""
+    return [
+        Issue(path, rule, message)
+        for verdict in report.verdicts
+        if not verdict.accepted
+        for path, rule, message in verdict.findings
+    ]
 
 
 @dataclass

@@ -113,13 +113,16 @@ _KINDS = (
     EntryKind(
         "load",
         detail=_names(
-            "load_id files totals what file_sha256 rows added by_kind kind scope granted intent"
+            "load_id files totals what file_sha256 rows added by_kind kind scope granted intent "
+            # the API's self-service and directory writes, and people's own choices:
+            "resource version content_sha256 paths request_id patient kept rejected ods_code "
+            "choice made"
         ),
     ),
     EntryKind(
         "account",
         public=_names("person_id public_name role organisation change"),
-        detail=_names("token_id expires key_id public_key"),
+        detail=_names("token_id expires key_id public_key ods_code client_id scopes"),
         required=_names("person_id change"),
     ),
     EntryKind(
@@ -170,7 +173,15 @@ _KINDS = (
         required=_names("release_id project_id files"),
         receipt=True,
     ),
-    EntryKind("identifiable_read", detail=_names("table rule limit"), required=_names("table")),
+    EntryKind(
+        "identifiable_read",
+        # a custodian's look at the quarantine (table ...), or a read of one person's record
+        # through the API (patient ...), with the relationship or break-glass reason behind it
+        detail=_names(
+            "table rule limit patient resource_types relationship client_id ods_code "
+            "break_glass reason reason_sha256"
+        ),
+    ),
     # A command that changes state as well as the ledger logs an intent first, then its outcome
     # (an entry of the operation's own kind, with ``intent`` set) or ``abandoned`` (.intents).
     EntryKind(
