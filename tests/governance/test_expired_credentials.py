@@ -32,9 +32,11 @@ from fivesafes.governance import (
     create_account,
     decide,
     issue_token,
+    link_account,
     list_accounts,
     load_opt_outs,
     opt_out_report,
+    register_client,
     register_key,
     revise_project,
     revoke_key,
@@ -85,6 +87,8 @@ OPERATIONS: dict[str, Operation] = {
     "opt_out_report": lambda cp, t, b: opt_out_report(cp, t),
     "list_accounts": lambda cp, t, b: list_accounts(cp, t),
     "whoami": lambda cp, t, b: whoami(cp, t),
+    "link_account": lambda cp, t, b: link_account(cp, t, "ann", ods_code="A81001"),
+    "register_client": lambda cp, t, b: register_client(cp, t, "gp-system", "ann", "system/*.rs"),
 }
 REASONS = {
     "account_expired": "account exp expired",

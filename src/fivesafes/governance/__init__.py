@@ -9,7 +9,6 @@ that changes is appended to the ledger.
 from fivesafes.governance.access import (
     Caller,
     client_token,
-    identify,
     link_account,
     register_client,
 )
@@ -92,7 +91,6 @@ __all__ = [
     "decide",
     "decision_signature_valid",
     "excluded_patient_ids",
-    "identify",
     "issue_token",
     "link_account",
     "list_accounts",

@@ -1,7 +1,7 @@
 """The APIs' tables: account links (ODS code, NHS number), OAuth2 clients, token scopes and
 applied requests.
 
-Revision ID: api1
+Revision ID: 0004
 Revises: 0003
 
 Clinicians read the records of people in their organisation's care, so an account carries its
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "api1"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
