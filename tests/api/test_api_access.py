@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import orjson
-from api_support import GP1, RESTRICTED, SECRET_LINE, SECRET_PHONE, Running, World, serving
+from api_support import GP1, LOCAL, RESTRICTED, SECRET_LINE, SECRET_PHONE, Running, World, serving
 
 from fivesafes.governance import ControlPlane
 
@@ -189,6 +189,7 @@ def test_the_directory_is_public_to_read_and_written_only_by_its_organisation(
         service = {
             "resourceType": "HealthcareService",
             "providedBy": {"reference": "Organization/gp1"},
+            "type": [{"coding": [{"system": LOCAL + "service-type", "code": "asthma-clinic"}]}],
             "name": "Saturday asthma clinic",
             "active": True,
         }
