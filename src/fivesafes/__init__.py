@@ -30,6 +30,11 @@ _QUERY_NAMES = frozenset(
 )
 
 
+def __dir__() -> list[str]:
+    """The names a study can import, loaded lazily or not (for help and did-you-mean)."""
+    return sorted({*globals(), *_QUERY_NAMES, "safe"})
+
+
 def __getattr__(name: str) -> Any:
     if name in _QUERY_NAMES:
         from fivesafes import query

@@ -14,6 +14,7 @@ from typing import Any
 
 from fivesafes.model import TABLES, TableKind
 from fivesafes.query import model as m
+from fivesafes.query.errors import UnknownName, did_you_mean
 from fivesafes.query.frames import EventFrame, Frame, PatientFrame
 from fivesafes.query.series import BoolSeries, DateSeries, IntSeries, to_node
 
@@ -62,3 +63,18 @@ def _frame(name: str) -> Frame:
 _PATIENT_TABLES = [t.name for t in TABLES.values() if t.is_patient_level]
 globals().update({name: _frame(name) for name in _PATIENT_TABLES})
 __all__ = _PATIENT_TABLES
+
+
+def __getattr__(name: str) -> Any:
+    """A table name that is not a patient table: a did-you-mean, or why it is not here."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    if name in TABLES:
+        raise UnknownName(
+            f"table {name} is {TABLES[name].kind.value}, not about patients",
+            "a study reads patient tables: " + ", ".join(_PATIENT_TABLES),
+        )
+    raise UnknownName(
+        f"there is no patient table {name!r}",
+        f"{did_you_mean(name, _PATIENT_TABLES)}the tables are: {', '.join(_PATIENT_TABLES)}",
+    )

@@ -32,7 +32,7 @@ def test_error_names_this_file_and_line() -> None:
         (lambda: ce.date > 3, "cannot compare a date value and an integer", "like with like"),
         (lambda: ce.date == "31/03/2024", "is not a date", "YYYY-MM-DD"),
         (lambda: ce.first_for_patient(), "needs the rows sorted", ".sort_by(clinical_events.date)"),
-        (lambda: ce.no_such_column, "has no column 'no_such_column'", "snomedct_code"),
+        (lambda: ce.no_such_column, "no column or method 'no_such_column'", "snomedct_code"),
         (
             lambda: ce.snomedct_code.is_in(codelist(["E11.9"], system="icd10")),
             "holds ICD10 codes but this column holds SNOMEDCT codes",

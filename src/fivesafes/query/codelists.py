@@ -11,14 +11,17 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from fivesafes.model.codes import CodeSystem
-from fivesafes.query.errors import DefinitionError
+from fivesafes.query.errors import Checked, DefinitionError
 
 
 @dataclass(frozen=True, slots=True)
-class Codelist:
+class Codelist(Checked):
     """A set of codes, optionally of a declared system, with categories per code."""
+
+    described_as: ClassVar[str] = "a code list"
 
     codes: frozenset[str]
     system: CodeSystem | None = None
@@ -71,7 +74,13 @@ def codelist(
     codes: Iterable[str], system: str | CodeSystem | None = None, name: str = "<codes>"
 ) -> Codelist:
     """A code list written inline in the study."""
-    return Codelist(frozenset(c.strip() for c in codes if c.strip()), _system(system), None, name)
+    found = frozenset(c.strip() for c in codes if c.strip())
+    if not found:
+        raise DefinitionError(
+            f"code list {name} has no codes, so nothing would ever match it",
+            "list the codes: codelist(['195967001', ...], system='snomedct')",
+        )
+    return Codelist(found, _system(system), None, name)
 
 
 def codelist_from_csv(
@@ -104,6 +113,12 @@ def codelist_from_csv(
                 f"its columns are: {', '.join(header)}",
             )
         rows = [r for r in reader if (r.get(column) or "").strip()]
+    if not rows:
+        raise DefinitionError(
+            f"code list {path} has no codes in column {column!r}"
+            + (" (the file is only a header)" if reader.line_num <= 1 else ""),
+            "download the list again from OpenCodelists, or check column= names the code column",
+        )
     categories = {
         name: {r[column].strip(): (r[name] or "").strip() for r in rows}
         for name in wanted

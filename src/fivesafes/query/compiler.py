@@ -53,7 +53,6 @@ SQL_TYPES: dict[Kind, exp.DataType.Type] = {
     Kind.STR: exp.DataType.Type.VARCHAR,
     Kind.CODE: exp.DataType.Type.VARCHAR,
     Kind.DATE: exp.DataType.Type.DATE,
-    Kind.PATIENT_ID: exp.DataType.Type.BIGINT,
 }
 INTERVAL_COLUMNS = ("interval_start", "interval_end")
 _COMPARISONS: dict[Fn, type[exp.Binary]] = {

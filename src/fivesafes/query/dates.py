@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 
 from fivesafes.query import model as m
-from fivesafes.query.errors import DefinitionError
+from fivesafes.query.errors import Checked, DefinitionError
 from fivesafes.query.model import Fn, Kind
 from fivesafes.query.series import DateSeries, parse_date, to_node
 
@@ -43,8 +43,10 @@ def _as_date(value: date | str) -> date:
 
 
 @dataclass(frozen=True, slots=True)
-class Duration:
+class Duration(Checked):
     """A whole number of days, months or years."""
+
+    described_as: ClassVar[str] = "a duration"
 
     value: int
     unit: Unit
@@ -113,9 +115,12 @@ def years(n: int) -> Duration:
     return Duration(n, "years")
 
 
-class _Interval:
+class _Interval(Checked):
     """The interval a measure is being computed for: ``INTERVAL.start_date`` and
     ``INTERVAL.end_date`` (both included), only meaningful inside ``Measures``."""
+
+    __slots__ = ()
+    described_as = "INTERVAL"
 
     @property
     def start_date(self) -> DateSeries:

@@ -12,7 +12,7 @@ from typing import Any
 
 from fivesafes.model import TABLES, Table
 from fivesafes.query import model as m
-from fivesafes.query.errors import DefinitionError
+from fivesafes.query.errors import DefinitionError, unknown_attribute
 from fivesafes.query.model import KIND_OF_COLUMN_TYPE
 from fivesafes.query.series import (
     BoolSeries,
@@ -39,14 +39,16 @@ class Frame:
         return TABLES[m.root_table(self._node).table]
 
     def __getattr__(self, name: str) -> Series:
-        if name.startswith("_"):
-            raise AttributeError(name)
         table = self.table
-        if name not in table.column_names:
+        if name == "patient_id":
             raise DefinitionError(
-                f"table {table.name} has no column {name!r}",
-                f"use one of its columns: {', '.join(table.column_names)}",
+                f"{table.name}.patient_id cannot be used in a definition",
+                "every value is already one per patient, and every output has a patient_id "
+                "column of its own",
             )
+        columns = [c for c in table.column_names if c != "patient_id"]
+        if name.startswith("_") or name not in columns:
+            raise unknown_attribute(self, name, f"table {table.name}", columns)
         column = table.column(name)
         return wrap(
             m.Column(self._node, name, KIND_OF_COLUMN_TYPE[column.type], column.code_system)

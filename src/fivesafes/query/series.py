@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from fivesafes.model import TABLES
 from fivesafes.query import model as m
 from fivesafes.query.codelists import Codelist
-from fivesafes.query.errors import DefinitionError
+from fivesafes.query.errors import Checked, DefinitionError, did_you_mean, unknown_attribute
 from fivesafes.query.model import Fn, Kind
 
 _PYTHON_KIND: tuple[tuple[type, Kind], ...] = (
@@ -70,10 +71,6 @@ def to_node(value: Any, want: Kind | None = None) -> m.Series:
     )
 
 
-def _compatible(a: Kind, b: Kind) -> bool:
-    return a == b or (a.is_number and b.is_number) or {a, b} == {Kind.STR, Kind.CODE}
-
-
 def check_domains(*nodes: m.Series) -> None:
     """Refuse to combine series from two different event-level frames."""
     domains = {d for d in (m.domain_of(n) for n in nodes) if d is not None}
@@ -104,6 +101,9 @@ class Series:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.node!r}>"
 
+    def __getattr__(self, name: str) -> Any:
+        raise unknown_attribute(self, name, f"{_describe(self.kind)} series")
+
     def __bool__(self) -> bool:
         raise DefinitionError(
             "a series has no single true/false value, so it cannot be used with Python's "
@@ -122,7 +122,7 @@ class Series:
 
     def _operand(self, other: Any, op: str) -> m.Series:
         node = to_node(other, self.kind)
-        if not _compatible(self.kind, node.kind) and not (
+        if not m.comparable(self.kind, node.kind) and not (
             isinstance(node, m.Value) and node.value is None
         ):
             raise DefinitionError(
@@ -138,7 +138,10 @@ class Series:
         return wrap(m.Apply(fn, (self.node, *args), kind))
 
     def _compare(self, fn: Fn, other: Any) -> BoolSeries:
-        result = self._apply(fn, Kind.BOOL, self._operand(other, "compare"))
+        node = self._operand(other, "compare")
+        if fn in (Fn.EQ, Fn.NE) and isinstance(node, m.Value):
+            self._check_category(node.value)
+        result = self._apply(fn, Kind.BOOL, node)
         assert isinstance(result, BoolSeries)
         return result
 
@@ -158,8 +161,11 @@ class Series:
         return ~self.is_null()
 
     def when_null_then(self, other: Any) -> Series:
-        """This value, or ``other`` where this is missing."""
-        return self._apply(Fn.COALESCE, self.kind, self._operand(other, "replace"))
+        """This value, or ``other`` where this is missing (a float when either is one)."""
+        node = self._operand(other, "replace")
+        kind = m.SIGNATURES[Fn.COALESCE]((self.kind, node.kind))
+        assert kind is not None, "_operand admits only comparable kinds"
+        return self._apply(Fn.COALESCE, kind, node)
 
     def is_in(self, values: Iterable[Any] | Codelist) -> BoolSeries:
         """Whether the value is one of ``values`` (a code list or any collection)."""
@@ -172,14 +178,51 @@ class Series:
                     "is_in() needs a collection of values",
                     "pass a list, a set or a code list: .is_in(['a', 'b'])",
                 )
-            nodes = [self._operand(v, "look for") for v in values]
-            if not all(isinstance(n, m.Value) for n in nodes):
-                raise DefinitionError(
-                    "is_in() takes constant values, not series",
-                    "compare with == and combine with |, or pass constants",
-                )
-            members = frozenset(n.value for n in nodes if isinstance(n, m.Value))
+            members = frozenset(self._member(v) for v in values)
+        if not members:
+            raise DefinitionError(
+                "is_in() was given no values, so it would never be true",
+                "pass the values to look for, or check the list you built is not empty",
+            )
         return BoolSeries(m.IsIn(self.node, members))
+
+    def _check_category(self, value: m.Scalar) -> None:
+        """A column the data model gives a fixed set of values (categories) is never equal to
+        another value: comparing with one is a mistake (``patients.sex == "Male"``)."""
+        if not isinstance(self.node, m.Column) or not isinstance(value, str):
+            return
+        table = m.root_table(self.node.source).table
+        categories = TABLES[table].column(self.node.name).categories
+        if categories is None or value in categories:
+            return
+        same_letters = [c for c in categories if c.lower() == value.lower()]
+        hint = did_you_mean(same_letters[0] if same_letters else value, categories)
+        raise DefinitionError(
+            f"{table}.{self.node.name} is never {value!r}: its values are "
+            + ", ".join(repr(c) for c in categories),
+            f"{hint}compare with one of its values (see docs/data-model.md)",
+        )
+
+    def _member(self, value: Any) -> m.Scalar:
+        """One value ``is_in`` looks for, of this series' kind."""
+        if value is None:
+            raise DefinitionError(
+                "is_in() cannot look for None: a missing value is not equal to anything",
+                "ask about missing values with .is_null(): x.is_in([...]) | x.is_null()",
+            )
+        node = self._operand(value, "look for")
+        if not isinstance(node, m.Value):
+            raise DefinitionError(
+                "is_in() takes constant values, not series",
+                "compare with == and combine with |, or pass constants",
+            )
+        if not m.widens_to(node.kind, self.kind):
+            raise DefinitionError(
+                f"{_describe(self.kind)} value is never {node.value!r}",
+                f"look for {self.kind.value} values",
+            )
+        self._check_category(node.value)
+        return node.value
 
     def is_not_in(self, values: Iterable[Any] | Codelist) -> BoolSeries:
         return ~self.is_in(values)
@@ -408,9 +451,6 @@ class DateSeries(_Ordered):
     __slots__ = ()
     kind = Kind.DATE
 
-    def _date_fn(self, fn: Fn, kind: Kind, *args: Any) -> Series:
-        return self._apply(fn, kind, *(to_node(a, Kind.DATE) for a in args))
-
     @property
     def year(self) -> IntSeries:
         return IntSeries(m.Apply(Fn.YEAR, (self.node,), Kind.INT))
@@ -499,17 +539,17 @@ _CLASSES: dict[Kind, type[Series]] = {
     Kind.STR: StrSeries,
     Kind.CODE: CodeSeries,
     Kind.DATE: DateSeries,
-    Kind.PATIENT_ID: IntSeries,
 }
 
 
 # --- case / when --------------------------------------------------------------------
 
 
-class When:
+class When(Checked):
     """One branch of ``case``: ``when(condition).then(value)``."""
 
     __slots__ = ("condition", "value")
+    described_as = "when(...)"
 
     def __init__(self, condition: Any) -> None:
         self.condition = wrap_bool(condition).node
@@ -524,6 +564,25 @@ def when(condition: Any) -> When:
     return When(condition)
 
 
+def _is_null(node: m.Series) -> bool:
+    return isinstance(node, m.Value) and node.value is None
+
+
+def _one_kind(kinds: set[Kind]) -> Kind | None:
+    """The kind values of ``kinds`` all widen to (integers to floats, codes to strings)."""
+    if Kind.FLOAT in kinds:
+        kinds.discard(Kind.INT)
+    if Kind.STR in kinds:
+        kinds.discard(Kind.CODE)
+    if len(kinds) > 1:
+        raise DefinitionError(
+            "the branches of case() give values of different types: "
+            + ", ".join(sorted(k.value for k in kinds)),
+            "make every then(...) and otherwise= the same type",
+        )
+    return next(iter(kinds), None)
+
+
 def case(*branches: When, otherwise: Any = None) -> Series:
     """The value of the first branch whose condition is true (a NULL condition is not true);
     ``otherwise`` (default NULL) when none is."""
@@ -533,26 +592,19 @@ def case(*branches: When, otherwise: Any = None) -> Series:
             "write case(when(x > 1).then('high'), otherwise='low')",
         )
     values = [b.value for b in branches if b.value is not None]
-    kinds = {v.kind for v in values if not (isinstance(v, m.Value) and v.value is None)}
-    if Kind.FLOAT in kinds and Kind.INT in kinds:
-        kinds.discard(Kind.INT)
-    if Kind.CODE in kinds and Kind.STR in kinds:
-        kinds.discard(Kind.CODE)
-    if len(kinds) > 1:
-        raise DefinitionError(
-            "the branches of case() give values of different types: "
-            + ", ".join(sorted(k.value for k in kinds)),
-            "make every then(...) and otherwise= the same type",
-        )
-    kind = kinds.pop() if kinds else Kind.STR
-    default = to_node(otherwise, kind)
-    if not _compatible(kind, default.kind) and not (
-        isinstance(default, m.Value) and default.value is None
-    ):
+    kind = _one_kind({v.kind for v in values if not _is_null(v)})
+    default = to_node(otherwise, kind or Kind.STR)
+    if kind is not None and not _is_null(default) and not m.comparable(kind, default.kind):
         raise DefinitionError(
             f"otherwise= is {_describe(default.kind)} value but the branches give {kind.value}",
             "make every then(...) and otherwise= the same type",
         )
+    if not _is_null(default):
+        kind = _one_kind({default.kind} | ({kind} if kind else set()))
+    kind = kind or Kind.STR
+    values = [m.Value(None, kind) if _is_null(v) else v for v in values]
+    if _is_null(default):
+        default = m.Value(None, kind)
     pairs = tuple((b.condition, v) for b, v in zip(branches, values, strict=True))
     check_domains(*(n for pair in pairs for n in pair), default)
     return wrap(m.Case(pairs, default, kind))

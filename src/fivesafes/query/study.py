@@ -8,6 +8,8 @@ file and line, never a traceback through fivesafes.
 
 from __future__ import annotations
 
+import importlib
+import re
 import runpy
 import traceback
 from collections.abc import Iterable
@@ -18,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from fivesafes.query.dataset import Dataset, DatasetQuery, MeasureQuery, Measures
-from fivesafes.query.errors import DefinitionError
+from fivesafes.query.errors import DefinitionError, did_you_mean
 
 OUTPUT_FORMATS = {".parquet": "Parquet", ".csv": "CSV", ".arrow": "Arrow", ".feather": "Feather"}
 
@@ -37,7 +39,21 @@ def _run(path: Path) -> dict[str, Any]:
     except Exception as e:  # the analyst's own code failed: show their frames only
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
         where = f"{path}, line {frames[-1].lineno}: " if frames else f"{path}: "
-        raise StudyError(f"{where}{type(e).__name__}: {e}") from None
+        raise StudyError(f"{where}{type(e).__name__}: {e}{_import_hint(e)}") from None
+
+
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '(fivesafes(?:\.\w+)*)'")
+
+
+def _import_hint(error: Exception) -> str:
+    """A did-you-mean for ``from fivesafes... import <typo>`` (Python 3.11 gives none)."""
+    found = _CANNOT_IMPORT.match(str(error)) if isinstance(error, ImportError) else None
+    if found is None:
+        return ""
+    name, module = found.groups()
+    options = [n for n in dir(importlib.import_module(module)) if not n.startswith("_")]
+    hint = did_you_mean(name, options).strip()
+    return f"\n  how to fix: {hint}" if hint else ""
 
 
 def load_dataset(path: Path) -> DatasetQuery:
