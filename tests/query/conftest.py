@@ -44,7 +44,7 @@ RUN_SPARK = os.environ.get("FIVESAFES_SPARK_TESTS") == "1"
 _SPARK_SKIP = pytest.mark.skipif(
     not RUN_SPARK, reason="Spark spec runs take ~8 s each: set FIVESAFES_SPARK_TESTS=1"
 )
-ENGINES = ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, _SPARK_SKIP])]
+ENGINES = ["reference", "duckdb", pytest.param("spark", marks=[pytest.mark.spark, _SPARK_SKIP])]
 
 
 @pytest.fixture(params=ENGINES)

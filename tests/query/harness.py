@@ -11,6 +11,7 @@ import pyarrow as pa
 from fivesafes.model import TABLES, ColumnType
 from fivesafes.query.dataset import Dataset, Measures
 from fivesafes.query.engines import DuckDBEngine, SparkEngine, arrow_schema
+from fivesafes.query.reference import ReferenceEngine
 from fivesafes.store.database import analysis_ddl
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -46,8 +47,13 @@ def duckdb_engine(tables: dict[str, pa.Table]) -> DuckDBEngine:
     return DuckDBEngine(con)
 
 
-def make_engine(kind: str, rows: Rows, spark: Any = None) -> DuckDBEngine | SparkEngine:
+Engine = DuckDBEngine | SparkEngine | ReferenceEngine
+
+
+def make_engine(kind: str, rows: Rows, spark: Any = None) -> Engine:
     tables = arrow_tables(rows)
+    if kind == "reference":
+        return ReferenceEngine(tables)
     if kind == "duckdb":
         return duckdb_engine(tables)
     engine = SparkEngine(spark)
@@ -55,9 +61,9 @@ def make_engine(kind: str, rows: Rows, spark: Any = None) -> DuckDBEngine | Spar
     return engine
 
 
-def run(engine: DuckDBEngine | SparkEngine, dataset: Dataset, exclude: Any = ()) -> list[dict]:
+def run(engine: Engine, dataset: Dataset, exclude: Any = ()) -> list[dict]:
     return engine.dataset(dataset.query(), exclude=exclude).to_pylist()
 
 
-def run_measures(engine: DuckDBEngine | SparkEngine, measures: Measures) -> list[dict]:
+def run_measures(engine: Engine, measures: Measures) -> list[dict]:
     return engine.measures(measures.query()).to_pylist()

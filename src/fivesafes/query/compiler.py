@@ -133,12 +133,12 @@ class _Scope:
         query = exp.select(*projections).from_(exp.alias_(self.base, self.alias, table=True))
         for j in self.joins:
             on = exp.EQ(this=_col(j.alias, "patient_id"), expression=_col(self.alias, "patient_id"))
-            if j.by_interval:
+            if j.by_interval:  # both bounds: two intervals may start on one day
                 on = exp.and_(
                     on,
-                    exp.EQ(
-                        this=_col(j.alias, "interval_start"),
-                        expression=_col(self.alias, "interval_start"),
+                    *(
+                        exp.EQ(this=_col(j.alias, c), expression=_col(self.alias, c))
+                        for c in INTERVAL_COLUMNS
                     ),
                 )
             relation = exp.alias_(j.relation, j.alias, table=True)

@@ -47,7 +47,7 @@ from sqlglot import exp
 
 from fivesafes.model import TABLES, ColumnType
 from fivesafes.model.schema import DUCKDB_TYPES
-from fivesafes.query.compiler import Compiler
+from fivesafes.query.compiler import INTERVAL_COLUMNS, Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 
 EXCLUDED = "excluded_patients"
@@ -147,27 +147,30 @@ class Engine(Protocol):
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
 
 
-def _measures_table(tables: list[pa.Table]) -> pa.Table:
+def _measures_table(query: MeasureQuery, tables: list[pa.Table]) -> pa.Table:
     """The measures' rows in definition order, each sorted by interval and group (NULL
-    groups first, on every engine), with their ratio. A measure, interval and group
-    found in several tables (parts of the population) is one row: the sum of its
-    numerators and of its denominators."""
+    groups first, on every engine), with their ratio (NULL where the denominators sum to
+    zero: dividing by zero gives NULL). Group columns come in the order the measures first
+    name them. A measure, interval and group found in several tables (parts of the
+    population) is one row: the sum of its numerators and of its denominators."""
     import pyarrow.compute as pc
 
     out = pa.concat_tables(tables, promote_options="default")
     counts = ["numerator", "denominator"]
-    names = out.column_names
-    keys = [n for n in names if n not in ("measure", *counts)]
+    groups = list(dict.fromkeys(g for ms in query.measures for g, _ in ms.group_by))
+    keys = ["measure_index", *INTERVAL_COLUMNS, *groups]
     summed = out.group_by(["measure", *keys], use_threads=False).aggregate(
         [(c, "sum") for c in counts]
     )
     summed = summed.rename_columns([n.removesuffix("_sum") for n in summed.column_names])
-    out = summed.select(names).cast(out.schema)
+    out = summed.select(["measure", *keys, *counts]).cast(
+        pa.schema([out.schema.field(n) for n in ["measure", *keys, *counts]])
+    )
     out = out.sort_by([(k, "ascending", "at_start") for k in keys])
     out = out.drop_columns(["measure_index"])
-    ratio = pc.divide(
-        pc.cast(out["numerator"], pa.float64()), pc.cast(out["denominator"], pa.float64())
-    )
+    numerator, denominator = (pc.cast(out[c], pa.float64()) for c in counts)
+    zero = pc.equal(denominator, 0.0)
+    ratio = pc.if_else(zero, pa.scalar(None, pa.float64()), pc.divide(numerator, denominator))
     return out.append_column("ratio", ratio)
 
 
@@ -300,7 +303,7 @@ class DuckDBEngine:
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
         build = partial(measures_sql, query, self.schema, bool(exclude), self.dialect)
-        return _measures_table(list(self._in_parts(build, exclude)))
+        return _measures_table(query, list(self._in_parts(build, exclude)))
 
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
@@ -368,4 +371,4 @@ class SparkEngine:
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
         sqls = measures_sql(query, None, bool(exclude), self.dialect)
-        return _measures_table([self._run(sql, exclude) for sql in sqls])
+        return _measures_table(query, [self._run(sql, exclude) for sql in sqls])
