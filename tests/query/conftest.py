@@ -52,3 +52,11 @@ def engine_for(request: pytest.FixtureRequest) -> Callable[[Rows], Any]:
     """A function from input rows to an engine of the parametrised kind over them."""
     spark = request.getfixturevalue("spark_session") if request.param == "spark" else None
     return lambda rows: make_engine(request.param, rows, spark)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many generated examples each engine was compared on (see test_generative.py)."""
+    stats = sys.modules.get("test_generative")
+    if stats is not None and stats.STATS:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(stats.STATS.items()))
+        terminalreporter.write_line(f"generative query tests: {counts}")

@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+from generative import DATASETS, MEASURES, tables
 from harness import arrow_tables, duckdb_engine
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_engines_agree import assert_same, columns, tables
+from test_generative import assert_same, expected_results
 
 from fhir_factory import basic_population, write_ndjson
 from fivesafes import Dataset, Measures, codelist, months, years
@@ -143,7 +144,7 @@ def test_parts_give_the_rows_of_one_query_in_patient_order() -> None:
     assert got.schema == expected.schema
     assert expected.num_rows > 2000
     assert got.column("patient_id").to_pylist() == sorted(got.column("patient_id").to_pylist())
-    assert_same(got.to_pylist(), expected.to_pylist())
+    assert_same(got.to_pylist(), expected.to_pylist(), "in parts", of="one query")
 
 
 def _settings(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
@@ -203,7 +204,7 @@ def test_parts_leave_out_the_excluded() -> None:
     expected = DuckDBEngine(con, part_patients=WHOLE).dataset(query, exclude=excluded)
     got = DuckDBEngine(con, part_patients=50).dataset(query, exclude=excluded)
     assert set(got.column("patient_id").to_pylist()).isdisjoint(excluded)
-    assert_same(got.to_pylist(), expected.to_pylist())
+    assert_same(got.to_pylist(), expected.to_pylist(), "in parts", of="one query")
 
 
 def test_measures_summed_over_parts_equal_one_query() -> None:
@@ -235,16 +236,17 @@ def test_measures_summed_over_parts_equal_one_query() -> None:
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables(), columns(), st.integers(1, 3))
-def test_generated_definitions_agree_in_parts(data, cols, part) -> None:
-    dataset = Dataset()
-    dataset.define_population(patients.exists_for_patient() | ce.exists_for_patient())
-    for name, value in cols.items():
-        dataset.add_column(name, value)
+@given(tables(), DATASETS, MEASURES, st.integers(1, 3))
+def test_generated_definitions_in_parts_agree_with_the_reference(
+    data, dataset, measures, part
+) -> None:
+    expected = expected_results(data, dataset, measures)
+    assume(expected is not None)
+    assert expected is not None
     con = duckdb_engine(arrow_tables(data)).con
-    expected = DuckDBEngine(con, part_patients=WHOLE).dataset(dataset.query())
-    got = DuckDBEngine(con, part_patients=part).dataset(dataset.query())
-    assert_same(got.to_pylist(), expected.to_pylist())
+    engine = DuckDBEngine(con, part_patients=part)
+    assert_same(engine.dataset(dataset).to_pylist(), expected[0], "duckdb in parts")
+    assert_same(engine.measures(measures).to_pylist(), expected[1], "duckdb in parts")
 
 
 def test_clustered_tables_are_stored_in_patient_order() -> None:

@@ -38,62 +38,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlglot import exp
 
 from fivesafes.model import TABLES
 from fivesafes.query import model as m
 from fivesafes.query.dataset import DatasetQuery, Measure
+from fivesafes.query.dialects import dialect as dialect_named
 from fivesafes.query.model import Agg, Fn, Kind
+from fivesafes.query.operations import FUNCTIONS, cast, literal, number
+from fivesafes.query.operations import case as _case
 
-SQL_TYPES: dict[Kind, exp.DataType.Type] = {
-    Kind.BOOL: exp.DataType.Type.BOOLEAN,
-    Kind.INT: exp.DataType.Type.BIGINT,
-    Kind.FLOAT: exp.DataType.Type.DOUBLE,
-    Kind.STR: exp.DataType.Type.VARCHAR,
-    Kind.CODE: exp.DataType.Type.VARCHAR,
-    Kind.DATE: exp.DataType.Type.DATE,
-}
 INTERVAL_COLUMNS = ("interval_start", "interval_end")
-_COMPARISONS: dict[Fn, type[exp.Binary]] = {
-    Fn.EQ: exp.EQ,
-    Fn.NE: exp.NEQ,
-    Fn.LT: exp.LT,
-    Fn.LE: exp.LTE,
-    Fn.GT: exp.GT,
-    Fn.GE: exp.GTE,
-    Fn.ADD: exp.Add,
-    Fn.SUB: exp.Sub,
-    Fn.MUL: exp.Mul,
-}
-
 TableRef = Callable[[str], exp.Expression]
-
-
-def cast(e: exp.Expression, kind: Kind) -> exp.Expression:
-    return exp.Cast(this=e, to=exp.DataType.build(SQL_TYPES[kind]))
-
-
-def literal(value: m.Scalar, kind: Kind) -> exp.Expression:
-    if value is None:
-        return cast(exp.Null(), kind)
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, date):
-        return cast(exp.Literal.string(value.isoformat()), Kind.DATE)
-    if isinstance(value, int | float):
-        number = exp.Literal.number(abs(value))
-        typed = number if kind is not Kind.FLOAT else cast(number, Kind.FLOAT)
-        return exp.Neg(this=typed) if value < 0 else typed
-    return exp.Literal.string(str(value))
 
 
 def _col(alias: str, name: str) -> exp.Column:
     return exp.column(name, table=alias, quoted=True)
-
-
-def _case(*branches: tuple[exp.Expression, exp.Expression], default: exp.Expression) -> exp.Case:
-    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in branches], default=default)
 
 
 @dataclass
@@ -194,48 +156,6 @@ def _filtered(aggregate: exp.Expression, condition: exp.Expression | None) -> ex
     return exp.Filter(this=aggregate, expression=exp.Where(this=condition.copy()))
 
 
-class _Order:
-    """How one dialect picks the first or last row per patient in a grouped pass.
-
-    The order is the language's: the sort keys, then every other column of the table,
-    each ascending with NULLs first -- a total order on distinct rows, so the picked
-    row is the same on every engine.
-    """
-
-    def key(self, parts: list[exp.Expression]) -> exp.Expression:
-        """Portable: a struct of (is not NULL, value) pairs, compared field by field."""
-        fields = []
-        for i, part in enumerate(parts):
-            present = exp.not_(exp.Is(this=part, expression=exp.Null()))
-            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"n{i}"), expression=present))
-            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=part.copy()))
-        return exp.Struct(expressions=fields)
-
-    def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
-        return (exp.ArgMax if last else exp.ArgMin)(this=value, expression=key)
-
-
-class _DuckDBOrder(_Order):
-    """DuckDB: one binary sort key per row (memcmp-ordered; far cheaper to compare and
-    keep than a struct), and the ``_null`` pickers, which return a NULL value from the
-    picked row instead of skipping rows whose value is NULL."""
-
-    def key(self, parts: list[exp.Expression]) -> exp.Expression:
-        order = "ASC NULLS FIRST"
-        return exp.Anonymous(
-            this="create_sort_key",
-            expressions=[e for part in parts for e in (part, exp.Literal.string(order))],
-        )
-
-    def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
-        return exp.Anonymous(
-            this="arg_max_null" if last else "arg_min_null", expressions=[value, key]
-        )
-
-
-ORDERS: dict[str, _Order] = {"duckdb": _DuckDBOrder()}
-
-
 class Compiler:
     """Builds the CTEs of one query; ``dataset()`` or ``measures()`` gives the whole SELECT.
 
@@ -258,7 +178,7 @@ class Compiler:
         self.patients = patients
         self.excluded = excluded
         self.intervals = intervals
-        self.order = ORDERS.get(dialect, _Order())
+        self.dialect = dialect_named(dialect)
         self.ctes: dict[str, exp.Select | _Pass] = {}
         self._names: dict[object, str] = {}
         self._passes: dict[tuple[str, bool, int], _Pass] = {}
@@ -435,17 +355,24 @@ class Compiler:
 
     # -- patient-level values -----------------------------------------------------------
 
+    def series(self, node: m.Series, at: At) -> exp.Expression:
+        """A series as an expression, by the rule registered for its kind of node. On event
+        rows, a patient-level value that is not a constant is computed per patient in a CTE
+        of its own and joined to the rows."""
+        if at.rows and _from_patients(node):
+            by_interval = m.uses_interval(node)
+            name = self._cte(("patient value", node), "patient_value", lambda: self._value(node))
+            alias = at.scope.join(name, exp.to_table(name), by_interval, "v")
+            return _col(alias, "value")
+        return SERIES[type(node)](self, node, at)
+
     def patient(self, node: m.Series, scope: _Scope) -> exp.Expression:
         """A patient-level series as an expression over ``scope`` (adding the joins it needs)."""
-        if isinstance(node, m.Value):
-            return literal(node.value, node.kind)
-        if isinstance(node, m.IntervalBound):
-            return _col(scope.alias, INTERVAL_COLUMNS[node.end])
-        if isinstance(node, m.Column):
-            return self._patient_column(node, scope)
-        if isinstance(node, m.Aggregate):
-            return self._aggregate(node, scope)
-        return self._combine(node, lambda child: self.patient(child, scope))
+        return self.series(node, At(scope, rows=False))
+
+    def row(self, node: m.Series, rows: _Scope) -> exp.Expression:
+        """An event-level series as an expression over one row of ``rows``."""
+        return self.series(node, At(rows, rows=True))
 
     def _patient_column(self, node: m.Column, scope: _Scope) -> exp.Expression:
         source = node.source
@@ -498,19 +425,10 @@ class Compiler:
         def build(rows: _Scope) -> tuple[Make, exp.Expression | None]:
             condition = self._condition(_rows_frame(node), rows)
             if isinstance(node.source, m.FRAME_TYPES):
-                if node.agg is Agg.EXISTS:
-                    return lambda c: exp.GT(
-                        this=_count(c), expression=exp.Literal.number(0)
-                    ), condition
-                return lambda c: cast(_count(c), node.kind), condition
-            inner = self.row(node.source, rows)
-            value = {
-                Agg.COUNT_DISTINCT: lambda: exp.Count(this=exp.Distinct(expressions=[inner])),
-                Agg.SUM: lambda: exp.Sum(this=inner),
-                Agg.MEAN: lambda: exp.Avg(this=cast(inner, Kind.FLOAT)),
-                Agg.MIN: lambda: exp.Min(this=inner),
-                Agg.MAX: lambda: exp.Max(this=inner),
-            }[node.agg]()
+                one = isinstance(node.source, m.PickOne)  # a picked row: one row, or none
+                make = FRAME_AGGREGATES[node.agg]
+                return lambda c: make(_count(c), one), condition
+            value = SERIES_AGGREGATES[node.agg](self.row(node.source, rows))
             return lambda c: cast(_filtered(value, c), node.kind), condition
 
         return build
@@ -539,12 +457,12 @@ class Compiler:
                 for c in table.column_names
                 if c != "patient_id" and c not in sorted_on and c not in fixed
             ]
-            key = self.order.key(parts)
+            key = self.dialect.order_key(parts)
 
             def make(c: exp.Expression | None) -> exp.Expression:
                 # only rows in the frame need a key made
                 keyed = key if c is None else _case((c.copy(), key), default=exp.Null())
-                return _filtered(self.order.pick(column, keyed, node.last), c)
+                return _filtered(self.dialect.pick(column, keyed, node.last), c)
 
             return make, condition
 
@@ -580,45 +498,111 @@ class Compiler:
 
     # -- event rows ---------------------------------------------------------------------
 
-    def row(self, node: m.Series, rows: _Scope) -> exp.Expression:
-        """An event-level series as an expression over one row of ``rows``."""
-        if isinstance(node, m.Value):
-            return literal(node.value, node.kind)
-        if isinstance(node, m.IntervalBound):
-            return _col(rows.alias, INTERVAL_COLUMNS[node.end])
-        if _is_row_column(node):
-            return _col(rows.alias, node.name)
-        if m.domain_of(node) is None and not _is_constant(node):
-            by_interval = m.uses_interval(node)
-            name = self._cte(("patient value", node), "patient_value", lambda: self._value(node))
-            alias = rows.join(name, exp.to_table(name), by_interval, "v")
-            return _col(alias, "value")
-        return self._combine(node, lambda child: self.row(child, rows))
-
     def _value(self, node: m.Series) -> exp.Select:
         scope = self._patient_scope(m.uses_interval(node))
         value = exp.alias_(cast(self.patient(node, scope), node.kind), "value", quoted=True)
         return scope.select(*scope.keys(), value)
 
-    # -- operations, the same at patient and row level ---------------------------------
 
-    def _combine(self, node: m.Series, sub: Callable[[m.Series], exp.Expression]) -> exp.Expression:
-        if isinstance(node, m.IsIn):
-            this = sub(node.series)
-            if not node.values:
-                return _case(
-                    (exp.Is(this=this, expression=exp.Null()), cast(exp.Null(), Kind.BOOL)),
-                    default=exp.false(),
-                )
-            kind = node.series.kind
-            values = sorted(node.values, key=lambda v: (v is None, str(v)))
-            return exp.In(this=this, expressions=[literal(v, kind) for v in values])
-        if isinstance(node, m.Case):
-            branches = [(sub(c), cast(sub(v), node.kind)) for c, v in node.branches]
-            return _case(*branches, default=cast(sub(node.otherwise), node.kind))
-        assert isinstance(node, m.Apply), f"unexpected node {node!r}"
-        args = [sub(a) for a in node.args]
-        return apply(node.fn, args, node)
+@dataclass(frozen=True)
+class At:
+    """Where a series is compiled: over the patients (or patients and intervals) of
+    ``scope``, or over the event rows of ``scope`` when ``rows``."""
+
+    scope: _Scope
+    rows: bool
+
+
+SeriesRule = Callable[[Compiler, Any, At], exp.Expression]
+SERIES: dict[type, SeriesRule] = {}
+"""The SQL of each kind of series node, as one registered function each."""
+
+
+def series_rule(node_type: type) -> Callable[[SeriesRule], SeriesRule]:
+    def register(function: SeriesRule) -> SeriesRule:
+        SERIES[node_type] = function
+        return function
+
+    return register
+
+
+@series_rule(m.Value)
+def _constant(compiler: Compiler, node: m.Value, at: At) -> exp.Expression:
+    return literal(node.value, node.kind)
+
+
+@series_rule(m.IntervalBound)
+def _interval_bound(compiler: Compiler, node: m.IntervalBound, at: At) -> exp.Expression:
+    return _col(at.scope.alias, INTERVAL_COLUMNS[node.end])
+
+
+@series_rule(m.Column)
+def _column(compiler: Compiler, node: m.Column, at: At) -> exp.Expression:
+    """On event rows, the row's own column; per patient, read from the patient's table or
+    the row picked for the patient."""
+    if at.rows:
+        return _col(at.scope.alias, node.name)
+    return compiler._patient_column(node, at.scope)
+
+
+@series_rule(m.Aggregate)
+def _aggregate(compiler: Compiler, node: m.Aggregate, at: At) -> exp.Expression:
+    return compiler._aggregate(node, at.scope)
+
+
+@series_rule(m.Apply)
+def _apply(compiler: Compiler, node: m.Apply, at: At) -> exp.Expression:
+    return FUNCTIONS[node.fn]([compiler.series(a, at) for a in node.args], node)
+
+
+@series_rule(m.IsIn)
+def _is_in(compiler: Compiler, node: m.IsIn, at: At) -> exp.Expression:
+    this = compiler.series(node.series, at)
+    if not node.values:  # NULL stays NULL; anything else is in no empty set
+        is_null = exp.Is(this=this, expression=exp.Null())
+        return _case((is_null, cast(exp.Null(), Kind.BOOL)), default=exp.false())
+    values = sorted(node.values, key=str)
+    return exp.In(this=this, expressions=[literal(v, node.series.kind) for v in values])
+
+
+@series_rule(m.Case)
+def _case_of(compiler: Compiler, node: m.Case, at: At) -> exp.Expression:
+    branches = [
+        (compiler.series(c, at), cast(compiler.series(v, at), node.kind)) for c, v in node.branches
+    ]
+    return _case(*branches, default=cast(compiler.series(node.otherwise, at), node.kind))
+
+
+FRAME_AGGREGATES: dict[Agg, Callable[[exp.Expression, bool], exp.Expression]] = {
+    Agg.EXISTS: lambda count, one: exp.GT(this=count, expression=number(0)),
+    Agg.COUNT: lambda count, one: (
+        cast(exp.GT(this=count, expression=number(0)), Kind.INT) if one else cast(count, Kind.INT)
+    ),
+}
+"""An aggregation of a frame's rows, from the count of them (and whether the frame is one
+picked row: however many rows it was picked from, it counts once)."""
+
+SERIES_AGGREGATES: dict[Agg, Callable[[exp.Expression], exp.Expression]] = {
+    Agg.COUNT_DISTINCT: lambda value: exp.Count(this=exp.Distinct(expressions=[value])),
+    Agg.SUM: lambda value: exp.Sum(this=value),
+    Agg.MEAN: lambda value: exp.Avg(this=cast(value, Kind.FLOAT)),
+    Agg.MIN: lambda value: exp.Min(this=value),
+    Agg.MAX: lambda value: exp.Max(this=value),
+}
+"""An aggregation of an event-level series' values (SQL's aggregates ignore NULLs)."""
+
+assert set(SERIES) == set(m.SERIES_TYPES), "every kind of series node needs a rule"
+assert set(FRAME_AGGREGATES) | set(SERIES_AGGREGATES) == set(Agg)
+
+
+def _from_patients(node: m.Series) -> bool:
+    """Whether an expression on event rows must join this value from a per-patient CTE:
+    patient level, and not a constant or the interval (which every row has)."""
+    return (
+        m.domain_of(node) is None
+        and not isinstance(node, m.Value | m.IntervalBound)
+        and not _is_constant(node)
+    )
 
 
 def _dependency_order(bodies: dict[str, exp.Select]) -> list[str]:
@@ -746,114 +730,3 @@ def _is_row_column(node: m.Series) -> bool:
 
 def _is_constant(node: m.Series) -> bool:
     return not any(isinstance(n, m.Column | m.Aggregate | m.IntervalBound) for n in m.walk(node))
-
-
-def _year_month(d: exp.Expression) -> exp.Expression:
-    return exp.paren(
-        exp.Add(
-            this=exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(12)),
-            expression=exp.Month(this=d),
-        )
-    )
-
-
-def _month_day(d: exp.Expression) -> exp.Expression:
-    return exp.paren(
-        exp.Add(
-            this=exp.Mul(this=exp.Month(this=d), expression=exp.Literal.number(100)),
-            expression=exp.Day(this=d),
-        )
-    )
-
-
-def _whole_units(
-    diff: exp.Expression, later_part: exp.Expression, earlier_part: exp.Expression
-) -> exp.Expression:
-    """A difference of calendar fields, less one unit when the last unit is not complete
-    (rounded toward zero, so negative differences mirror positive ones)."""
-    zero = exp.Literal.number(0)
-    one = exp.Literal.number(1)
-    adjust = _case(
-        (
-            exp.and_(
-                exp.GT(this=diff, expression=zero), exp.LT(this=later_part, expression=earlier_part)
-            ),
-            exp.Neg(this=one),
-        ),
-        (
-            exp.and_(
-                exp.LT(this=diff, expression=zero), exp.GT(this=later_part, expression=earlier_part)
-            ),
-            one,
-        ),
-        default=zero,
-    )
-    return exp.paren(exp.Add(this=diff, expression=adjust))
-
-
-def apply(fn: Fn, args: list[exp.Expression], node: m.Apply) -> exp.Expression:
-    """One operation as SQL every dialect reads the same way (no dialect-specific casts,
-    integer division or ANSI-mode surprises)."""
-    if fn in _COMPARISONS:
-        return exp.paren(_COMPARISONS[fn](this=args[0], expression=args[1]))
-    if fn is Fn.AND:
-        return exp.paren(exp.And(this=args[0], expression=args[1]))
-    if fn is Fn.OR:
-        return exp.paren(exp.Or(this=args[0], expression=args[1]))
-    if fn is Fn.NOT:
-        return exp.Not(this=exp.paren(args[0]))
-    if fn is Fn.IS_NULL:
-        return exp.paren(exp.Is(this=args[0], expression=exp.Null()))
-    if fn is Fn.COALESCE:
-        return exp.func("COALESCE", args[0], cast(args[1], node.kind))
-    if fn is Fn.DIV:
-        zero = exp.EQ(this=args[1], expression=exp.Literal.number(0))
-        quotient = exp.Div(this=cast(args[0], Kind.FLOAT), expression=cast(args[1], Kind.FLOAT))
-        return _case((zero, cast(exp.Null(), Kind.FLOAT)), default=quotient)
-    if fn is Fn.NEG:
-        return exp.Neg(this=exp.paren(args[0]))
-    if fn is Fn.TO_FLOAT:
-        return cast(args[0], Kind.FLOAT)
-    if fn is Fn.TO_INT:
-        if node.args[0].kind is Kind.BOOL:
-            return _case(
-                (args[0], exp.Literal.number(1)),
-                (exp.Not(this=args[0]), exp.Literal.number(0)),
-                default=cast(exp.Null(), Kind.INT),
-            )
-        toward_zero = _case(
-            (exp.GTE(this=args[0], expression=exp.Literal.number(0)), exp.Floor(this=args[0])),
-            default=exp.Ceil(this=args[0]),
-        )
-        return cast(toward_zero, Kind.INT)
-    if fn is Fn.YEAR:
-        return cast(exp.Year(this=args[0]), Kind.INT)
-    if fn is Fn.MONTH:
-        return cast(exp.Month(this=args[0]), Kind.INT)
-    if fn is Fn.DAY:
-        return cast(exp.Day(this=args[0]), Kind.INT)
-    if fn is Fn.ADD_DAYS:
-        return cast(
-            exp.DateAdd(this=args[0], expression=args[1], unit=exp.Var(this="DAY")), Kind.DATE
-        )
-    if fn is Fn.ADD_MONTHS:
-        return cast(exp.AddMonths(this=args[0], expression=args[1]), Kind.DATE)
-    if fn is Fn.DIFF_DAYS:
-        return cast(
-            exp.DateDiff(this=args[0], expression=args[1], unit=exp.Var(this="DAY")), Kind.INT
-        )
-    if fn is Fn.DIFF_MONTHS:
-        diff = exp.paren(exp.Sub(this=_year_month(args[0]), expression=_year_month(args[1])))
-        return _whole_units(diff, exp.Day(this=args[0]), exp.Day(this=args[1]))
-    if fn is Fn.DIFF_YEARS:
-        diff = exp.paren(exp.Sub(this=exp.Year(this=args[0]), expression=exp.Year(this=args[1])))
-        return _whole_units(diff, _month_day(args[0]), _month_day(args[1]))
-    if fn is Fn.TO_FIRST_OF_MONTH:
-        return exp.DateFromParts(
-            year=exp.Year(this=args[0]), month=exp.Month(this=args[0]), day=exp.Literal.number(1)
-        )
-    if fn is Fn.TO_FIRST_OF_YEAR:
-        return exp.DateFromParts(
-            year=exp.Year(this=args[0]), month=exp.Literal.number(1), day=exp.Literal.number(1)
-        )
-    raise AssertionError(f"no SQL for {fn}")
