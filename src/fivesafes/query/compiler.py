@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlglot import exp
 
@@ -51,7 +51,7 @@ from fivesafes.query.operations import FUNCTIONS, cast, literal, number
 from fivesafes.query.operations import case as _case
 
 INTERVAL_COLUMNS = ("interval_start", "interval_end")
-TableRef = Callable[[str], exp.Expression]
+TableRef = Callable[[str], exp.Expr]
 
 
 def _col(alias: str, name: str) -> exp.Column:
@@ -60,7 +60,7 @@ def _col(alias: str, name: str) -> exp.Column:
 
 @dataclass
 class _Join:
-    relation: exp.Expression
+    relation: exp.Expr
     alias: str
     by_interval: bool
 
@@ -69,32 +69,34 @@ class _Join:
 class _Scope:
     """A FROM clause being built: a base relation and the LEFT JOINs its expressions need."""
 
-    base: exp.Expression
+    base: exp.Expr
     alias: str
     by_interval: bool
     joins: list[_Join] = field(default_factory=list)
     _by_key: dict[str, str] = field(default_factory=dict)
 
-    def join(self, key: str, relation: exp.Expression, by_interval: bool, prefix: str) -> str:
+    def join(self, key: str, relation: exp.Expr, by_interval: bool, prefix: str) -> str:
         if key not in self._by_key:
             alias = f"{prefix}{len(self.joins) + 1}"
             self.joins.append(_Join(relation, alias, by_interval))
             self._by_key[key] = alias
         return self._by_key[key]
 
-    def keys(self) -> list[exp.Expression]:
+    def keys(self) -> list[exp.Expr]:
         names = ("patient_id", *INTERVAL_COLUMNS) if self.by_interval else ("patient_id",)
         return [_col(self.alias, n) for n in names]
 
     def select(
         self,
-        *projections: exp.Expression,
-        where: exp.Expression | None = None,
-        group_by: list[exp.Expression] | None = None,
+        *projections: exp.Expr,
+        where: exp.Expr | None = None,
+        group_by: list[exp.Expr] | None = None,
     ) -> exp.Select:
         query = exp.select(*projections).from_(exp.alias_(self.base, self.alias, table=True))
         for j in self.joins:
-            on = exp.EQ(this=_col(j.alias, "patient_id"), expression=_col(self.alias, "patient_id"))
+            on: exp.Expr = exp.EQ(
+                this=_col(j.alias, "patient_id"), expression=_col(self.alias, "patient_id")
+            )
             if j.by_interval:  # both bounds: two intervals may start on one day
                 on = exp.and_(
                     on,
@@ -112,9 +114,9 @@ class _Scope:
         return query
 
 
-Make = Callable[[exp.Expression | None], exp.Expression]
+Make = Callable[[exp.Expr | None], exp.Expr]
 """An aggregate of a pass, given the condition it must apply itself (None: none)."""
-Build = Callable[["_Scope"], tuple[Make, exp.Expression | None]]
+Build = Callable[["_Scope"], tuple[Make, exp.Expr | None]]
 """Compiles one value of a pass over its rows: the aggregate, and the rows it is over."""
 
 
@@ -125,7 +127,7 @@ class _Pass:
 
     name: str
     rows: _Scope
-    values: dict[object, tuple[str, Make, exp.Expression | None]] = field(default_factory=dict)
+    values: dict[object, tuple[str, Make, exp.Expr | None]] = field(default_factory=dict)
 
     def add(self, key: object, build: Build) -> str:
         """The column holding ``build``'s aggregate, added the first time ``key`` is seen."""
@@ -139,7 +141,7 @@ class _Pass:
         # while scanning); a value over every row keeps them all. When every value is
         # over the same rows, that WHERE is their only filter.
         conditions = list(dict.fromkeys(c for _, _, c in self.values.values()))
-        where = None if None in conditions else exp.or_(*(c.copy() for c in conditions))
+        where = None if None in conditions else exp.or_(*(c.copy() for c in conditions if c))
         shared = len(conditions) == 1
         keys = self.rows.keys()
         values = [
@@ -149,7 +151,7 @@ class _Pass:
         return self.rows.select(*keys, *values, where=where, group_by=keys)
 
 
-def _filtered(aggregate: exp.Expression, condition: exp.Expression | None) -> exp.Expression:
+def _filtered(aggregate: exp.Expr, condition: exp.Expr | None) -> exp.Expr:
     """``aggregate`` over the rows where ``condition`` is true (NULL is not true)."""
     if condition is None:
         return aggregate
@@ -172,7 +174,7 @@ class Compiler:
         excluded: str | None = None,
         intervals: tuple[tuple[date, date], ...] = (),
         dialect: str = "duckdb",
-        patients: tuple[exp.Expression, exp.Expression] | None = None,
+        patients: tuple[exp.Expr, exp.Expr] | None = None,
     ) -> None:
         self._table = table
         self.patients = patients
@@ -184,7 +186,7 @@ class Compiler:
         self._passes: dict[tuple[str, bool, int], _Pass] = {}
         self._levels: dict[m.Node, int] = {}
 
-    def table(self, name: str) -> exp.Expression:
+    def table(self, name: str) -> exp.Expr:
         """A model table as this query reads it: only the rows of the patient range, if any
         (a filter directly on the scan, so the engine can skip data outside the range)."""
         relation = self._table(name)
@@ -253,7 +255,7 @@ class Compiler:
 
         return self._cte(("intervals",), "intervals", build)
 
-    def _with_intervals(self, table: exp.Expression, names: tuple[str, ...]) -> exp.Select:
+    def _with_intervals(self, table: exp.Expr, names: tuple[str, ...]) -> exp.Select:
         """Every row of ``table`` once per interval, with the interval's dates."""
         return (
             exp.select(*(_col("t", n) for n in names), *(_col("i", n) for n in INTERVAL_COLUMNS))
@@ -261,7 +263,7 @@ class Compiler:
             .join(exp.alias_(exp.to_table(self._intervals()), "i", table=True), join_type="cross")
         )
 
-    def _base(self, by_interval: bool) -> exp.Expression:
+    def _base(self, by_interval: bool) -> exp.Expr:
         patients = exp.to_table(self._all_patients())
         if not by_interval:
             return patients
@@ -299,7 +301,7 @@ class Compiler:
         group), ``numerator`` and ``denominator``; in no particular order.
         """
         scope = self._patient_scope(by_interval=True)
-        per_patient: list[exp.Expression] = [_col("b", c) for c in INTERVAL_COLUMNS]
+        per_patient: list[exp.Expr] = [_col("b", c) for c in INTERVAL_COLUMNS]
         kinds: dict[str, Kind] = {}
         for i, ms in enumerate(measures):
             for g, s in ms.group_by:
@@ -355,7 +357,7 @@ class Compiler:
 
     # -- patient-level values -----------------------------------------------------------
 
-    def series(self, node: m.Series, at: At) -> exp.Expression:
+    def series(self, node: m.Series, at: At) -> exp.Expr:
         """A series as an expression, by the rule registered for its kind of node. On event
         rows, a patient-level value that is not a constant is computed per patient in a CTE
         of its own and joined to the rows."""
@@ -366,15 +368,15 @@ class Compiler:
             return _col(alias, "value")
         return SERIES[type(node)](self, node, at)
 
-    def patient(self, node: m.Series, scope: _Scope) -> exp.Expression:
+    def patient(self, node: m.Series, scope: _Scope) -> exp.Expr:
         """A patient-level series as an expression over ``scope`` (adding the joins it needs)."""
         return self.series(node, At(scope, rows=False))
 
-    def row(self, node: m.Series, rows: _Scope) -> exp.Expression:
+    def row(self, node: m.Series, rows: _Scope) -> exp.Expr:
         """An event-level series as an expression over one row of ``rows``."""
         return self.series(node, At(rows, rows=True))
 
-    def _patient_column(self, node: m.Column, scope: _Scope) -> exp.Expression:
+    def _patient_column(self, node: m.Column, scope: _Scope) -> exp.Expr:
         source = node.source
         if isinstance(source, m.TableFrame):
             if source.table == "patients":
@@ -386,7 +388,7 @@ class Compiler:
             source, ("pick", source, node.name), scope, self._picked(source, node.name)
         )
 
-    def _aggregate(self, node: m.Aggregate, scope: _Scope) -> exp.Expression:
+    def _aggregate(self, node: m.Aggregate, scope: _Scope) -> exp.Expr:
         value = self._from_pass(node, node, scope, self._aggregated(node))
         if node.agg is Agg.EXISTS:
             return exp.func("COALESCE", value, exp.false())
@@ -400,7 +402,7 @@ class Compiler:
         key: object,
         scope: _Scope,
         build: Build,
-    ) -> exp.Expression:
+    ) -> exp.Expr:
         """One value of the pass over ``node``'s table, joined into ``scope``."""
         by_interval = m.uses_interval(node)
         grouped = self._pass(_rows_frame(node), by_interval, self._level(node))
@@ -422,7 +424,7 @@ class Compiler:
         return self._passes[key]
 
     def _aggregated(self, node: m.Aggregate) -> Build:
-        def build(rows: _Scope) -> tuple[Make, exp.Expression | None]:
+        def build(rows: _Scope) -> tuple[Make, exp.Expr | None]:
             condition = self._condition(_rows_frame(node), rows)
             if isinstance(node.source, m.FRAME_TYPES):
                 one = isinstance(node.source, m.PickOne)  # a picked row: one row, or none
@@ -434,7 +436,7 @@ class Compiler:
         return build
 
     def _picked(self, node: m.PickOne, name: str) -> Build:
-        def build(rows: _Scope) -> tuple[Make, exp.Expression | None]:
+        def build(rows: _Scope) -> tuple[Make, exp.Expr | None]:
             sort = node.source
             condition = self._condition(sort.source, rows)
             column = _col(rows.alias, name)
@@ -459,7 +461,7 @@ class Compiler:
             ]
             key = self.dialect.order_key(parts)
 
-            def make(c: exp.Expression | None) -> exp.Expression:
+            def make(c: exp.Expr | None) -> exp.Expr:
                 # only rows in the frame need a key made
                 keyed = key if c is None else _case((c.copy(), key), default=exp.Null())
                 return _filtered(self.dialect.pick(column, keyed, node.last), c)
@@ -468,7 +470,7 @@ class Compiler:
 
         return build
 
-    def _condition(self, frame: m.Frame, rows: _Scope) -> exp.Expression | None:
+    def _condition(self, frame: m.Frame, rows: _Scope) -> exp.Expr | None:
         """Whether a row of the root table is in ``frame``: its filters' conditions, ANDed
         (a NULL condition leaves the row out, as the language says); None for every row."""
         parts = []
@@ -513,7 +515,7 @@ class At:
     rows: bool
 
 
-SeriesRule = Callable[[Compiler, Any, At], exp.Expression]
+SeriesRule = Callable[[Compiler, Any, At], exp.Expr]
 SERIES: dict[type, SeriesRule] = {}
 """The SQL of each kind of series node, as one registered function each."""
 
@@ -527,17 +529,17 @@ def series_rule(node_type: type) -> Callable[[SeriesRule], SeriesRule]:
 
 
 @series_rule(m.Value)
-def _constant(compiler: Compiler, node: m.Value, at: At) -> exp.Expression:
+def _constant(compiler: Compiler, node: m.Value, at: At) -> exp.Expr:
     return literal(node.value, node.kind)
 
 
 @series_rule(m.IntervalBound)
-def _interval_bound(compiler: Compiler, node: m.IntervalBound, at: At) -> exp.Expression:
+def _interval_bound(compiler: Compiler, node: m.IntervalBound, at: At) -> exp.Expr:
     return _col(at.scope.alias, INTERVAL_COLUMNS[node.end])
 
 
 @series_rule(m.Column)
-def _column(compiler: Compiler, node: m.Column, at: At) -> exp.Expression:
+def _column(compiler: Compiler, node: m.Column, at: At) -> exp.Expr:
     """On event rows, the row's own column; per patient, read from the patient's table or
     the row picked for the patient."""
     if at.rows:
@@ -546,17 +548,17 @@ def _column(compiler: Compiler, node: m.Column, at: At) -> exp.Expression:
 
 
 @series_rule(m.Aggregate)
-def _aggregate(compiler: Compiler, node: m.Aggregate, at: At) -> exp.Expression:
+def _aggregate(compiler: Compiler, node: m.Aggregate, at: At) -> exp.Expr:
     return compiler._aggregate(node, at.scope)
 
 
 @series_rule(m.Apply)
-def _apply(compiler: Compiler, node: m.Apply, at: At) -> exp.Expression:
+def _apply(compiler: Compiler, node: m.Apply, at: At) -> exp.Expr:
     return FUNCTIONS[node.fn]([compiler.series(a, at) for a in node.args], node)
 
 
 @series_rule(m.IsIn)
-def _is_in(compiler: Compiler, node: m.IsIn, at: At) -> exp.Expression:
+def _is_in(compiler: Compiler, node: m.IsIn, at: At) -> exp.Expr:
     this = compiler.series(node.series, at)
     if not node.values:  # NULL stays NULL; anything else is in no empty set
         is_null = exp.Is(this=this, expression=exp.Null())
@@ -566,14 +568,14 @@ def _is_in(compiler: Compiler, node: m.IsIn, at: At) -> exp.Expression:
 
 
 @series_rule(m.Case)
-def _case_of(compiler: Compiler, node: m.Case, at: At) -> exp.Expression:
+def _case_of(compiler: Compiler, node: m.Case, at: At) -> exp.Expr:
     branches = [
         (compiler.series(c, at), cast(compiler.series(v, at), node.kind)) for c, v in node.branches
     ]
     return _case(*branches, default=cast(compiler.series(node.otherwise, at), node.kind))
 
 
-FRAME_AGGREGATES: dict[Agg, Callable[[exp.Expression, bool], exp.Expression]] = {
+FRAME_AGGREGATES: dict[Agg, Callable[[exp.Expr, bool], exp.Expr]] = {
     Agg.EXISTS: lambda count, one: exp.GT(this=count, expression=number(0)),
     Agg.COUNT: lambda count, one: (
         cast(exp.GT(this=count, expression=number(0)), Kind.INT) if one else cast(count, Kind.INT)
@@ -582,7 +584,7 @@ FRAME_AGGREGATES: dict[Agg, Callable[[exp.Expression, bool], exp.Expression]] = 
 """An aggregation of a frame's rows, from the count of them (and whether the frame is one
 picked row: however many rows it was picked from, it counts once)."""
 
-SERIES_AGGREGATES: dict[Agg, Callable[[exp.Expression], exp.Expression]] = {
+SERIES_AGGREGATES: dict[Agg, Callable[[exp.Expr], exp.Expr]] = {
     Agg.COUNT_DISTINCT: lambda value: exp.Count(this=exp.Distinct(expressions=[value])),
     Agg.SUM: lambda value: exp.Sum(this=value),
     Agg.MEAN: lambda value: exp.Avg(this=cast(value, Kind.FLOAT)),
@@ -624,9 +626,7 @@ def _dependency_order(bodies: dict[str, exp.Select]) -> list[str]:
     return order
 
 
-def _extreme(
-    column: exp.Expression, condition: exp.Expression | None, last: bool
-) -> exp.Expression:
+def _extreme(column: exp.Expr, condition: exp.Expr | None, last: bool) -> exp.Expr:
     """The first (last) value of rows sorted on ``column``, NULLs first: the smallest unless
     a row has NULL; the largest, NULL only when every row has NULL."""
     if last:
@@ -638,7 +638,7 @@ def _extreme(
     )
 
 
-def _count(condition: exp.Expression | None) -> exp.Expression:
+def _count(condition: exp.Expr | None) -> exp.Expr:
     return _filtered(exp.Count(this=exp.Star()), condition)
 
 
@@ -724,7 +724,7 @@ def _pass_sources(node: m.Series) -> list[m.Aggregate | m.PickOne]:
     return [s for child in m.children(node) for s in _pass_sources(child)]  # type: ignore[arg-type]
 
 
-def _is_row_column(node: m.Series) -> bool:
+def _is_row_column(node: m.Series) -> TypeGuard[m.Column]:
     return isinstance(node, m.Column) and m.domain_of(node) is not None
 
 

@@ -19,7 +19,7 @@ class Dialect:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def order_key(self, parts: list[exp.Expression]) -> exp.Expression:
+    def order_key(self, parts: list[exp.Expr]) -> exp.Expr:
         fields = []
         for i, part in enumerate(parts):
             present = exp.not_(exp.Is(this=part, expression=exp.Null()))
@@ -27,7 +27,7 @@ class Dialect:
             fields.append(exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=part.copy()))
         return exp.Struct(expressions=fields)
 
-    def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
+    def pick(self, value: exp.Expr, key: exp.Expr, last: bool) -> exp.Expr:
         """The value of the row whose key is least (greatest when ``last``)."""
         return (exp.ArgMax if last else exp.ArgMin)(this=value, expression=key)
 
@@ -37,14 +37,14 @@ class DuckDB(Dialect):
     than a struct), and the ``_null`` pickers, which return a NULL value from the picked
     row instead of skipping rows whose value is NULL."""
 
-    def order_key(self, parts: list[exp.Expression]) -> exp.Expression:
+    def order_key(self, parts: list[exp.Expr]) -> exp.Expr:
         order = "ASC NULLS FIRST"
         return exp.Anonymous(
             this="create_sort_key",
             expressions=[e for part in parts for e in (part, exp.Literal.string(order))],
         )
 
-    def pick(self, value: exp.Expression, key: exp.Expression, last: bool) -> exp.Expression:
+    def pick(self, value: exp.Expr, key: exp.Expr, last: bool) -> exp.Expr:
         return exp.Anonymous(
             this="arg_max_null" if last else "arg_min_null", expressions=[value, key]
         )

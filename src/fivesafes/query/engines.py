@@ -57,7 +57,7 @@ CACHE_BYTES = 64 * 2**20
 """Table blocks DuckDB may keep cached during an extraction in parts, in bytes (see the
 module's docstring)."""
 PatientRange = tuple[int, int]
-Bounds = tuple[exp.Expression, exp.Expression]
+Bounds = tuple[exp.Expr, exp.Expr]
 PART_BOUNDS: Bounds = (exp.Placeholder(this="low"), exp.Placeholder(this="high"))
 """The patient range of a part, as parameters: one query text serves every part."""
 
@@ -125,7 +125,7 @@ def measures_sql(
     return queries
 
 
-_UNITS = {"": 1, "B": 1, "BYTES": 1} | {
+_UNITS: dict[str, int] = {"": 1, "B": 1, "BYTES": 1} | {
     f"{p}{i}B": (1024 if i else 1000) ** (n + 1) for n, p in enumerate("KMGTP") for i in ("", "I")
 }
 
@@ -136,7 +136,7 @@ def _bytes(size: str) -> int:
     is taken, which prints the same again (a limit put back does not creep down)."""
     number, _, unit = size.strip().partition(" ")
     digits = len(number.partition(".")[2])
-    return round((float(number) + 0.5 * 10**-digits) * _UNITS[unit.strip().upper()])
+    return round((float(number) + 0.5 * 10.0**-digits) * _UNITS[unit.strip().upper()])
 
 
 class Engine(Protocol):
@@ -230,10 +230,10 @@ class DuckDBEngine:
         parts = self.parts()
         excluded = _excluded_table(exclude)  # made once, registered with every part's query
         if parts == [None]:
-            for sql in build(None):
-                yield self._run(sql.sql(self.dialect), excluded)
+            for whole in build(None):
+                yield self._run(whole.sql(self.dialect), excluded)
             return
-        sqls = [sql.sql(self.dialect) for sql in build(PART_BOUNDS)]
+        sqls = [part.sql(self.dialect) for part in build(PART_BOUNDS)]
         runs = [(sql, patients) for patients in parts for sql in sqls]
         with self._one_thread_per_query() as workers, ThreadPoolExecutor(workers) as pool:
             # Twice as many queries queued as run, so a thread that finishes is never left

@@ -12,7 +12,8 @@ import difflib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, ClassVar
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
@@ -23,7 +24,7 @@ def user_location() -> tuple[str, int] | None:
     Generated code (dataclass ``__init__``, ``<frozen ...>``) is passed over while a
     real file is further out; code typed at ``python -c`` is reported as ``<string>``.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     generated: tuple[str, int] | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -98,7 +99,7 @@ class Checked:
     error naming what the object does have, not Python's bare AttributeError."""
 
     __slots__ = ()
-    described_as = "this object"
+    described_as: ClassVar[str] = "this object"
 
     def __getattr__(self, name: str) -> Any:
         raise unknown_attribute(self, name, self.described_as)

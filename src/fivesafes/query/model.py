@@ -103,8 +103,9 @@ def fits(value: Scalar, kind: Kind) -> bool:
     if kind is Kind.BOOL:
         return isinstance(value, bool)
     if kind is Kind.INT:
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        return whole and INT64[0] <= value <= INT64[1]
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        return INT64[0] <= value <= INT64[1]
     if kind is Kind.FLOAT:
         return isinstance(value, float) and math.isfinite(value)
     if kind.is_text:

@@ -17,7 +17,7 @@ from sqlglot import exp
 from fivesafes.query import model as m
 from fivesafes.query.model import Fn, Kind
 
-SQL_TYPES: dict[Kind, exp.DataType.Type] = {
+SQL_TYPES: dict[Kind, exp.DType] = {
     Kind.BOOL: exp.DataType.Type.BOOLEAN,
     Kind.INT: exp.DataType.Type.BIGINT,
     Kind.FLOAT: exp.DataType.Type.DOUBLE,
@@ -26,7 +26,7 @@ SQL_TYPES: dict[Kind, exp.DataType.Type] = {
     Kind.DATE: exp.DataType.Type.DATE,
 }
 
-Rule = Callable[[list[exp.Expression], m.Apply], exp.Expression]
+Rule = Callable[[list[exp.Expr], m.Apply], exp.Expr]
 """An operation's SQL, from its compiled arguments (and the node, for kinds)."""
 
 FUNCTIONS: dict[Fn, Rule] = {}
@@ -44,19 +44,19 @@ def rule(*fns: Fn) -> Callable[[Rule], Rule]:
     return register
 
 
-def cast(e: exp.Expression, kind: Kind) -> exp.Expression:
+def cast(e: exp.Expr, kind: Kind) -> exp.Expr:
     return exp.Cast(this=e, to=exp.DataType.build(SQL_TYPES[kind]))
 
 
-def number(n: int) -> exp.Expression:
+def number(n: int) -> exp.Expr:
     return exp.Literal.number(n)
 
 
-def case(*branches: tuple[exp.Expression, exp.Expression], default: exp.Expression) -> exp.Case:
+def case(*branches: tuple[exp.Expr, exp.Expr], default: exp.Expr) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in branches], default=default)
 
 
-def literal(value: m.Scalar, kind: Kind) -> exp.Expression:
+def literal(value: m.Scalar, kind: Kind) -> exp.Expr:
     if value is None:
         return cast(exp.Null(), kind)
     if isinstance(value, bool):
@@ -86,27 +86,27 @@ _BINARY: dict[Fn, type[exp.Binary]] = {
 
 
 @rule(*_BINARY)
-def _binary(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _binary(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return exp.paren(_BINARY[node.fn](this=args[0], expression=args[1]))
 
 
 @rule(Fn.NOT)
-def _not(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _not(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return exp.Not(this=exp.paren(args[0]))
 
 
 @rule(Fn.IS_NULL)
-def _is_null(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _is_null(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return exp.paren(exp.Is(this=args[0], expression=exp.Null()))
 
 
 @rule(Fn.COALESCE)
-def _coalesce(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _coalesce(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return exp.func("COALESCE", cast(args[0], node.kind), cast(args[1], node.kind))
 
 
 @rule(Fn.DIV)
-def _divide(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _divide(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     """Always a float; NULL when dividing by zero."""
     zero = exp.EQ(this=args[1], expression=number(0))
     quotient = exp.Div(this=cast(args[0], Kind.FLOAT), expression=cast(args[1], Kind.FLOAT))
@@ -114,17 +114,17 @@ def _divide(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
 
 
 @rule(Fn.NEG)
-def _negate(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _negate(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return exp.Neg(this=exp.paren(args[0]))
 
 
 @rule(Fn.TO_FLOAT)
-def _to_float(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _to_float(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return cast(args[0], Kind.FLOAT)
 
 
 @rule(Fn.TO_INT)
-def _to_int(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _to_int(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     """1 or 0 for a condition; a number rounded toward zero."""
     if node.args[0].kind is Kind.BOOL:
         return case(
@@ -143,37 +143,35 @@ _DATE_PARTS: dict[Fn, type[exp.Func]] = {Fn.YEAR: exp.Year, Fn.MONTH: exp.Month,
 
 
 @rule(*_DATE_PARTS)
-def _date_part(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _date_part(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return cast(_DATE_PARTS[node.fn](this=args[0]), Kind.INT)
 
 
-def _int32(e: exp.Expression) -> exp.Expression:
+def _int32(e: exp.Expr) -> exp.Expr:
     """A number of days or months as a 32-bit integer: Spark's ``date_add`` and
     ``add_months`` take nothing wider (and no date is more than 2**31 days away)."""
     return exp.Cast(this=e, to=exp.DataType.build(exp.DataType.Type.INT))
 
 
 @rule(Fn.ADD_DAYS)
-def _add_days(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _add_days(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     added = exp.DateAdd(this=args[0], expression=_int32(args[1]), unit=exp.Var(this="DAY"))
     return cast(added, Kind.DATE)
 
 
 @rule(Fn.ADD_MONTHS)
-def _add_months(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _add_months(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     """The same day of the month, or the month's last day when it has no such day."""
     return cast(exp.AddMonths(this=args[0], expression=_int32(args[1])), Kind.DATE)
 
 
 @rule(Fn.DIFF_DAYS)
-def _difference_in_days(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _difference_in_days(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     diff = exp.DateDiff(this=args[0], expression=args[1], unit=exp.Var(this="DAY"))
     return cast(diff, Kind.INT)
 
 
-def _fields(
-    d: exp.Expression, first: type[exp.Func], second: type[exp.Func], scale: int
-) -> exp.Expression:
+def _fields(d: exp.Expr, first: type[exp.Func], second: type[exp.Func], scale: int) -> exp.Expr:
     """Two calendar fields of a date as one number, ``first * scale + second``."""
     return exp.paren(
         exp.Add(
@@ -183,9 +181,7 @@ def _fields(
     )
 
 
-def _whole_units(
-    diff: exp.Expression, later_part: exp.Expression, earlier_part: exp.Expression
-) -> exp.Expression:
+def _whole_units(diff: exp.Expr, later_part: exp.Expr, earlier_part: exp.Expr) -> exp.Expr:
     """A difference of calendar fields, less one unit when the last unit is not complete
     (rounded toward zero, so negative differences mirror positive ones)."""
     zero = number(0)
@@ -208,7 +204,7 @@ def _whole_units(
 
 
 @rule(Fn.DIFF_MONTHS)
-def _difference_in_months(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _difference_in_months(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     """Whole months: complete when the day of the month comes round again."""
     later, earlier = (_fields(a, exp.Year, exp.Month, 12) for a in args)
     diff = exp.paren(exp.Sub(this=later, expression=earlier))
@@ -216,7 +212,7 @@ def _difference_in_months(args: list[exp.Expression], node: m.Apply) -> exp.Expr
 
 
 @rule(Fn.DIFF_YEARS)
-def _difference_in_years(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _difference_in_years(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     """Whole years: complete when the month and day come round again."""
     diff = exp.paren(exp.Sub(this=exp.Year(this=args[0]), expression=exp.Year(this=args[1])))
     later, earlier = (_fields(a, exp.Month, exp.Day, 100) for a in args)
@@ -224,13 +220,13 @@ def _difference_in_years(args: list[exp.Expression], node: m.Apply) -> exp.Expre
 
 
 @rule(Fn.TO_FIRST_OF_MONTH)
-def _first_of_month(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _first_of_month(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     year, month = exp.Year(this=args[0]), exp.Month(this=args[0])
     return exp.DateFromParts(year=year, month=month, day=number(1))
 
 
 @rule(Fn.TO_FIRST_OF_YEAR)
-def _first_of_year(args: list[exp.Expression], node: m.Apply) -> exp.Expression:
+def _first_of_year(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
     return exp.DateFromParts(year=exp.Year(this=args[0]), month=number(1), day=number(1))
 
 

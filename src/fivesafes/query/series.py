@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from fivesafes.model import TABLES
 from fivesafes.query import model as m
@@ -64,7 +64,7 @@ def to_node(value: Any, want: Kind | None = None) -> m.Series:
         return m.Value(float(value), Kind.FLOAT)
     for python_type, kind in _PYTHON_KIND:
         if isinstance(value, python_type):
-            return m.Value(value, kind)
+            return m.Value(cast(m.Scalar, value), kind)
     raise DefinitionError(
         f"cannot use {value!r} ({type(value).__name__}) in a dataset definition",
         "use a series, a number, a string, a date, True/False or None",
@@ -171,7 +171,7 @@ class Series:
         """Whether the value is one of ``values`` (a code list or any collection)."""
         if isinstance(values, Codelist):
             self._check_codelist(values)
-            members = frozenset(values.codes)
+            members: frozenset[m.Scalar] = frozenset(values.codes)
         else:
             if isinstance(values, str | Series):
                 raise DefinitionError(
@@ -374,7 +374,7 @@ class _Number(_Ordered):
 
     def is_between(self, low: Any, high: Any) -> BoolSeries:
         """``low <= value <= high`` (both ends included)."""
-        return (self >= low) & (self <= high)
+        return self._compare(Fn.GE, low) & self._compare(Fn.LE, high)
 
     def sum_for_patient(self) -> Series:
         """The sum of non-NULL values per patient (NULL when none)."""
@@ -470,20 +470,20 @@ class DateSeries(_Ordered):
         return DateSeries(m.Apply(Fn.TO_FIRST_OF_YEAR, (self.node,), Kind.DATE))
 
     def is_before(self, other: Any) -> BoolSeries:
-        return self < other
+        return self._compare(Fn.LT, other)
 
     def is_on_or_before(self, other: Any) -> BoolSeries:
-        return self <= other
+        return self._compare(Fn.LE, other)
 
     def is_after(self, other: Any) -> BoolSeries:
-        return self > other
+        return self._compare(Fn.GT, other)
 
     def is_on_or_after(self, other: Any) -> BoolSeries:
-        return self >= other
+        return self._compare(Fn.GE, other)
 
     def is_between(self, start: Any, end: Any) -> BoolSeries:
         """``start <= date <= end`` (both ends included)."""
-        return (self >= start) & (self <= end)
+        return self._compare(Fn.GE, start) & self._compare(Fn.LE, end)
 
     def is_during(self, interval: Any) -> BoolSeries:
         """Within an interval given as (start, end), both ends included."""
