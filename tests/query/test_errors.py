@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import pytest
 
-from fivesafes import Dataset, case, codelist, days, when
+from fivesafes import INTERVAL, Dataset, Measures, case, codelist, days, when
 from fivesafes.query.errors import DefinitionError
 from fivesafes.tables import clinical_events as ce
 from fivesafes.tables import hospital_admissions, medications, patients
@@ -87,3 +88,119 @@ def test_a_dataset_needs_a_population() -> None:
     dataset = Dataset()
     dataset.sex = patients.sex
     assert "no population" in _raises(dataset.query).problem
+
+
+# --- silent mistakes are errors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "problem", "fix"),
+    [
+        (lambda: patients.sex == "Male", "patients.sex is never 'Male'", "did you mean 'male'?"),
+        (lambda: patients.sex != "F", "its values are 'female', 'male'", "one of its values"),
+        (
+            lambda: hospital_admissions.admission_method.is_in(["emergancy", "elective"]),
+            "is never 'emergancy'",
+            "did you mean 'emergency'?",
+        ),
+        (
+            lambda: ce.date.is_on_or_between("2020-01-01", "2021-01-01"),
+            "no attribute",
+            "'is_between'",
+        ),
+        (lambda: ce.snomed_code, "no column or method 'snomed_code'", "'snomedct_code'"),
+        (lambda: ce.where(ce.date > "2020-01-01").count_for_patent(), "", "'count_for_patient'"),
+        (lambda: patients.age_on("2024-01-01").is_betwen(1, 2), "", "'is_between'"),
+        (lambda: patients.patient_id, "cannot be used in a definition", "patient_id column"),
+        (lambda: ce.snomedct_code.is_in([None]), "cannot look for None", ".is_null()"),
+        (lambda: ce.snomedct_code.is_in([]), "no values", "not empty"),
+        (lambda: patients.age_on("2024-01-01").is_in([2.5]), "never 2.5", "integer values"),
+        (lambda: codelist([" "]), "has no codes", "list the codes"),
+        (lambda: INTERVAL.start, "INTERVAL has no attribute", "'start_date'"),
+        (lambda: days(3).starting_onn("2024-01-01"), "", "'starting_on'"),
+        (lambda: when(patients.sex == "male").than(1), "", "'then'"),
+        (lambda: Measures().define_measur, "", "'define_measure'"),
+        (lambda: codelist(["1"]).code, "", "'codes'"),
+        (lambda: Dataset().define_populaton, "no column or method", "'define_population'"),
+    ],
+)
+def test_silent_mistakes_are_errors(build, problem: str, fix: str) -> None:
+    error = _raises(build)
+    assert problem in error.problem
+    assert fix in error.fix
+    assert error.location is not None and error.location[0] == __file__
+
+
+def test_a_mistyped_attribute_is_still_an_attribute_error() -> None:
+    """hasattr and getattr(x, name, default) keep working on the language's objects."""
+    assert not hasattr(ce.date, "is_on_or_between")
+    assert getattr(patients, "no_such_thing", None) is None
+    assert not hasattr(Dataset(), "colour")
+    assert not hasattr(INTERVAL, "start")
+
+
+def test_a_table_name_typo_gets_a_did_you_mean() -> None:
+    import fivesafes.tables as tables
+
+    assert "'clinical_events'" in _raises(lambda: tables.clinical_event).fix
+    assert "organisation-level" in _raises(lambda: tables.workforce).problem
+
+
+def test_a_header_only_code_list_is_an_error(tmp_path) -> None:
+    from fivesafes import codelist_from_csv
+
+    path = tmp_path / "asthma.csv"
+    path.write_text("code,term\n")
+    error = _raises(lambda: codelist_from_csv(path))
+    assert "only a header" in error.problem
+    path.write_text("code,term\n,Asthma\n")
+    assert "has no codes in column 'code'" in _raises(lambda: codelist_from_csv(path)).problem
+
+
+def test_interval_bounds_outside_measures_are_an_error() -> None:
+    dataset = Dataset()
+    error = _raises(lambda: setattr(dataset, "start", INTERVAL.start_date))
+    assert "only mean something in measures" in error.problem
+
+
+def test_a_column_named_like_a_method_is_an_error() -> None:
+    dataset = Dataset()
+    error = _raises(lambda: setattr(dataset, "define_population", patients.sex))
+    assert "is a method of the dataset" in error.problem
+
+
+@pytest.mark.parametrize("size", [0, -3, "100", 2.5])
+def test_a_dummy_population_size_must_be_a_positive_whole_number(size) -> None:
+    assert "dummy population" in _raises(lambda: Dataset().configure_dummy_data(size)).problem
+
+
+def test_measures_intervals_and_groups_are_checked() -> None:
+    measures = Measures()
+    alive = patients.is_alive_on(INTERVAL.start_date)
+    twice = [(date(2024, 1, 1), date(2024, 1, 31))] * 2
+    error = _raises(lambda: measures.define_measure("m", alive, alive, intervals=twice))
+    assert "same interval twice" in error.problem
+    measures.define_measure("a", alive, alive, {"g": patients.sex}, intervals=twice[:1])
+    error = _raises(
+        lambda: measures.define_measure("b", alive, alive, {"g": alive}, intervals=twice[:1])
+    )
+    assert "another type than the group 'g'" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from fivesafes import codelist_form_csv\n", "did you mean 'codelist_from_csv'?"),
+        ("from fivesafes.tables import clinical_event\n", "did you mean 'clinical_events'?"),
+        ("from fivesafes.query import Datset\n", "did you mean 'Dataset'?"),
+    ],
+)
+def test_an_import_typo_in_a_study_gets_a_did_you_mean(tmp_path, source, expected) -> None:
+    from fivesafes.query.study import StudyError, load_dataset
+
+    study = tmp_path / "study.py"
+    study.write_text(source)
+    with pytest.raises(StudyError) as caught:
+        load_dataset(study)
+    assert f"{study}, line 1: ImportError" in str(caught.value)
+    assert expected in str(caught.value)
