@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from fivesafes.model import TABLES, ColumnType
 from fivesafes.query.dataset import Dataset, Measures
-from fivesafes.query.engines import DuckDBEngine, SparkEngine, arrow_schema
+from fivesafes.query.engines import (
+    DuckDBEngine,
+    SparkEngine,
+    arrow_schema,
+    fill,
+    in_memory_store,
+)
 from fivesafes.query.reference import ReferenceEngine
-from fivesafes.store.database import analysis_ddl
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -36,28 +40,21 @@ def arrow_tables(rows: Rows) -> dict[str, pa.Table]:
 
 
 def duckdb_engine(tables: dict[str, pa.Table]) -> DuckDBEngine:
-    return ReloadableDuckDB().load(tables)
+    return DuckDBEngine(in_memory_store(tables))
 
 
 class ReloadableDuckDB:
-    """One in-memory DuckDB laid out as the store's analysis layer (NULLs allowed anywhere),
-    whose tables can be replaced: making a fresh database per example costs 100 ms."""
+    """One in-memory store whose tables are replaced for each example: making a fresh
+    database per example costs 100 ms."""
 
     def __init__(self) -> None:
-        self.con = duckdb.connect()
-        self.con.execute("CREATE SCHEMA analysis")
-        for table in TABLES.values():
-            self.con.execute(analysis_ddl(table).replace(" NOT NULL", ""))
+        self.con = in_memory_store()
         self._filled: set[str] = set()
 
     def load(self, tables: dict[str, pa.Table]) -> DuckDBEngine:
         """An engine over exactly ``tables`` (every other table empty)."""
-        for name in self._filled:
-            self.con.execute(f'DELETE FROM analysis."{name}"')
-        for name, data in tables.items():
-            self.con.register("incoming", data)
-            self.con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
-            self.con.unregister("incoming")
+        empty = {n: arrow_schema(n).empty_table() for n in self._filled - set(tables)}
+        fill(self.con, {**empty, **tables})
         self._filled = set(tables)
         return DuckDBEngine(self.con)
 

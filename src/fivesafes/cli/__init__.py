@@ -8,6 +8,7 @@ message and a non-zero exit, never a traceback.
 
 # Each module registers its commands on the one app.
 from fivesafes.cli import (  # noqa: F401
+    assure,
     dashboard,
     data,
     disclosure,

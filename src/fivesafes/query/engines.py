@@ -32,8 +32,9 @@ Spark partitions its own work and runs each definition whole.
 
 from __future__ import annotations
 
+import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import date
@@ -173,6 +174,31 @@ def _measures_table(query: MeasureQuery, tables: list[pa.Table]) -> pa.Table:
     zero = pc.equal(denominator, 0.0)
     ratio = pc.if_else(zero, pa.scalar(None, pa.float64()), pc.divide(numerator, denominator))
     return out.append_column("ratio", ratio)
+
+
+def in_memory_store(tables: Mapping[str, pa.Table] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB laid out as the store's analysis layer, holding ``tables`` (the
+    rest empty): for dummy data, test patients and tests. Missing values are allowed in
+    every column -- what the store's loads refuse is their business, and an engine computes
+    the same with or without the constraint."""
+    from fivesafes.store.database import analysis_ddl
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA analysis")
+    for table in TABLES.values():
+        con.execute(analysis_ddl(table).replace(" NOT NULL", ""))
+    fill(con, tables or {})
+    return con
+
+
+def fill(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table]) -> None:
+    """Put ``tables`` into an in-memory store (see :func:`in_memory_store`) in place of the
+    rows those tables held."""
+    for name, data in tables.items():
+        con.execute(f'DELETE FROM analysis."{name}"')
+        con.register("incoming", data)
+        con.execute(f'INSERT INTO analysis."{name}" SELECT * FROM incoming')
+        con.unregister("incoming")
 
 
 class DuckDBEngine:
@@ -337,6 +363,30 @@ def spark_schema(table: str) -> str:
     return ", ".join(
         f"`{c.name}` {SPARK_TYPES[DUCKDB_TYPES[c.type]]}" for c in TABLES[table].columns
     )
+
+
+def spark_unavailable() -> str | None:
+    """Why Spark cannot run here (pyspark missing, no Java), or None when it can."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'fivesafes[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime: install one (Debian: default-jre-headless) or set JAVA_HOME"
+    return None
+
+
+def spark_session(app_name: str = "fivesafes") -> Any:
+    """The Spark session of this process, made on first use: on ``FIVESAFES_SPARK_MASTER``
+    (default ``local[*]``, this machine's cores)."""
+    from pyspark.sql import SparkSession
+
+    master = os.environ.get("FIVESAFES_SPARK_MASTER", "local[*]")
+    builder = SparkSession.builder.master(master).appName(app_name)
+    session = builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 class SparkEngine:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from fivesafes.query.assurance import TestDataError, TestPatient, read_test_patients
 from fivesafes.query.dataset import Dataset, DatasetQuery, MeasureQuery, Measures
 from fivesafes.query.errors import DefinitionError, did_you_mean
 
@@ -58,7 +59,11 @@ def _import_hint(error: Exception) -> str:
 
 def load_dataset(path: Path) -> DatasetQuery:
     """The dataset a study file defines as ``dataset``."""
-    found = _run(path).get("dataset")
+    return _dataset(path, _run(path))
+
+
+def _dataset(path: Path, namespace: dict[str, Any]) -> DatasetQuery:
+    found = namespace.get("dataset")
     if not isinstance(found, Dataset):
         raise StudyError(
             f"{path} defines no dataset: end it with dataset = Dataset() and its columns"
@@ -67,6 +72,22 @@ def load_dataset(path: Path) -> DatasetQuery:
         return found.query()
     except DefinitionError as e:
         raise StudyError(f"{path}: {e.problem}\n  how to fix: {e.fix}") from None
+
+
+def load_test_patients(path: Path) -> tuple[DatasetQuery, list[TestPatient]]:
+    """The dataset a study file defines, and the test patients it carries (``test_patients``,
+    see :mod:`fivesafes.query.assurance`)."""
+    namespace = _run(path)
+    query = _dataset(path, namespace)
+    if "test_patients" not in namespace:
+        raise StudyError(
+            f"{path} has no test patients: define test_patients = {{1: {{'patients': {{...}}, "
+            "'expected_columns': {...}}}} (see docs/language.md, Test patients)"
+        )
+    try:
+        return query, read_test_patients(namespace["test_patients"], query)
+    except TestDataError as e:
+        raise StudyError(f"{path}: {e}") from None
 
 
 def load_measures(path: Path) -> MeasureQuery:
