@@ -1,19 +1,33 @@
-"""Dummy data: exactly the patients asked for, each meeting the definition, plausible values."""
+"""Dummy data: exactly the patients asked for, each meeting the definition, with values and
+prevalences as the environment's published summary says its population has."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
+import numpy as np
 import pytest
+from harness import arrow_tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fivesafes import INTERVAL, Dataset, Measures, codelist, months
 from fivesafes.model import TABLES
+from fivesafes.query import dummy
 from fivesafes.query.dummy import dummy_dataset, dummy_measures
+from fivesafes.query.engines import in_memory_store
 from fivesafes.query.errors import DefinitionError
+from fivesafes.query.published import (
+    MIN_PATIENTS,
+    ROUND_TO,
+    PublishedSummary,
+    Share,
+    published_summary,
+    summarise,
+)
 from fivesafes.tables import clinical_events as ce
-from fivesafes.tables import patients, practice_registrations
+from fivesafes.tables import deaths, patients, practice_registrations
 
 ASTHMA = codelist(["195967001", "233678006"], system="snomedct")
 
@@ -140,3 +154,130 @@ def test_dummy_measures_cover_every_interval_with_events_in_them() -> None:
     assert sum(r["denominator"] for r in rows if r["interval_start"] == date(2023, 1, 1)) <= 400
     # event dates are drawn near the intervals, so some land in them
     assert sum(r["numerator"] for r in rows) > 0
+
+
+# --- dummy data looks like the published population --------------------------------------------
+
+
+def _asthma_study() -> Dataset:
+    index = "2024-01-01"
+    registration = practice_registrations.for_patient_on(index)
+    dataset = Dataset()
+    dataset.define_population(registration.exists_for_patient() & patients.is_alive_on(index))
+    dataset.has_asthma = (
+        ce.where(ce.snomedct_code.is_in(codelist(["195967001"], system="snomedct")))
+        .where(ce.date.is_on_or_before(index))
+        .exists_for_patient()
+    )
+    dataset.systolic = (
+        ce.where(ce.snomedct_code == "271649006").sort_by(ce.date).last_for_patient().numeric_value
+    )
+    return dataset
+
+
+def test_a_condition_is_as_common_in_dummy_data_as_the_summary_says() -> None:
+    """The issue's example: asthma in a few percent of people was in nearly all dummy
+    patients, because candidates were drawn toward every code the definition names."""
+    published = published_summary().codes["clinical_events.snomedct_code"]["195967001"].share
+    rows = dummy_dataset(_asthma_study().query(), 4000).to_pylist()
+    share = sum(r["has_asthma"] for r in rows) / len(rows)
+    assert abs(share - published) < 0.02, (share, published)
+
+
+def test_dummy_data_follows_the_summary_it_is_given(tmp_path, monkeypatch) -> None:
+    summary = published_summary()
+    codes = dict(summary.codes["clinical_events.snomedct_code"])
+    codes["195967001"] = Share(0.4, 1.0)
+    other = dataclasses.replace(
+        summary, codes={**summary.codes, "clinical_events.snomedct_code": codes}
+    )
+    path = tmp_path / "summary.json"
+    path.write_text(other.to_json())
+    monkeypatch.setenv("FIVESAFES_PUBLISHED_SUMMARY", str(path))
+    rows = dummy_dataset(_asthma_study().query(), 2000).to_pylist()
+    assert 0.33 < sum(r["has_asthma"] for r in rows) / len(rows) < 0.45
+
+
+def test_values_follow_the_published_percentiles_of_their_code() -> None:
+    points = published_summary().values["clinical_events.numeric_value"]["271649006"]
+    rows = dummy_dataset(_asthma_study().query(), 3000).to_pylist()
+    values = [r["systolic"] for r in rows if r["systolic"] is not None]
+    inside = sum(points[0] <= v <= points[-1] for v in values) / len(values)
+    assert len(values) > 500 and 0.7 < inside < 0.9  # 80% lie between the 10th and 90th
+
+
+def test_events_fall_within_each_patients_life_and_the_tables_span() -> None:
+    dataset = Dataset()
+    dataset.define_population(patients.exists_for_patient())
+    dataset.born = patients.date_of_birth
+    dataset.died = patients.date_of_death
+    dataset.first = ce.date.minimum_for_patient()
+    dataset.last = ce.date.maximum_for_patient()
+    dataset.death = deaths.date
+    first, last = published_summary().spans["clinical_events"]
+    for r in dummy_dataset(dataset.query(), 1000).to_pylist():
+        if r["first"] is not None:
+            assert r["born"] <= r["first"] and r["first"].isoformat()[:7] >= first
+            assert r["last"].isoformat()[:7] <= last
+            assert r["died"] is None or r["last"] <= r["died"]
+        assert r["death"] == r["died"]  # a registered death is the patient's death
+
+
+def test_candidates_are_made_in_bounded_batches(monkeypatch) -> None:
+    """Memory does not grow with the size asked for: at most BATCH_PATIENTS candidates are
+    made at once, and the patients found come out part by part."""
+    sizes: list[int] = []
+    real = dummy.candidate_tables
+
+    def counted(tables, first_id, n, *args, **kwargs):
+        sizes.append(n)
+        return real(tables, first_id, n, *args, **kwargs)
+
+    monkeypatch.setattr(dummy, "BATCH_PATIENTS", 700)
+    monkeypatch.setattr(dummy, "candidate_tables", counted)
+    parts = list(dummy.dummy_dataset_parts(_asthma_study().query(), 3000))
+    assert max(sizes) <= 700 and len(parts) > 3
+    assert sum(p.num_rows for p in parts) == 3000
+    ids = [i for p in parts for i in p["patient_id"].to_pylist()]
+    assert ids == sorted(set(ids))
+
+
+def test_the_shipped_summary_obeys_its_disclosure_rules() -> None:
+    summary = published_summary()
+    counted = [s for codes in summary.codes.values() for s in codes.values()]
+    counted += list(summary.tables.values())
+    for share in counted:
+        patients_with = share.share * summary.patients
+        assert patients_with >= MIN_PATIENTS
+        assert abs(patients_with / ROUND_TO - round(patients_with / ROUND_TO)) < 1e-3
+    for percentiles in summary.values.values():
+        assert all(len(points) == 9 for points in percentiles.values())  # 10th..90th, no ends
+    assert "synthetic population" in summary.source
+
+
+def test_summarise_leaves_out_small_groups_and_rounds_counts() -> None:
+    rng = np.random.default_rng(3)
+    n = 203
+    people = [{"patient_id": i, "sex": "female", "date_of_birth": "1980-01-01"} for i in range(n)]
+    events = [
+        {
+            "patient_id": i,
+            "date": "2020-01-01",
+            "snomedct_code": "195967001",
+            "numeric_value": float(v),
+        }
+        for i, v in zip(range(60), rng.integers(20, 40, 60), strict=True)
+    ]
+    events += [
+        {"patient_id": i, "date": "2021-01-01", "snomedct_code": "13645005"} for i in range(9)
+    ]
+    summary = summarise(
+        in_memory_store(arrow_tables({"patients": people, "clinical_events": events})), "test"
+    )
+    assert summary.patients == 205  # 203, rounded to the nearest 5
+    codes = summary.codes["clinical_events.snomedct_code"]
+    assert set(codes) == {"195967001"}  # held by 9 patients: too few to publish
+    assert codes["195967001"] == Share(round(60 / 205, 6), 1.0)
+    values = summary.values["clinical_events.numeric_value"]
+    assert set(values) == {"195967001", "*"} and len(values["*"]) == 9
+    assert PublishedSummary.from_json(summary.to_json()) == summary

@@ -148,7 +148,7 @@ class Engine(Protocol):
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table: ...
 
 
-def _measures_table(query: MeasureQuery, tables: list[pa.Table]) -> pa.Table:
+def measures_table(query: MeasureQuery, tables: list[pa.Table]) -> pa.Table:
     """The measures' rows in definition order, each sorted by interval and group (NULL
     groups first, on every engine), with their ratio (NULL where the denominators sum to
     zero: dividing by zero gives NULL). Group columns come in the order the measures first
@@ -327,10 +327,17 @@ class DuckDBEngine:
     def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
         return pa.concat_tables(self.dataset_parts(query, exclude))
 
-    def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
+    def measures_parts(
+        self, query: MeasureQuery, exclude: Iterable[int] = ()
+    ) -> Iterator[pa.Table]:
+        """The measures' sums over each part of the population, before they are added up
+        (see :func:`measures_table`)."""
         exclude = list(exclude)
         build = partial(measures_sql, query, self.schema, bool(exclude), self.dialect)
-        return _measures_table(query, list(self._in_parts(build, exclude)))
+        return self._in_parts(build, exclude)
+
+    def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
+        return measures_table(query, list(self.measures_parts(query, exclude)))
 
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
@@ -423,4 +430,4 @@ class SparkEngine:
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
         sqls = measures_sql(query, None, bool(exclude), self.dialect)
-        return _measures_table(query, [self._run(sql, exclude) for sql in sqls])
+        return measures_table(query, [self._run(sql, exclude) for sql in sqls])
