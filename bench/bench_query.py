@@ -20,8 +20,9 @@ measured in a fresh process that only opens the database and does what
 ``fivesafes generate-dataset`` does: extract part by part and write each part to a
 Parquet file as it comes (its peak RSS, and the RSS before, so the extraction's share
 is visible). ``--memory-patients`` sizes get that memory figure only (no timings), to
-show it stays flat beyond the timed sizes. Then the time to make 100,000 dummy
-patients from the definition.
+show it stays flat beyond the timed sizes. Then the time and peak memory of making
+100,000 and 1,000,000 dummy patients from the definition (``--dummy``), in a fresh
+process, written part by part.
 
 The database file is written as the store writes its analysis layer (tables in
 ``patient_id`` order, by the store's own ``insert_clustered``), and the engine extracts
@@ -54,7 +55,7 @@ import pyarrow as pa
 
 from fivesafes import Dataset, codelist, years
 from fivesafes.model import TABLES
-from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset
+from fivesafes.query.dummy import candidate_tables, collect_hints, dummy_dataset_parts
 from fivesafes.query.engines import PART_PATIENTS, DuckDBEngine
 from fivesafes.query.study import write_tables
 from fivesafes.store.analysis import insert_clustered
@@ -373,17 +374,38 @@ def _agree(result: pa.Table, expected: pd.DataFrame) -> bool:
 
 
 def bench_dummy(n: int) -> None:
+    """Dummy data for the definition, in a fresh process: its time and peak memory."""
+    args = [sys.executable, __file__, "--dummy-memory-of", str(n)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    found = json.loads(out.splitlines()[-1])
+    print(
+        f"\ndummy data: {found['rows']:,} patients in {found['seconds']:.2f} s, "
+        f"peak RSS {found['peak_mib']:.0f} MiB ({found['before_mib']:.0f} MiB before)"
+    )
+
+
+def measure_dummy(n: int) -> None:
+    """Child side of :func:`bench_dummy`: makes ``n`` dummy patients and writes them part by
+    part to a Parquet file (as ``fivesafes generate-dataset --dummy`` can), printing the
+    time and the peak RSS (MiB)."""
     query = definition().query()
+    before = rss_mib()
     started = time.perf_counter()
-    table = dummy_dataset(query, n)
-    print(f"\ndummy data: {table.num_rows:,} patients in {time.perf_counter() - started:.2f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = write_tables(dummy_dataset_parts(query, n), Path(tmp) / "dummy.parquet")
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {"rows": rows, "seconds": seconds, "before_mib": before, "peak_mib": high_water_mib()}
+        )
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dummy", type=int, default=100_000)
+    parser.add_argument("--dummy", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 500MB")
     parser.add_argument(
         "--ids", choices=["store", "dense"], default="store", help="patient ids (see make_tables)"
@@ -398,7 +420,11 @@ def main() -> None:
         "--memory-patients", type=int, nargs="*", default=[], help="sizes for memory only"
     )
     parser.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dummy-memory-of", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dummy_memory_of:
+        measure_dummy(args.dummy_memory_of)
+        return
     if args.memory_of:
         measure_memory(args.memory_of, args.memory_limit, args.part_patients)
         return
@@ -406,7 +432,8 @@ def main() -> None:
         bench(n, args.repeats, args.memory_limit, args.ids, args.part_patients)
     for n in args.memory_patients:
         bench_memory(n, args.memory_limit, args.ids, args.part_patients)
-    bench_dummy(args.dummy)
+    for n in args.dummy:
+        bench_dummy(n)
 
 
 if __name__ == "__main__":

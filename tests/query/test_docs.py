@@ -50,3 +50,28 @@ def test_the_measures_example_builds() -> None:
     exec("from fivesafes import INTERVAL" + code, namespace)
     (measure,) = namespace["measures"].query().measures
     assert len(measure.intervals) == 12
+
+
+def test_the_test_patients_example_runs_as_shown(tmp_path, request) -> None:
+    """The first example's study, with the test patients under it, gives the output the doc
+    shows for ``fivesafes test study.py`` (on every engine with Spark; else on the others)."""
+    from typer.testing import CliRunner
+
+    import fivesafes.cli.assure  # noqa: F401  (registers the command)
+    from conftest import RUN_SPARK
+    from fivesafes.cli.common import app
+
+    text = DOC.read_text()
+    study = text.split("```python\n", 1)[1].split("```")[0]
+    patients = text.split("```python\ntest_patients = ", 1)[1].split("```")[0]
+    shown = text.split("```\n$ fivesafes test study.py\n", 1)[1].split("```")[0]
+    (tmp_path / "codelists").mkdir()
+    (tmp_path / "codelists" / "asthma.csv").write_text("code,term\n195967001,Asthma\n")
+    (tmp_path / "study.py").write_text(study + "\ntest_patients = " + patients)
+    engines = [] if RUN_SPARK else ["--engine", "reference", "--engine", "duckdb"]
+    if RUN_SPARK:
+        request.getfixturevalue("spark_session")  # the one shared session
+    result = CliRunner().invoke(app, ["test", "study.py", *engines])
+    expected = shown if RUN_SPARK else shown.replace(", spark", "")
+    assert result.exit_code == 1
+    assert result.output == expected
