@@ -14,7 +14,7 @@ Shape of every query (one per dataset; one per set of intervals for measures):
 * a final SELECT over ``all_patients`` LEFT JOINing each pass on ``patient_id``.
 
 Measures add an ``intervals`` CTE: values that depend on the interval are computed
-for every (patient, interval) pair in the same pass, keyed by ``interval_start``,
+for every (patient, interval) pair in the same pass, keyed by the interval's bounds,
 so twelve monthly intervals are one scan of the data, not twelve queries; and every
 measure over the same intervals is one query, sharing the passes.
 
@@ -25,6 +25,12 @@ come after the pass that makes it: passes are therefore keyed by table *and leve
 (0 for values needing no other pass, else one more than the deepest pass they use),
 and CTEs are written in dependency order. Identical sub-definitions share one CTE
 or one aggregate.
+
+Each kind of series node is compiled by one small rule registered in :data:`SERIES`
+(looked up by the node's type, the same on event rows and per patient), each operation
+by one in ``operations.FUNCTIONS``, each aggregation by one in :data:`FRAME_AGGREGATES`
+or :data:`SERIES_AGGREGATES`; how DuckDB and Spark differ is in ``dialects.py``. The
+structure around them -- scopes, passes, CTEs -- is this module's.
 
 Given a *patient range* (expressions for the lowest and highest ``patient_id``:
 numbers, or query parameters bound when it runs), every table the query reads is

@@ -41,8 +41,9 @@ from fivesafes.model.codes import CodeSystem
 from fivesafes.query.errors import DefinitionError
 
 
-class InvalidModel(DefinitionError):
-    """A query-model node that cannot mean anything (refused when it is made)."""
+class InvalidModel(DefinitionError, ValueError):
+    """A query-model node that cannot mean anything (refused when it is made): a definition
+    error for whoever built it, and a ValueError for code reading a model from elsewhere."""
 
     def __init__(self, problem: str) -> None:
         super().__init__(
