@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlglot import exp
+from test_cli import STUDY
 from typer.testing import CliRunner
 
 import fivesafes.cli.assure  # noqa: F401  (registers the command)
@@ -17,26 +18,6 @@ from fivesafes.query import model as m
 from fivesafes.query import operations
 from fivesafes.query.assurance import Difference, check, read_test_patients, runner
 from fivesafes.query.study import StudyError, load_test_patients
-
-STUDY = """
-from fivesafes import Dataset, codelist
-from fivesafes.tables import clinical_events, patients, practice_registrations
-
-index_date = "2024-03-31"
-asthma = codelist(["195967001"], system="snomedct")
-dataset = Dataset()
-dataset.define_population(
-    practice_registrations.for_patient_on(index_date).exists_for_patient()
-    & patients.is_alive_on(index_date)
-)
-dataset.sex = patients.sex
-dataset.age = patients.age_on(index_date)
-dataset.asthma_events = (
-    clinical_events.where(clinical_events.snomedct_code.is_in(asthma))
-    .where(clinical_events.date.is_on_or_before(index_date))
-    .count_for_patient()
-)
-"""
 
 PATIENTS = """
 test_patients = {
@@ -60,10 +41,12 @@ test_patients = {
 
 
 def _study(tmp_path: Path, age: int = 43, in_population: bool = False, extra: str = "") -> Path:
+    """The CLI tests' study (the issue's example) with three test patients."""
+    codes = tmp_path / "asthma.csv"
+    codes.write_text("code,term\n195967001,Asthma\n")
     path = tmp_path / "study.py"
-    path.write_text(
-        STUDY + PATIENTS.replace("AGE", str(age)).replace("IN", str(in_population)) + extra
-    )
+    patients = PATIENTS.replace("AGE", str(age)).replace("IN", str(in_population))
+    path.write_text(STUDY.format(codelist=codes) + patients + extra)
     return path
 
 
@@ -155,8 +138,7 @@ def test_mistakes_in_test_patients_name_the_patient_and_field(
 
 
 def test_a_study_without_test_patients_says_how_to_add_them(tmp_path: Path) -> None:
-    path = tmp_path / "study.py"
-    path.write_text(STUDY)
+    path = _study(tmp_path, extra="del test_patients\n")
     with pytest.raises(StudyError, match="has no test patients: define test_patients"):
         load_test_patients(path)
 

@@ -37,7 +37,13 @@ from fivesafes.model import TABLES, Column, ColumnType, Table, TableKind
 from fivesafes.model.codes import CodeSystem, verhoeff_check_digit
 from fivesafes.query import model as m
 from fivesafes.query.dataset import DatasetQuery, MeasureQuery
-from fivesafes.query.engines import DuckDBEngine, fill, in_memory_store, measures_table
+from fivesafes.query.engines import (
+    DuckDBEngine,
+    dataset_schema,
+    fill,
+    in_memory_store,
+    measures_table,
+)
 from fivesafes.query.errors import DefinitionError
 from fivesafes.query.published import PublishedSummary, Share, published_summary
 
@@ -546,15 +552,7 @@ def dummy_dataset(
 ) -> pa.Table:
     """The whole of :func:`dummy_dataset_parts`, as one table."""
     parts = list(dummy_dataset_parts(query, patients, seed, summary))
-    return pa.concat_tables(parts) if parts else parts_schema(query).empty_table()
-
-
-def parts_schema(query: DatasetQuery) -> pa.Schema:
-    from fivesafes.query.reference import ARROW_KINDS
-
-    return pa.schema(
-        [("patient_id", pa.int64())] + [(n, ARROW_KINDS[s.kind]) for n, s in query.columns]
-    )
+    return pa.concat_tables(parts) if parts else dataset_schema(query).empty_table()
 
 
 def dummy_measures(

@@ -50,6 +50,7 @@ from fivesafes.model import TABLES, ColumnType
 from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.query.compiler import INTERVAL_COLUMNS, Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
+from fivesafes.query.model import Kind
 
 EXCLUDED = "excluded_patients"
 PART_PATIENTS = 100_000
@@ -349,6 +350,23 @@ ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.BOOLEAN: pa.bool_(),
     ColumnType.DATE: pa.date32(),
 }
+
+
+ARROW_KINDS: dict[Kind, pa.DataType] = {
+    Kind.BOOL: pa.bool_(),
+    Kind.INT: pa.int64(),
+    Kind.FLOAT: pa.float64(),
+    Kind.STR: pa.string(),
+    Kind.CODE: pa.string(),
+    Kind.DATE: pa.date32(),
+}
+"""The Arrow type of each kind of value in a result: what every engine gives."""
+
+
+def dataset_schema(query: DatasetQuery) -> pa.Schema:
+    """The Arrow schema of a dataset's rows: ``patient_id``, then its columns."""
+    columns = [(name, ARROW_KINDS[series.kind]) for name, series in query.columns]
+    return pa.schema([("patient_id", pa.int64()), *columns])
 
 
 def arrow_schema(table: str) -> pa.Schema:

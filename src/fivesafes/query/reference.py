@@ -38,20 +38,11 @@ import pyarrow as pa
 from fivesafes.model import TABLES
 from fivesafes.query import model as m
 from fivesafes.query.dataset import DatasetQuery, MeasureQuery
+from fivesafes.query.engines import ARROW_KINDS, dataset_schema
 from fivesafes.query.model import Agg, Fn, Kind
 
 Row = dict[str, Any]
 Interval = tuple[date, date] | None
-
-ARROW_KINDS: dict[Kind, pa.DataType] = {
-    Kind.BOOL: pa.bool_(),
-    Kind.INT: pa.int64(),
-    Kind.FLOAT: pa.float64(),
-    Kind.STR: pa.string(),
-    Kind.CODE: pa.string(),
-    Kind.DATE: pa.date32(),
-}
-"""The Arrow type of each kind of value in a result: the types the SQL engines give too."""
 
 
 class ValueOutOfRange(ArithmeticError):
@@ -316,10 +307,7 @@ class ReferenceEngine:
             patient = _Patient(self, patient_id, None)
             if patient.value(query.population) is True:
                 out.append([patient_id, *(patient.value(s) for _, s in query.columns)])
-        schema = pa.schema(
-            [("patient_id", pa.int64())]
-            + [(name, ARROW_KINDS[s.kind]) for name, s in query.columns]
-        )
+        schema = dataset_schema(query)
         return pa.table({n: [r[i] for r in out] for i, n in enumerate(names)}, schema=schema)
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
