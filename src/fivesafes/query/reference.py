@@ -1,8 +1,9 @@
 """The reference engine: the query model evaluated directly in Python, one patient at a time.
 
 The DuckDB and Spark engines run SQL from one compiler, so checked only against each
-other a fault in the compiler passes both. This engine shares nothing with them -- no
-SQL, no compiler, no passes or joins: each value of each patient is computed by
+other a fault in the compiler passes both. This engine shares nothing with them but the
+data model, the query model and the Arrow types of results -- no SQL, no compiler, no
+passes or joins: each value of each patient is computed by
 reading the model's definition of it off the tree, in plain Python, as the
 language's documentation states it (``docs/language.md``). It is slow (every value
 of every patient is evaluated separately) and meant to be obviously correct, so that
