@@ -445,3 +445,24 @@ def test_several_measures_in_definition_order_with_their_own_groups(engine_for) 
         ("events", 2020, "female", 1, 2),
         ("events", 2020, "male", 0, 1),
     ]
+
+
+def test_negations_and_look_ups_keep_their_meaning_inside_other_operations(engine_for) -> None:
+    """Found by the generative tests: ``NOT`` binds more loosely than ``IS`` in SQL, so a
+    negated condition asked whether it is NULL was read as the negation of another question
+    (and Spark could not parse ``x IN (...) IS NULL``)."""
+    died = patients.date_of_death.is_null()
+    male = patients.sex.is_in(["male"])
+    dataset = _dataset(
+        negated_is_null=(~died).is_null(),
+        in_is_null=male.is_in([True]).is_null(),
+        not_in=~male,
+    )
+    people = _patients((1, "female", "1980-01-01", None), (2, "male", "1990-01-01", None))
+    people.append({"patient_id": 3, "sex": None, "date_of_birth": "1990-01-01"})
+    rows = run(engine_for({"patients": people}), dataset)
+    assert [(r["negated_is_null"], r["in_is_null"], r["not_in"]) for r in rows] == [
+        (False, False, True),
+        (False, False, False),
+        (False, True, None),
+    ]

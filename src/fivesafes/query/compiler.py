@@ -570,7 +570,8 @@ def _is_in(compiler: Compiler, node: m.IsIn, at: At) -> exp.Expr:
         is_null = exp.Is(this=this, expression=exp.Null())
         return _case((is_null, cast(exp.Null(), Kind.BOOL)), default=exp.false())
     values = sorted(node.values, key=str)
-    return exp.In(this=this, expressions=[literal(v, node.series.kind) for v in values])
+    found = exp.In(this=this, expressions=[literal(v, node.series.kind) for v in values])
+    return exp.paren(found)  # ``x IN (...) IS NULL`` is not read as meant everywhere
 
 
 @series_rule(m.Case)

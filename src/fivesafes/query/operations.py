@@ -3,7 +3,8 @@
 The compiler looks an ``Apply`` node's operation up in :data:`FUNCTIONS` and hands the
 function its arguments, already compiled. Every function writes SQL every dialect reads
 the same way: no dialect-specific casts, integer division or ANSI-mode surprises (what
-does differ between engines is in ``dialects.py``). The null rules are SQL's own, which
+does differ between engines is in ``dialects.py``), and each result in brackets wherever
+SQL's precedence could bind it to the operator around it. The null rules are SQL's own, which
 the language adopts: an operation on a NULL gives NULL; ``AND``/``OR`` are three-valued.
 """
 
@@ -92,7 +93,9 @@ def _binary(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
 
 @rule(Fn.NOT)
 def _not(args: list[exp.Expr], node: m.Apply) -> exp.Expr:
-    return exp.Not(this=exp.paren(args[0]))
+    """In brackets: ``NOT`` binds more loosely than ``IS``, so ``NOT (x) IS NULL`` would
+    mean ``NOT ((x) IS NULL)``."""
+    return exp.paren(exp.Not(this=exp.paren(args[0])))
 
 
 @rule(Fn.IS_NULL)
