@@ -137,6 +137,23 @@ def test_nulls_sort_first_and_ties_break_on_the_other_columns(engine_for) -> Non
     assert _column(engine_for, "c", last, tied)[1] == ASTHMA
 
 
+def test_a_picked_row_counts_once(engine_for) -> None:
+    """Found by the generative tests: a row picked per patient is one row or none, however
+    many rows it was picked from (it was counted as all of them)."""
+    high = ce.where(ce.numeric_value > 25).sort_by(ce.date)
+    dataset = _dataset(
+        picked=high.last_for_patient().count_for_patient(),
+        picked_exists=high.first_for_patient().exists_for_patient(),
+        rows=high.count_for_patient(),
+    )
+    rows = run(engine_for({"patients": PEOPLE, "clinical_events": EVENTS}), dataset)
+    assert [(r["picked"], r["picked_exists"], r["rows"]) for r in rows] == [
+        (1, True, 2),
+        (0, False, 0),
+        (0, False, 0),
+    ]
+
+
 # --- aggregations ---------------------------------------------------------------------
 
 
@@ -465,4 +482,56 @@ def test_negations_and_look_ups_keep_their_meaning_inside_other_operations(engin
         (False, False, True),
         (False, False, False),
         (False, True, None),
+    ]
+
+
+def test_measures_over_intervals_sharing_a_start_with_a_missing_group(engine_for) -> None:
+    """Found by the generative tests: two intervals starting on one day are told apart by
+    their ends (values were joined on the start alone), and a patient whose group is
+    missing is counted in a group of their own, first (Spark refused the NULL)."""
+    people = [*PEOPLE, {"patient_id": 4, "date_of_birth": "1990-01-01"}]
+    events = [*EVENTS, *_events((4, "2021-09-01", BMI, 24.0))]
+    in_interval = ce.where(ce.date.is_during((INTERVAL.start_date, INTERVAL.end_date)))
+    measures = Measures()
+    measures.define_measure(
+        "bmi_recorded",
+        numerator=in_interval.where(ce.snomedct_code == BMI).exists_for_patient(),
+        denominator=patients.exists_for_patient(),
+        group_by={"sex": patients.sex},
+        intervals=[("2021-01-01", "2021-06-30"), ("2021-01-01", "2021-12-31")],
+    )
+    engine = engine_for({"patients": people, "clinical_events": events})
+    rows = run_measures(engine, measures)
+    assert [
+        (r["interval_end"], r["sex"], r["numerator"], r["denominator"], r["ratio"]) for r in rows
+    ] == [
+        (D("2021-06-30"), None, 0, 1, 0.0),
+        (D("2021-06-30"), "female", 1, 2, 0.5),
+        (D("2021-06-30"), "male", 0, 1, 0.0),
+        (D("2021-12-31"), None, 1, 1, 1.0),
+        (D("2021-12-31"), "female", 1, 2, 0.5),
+        (D("2021-12-31"), "male", 0, 1, 0.0),
+    ]
+
+
+def test_measures_with_no_numerator_or_no_denominator_have_no_ratio(engine_for) -> None:
+    """A numerator that is NULL for every patient counted sums to NULL; denominators that sum
+    to zero (a count may be negative) give a NULL ratio, not a division by zero."""
+    people = _patients((1, "female", "1980-01-01", None), (2, "male", "1990-01-01", None))
+    measures = Measures()
+    measures.define_defaults(intervals=years(1).starting_on("2021-01-01"))
+    measures.define_measure(
+        "balanced",
+        numerator=patients.exists_for_patient(),
+        denominator=case(when(patients.sex == "female").then(1), otherwise=-1),
+    )
+    measures.define_measure(
+        "unknown",
+        numerator=patients.date_of_death.is_before(INTERVAL.end_date),
+        denominator=patients.exists_for_patient(),
+    )
+    rows = run_measures(engine_for({"patients": people}), measures)
+    assert [(r["measure"], r["numerator"], r["denominator"], r["ratio"]) for r in rows] == [
+        ("balanced", 2, 0, None),
+        ("unknown", None, 2, None),
     ]
