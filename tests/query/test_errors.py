@@ -10,7 +10,7 @@ import pytest
 from fivesafes import INTERVAL, Dataset, Measures, case, codelist, days, when
 from fivesafes.query.errors import DefinitionError
 from fivesafes.tables import clinical_events as ce
-from fivesafes.tables import hospital_admissions, medications, patients
+from fivesafes.tables import hospital_admissions, medications, patients, practice_registrations
 
 
 def _raises(build) -> DefinitionError:
@@ -139,6 +139,62 @@ def test_a_mistyped_attribute_is_still_an_attribute_error() -> None:
     assert not hasattr(INTERVAL, "start")
 
 
+def _surface() -> dict[str, object]:
+    """Every kind of object a study file handles, by what it is."""
+    picked = ce.sort_by(ce.date).first_for_patient()
+    return {
+        "patients": patients,
+        "an event table": ce,
+        "practice_registrations": practice_registrations,
+        "filtered rows": ce.where(ce.date > "2020-01-01"),
+        "sorted rows": ce.sort_by(ce.date),
+        "a picked row": picked,
+        "a condition": patients.sex == "male",
+        "an integer": patients.age_on("2020-01-01"),
+        "a number": ce.numeric_value,
+        "a string": patients.sex,
+        "a code": ce.snomedct_code,
+        "a date": ce.date,
+        "a dataset": Dataset(),
+        "measures": Measures(),
+        "a code list": codelist(["1"]),
+        "a duration": days(1),
+        "INTERVAL": INTERVAL,
+        "when(...)": when(patients.sex == "male"),
+    }
+
+
+def _typos(name: str) -> set[str]:
+    """The slips of one key: two neighbouring letters swapped, or one left out."""
+    swapped = {name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(1, len(name) - 1)}
+    dropped = {name[:i] + name[i + 1 :] for i in range(1, len(name))}
+    return {t for t in swapped | dropped if t != name}
+
+
+def test_every_name_of_the_language_mistyped_gets_a_did_you_mean() -> None:
+    """The whole public surface, attacked: every method, property and column of every kind
+    of object a study handles, mistyped each way one slip can, is a definition error that
+    names the intended name -- never a silent ``AttributeError`` or a wrong guess."""
+    from fivesafes.query.errors import UnknownName, public_names
+    from fivesafes.query.frames import Frame
+
+    tried = 0
+    for what, obj in _surface().items():
+        names = set(public_names(obj))
+        if isinstance(obj, Frame):
+            names |= {c for c in obj.table.column_names if c != "patient_id"}
+        assert names, what
+        for name in sorted(names):
+            for typo in sorted(_typos(name) - names):
+                if hasattr(type(obj), typo):  # a real name one slip away from another
+                    continue
+                with pytest.raises(UnknownName) as caught:
+                    getattr(obj, typo)
+                assert f"did you mean {name!r}?" in caught.value.fix, (what, typo)
+                tried += 1
+    assert tried > 1000
+
+
 def test_a_table_name_typo_gets_a_did_you_mean() -> None:
     import fivesafes.tables as tables
 
@@ -193,6 +249,7 @@ def test_measures_intervals_and_groups_are_checked() -> None:
         ("from fivesafes import codelist_form_csv\n", "did you mean 'codelist_from_csv'?"),
         ("from fivesafes.tables import clinical_event\n", "did you mean 'clinical_events'?"),
         ("from fivesafes.query import Datset\n", "did you mean 'Dataset'?"),
+        ("import fivesafes\nfivesafes.Datset()\n", "did you mean 'Dataset'?"),
     ],
 )
 def test_an_import_typo_in_a_study_gets_a_did_you_mean(tmp_path, source, expected) -> None:
@@ -202,5 +259,27 @@ def test_an_import_typo_in_a_study_gets_a_did_you_mean(tmp_path, source, expecte
     study.write_text(source)
     with pytest.raises(StudyError) as caught:
         load_dataset(study)
-    assert f"{study}, line 1: ImportError" in str(caught.value)
+    assert f"{study}, line {source.count(chr(10))}: " in str(caught.value)
     assert expected in str(caught.value)
+
+
+def test_every_name_a_study_imports_mistyped_gets_a_did_you_mean(tmp_path) -> None:
+    """Every name of the modules a study imports from, mistyped, in either way of reaching it."""
+    import fivesafes.query
+    import fivesafes.tables
+    from fivesafes.query.study import StudyError, load_dataset
+
+    study = tmp_path / "study.py"
+    exported = {
+        "fivesafes": [*fivesafes.query.__all__, "safe"],
+        "fivesafes.tables": fivesafes.tables.__all__,
+        "fivesafes.query": fivesafes.query.__all__,
+    }
+    for module, names in exported.items():
+        for name in names:
+            typo = name[0] + name[2:]
+            for source in (f"from {module} import {typo}\n", f"import {module}\n{module}.{typo}\n"):
+                study.write_text(source)
+                with pytest.raises(StudyError) as caught:
+                    load_dataset(study)
+                assert f"did you mean {name!r}?" in str(caught.value), source

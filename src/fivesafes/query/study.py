@@ -43,15 +43,24 @@ def _run(path: Path) -> dict[str, Any]:
         raise StudyError(f"{where}{type(e).__name__}: {e}{_import_hint(e)}") from None
 
 
-_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '(fivesafes(?:\.\w+)*)'")
+_MISSING_NAME: dict[type[Exception], re.Pattern[str]] = {
+    ImportError: re.compile(
+        r"cannot import name '(?P<name>\w+)' from '(?P<module>fivesafes[\w.]*)'"
+    ),
+    AttributeError: re.compile(
+        r"module '(?P<module>fivesafes[\w.]*)' has no attribute '(?P<name>\w+)'"
+    ),
+}
 
 
 def _import_hint(error: Exception) -> str:
-    """A did-you-mean for ``from fivesafes... import <typo>`` (Python 3.11 gives none)."""
-    found = _CANNOT_IMPORT.match(str(error)) if isinstance(error, ImportError) else None
+    """A did-you-mean for ``from fivesafes... import <typo>`` and ``fivesafes.<typo>``
+    (Python 3.11 gives none outside a traceback)."""
+    pattern = next((p for kind, p in _MISSING_NAME.items() if isinstance(error, kind)), None)
+    found = pattern.match(str(error)) if pattern is not None else None
     if found is None:
         return ""
-    name, module = found.groups()
+    name, module = found["name"], found["module"]
     options = [n for n in dir(importlib.import_module(module)) if not n.startswith("_")]
     hint = did_you_mean(name, options).strip()
     return f"\n  how to fix: {hint}" if hint else ""
