@@ -31,13 +31,15 @@ KILLED = -signal.SIGKILL
 
 SERVER = r"""
 import json, os, sys, tempfile, traceback
-from fivesafes.cli import app  # every command, imported once, before any fork
+from fivesafes.cli import app, load_every_command
 from fivesafes.governance.database import open_engine
 
 from typer.main import get_command
 
-# Warm what commands import on first use -- typer's command tree, Alembic's runtime, the
-# plotting library a publication's summary is drawn with -- so each child need not.
+# Warm what commands import on first use -- every command's module, typer's command tree,
+# Alembic's runtime, the plotting library a publication's summary is drawn with -- so each
+# child need not.
+load_every_command()
 get_command(app)
 with tempfile.TemporaryDirectory() as warm:
     open_engine(f"sqlite:///{warm}/warm.sqlite").dispose()

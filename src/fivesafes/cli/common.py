@@ -19,23 +19,34 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from fivesafes.governance import AccessDenied, ControlPlane
-from fivesafes.ledger import LedgerError
+from fivesafes.cli.commands import LazyGroup
 from fivesafes.store.config import DataDir
 
+if TYPE_CHECKING:  # the control plane loads SQLAlchemy and Alembic: only commands that use it
+    from fivesafes.governance import ControlPlane
+
 app = typer.Typer(
+    cls=LazyGroup,
     help="fivesafes: a secure data environment for health and social care data.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _environment() -> None:
+    # A callback keeps `fivesafes` a group of commands however few of their modules are loaded
+    # (typer makes an app of one command that command itself). See cli/commands.py.
+    pass
+
 
 # Wide enough that nothing a command prints is wrapped: rich wraps text at the console's width
 # and fits tables into it, but pads only what asks to fill the width (rules, code), which is
@@ -128,6 +139,9 @@ def control_plane(data_dir: Path | None, *, recover: bool = True) -> Iterator[Co
     Opening it first settles what a crash left half-done (``fivesafes.environment.recovery``),
     saying what it found; read-only commands pass ``recover=False`` and write nothing.
     """
+    from fivesafes.governance import AccessDenied, ControlPlane
+    from fivesafes.ledger import LedgerError
+
     try:
         with ControlPlane.open(DataDir.from_env(data_dir)) as cp:
             if recover:

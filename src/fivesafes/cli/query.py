@@ -109,10 +109,11 @@ def generate_dataset_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a dataset definition on the store (or on dummy data) and write one row per patient."""
-    from fivesafes.query.dummy import dummy_dataset
     from fivesafes.query.study import load_dataset
 
     query = _load(load_dataset, study)
+    from fivesafes.query.dummy import dummy_dataset  # the engines: after a mistake is reported
+
     if not dummy and engine == "duckdb":
         rows = _extract_in_parts(query, output, data_dir)
     else:
@@ -157,10 +158,11 @@ def generate_measures_command(
 ) -> None:
     """Compute every measure for every interval and group (measures sharing intervals in one
     query, all intervals in one pass), on the store or on dummy data."""
-    from fivesafes.query.dummy import dummy_measures
     from fivesafes.query.study import load_measures
 
     query = _load(load_measures, study)
+    from fivesafes.query.dummy import dummy_measures  # the engines: after a mistake is reported
+
     table = _compute(
         "measuring",
         dummy,

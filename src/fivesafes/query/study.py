@@ -15,13 +15,14 @@ import traceback
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from fivesafes.query.assurance import TestDataError, TestPatient, read_test_patients
 from fivesafes.query.dataset import Dataset, DatasetQuery, MeasureQuery, Measures
 from fivesafes.query.errors import DefinitionError, did_you_mean
+
+if TYPE_CHECKING:  # Arrow is imported to write, so that a mistake in a study is reported first
+    import pyarrow as pa
 
 OUTPUT_FORMATS = {".parquet": "Parquet", ".csv": "CSV", ".arrow": "Arrow", ".feather": "Feather"}
 
@@ -147,5 +148,7 @@ def _writer(suffix: str, path: Path, schema: pa.Schema) -> Any:
         import pyarrow.csv as pcsv
 
         return pcsv.CSVWriter(path, schema)
+    import pyarrow as pa
+
     options = pa.ipc.IpcWriteOptions(compression=None)  # Feather v2: the Arrow IPC file
     return pa.ipc.new_file(path, schema, options=options)

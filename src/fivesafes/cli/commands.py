@@ -1,0 +1,156 @@
+"""The table of `fivesafes` commands, so that running one imports only what it needs.
+
+The stages under the commands load heavy libraries when imported (plotting, statistics, SQL
+engines, the control plane's ORM): importing every command's module cost seconds before
+`fivesafes --help` could answer. So the top-level group knows each command by its name, the
+module that defines it and the line `fivesafes --help` shows for it, from :data:`COMMANDS`,
+and imports that module only when the command is run or its own help is asked for.
+
+A command missing from the table still works: a name the table does not know makes the group
+import every module of this package before it answers (so it runs, or typos get "did you
+mean"), and ``tests/cli/test_startup.py`` fails until the command is listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:  # typer carries its own click, whose classes typer.core builds on
+    from typer._click import Command, Context, HelpFormatter
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Where a command is defined (a module of ``fivesafes.cli``) and what the list says."""
+
+    module: str
+    summary: str
+
+
+# In the order data flows (see DESIGN.md), then the people and the ledger that guard it.
+COMMANDS: dict[str, Listed] = {
+    "synth": Listed(
+        "data",
+        "Write a synthetic population as FHIR R4 NDJSON (and CSV tables); all of it made up.",
+    ),
+    "validate": Listed(
+        "data", "Run every load check on files without loading anything, or only FHIR R4's."
+    ),
+    "load": Listed(
+        "data",
+        "Validate and load data into the store, in one transaction; rejects go to quarantine.",
+    ),
+    "quarantine": Listed(
+        "data",
+        "List rejected records with the rule they broke, why the rule exists and what to do.",
+    ),
+    "catalogue": Listed(
+        "data",
+        "Every dataset in the store: description, columns, counts, coverage, completeness, loads.",
+    ),
+    "generate-dataset": Listed(
+        "query",
+        "Run a dataset definition on the store (or on dummy data) and write one row per patient.",
+    ),
+    "generate-measures": Listed(
+        "query",
+        "Compute every measure for every interval and group (measures sharing intervals in one "
+        "query, all intervals in one pass), on the store or on dummy data.",
+    ),
+    "explain": Listed("query", "Print the SQL each engine runs for a dataset definition."),
+    "test": Listed(
+        "assure",
+        "Run the dataset on the study's test patients (``test_patients``) with each engine, and "
+        "say what each gives that the study does not expect.",
+    ),
+    "run": Listed(
+        "jobs", "Run a study's actions on dummy data, on your own machine, in dependency order."
+    ),
+    "submit": Listed(
+        "jobs", "Run a study against the store, inside the environment, every action sandboxed."
+    ),
+    "check-output": Listed(
+        "disclosure", "Check an output table against the disclosure rules and print the report."
+    ),
+    "release": Listed("release", "Release checked outputs: request, two blind reviews, publish."),
+    "dashboard": Listed(
+        "dashboard",
+        "Build a static, offline, accessible HTML dashboard from a project's released outputs.",
+    ),
+    "serve": Listed(
+        "serve", "Serve the API: FHIR R4 for care, self-service and the directory, until stopped."
+    ),
+    "link": Listed(
+        "serve",
+        "Tie an account to an organisation (ODS code) or to the person's NHS number (custodian).",
+    ),
+    "client": Listed("serve", "Systems that get API tokens with OAuth2 client credentials"),
+    "user": Listed("trust", "People: verified accounts with roles, expiry and training dates."),
+    "token": Listed("trust", "Personal access tokens: issue and revoke."),
+    "project": Listed("trust", "Project applications, signed decisions and published waits."),
+    "opt-out": Listed("trust", "National data opt-outs, type-1 objections and wearable consent."),
+    "ledger": Listed(
+        "trust", "The public, tamper-evident ledger: verify, prove, export, publish, view."
+    ),
+}
+
+
+def command_modules() -> list[str]:
+    """Every module of ``fivesafes.cli`` that may define commands (all but the machinery)."""
+    import fivesafes.cli
+
+    machinery = {"common", "commands"}
+    found = pkgutil.iter_modules(fivesafes.cli.__path__)
+    return sorted(info.name for info in found if info.name not in machinery)
+
+
+def load_every_command() -> None:
+    """Import every command's module: for tools that walk the whole command tree, and for
+    processes that fork a child per command and would rather import once."""
+    for module in command_modules():
+        importlib.import_module(f"fivesafes.cli.{module}")
+
+
+class LazyGroup(TyperGroup):
+    """The top-level `fivesafes` group: lists every command from :data:`COMMANDS` and imports
+    a command's module the first time the command itself is asked for."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        unlisted = [name for name in self.commands if name not in COMMANDS]
+        return [*COMMANDS, *unlisted]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if self._listing and cmd_name in COMMANDS:
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name].summary)
+        if cmd_name not in self.commands:
+            listed = COMMANDS.get(cmd_name)
+            self._load([listed.module] if listed else command_modules())
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        self._listing = True  # the list of commands is the table's: no module is imported
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def _load(self, modules: list[str]) -> None:
+        """Import modules (each registers its commands on the one app), then add the click
+        commands typer builds for them."""
+        import typer.main
+
+        from fivesafes.cli.common import app
+
+        for module in modules:
+            importlib.import_module(f"fivesafes.cli.{module}")
+        built = typer.main.get_command(app)
+        assert isinstance(built, TyperGroup)
+        for name, command in built.commands.items():
+            self.commands.setdefault(name, command)
