@@ -53,6 +53,11 @@ COMMANDS: dict[str, Listed] = {
         "data",
         "Every dataset in the store: description, columns, counts, coverage, completeness, loads.",
     ),
+    "init": Listed(
+        "study",
+        "Make a new study that runs on dummy data at once: definition, code list, analysis, "
+        "project.yaml, application and .gitignore.",
+    ),
     "generate-dataset": Listed(
         "query",
         "Run a dataset definition on the store (or on dummy data) and write one row per patient.",
