@@ -17,12 +17,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fivesafes.query.assurance import TestDataError, TestPatient, read_test_patients
 from fivesafes.query.dataset import Dataset, DatasetQuery, MeasureQuery, Measures
 from fivesafes.query.errors import DefinitionError, did_you_mean
 
-if TYPE_CHECKING:  # Arrow is imported to write, so that a mistake in a study is reported first
+if TYPE_CHECKING:  # Arrow and the engines are imported to use, so a mistake is reported first
     import pyarrow as pa
+
+    from fivesafes.query.assurance import TestPatient
 
 OUTPUT_FORMATS = {".parquet": "Parquet", ".csv": "CSV", ".arrow": "Arrow", ".feather": "Feather"}
 
@@ -87,6 +88,8 @@ def _dataset(path: Path, namespace: dict[str, Any]) -> DatasetQuery:
 def load_test_patients(path: Path) -> tuple[DatasetQuery, list[TestPatient]]:
     """The dataset a study file defines, and the test patients it carries (``test_patients``,
     see :mod:`fivesafes.query.assurance`)."""
+    from fivesafes.query.assurance import TestDataError, read_test_patients
+
     namespace = _run(path)
     query = _dataset(path, namespace)
     if "test_patients" not in namespace:
