@@ -114,10 +114,10 @@ def test_the_project_is_valid_and_its_outputs_are_declared(tmp_path: Path) -> No
 
 
 def test_init_without_members_says_so_when_the_form_is_checked(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["init", str(tmp_path / "s")])
+    result = runner.invoke(app, ["init", str(tmp_path / "new-study")])
     assert result.exit_code == 0, result.output
-    form = Application.from_file(tmp_path / "s" / "application.toml")
-    assert form.title == "s"
+    form = Application.from_file(tmp_path / "new-study" / "application.toml")
+    assert form.title == "new-study"
     assert "at least one member is required" in form.problems()
     assert "organisation is required" in form.problems()
 
@@ -139,3 +139,13 @@ def test_a_folder_that_holds_anything_is_left_alone(tmp_path: Path, holds: str) 
         f"error: {folder} already exists and is not an empty folder: choose a new one"
     )
     assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", ["My Study", "ab", "study_1", "Hypertension"])
+def test_a_folder_that_cannot_name_a_project_is_refused_before_anything_is_written(
+    tmp_path: Path, name: str
+) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {name!r} cannot name a project (project id must be")
+    assert list(tmp_path.iterdir()) == []

@@ -25,10 +25,15 @@ def init_command(
 ) -> None:
     """Make a new study that runs on dummy data at once: definition, code list, analysis,
     project.yaml, application and .gitignore."""
+    from fivesafes.governance.projects import project_id_problem
     from fivesafes.jobs.starter import NewStudy, StudyExists, new_study
 
+    name = folder.resolve().name  # the project's id when its application is submitted
+    problem = project_id_problem(name)
+    if problem is not None:
+        raise fail(f"{name!r} cannot name a project ({problem}): name the folder as the project")
     study = NewStudy(
-        title=title or folder.resolve().name,
+        title=title or name,
         members=tuple(member or ()),
         organisation=organisation,
         repository=repository,

@@ -288,10 +288,19 @@ def _store_version(
     return digest
 
 
+def project_id_problem(project_id: str) -> str | None:
+    """What makes ``project_id`` unfit to name a project, or None. Asked when a project is
+    submitted, and by `fivesafes init` before a new study is named after its folder."""
+    if _PROJECT_ID.fullmatch(project_id):
+        return None
+    return "project id must be 3-64 characters: lower-case letters, digits, '-'"
+
+
 def submit_project(cp: ControlPlane, credential: str, project_id: str, form: Application) -> int:
     """Submit a new application; returns its version (1)."""
-    if not _PROJECT_ID.fullmatch(project_id):
-        raise ValueError("project id must be 3-64 characters: lower-case letters, digits, '-'")
+    problem = project_id_problem(project_id)
+    if problem is not None:
+        raise ValueError(problem)
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.SUBMIT_PROJECT)
         if session.get(Project, project_id) is not None:
