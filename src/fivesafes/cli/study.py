@@ -12,7 +12,7 @@ from fivesafes.cli.common import app, console, fail
 
 @app.command("init")
 def init_command(
-    folder: Annotated[Path, typer.Argument(help="The new study's folder (made if missing)")],
+    folder: Annotated[Path, typer.Argument(help="The new study's folder, named as its project")],
     title: Annotated[
         str | None, typer.Option(help="The study's title (default: the folder's name)")
     ] = None,
