@@ -33,6 +33,9 @@ def test_every_kind_is_coherent() -> None:
         assert not any(names_personal_data(f) for f in kind.fields), kind.name
     # DESIGN.md: the public view shows projects, purposes, jobs and releases (and who decided).
     public = {"account", "project", "approval", "job", "release_request", "review", "release"}
+    # issue 15: what the public may know of projects' documents and closure, the datasets
+    # held, incidents that affect them, and the environment's own life (its decommissioning)
+    public |= {"project_record", "dataset", "incident", "environment"}
     assert public == PUBLIC_KINDS
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fivesafes.governance.control import ControlPlane, Principal, account_problem, roles_of
 from fivesafes.governance.identity import new_token
+from fivesafes.governance.operating_tables import SignIn
 from fivesafes.governance.roles import AccessDenied, Action, Role
 from fivesafes.governance.signing import b64, key_id_of, public_key_bytes
 from fivesafes.governance.tables import Account, AccountRole, PersonKey, Token
@@ -122,6 +123,18 @@ def _issue(
     }
     cp.log("account", subject, actor)
     return IssuedToken(account.person_id, token_id, token, expires)
+
+
+def issue_signed_in(
+    cp: ControlPlane, session: Session, account: Account, lifetime: timedelta, factor: str
+) -> IssuedToken:
+    """A token from a sign-in that checked ``factor`` as the second factor (:mod:`.mfa`,
+    :mod:`.oidc`): under the standard policy, the only kind an account may act with."""
+    issued = _issue(cp, session, account, lifetime, account.person_id)
+    session.add(SignIn(token_id=issued.token_id, factor=factor, signed_in_at=cp.now()))
+    subject = {"person_id": account.person_id, "change": "signed_in", "factor": factor}
+    cp.log("account", subject, account.person_id)
+    return issued
 
 
 def create_account(
