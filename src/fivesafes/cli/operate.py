@@ -75,6 +75,25 @@ def doctor_command(config: ConfigOption = None, output_format: FormatOption = "t
         raise typer.Exit(1)
 
 
+@app.command("settings")
+def settings_command(config: ConfigOption = None, output_format: FormatOption = "text") -> None:
+    """Every deployment setting, checked, with where its value came from (``--format env``:
+    as variables for a service's EnvironmentFile)."""
+    from fivesafes.environment.configuration import SETTINGS
+
+    loaded = _config(config)
+    for setting in SETTINGS:
+        value = loaded.get(setting.key)
+        if output_format == "env":
+            if value is not None:
+                console.print(f"{setting.variable}={value}")
+        else:
+            shown = "(unset)" if value is None else value
+            if "://" in shown and "@" in shown:
+                shown = shown.split("//")[0] + "//***@" + shown.split("@", 1)[-1]
+            console.print(f"{setting.key} = {shown}    [{loaded.sources[setting.key]}]")
+
+
 @backup_app.command("key")
 def backup_key(out: Annotated[Path, typer.Option("--out", help="Where to write the key")]) -> None:
     """Make a new backup key (mode 0600); keep it offline, apart from the backups."""

@@ -180,6 +180,9 @@ def check_ledger(config: Configuration) -> Iterator[Finding]:
         yield _fail("ledger", f"cannot open the ledger: {exc}")
         return
     try:
+        if next(store.entries(0, 1), None) is None:
+            yield _warn("ledger", "the ledger is empty: nothing has been logged yet")
+            return
         report = audit_store(store, None)
         left = open_intents(store) if report.ok else []
     except (LedgerStorageError, SQLAlchemyError) as exc:
