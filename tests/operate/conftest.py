@@ -15,3 +15,6 @@ postgres_server = governance_fixtures.postgres_server
 control_url = governance_fixtures.control_url
 clock = governance_fixtures.clock
 cp = governance_fixtures.cp
+
+
+from satre_evidence import pytest_collection_modifyitems  # noqa: E402, F401
