@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR := demo-output
 DEMO_PATIENTS ?= 5000
 
-.PHONY: demo test install lint format docs bench clean
+.PHONY: demo test install lint format docs bench clean lock audit
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,19 @@ test: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/python tools/gen_docs.py --check
+	$(BIN)/python tools/gen_satre.py --check
+	$(BIN)/python tools/audit_lock.py requirements.lock
 	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q
+
+# The hashed lock file (docs/running-an-environment.md, "Security updates"): refresh monthly,
+# and at once when the audit names a vulnerability.
+lock: install
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --unsafe-package fivesafes --extra test -o requirements.lock pyproject.toml
+
+audit: install
+	$(BIN)/python tools/audit_lock.py requirements.lock
 
 lint: install
 	$(BIN)/ruff check src tests bench tools
