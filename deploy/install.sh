@@ -111,6 +111,10 @@ mv "$etc/fivesafes.toml.new" "$etc/fivesafes.toml"
 # variables too, for the parts of fivesafes that read them directly.
 "$fivesafes" settings --config "$etc/fivesafes.toml" --format env > "$etc/fivesafes.env"
 chmod 0600 "$etc/fivesafes.env"
+api_host="$(sed -n 's/^FIVESAFES_API_HOST=//p' "$etc/fivesafes.env")"
+api_port="$(sed -n 's/^FIVESAFES_API_PORT=//p' "$etc/fivesafes.env")"
+cert="$(sed -n 's/^FIVESAFES_TLS_CERTIFICATE=//p' "$etc/fivesafes.env")"
+key="$(sed -n 's/^FIVESAFES_TLS_KEY=//p' "$etc/fivesafes.env")"
 if [[ $EUID -eq 0 ]]; then
     chown -R "$user" "$etc" "$data" "$keys"
     chown -R "$db_user" "$pg"
@@ -156,7 +160,7 @@ After=fivesafes-postgresql.service
 Type=simple
 $common
 ExecStartPre=$fivesafes database upgrade
-ExecStart=$fivesafes serve
+ExecStart=$fivesafes serve --host $api_host --port $api_port --cert $cert --key $key
 Restart=on-failure
 
 [Install]

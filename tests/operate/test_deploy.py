@@ -73,14 +73,14 @@ def test_install_start_and_doctor_on_loopback(tmp_path: Path) -> None:
 
 
 def _rehearse(tmp_path: Path) -> None:
-    root, port = tmp_path / "root", _free_port()
+    root, port, api_port = tmp_path / "root", _free_port(), _free_port()
     user = "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
     db_user = "postgres" if os.geteuid() == 0 else user
     new_key(tmp_path / "offline" / "backup.key")
     (tmp_path / "terms.txt").write_text("Use the data only for the approved purpose.")
     given = tmp_path / "deployment.toml"
     given.write_text(
-        'public_name = "loopback.example"\nat_rest = "provider"\n'
+        f'public_name = "loopback.example"\nat_rest = "provider"\napi_port = {api_port}\n'
         f'backup_key = "{tmp_path / "offline" / "backup.key"}"\n'
         f'terms_file = "{tmp_path / "terms.txt"}"\n'
     )
@@ -110,26 +110,25 @@ def _rehearse(tmp_path: Path) -> None:
     elif os.environ.get("CI"):
         pytest.fail("systemd-analyze is missing: .ci/run installs systemd")
 
+    env = environment(parse_unit(units / "fivesafes-api.service"))
+    config = load(env)
+    with Store.open(DataDir(config.data_dir, config.key_file)) as store:
+        _ = store.key  # the first load makes the pseudonym key (environment init, later)
+    services = ["fivesafes-postgresql.service", "fivesafes-api.service"]
     runner = subprocess.Popen(
-        [sys.executable, str(DEPLOY / "run_units.py"), str(units), "fivesafes-postgresql.service"],
+        [sys.executable, str(DEPLOY / "run_units.py"), str(units), *services],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         _wait_for(port)
-        api = parse_unit(units / "fivesafes-api.service")
-        env = environment(api)
-        for step in api["ExecStartPre"]:  # the API unit's own pre-start: migrate the schema
-            pre = subprocess.run(step.split(), env=env, capture_output=True, text=True)
-            assert pre.returncode == 0, pre.stderr
-        config = load(env)
-        with Store.open(DataDir(config.data_dir, config.key_file)) as store:
-            _ = store.key  # the first load makes the pseudonym key (environment init, later)
+        _wait_for(api_port, 90)  # after the API unit's own pre-start step migrated the schema
         doctor = subprocess.run(
             [str(FIVESAFES), "doctor"], env=env, capture_output=True, text=True, check=False
         )
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         assert "PostgreSQL reached over TLS" in doctor.stdout
+        assert f"the API on 127.0.0.1:{api_port} serves its certificate over TLS" in doctor.stdout
         plain = config.database_url.split("?")[0] + "?sslmode=disable"
         with pytest.raises(psycopg.OperationalError, match=r"no encryption|SSL off"):
             psycopg.connect(plain.replace("postgresql+psycopg", "postgresql")).close()
@@ -137,4 +136,5 @@ def _rehearse(tmp_path: Path) -> None:
         runner.send_signal(signal.SIGTERM)
         out, _ = runner.communicate(timeout=90)
     assert "started fivesafes-postgresql.service" in out
+    assert "started fivesafes-api.service" in out
     assert "stopped fivesafes-postgresql.service" in out
