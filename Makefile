@@ -15,10 +15,16 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The OpenID Connect provider the sign-in test runs on loopback (tests/operate/test_oidc.py).
+OIDC := tests/operate/oidc
+$(OIDC)/node_modules/.installed: $(OIDC)/package-lock.json
+	npm ci --prefix $(OIDC) --no-audit --no-fund --silent
+	touch $@
+
 demo: install
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_PATIENTS=$(DEMO_PATIENTS) bash tools/demo.sh
 
-test: install
+test: install $(OIDC)/node_modules/.installed
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/python tools/gen_docs.py --check
