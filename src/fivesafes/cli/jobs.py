@@ -29,6 +29,7 @@ from fivesafes.governance import (
     record_opt_outs_applied,
     wearable_consented_ids,
 )
+from fivesafes.governance.project_records import bounded
 from fivesafes.jobs import (
     Backend,
     JobResult,
@@ -81,6 +82,17 @@ def _limits(
         processes=processes,
         cpu_cores=cpu_cores,
     )
+
+
+def _asked(limits: Limits) -> dict[str, float]:
+    """The limits the analyst set on the command line (those that differ from the defaults),
+    named as a project's resource ceiling names them."""
+    given = {
+        "cpu_cores": (limits.cpu_cores, DEFAULTS.cpu_cores),
+        "memory_bytes": (limits.memory_bytes, DEFAULTS.memory_bytes),
+        "wall_seconds": (limits.wall_seconds, DEFAULTS.wall_seconds),
+    }
+    return {name: value for name, (value, default) in given.items() if value != default}
 
 
 def _run(
@@ -201,7 +213,8 @@ def submit_command(
     limits = _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores)
     where = DataDir.from_env(data_dir)
     with control_plane(data_dir) as cp:
-        allowed = authorise_job(cp, need_token(token), project_id, None)
+        allowed = authorise_job(cp, need_token(token), project_id, None, _asked(limits))
+        limits = bounded(limits, allowed.ceiling)
         if not where.database.exists():
             raise fail(f"no store at {where.database}: load data first with `fivesafes load`")
         with Store.open(where, read_only=True) as store:

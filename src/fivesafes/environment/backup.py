@@ -77,7 +77,7 @@ class RestoreSummary:
     archive_sha256: str
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -165,7 +165,7 @@ def backup(
         with tarfile.open(fileobj=sealer, mode="w|") as tar:  # type: ignore[call-overload]
 
             def add(path: Path, name: str) -> None:
-                manifest["files"][name] = {"sha256": _sha256(path), "size": path.stat().st_size}
+                manifest["files"][name] = {"sha256": file_sha256(path), "size": path.stat().st_size}
                 tar.add(path, arcname=name, recursive=False)
 
             for path in _files(data_dir.root):
@@ -247,7 +247,7 @@ def restore(
     if root.exists():
         root.rmdir()
     staging.rename(root)
-    archive_sha256 = _sha256(archive)
+    archive_sha256 = file_sha256(archive)
     with ControlPlane.open(target, url=url) as cp:
         report = cp.verify_ledger()
         if not report.ok or report.entries != manifest["ledger_size"]:
@@ -272,7 +272,7 @@ def _check_manifest(staging: Path, manifest: dict[str, Any]) -> None:
             f"the archive's files do not match its manifest: {sorted(found ^ set(listed))}"
         )
     for name, expected in listed.items():
-        if _sha256(staging / name) != expected["sha256"]:
+        if file_sha256(staging / name) != expected["sha256"]:
             raise BackupError(f"{name} does not match the manifest's SHA-256")
 
 

@@ -50,7 +50,7 @@ class Decommissioned:
     bytes_destroyed: int
 
 
-def _shred(path: Path) -> int:
+def shred(path: Path) -> int:
     """Overwrite a file with zeros, flush it to the device, remove it; its size."""
     size = path.stat().st_size
     with path.open("r+b") as handle:
@@ -120,6 +120,6 @@ def decommission(
     files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
     if data_dir.key_file.exists() and not data_dir.key_file.is_relative_to(root):
         files.append(data_dir.key_file)
-    destroyed = sum(_shred(path) for path in files)
+    destroyed = sum(shred(path) for path in files)
     shutil.rmtree(root)
     return Decommissioned(public, receipt.index, len(files), destroyed)

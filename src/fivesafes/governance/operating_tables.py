@@ -2,9 +2,9 @@
 
 People: each one's second factor and the sign-ins it made, identity check, training per course
 and terms of use accepted. Projects: their governing documents with end dates, the resource
-ceilings set when they were approved, and their closure. The datasets register, and the
-incident register. Declared on the same ``Base`` as :mod:`.tables` (so the migrations' drift
-test covers them) and made by migration 0005.
+ceilings set when they were approved, and their closure. The datasets register, the incident
+register, and the environment's suspensions during an incident. Declared on the same ``Base``
+as :mod:`.tables` (so the migrations' drift test covers them) and made by migration 0005.
 """
 
 from __future__ import annotations
@@ -166,3 +166,20 @@ class Incident(Base):
     actions: Mapped[str | None] = mapped_column(SqlText, nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Suspension(Base):
+    """The environment suspended for an incident (SATRE 2.6.04): while one is not lifted, only
+    what responding needs may be done (:data:`fivesafes.governance.people.DURING_SUSPENSION`)."""
+
+    __tablename__ = "suspensions"
+
+    suspension_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str | None] = mapped_column(
+        ForeignKey("incidents.incident_id"), nullable=True
+    )
+    reason: Mapped[str] = mapped_column(SqlText)
+    suspended_by: Mapped[str] = mapped_column(String(64))
+    suspended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

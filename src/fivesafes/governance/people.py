@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from fivesafes.governance.operating_tables import (
     IdentityCheck,
     SignIn,
+    Suspension,
     TermsAcceptance,
     TrainingRecord,
 )
@@ -54,6 +55,27 @@ SELF_SERVICE = frozenset({Action.SIGN_IN, Action.ISSUE_OWN_TOKEN, Action.REGISTE
 except that tokens and keys still need a second factor."""
 
 
+DURING_SUSPENSION = frozenset(
+    {
+        Action.SIGN_IN,
+        Action.MANAGE_ACCOUNTS,
+        Action.MANAGE_INCIDENTS,
+        Action.OPERATE,
+        Action.READ_CARE_RECORD,
+    }
+)
+"""What may still be done while the environment is suspended for an incident: signing in,
+disabling accounts, running the response (incidents, backups, the security log), and reading a
+patient's record for their direct care, which a research incident must not stop."""
+
+
+def active_suspension(session: Session) -> Suspension | None:
+    """The suspension in force, if any (:mod:`fivesafes.governance.suspension`)."""
+    return session.scalar(
+        select(Suspension).where(Suspension.lifted_at.is_(None)).order_by(Suspension.suspension_id)
+    )
+
+
 @dataclass(frozen=True)
 class Terms:
     """One version of the terms of use; an acceptance is of this exact text (its hash)."""
@@ -77,11 +99,15 @@ class AccessPolicy:
     accreditation_for: frozenset[Role] = frozenset()
     training: Mapping[Role, tuple[str, ...]] = field(default_factory=dict)
     terms: Terms | None = None
+    project_documents: tuple[str, ...] = ()
+    """The documents (:data:`fivesafes.governance.project_records.DOCUMENTS`) a project must
+    have recorded before any work runs for it."""
 
     @classmethod
     def standard(cls, terms: Terms) -> AccessPolicy:
-        """Everything SATRE asks of safe people, with these terms of use."""
-        return cls(True, True, DATA_ROLES, dict(STANDARD_TRAINING), terms)
+        """Everything SATRE asks of safe people and projects, with these terms of use: a
+        project needs its DPIA (SATRE 1.3.02) whatever else it carries."""
+        return cls(True, True, DATA_ROLES, dict(STANDARD_TRAINING), terms, ("dpia",))
 
     def relaxed(self) -> list[str]:
         """The parts of the standard policy this one leaves out, for ``doctor``."""
@@ -97,6 +123,8 @@ class AccessPolicy:
             gaps.append("no training is required of any role")
         if self.terms is None:
             gaps.append("no terms of use must be accepted")
+        if "dpia" not in self.project_documents:
+            gaps.append("projects may run with no DPIA recorded")
         return gaps
 
     def problem(
@@ -109,7 +137,16 @@ class AccessPolicy:
         action: Action,
         today: date,
     ) -> str | None:
-        """Why this person may not take ``action`` now under the policy, or None."""
+        """Why this person may not take ``action`` now under the policy, or None. A suspension
+        for an incident stops every action but those of :data:`DURING_SUSPENSION`, whatever the
+        policy."""
+        if action not in DURING_SUSPENSION:
+            held = active_suspension(session)
+            if held is not None:
+                return (
+                    f"the environment is suspended since {held.suspended_at:%Y-%m-%d %H:%M} "
+                    f"({held.reason}): nothing but the incident response may be done"
+                )
         if self.second_factor and action is not Action.SIGN_IN:
             signed = factor or (token_id and _factor_of(session, token_id))
             if not signed:

@@ -1,5 +1,6 @@
 """Operating an environment: second factors and sign-ins, identity checks, training, terms of
-use, project documents, ceilings and closures, the datasets register and the incident register.
+use, project documents, ceilings and closures, the datasets register, the incident register and
+suspensions.
 
 Revision ID: 0005
 Revises: 0004
@@ -139,10 +140,23 @@ def upgrade() -> None:
         _by("closed_by", nullable=True),
         _when("closed_at", nullable=True),
     )
+    op.create_table(
+        "suspensions",
+        sa.Column("suspension_id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column(
+            "incident_id", sa.String(32), sa.ForeignKey("incidents.incident_id"), nullable=True
+        ),
+        sa.Column("reason", sa.Text(), nullable=False),
+        _by("suspended_by"),
+        _when("suspended_at"),
+        _by("lifted_by", nullable=True),
+        _when("lifted_at", nullable=True),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "suspensions",
         "incidents",
         "datasets",
         "project_closures",
