@@ -4,6 +4,7 @@ brings them back, and the environment opens as before."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from governance_support import account
@@ -41,3 +42,40 @@ def test_upgrade_and_rollback_through_the_command_line(tmp_path: Path) -> None:
         assert session.get(Account, "cus") is not None
     bad = runner.invoke(app, ["database", "rollback", "no-such-revision", *where])
     assert bad.exit_code == 2 and "no-such-revision" in bad.output
+
+
+def test_the_emergency_change_path_runs_as_documented(tmp_path: Path) -> None:
+    """The documented emergency path, command by command, while the environment is suspended:
+    back up, make the change, register it as a deviation linked to what was done, resume."""
+    from governance_support import World
+
+    data = DataDir.from_env(tmp_path / "data")
+    with ControlPlane.open(data) as cp:
+        world = World.start(cp)
+        world.add("ann", Role.ANALYST)
+        cus = world.tokens["cus"]
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(app, [*args, "--data-dir", str(data.root), "--token", cus])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    run("incident", "suspend", "emergency change: a leaked token")
+    key = tmp_path / "offline" / "backup.key"
+    assert runner.invoke(app, ["backup", "key", "--out", str(key)]).exit_code == 0
+    run("backup", "create", str(tmp_path / "backups" / "before.sealed"), "--key-file", str(key))
+    run("user", "change", "ann", "--disable")  # the change itself
+    with ControlPlane.open(data) as cp:
+        entries = [json.loads(e) for e in cp.ledger.entries()]
+    done = [e["index"] for e in entries if e["kind"] in ("environment", "account")][-3:]
+    links = [arg for index in done for arg in ("--entry", str(index))]
+    run("incident", "open", "Emergency change: ann's token leaked, account disabled.",
+        "--category", "deviation", "--severity", "medium", *links)  # fmt: skip
+    run("incident", "resume")
+    with ControlPlane.open(data) as cp:
+        entries = [json.loads(e) for e in cp.ledger.entries()]
+    changes = [e["subject"].get("change") for e in entries if e["kind"] == "environment"]
+    assert changes == ["suspended", "backup", "resumed"]
+    deviation = [e for e in entries if e["kind"] == "incident"][-1]["subject"]
+    assert deviation["category"] == "deviation" and deviation["entries"] == sorted(done)

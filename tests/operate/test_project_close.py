@@ -11,12 +11,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "release"))
 
 from environment_support import populate
 from release_support import PROJECT
 
+from fivesafes.cli import app
 from fivesafes.environment.backup import file_sha256
 from fivesafes.environment.project_close import close_project, project_folders
 from fivesafes.environment.sealed import new_key, read_key, unseal
@@ -50,14 +52,19 @@ def test_close_archives_then_deletes_and_the_project_stops(
         with pytest.raises(AccessDenied, match=f"{PROJECT}: it was closed on"):
             authorise_project_member(cp, env.people.token("ana"), PROJECT, Action.REQUEST_RELEASE)
 
-        again = close_project(cp, env.people.token("cus"), env.data_dir, PROJECT, key, archive)
-        assert again.archive_sha256 == closed.archive_sha256 and again.files_removed == 0
-        assert (
-            sum(
-                e["subject"].get("change") == "closed" for e in map(json.loads, cp.ledger.entries())
-            )
-            == 1
-        )
+    monkeypatch.setenv("FIVESAFES_KEY_FILE", str(env.data_dir.key_file))
+    args = ["project", "close", PROJECT, "--archive", str(archive), "--data-dir"]
+    args += [str(env.data_dir.root), "--key-file", str(tmp_path / "offline" / "backup.key")]
+    args += ["--token", env.people.token("cus")]
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.stderr  # closing again: nothing left, nothing recorded
+    assert f"{PROJECT} closed: 0 files" in again.stdout and closed.archive_sha256 in again.stdout
+    with ControlPlane.open(env.data_dir) as cp:
+        changes = [json.loads(e)["subject"].get("change") for e in cp.ledger.entries()]
+    assert changes.count("closed") == 1
+    args[2] = "nope"
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code == 2 and "no project nope" in missing.stderr
 
     opened = io.BytesIO()
     with archive.open("rb") as sealed:
@@ -69,3 +76,24 @@ def test_close_archives_then_deletes_and_the_project_stops(
     assert any(n.startswith(f"release-history/{PROJECT}/") for n in names)
     assert any(n.startswith("workspaces/0-study/") for n in names)
     assert closed.files_removed == len(names)
+
+
+def test_usage_over_a_period_counts_people_jobs_releases_and_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usage report of the same environment: from the ledger, and from the disk."""
+    env = populate(tmp_path / "env")
+    args = ["usage", "--since", "2000-01-01", "--until", "2100-01-01", "--format", "json"]
+    args += ["--data-dir", str(env.data_dir.root), "--token", env.people.token("cus")]
+    monkeypatch.setenv("FIVESAFES_KEY_FILE", str(env.data_dir.key_file))
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code == 0, shown.stderr
+    usage = json.loads(shown.stdout)
+    project = usage["projects"][PROJECT]
+    assert (project["jobs"], project["release_requests"], project["releases"]) == (1, 1, 1)
+    released = sum(p.stat().st_size for p in env.release_folder.rglob("*") if p.is_file())
+    assert project["released_bytes"] == released > 0 and project["history_bytes"] > 0
+    assert usage["people"]["ana"] >= 2 and usage["people"]["chk1"] >= 1
+    assert usage["store_bytes"] == env.data_dir.database.stat().st_size
+    empty = CliRunner().invoke(app, [*args[:2], "2000-01-01", "--until", "2000-01-02", *args[5:]])
+    assert json.loads(empty.stdout)["people"] == {}

@@ -350,6 +350,41 @@ def close_command(
     )
 
 
+@app.command("usage")
+def usage_command(
+    since: Annotated[str, typer.Option("--since", help="From (YYYY-MM-DD, UTC)")],
+    until: Annotated[str, typer.Option("--until", help="Up to, not including")],
+    output_format: FormatOption = "text",
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Who used the environment in a period, what each project ran and released, what was
+    loaded, and the storage each takes now (a data custodian)."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from fivesafes.environment.usage import usage_report
+    from fivesafes.store.config import DataDir
+
+    start, end = (datetime.combine(_day(d), datetime.min.time(), UTC) for d in (since, until))
+    with control_plane(data_dir) as cp:
+        got = usage_report(cp, need_token(token), DataDir.from_env(data_dir), start, end)
+    if output_format == "json":
+        shown = {"people": dict(got.people), "loads": got.loads,
+                 "records_loaded": got.records_loaded, "store_bytes": got.store_bytes,
+                 "projects": {k: asdict(v) for k, v in got.projects.items()}}  # fmt: skip
+        console.print(json.dumps(shown, indent=2))
+        return
+    console.print(f"{since} to {until}: {len(got.people)} people active, {got.loads} loads "
+                  f"({got.records_loaded:,} records), store {got.store_bytes:,} bytes")  # fmt: skip
+    for person, actions in sorted(got.people.items()):
+        console.print(f"  {person}: {actions} actions")
+    for project, use in got.projects.items():
+        console.print(f"  {project}: {use.jobs} jobs, {use.release_requests} release requests, "
+                      f"{use.releases} releases, {use.released_bytes + use.history_bytes:,} "
+                      "bytes kept")  # fmt: skip
+
+
 @database_app.command("upgrade")
 def database_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
