@@ -26,6 +26,12 @@ from fivesafes.governance import (
     decide,
     submit_project,
 )
+from fivesafes.governance.datasets import (
+    DatasetEntry,
+    Sensitivity,
+    approve_dataset,
+    register_dataset,
+)
 from fivesafes.governance.project_records import Ceiling, bounded, record_document, set_ceiling
 from fivesafes.jobs.process import Limits
 from fivesafes.store.config import DataDir
@@ -37,14 +43,50 @@ from jobs_support import needs_sandbox, write_project
 GIB, MIB = 1024**3, 1024**2
 
 
-def _approved(cp: ControlPlane) -> People:
+def _registered(cp: ControlPlane, people: People, dataset: str, days: int = 365) -> None:
+    owner, dsa = "NHS Example Trust (information asset owner)", "DSA-2026-014"
+    until, basis = cp.today() + timedelta(days=days), "UK GDPR 6(1)(e) and 9(2)(h)"
+    entry = DatasetEntry(dataset, owner, dsa, Sensitivity.PSEUDONYMISED, basis, until)
+    register_dataset(cp, people.tokens["cus"], entry)
+    approve_dataset(cp, people.tokens["val"], dataset)
+
+
+def _approved(cp: ControlPlane, register: bool = True) -> People:
     people = People.start(cp)
     people.add("ann", Role.ANALYST)
     people.add("val", Role.APPROVER)
     submit_project(cp, people.tokens["ann"], "heat", application("ann"))
     until = cp.today() + timedelta(days=365)
     decide(cp, people.tokens["val"], "heat", Verdict.APPROVE, "Sound.", people.keys["val"], until)
+    if register:
+        _registered(cp, people, "patients")
     return people
+
+
+def test_a_job_reaches_only_datasets_the_register_agreed(cp: ControlPlane) -> None:
+    """Access to a dataset needs the data controller's agreement (SATRE 1.5.04), whatever the
+    project's approval says: not registered, awaiting agreement, past retention — refused."""
+    people = _approved(cp, register=False)
+    ann, val = people.tokens["ann"], people.tokens["val"]
+    record_document(cp, val, "heat", "dpia", "DPIA-2026-014", cp.today() + timedelta(days=300))
+    with pytest.raises(AccessDenied, match="heat: dataset patients is not in the register"):
+        authorise_job(cp, ann, "heat", ["patients"])
+    owner, basis = "NHS Example Trust", "UK GDPR 6(1)(e) and 9(2)(h)"
+    soon = cp.today() + timedelta(days=5)
+    entry = DatasetEntry("patients", owner, "DSA-1", Sensitivity.PSEUDONYMISED, basis, soon)
+    register_dataset(cp, people.tokens["cus"], entry)
+    with pytest.raises(AccessDenied, match="patients awaits an approver's agreement"):
+        authorise_job(cp, ann, "heat", ["patients"])
+    approve_dataset(cp, val, "patients")
+    assert authorise_job(cp, ann, "heat", ["patients"]).datasets == {
+        "patients": ("patient_id", "sex")
+    }
+    with pytest.raises(AccessDenied, match="hospital_admissions is not in the register"):
+        authorise_job(cp, ann, "heat", None)  # everything approved: one dataset is not agreed
+    cp.clock.advance(6 * 86400)  # type: ignore[attr-defined]
+    with pytest.raises(AccessDenied, match="patients is past its retention date"):
+        authorise_job(cp, people.sign_in("ann"), "heat", ["patients"])
+    assert "past its retention date" in _refusals(cp)[-1]
 
 
 def _refusals(cp: ControlPlane) -> list[str]:

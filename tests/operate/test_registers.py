@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from governance_support import World, application
 from operate_support import People
+from typer.testing import CliRunner
 
-from fivesafes.governance import AccessDenied, ControlPlane, Role
+from fivesafes.cli import app
+from fivesafes.governance import AccessDenied, ControlPlane, Role, Verdict, decide, submit_project
 from fivesafes.governance.datasets import (
     DatasetEntry,
     Sensitivity,
@@ -29,6 +33,7 @@ from fivesafes.governance.incidents import (
 )
 from fivesafes.governance.security_log import security_report
 from fivesafes.ledger.public import public_view
+from fivesafes.store.config import DataDir
 
 
 def entry(cp: ControlPlane, days: int = 365) -> DatasetEntry:
@@ -120,3 +125,38 @@ def test_the_security_report_shows_refusals_role_changes_and_admin_actions(
     assert any(e.kind == "dataset" for e in report.administrative)
     with pytest.raises(AccessDenied, match="may not operate"):
         security_report(cp, people.tokens["ann"], start, cp.now())
+
+
+def test_the_register_lists_what_is_held_and_which_projects_use_it(tmp_path: Path) -> None:
+    """Through ``fivesafes datasets``: a custodian registers, an approver agrees, and the
+    public list shows each dataset beside the approved projects that may use it."""
+    data_dir = DataDir.from_env(tmp_path / "data")
+    with ControlPlane.open(data_dir) as cp:
+        world = World.start(cp)
+        ann, val = world.add("ann", Role.ANALYST), world.add("val", Role.APPROVER)
+        submit_project(cp, ann, "heat", application("ann"))
+        until = cp.today() + timedelta(days=365)
+        decide(cp, val, "heat", Verdict.APPROVE, "fine", world.keys["val"], until)
+        retain = (cp.today() + timedelta(days=700)).isoformat()
+    where = ["--data-dir", str(data_dir.root)]
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(app, [*args, *where])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    for dataset in ("hospital_admissions", "deaths"):
+        run("datasets", "register", dataset, "--owner", "NHS Example Trust", "--agreement",
+            "DSA-2026-014", "--sensitivity", "pseudonymised", "--legal-basis",
+            "UK GDPR 6(1)(e) and 9(2)(h)", "--retain-until", retain, "--token",
+            world.tokens["cus"])  # fmt: skip
+    run("datasets", "approve", "hospital_admissions", "--token", val)
+    held = {r["dataset"]: r for r in json.loads(run("datasets", "list", "--format", "json"))}
+    assert held["hospital_admissions"]["projects"] == ["heat"]
+    assert held["hospital_admissions"]["agreed_by"] == "val"
+    assert held["deaths"]["projects"] == [] and held["deaths"]["agreed_by"] is None
+    assert "deaths: pseudonymised" in " ".join(run("datasets", "list").split())
+    bad = CliRunner().invoke(app, ["datasets", "register", "deaths", "--owner", "x",
+                                   "--agreement", "y", "--sensitivity", "secret", "--legal-basis",
+                                   "z", "--retain-until", retain, *where])  # fmt: skip
+    assert bad.exit_code == 2 and "'secret' is not a valid Sensitivity" in bad.output

@@ -31,10 +31,12 @@ backup_app = typer.Typer(help="Full backups of an environment, sealed with a key
 mfa_app = typer.Typer(help="Your second factor: a TOTP authenticator app.")
 person_app = typer.Typer(help="Onboarding records: identity checks, training, terms of use.")
 database_app = typer.Typer(help="The control plane's schema: upgrade and roll back.")
+datasets_app = typer.Typer(help="The datasets register: what is held, whose, under what terms.")
 app.add_typer(backup_app, name="backup")
 app.add_typer(mfa_app, name="mfa")
 app.add_typer(person_app, name="onboarding")
 app.add_typer(database_app, name="database")
+app.add_typer(datasets_app, name="datasets")
 
 ConfigOption = Annotated[
     Path | None,
@@ -383,6 +385,67 @@ def usage_command(
         console.print(f"  {project}: {use.jobs} jobs, {use.release_requests} release requests, "
                       f"{use.releases} releases, {use.released_bytes + use.history_bytes:,} "
                       "bytes kept")  # fmt: skip
+
+
+@datasets_app.command("register")
+def dataset_register(
+    dataset: str,
+    owner: Annotated[str, typer.Option("--owner", help="The information asset owner")],
+    agreement: Annotated[str, typer.Option("--agreement", help="The data-sharing agreement")],
+    sensitivity: Annotated[
+        str, typer.Option("--sensitivity", help="identifiable, pseudonymised, aggregate, public")
+    ],
+    legal_basis: Annotated[str, typer.Option("--legal-basis")],
+    retain_until: Annotated[str, typer.Option("--retain-until", help="YYYY-MM-DD")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Register a dataset (a data custodian); an approver then agrees to it."""
+    from fivesafes.governance.datasets import DatasetEntry, Sensitivity, register_dataset
+
+    try:
+        kind = Sensitivity(sensitivity)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    entry = DatasetEntry(dataset, owner, agreement, kind, legal_basis, _day(retain_until))
+    with control_plane(data_dir) as cp:
+        register_dataset(cp, need_token(token), entry)
+    console.print(f"{dataset} registered; it waits for an approver's agreement")
+
+
+@datasets_app.command("approve")
+def dataset_approve(
+    dataset: str, token: TokenOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Agree, for the data controller, that a registered dataset may be loaded and used."""
+    from fivesafes.governance.datasets import approve_dataset
+
+    with control_plane(data_dir) as cp:
+        approve_dataset(cp, need_token(token), dataset)
+    console.print(f"{dataset} agreed")
+
+
+@datasets_app.command("list")
+def dataset_list(output_format: FormatOption = "text", data_dir: DataDirOption = None) -> None:
+    """Every dataset held, whose it is, under what terms, and the projects that may use it."""
+    from fivesafes.environment.holdings import holdings
+
+    with control_plane(data_dir) as cp:
+        held = holdings(cp)
+    rows = [{"dataset": h.entry.dataset, "owner": h.entry.owner, "agreement": h.entry.agreement,
+             "sensitivity": h.entry.sensitivity.value, "legal_basis": h.entry.legal_basis,
+             "retain_until": h.entry.retention_until.isoformat(),
+             "agreed_by": h.entry.approved_by, "deleted": h.entry.deleted,
+             "projects": list(h.projects)} for h in held]  # fmt: skip
+    if output_format == "json":
+        console.print(json.dumps(rows, indent=2))
+        return
+    for h in held:
+        e = h.entry
+        agreed = f"agreed by {e.approved_by}" if e.approved_by else "awaiting agreement"
+        console.print(f"{e.dataset}: {e.sensitivity.value}, {e.owner} ({e.agreement}), until "
+                      f"{e.retention_until}, {agreed}; used by "
+                      f"{', '.join(h.projects) or 'no project'}")  # fmt: skip
 
 
 @database_app.command("upgrade")

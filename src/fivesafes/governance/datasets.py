@@ -23,6 +23,7 @@ from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from fivesafes.governance.control import ControlPlane
 from fivesafes.governance.operating_tables import DatasetRecord
@@ -126,18 +127,26 @@ def approve_dataset(cp: ControlPlane, credential: str, dataset: str) -> None:
         cp.log("dataset", _public(row, "approved"), me.person_id)
 
 
+def dataset_problem(session: Session, dataset: str, today: date) -> str | None:
+    """Why the register does not let ``dataset`` be loaded or used today, or None."""
+    row = session.get(DatasetRecord, dataset)
+    if row is None or row.deleted_at is not None:
+        return f"dataset {dataset} is not in the register: register it first"
+    if row.approved_by is None:
+        return f"dataset {dataset} awaits an approver's agreement"
+    if row.retention_until < today:
+        return f"dataset {dataset} is past its retention date"
+    return None
+
+
 def check_loadable(cp: ControlPlane, datasets: list[str]) -> None:
     """Refuse (:class:`AccessDenied`) a load into any dataset not registered, not approved,
     deleted or past its retention date: data enters only as the register allows."""
     with cp.transaction() as session:
         for dataset in sorted(set(datasets)):
-            row = session.get(DatasetRecord, dataset)
-            if row is None or row.deleted_at is not None:
-                raise AccessDenied(f"dataset {dataset} is not in the register: register it first")
-            if row.approved_by is None:
-                raise AccessDenied(f"dataset {dataset} awaits an approver's agreement")
-            if row.retention_until < cp.today():
-                raise AccessDenied(f"dataset {dataset} is past its retention date")
+            problem = dataset_problem(session, dataset, cp.today())
+            if problem:
+                raise AccessDenied(problem)
 
 
 def register(cp: ControlPlane) -> list[DatasetEntry]:

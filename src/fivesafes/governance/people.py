@@ -102,12 +102,15 @@ class AccessPolicy:
     project_documents: tuple[str, ...] = ()
     """The documents (:data:`fivesafes.governance.project_records.DOCUMENTS`) a project must
     have recorded before any work runs for it."""
+    registered_datasets: bool = False
+    """Jobs reach only datasets the register holds, agreed for the data controller and within
+    their retention date (:mod:`fivesafes.governance.datasets`)."""
 
     @classmethod
     def standard(cls, terms: Terms) -> AccessPolicy:
         """Everything SATRE asks of safe people and projects, with these terms of use: a
         project needs its DPIA (SATRE 1.3.02) whatever else it carries."""
-        return cls(True, True, DATA_ROLES, dict(STANDARD_TRAINING), terms, ("dpia",))
+        return cls(True, True, DATA_ROLES, dict(STANDARD_TRAINING), terms, ("dpia",), True)
 
     def relaxed(self) -> list[str]:
         """The parts of the standard policy this one leaves out, for ``doctor``."""
@@ -125,6 +128,8 @@ class AccessPolicy:
             gaps.append("no terms of use must be accepted")
         if "dpia" not in self.project_documents:
             gaps.append("projects may run with no DPIA recorded")
+        if not self.registered_datasets:
+            gaps.append("jobs may read datasets the register has not agreed")
         return gaps
 
     def problem(

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from fivesafes.failpoints import failpoint
 from fivesafes.governance.control import ControlPlane, Principal, account_problem
+from fivesafes.governance.datasets import dataset_problem
 from fivesafes.governance.optouts import Purpose
 from fivesafes.governance.project_records import (
     Ceiling,
@@ -637,6 +638,11 @@ def authorise_job(
                     f"{project_id}: columns {', '.join(extra)} of {dataset} are not approved",
                 )
             granted[dataset] = tuple(columns) if columns is not None else approved
+            unagreed = cp.policy.registered_datasets and dataset_problem(
+                session, dataset, cp.today()
+            )
+            if unagreed:
+                raise cp.refuse(me, Action.RUN_JOB, f"{project_id}: {unagreed}")
         ceiling = ceiling_of(session, project_id)
         over = over_ceiling(ceiling, dict(resources or {}))
         if over:
