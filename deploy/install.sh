@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install a fivesafes deployment: its folders, config, TLS-only PostgreSQL cluster, keys and the
-# systemd units that run it (the API server, job workers, PostgreSQL).
+# systemd units that run it (the API server and PostgreSQL; jobs run in-process, see below).
 #
 #   deploy/install.sh --config FILE [--root DIR] [--user NAME] [--fivesafes PATH]
 #                     [--db-user NAME] [--pg-port N]
@@ -166,25 +166,10 @@ Restart=on-failure
 [Install]
 WantedBy=fivesafes.target
 UNIT
-cat > "$units/fivesafes-worker@.service" <<UNIT
-[Unit]
-Description=fivesafes job worker %i
-Requires=fivesafes-postgresql.service
-After=fivesafes-api.service
-
-[Service]
-Type=simple
-$common
-ExecStart=$fivesafes worker --name %i
-Restart=on-failure
-
-[Install]
-WantedBy=fivesafes.target
-UNIT
 cat > "$units/fivesafes.target" <<UNIT
 [Unit]
 Description=fivesafes secure data environment
-Wants=fivesafes-postgresql.service fivesafes-api.service fivesafes-worker@1.service
+Wants=fivesafes-postgresql.service fivesafes-api.service
 
 [Install]
 WantedBy=multi-user.target

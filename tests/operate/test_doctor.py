@@ -94,7 +94,7 @@ def test_encryption_at_rest_off_or_unseen_is_reported(tmp_path: Path) -> None:
         ("FIVESAFES_DATABASE_URL", "postgresql://u@db/x", "TLS is not required"),
         ("FIVESAFES_DATABASE_URL", "mysql://u@db/x", "expected sqlite"),
         ("FIVESAFES_API_PORT", "80000", "port number"),
-        ("FIVESAFES_WORKERS", "0", "number of workers"),
+        ("FIVESAFES_MFA", "sometimes", "expected one of required, off"),
         ("FIVESAFES_AT_REST", "maybe", "expected one of volume, provider, none"),
         ("FIVESAFES_OIDC_ISSUER", "http://idp.example", "https:// issuer"),
     ],
@@ -109,11 +109,11 @@ def test_each_bad_value_is_named_with_where_it_came_from(
 
 def test_every_bad_value_in_a_file_is_named_at_once(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('api_port = "x"\nworkers = 99\ncolour = "blue"\n')
+    config.write_text('api_port = "x"\nat_rest = "maybe"\ncolour = "blue"\n')
     with pytest.raises(ConfigurationError) as raised:
         load({}, config)
     text = str(raised.value)
-    assert "api_port" in text and "workers" in text and "colour: unknown setting" in text
+    assert "api_port" in text and "at_rest" in text and "colour: unknown setting" in text
 
 
 def test_the_settings_reference_in_the_docs_is_the_code_s() -> None:

@@ -22,6 +22,9 @@ import pytest
 from governance_support import ManualClock
 from operate_support import People
 
+from fivesafes.environment.configuration import load
+from fivesafes.environment.doctor import Status, check_sign_in
+from fivesafes.environment.sign_in import oidc_client
 from fivesafes.governance import AccessDenied, ControlPlane, Role, whoami
 from fivesafes.governance.oidc import (
     OidcClient,
@@ -195,3 +198,32 @@ def test_an_id_token_edited_replayed_or_for_another_client_is_refused(
         verify_id_token(token, keys, client, pending.nonce, now.timestamp() + 24 * 3600)
     with pytest.raises(AccessDenied, match="not the provider's"):
         verify_id_token(token, {"keys": []}, client, pending.nonce, now.timestamp())
+
+
+def test_the_deployment_s_provider_comes_from_its_settings_and_doctor_checks_it(
+    tmp_path: Path, client: OidcClient
+) -> None:
+    secret = tmp_path / "oidc-secret"
+    secret.write_text(client.client_secret + "\n")
+    secret.chmod(0o600)
+    settings = {
+        "FIVESAFES_OIDC_ISSUER": client.issuer,
+        "FIVESAFES_OIDC_CLIENT_ID": client.client_id,
+        "FIVESAFES_OIDC_CLIENT_SECRET_FILE": str(secret),
+        "FIVESAFES_OIDC_REDIRECT_URI": REDIRECT,
+    }
+    configured = oidc_client(load(settings))
+    assert configured == OidcClient("oidc", client.issuer, client.client_id,
+                                    client.client_secret, REDIRECT)  # fmt: skip
+    [found] = check_sign_in(load(settings))
+    assert found.status is Status.OK and "publishes its endpoints" in found.message
+
+    secret.chmod(0o644)
+    wrong = {**settings, "FIVESAFES_OIDC_ISSUER": client.issuer.replace("127.0.0.1", "localhost")}
+    findings = list(check_sign_in(load(wrong)))
+    assert [f.status for f in findings] == [Status.FAIL, Status.FAIL]
+    assert "readable by others" in findings[0].message
+    assert "did not answer" in findings[1].message  # it names itself as another issuer
+    half = {k: v for k, v in settings.items() if k != "FIVESAFES_OIDC_REDIRECT_URI"}
+    [refused] = check_sign_in(load(half))
+    assert refused.status is Status.FAIL and "oidc_redirect_uri is not" in refused.message

@@ -44,12 +44,6 @@ def _port(value: str) -> str | None:
     return None
 
 
-def _workers(value: str) -> str | None:
-    if not value.isdigit() or not 1 <= int(value) <= 64:
-        return "expected a number of workers from 1 to 64"
-    return None
-
-
 def _one_of(*choices: str) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         return None if value in choices else f"expected one of {', '.join(choices)}"
@@ -123,7 +117,6 @@ SETTINGS: tuple[Setting, ...] = (
             production=True),
     Setting("tls_key", "FIVESAFES_TLS_KEY", None,
             "the certificate's private key (PEM, mode 0600)", production=True),
-    Setting("workers", "FIVESAFES_WORKERS", "2", "job workers the deployment starts", _workers),
     Setting("at_rest", "FIVESAFES_AT_REST", "volume",
             "how data at rest is encrypted: `volume` (the data directory is on a dm-crypt/LUKS "
             "volume, which doctor checks), `provider` (a cloud provider's disk encryption, which "
@@ -144,6 +137,10 @@ SETTINGS: tuple[Setting, ...] = (
             _issuer),
     Setting("oidc_client_id", "FIVESAFES_OIDC_CLIENT_ID", None,
             "this deployment's client id at that provider", _name),
+    Setting("oidc_client_secret_file", "FIVESAFES_OIDC_CLIENT_SECRET_FILE", None,
+            "a file (0600) holding this deployment's client secret at that provider"),
+    Setting("oidc_redirect_uri", "FIVESAFES_OIDC_REDIRECT_URI", None,
+            "where the provider sends the browser back to, as registered with it", _issuer),
     Setting("cgroup", "FIVESAFES_CGROUP", None,
             "the cgroup v2 folder delegated to sandboxed jobs (their CPU, memory and "
             "process limits)"),

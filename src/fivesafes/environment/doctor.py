@@ -304,6 +304,32 @@ def check_at_rest(config: Configuration) -> Iterator[Finding]:
             )
 
 
+def check_sign_in(config: Configuration) -> Iterator[Finding]:
+    """The organisation's OpenID Connect provider, when one is configured: its client secret
+    file private, and the provider answering as the configured issuer."""
+    from fivesafes.environment.sign_in import oidc_client
+    from fivesafes.governance.oidc import discover
+    from fivesafes.governance.roles import AccessDenied
+
+    try:
+        client = oidc_client(config)
+    except (ValueError, OSError) as exc:
+        yield _fail("sign-in", str(exc))
+        return
+    if client is None:
+        yield _ok("sign-in", "accounts sign in with a TOTP second factor (no OIDC provider)")
+        return
+    secret = config.path("oidc_client_secret_file")
+    if secret is not None and not _private(secret):
+        yield _fail("sign-in", f"{secret} is readable by others: chmod 0600 it")
+    try:
+        found = discover(client)
+    except (OSError, ValueError, KeyError, AccessDenied) as exc:
+        yield _fail("sign-in", f"the OIDC provider {client.issuer} did not answer: {exc}")
+        return
+    yield _ok("sign-in", f"the OIDC provider {found.issuer} publishes its endpoints")
+
+
 def check_sandbox(config: Configuration) -> Iterator[Finding]:
     from fivesafes.jobs.sandbox import sandbox_available
 
@@ -321,6 +347,7 @@ CHECKS: tuple[Callable[[Configuration], Iterator[Finding]], ...] = (
     check_ledger,
     check_tls,
     check_at_rest,
+    check_sign_in,
     check_sandbox,
 )
 
