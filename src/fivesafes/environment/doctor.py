@@ -142,7 +142,8 @@ def check_database(config: Configuration) -> Iterator[Finding]:
                 else:
                     yield _ok("database", "PostgreSQL reached over TLS")
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        cause = getattr(exc, "orig", None)  # the driver's own message, when there is one
+        reason = str(cause if cause else exc).strip().splitlines()[0]
         yield _fail("database", f"cannot reach the control plane at {_safe(url)}: {reason}")
         return
     finally:
@@ -228,7 +229,8 @@ def check_tls(config: Configuration) -> Iterator[Finding]:
 def _public(key: object) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined]
+    der: bytes = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined]
+    return der
 
 
 def _served(config: Configuration, cert_path: Path) -> Iterator[Finding]:

@@ -156,7 +156,10 @@ def record_first_custodian(
     records their own. Refused for any other account, or once recorded."""
     with cp.transaction() as session:
         account = _account(session, person_id)
-        if account.created_by != BOOTSTRAP_ACTOR or session.get(IdentityCheck, person_id):
+        if (
+            account.created_by != BOOTSTRAP_ACTOR
+            or session.get(IdentityCheck, person_id) is not None
+        ):
             raise ValueError(f"{person_id} is not a first custodian awaiting their records")
         session.add(
             IdentityCheck(
