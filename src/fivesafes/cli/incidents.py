@@ -20,7 +20,9 @@ from fivesafes.cli.common import (
     need_token,
 )
 
-incident_app = typer.Typer(help="The incident, deviation and audit-finding register.")
+incident_app = typer.Typer(
+    help="Incidents: their register, and suspending the environment while one is handled."
+)
 app.add_typer(incident_app, name="incident", no_args_is_help=True)
 
 
