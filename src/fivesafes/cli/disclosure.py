@@ -39,7 +39,7 @@ def _project_history(
             f"directory here ({root}) to read {project_id}'s releases from; the checks run "
             "again inside the environment before anything is released"
         )
-    return release_history(where, project_id), None
+    return release_history(where), None
 
 
 @app.command("check-output")

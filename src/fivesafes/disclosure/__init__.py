@@ -15,6 +15,7 @@ from fivesafes.disclosure.history import (
     MemoryReleaseHistory,
     ReleasedTable,
     ReleaseHistory,
+    record_release,
 )
 from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
@@ -50,6 +51,7 @@ __all__ = [
     "magnitude_table",
     "profile",
     "protect",
+    "record_release",
     "safe",
     "safe_version",
 ]

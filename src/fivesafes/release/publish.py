@@ -3,10 +3,10 @@
 Nothing is published on the strength of the state column alone: the two approvals are re-checked
 (distinct reviewers, not the requester, signatures valid against their registered keys, for this
 exact request), every file must still have the bytes it was requested with, and every table is
-checked again against everything the project released since — another release may have made a
+checked again against everything released from the data since — another release may have made a
 table that was safe yesterday a differencing risk today. A table that failed a fixable rule is
-published as the checker's safe version, never as written. The true counts of what goes out join
-the project's release history, so the next request is checked against it.
+published as the checker's safe version, never as written. What goes out joins the release
+history, with its release and project, so the next request of any project is checked against it.
 
 Publication survives a kill at any point (:func:`publish_release` says in what order it writes):
 a folder is published by one rename of a complete, signed staging copy, the ``release`` entry is
@@ -33,7 +33,9 @@ from fivesafes.disclosure import (
     ReleasedTable,
     ReleaseHistory,
     check_file,
+    record_release,
 )
+from fivesafes.disclosure.history import to_document
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Principal, Role
 from fivesafes.governance.signing import signature_valid
@@ -47,7 +49,7 @@ from fivesafes.release.files import FileKind
 from fivesafes.release.manifest import FORMAT, MANIFEST_FILE, sign_manifest
 from fivesafes.release.model import Outcome, ReleaseError, State, Verdict
 from fivesafes.release.office import HISTORY_FOLDER, VIEW_ACTION, ReleaseOffice
-from fivesafes.release.requests import sha256_text
+from fivesafes.release.requests import kept_contributions, sha256_text
 from fivesafes.release.reviews import VOTES_NEEDED
 from fivesafes.release.summary import SummaryItem, draw_summary
 from fivesafes.release.tables import ReleaseFileRow, ReleaseRequestRow, ReleaseVoteRow
@@ -125,7 +127,7 @@ def _recheck(
     """Each file still as requested, each table checked again against today's history and
     the files before it in the request (they leave together)."""
     study = Path(request.study)
-    history = office.batch_history(request.project_id)
+    history = office.batch_history()
     prepared: list[_Prepared] = []
     problems: list[str] = []
     for row in rows:
@@ -136,7 +138,8 @@ def _recheck(
         report = None
         published_as = "original"
         if row.kind == FileKind.TABLE.value:
-            report = check_file(source, office.profile, history)
+            given = kept_contributions(study, row.path, row.job_id)
+            report = check_file(source, office.profile, history, contributions_file=given)
             if not report.releasable:
                 problems.append(f"{row.path}: no longer releasable\n{report.to_text()}")
                 continue
@@ -201,29 +204,18 @@ def _staging(folder: Path) -> Path:
 
 def _pending_history(office: ReleaseOffice, release_id: str) -> FileReleaseHistory:
     """The true counts of a publication under way, kept inside the environment (never beside
-    the files) until the publication is made; then they join the project's history."""
+    the files) until the publication is made; then they join the data's history."""
     return FileReleaseHistory(office.data_dir.root / HISTORY_FOLDER / PENDING_FOLDER / release_id)
 
 
 def _fingerprint(table: ReleasedTable) -> bytes:
-    return orjson.dumps(
-        [
-            table.name,
-            table.table.rows.name,
-            table.table.rows.labels,
-            table.table.columns.name if table.table.columns else None,
-            table.table.columns.labels if table.table.columns else None,
-            table.table.counts.tolist(),
-            table.hidden.tolist(),
-            table.primary.tolist(),
-            table.true_totals,
-        ]
-    )
+    return orjson.dumps(to_document(table), option=orjson.OPT_SORT_KEYS)
 
 
 def _move_history(pending: FileReleaseHistory, history: ReleaseHistory) -> None:
     """Add the pending tables to the history, each once however often this is interrupted and
-    run again: a table already there (same name, counts and hidden cells) is not added twice."""
+    run again: a table already there (same release, name, counts and hidden cells) is not added
+    twice."""
     known = {_fingerprint(t) for t in history.released()}
     for table in pending.released():
         if _fingerprint(table) not in known:
@@ -235,7 +227,7 @@ def _move_history(pending: FileReleaseHistory, history: ReleaseHistory) -> None:
 def _complete(office: ReleaseOffice, project_id: str, release_id: str) -> None:
     """Finish a publication whose folder is in place: its history, then the request's state."""
     pending = _pending_history(office, release_id)
-    _move_history(pending, office.history(project_id))
+    _move_history(pending, office.history())
     failpoint("publish.after-history")
     cp = office.cp
     with cp.transaction() as session:
@@ -397,8 +389,8 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
             entries = _stage(office, request, prepared, signed, staging)
             shutil.rmtree(pending.folder, ignore_errors=True)
             for item in prepared:
-                for record in item.report.records if item.report else ():
-                    pending.record(record)
+                records = item.report.records if item.report else ()
+                record_release(pending, release_id, request.project_id, records)
             failpoint("publish.before-intent")
             subject = {
                 "release_id": release_id,

@@ -159,7 +159,7 @@ def check_request_files(
     if not files:
         raise ReleaseError("name at least one file to release")
     records = JsonJobRecords(study / METADATA_DIR)
-    history = office.batch_history(project_id)
+    history = office.batch_history()
     exceptions = {_relative(study, k): v for k, v in (exceptions or {}).items()}
     found: list[tuple[str, JobRecord, FileKind]] = []
     for file in files:
