@@ -61,6 +61,30 @@ def counts_csv(rows: Mapping[tuple[str, str], int]) -> str:
 SAFE_COUNTS = {("0-17", "F"): 40, ("0-17", "M"): 35, ("18-64", "F"): 120, ("18-64", "M"): 110}
 
 
+def people_table(rows: Mapping[tuple[str, str], int]):
+    """The records behind a table of counts by age band and sex: one row a person."""
+    import pyarrow as pa
+
+    bands = [band for (band, _), n in rows.items() for _ in range(n)]
+    sexes = [sex for (_, sex), n in rows.items() for _ in range(n)]
+    return pa.table({"age_band": bands, "sex": sexes})
+
+
+def safe_chart(
+    study: Study, rows: Mapping[tuple[str, str], int], table: str, chart: str, profile="default"
+) -> None:
+    """A table and its chart made as a study's analysis makes them, with the safe API, from
+    the study's folder (so the chart names the table by its path in the study)."""
+    import contextlib
+
+    from fivesafes.disclosure import safe
+
+    made = safe.crosstab(people_table(rows), "age_band", "sex", profile=profile)
+    with contextlib.chdir(study.root):
+        made.write_csv(table)
+        made.chart(chart)
+
+
 def tiny_png() -> bytes:
     """A real PNG drawn by matplotlib (what an analysis script writes)."""
     import matplotlib

@@ -14,7 +14,7 @@ from release_support import (
     Study,
     approved_project,
     counts_csv,
-    tiny_png,
+    safe_chart,
 )
 from typer.testing import CliRunner
 
@@ -117,8 +117,7 @@ def test_demo_release_publishes_table_and_chart(tmp_path: Path, monkeypatch) -> 
     root = tmp_path / "env"
     people = _environment(root, monkeypatch)
     study = Study.create(tmp_path / "study")
-    study.write("output/other.csv", counts_csv(SAFE_COUNTS))
-    study.write("output/chart.png", tiny_png())
+    safe_chart(study, SAFE_COUNTS, "output/other.csv", "output/chart.png")
     files = ["output/other.csv", "output/chart.png"]
     study.record_job("summarise", files)
     published = demo_release(

@@ -224,9 +224,9 @@ def _sums(
     counts, withheld, protected = table.counts, release.withheld, release.protected
     for i, j in itertools.product(range(counts.shape[0]), range(counts.shape[1])):
         value = math.nan if withheld[i, j] else float(counts[i, j])
-        picked = (i, j) if table.columns is not None else (i,)
+        cell: tuple[int | None, ...] = (i, j) if table.columns is not None else (i,)
         hidden = bool(release.hidden[i, j])
-        add(picked, value, table.cell_name(i, j), (i, j), not hidden, bool(protected[i, j]))
+        add(cell, value, table.cell_name(i, j), (i, j), not hidden, bool(protected[i, j]))
     for picked, value, name, position in _totals(release):
         add(picked, value, name, position, True, False)
     return sums
@@ -254,13 +254,11 @@ def _totals(
     found: list[tuple[tuple[int | None, ...], float, str, tuple[int, int]]] = []
     if cols is not None:
         for i in np.flatnonzero(shown.rows):
-            found.append(
-                ((int(i), None), row_values[i], f"total for {rows.name}={rows.labels[i]}", (i, -1))
-            )
+            name = f"total for {rows.name}={rows.labels[i]}"
+            found.append(((int(i), None), float(row_values[i]), name, (int(i), -1)))
         for j in np.flatnonzero(shown.columns):
-            found.append(
-                ((None, int(j)), col_values[j], f"total for {cols.name}={cols.labels[j]}", (-1, j))
-            )
+            name = f"total for {cols.name}={cols.labels[j]}"
+            found.append(((None, int(j)), float(col_values[j]), name, (-1, int(j))))
     if (shown.total or shown.rows.any() or shown.columns.any()) and not math.isnan(grand):
         found.append(((None, None), grand, "grand total", (-1, -1)))
     return found
@@ -299,9 +297,9 @@ def _groups(space: _Space) -> tuple[np.ndarray, list[str]]:
         combos = []
         for k, options in enumerate(per_axis):
             for option in options:
-                combo = [o[0] for o in per_axis]
-                combo[k] = option
-                combos.append(tuple(combo))
+                chosen = [o[0] for o in per_axis]
+                chosen[k] = option
+                combos.append(tuple(chosen))
     vectors, names = [], []
     segment_names = ("in both populations", "in one population only")
     for combo in combos:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -21,7 +22,6 @@ import pyarrow.parquet as pq
 from fivesafes.disclosure.intervals import parse_interval
 
 TOTAL_LABELS = frozenset({"total", "totals", "all", "overall"})
-COUNT_NAMES = ("count", "n", "frequency", "freq", "patients")
 
 
 class TableError(ValueError):
@@ -59,6 +59,20 @@ class LongLayout:
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.row_keys), len(self.column_keys)
+
+    @cached_property
+    def _keys(self) -> tuple[dict[tuple[str, ...], int], dict[tuple[str, ...], int]]:
+        return (
+            {k: i for i, k in enumerate(self.row_keys)},
+            {k: j for j, k in enumerate(self.column_keys)},
+        )
+
+    def place_of(self, key: tuple[str, ...]) -> Place | None:
+        """The grid cell of a row's label values, as written; None for any other key."""
+        width = len(self.row_keys[0]) if self.row_keys else 0
+        rows, columns = self._keys
+        i, j = rows.get(key[:width]), columns.get(key[width:])
+        return None if i is None or j is None else (i, j)
 
     def absent(self) -> np.ndarray:
         """Grid cells the file has no row for: groups a GROUP BY left out for being empty."""
@@ -200,6 +214,8 @@ def read_arrow(path: Path) -> pa.Table:
         raise TableError(f"{path}: not a readable CSV table ({exc})") from exc
 
 
+REDACTED = "[REDACTED]"
+"""The one mark every safe table writes for a hidden cell."""
 REDACTION = re.compile(
     r"^\s*(\[?redacted\]?|x|\*+|c|\.\.|suppressed|[<≤]=?\s*\d+|-|na|n/a)?\s*$", re.IGNORECASE
 )
@@ -208,7 +224,8 @@ NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 
 def _unredact(data: pa.Table) -> pa.Table:
     """Text columns of numbers and redaction marks (``[REDACTED]``, ``*``, ``<8``, blank) as
-    numbers with gaps: a table someone already suppressed, read so it can be checked."""
+    numbers with gaps: a table someone already suppressed, read so it can be checked. A column
+    of nothing but ``[REDACTED]`` (every cell hidden) is one too."""
     for k, name in enumerate(data.column_names):
         column = data[name]
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
@@ -216,13 +233,14 @@ def _unredact(data: pa.Table) -> pa.Table:
         values = column.to_pylist()
         numbers = [v is not None and NUMBER.match(v) is not None for v in values]
         marks = [v is None or REDACTION.match(v) is not None for v in values]
-        if any(numbers) and any(marks) and all(n or m for n, m in zip(numbers, marks, strict=True)):
+        hidden = any(numbers) or all(v is not None and v.strip() == REDACTED for v in values)
+        if hidden and values and all(n or m for n, m in zip(numbers, marks, strict=True)):
             floats = [float(v) if n else None for v, n in zip(values, numbers, strict=True)]
             data = data.set_column(k, name, pa.array(floats, pa.float64()))
     return data
 
 
-def _is_number(column: pa.ChunkedArray) -> bool:
+def is_number(column: pa.ChunkedArray) -> bool:
     return pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
 
 
@@ -234,98 +252,127 @@ def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
     return np.round(np.nan_to_num(values)).astype(np.int64)
 
 
-def _grid(
-    row_name: str, col_name: str | None, cells: list[tuple[str, str | None, float]], where: str
-) -> FrequencyTable:
-    """A table from (row label, column label, value) triples, where a label may be Total: those
-    are the file's totals, kept only when the file hides cells (then they are what it shows)."""
-    inner = [(r, c) for r, c, _ in cells if not _is_total(r) and not _is_total(c)]
-    row_labels = tuple(dict.fromkeys(r for r, _ in inner))
-    col_labels = tuple(dict.fromkeys(c for _, c in inner)) if col_name else ("count",)
-    r_index = {v: i for i, v in enumerate(row_labels)}
-    c_index = {v: i for i, v in enumerate(col_labels)}
-    grid = np.full((len(row_labels), len(col_labels)), np.nan)
-    seen = np.zeros(grid.shape, dtype=bool)
-    row_totals, col_totals, total = (
-        np.full(len(row_labels), np.nan),
-        np.full(len(col_labels), np.nan),
-        np.nan,
-    )
-    for r, c, v in cells:
-        j = c_index.get(c if col_name else "count")
-        if _is_total(r) and (_is_total(c) or col_name is None):
-            total = v
-        elif _is_total(r):
-            col_totals[j] = v
-        elif _is_total(c):
-            row_totals[r_index[r]] = v
-        else:
-            if seen[r_index[r], j]:
-                raise TableError(f"{where}: two rows have the same categories ({r}, {c})")
-            seen[r_index[r], j] = True
-            grid[r_index[r], j] = v
-    if col_name is None:
-        col_totals[0] = total
-    withheld = np.isnan(grid) & seen  # a cell with no row at all is an empty group: zero
-    file_totals = FileTotals(row_totals, col_totals, float(total)) if withheld.any() else None
-    return FrequencyTable(
-        Dimension(row_name, row_labels),
-        Dimension(col_name, col_labels) if col_name else None,
-        _as_counts(grid, where),
-        withheld if withheld.any() else None,
-        file_totals,
-    )
+MAX_CELLS = 250_000
+"""Cells of one table's grid the checks hold in memory; a file crossing more categories than
+this (each label column crossed with the others) is refused with a message, not a crash."""
 
 
-LABEL_HINT = re.compile(
-    r"(band|group|decile|quintile|quartile|year|month|week|date|code|category|region|sex|"
-    r"gender|ethnicity|age|practice|area|level|stage)"
-)
+@dataclass(frozen=True)
+class Filled:
+    """One column of a file on its table's grid: ``values`` (``nan`` where the file has a gap,
+    a redaction mark, or no row), ``seen`` (cells the file has a row for) and the totals the
+    file shows (``nan`` where it shows none)."""
+
+    values: np.ndarray
+    seen: np.ndarray
+    totals: FileTotals
 
 
-def label_columns(data: pa.Table) -> list[str]:
-    """Columns that name categories: text columns, and numeric ones whose name says they are
-    categories (``imd_quintile``, ``age_band``, ``year``); every other numeric column is a count."""
-    return [
-        c
-        for c in data.column_names
-        if not _is_number(data[c]) or LABEL_HINT.search(c.lower()) is not None
-    ]
+@dataclass(frozen=True)
+class Grid:
+    """The categories of a table read from a file: row and column labels and where each is."""
+
+    rows: Dimension
+    columns: Dimension | None
+    r_index: dict[str, int]
+    c_index: dict[str | None, int]
+
+    @classmethod
+    def of(
+        cls, row_name: str, col_name: str | None, pairs: list[tuple[str, str | None]], where: str
+    ) -> Grid:
+        """The grid of (row label, column label) pairs, a label of Total marking a margin."""
+        inner = [(r, c) for r, c in pairs if not is_total(r) and not is_total(c)]
+        row_labels = tuple(dict.fromkeys(r for r, _ in inner))
+        col_labels = tuple(dict.fromkeys(str(c) for _, c in inner)) if col_name else ("count",)
+        cells = len(row_labels) * len(col_labels)
+        if cells > MAX_CELLS:
+            raise TableError(
+                f"{where}: {len(row_labels):,} × {len(col_labels):,} categories make "
+                f"{cells:,} cells, more than the {MAX_CELLS:,} the checks hold; release a "
+                "smaller, aggregated table, or split it"
+            )
+        return cls(
+            Dimension(row_name, row_labels),
+            Dimension(col_name, col_labels) if col_name else None,
+            {v: i for i, v in enumerate(row_labels)},
+            dict[str | None, int]({v: i for i, v in enumerate(col_labels)}),
+        )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows.labels), len(self.columns.labels) if self.columns else 1
+
+    def fill(self, cells: list[tuple[str, str | None, float]], where: str) -> Filled:
+        """A column's (row label, column label, value) triples on the grid, totals apart."""
+        grid = np.full(self.shape, np.nan)
+        seen = np.zeros(self.shape, dtype=bool)
+        row_totals, col_totals = np.full(self.shape[0], np.nan), np.full(self.shape[1], np.nan)
+        total = np.nan
+        one_way = self.columns is None
+        for r, c, v in cells:
+            j = self.c_index.get("count" if one_way else c)
+            if is_total(r) and (is_total(c) or one_way):
+                total = v
+            elif is_total(r):
+                col_totals[j] = v
+            elif is_total(c):
+                row_totals[self.r_index[r]] = v
+            else:
+                if seen[self.r_index[r], j]:
+                    raise TableError(f"{where}: two rows have the same categories ({r}, {c})")
+                seen[self.r_index[r], j] = True
+                grid[self.r_index[r], j] = v
+        if one_way:
+            col_totals[0] = total
+        return Filled(grid, seen, FileTotals(row_totals, col_totals, float(total)))
+
+    def counts(self, filled: Filled, where: str) -> FrequencyTable:
+        """A column of counts as a table: a gap is a withheld cell (a cell with no row at all
+        is an empty group: zero), and the file's totals are kept only when it withholds."""
+        withheld = np.isnan(filled.values) & filled.seen
+        return FrequencyTable(
+            self.rows,
+            self.columns,
+            _as_counts(filled.values, where),
+            withheld if withheld.any() else None,
+            filled.totals if withheld.any() else None,
+        )
 
 
-def _is_total(value: object) -> bool:
+def is_total(value: object) -> bool:
     return value is not None and str(value).strip().lower() in TOTAL_LABELS
 
 
-def _long_to_tables(
+def long_grids(
     data: pa.Table, labels: list[str], measures: list[str]
-) -> tuple[dict[str, FrequencyTable], LongLayout]:
-    """One table per count column over the label columns, and the file's layout; with three or
-    more label columns the first ones are joined into the rows (``age_band & sex``) and the last
-    gives the columns."""
+) -> tuple[Grid, dict[str, Filled], LongLayout]:
+    """Every measure column of a long file on one grid over the label columns, and the file's
+    layout; with three or more label columns the first ones are joined into the rows
+    (``age_band & sex``) and the last gives the columns."""
     written = [tuple("" if v is None else str(v) for v in row) for row in _label_rows(data, labels)]
     row_parts = [key[:-1] if len(labels) > 1 else key for key in written]
     col_parts = [key[-1:] if len(labels) > 1 else () for key in written]
-    row_values = ["Total" if any(map(_is_total, p)) else " / ".join(p) for p in row_parts]
+    row_values = ["Total" if any(map(is_total, p)) else " / ".join(p) for p in row_parts]
     col_values = [c[0] if c else None for c in col_parts]
     row_name = labels[0] if len(labels) == 1 else " & ".join(labels[:-1])
     col_name = None if len(labels) == 1 else labels[-1]
-    tables = {}
+    grid = Grid.of(row_name, col_name, list(zip(row_values, col_values, strict=True)), labels[0])
+    filled = {}
     for measure in measures:
         values = data[measure].to_numpy(zero_copy_only=False).astype(np.float64)
-        cells = list(zip(row_values, col_values, values, strict=True))
-        tables[measure] = _grid(row_name, col_name, cells, measure)
-    table = next(iter(tables.values()))
-    r_index = {v: i for i, v in enumerate(table.rows.labels)}
-    c_index = {v: j for j, v in enumerate(table.columns.labels)} if table.columns else {None: 0}
-    row_keys, column_keys = {}, {}
+        filled[measure] = grid.fill(list(zip(row_values, col_values, values, strict=True)), measure)
+    r_index = grid.r_index
+    c_index: dict[str | None, int] = grid.c_index if grid.columns else {None: 0}
+    row_keys: dict[int, tuple[str, ...]] = {}
+    column_keys: dict[int, tuple[str, ...]] = {}
     for r, c, rp, cp in zip(row_values, col_values, row_parts, col_parts, strict=True):
         if r in r_index:
             row_keys.setdefault(r_index[r], rp)
         if c in c_index:
             column_keys.setdefault(c_index[c], cp)
     places = [
-        _place(r_index, c_index, r, c, all(map(_is_total, rp)))
+        _place(r_index, c_index, r, c, all(map(is_total, rp)))
         for r, c, rp in zip(row_values, col_values, row_parts, strict=True)
     ]
     layout = LongLayout(
@@ -336,7 +383,7 @@ def _long_to_tables(
         tuple(row_keys[i] for i in range(len(r_index))),
         tuple(column_keys[j] for j in range(len(c_index))),
     )
-    return tables, layout
+    return grid, filled, layout
 
 
 def _label_rows(data: pa.Table, labels: list[str]) -> list[tuple]:
@@ -347,7 +394,7 @@ def _place(
     r_index: dict[str, int], c_index: dict, r: str, c: str | None, whole_row_total: bool
 ) -> Place | None:
     """A row's place in the grid; a total over only some of the joined row labels has none."""
-    row_total, col_total = _is_total(r), _is_total(c)
+    row_total, col_total = is_total(r), is_total(c)
     if row_total and not whole_row_total:
         return None
     i = -1 if row_total else r_index.get(r)
@@ -355,7 +402,8 @@ def _place(
     return None if i is None or j is None else (i, j)
 
 
-def _wide_to_table(data: pa.Table) -> FrequencyTable:
+def wide_to_table(data: pa.Table) -> tuple[Grid, FrequencyTable]:
+    """A wide file of counts (first header ``rows/columns``) as its grid and table."""
     first = data.column_names[0]
     rows_name, _, cols_name = first.partition("/")
     labels = [str(v) for v in data[first].to_pylist()]
@@ -366,37 +414,8 @@ def _wide_to_table(data: pa.Table) -> FrequencyTable:
             labels, data[c].to_numpy(zero_copy_only=False).astype(np.float64), strict=True
         )
     ]
-    return _grid(rows_name, cols_name or "column", cells, first)
-
-
-def count_tables(
-    data: pa.Table, labels: list[str] | None = None
-) -> tuple[dict[str, FrequencyTable], LongLayout | None]:
-    """Read counts, one table per count column, keyed by that column's name, and the layout of
-    a long file (None for a wide one) so its safe version can be written the same way.
-
-    Long layout (the usual output of a GROUP BY): label columns, then one or more count columns
-    (``with_asthma``, ``population``). Wide layout: the first header is ``rows/columns`` (say
-    ``age_band/sex``), the first column holds the row categories and every other column is one
-    column category. Rows or columns labelled Total/All are margins: they are dropped here and
-    recomputed, so a wrong total can never be published. A combination of labels that has no
-    row in a long file is a zero count: a GROUP BY leaves empty groups out.
-    """
-    first = data.column_names[0] if data.column_names else ""
-    if labels is None and "/" in first and not _is_number(data[first]):
-        return {"count": _wide_to_table(data)}, None
-    labels = labels if labels is not None else label_columns(data)
-    missing = [c for c in labels if c not in data.column_names]
-    if missing:
-        raise TableError(f"no column {', '.join(missing)} in the table")
-    measures = [c for c in data.column_names if c not in labels and not _is_total(c)]
-    not_numbers = [c for c in measures if not _is_number(data[c])]
-    if not labels or not measures or not_numbers:
-        raise TableError(
-            f"cannot tell categories from counts (labels {labels}, counts {measures}); write "
-            "label columns then count columns, or a wide table headed rows/columns"
-        )
-    return _long_to_tables(data, labels, measures)
+    grid = Grid.of(rows_name, cols_name or "column", [(r, c) for r, c, _ in cells], first)
+    return grid, grid.counts(grid.fill(cells, first), first)
 
 
 def grouped(
