@@ -18,6 +18,7 @@ from release_support import (
     tiny_png,
 )
 
+from big_tables import sparse_pairs
 from fivesafes.disclosure import CheckReport, SafeTable, check_file
 from fivesafes.governance import AccessDenied, Role
 from fivesafes.release import (
@@ -152,6 +153,14 @@ def test_a_chart_whose_table_changed_is_refused(office, people: People, study: S
     study.record_job("summarise", ["output/table.csv", "output/chart.png"])
     with pytest.raises(ReleaseError, match="has changed since the chart was drawn"):
         check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/chart.png"])
+
+
+def test_a_table_too_sparse_to_check_is_refused_not_a_crash(office, people, study: Study) -> None:
+    """17(e): 420,000 rows under the size cap, each its own pair of categories."""
+    sparse_pairs(study.root / "output/table.csv")
+    study.record_job("summarise", ["output/table.csv"])
+    with pytest.raises(ReleaseError, match=r"cannot be checked as a table: .*categories make"):
+        check_request_files(office, PROJECT, study.root, ["output/table.csv"])
 
 
 def test_text_is_reviewed_by_eye_and_needs_an_exception(office, people, study: Study) -> None:

@@ -12,6 +12,7 @@ suppression and differencing both ask these questions, so they are answered here
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 TOLERANCE = 1e-7
@@ -38,6 +39,14 @@ def determined(published: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return residual < 1e-6
 
 
+def determined_units(published: np.ndarray, unknowns: np.ndarray) -> np.ndarray:
+    """``determined`` for single unknowns (the index of each): whether the published sums fix
+    it, without building a unit vector per unknown — the projection of a unit vector onto the
+    row space is a column of the basis, so this holds memory to the size of the sums."""
+    basis = row_space(published)
+    return 1.0 - (basis[:, unknowns] ** 2).sum(axis=0) < 1e-6
+
+
 def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Unknowns that are zero in *every* non-negative solution of the published sums.
 
@@ -51,12 +60,14 @@ def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
     n = published.shape[1]
     if published.shape[0] == 0:
         return np.zeros(n, dtype=bool)
-    # variables [x, s]: A x = b, s - x <= 0, 0 <= s <= 1, x >= 0
+    # variables [x, s]: A x = b, s - x <= 0, 0 <= s <= 1, x >= 0; sparse, so the programme
+    # holds memory to the size of the sums, not the square of the unknowns
+    identity = sparse.identity(n, format="csr")
     result = linprog(
         np.concatenate([np.zeros(n), -np.ones(n)]),
-        A_ub=np.hstack([-np.eye(n), np.eye(n)]),
+        A_ub=sparse.hstack([-identity, identity], format="csr"),
         b_ub=np.zeros(n),
-        A_eq=np.hstack([published, np.zeros_like(published)]),
+        A_eq=sparse.hstack([sparse.csr_matrix(published), sparse.csr_matrix(published.shape)]),
         b_eq=values,
         bounds=[(0, None)] * n + [(0, 1)] * n,
         method="highs",
@@ -66,9 +77,15 @@ def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
     return result.x[n:] < 1e-9
 
 
-def pinned(published: np.ndarray, values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """For each row of ``hidden``: do the published sums of non-negative unknowns fix it?"""
+def pinned_units(published: np.ndarray, values: np.ndarray, unknowns: np.ndarray) -> np.ndarray:
+    """For each unknown (by index): do the published sums of non-negative unknowns fix it?
+    One that is zero in every solution is fixed (at zero); the others as ``determined``."""
     zero = always_zero(published, values)
-    reduced_hidden = hidden[:, ~zero]
-    fixed = determined(published[:, ~zero], reduced_hidden)
-    return fixed | ~reduced_hidden.any(axis=1)
+    kept = np.flatnonzero(~zero)
+    fixed = zero[unknowns].copy()
+    position = {int(k): n for n, k in enumerate(kept)}
+    rest = [n for n, k in enumerate(unknowns) if not zero[k]]
+    if rest:
+        columns = np.array([position[int(unknowns[n])] for n in rest])
+        fixed[rest] = determined_units(published[:, kept], columns)
+    return fixed

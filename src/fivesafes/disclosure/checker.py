@@ -75,6 +75,23 @@ def check_table(
     ``given`` holds the job's contributions behind its statistics; ``sums`` names columns
     declared to be sums of a value (checked as statistics whatever their values)."""
     rules = named_profile(profile) if isinstance(profile, str) else profile
+    try:
+        return _check_table(data, rules, name, history, labels, given, sums)
+    except TableError as exc:
+        if str(exc).startswith(f"{name}:"):
+            raise
+        raise TableError(f"{name}: {exc}") from None
+
+
+def _check_table(
+    data: pa.Table,
+    rules: Profile,
+    name: str,
+    history: ReleaseHistory | None,
+    labels: list[str] | None,
+    given: pa.Table | None,
+    sums: tuple[str, ...],
+) -> CheckReport:
     if is_contributions(data):
         raise TableError(
             f"{name}: a contributions file holds individual values; it never leaves the "

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -114,20 +115,44 @@ class Published:
     def every(cls, shape: tuple[int, ...], by_rows: bool, by_columns: bool) -> Published:
         return cls(np.full(shape[0], by_rows), np.full(shape[1], by_columns), by_rows or by_columns)
 
-    def lines(self, shape: tuple[int, ...]) -> list[np.ndarray]:
-        """Each published total as the mask of the cells it adds up."""
-        masks = []
-        for r in np.flatnonzero(self.rows):
-            mask = np.zeros(shape, dtype=bool)
-            mask[r, :] = True
-            masks.append(mask)
-        for c in np.flatnonzero(self.columns):
-            mask = np.zeros(shape, dtype=bool)
-            mask[:, c] = True
-            masks.append(mask)
-        if self.total and not (self.rows.all() or self.columns.all()):  # else implied
-            masks.append(np.ones(shape, dtype=bool))
-        return masks
+    @property
+    def grand_total_line(self) -> bool:
+        """Whether the grand total adds anything the row or column totals do not imply."""
+        return self.total and not (self.rows.all() or self.columns.all())
+
+    def __bool__(self) -> bool:
+        return bool(self.rows.any() or self.columns.any() or self.total)
+
+    def equations(self, hidden: np.ndarray) -> np.ndarray:
+        """Each published total that adds up a hidden cell, as a row over the hidden cells
+        (in row-major order). Refuses (``TableError``) a table with so many hidden cells
+        across so many totals that solving them would not fit in memory."""
+        rows_at, cols_at = np.nonzero(hidden)
+        lines_of_rows = np.flatnonzero(self.rows & hidden.any(axis=1))
+        lines_of_cols = np.flatnonzero(self.columns & hidden.any(axis=0))
+        total = int(self.grand_total_line and rows_at.size > 0)
+        count = lines_of_rows.size + lines_of_cols.size + total
+        if count * rows_at.size > MAX_EQUATIONS:
+            raise TableError(
+                f"{rows_at.size:,} hidden cells across {count:,} totals are too many to check "
+                "that none can be worked out; merge categories or split the table"
+            )
+        equations = np.zeros((count, rows_at.size))
+        place = np.full(hidden.shape[0], -1)
+        place[lines_of_rows] = np.arange(lines_of_rows.size)
+        on = place[rows_at] >= 0
+        equations[place[rows_at][on], np.flatnonzero(on)] = 1
+        place = np.full(hidden.shape[1], -1)
+        place[lines_of_cols] = lines_of_rows.size + np.arange(lines_of_cols.size)
+        on = place[cols_at] >= 0
+        equations[place[cols_at][on], np.flatnonzero(on)] = 1
+        if total:
+            equations[-1] = 1
+        return equations
+
+
+MAX_EQUATIONS = 20_000_000
+"""Totals × hidden cells of one audit: about 160 MB of equations, and what solving them needs."""
 
 
 @dataclass(frozen=True)
@@ -230,13 +255,15 @@ def _unredact(data: pa.Table) -> pa.Table:
         column = data[name]
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             continue
-        values = column.to_pylist()
-        numbers = [v is not None and NUMBER.match(v) is not None for v in values]
-        marks = [v is None or REDACTION.match(v) is not None for v in values]
-        hidden = any(numbers) or all(v is not None and v.strip() == REDACTED for v in values)
-        if hidden and values and all(n or m for n, m in zip(numbers, marks, strict=True)):
-            floats = [float(v) if n else None for v, n in zip(values, numbers, strict=True)]
-            data = data.set_column(k, name, pa.array(floats, pa.float64()))
+        numbers = pc.fill_null(pc.match_substring_regex(column, NUMBER.pattern), False)
+        marks = pc.fill_null(
+            pc.match_substring_regex(column, REDACTION.pattern, ignore_case=True), True
+        )
+        canonical = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), REDACTED), False)
+        hidden = pc.any(numbers).as_py() or pc.all(canonical).as_py()
+        if hidden and len(column) and pc.all(pc.or_(numbers, marks)).as_py():
+            floats = pc.if_else(numbers, column, None).cast(pa.float64())
+            data = data.set_column(k, name, floats)
     return data
 
 
@@ -255,6 +282,21 @@ def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
 MAX_CELLS = 250_000
 """Cells of one table's grid the checks hold in memory; a file crossing more categories than
 this (each label column crossed with the others) is refused with a message, not a crash."""
+
+
+def _refuse_too_many(rows: int, columns: int, where: str) -> None:
+    if rows * columns > MAX_CELLS:
+        raise TableError(
+            f"{where}: {rows:,} × {columns:,} categories make {rows * columns:,} cells, more "
+            f"than the {MAX_CELLS:,} the checks hold; release a smaller, aggregated table, or "
+            "split it"
+        )
+
+
+def _distinct(data: pa.Table, columns: list[str]) -> int:
+    if not columns:
+        return 1
+    return int(data.select(columns).group_by(columns).aggregate([]).num_rows)
 
 
 @dataclass(frozen=True)
@@ -285,13 +327,7 @@ class Grid:
         inner = [(r, c) for r, c in pairs if not is_total(r) and not is_total(c)]
         row_labels = tuple(dict.fromkeys(r for r, _ in inner))
         col_labels = tuple(dict.fromkeys(str(c) for _, c in inner)) if col_name else ("count",)
-        cells = len(row_labels) * len(col_labels)
-        if cells > MAX_CELLS:
-            raise TableError(
-                f"{where}: {len(row_labels):,} × {len(col_labels):,} categories make "
-                f"{cells:,} cells, more than the {MAX_CELLS:,} the checks hold; release a "
-                "smaller, aggregated table, or split it"
-            )
+        _refuse_too_many(len(row_labels), len(col_labels), where)
         return cls(
             Dimension(row_name, row_labels),
             Dimension(col_name, col_labels) if col_name else None,
@@ -341,7 +377,13 @@ class Grid:
 
 
 def is_total(value: object) -> bool:
-    return value is not None and str(value).strip().lower() in TOTAL_LABELS
+    """Whether a label marks a margin (Total, All…); asked of every cell of a large file."""
+    return value is not None and _total_text(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _total_text(text: str) -> bool:
+    return text.strip().lower() in TOTAL_LABELS
 
 
 def long_grids(
@@ -349,7 +391,10 @@ def long_grids(
 ) -> tuple[Grid, dict[str, Filled], LongLayout]:
     """Every measure column of a long file on one grid over the label columns, and the file's
     layout; with three or more label columns the first ones are joined into the rows
-    (``age_band & sex``) and the last gives the columns."""
+    (``age_band & sex``) and the last gives the columns. A file crossing more categories than
+    the checks hold is refused before its rows are read one by one."""
+    split = labels[:-1] if len(labels) > 1 else labels
+    _refuse_too_many(_distinct(data, split), _distinct(data, labels[len(split) :]), labels[0])
     written = [tuple("" if v is None else str(v) for v in row) for row in _label_rows(data, labels)]
     row_parts = [key[:-1] if len(labels) > 1 else key for key in written]
     col_parts = [key[-1:] if len(labels) > 1 else () for key in written]
