@@ -50,8 +50,13 @@ COMMANDS: dict[str, Listed] = {
         "List rejected records with the rule they broke, why the rule exists and what to do.",
     ),
     "catalogue": Listed(
-        "data",
+        "catalogue",
         "Every dataset in the store: description, columns, counts, coverage, completeness, loads.",
+    ),
+    "codes": Listed(
+        "catalogue",
+        "Which codes occur in each coded column, with how many people and records have each: "
+        "what a code list can be built from without reading the data.",
     ),
     "init": Listed(
         "study",
