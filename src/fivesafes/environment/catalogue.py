@@ -212,12 +212,12 @@ def code_usage(
                 patients: int | None = count.patients
                 records: int | None = count.records
                 if view == PUBLIC:
-                    shown = public_count(patients, rules)
+                    shown = public_count(count.patients, rules)
                     if not shown:  # counted whatever the search, so a search says no more
                         key = f"{table.name}.{name}"
                         left_out[key] = left_out.get(key, 0) + 1
                         continue
-                    patients, records = shown, public_count(records, rules)
+                    patients, records = shown, public_count(count.records, rules)
                 term = terms.get((system, count.code))
                 if wanted and not _matches(wanted, count.code, term):
                     continue
