@@ -373,7 +373,7 @@ def _audit_sums(
     protected = np.concatenate([np.array(s.protected, dtype=bool) for s in sums])
     if protected.any():
         names = [
-            name if n == 0 else f"{table.name}: {name}"
+            name if n == 0 else f"{table.label}: {name}"
             for n, ((table, _), s) in enumerate(zip(tables, sums, strict=True))
             for name in s.names
         ]
@@ -406,7 +406,7 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
         old_segments = frozenset({0}) if hypothesis != HYPOTHESES[1] else frozenset({0, 1})
         tables = [(new, new_segments), (earlier, old_segments)]
         restricted = hypothesis == HYPOTHESES[0]
-        found += _audit(tables, space, threshold, hypothesis, earlier.name, restricted)
+        found += _audit(tables, space, threshold, hypothesis, earlier.label, restricted)
     return found
 
 
@@ -512,15 +512,15 @@ def _same_cells(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> l
     found = []
     for key, (value, name, position) in now.items():
         if key in before and 0 < abs(value - before[key][0]) < threshold:
-            what = f"the difference between {name} and {earlier.name}'s {before[key][1]}"
-            found.append(Exposure(earlier.name, "same categories", what, (name,), (position,)))
+            what = f"the difference between {name} and {earlier.label}'s {before[key][1]}"
+            found.append(Exposure(earlier.label, "same categories", what, (name,), (position,)))
         if key in hidden_before:
-            what = f"suppressed cell {earlier.name}: {hidden_before[key]}"
-            found.append(Exposure(earlier.name, "same categories", what, (name,), (position,)))
+            what = f"suppressed cell {earlier.label}: {hidden_before[key]}"
+            found.append(Exposure(earlier.label, "same categories", what, (name,), (position,)))
     for key, name in hidden_now.items():
         if key in before:
             what = f"suppressed cell {name}"
-            found.append(Exposure(earlier.name, "same categories", what, (), ()))
+            found.append(Exposure(earlier.label, "same categories", what, (), ()))
     return found
 
 

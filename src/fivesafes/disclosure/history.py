@@ -56,6 +56,13 @@ class ReleasedTable:
     """The output the counts came from (``output/table.csv: with_asthma``), for reports."""
 
     @property
+    def label(self) -> str:
+        """The table as a report names it: with its release and project once released."""
+        if not self.release:
+            return self.name
+        return f"{self.name} (release {self.release} of {self.project or 'a project'})"
+
+    @property
     def withheld(self) -> np.ndarray:
         """Cells whose counts nobody outside the analyst's code knows: hidden in the file."""
         if self.table.withheld is None:
