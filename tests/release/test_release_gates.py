@@ -147,6 +147,30 @@ def test_a_chart_of_an_unsafe_table_is_refused(office, people: People, study: St
         check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/chart.png"])
 
 
+def test_a_chart_drawn_by_the_chart_command_leaves_with_its_table(
+    office, people: People, study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the R helpers do: write the safe table themselves, then call `fivesafes chart`."""
+    from typer.testing import CliRunner
+
+    import fivesafes.cli.disclosure  # noqa: F401  (registers chart)
+    from fivesafes.cli.common import app
+
+    written = "age_band,sex,count\n0-17,F,[REDACTED]\n0-17,M,[REDACTED]\n"
+    study.write("output/table.csv", written + "18-64,F,120\n18-64,M,110\n")
+    monkeypatch.chdir(study.root)
+    drawn = CliRunner().invoke(app, ["chart", "output/table.csv", "output/drawing.svg"])
+    assert drawn.exit_code == 0, drawn.output
+    raw = study.write("output/raw.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 3}))
+    refused = CliRunner().invoke(app, ["chart", str(raw), "output/raw.png"])
+    assert refused.exit_code == 2 and "needs suppression" in refused.output
+    study.record_job("summarise", ["output/table.csv", "output/drawing.svg"])
+    checks = check_request_files(
+        office, PROJECT, study.root, ["output/table.csv", "output/drawing.svg"]
+    )
+    assert [c.outcome for c in checks] == [Outcome.PASSED, Outcome.PASSED]
+
+
 def test_a_chart_whose_table_changed_is_refused(office, people: People, study: Study) -> None:
     safe_chart(study, SAFE_COUNTS, "output/table.csv", "output/chart.png")
     study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "F"): 41}))

@@ -33,8 +33,8 @@ def _publish(office: ReleaseOffice, people: People, who: str, project: str, stud
         office, people.token(who), project, study.root, files, WHY, {files[0]: EXCEPTION}
     )
     for checker in ("chk1", "chk2"):
-        review_release(office, people.token(checker), release_id, Verdict.APPROVE, "ok",
-                       people.key(checker))  # fmt: skip
+        token, key = people.token(checker), people.key(checker)
+        review_release(office, token, release_id, Verdict.APPROVE, "ok", key)
     publish_release(office, people.token(who), release_id)
     return release_id
 

@@ -1,4 +1,4 @@
-"""Commands for safe outputs: check-output.
+"""Commands for safe outputs: check-output, chart.
 
 The checks and what they read (the release history inside the environment, the contributions
 a job kept) are the environment layer's (``fivesafes.environment.outputs``); this parses the
@@ -84,3 +84,28 @@ def check_output_command(
             raise fail("this output has no table to draw")
         report.draw(picture)
     raise typer.Exit(0 if report.passed else 1)
+
+
+@app.command("chart")
+def chart_command(
+    table: Annotated[Path, typer.Argument(help="A table that passes as written (a safe CSV)")],
+    chart: Annotated[Path, typer.Argument(help="The PNG or SVG to draw")],
+    title: Annotated[str | None, typer.Option("--title", help="The chart's title")] = None,
+    profile: Annotated[str, typer.Option("--profile", help="Rules it passes")] = "default",
+) -> None:
+    """Draw the picture of a table that may go out beside it, linked to it: the only kind of
+    chart release lets leave. For analyses that make their tables themselves (the R helpers
+    call it); run it where the analysis runs, with paths as the study names them."""
+    from fivesafes.disclosure import TableError, load_profiles
+    from fivesafes.disclosure.charts import ChartRefused, draw_table
+
+    profiles = load_profiles()
+    if profile not in profiles:
+        raise fail(f"no profile {profile!r}; choose one of {', '.join(profiles)}")
+    if chart.suffix.lower() not in (".png", ".svg"):
+        raise fail(f"{chart}: a chart is a .png or .svg file")
+    try:
+        draw_table(table, chart, profiles[profile], title)
+    except (TableError, ChartRefused) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"drew {chart} from {table}", highlight=False)

@@ -23,6 +23,7 @@ from xml.etree import ElementTree
 
 import orjson
 
+from fivesafes.disclosure.checker import check_file
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.report import CheckReport
 
@@ -76,6 +77,19 @@ def draw_linked(report: CheckReport, path: Path, table: Path, title: str | None)
     """Draw a report's safe table to ``path``, linked to the file ``table`` it was written to."""
     link = ChartLink(_study_path(table), _sha256(table), title or report.title())
     return report.draw(path, link.title, link.note())
+
+
+def draw_table(table: Path, chart: Path, profile: Profile, title: str | None = None) -> Path:
+    """Draw the linked picture of a table file that passes as written — what any tool that
+    makes its tables itself (the R helpers) calls to make a chart that may leave; raises
+    ``ChartRefused`` for a table that would need suppression first."""
+    report = check_file(table, profile)
+    if not report.passed:
+        raise ChartRefused(
+            f"{table}: needs suppression before it can be drawn; draw its safe version "
+            f"instead\n{report.to_text()}"
+        )
+    return draw_linked(report, chart, table, title)
 
 
 def read_link(chart: Path) -> ChartLink | None:

@@ -212,8 +212,14 @@ def _sums(
 
     sums = _Sums([], [], [], [], [], [])
 
-    def add(picked: tuple[int | None, ...], value: float, name: str, pos: tuple[int, int],
-            shown: bool, protect: bool) -> None:  # fmt: skip
+    def add(
+        picked: tuple[int | None, ...],
+        value: float,
+        name: str,
+        pos: tuple[int, int],
+        shown: bool,
+        protect: bool,
+    ) -> None:
         sums.vectors.append(space.vector(choice(picked), segments))
         sums.values.append(value)
         sums.names.append(name)

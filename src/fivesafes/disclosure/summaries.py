@@ -170,11 +170,12 @@ def check_statistics(
         ),
     ]
     if given:
+        fails = ("{n} cell(s) fail", "no cell fails")
+        p_setting = f"p = {profile.p_percent:g}%"
+        nk_setting = f"n = {profile.nk_n}, k = {profile.nk_k:g}%"
         report.results += [
-            _rule(grid, "p_percent", p_rule, ("{n} cell(s) fail", "no cell fails"),
-                  f"p = {profile.p_percent:g}%", profile.source("p_percent")),
-            _rule(grid, "nk_dominance", nk_rule, ("{n} cell(s) fail", "no cell fails"),
-                  f"n = {profile.nk_n}, k = {profile.nk_k:g}%", profile.source("nk")),
+            _rule(grid, "p_percent", p_rule, fails, p_setting, profile.source("p_percent")),
+            _rule(grid, "nk_dominance", nk_rule, fails, nk_setting, profile.source("nk")),
             RuleResult(
                 "matches_contributions",
                 not differ,
@@ -185,7 +186,7 @@ def check_statistics(
                 "",
                 tuple(differ),
             ),
-        ]  # fmt: skip
+        ]
     measures = output.layout.measures if output.layout is not None else tuple(parts)
     ordered = {m: counts[m] if m in counts else parts[m] for m in measures}
     report.safe = replace(SafeTable.side_by_side(ordered), layout=output.layout)
