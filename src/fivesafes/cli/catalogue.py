@@ -62,7 +62,8 @@ def catalogue_command(
     overview = RichTable(title=title)
     overview.add_column("dataset", no_wrap=True)
     for name in ("rows", "patients", "from", "to"):
-        overview.add_column(name, justify="right" if name in ("rows", "patients") else "left")
+        right = name in ("rows", "patients")
+        overview.add_column(name, justify="right" if right else "left", no_wrap=True)
     for d in catalogue.datasets:
         about_people = d.patients is not None or "patients" in d.suppressed
         patients = _shown(d.patients) if about_people else ""
@@ -71,7 +72,7 @@ def catalogue_command(
     for d in catalogue.datasets if columns else ():
         table = RichTable(title=f"{d.name}: {d.description} ({d.source})", title_justify="left")
         for name in ("column", "type", "complete", "description"):
-            table.add_column(name)
+            table.add_column(name, no_wrap=name != "description")
         for c in d.columns:
             complete = f"{c.completeness:.0%}" if c.completeness is not None else "-"
             system = f" ({c.code_system})" if c.code_system else ""
@@ -80,7 +81,7 @@ def catalogue_command(
     loads = RichTable(title="Load history")
     outcomes = sorted({o for entry in catalogue.loads for o in entry.totals})
     for name in ("load", "finished", "files", *outcomes):
-        loads.add_column(name)
+        loads.add_column(name, no_wrap=True)
     for entry in catalogue.loads:
         loads.add_row(
             entry.load_id,
@@ -121,7 +122,8 @@ def codes_command(
         title += f" (counts rounded, profile {usage.profile})"
     table = RichTable(title=title)
     for name in ("column", "code", "term", "patients", "records"):
-        table.add_column(name, justify="right" if name in ("patients", "records") else "left")
+        right = name in ("patients", "records")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name != "term")
     for c in usage.codes:
         table.add_row(
             f"{c.table}.{c.column}", c.code, c.term or "", _shown(c.patients), _shown(c.records)

@@ -411,8 +411,75 @@ def check_against(new: ReleasedTable, earlier: ReleasedTable, threshold: int) ->
         new_segments = frozenset({0}) if hypothesis != HYPOTHESES[2] else frozenset({0, 1})
         old_segments = frozenset({0}) if hypothesis != HYPOTHESES[1] else frozenset({0, 1})
         tables = [(new, new_segments), (earlier, old_segments)]
-        restricted = hypothesis == HYPOTHESES[0]
-        found += _audit(tables, space, threshold, hypothesis, earlier.label, restricted)
+        # nested populations are tried with each table covering every atom of its segments
+        # (nobody outside its categories) and, when their categories differ, covering only
+        # its categories (a subset of one population against another population)
+        coverings = (True,) if hypothesis == HYPOTHESES[0] else (False, True)
+        for restricted in coverings[: 1 if not _categories_differ(new, earlier) else 2]:
+            found += _audit(tables, space, threshold, hypothesis, earlier.label, restricted)
+    seen = {e.what for e in found}
+    return found + [e for e in _unions(new, earlier, threshold) if e.what not in seen]
+
+
+def _categories_differ(one: ReleasedTable, other: ReleasedTable) -> bool:
+    """Whether a variable both tables show has other categories in one than in the other."""
+    labels = dict(_table_variables(one))
+    return any(
+        name in labels and set(labels[name]) != set(values)
+        for name, values in _table_variables(other)
+    )
+
+
+MAX_UNION_LABELS = 6
+"""Categories of a variable whose unions are compared one by one (2^6 - 2 of them at most)."""
+
+
+def _unions(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[Exposure]:
+    """A table of people cut to some categories of a variable it does not show (a table by sex
+    of ethnic groups A and D) against a table that shows that variable: each published sum of
+    the one, beside the sum of the other's published cells over a union of the categories
+    (with the same other categories), differs by the people in one and not the other — a small
+    group when the difference is under the threshold."""
+    found: list[Exposure] = []
+    for one, other in ((new, earlier), (earlier, new)):
+        shown, _ = _keyed(one)
+        parts, _ = _keyed(other)
+        names = {d.name for d in one.table.dimensions}
+        for dim in other.table.dimensions:
+            if dim.name in names or not 2 <= len(dim.labels) <= MAX_UNION_LABELS:
+                continue
+            for size in range(1, len(dim.labels)):
+                for union in itertools.combinations(dim.labels, size):
+                    found += _union_differences(
+                        one is new, shown, parts, dim.name, union, other.label, threshold
+                    )
+    return found
+
+
+def _union_differences(
+    new_first: bool,
+    shown: dict[frozenset, tuple[float, str, tuple[int, int]]],
+    parts: dict[frozenset, tuple[float, str, tuple[int, int]]],
+    variable: str,
+    union: tuple[str, ...],
+    earlier: str,
+    threshold: int,
+) -> list[Exposure]:
+    found = []
+    categories = ", ".join(union)
+    for key, (value, name, position) in shown.items():
+        pieces = [parts.get(key | {(variable, label)}) for label in union]
+        if any(p is None for p in pieces):
+            continue
+        total = sum(p[0] for p in pieces if p is not None)
+        if 0 < abs(value - total) < threshold:
+            what = f"the people between {name} and {variable} in {{{categories}}}"
+            if new_first:
+                found.append(Exposure(earlier, "a union of categories", what, (name,), (position,)))
+            else:
+                cells = tuple(p[1] for p in pieces if p is not None)
+                where = tuple(p[2] for p in pieces if p is not None)
+                found.append(Exposure(earlier, "a union of categories", what, cells, where))
     return found
 
 
