@@ -61,11 +61,11 @@ def test_check_output_json_and_picture(tmp_path: Path):
 
 def test_check_output_reads_the_environments_release_history(tmp_path: Path):
     from fivesafes.disclosure import check_frequency, profile
-    from fivesafes.disclosure.columns import count_tables
+    from fivesafes.disclosure.columns import read_output
     from fivesafes.disclosure.tables import read_arrow
 
     first = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,30"), "first.csv")
-    tables, _ = count_tables(read_arrow(first))
+    tables = read_output(read_arrow(first)).counts
     _, record = check_frequency(tables["count"], profile("ons"), "first")
     data = tmp_path / "data"
     FileReleaseHistory(data / HISTORY_FOLDER / "asthma").record(record)  # as publishing does

@@ -174,14 +174,3 @@ def read_output(
     grid, filled, layout = long_grids(data, list(columns.labels), list(columns.order))
     counts = {c: grid.counts(filled[c], c) for c in columns.counts}
     return Output(grid, counts, {c: filled[c] for c in columns.statistics}, layout, columns)
-
-
-def count_tables(
-    data: pa.Table, labels: list[str] | None = None
-) -> tuple[dict[str, FrequencyTable], LongLayout | None]:
-    """One table per count column, keyed by its name, and the file's layout; refuses a file
-    that holds statistics, which are checked as statistics (``read_output``)."""
-    output = read_output(data, labels)
-    if output.statistics:
-        raise TableError(f"not counts: {', '.join(output.statistics)} hold statistics")
-    return output.counts, output.layout
