@@ -439,7 +439,7 @@ def _unions(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[
     of ethnic groups A and D) against a table that shows that variable: each published sum of
     the one, beside the sum of the other's published cells over a union of the categories
     (with the same other categories), differs by the people in one and not the other — a small
-    group when the difference is under the threshold."""
+    group when the difference is under the threshold, and the cut possible."""
     found: list[Exposure] = []
     for one, other in ((new, earlier), (earlier, new)):
         shown, _ = _keyed(one)
@@ -451,7 +451,7 @@ def _unions(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[
             for size in range(1, len(dim.labels)):
                 for union in itertools.combinations(dim.labels, size):
                     found += _union_differences(
-                        one is new, shown, parts, dim.name, union, other.label, threshold
+                        one is new, shown, parts, dim.name, union, earlier.label, threshold
                     )
     return found
 
@@ -465,21 +465,32 @@ def _union_differences(
     earlier: str,
     threshold: int,
 ) -> list[Exposure]:
-    found = []
-    categories = ", ".join(union)
+    """The small differences between one table's sums and another's over one union, when the
+    one's people could be the other's in the union plus (or less) some: every difference then
+    has the same sign. Differences of both signs rule the cut out (neither population can
+    hold the other), as unrelated tables over the same months mostly do."""
+    compared = []
     for key, (value, name, position) in shown.items():
         pieces = [parts.get(key | {(variable, label)}) for label in union]
-        if any(p is None for p in pieces):
+        if all(p is not None for p in pieces):
+            compared.append(
+                (value - sum(p[0] for p in pieces if p is not None), name, position, pieces)
+            )
+    differences = [d for d, *_ in compared]
+    if not (all(d >= 0 for d in differences) or all(d <= 0 for d in differences)):
+        return []
+    found = []
+    categories = ", ".join(union)
+    for difference, name, position, pieces in compared:
+        if not 0 < abs(difference) < threshold:
             continue
-        total = sum(p[0] for p in pieces if p is not None)
-        if 0 < abs(value - total) < threshold:
-            what = f"the people between {name} and {variable} in {{{categories}}}"
-            if new_first:
-                found.append(Exposure(earlier, "a union of categories", what, (name,), (position,)))
-            else:
-                cells = tuple(p[1] for p in pieces if p is not None)
-                where = tuple(p[2] for p in pieces if p is not None)
-                found.append(Exposure(earlier, "a union of categories", what, cells, where))
+        what = f"the people between {name} and {variable} in {{{categories}}}"
+        if new_first:
+            found.append(Exposure(earlier, "a union of categories", what, (name,), (position,)))
+        else:
+            cells = tuple(p[1] for p in pieces if p is not None)
+            where = tuple(p[2] for p in pieces if p is not None)
+            found.append(Exposure(earlier, "a union of categories", what, cells, where))
     return found
 
 
