@@ -156,3 +156,51 @@ def test_codes_are_searchable_by_term(environment: Environment):
     assert ethnicity.codes == ()  # nobody's ethnicity is stated in these records
     wrong = runner.invoke(app, ["codes", "no_such_table", *environment.args])
     assert wrong.exit_code == 2 and "coded columns:" in wrong.output
+
+
+def test_a_store_held_by_another_process_is_a_one_line_error(environment: Environment) -> None:
+    import subprocess
+
+    store = environment.data_dir.root / "store.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(store)!r}); "
+            "print('ready', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        for command in (["catalogue"], ["codes"]):
+            result = runner.invoke(app, [*command, *environment.args])
+            assert result.exit_code == 2, result.output
+            told = " ".join(result.stderr.split())
+            assert f"is in use by another process (process {holder.pid})" in told
+    finally:
+        holder.communicate("")
+
+
+def test_the_codes_example_in_the_disclosure_rules_doc_is_what_the_command_prints(
+    environment: Environment,
+) -> None:
+    """docs/disclosure-rules.md shows `codes` on data like this fixture's; run it as shown."""
+    doc = (Path(__file__).parents[2] / "docs" / "disclosure-rules.md").read_text()
+    block = re.search(r"```text\n\$ fivesafes (codes [^\n]*)\n(.*?)```", doc, re.S)
+    assert block is not None
+    command, shown = block.group(1).split(), block.group(2)
+    result = runner.invoke(app, [*command, *environment.args])
+    assert result.exit_code == 0, result.output
+
+    def rows(text: str) -> list[list[str]]:
+        return [
+            [cell.strip() for cell in line.strip("│").split("│")]
+            for line in text.splitlines()
+            if line.startswith("│")
+        ]
+
+    assert rows(result.output) == rows(shown)
+    assert shown.strip().splitlines()[-1] == result.output.strip().splitlines()[-1]

@@ -68,7 +68,7 @@ def test_check_output_reads_the_environments_release_history(tmp_path: Path):
     tables = read_output(read_arrow(first)).counts
     _, record = check_frequency(tables["count"], profile("ons"), "first")
     data = tmp_path / "data"
-    FileReleaseHistory(data / HISTORY_FOLDER / "asthma").record(record)  # as publishing does
+    FileReleaseHistory(data / HISTORY_FOLDER).record_release("rel-1", "asthma", [record])
     nested = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,27"), "second.csv")  # 3 fewer
     args = ["check-output", str(nested), "--project-id", "asthma", "--data-dir", str(data)]
     result = CliRunner().invoke(app, args)

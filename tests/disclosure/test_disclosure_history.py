@@ -4,20 +4,22 @@ earlier one hid — over subsets and unions of its categories, and from another 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
 from fivesafes.disclosure import FileReleaseHistory, check_file, safe
-from fivesafes.disclosure.history import record_release
 
 
 def release(path: Path, history: FileReleaseHistory, release_id: str, project: str = "p1"):
     """Check a file against the history and, if it may go out, record it as publishing does."""
     report = check_file(path, "ons", history)
     if report.releasable:
-        record_release(history, release_id, project, report.records)
+        history.record_release(release_id, project, report.records)
     return report
 
 
@@ -162,3 +164,96 @@ def test_unrelated_tables_that_meet_by_chance_in_one_sum_are_not_refused(tmp_pat
     hba1c = tmp_path / "hba1c.csv"
     hba1c.write_text("month,imd_quintile,n\nJan,1,500\nJan,2,680\nFeb,1,800\nFeb,2,700\n")
     assert differencing(check_file(hba1c, "ons", history)).passed  # 677 v 680, but 740 v 700
+
+
+def _one_table(tmp_path: Path, history: FileReleaseHistory):
+    table = tmp_path / "table.csv"
+    table.write_text("region,count\nNorth,40\nSouth,52\n")
+    return check_file(table, "ons", history).records
+
+
+def test_a_release_is_one_unit_written_once_whatever_the_retries(tmp_path: Path):
+    """Publishing, killed and retried or finished by recovery, records each release once: the
+    unit is keyed by the release, and a second write of it changes nothing."""
+    history = FileReleaseHistory(tmp_path / "history")
+    records = _one_table(tmp_path, history)
+    assert history.record_release("rel-1", "p1", records)
+    assert not history.record_release("rel-1", "p1", records + records)
+    assert not history.record_release("rel-1", "p2", records)  # not under another project either
+    assert [(t.release, t.project) for t in history.released()] == [("rel-1", "p1")]
+    assert [p.name for p in (tmp_path / "history").rglob("*") if p.is_file()] == ["rel-1.json"]
+    recorded = history.recorded("rel-1")
+    assert recorded is not None and [t.name for t in recorded] == [records[0].name]
+    assert history.recorded("rel-2") is None
+
+
+def test_a_unit_a_kill_cut_short_is_no_release_and_is_written_again(tmp_path: Path):
+    history = FileReleaseHistory(tmp_path / "history")
+    records = _one_table(tmp_path, history)
+
+    def killed() -> None:
+        raise KeyboardInterrupt  # stands in for SIGKILL between the write and the rename
+
+    with contextlib.suppress(KeyboardInterrupt):
+        history.record_release("rel-1", "p1", records, before_rename=killed)
+    assert list((tmp_path / "history").rglob("*.partial"))  # what the kill left
+    assert history.released() == [] and history.recorded("rel-1") is None
+    assert history.record_release("rel-1", "p1", records)
+    assert len(history.released()) == 1
+
+
+def test_a_history_written_a_file_per_table_still_reads(tmp_path: Path):
+    """Histories are kept for ever: a file per table (format 2) reads beside release units."""
+    from fivesafes.disclosure.history import to_document
+
+    history = FileReleaseHistory(tmp_path / "history")
+    (old,) = _one_table(tmp_path, history)
+    folder = tmp_path / "history" / "p0"
+    folder.mkdir(parents=True)
+    document = to_document(old) | {"format": 2, "release": "rel-0", "project": "p0"}
+    (folder / "00000-rel-0-table.csv.json").write_bytes(orjson.dumps(document))
+    history.record_release("rel-1", "p1", [old])
+    assert sorted((t.release, t.project) for t in history.released()) == [
+        ("rel-0", "p0"),
+        ("rel-1", "p1"),
+    ]
+    assert (
+        "checked against 2 earlier release(s)"
+        in differencing(check_file(tmp_path / "table.csv", "ons", history)).summary
+    )
+
+
+def test_a_table_without_a_cell_is_refused_and_never_reaches_the_solver(tmp_path: Path):
+    """A header-only table once crashed the differencing solver (linprog: invalid input) with
+    a history to compare it with; it is refused on reading, with or without one, and a
+    history that holds such a table skips it."""
+    from dataclasses import replace
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from fivesafes.disclosure import Dimension, FrequencyTable, TableError
+    from fivesafes.disclosure.differencing import check_history
+
+    history = FileReleaseHistory(tmp_path / "history")
+    (earlier,) = _one_table(tmp_path, history)
+    history.record_release("rel-1", "p1", [earlier])
+    header = tmp_path / "header.csv"
+    header.write_text("region,count\n")
+    typed = tmp_path / "header.parquet"
+    pq.write_table(
+        pa.table({"region": pa.array([], pa.string()), "count": pa.array([], pa.int64())}), typed
+    )
+    totals = tmp_path / "totals.csv"
+    totals.write_text("region,count\nTotal,92\n")
+    for path in (header, typed, totals):
+        with pytest.raises(TableError, match=rf"{path.name}: no rows of counts"):
+            check_file(path, "ons", history)
+    empty = replace(
+        earlier,
+        table=FrequencyTable(Dimension("region", ()), None, np.zeros((0, 1), dtype=np.int64)),
+        hidden=np.zeros((0, 1), dtype=bool),
+        primary=np.zeros((0, 1), dtype=bool),
+    )
+    assert check_history(empty, [earlier], 10) == []
+    assert check_history(earlier, [empty, earlier], 10) == []

@@ -1,8 +1,8 @@
 """Property tests of the privacy promises, each checked by an attacker written independently of
 the checker: a linear programme over the true per-person counts, fed everything published —
 one table, two releases with overlapping bands and nested populations, and sequences of up to
-four releases of tables made by any means (the safe API, by hand, redacted by hand) over
-subsets and unions of categories."""
+four releases of tables made by any means (the safe API, by hand, redacted by hand), by two
+projects, over subsets and unions of categories."""
 
 from __future__ import annotations
 
@@ -232,9 +232,10 @@ def test_no_small_group_is_exposed_by_subtracting_releases(study):
 # released one after another through the release history, each over one or two of those
 # variables, cut from everyone, from a subset of the ethnic groups, from everyone but a few
 # people (the same few each time), or both; each made with the safe API, written raw by hand,
-# or redacted by hand without complements; each checked as release checks it, and what goes
-# out (the file, or the checker's safe version) is what the attacker reads. The attacker knows
-# exactly how every table was cut and solves over one atom per (age, sex, group, left out).
+# or redacted by hand without complements; each released by one of two projects into the one
+# history of the data; each checked as release checks it, and what goes out (the file, or the
+# checker's safe version) is what the attacker reads. The attacker knows exactly how every
+# table was cut and solves over one atom per (age, sex, group, left out).
 
 ETHNIC_GROUPS = ("A", "B", "C", "D")
 VARIABLES = ("age_band", "sex", "ethnicity")
@@ -250,7 +251,8 @@ def table_specs(draw):
     )
     left_out = draw(st.booleans())
     maker = draw(st.sampled_from(("safe", "raw", "redacted")))
-    return variables, cuts, None if groups is None else sorted(groups), left_out, maker
+    project = draw(st.sampled_from(("project-a", "project-b")))  # one history: it is the data's
+    return variables, cuts, None if groups is None else sorted(groups), left_out, maker, project
 
 
 @st.composite
@@ -279,11 +281,11 @@ def _write_long(path, labels: list[str], rows: list[tuple], hide_small: bool) ->
 def _release_all(people, left_out, tables, folder):
     """Release each table as the workflow does; return, per released table, its population
     mask, its variables' values per person, and the cells it published (value or None)."""
-    from fivesafes.disclosure import FileReleaseHistory, check_file, record_release, safe
+    from fivesafes.disclosure import FileReleaseHistory, check_file, safe
 
     history = FileReleaseHistory(folder / "history")
     released = []
-    for k, (variables, cuts, groups, drop, maker) in enumerate(tables):
+    for k, (variables, cuts, groups, drop, maker, project) in enumerate(tables):
         members = ~left_out if drop else np.ones(len(left_out), dtype=bool)
         if groups is not None:
             members &= np.isin(people["ethnicity"], groups)
@@ -306,7 +308,7 @@ def _release_all(people, left_out, tables, folder):
         report = check_file(path, "ons", history)
         if not report.releasable:
             continue
-        record_release(history, f"rel-{k}", "p", report.records)
+        history.record_release(f"rel-{k}", project, report.records)
         out = path if report.passed else folder / f"t{k}-safe.csv"
         if not report.passed:
             report.safe.write_csv(out)

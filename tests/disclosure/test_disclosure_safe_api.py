@@ -103,3 +103,39 @@ def test_total_applies_dominance(people: pa.Table, tmp_path: Path):
     kept = tmp_path / "heights.contributions.csv"
     assert check_file(written, contributions_file=kept).passed
     assert not check_file(written).releasable  # without them, dominance cannot be checked
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: safe.crosstab(p, "ethnicity"),
+        lambda p: safe.crosstab(p, "age_band", "ethnicity"),
+        lambda p: safe.crosstab(p, "sex", counts={"with_asthma": "has_asthma"}),
+        lambda p: safe.total(p, "cost", "sex"),
+        lambda p: safe.total(p, "age", "sex", contributor="practice"),
+        lambda p: safe.describe(p, "age", by=["sex", "ethnicity"]),
+        lambda p: safe.describe(p, "cost", by="sex"),
+        lambda p: safe.regression_table(p, "fev1", ["age", "weight"]),
+    ],
+)
+def test_a_column_the_records_lack_is_a_table_error_naming_it(people: pa.Table, call):
+    """Not DuckDB's BinderException (the R helpers show the message to the analyst as it is)."""
+    with pytest.raises(TableError, match=r"the records have no column \w+ \(they have age_band"):
+        call(people)
+
+
+def test_a_flag_that_is_not_true_or_false_is_a_table_error(people: pa.Table):
+    with pytest.raises(TableError, match=r"(?i)conversion"):
+        safe.crosstab(people, "sex", counts={"banded": "age_band"})
+
+
+def test_no_records_is_a_table_error_not_an_empty_table(people: pa.Table):
+    """An empty table would pass every rule by having no cells; it is refused instead."""
+    none = people.slice(0, 0)
+    for call in (
+        lambda: safe.crosstab(none, "age_band", "sex"),
+        lambda: safe.total(none, "age", "sex"),
+        lambda: safe.describe(none, "age", by="sex"),
+    ):
+        with pytest.raises(TableError, match="no records"):
+            call()

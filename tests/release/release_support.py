@@ -129,7 +129,9 @@ class Study:
         backend: str = "store",
         privacy: str = "moderately_sensitive",
         status: str = "succeeded",
+        highly_sensitive: Sequence[str] = (),
     ) -> JobRecord:
+        """Record a job that wrote ``paths`` (of ``privacy``) and ``highly_sensitive`` files."""
         record = JobRecord(
             job_id=new_job_id(action),
             project=str(self.root.resolve()),
@@ -150,9 +152,10 @@ class Study:
                     (self.root / p).stat().st_size,
                     action,
                     Path(p).stem,
-                    privacy,
+                    kind,
                 )
-                for p in paths
+                for kind, chosen in ((privacy, paths), ("highly_sensitive", highly_sensitive))
+                for p in chosen
             ],
         )
         JsonJobRecords(self.root / METADATA_DIR).save(record)

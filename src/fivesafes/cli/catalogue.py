@@ -17,6 +17,7 @@ from rich.table import Table as RichTable
 from fivesafes.cli.common import DataDirOption, FormatOption, TokenOption, app, console, fail
 from fivesafes.governance import AccessDenied
 from fivesafes.store.config import DataDir
+from fivesafes.store.database import StoreBusy
 
 T = TypeVar("T")
 
@@ -26,10 +27,11 @@ def _shown(n: int | None) -> str:
 
 
 def _call(use_case: Callable[[], T]) -> T:
-    """Run a use case, turning a missing store or a refused credential into one clear line."""
+    """Run a use case, turning a missing or busy store or a refused credential into one clear
+    line."""
     try:
         return use_case()
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StoreBusy) as exc:
         raise fail(str(exc)) from None
     except AccessDenied as refused:
         raise fail(f"refused: {refused}") from None

@@ -15,7 +15,6 @@ from fivesafes.disclosure.history import (
     MemoryReleaseHistory,
     ReleasedTable,
     ReleaseHistory,
-    record_release,
 )
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.tables import (
@@ -49,7 +48,6 @@ __all__ = [
     "load_profiles",
     "profile",
     "protect",
-    "record_release",
     "safe",
     "safe_version",
 ]

@@ -36,7 +36,7 @@ def determined(published: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     basis = row_space(published)
     projected = hidden @ basis.T
     residual = (hidden * hidden).sum(axis=1) - (projected * projected).sum(axis=1)
-    return residual < 1e-6
+    return np.asarray(residual < 1e-6)
 
 
 def determined_units(published: np.ndarray, unknowns: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ def determined_units(published: np.ndarray, unknowns: np.ndarray) -> np.ndarray:
     it, without building a unit vector per unknown — the projection of a unit vector onto the
     row space is a column of the basis, so this holds memory to the size of the sums."""
     basis = row_space(published)
-    return 1.0 - (basis[:, unknowns] ** 2).sum(axis=0) < 1e-6
+    return np.asarray(1.0 - (basis[:, unknowns] ** 2).sum(axis=0) < 1e-6)
 
 
 def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
     )
     if result.status != 0:
         raise ValueError(f"published sums are inconsistent: {result.message}")
-    return result.x[n:] < 1e-9
+    return np.asarray(result.x[n:] < 1e-9)
 
 
 def pinned_units(published: np.ndarray, values: np.ndarray, unknowns: np.ndarray) -> np.ndarray:
@@ -88,4 +88,4 @@ def pinned_units(published: np.ndarray, values: np.ndarray, unknowns: np.ndarray
     if rest:
         columns = np.array([position[int(unknowns[n])] for n in rest])
         fixed[rest] = determined_units(published[:, kept], columns)
-    return fixed
+    return np.asarray(fixed)

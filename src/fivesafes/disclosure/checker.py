@@ -15,7 +15,13 @@ from fivesafes.disclosure.history import MemoryReleaseHistory, ReleaseHistory
 from fivesafes.disclosure.magnitude import contributions, is_contributions, on_grid
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.summaries import check_model, check_statistics, is_model_table
-from fivesafes.disclosure.tables import FrequencyTable, LongLayout, TableError, read_arrow
+from fivesafes.disclosure.tables import (
+    EMPTY_TABLE,
+    FrequencyTable,
+    LongLayout,
+    TableError,
+    read_arrow,
+)
 
 
 def check_file(
@@ -58,7 +64,7 @@ def _first_measure(data: pa.Table, keys: list[str]) -> str:
     measure = next((c for c in data.column_names if c not in keys), None)
     if measure is None:
         raise TableError("the table has no column besides its labels")
-    return measure
+    return str(measure)
 
 
 def check_table(
@@ -97,6 +103,8 @@ def _check_table(
             f"{name}: a contributions file holds individual values; it never leaves the "
             "environment (declare it highly_sensitive)"
         )
+    if not data.num_rows:
+        raise TableError(f"{name}: {EMPTY_TABLE}")
     if is_model_table(data):
         return check_model(data, rules, name)
     output = read_output(data, labels, sums)

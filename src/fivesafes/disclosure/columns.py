@@ -92,7 +92,7 @@ class Columns:
 
 def _unique(data: pa.Table, keys: list[str]) -> bool:
     if not keys:
-        return data.num_rows <= 1
+        return bool(data.num_rows <= 1)
     grouped = data.select(keys).group_by(keys).aggregate([])
     return bool(grouped.num_rows == data.num_rows)
 
@@ -107,7 +107,7 @@ def label_columns(data: pa.Table) -> list[str]:
         end += 1
     if end == len(names) and text:  # nothing keys the rows: leave the duplicates to be named
         end = text[-1] + 1
-    return names[:end]
+    return [str(name) for name in names[:end]]
 
 
 def classify(

@@ -430,6 +430,11 @@ def _categories_differ(one: ReleasedTable, other: ReleasedTable) -> bool:
     )
 
 
+_Key = frozenset[tuple[str, str]]
+"""The categories a sum is restricted to, ``{(variable, label), …}``."""
+_Shown = dict[_Key, tuple[float, str, tuple[int, int]]]
+"""A table's published sums by their categories: value, name, position."""
+
 MAX_UNION_LABELS = 6
 """Categories of a variable whose unions are compared one by one (2^6 - 2 of them at most)."""
 
@@ -458,8 +463,8 @@ def _unions(new: ReleasedTable, earlier: ReleasedTable, threshold: int) -> list[
 
 def _union_differences(
     new_first: bool,
-    shown: dict[frozenset, tuple[float, str, tuple[int, int]]],
-    parts: dict[frozenset, tuple[float, str, tuple[int, int]]],
+    shown: _Shown,
+    parts: _Shown,
     variable: str,
     union: tuple[str, ...],
     earlier: str,
@@ -542,7 +547,7 @@ def _fewest_sums(published: np.ndarray, group: np.ndarray) -> np.ndarray:
         method="highs",
     )
     if result.status != 0:
-        return np.linalg.lstsq(published.T, group, rcond=None)[0]
+        return np.asarray(np.linalg.lstsq(published.T, group, rcond=None)[0])
     return np.asarray(result.x[:m] - result.x[m:])
 
 
@@ -561,7 +566,7 @@ def _possible(sums: np.ndarray, values: np.ndarray) -> bool:
     return bool(result.status == 0)
 
 
-def _keyed(release: ReleasedTable) -> tuple[dict, dict]:
+def _keyed(release: ReleasedTable) -> tuple[_Shown, dict[_Key, str]]:
     """A release's published sums and protected cells, each keyed by the categories it is
     restricted to — ``{(variable, label), …}``, empty for the grand total — so two tables'
     sums can be matched without atoms."""
@@ -575,8 +580,8 @@ def _keyed(release: ReleasedTable) -> tuple[dict, dict]:
             if index is not None
         )
 
-    shown: dict[frozenset, tuple[float, str, tuple[int, int]]] = {}
-    hidden: dict[frozenset, str] = {}
+    shown: _Shown = {}
+    hidden: dict[_Key, str] = {}
     for i, j in itertools.product(range(table.counts.shape[0]), range(table.counts.shape[1])):
         cell = key((i, j) if table.columns is not None else (i,))
         if release.protected[i, j]:
@@ -612,7 +617,11 @@ def check_history(
     new: ReleasedTable, history: list[ReleasedTable], threshold: int
 ) -> list[Exposure]:
     """Exposures between a new table and each table released before, then all of them
-    together; each exposure reported once."""
+    together; each exposure reported once. A table without a cell (none is read or released
+    now, but a history is kept for ever) publishes nothing to subtract."""
+    if not new.table.counts.size:
+        return []
+    history = [earlier for earlier in history if earlier.table.counts.size]
     found = [e for earlier in history for e in check_against(new, earlier, threshold)]
     seen = {(e.hypothesis, e.what) for e in found}
     together = check_together(new, history, threshold)

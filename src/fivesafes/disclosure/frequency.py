@@ -17,7 +17,9 @@ from fivesafes.disclosure.suppression import (
 from fivesafes.disclosure.tables import FrequencyTable
 
 
-def _cells(table: FrequencyTable, mask: np.ndarray) -> tuple[tuple[str, ...], tuple]:
+def _cells(
+    table: FrequencyTable, mask: np.ndarray
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     positions = tuple((int(i), int(j)) for i, j in np.argwhere(mask))
     return tuple(table.cell_name(i, j) for i, j in positions), positions
 

@@ -16,13 +16,17 @@ environment never trusts counts the analyst's own code wrote down beside a table
 "true count" could rule out the very relation between two tables that an attack uses.
 
 The history lives inside the environment, beside the data, never with the released files.
+Each release's tables are written as one unit keyed by the release — one file, made by one
+rename, and never written twice — so publishing, killed and retried, or finished by recovery,
+leaves each release in the history exactly once (``record_release``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +36,8 @@ import orjson
 
 from fivesafes.disclosure.tables import Dimension, FileTotals, FrequencyTable
 
-FORMAT = 2
+FORMAT = 3
+"""3: a file per release holding its tables; 2: a file per table, with its release."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class ReleasedTable:
     def protected(self) -> np.ndarray:
         """Hidden cells no later release may reveal: those hidden for being small, and every
         cell a file came in hiding (why it was hidden is unknown, so it is kept hidden)."""
-        return self.hidden & (self.primary | self.withheld)
+        return np.asarray(self.hidden & (self.primary | self.withheld))
 
 
 class ReleaseHistory(Protocol):
@@ -81,15 +86,21 @@ class ReleaseHistory(Protocol):
 
     def released(self) -> Iterable[ReleasedTable]: ...
 
-    def record(self, release: ReleasedTable) -> None: ...
+    def record_release(
+        self, release_id: str, project: str, records: Iterable[ReleasedTable]
+    ) -> bool:
+        """Add the tables of one release, each labelled with the release and project, as one
+        unit: all of them or none, once; False (and nothing written) when the release is
+        already there."""
+        ...
 
 
-def record_release(
-    history: ReleaseHistory, release_id: str, project: str, records: Iterable[ReleasedTable]
-) -> None:
-    """Add the tables of one published release, each labelled with the release and project."""
-    for record in records:
-        history.record(replace(record, release=release_id, project=project))
+def _labelled(
+    release_id: str, project: str, records: Iterable[ReleasedTable]
+) -> list[ReleasedTable]:
+    if not release_id:
+        raise ValueError("a release's tables are recorded under its release id")
+    return [replace(r, release=release_id, project=project) for r in records]
 
 
 def releases_in(records: Iterable[ReleasedTable]) -> tuple[int, int]:
@@ -173,37 +184,77 @@ def from_document(doc: dict[str, Any], fallback_release: str = "") -> ReleasedTa
     )
 
 
+def _read(path: Path) -> list[ReleasedTable]:
+    """The tables of one history file: a release's unit (format 3), or one table of an older
+    history (formats 1 and 2, a file per table), named after its file if it names no release."""
+    doc = orjson.loads(path.read_bytes())
+    if "tables" in doc:
+        return [from_document(t) for t in doc["tables"]]
+    return [from_document(doc, f"{path.parent.name}/{path.stem}")]
+
+
 class FileReleaseHistory:
-    """A folder of JSON files, one per released table, a subfolder per project: every release
-    from one environment's data."""
+    """A folder of JSON files, a subfolder per project and one file per release
+    (``<project>/<release>.json``, holding every table the release published): every release
+    from one environment's data. Histories written a file per table read as they were."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def released(self) -> list[ReleasedTable]:
-        """Every table released, in the order the files name; folders whose name starts with a
-        dot (publications under way) are not releases yet."""
+    def _files(self) -> list[Path]:
+        """The history's files in order; folders whose name starts with a dot (publications
+        under way) are not releases yet, and a ``.partial`` file is a write a kill cut short."""
         if not self.folder.exists():
             return []
-        paths = [
+        return [
             path
             for path in sorted(self.folder.rglob("*.json"))
             if not any(part.startswith(".") for part in path.relative_to(self.folder).parts)
         ]
-        return [
-            from_document(orjson.loads(path.read_bytes()), f"{path.parent.name}/{path.stem}")
-            for path in paths
-        ]
 
-    def record(self, release: ReleasedTable) -> None:
-        folder = self.folder / _safe_name(release.project or "unassigned")
+    def released(self) -> list[ReleasedTable]:
+        """Every table released, in the order the files name."""
+        return [table for path in self._files() for table in _read(path)]
+
+    def _unit(self, release_id: str) -> Path | None:
+        name = f"{_safe_name(release_id)}.json"
+        return next((p for p in self._files() if p.name == name and p.parent != self.folder), None)
+
+    def recorded(self, release_id: str) -> list[ReleasedTable] | None:
+        """The tables one release recorded, or None when it has no unit here."""
+        unit = self._unit(release_id)
+        return None if unit is None else _read(unit)
+
+    def record_release(
+        self,
+        release_id: str,
+        project: str,
+        records: Iterable[ReleasedTable],
+        before_rename: Callable[[], None] = lambda: None,
+    ) -> bool:
+        """Write one release's tables as one file by one rename (a kill leaves the whole unit
+        or none of it), unless the release already has its unit: then nothing is written.
+        ``before_rename`` runs between the two (a test kills the process there)."""
+        tables = _labelled(release_id, project, records)
+        if self._unit(release_id) is not None:
+            return False
+        folder = self.folder / _safe_name(project or "unassigned")
         folder.mkdir(parents=True, exist_ok=True)
-        number = len(list(folder.glob("*.json")))
-        stem = _safe_name(f"{release.release or 'checked'}-{release.name}")
-        target = folder / f"{number:05d}-{stem}.json"
-        partial = target.with_suffix(".partial")
-        partial.write_bytes(orjson.dumps(to_document(release)))
+        target = folder / f"{_safe_name(release_id)}.json"
+        partial = target.with_name(f"{target.name}.partial")
+        document = {
+            "format": FORMAT,
+            "release": release_id,
+            "project": project,
+            "tables": [to_document(t) for t in tables],
+        }
+        with partial.open("wb") as out:
+            out.write(orjson.dumps(document))
+            out.flush()
+            os.fsync(out.fileno())
+        before_rename()
         partial.replace(target)
+        return True
 
 
 def _safe_name(text: str) -> str:
@@ -220,4 +271,13 @@ class MemoryReleaseHistory:
         return list(self._releases)
 
     def record(self, release: ReleasedTable) -> None:
+        """Add one table checked in a batch (it leaves with the batch's other files)."""
         self._releases.append(release)
+
+    def record_release(
+        self, release_id: str, project: str, records: Iterable[ReleasedTable]
+    ) -> bool:
+        if any(r.release == release_id for r in self._releases):
+            return False
+        self._releases += _labelled(release_id, project, records)
+        return True

@@ -65,7 +65,7 @@ class SafeTable:
 
     @property
     def hidden(self) -> np.ndarray:
-        return np.isnan(self.values)
+        return np.asarray(np.isnan(self.values))
 
     @property
     def grids(self) -> tuple[SafeTable, ...]:
@@ -116,7 +116,9 @@ class SafeTable:
         return [[*layout.labels, *layout.measures], *body]
 
     def _grid_rows(self) -> list[list[str]]:
-        margin = lambda v: "" if v is None or math.isnan(v) else _number(v)  # noqa: E731
+        def margin(v: float | None) -> str:
+            return "" if v is None or math.isnan(v) else _number(v)
+
         col_labels = list(self.columns.labels) if self.columns else [self.value_name]
         head = self.rows.name + (f"/{self.columns.name}" if self.columns else "")
         header = [head, *col_labels] + (["Total"] if self.row_totals is not None else [])
@@ -292,7 +294,7 @@ class CheckReport:
 
 def _heatmap(fig: Any, ax: Any, safe: SafeTable) -> None:
     """One grid as a heatmap, its hidden cells hatched and marked x, never coloured as zero."""
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     values = np.ma.masked_invalid(safe.values)
     height, width = values.shape
@@ -304,7 +306,7 @@ def _heatmap(fig: Any, ax: Any, safe: SafeTable) -> None:
     ax.set_ylim(height - 0.5, -0.5)
     for i, j in np.argwhere(safe.hidden):
         ax.add_patch(
-            plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b")
+            Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b")
         )
     if width * height <= 400:
         middle = float(values.mean()) if values.count() else 0.0

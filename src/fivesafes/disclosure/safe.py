@@ -84,8 +84,19 @@ class SafeOutput:
         return draw_linked(self.report, Path(path), self.written[-1], title)
 
 
-def _records(data: Data) -> pa.Table:
-    return data if isinstance(data, pa.Table) else pq.read_table(Path(data))
+def _records(data: Data, *needed: str | None) -> pa.Table:
+    """The records, refused with a one-line error when they lack a column the call names or
+    hold no rows at all (an empty table has nothing to check, so nothing may be written)."""
+    records = data if isinstance(data, pa.Table) else pq.read_table(Path(data))
+    missing = [c for c in dict.fromkeys(needed) if c is not None and c not in records.column_names]
+    if missing:
+        raise TableError(
+            f"the records have no column {', '.join(missing)} "
+            f"(they have {', '.join(records.column_names) or 'none'})"
+        )
+    if not records.num_rows:
+        raise TableError("no records: an empty table has nothing to check or write")
+    return records
 
 
 def _rules(profile: Profile | str) -> Profile:
@@ -111,7 +122,8 @@ def crosstab(
     variables, then the counts, one row per combination.
     """
     wanted = dict(counts) if counts is not None else {"count": None}
-    tables = count_by(_records(data), rows, columns, wanted)
+    records = _records(data, rows, columns, *wanted.values())
+    tables = count_by(records, rows, columns, wanted)
     label = name or (f"{rows} by {columns}" if columns else rows)
     layout = LongLayout.of_grid(next(iter(tables.values())).dimensions, tuple(wanted))
     return SafeOutput(check_counts(tables, _rules(profile), label, history, layout))
@@ -122,11 +134,13 @@ def _labels(keys: list[str]) -> str:
     return ", ".join(f'COALESCE(CAST("{k}" AS VARCHAR), \'missing\') AS "{k}"' for k in keys)
 
 
-def _query(data: Data, sql: str) -> pa.Table:
+def _query(records: pa.Table, sql: str) -> pa.Table:
     con = duckdb.connect()
     try:
-        con.register("records", _records(data))
+        con.register("records", records)
         return con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:  # a value of the wrong type: say so, as a table error
+        raise TableError(str(exc).splitlines()[0]) from None
     finally:
         con.close()
 
@@ -145,12 +159,13 @@ def total(
     whose values are added up first. The contributions go with the table (``write_csv``)."""
     keys = [rows] if columns is None else [rows, columns]
     measure = f"{value}_sum"
+    records = _records(data, value, *keys, contributor)
     table = _query(
-        data,
+        records,
         f"""SELECT {_labels(keys)}, sum("{value}") AS "{measure}" FROM records
             GROUP BY ALL ORDER BY ALL""",
     )
-    given = contributions(_records(data), keys, value, measure, contributor)
+    given = contributions(records, keys, value, measure, contributor)
     name = f"total {value} by {', '.join(keys)}"
     report = check_table(table, _rules(profile), name, history, keys, given, (measure,))
     return SafeOutput(report, contributions=given)
@@ -168,15 +183,16 @@ def describe(
     contributions behind the mean go with the table (``write_csv``)."""
     groups = [by] if isinstance(by, str) else list(by)
     v = f'"{value}"'
+    records = _records(data, value, *groups)
     summary = _query(
-        data,
+        records,
         f"""SELECT {_labels(groups)}, count({v}) AS n, avg({v}) AS mean,
                    stddev_samp({v}) AS sd, min({v}) AS min, quantile_cont({v}, 0.25) AS q1,
                    quantile_cont({v}, 0.5) AS median, quantile_cont({v}, 0.75) AS q3,
                    max({v}) AS max
             FROM records GROUP BY ALL ORDER BY ALL""",
     )
-    mean = contributions(_records(data), groups, value, "mean")
+    mean = contributions(records, groups, value, "mean")
     statistics = [c for c in summary.column_names if c not in groups and c != "n"]
     given = pa.concat_tables(
         mean.set_column(
@@ -194,7 +210,7 @@ def regression_table(
 ) -> SafeOutput:
     """Ordinary least squares with an intercept: estimates, standard errors and the residual
     degrees of freedom, refused when those are fewer than the profile's minimum."""
-    records = _records(data).select([outcome, *predictors]).drop_null()
+    records = _records(data, outcome, *predictors).select([outcome, *predictors]).drop_null()
     y = records[outcome].to_numpy().astype(float)
     x = np.column_stack(
         [np.ones(len(y))] + [records[p].to_numpy().astype(float) for p in predictors]

@@ -77,7 +77,7 @@ def _contributors(
         table = output.counts[name]
         withheld = table.withheld if table.withheld is not None else np.zeros_like(table.counts)
         known.append(np.where(withheld, np.nan, table.counts.astype(float)))
-    return np.min(np.stack(known), axis=0)
+    return np.asarray(np.min(np.stack(known), axis=0))
 
 
 def check_statistics(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -27,6 +28,13 @@ TOTAL_LABELS = frozenset({"total", "totals", "all", "overall"})
 
 class TableError(ValueError):
     """A file that cannot be read as a table of the kind asked for; the message says why."""
+
+
+EMPTY_TABLE = (
+    "no rows of counts, only a header or totals: an empty table has nothing to check or "
+    "release (leave it out of the request)"
+)
+"""Why a table without a single cell is refused rather than passed: nothing in it was checked."""
 
 
 @dataclass(frozen=True)
@@ -209,11 +217,11 @@ class FrequencyTable:
     @property
     def row_totals_published(self) -> bool:
         """Row totals say something beyond the cells only when a row has two or more cells."""
-        return self.counts.shape[1] > 1
+        return bool(self.counts.shape[1] > 1)
 
     @property
     def column_totals_published(self) -> bool:
-        return self.counts.shape[0] > 1
+        return bool(self.counts.shape[0] > 1)
 
     def cell_name(self, i: int, j: int) -> str:
         """A cell by its categories, e.g. ``age_band=0-15, sex=F`` — never by its value."""
@@ -268,7 +276,7 @@ def _unredact(data: pa.Table) -> pa.Table:
 
 
 def is_number(column: pa.ChunkedArray) -> bool:
-    return pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+    return bool(pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
 
 
 def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
@@ -276,7 +284,7 @@ def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
     known = values[~np.isnan(values)]
     if not np.allclose(known, np.round(known)):
         raise TableError(f"{where}: counts must be whole numbers")
-    return np.round(np.nan_to_num(values)).astype(np.int64)
+    return np.asarray(np.round(np.nan_to_num(values)), dtype=np.int64)
 
 
 MAX_CELLS = 250_000
@@ -327,6 +335,8 @@ class Grid:
         inner = [(r, c) for r, c in pairs if not is_total(r) and not is_total(c)]
         row_labels = tuple(dict.fromkeys(r for r, _ in inner))
         col_labels = tuple(dict.fromkeys(str(c) for _, c in inner)) if col_name else ("count",)
+        if not inner:
+            raise TableError(EMPTY_TABLE)
         _refuse_too_many(len(row_labels), len(col_labels), where)
         return cls(
             Dimension(row_name, row_labels),
@@ -431,12 +441,16 @@ def long_grids(
     return grid, filled, layout
 
 
-def _label_rows(data: pa.Table, labels: list[str]) -> list[tuple]:
+def _label_rows(data: pa.Table, labels: list[str]) -> list[tuple[object, ...]]:
     return list(zip(*(data[c].to_pylist() for c in labels), strict=True))
 
 
 def _place(
-    r_index: dict[str, int], c_index: dict, r: str, c: str | None, whole_row_total: bool
+    r_index: dict[str, int],
+    c_index: dict[str | None, int],
+    r: str,
+    c: str | None,
+    whole_row_total: bool,
 ) -> Place | None:
     """A row's place in the grid; a total over only some of the joined row labels has none."""
     row_total, col_total = is_total(r), is_total(c)
@@ -468,7 +482,7 @@ def grouped(
     keys: list[str],
     aggregates: str,
     source: str = "records",
-) -> tuple[tuple[str, ...], tuple[str, ...] | None, list[tuple[int, int, tuple]]]:
+) -> tuple[tuple[str, ...], tuple[str, ...] | None, list[tuple[int, int, tuple[Any, ...]]]]:
     """Group records by one or two keys with DuckDB; the row and column categories in order
     and, per group, its position and the ``aggregates`` (SQL over ``source``, a query of
     ``records``). A missing category is labelled ``missing``."""
@@ -476,8 +490,12 @@ def grouped(
     con.register("records", records)
     labels = ", ".join(f"COALESCE(CAST(\"{k}\" AS VARCHAR), 'missing')" for k in keys)
     query = f"SELECT {labels}, {aggregates} FROM {source} GROUP BY ALL"
-    result = con.execute(query).fetchall()
-    con.close()
+    try:
+        result = con.execute(query).fetchall()
+    except duckdb.Error as exc:  # a column missing or of the wrong type: one line, as a table
+        raise TableError(str(exc).splitlines()[0]) from None
+    finally:
+        con.close()
     row_labels = tuple(sorted({r[0] for r in result}, key=label_order))
     col_labels = tuple(sorted({r[1] for r in result}, key=label_order)) if len(keys) > 1 else None
     r_index = {v: i for i, v in enumerate(row_labels)}
@@ -509,6 +527,8 @@ def count_by(
         for flag in counts.values()
     )
     row_labels, col_labels, cells = grouped(records, keys, aggregates)
+    if not cells:
+        raise TableError("no records to count: an empty table has nothing to check or write")
     grids = np.zeros((len(counts), len(row_labels), len(col_labels or (0,))), dtype=np.int64)
     for i, j, values in cells:
         grids[:, i, j] = values

@@ -6,7 +6,8 @@ exact request), every file must still have the bytes it was requested with, and 
 checked again against everything released from the data since — another release may have made a
 table that was safe yesterday a differencing risk today. A table that failed a fixable rule is
 published as the checker's safe version, never as written. What goes out joins the release
-history, with its release and project, so the next request of any project is checked against it.
+history, with its release and project, as one unit keyed by the release (written whole, once),
+so the next request of any project is checked against it.
 
 Publication survives a kill at any point (:func:`publish_release` says in what order it writes):
 a folder is published by one rename of a complete, signed staging copy, the ``release`` entry is
@@ -30,12 +31,8 @@ from sqlalchemy.orm import Session
 from fivesafes.disclosure import (
     CheckReport,
     FileReleaseHistory,
-    ReleasedTable,
-    ReleaseHistory,
     check_file,
-    record_release,
 )
-from fivesafes.disclosure.history import to_document
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Principal, Role
 from fivesafes.governance.signing import signature_valid
@@ -208,26 +205,29 @@ def _pending_history(office: ReleaseOffice, release_id: str) -> FileReleaseHisto
     return FileReleaseHistory(office.data_dir.root / HISTORY_FOLDER / PENDING_FOLDER / release_id)
 
 
-def _fingerprint(table: ReleasedTable) -> bytes:
-    return orjson.dumps(to_document(table), option=orjson.OPT_SORT_KEYS)
-
-
-def _move_history(pending: FileReleaseHistory, history: ReleaseHistory) -> None:
-    """Add the pending tables to the history, each once however often this is interrupted and
-    run again: a table already there (same release, name, counts and hidden cells) is not added
-    twice."""
-    known = {_fingerprint(t) for t in history.released()}
-    for table in pending.released():
-        if _fingerprint(table) not in known:
-            history.record(table)
-            failpoint("publish.after-history-table")
-            known.add(_fingerprint(table))
+def _move_history(
+    pending: FileReleaseHistory, history: FileReleaseHistory, project_id: str, release_id: str
+) -> None:
+    """Add the release's pending tables to the history as one unit keyed by the release, so
+    however often this is interrupted and run again the release is there once, whole. The
+    pending unit goes only after the request's state says released, so it is missing only
+    when the history already has the release."""
+    tables = pending.recorded(release_id)
+    if tables is None:
+        if history.recorded(release_id) is None:
+            raise ReleaseError(
+                f"{release_id} is published but its pending history is gone and the release "
+                "history does not hold it: restore the pending history before going on"
+            )
+        return
+    kill_here = partial(failpoint, "publish.history-before-rename")
+    history.record_release(release_id, project_id, tables, before_rename=kill_here)
 
 
 def _complete(office: ReleaseOffice, project_id: str, release_id: str) -> None:
     """Finish a publication whose folder is in place: its history, then the request's state."""
     pending = _pending_history(office, release_id)
-    _move_history(pending, office.history())
+    _move_history(pending, office.history(), project_id, release_id)
     failpoint("publish.after-history")
     cp = office.cp
     with cp.transaction() as session:
@@ -361,8 +361,8 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
     ledger receipt. The requester or an output checker may do it.
 
     A recoverable operation (:mod:`fivesafes.ledger.intents`), in this order: the files, checks,
-    summary and signed manifest are assembled in a staging folder and the true counts in a
-    pending history; the ``intent`` entry names the manifest's hash; one rename publishes the
+    summary and signed manifest are assembled in a staging folder and the release's tables in
+    a pending history unit; the ``intent`` entry names the manifest's hash; one rename publishes the
     folder; the history and the request's state follow; the ``release`` entry closes it. A kill
     anywhere is settled by recovery from the folder (:func:`release_resolved`), and publishing a
     released request again returns the same publication: one folder, one manifest, one entry.
@@ -388,9 +388,8 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
         try:
             entries = _stage(office, request, prepared, signed, staging)
             shutil.rmtree(pending.folder, ignore_errors=True)
-            for item in prepared:
-                records = item.report.records if item.report else ()
-                record_release(pending, release_id, request.project_id, records)
+            records = [r for item in prepared if item.report for r in item.report.records]
+            pending.record_release(release_id, request.project_id, records)
             failpoint("publish.before-intent")
             subject = {
                 "release_id": release_id,
