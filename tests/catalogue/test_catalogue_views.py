@@ -27,6 +27,7 @@ from fivesafes.disclosure import profile
 from fivesafes.environment.catalogue import CUSTODIAN, PUBLIC, code_usage, view_catalogue
 from fivesafes.governance import AccessDenied, ControlPlane, Role
 from fivesafes.store.config import DataDir
+from store_holder import store_held_by_another_process
 
 ASTHMA, RARE = "195967001", "13645005"
 OUTLIER = "1991-03-04"  # one person's first event, far before everyone else's
@@ -159,29 +160,12 @@ def test_codes_are_searchable_by_term(environment: Environment):
 
 
 def test_a_store_held_by_another_process_is_a_one_line_error(environment: Environment) -> None:
-    import subprocess
-
-    store = environment.data_dir.root / "store.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(store)!r}); "
-            "print('ready', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with store_held_by_another_process(environment.data_dir.root / "store.duckdb") as pid:
         for command in (["catalogue"], ["codes"]):
             result = runner.invoke(app, [*command, *environment.args])
             assert result.exit_code == 2, result.output
             told = " ".join(result.stderr.split())
-            assert f"is in use by another process (process {holder.pid})" in told
-    finally:
-        holder.communicate("")
+            assert f"is in use by another process (process {pid})" in told
 
 
 def test_the_codes_example_in_the_disclosure_rules_doc_is_what_the_command_prints(

@@ -220,8 +220,12 @@ def _move_history(
                 "history does not hold it: restore the pending history before going on"
             )
         return
-    kill_here = partial(failpoint, "publish.history-before-rename")
-    history.record_release(release_id, project_id, tables, before_rename=kill_here)
+    history.record_release(release_id, project_id, tables, before_rename=_history_renaming)
+
+
+def _history_renaming() -> None:
+    """Between the history unit's write and its rename: a kill test kills here."""
+    failpoint("publish.history-before-rename")
 
 
 def _complete(office: ReleaseOffice, project_id: str, release_id: str) -> None:
