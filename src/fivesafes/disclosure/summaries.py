@@ -140,7 +140,7 @@ def check_statistics(
             _unknown_summary(unknown, unchecked),
             "each statistic's contributors counted, each sum or mean's contributions kept",
             profile.source("extremes"),
-            tuple(unknown + unchecked),
+            tuple(dict.fromkeys(unknown + unchecked)),  # a column with both faults once
         ),
         _rule(
             grid,
