@@ -257,3 +257,23 @@ def test_a_table_without_a_cell_is_refused_and_never_reaches_the_solver(tmp_path
     )
     assert check_history(empty, [earlier], 10) == []
     assert check_history(earlier, [empty, earlier], 10) == []
+
+
+def test_a_refusal_does_not_tell_another_project_a_count_the_environment_hid(tmp_path: Path):
+    """Found by hand: a raw table (A 40, B 4, C 12, D 30) goes out with B and C hidden. A
+    made-up table of C alone with 10 people passed when C was 12 and was refused when C was
+    10, because the checks ruled hypotheses out with the hidden counts: guess by guess, a
+    refusal said what C held. The verdict now rests on what was published only."""
+    verdicts = []
+    for c in (12, 10):
+        history = FileReleaseHistory(tmp_path / f"history-{c}")
+        earlier = tmp_path / f"{c}" / "by_ethnicity.csv"
+        earlier.parent.mkdir()
+        earlier.write_text(f"ethnicity,count\nA,40\nB,{16 - c}\nC,{c}\nD,30\n")
+        assert not release(earlier, history, "rel-1", "p1").passed  # goes out as the safe version
+        guess = tmp_path / f"guess-{c}.csv"
+        guess.write_text("ethnicity,count\nC,10\n")
+        result = differencing(check_file(guess, "ons", history))
+        verdicts.append((result.passed, sorted(result.cells)))
+    assert verdicts[0] == verdicts[1]
+    assert not verdicts[0][0]  # C with 10 people pins B, whatever C holds

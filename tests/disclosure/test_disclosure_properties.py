@@ -394,3 +394,64 @@ def test_no_release_sequence_lets_a_hidden_or_small_count_be_derived(sequence, t
             continue
         low, high = interval(rows, values, _vector(member, atom_of, size))
         assert high - low >= 0.5, (low_age, high_age, sex, group, out, int(member.sum()))
+
+
+# --- No oracle on what was hidden -------------------------------------------------------------
+#
+# A verdict an analyst reads must not depend on the true count of a cell the environment hid in
+# an earlier release, or a refusal would tell it: a table of `C,10` refused only when another
+# project's hidden C is 10 says that it is. Two earlier releases that publish the same (the
+# same cells shown, the same totals) but hide different true counts must give every new table
+# the same verdict, for the same reasons.
+
+
+@st.composite
+def hidden_splits(draw):
+    """An earlier table by ethnic group with a small cell, and the same table with people moved
+    between the cells it hides, so both publish the same; and a new table over some groups."""
+    counts = {g: draw(st.integers(11, 60)) for g in ETHNIC_GROUPS}
+    small = draw(st.sampled_from(ETHNIC_GROUPS))
+    counts[small] = draw(st.integers(1, THRESHOLD - 1))
+    moved = draw(st.integers(1, 5))
+    groups = sorted(draw(st.sets(st.sampled_from(ETHNIC_GROUPS), min_size=1, max_size=4)))
+    # a guess is a count one of the two might hide, or any other
+    guesses = {
+        g: st.sampled_from([counts[g], counts[g] + moved, counts[g] - moved]) for g in groups
+    }
+    new = {g: max(0, draw(st.one_of(guesses[g], st.integers(0, 80)))) for g in groups}
+    return counts, small, moved, new
+
+
+def _one_way(path, counts: dict[str, int]):
+    path.write_text("ethnicity,count\n" + "".join(f"{g},{n}\n" for g, n in counts.items()))
+    return path
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=hidden_splits())
+def test_no_verdict_depends_on_a_count_the_environment_hid(case, tmp_path_factory):
+    from fivesafes.disclosure import check_file
+
+    counts, small, moved, new = case
+    folder = tmp_path_factory.mktemp("oracle")
+    first = check_file(_one_way(folder / "earlier.csv", counts), "ons")
+    hidden = [g for g, h in zip(ETHNIC_GROUPS, first.records[0].hidden[:, 0], strict=True) if h]
+    other = next((g for g in hidden if g != small), None)
+    if other is None or counts[other] - moved < 0:
+        return
+    second = {**counts, small: counts[small] + moved, other: counts[other] - moved}
+    (folder / "second").mkdir()
+    verdicts = []
+    for earlier in (counts, second):
+        where = folder / ("second" if earlier is second else "")
+        report = check_file(_one_way(where / "earlier.csv", earlier), "ons")
+        if report.safe is None or [list(r.hidden[:, 0]) for r in report.records] != [
+            list(r.hidden[:, 0]) for r in first.records
+        ]:
+            return  # the two would not publish the same
+        history = MemoryReleaseHistory()
+        history.record_release("rel-1", "project-a", report.records)
+        checked = check_file(_one_way(folder / "new.csv", new), "ons", history)
+        rule = next(r for r in checked.results if r.rule == "differencing")
+        verdicts.append((rule.passed, sorted(rule.cells)))
+    assert verdicts[0] == verdicts[1], (counts, second, new)

@@ -13,11 +13,12 @@ the checker cannot know how two tables' populations relate, every way they could
   cohort less those who moved away).
 
 Everything a table published is a known sum of atoms: its cells, and its totals where they are
-published. A hidden cell is a sum whose value is known to the environment when it suppressed
-the cell itself, and unknown when the file came in suppressed. The new table is refused when,
-under a hypothesis its published counts do not rule out, those sums fix
+published. A hidden cell is a sum whose value is unknown to the attacker, and to the checks:
+even where the environment suppressed the cell itself and keeps its true count, no verdict
+depends on that count, or a refusal would tell it. The new table is refused when, under a
+hypothesis the published counts do not rule out, those sums fix
 
-- a cell any of the tables hid as too small, or any cell a file came in hiding, or
+- a cell any of the tables hid (for being small, or to protect one that was), or
 - the number of people in a group of atoms (a run of bands × a category, in one segment) to a
   value between 1 and the threshold — the 16-17-year-olds between ``0-17`` and ``0-15``, or
   the three people between two nested populations.
@@ -349,14 +350,17 @@ def _audit_sums(
     empty: np.ndarray,
 ) -> list[Exposure] | None:
     """The audit of one set of sums with the ``empty`` atoms taken to hold nobody; None when
-    the known counts cannot hold then."""
+    the published counts cannot hold then.
+
+    Only published counts decide anything here, never the true counts of cells the
+    environment hid: a verdict that depended on them would be an oracle (a table of ``C,10``
+    refused only when the hidden C is 10 tells another project's analyst that it is)."""
     every = np.vstack([np.array(s.vectors) for s in sums])
     every[:, empty] = 0
     values = np.concatenate([np.array(s.values) for s in sums])
-    known = ~np.isnan(values)
-    if not _possible(every[known], values[known]):
-        return None
     shown = np.concatenate([np.array(s.published, dtype=bool) for s in sums])
+    if not _possible(every[shown], values[shown]):
+        return None
     published = every[shown]
     shown_values = values[shown]
     zero = always_zero(published, shown_values) | empty
@@ -555,8 +559,8 @@ def _possible(sums: np.ndarray, values: np.ndarray) -> bool:
     """Whether some non-negative counts of atoms give every known sum its value.
 
     When none do (a numerator that is larger than its denominator cannot hold the same people),
-    the hypothesis is false and what it would expose is not real. Unknown counts (cells a file
-    came in hiding) constrain nothing.
+    the hypothesis is false and what it would expose is not real. Hidden cells constrain
+    nothing: an attacker does not know them, so neither may the verdict.
     """
     if sums.shape[0] == 0:
         return True

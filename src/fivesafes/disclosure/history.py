@@ -9,11 +9,13 @@ a union of its categories can be compared with it.
 
 A table enters the history however it was made. Where the environment itself suppressed a
 table (checking raw counts and publishing the safe version) it knows the true counts of the
-hidden cells and keeps them. Where the file came in already suppressed — by the safe API, by R,
-by hand — the hidden cells' counts are unknown: they are kept as unknowns that must stay
-hidden, and the checks solve over what was published, which is all an attacker has too. The
-environment never trusts counts the analyst's own code wrote down beside a table: a forged
-"true count" could rule out the very relation between two tables that an attack uses.
+hidden cells and keeps them, for the record: no check's verdict depends on them (or a refusal
+would tell them), and every hidden cell stays protected. Where the file came in already
+suppressed — by the safe API, by R, by hand — the hidden cells' counts are unknown: they are
+kept as unknowns that must stay hidden. Either way the checks solve over what was published,
+which is all an attacker has too. The environment never trusts counts the analyst's own code
+wrote down beside a table: a forged "true count" could rule out the very relation between two
+tables that an attack uses.
 
 The history lives inside the environment, beside the data, never with the released files.
 Each release's tables are written as one unit keyed by the release — one file, made by one
@@ -76,9 +78,11 @@ class ReleasedTable:
 
     @property
     def protected(self) -> np.ndarray:
-        """Hidden cells no later release may reveal: those hidden for being small, and every
-        cell a file came in hiding (why it was hidden is unknown, so it is kept hidden)."""
-        return np.asarray(self.hidden & (self.primary | self.withheld))
+        """Hidden cells no later release may reveal: every one. Which were hidden for being
+        small and which to protect them is the true counts' doing, and a check that let a
+        later table reveal only the second kind would tell, by passing, that a cell was not
+        small; a file's own hidden cells are unknown anyway."""
+        return np.asarray(self.hidden | self.withheld)
 
 
 class ReleaseHistory(Protocol):
