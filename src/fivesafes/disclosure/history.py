@@ -59,8 +59,6 @@ class ReleasedTable:
     true_totals: bool
     release: str = ""
     project: str = ""
-    source: str = ""
-    """The output the counts came from (``output/table.csv: with_asthma``), for reports."""
 
     @property
     def label(self) -> str:
@@ -138,7 +136,6 @@ def to_document(release: ReleasedTable) -> dict[str, Any]:
         "name": release.name,
         "release": release.release,
         "project": release.project,
-        "source": release.source,
         "rows": _dimension(table.rows),
         "columns": _dimension(table.columns),
         "counts": table.counts.tolist(),
@@ -184,7 +181,6 @@ def from_document(doc: dict[str, Any], fallback_release: str = "") -> ReleasedTa
         bool(doc["true_totals"]),
         doc.get("release") or fallback_release,
         doc.get("project", ""),
-        doc.get("source", ""),
     )
 
 
