@@ -87,6 +87,10 @@ COMMANDS: dict[str, Listed] = {
     "check-output": Listed(
         "disclosure", "Check an output table against the disclosure rules and print the report."
     ),
+    "chart": Listed(
+        "disclosure",
+        "Draw the chart of a table that passes, linked to it: the only kind of chart that leaves.",
+    ),
     "release": Listed("release", "Release checked outputs: request, two blind reviews, publish."),
     "dashboard": Listed(
         "dashboard",

@@ -93,9 +93,10 @@ def chart_command(
     title: Annotated[str | None, typer.Option("--title", help="The chart's title")] = None,
     profile: Annotated[str, typer.Option("--profile", help="Rules it passes")] = "default",
 ) -> None:
-    """Draw the picture of a table that may go out beside it, linked to it: the only kind of
-    chart release lets leave. For analyses that make their tables themselves (the R helpers
-    call it); run it where the analysis runs, with paths as the study names them."""
+    """Draw the chart of a table that passes, linked to it: the only kind of chart that leaves.
+
+    For analyses that write their tables themselves, without the safe helpers (Python's or
+    R's); run it where the analysis runs, with paths as the study names them."""
     from fivesafes.disclosure import TableError, load_profiles
     from fivesafes.disclosure.charts import ChartRefused, draw_table
 
