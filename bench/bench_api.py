@@ -21,6 +21,7 @@ load must see the new data.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import statistics
@@ -76,10 +77,32 @@ def account(person_id: str, role: Role) -> NewAccount:
     )
 
 
+STORE_CODE = (
+    "src/fivesafes/store",
+    "src/fivesafes/ingest",
+    "src/fivesafes/synth",
+    "src/fivesafes/model",
+)
+
+
+def code_version() -> str:
+    """The git trees of the code that makes a store's contents: a cached store is reused only
+    while they are unchanged (uncommitted edits are not seen: commit before benchmarking)."""
+    repo = Path(__file__).resolve().parents[1]
+    trees = subprocess.run(
+        ["git", "rev-parse", *(f"HEAD:{folder}" for folder in STORE_CODE)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return hashlib.sha256(trees.encode()).hexdigest()[:12]
+
+
 def build(work: Path, patients: int) -> Setup:
-    """Synthetic people, loaded once (kept under ``work`` for the next run), and a clinician
-    linked to the practice with the most registrations."""
-    root = work / f"store-{patients}"
+    """Synthetic people, loaded once (kept under ``work``, keyed by the code version, for the
+    next run), and a clinician linked to the practice with the most registrations."""
+    root = work / f"store-{patients}-{code_version()}"
     data_dir = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
     env = {**os.environ, "FIVESAFES_DATA_DIR": str(data_dir.root)}
     tokens = root / "tokens"

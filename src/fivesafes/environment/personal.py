@@ -113,7 +113,7 @@ def own_record(records: Records, credential: str | None, nhs_number: str | None)
         own = _own(records, session, credential, nhs_number)
         require_scope(records.cp, own.caller, "Patient", Permission.READ, ACTION)
         found = _patient(records, own.nhs_number)
-        log_reads(records.cp, own.caller, [(found.id, ["Patient"], "self")])
+        log_reads(records, own.caller, [(found.id, ["Patient"], "self")])
         return found
 
 

@@ -7,7 +7,8 @@ place would have to wait for every reader to go away, or every reader would fail
 
 So no writer ever writes the file readers have open. :func:`writing` copies the current version
 beside it (``store.duckdb.next``), lets the writer change the copy in its usual transaction,
-checkpoints it into one self-contained file and renames it over ``store.duckdb``: the atomic
+adds the lookup indexes readers need (:mod:`.indexes`), checkpoints it into one
+self-contained file and renames it over ``store.duckdb``: the atomic
 rename is the commit. A reader that opened the old version keeps reading it (an open file
 outlives its name) until it opens the store again, so it always sees one whole version, never
 half a load; a reader that opens after the rename sees the new one. :class:`Follower` is that
@@ -27,16 +28,19 @@ import itertools
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
+from fivesafes.store import indexes
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
+T = TypeVar("T")
 NEXT_SUFFIX = ".next"
 _OPENED = itertools.count()
 LOCK_SUFFIX = ".lock"
@@ -88,6 +92,7 @@ def writing(data_dir: DataDir) -> Iterator[Store]:
         store = Store(duckdb.connect(str(fresh)), data_dir.key_file, fresh)
         try:
             yield store
+            indexes.ensure(store.con)
             store.con.execute("CHECKPOINT")
         except BaseException:
             store.close()
@@ -110,6 +115,8 @@ class _Version:
     con: duckdb.DuckDBPyConnection
     readers: int = 0
     retired: bool = False
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+    """Answers worked out once for this version (it never changes once committed)."""
 
 
 def _identity(path: Path) -> tuple[int, int, int, int]:
@@ -129,6 +136,7 @@ class Follower:
     threads: int = 2
     _current: _Version | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _reading: threading.local = field(default_factory=threading.local)
 
     def _open(self) -> _Version:
         """Open the version the store's name points at now.
@@ -180,6 +188,8 @@ class Follower:
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on the newest committed version of the store."""
         version = self._newest()
+        outer = getattr(self._reading, "version", None)
+        self._reading.version = version
         try:
             cursor = version.con.cursor()
             try:
@@ -187,7 +197,21 @@ class Follower:
             finally:
                 cursor.close()
         finally:
+            self._reading.version = outer
             self._release(version)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``'s answer for the version this thread is reading, worked out once per
+        version: a committed version never changes, so what it holds (who is registered where,
+        which types have history) can be reused by every request that reads it. Only inside
+        :meth:`reading`."""
+        version: _Version | None = getattr(self._reading, "version", None)
+        if version is None:
+            raise RuntimeError("memo is for use inside reading()")
+        if key not in version.memo:  # two threads may both compute it; either answer is right
+            version.memo[key] = compute()
+        found: T = version.memo[key]
+        return found
 
     def close(self) -> None:
         with self._lock:
