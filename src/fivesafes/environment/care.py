@@ -152,6 +152,14 @@ def _access(
     return Access(who, None, who.ods_code, _consenting(session) if needs_consent else ())
 
 
+def _in_care(records: Records, cur: duckdb.DuckDBPyConnection, access: Access) -> dict[str, str]:
+    """Everyone related to the clinician's organisation, and how, in the version being read
+    (worked out once a version: :func:`fivesafes.store.resources.relationships`)."""
+    ods = access.ods_code
+    assert ods is not None
+    return records.follower.memo(("related", ods), lambda: store.relationships(cur, ods))
+
+
 def _relationship(
     records: Records,
     cur: duckdb.DuckDBPyConnection,
@@ -167,11 +175,7 @@ def _relationship(
                 who.principal, Action.MANAGE_OWN_RECORD, "a person reads only their own record"
             )
         return "self"
-    ods = access.ods_code
-    assert ods is not None
-    found = records.follower.memo(("related", ods), lambda: store.relationships(cur, ods)).get(
-        patient
-    )
+    found = _in_care(records, cur, access).get(patient)
     if found:
         return found
     if reason and reason.strip():
@@ -342,11 +346,16 @@ def search(
         within = access.within(hide_restricted=hide)
         relationship_of: dict[str, str] = {}
         target = _single_patient(cur, query)
-        if target is not None and not access.is_person and reason and reason.strip():
-            relationship = _relationship(records, cur, access, target, reason)
-            if relationship == "break-glass":
+        if target is not None and not access.is_person:
+            if target in _in_care(records, cur, access):
+                # The search names one person in the caller's care, so only their resources can
+                # match: asking for that one person is the same answer, without the join.
                 within = access.within(target, hide_restricted=hide)
-                relationship_of[target] = relationship
+            elif reason and reason.strip():
+                relationship = _relationship(records, cur, access, target, reason)
+                if relationship == "break-glass":
+                    within = access.within(target, hide_restricted=hide)
+                    relationship_of[target] = relationship
         total, found = store.search(cur, query, within, _with_history(records, cur))
         included = _included(cur, who, query.rtype, found, include, revinclude, within)
         matches = tuple(_shown(access, f) for f in found)
@@ -471,9 +480,7 @@ def choices(
             relationship = _relationship(records, cur, access, patient, reason)
             targets = [(patient, relationship)]
         else:
-            ods = access.ods_code
-            assert ods is not None
-            related = records.follower.memo(("related", ods), lambda: store.relationships(cur, ods))
+            related = _in_care(records, cur, access)
             targets = [(p, "in-care") for p in _recorded_patients(session, cur, related)]
         found = []
         for pid, _ in targets:
