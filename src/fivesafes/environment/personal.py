@@ -13,7 +13,8 @@ SHA-256 under a signed checkpoint (the environment's signature on it), and the a
 brought up to date at its next rebuild.
 
 Choices (opt-outs, consents) go to the control plane's own tables, where the next extraction and
-the next clinician read look. Shared data (sleep, steps, heart rate) is uploaded as
+the next clinician read look. Shared data (steps, sleep, heart rate, weight, food, exercise:
+the LOINC codes of ``fivesafes.ingest.flatten.WEARABLE_KINDS``) is uploaded as
 patient-generated Observations: each marked as such, checked like any load (bad records rejected
 with rule and path, the rest kept), visible to clinicians only under the person's consent for
 care, and deletable by the person.

@@ -17,8 +17,9 @@ version once no request is still using it. Writers queue on ``store.duckdb.lock`
 so two loads never race; a writer killed part-way leaves only a ``.next`` file, which the next
 writer removes, and the store as it was.
 
-The price is a copy of the file per write (about a second per 300 MB here) and twice its size
-on disk while writing; ``docs/architecture.md`` has the figures and the alternatives.
+The price is a copy of the file per write (0.6 s for the 459 MB of 100,000 patients here) and
+twice its size on disk while writing; ``docs/architecture.md`` has the figures and the
+alternatives.
 """
 
 from __future__ import annotations
