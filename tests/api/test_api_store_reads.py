@@ -19,8 +19,21 @@ def test_a_committed_store_has_the_lookup_indexes_and_reads_use_them(world: Worl
     assert {"ix_patient_id", "ix_patient_nhs_number", "ix_observation_patient_ref"} <= names
     assert {"ix_episodeofcare_organisation_ref", "ix_history_id"} <= names
     assert "Index Scan" in plan[0][1]
-    with writing(world.data_dir) as store:
-        assert indexes.ensure(store.con) == []  # a load keeps them: nothing to add again
+    with writing(world.data_dir, bulk=False) as store:
+        assert indexes.ensure(store.con) == []  # a small write keeps them up to date
+
+
+def test_a_bulk_write_drops_the_indexes_and_commits_them_rebuilt(fresh_world: World) -> None:
+    def names() -> set[str]:
+        with duckdb.connect(str(fresh_world.data_dir.database), read_only=True) as con:
+            rows = con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()
+        return {str(r[0]) for r in rows}
+
+    before = names()
+    with writing(fresh_world.data_dir) as store:  # a load: written without them
+        left = store.con.execute("SELECT count(*) FROM duckdb_indexes()").fetchone()
+        assert left == (0,)
+    assert names() == before and "ix_patient_id" in before
 
 
 def test_what_a_reader_works_out_once_follows_the_next_version(fresh_world: World) -> None:

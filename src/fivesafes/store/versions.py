@@ -77,9 +77,11 @@ def _remove(*paths: Path) -> None:
 
 
 @contextmanager
-def writing(data_dir: DataDir) -> Iterator[Store]:
+def writing(data_dir: DataDir, *, bulk: bool = True) -> Iterator[Store]:
     """A writable copy of the store's current version; it becomes the current version when the
-    block ends without an error, and is thrown away when it does not."""
+    block ends without an error, and is thrown away when it does not. A ``bulk`` writer (a
+    load) writes without the lookup indexes, which are built again before the commit; a small
+    write (``bulk=False``) keeps them up to date as it goes."""
     database = data_dir.database
     fresh = _sibling(database, NEXT_SUFFIX)
     fresh_wal = _sibling(fresh, ".wal")
@@ -92,6 +94,8 @@ def writing(data_dir: DataDir) -> Iterator[Store]:
                 shutil.copyfile(old_wal, fresh_wal)
         store = Store(duckdb.connect(str(fresh)), data_dir.key_file, fresh)
         try:
+            if bulk:
+                indexes.drop(store.con)
             yield store
             indexes.ensure(store.con)
             store.con.execute("CHECKPOINT")

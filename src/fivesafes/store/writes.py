@@ -55,7 +55,7 @@ def write_resources(
     what was quarantined, by rule. ``before_commit`` sees the report and the store just
     before COMMIT (to refuse the change, or to log it); raising there stores nothing."""
     path = _submission(data_dir, resources, label)
-    with writing(data_dir) as store:
+    with writing(data_dir, bulk=False) as store:
 
         def check(report: LoadReport) -> None:
             if before_commit is not None:
@@ -81,7 +81,7 @@ def delete_resources(
     """Delete resources (type, id): each current version moves to history, and a tombstone
     says when it went; returns the change's id."""
     change_id = "del-" + uuid.uuid4().hex[:12]
-    with writing(data_dir) as store:
+    with writing(data_dir, bulk=False) as store:
         con = store.con
         con.execute("BEGIN TRANSACTION")
         try:
