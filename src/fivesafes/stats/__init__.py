@@ -25,6 +25,7 @@ from fivesafes.stats.indicators import (
     rate,
     wilson_interval,
 )
+from fivesafes.stats.inequality import InequalityIndex, sii
 from fivesafes.stats.plotting import alt_text, plot_funnel, plot_run_chart, plot_spc, save_figure
 from fivesafes.stats.run_chart import RunChartResult, run_chart
 from fivesafes.stats.spc_model import (
@@ -46,6 +47,7 @@ __all__ = [
     "FunnelResult",
     "ImprovementDirection",
     "IndicatorValue",
+    "InequalityIndex",
     "PointType",
     "Rule",
     "RunChartResult",
@@ -70,6 +72,7 @@ __all__ = [
     "rate_funnel_limits",
     "run_chart",
     "save_figure",
+    "sii",
     "u_chart",
     "wilson_interval",
     "write_icon",
