@@ -27,6 +27,13 @@ from fivesafes.stats.indicators import (
 )
 from fivesafes.stats.inequality import InequalityIndex, sii
 from fivesafes.stats.plotting import alt_text, plot_funnel, plot_run_chart, plot_spc, save_figure
+from fivesafes.stats.ratios import (
+    RatioFunnel,
+    expected_count,
+    ratio_funnel,
+    standardised_rate,
+    standardised_ratio,
+)
 from fivesafes.stats.run_chart import RunChartResult, run_chart
 from fivesafes.stats.spc_model import (
     AssuranceIcon,
@@ -49,6 +56,7 @@ __all__ = [
     "IndicatorValue",
     "InequalityIndex",
     "PointType",
+    "RatioFunnel",
     "Rule",
     "RunChartResult",
     "SpcGroup",
@@ -60,6 +68,7 @@ __all__ = [
     "c_chart",
     "dsr",
     "exact_poisson_interval",
+    "expected_count",
     "p_chart",
     "plot_funnel",
     "plot_run_chart",
@@ -70,9 +79,12 @@ __all__ = [
     "rate",
     "rate_funnel",
     "rate_funnel_limits",
+    "ratio_funnel",
     "run_chart",
     "save_figure",
     "sii",
+    "standardised_rate",
+    "standardised_ratio",
     "u_chart",
     "wilson_interval",
     "write_icon",
