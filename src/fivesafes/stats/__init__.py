@@ -45,6 +45,12 @@ from fivesafes.stats.spc_model import (
     VariationIcon,
 )
 from fivesafes.stats.spc_rules import Rule
+from fivesafes.stats.waiting_list import (
+    WaitingListSimulation,
+    WaitingListSummary,
+    simulate_waiting_list,
+    summarise_waiting_list,
+)
 from fivesafes.stats.xmr import xmr
 
 __all__ = [
@@ -63,6 +69,8 @@ __all__ = [
     "SpcPoint",
     "SpcResult",
     "VariationIcon",
+    "WaitingListSimulation",
+    "WaitingListSummary",
     "alt_text",
     "byars_interval",
     "c_chart",
@@ -83,8 +91,10 @@ __all__ = [
     "run_chart",
     "save_figure",
     "sii",
+    "simulate_waiting_list",
     "standardised_rate",
     "standardised_ratio",
+    "summarise_waiting_list",
     "u_chart",
     "wilson_interval",
     "write_icon",
