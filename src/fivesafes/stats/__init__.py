@@ -26,6 +26,7 @@ from fivesafes.stats.indicators import (
     wilson_interval,
 )
 from fivesafes.stats.inequality import InequalityIndex, sii
+from fivesafes.stats.its import ItsResult, interrupted_time_series
 from fivesafes.stats.plotting import alt_text, plot_funnel, plot_run_chart, plot_spc, save_figure
 from fivesafes.stats.ratios import (
     RatioFunnel,
@@ -61,6 +62,7 @@ __all__ = [
     "ImprovementDirection",
     "IndicatorValue",
     "InequalityIndex",
+    "ItsResult",
     "PointType",
     "RatioFunnel",
     "Rule",
@@ -77,6 +79,7 @@ __all__ = [
     "dsr",
     "exact_poisson_interval",
     "expected_count",
+    "interrupted_time_series",
     "p_chart",
     "plot_funnel",
     "plot_run_chart",
