@@ -18,7 +18,6 @@ intervals on n − 4 degrees of freedom, as Stata's ``newey`` and R's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -36,7 +35,7 @@ MIN_EACH_SIDE = 3
 
 def newey_west_lag(n: int) -> int:
     """The rule-of-thumb lag ⌊4 (n/100)^(2/9)⌋ (Newey & West 1994)."""
-    return int(math.floor(4 * (n / 100) ** (2 / 9)))
+    return int(4 * (n / 100) ** (2 / 9))  # truncation is the floor for a positive number
 
 
 def newey_west_covariance(
