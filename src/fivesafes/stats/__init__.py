@@ -5,6 +5,7 @@ Depends only on numpy, scipy and matplotlib, never on other fivesafes stages, so
 analysts can use it on released aggregates anywhere.
 """
 
+from fivesafes.stats.area_profile import AreaProfile, area_profile, similar_areas, spine_row
 from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
 from fivesafes.stats.cusum import (
     CusumResult,
@@ -67,6 +68,7 @@ from fivesafes.stats.xmr import xmr
 __all__ = [
     "ESP2013",
     "ESP2013_BANDS",
+    "AreaProfile",
     "AssuranceIcon",
     "CusumResult",
     "FunnelResult",
@@ -86,6 +88,7 @@ __all__ = [
     "WaitingListSimulation",
     "WaitingListSummary",
     "alt_text",
+    "area_profile",
     "byars_interval",
     "c_chart",
     "cusum_arl",
@@ -111,7 +114,9 @@ __all__ = [
     "run_chart",
     "save_figure",
     "sii",
+    "similar_areas",
     "simulate_waiting_list",
+    "spine_row",
     "standardised_rate",
     "standardised_ratio",
     "summarise_waiting_list",
