@@ -7,6 +7,7 @@ analysts can use it on released aggregates anywhere.
 
 from fivesafes.stats.area_profile import AreaProfile, area_profile, similar_areas, spine_row
 from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
+from fivesafes.stats.bed_occupancy import OccupancyPattern, occupancy_pattern
 from fivesafes.stats.cusum import (
     CusumResult,
     VladResult,
@@ -63,6 +64,14 @@ from fivesafes.stats.waiting_list import (
     simulate_waiting_list,
     summarise_waiting_list,
 )
+from fivesafes.stats.workforce import (
+    WorkforceProjection,
+    project_workforce,
+    sickness_absence_rate,
+    stability_index,
+    turnover_rate,
+    vacancy_rate,
+)
 from fivesafes.stats.xmr import xmr
 
 __all__ = [
@@ -76,6 +85,7 @@ __all__ = [
     "IndicatorValue",
     "InequalityIndex",
     "ItsResult",
+    "OccupancyPattern",
     "PointType",
     "RatioFunnel",
     "Rule",
@@ -87,6 +97,7 @@ __all__ = [
     "VladResult",
     "WaitingListSimulation",
     "WaitingListSummary",
+    "WorkforceProjection",
     "alt_text",
     "area_profile",
     "byars_interval",
@@ -98,11 +109,13 @@ __all__ = [
     "exact_poisson_interval",
     "expected_count",
     "interrupted_time_series",
+    "occupancy_pattern",
     "p_chart",
     "plot_funnel",
     "plot_run_chart",
     "plot_spc",
     "poisson_cusum_weights",
+    "project_workforce",
     "proportion",
     "proportion_funnel",
     "proportion_funnel_limits",
@@ -113,14 +126,18 @@ __all__ = [
     "ratio_funnel",
     "run_chart",
     "save_figure",
+    "sickness_absence_rate",
     "sii",
     "similar_areas",
     "simulate_waiting_list",
     "spine_row",
+    "stability_index",
     "standardised_rate",
     "standardised_ratio",
     "summarise_waiting_list",
+    "turnover_rate",
     "u_chart",
+    "vacancy_rate",
     "vlad",
     "wilson_interval",
     "write_icon",
