@@ -268,6 +268,12 @@ def cusum_threshold(
     lo = 1 / scaling
     if rate(lo) <= false_alarm:
         return lo
+    # grow the bracket from below: the unreachable bound can be far larger than needed, and
+    # the chain has threshold x scaling states
+    top = min(1.0, hi)
+    while top < hi and rate(top) > false_alarm:
+        lo, top = top, min(2 * top, hi)
+    hi = top
     while hi - lo > 1 / scaling:
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if rate(mid) <= false_alarm else (mid, hi)
