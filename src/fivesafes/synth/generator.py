@@ -34,8 +34,10 @@ from fivesafes.synth.primary_care import (
     observation_batch,
 )
 from fivesafes.synth.records import Batch, Ids, Reference, references
+from fivesafes.synth.social_care import COLUMNS, social_care_rows, spoil
+from fivesafes.synth.social_care import FAULTS_FILE as CARE_FAULTS_FILE
 from fivesafes.synth.wearables import wearable_batch
-from fivesafes.synth.workforce import workforce_rows
+from fivesafes.synth.workforce import RETURNS_COLUMNS, workforce_returns, workforce_rows
 
 CHUNK = 5_000
 MIN_PATIENTS_FOR_FAULTS = 10
@@ -152,7 +154,12 @@ def generate(
     nothing is shown.
     """
     _check(patients, faults)
-    geo_seq, nhs_seq, work_seq, fault_seq, chunk_seq = np.random.SeedSequence(seed).spawn(5)
+    # a sixth stream for social care leaves the first five, and so every other file, as before
+    geo_seq, nhs_seq, work_seq, fault_seq, chunk_seq, care_seq = np.random.SeedSequence(seed).spawn(
+        6
+    )
+    care_rng = np.random.Generator(np.random.PCG64(care_seq))
+    care_rows: list[list[str]] = []
     n_chunks = math.ceil(patients / CHUNK)
     chunk_seqs = chunk_seq.spawn(n_chunks)
     geo = build_geography(np.random.Generator(np.random.PCG64(geo_seq)), patients)
@@ -182,6 +189,7 @@ def generate(
             lo, hi = c * CHUNK, min(patients, (c + 1) * CHUNK)
             cohort = make_cohort(rng, geo, lo, nhs[lo:hi], ensure_death=c == 0)
             batches = _chunk(rng, cohort, geo, gp_services, ids)
+            care_rows.extend(social_care_rows(care_rng, cohort, geo, batches["Encounter"]))
             spoiled: list[Fault] = injector.inject(cohort, batches, c == 0) if injector else []
             before = dict(files.lines)
             for name in FHIR_FILES:
@@ -205,9 +213,30 @@ def generate(
             report(hi)
         written.extend(WrittenFile(f"{name}.ndjson", files.lines[name]) for name in FHIR_FILES)
 
+    care_faults = spoil(care_rng, care_rows, faults) if faults > 0 else []
+    care_file = "social_care_events.csv"
+    written.append(WrittenFile(care_file, write_csv(out / care_file, COLUMNS, care_rows)))
+    care_faults_path = out / CARE_FAULTS_FILE
+    if care_faults:
+        care_faults_path.write_bytes(orjson.dumps(care_faults, option=orjson.OPT_INDENT_2))
+    elif care_faults_path.exists():
+        care_faults_path.unlink()
     faults_path = out / FAULTS_FILE
     if injector is not None:
         faults_path.write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))
     elif faults_path.exists():
         faults_path.unlink()
     return SynthSummary(out, patients, seed, faults, tuple(written), len(found))
+
+
+def write_published_workforce(path: Path, patients: int, seed: int = 0) -> Path:
+    """Write the published workforce statistics of the organisations ``generate(patients,
+    seed)`` makes (same geography, same staff in post), for a board to read beside the
+    environment's released outputs."""
+    _check(patients, 0.0)
+    geo_seq, _, work_seq, _, _ = np.random.SeedSequence(seed).spawn(5)
+    geo = build_geography(np.random.Generator(np.random.PCG64(geo_seq)), patients)
+    rows = workforce_returns(np.random.Generator(np.random.PCG64(work_seq)), geo, patients)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(path, list(RETURNS_COLUMNS), rows)
+    return path
