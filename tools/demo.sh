@@ -110,6 +110,37 @@ print(describe_publication(demo_release(DataDir.from_env(), study, files, "emerg
 print(demo_dashboard(DataDir.from_env(), "emergency-admissions", Path(sys.argv[4])))
 PY
 
+step "10b. A board pack: local needs, evaluation, safety, capacity - released as counts, drawn"
+"$BIN/fivesafes" project submit board-pack examples/board-pack/application.toml --token "$ANA"
+"$BIN/fivesafes" project approve board-pack --until "$(date -d '+1 year' +%F)" \
+    --reasons "Planning and safety monitoring with aggregate counts" \
+    --key "$DEMO/val-signing.pem" --token "$VAL"
+cp -r examples/board-pack "$DEMO/board-pack"
+"$BIN/fivesafes" submit --project "$DEMO/board-pack" --project-id board-pack --token "$ANA"
+"$BIN/python" - "$DEMO/board-pack" "$DEMO/ana.token" "$DEMO/cara.token" "$DEMO/board-dashboard" \
+    "$DEMO/published/workforce_returns.csv" "$PATIENTS" <<'PY'
+import sys
+from dataclasses import replace
+from pathlib import Path
+import yaml
+from fivesafes.dashboards import BOARD_SETTINGS, demo_dashboard
+from fivesafes.release import demo_release, describe_publication
+from fivesafes.store.config import DataDir
+from fivesafes.synth.generator import write_published_workforce
+
+study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
+declared = yaml.safe_load((study / "project.yaml").read_text())["actions"]["counts"]["outputs"]
+files = list(declared["moderately_sensitive"].values())
+checkers = ("demo-checker-e", "demo-checker-f")
+print(describe_publication(demo_release(DataDir.from_env(), study, files, "board-pack",
+                                        analyst, custodian, checkers)))
+# the organisations' published workforce statistics (public, not patient data) for the same
+# synthetic trusts and practices as the store holds
+published = write_published_workforce(Path(sys.argv[5]), int(sys.argv[6]), seed=1)
+settings = replace(BOARD_SETTINGS, published=(published,))
+print(demo_dashboard(DataDir.from_env(), "board-pack", Path(sys.argv[4]), settings))
+PY
+
 step "11. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
 PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
 import json, sys
@@ -199,4 +230,5 @@ step "12. The public ledger: every action above, verifiable by anyone"
 "$BIN/fivesafes" ledger public
 echo
 echo "Everything the demo made is in $DEMO/: the studies' outputs in $DEMO/study/output/ and"
-echo "$DEMO/board/output/, released files under $DEMO/data/released/, the dashboard in $DEMO/dashboard/."
+echo "$DEMO/board/output/, released files under $DEMO/data/released/, the dashboards in $DEMO/dashboard/"
+echo "and $DEMO/board-dashboard/."

@@ -63,7 +63,8 @@ def profile_tables(suppress: bool = False) -> dict[str, ReleasedTable]:
         {"age_band": "65+", "population": 1600, "diabetes": 150},
     ]
     deprivation = [
-        {"region": a, "imd_quintile": q, "population": 480} for a in AREAS for q in range(1, 6)
+        {"region": a, "most_deprived_40": 480 + 100 * k, "population": 2400}
+        for k, a in enumerate(AREAS)
     ]
     return {
         "profile_region": table("profile_region", rows),
@@ -226,13 +227,19 @@ def test_funnel_section_uses_the_age_specific_expectation(tmp_path: Path) -> Non
 
 
 def test_waiting_list_section_applies_the_formulas_and_simulates(tmp_path: Path) -> None:
-    weeks = [dt.date(2024, 4, 1) + dt.timedelta(weeks=w) for w in range(16)]
+    # 16 weeks with 1,600 referrals and 1,520 removals: 100 and 95 a week
     rows = [
-        {"week": w.isoformat(), "referrals": 100, "removals": 95, "waiting": 300} for w in weeks
+        {
+            "interval_start": "2024-04-01",
+            "interval_end": "2024-07-21",
+            "referrals": 1600,
+            "removals": 1520,
+            "waiting": 300,
+        }
     ]
     seen: list[tuple[int, int]] = []
     section = waiting_list_section(
-        {"waiting_list_by_week": table("waiting_list_by_week", rows)},
+        {"waiting_list": table("waiting_list", rows)},
         tmp_path,
         target_weeks=4,
         weeks_ahead=8,
@@ -246,15 +253,45 @@ def test_waiting_list_section_applies_the_formulas_and_simulates(tmp_path: Path)
     assert "1.05 - the list will grow" in html  # 100 / 95
     assert "(+10% on today&#x27;s)" in html or "(+10% on today's)" in html
     assert seen[-1] == (5, 5) and "over the next 8 weeks" in section.figures[0].alt
+    hidden = table("waiting_list", [{**rows[0], "waiting": REDACTED}])
+    blank = waiting_list_section(
+        {"waiting_list": hidden}, tmp_path, target_weeks=4, weeks_ahead=8, runs=5, capacity_change=0
+    )
+    assert blank is not None and "suppressed" in blank.parts[0] and blank.figures == ()
 
 
 def test_occupancy_section_draws_per_day_heatmaps(tmp_path: Path) -> None:
+    # how many of each weekday fall in each season of the year to 31 March 2025, counted here
+    year = [dt.date(2024, 4, 1) + dt.timedelta(days=i) for i in range(365)]
+    seasons = {
+        12: "Winter",
+        1: "Winter",
+        2: "Winter",
+        3: "Spring",
+        4: "Spring",
+        5: "Spring",
+        6: "Summer",
+        7: "Summer",
+        8: "Summer",
+        9: "Autumn",
+        10: "Autumn",
+        11: "Autumn",
+    }
+    days = {(s, d): 0 for s in SEASONS for d in DAYS}
+    for day in year:
+        days[seasons[day.month], day.strftime("%A")] += 1
+    # winter Mondays: 12 beds a night; other winter days 10; the rest 5
+    beds = {
+        k: n * (12 if k == ("Winter", "Monday") else 10 if k[0] == "Winter" else 5)
+        for k, n in days.items()
+    }
     rows = [
         {
+            "interval_start": "2024-04-01",
+            "interval_end": "2025-03-31",
             "season": s,
             "weekday": d,
-            "days": 13,
-            "bed_days": 130 if s == "Winter" else 65,
+            "bed_days": beds[s, d],
             "admissions": REDACTED if (s, d) == ("Summer", "Sunday") else 26,
         }
         for s in SEASONS
@@ -265,7 +302,7 @@ def test_occupancy_section_draws_per_day_heatmaps(tmp_path: Path) -> None:
     )
     assert section is not None
     alts = [f.alt for f in section.figures]
-    assert "highest on Mondays in Winter (10.0)" in alts[0]
+    assert "highest on Mondays in Winter (12.0), lowest on" in alts[0]
     assert len(alts) == 3 and "% of beds occupied" in alts[2]
     assert "1 cell(s) of admissions were suppressed" in "".join(section.parts)
 

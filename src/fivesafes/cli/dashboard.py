@@ -114,6 +114,13 @@ def dashboard_command(
     beds: Annotated[
         float | None, typer.Option("--beds", help="Bed base, for occupancy as a share")
     ] = None,
+    published: Annotated[
+        list[Path] | None,
+        typer.Option("--published", help="A published workforce statistics CSV (repeatable)"),
+    ] = None,
+    demand_growth: Annotated[
+        float, typer.Option("--demand-growth", help="Yearly growth in demand, e.g. 0.03")
+    ] = 0.03,
     data_dir: DataDirOption = None,
 ) -> None:
     """Build a static, offline, accessible HTML dashboard from a project's released outputs."""
@@ -130,6 +137,8 @@ def dashboard_command(
         waiting_runs=runs,
         capacity_change=capacity_change,
         beds=beds,
+        published=tuple(published or ()),
+        demand_growth=demand_growth,
     )
     with progress_bar() as progress:
         task = progress.add_task("verifying releases and drawing charts", total=1)

@@ -24,6 +24,7 @@ from fivesafes.dashboards.released import (
     release_ledger_indexes,
 )
 from fivesafes.dashboards.sections import Section, by_stem
+from fivesafes.dashboards.workforce import read_published, workforce_section
 from fivesafes.governance import ControlPlane
 from fivesafes.release.office import RELEASED_FOLDER
 from fivesafes.stats import ImprovementDirection
@@ -124,6 +125,12 @@ def planning_sections(
             progress=progress,
         ),
         occupancy_section(latest, output, settings.beds),
+        workforce_section(
+            [read_published(path) for path in settings.published],
+            latest,
+            output,
+            settings.demand_growth,
+        ),
     ]
     return [s for s in found if s is not None]
 

@@ -1,20 +1,24 @@
 """Capacity and demand, from released counts.
 
-* **A waiting list** — ``waiting_list_by_week.csv`` (``week, referrals, removals, waiting``):
-  the NHS-R waiting list formulas on the latest weeks (demand and capacity as weekly means,
-  the list's mean wait by Little's law, waiting / removals a week) and a simulation of the list
-  from its latest size under that demand and capacity, repeated to give bands, with a progress
-  bar. The patients' waits so far are not released (only the list's size), so the simulation
-  starts them with exponential waits of the list's mean wait, which is what a list in steady
-  state with first-come first-served treatment has.
-* **Bed occupancy** — ``bed_days_by_weekday_season.csv`` (``season, weekday, days, bed_days,
-  admissions``): beds occupied at midnight and admissions per day, by day of week and
-  season; with a bed base (``--beds``), occupancy as a share of it.
+* **A waiting list** — ``waiting_list.csv`` (``interval_start, interval_end, referrals,
+  removals, waiting``: the period's referrals and removals and the list at its end): the NHS-R
+  waiting list formulas (demand and capacity a week, the list's mean wait by Little's law,
+  waiting / removals a week, Poisson variation) and a simulation of the list from its size under
+  that demand and capacity, repeated to give bands, with a progress bar. The patients' waits so
+  far are not released (only the list's size), so the simulation starts them with exponential
+  waits of the list's mean wait, which is what a list in steady state with first-come
+  first-served treatment has.
+* **Bed occupancy** — ``bed_days_by_weekday_season.csv`` (``interval_start, interval_end,
+  season, weekday, bed_days, admissions``; the days of each kind come from the calendar): beds
+  occupied at midnight and admissions per day, by day of week and season; with a bed base
+  (``--beds``), occupancy as a share of it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +26,8 @@ import numpy as np
 from fivesafes.dashboards.released import ReleasedTable
 from fivesafes.dashboards.sections import Section, count, number, table_html, write_figure
 from fivesafes.stats import simulate_waiting_list, summarise_waiting_list
+from fivesafes.stats.bed_occupancy import DAYS, season
 from fivesafes.stats.plot_planning import plot_occupancy, plot_waiting_list
-
-RECENT_WEEKS = 12
 
 
 def waiting_list_section(
@@ -37,29 +40,25 @@ def waiting_list_section(
     capacity_change: float,
     progress: Callable[[int, int], None] | None = None,
 ) -> Section | None:
-    """The formulas and a simulation of the list, when a weekly table was released."""
-    table = tables.get("waiting_list_by_week")
+    """The formulas and a simulation of the list, when its table was released."""
+    table = tables.get("waiting_list")
     if table is None or not table.rows:
         return None
     title = "Capacity and demand: the waiting list"
-    rows = sorted(table.rows, key=lambda r: r["week"])[-RECENT_WEEKS:]
-    referrals = [count(r["referrals"]) for r in rows]
-    removals = [count(r["removals"]) for r in rows]
-    waiting = count(rows[-1]["waiting"])
-    known = [
-        (a, b) for a, b in zip(referrals, removals, strict=True) if a is not None and b is not None
-    ]
-    if waiting is None or len(known) < 4:
+    row = table.rows[-1]
+    referrals, removals, waiting = (count(row[c]) for c in ("referrals", "removals", "waiting"))
+    weeks = (
+        (date.fromisoformat(row["interval_end"]) - date.fromisoformat(row["interval_start"])).days
+        + 1
+    ) / 7
+    if referrals is None or removals is None or waiting is None or weeks < 1:
         return Section(
-            "waiting",
-            title,
-            ("<p>Not drawn: the list's size or too many weeks of its flows were suppressed.</p>",),
-            (table,),
+            "waiting", title, ("<p>Not drawn: a count it needs was suppressed.</p>",), (table,)
         )
-    demand = float(np.mean([a for a, _ in known]))
-    capacity = float(np.mean([b for _, b in known]))
-    cv_demand = float(np.std([a for a, _ in known]) / demand) if demand else 0.0
-    cv_capacity = float(np.std([b for _, b in known]) / capacity) if capacity else 0.0
+    demand, capacity = referrals / weeks, removals / weeks
+    # weekly counts are not released, only their totals: take them as Poisson
+    cv_demand = 1 / math.sqrt(demand) if demand else 0.0
+    cv_capacity = 1 / math.sqrt(capacity) if capacity else 0.0
     mean_wait = waiting / capacity if capacity else float("inf")
     summary = summarise_waiting_list(
         demand,
@@ -109,15 +108,26 @@ def waiting_list_section(
         ("Pressure (2 x mean wait / target)", f"{summary.pressure:.2f}"),
     ]
     parts = (
-        f"<p>From the latest {len(rows)} weeks released. The simulation runs {runs} times with "
-        f"Poisson referrals and treatment slots day by day, longest waiters first, at "
-        f"{planned:,.0f} removals a week"
+        f"<p>From the {weeks:g} weeks from {row['interval_start']} to {row['interval_end']}. "
+        f"The simulation runs {runs} times with Poisson referrals and treatment slots day by "
+        f"day, longest waiters first, at {planned:,.0f} removals a week"
         + (f" ({capacity_change:+.0%} on today's)" if capacity_change else "")
         + "; the bands hold 90% of the runs.</p>",
         table_html("The NHS-R waiting list formulas on this list", ("Quantity", "Value"), facts),
         figure.html(),
     )
     return Section("waiting", title, parts, (table,), (figure,))
+
+
+def _days(start: date, end: date) -> dict[tuple[str, str], int]:
+    """How many of each weekday in each season there are from ``start`` to ``end``."""
+    found: dict[tuple[str, str], int] = {}
+    day = start
+    while day <= end:
+        key = (season(day), DAYS[day.weekday()])
+        found[key] = found.get(key, 0) + 1
+        day += timedelta(days=1)
+    return found
 
 
 def occupancy_section(
@@ -128,8 +138,12 @@ def occupancy_section(
     if table is None or not table.rows:
         return None
     occupied, admitted = [], []
+    first = table.rows[0]
+    calendar = _days(
+        date.fromisoformat(first["interval_start"]), date.fromisoformat(first["interval_end"])
+    )
     for r in table.rows:
-        days = count(r["days"])
+        days = calendar.get((r["season"], r["weekday"]))
         bed_days, admissions = count(r["bed_days"]), count(r["admissions"])
         if days:
             if bed_days is not None:

@@ -60,7 +60,8 @@ class Settings:
     (in the figure's display unit: percent or per 1,000), by measure name; for the
     decision-maker sections, the local area to profile and which way is better for each of
     its indicators, the date of a change to evaluate per measure, the waiting list's target,
-    horizon, runs and planned change in capacity, and a bed base."""
+    horizon, runs and planned change in capacity, a bed base, and for workforce planning the
+    yearly growth in demand and the published workforce statistics to read."""
 
     improvement: Mapping[str, ImprovementDirection]
     targets: Mapping[str, float]
@@ -72,6 +73,9 @@ class Settings:
     waiting_runs: int = 100
     capacity_change: float = 0.0
     beds: float | None = None
+    demand_growth: float = 0.03
+    published: tuple[Path, ...] = ()
+    """Published workforce statistics files (organisation-level, already public)."""
 
 
 @dataclass(frozen=True)

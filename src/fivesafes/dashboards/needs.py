@@ -5,9 +5,10 @@ Drawn from released counts only:
 
 * ``profile_<area>.csv`` — ``<area>, age_band, population`` and one count column per indicator;
   ``profile_england.csv`` the same for England (without it, England is the sum of the areas when
-  none of their counts was suppressed); ``deprivation_<area>.csv`` — ``<area>, imd_quintile,
-  population`` (for similar areas). Each area's indicator is directly standardised to the
-  European Standard Population 2013 collapsed to the released age bands (Dobson limits);
+  none of their counts was suppressed); ``deprivation_<area>.csv`` — ``<area>,
+  most_deprived_40, population`` (for similar areas: the share living in IMD deciles 1-4).
+  Each area's indicator is directly standardised to the European Standard Population 2013
+  collapsed to the released age bands (Dobson limits);
 * ``inequality_imd_decile.csv`` — ``imd_decile, population`` and one count column per indicator:
   each decile's percentage with Wilson limits, and the SII/RII across them.
 
@@ -79,7 +80,7 @@ def profile_section(
     local = local_area if local_area in areas else sorted(areas)[0]
     features = _features(areas, tables.get(f"deprivation_{area_col}"), used)
     profile = area_profile(
-        values, england, local, polarity=dict(polarity), features=features, neighbours=3
+        values, england, local, polarity=dict(polarity), features=features or None, neighbours=3
     )
     spine = write_figure(plot_spine(profile), out, f"profile-{local}-spine")
     rows = [
@@ -144,31 +145,27 @@ def _features(
     deprivation: ReleasedTable | None,
     used: list[ReleasedTable],
 ) -> dict[str, list[float]]:
-    """Each area's share aged 65 and over and, when released in full, its share in the most
-    deprived IMD quintile."""
+    """Each area's share aged 65 and over (when the age bands allow) and, when released in
+    full, its share living in the most deprived 40% of areas (IMD deciles 1 to 4)."""
     features: dict[str, list[float]] = {}
     for area, rows in areas.items():
         pops = {r["age_band"]: count(r["population"]) or 0.0 for r in rows}
         total = sum(pops.values()) or 1.0
         older = sum(p for b, p in pops.items() if int(b.replace("+", "-").split("-")[0]) >= 65)
-        features[area] = [older / total]
+        features[area] = [older / total] if len(pops) > 1 else []
     if deprivation is not None and deprivation.rows:
         area_col = next(iter(deprivation.rows[0]))
-        shares: dict[str, list[float | None]] = {}
-        for r in deprivation.rows:
-            shares.setdefault(r[area_col], []).append(
-                count(r["population"]) if r["imd_quintile"] == "1" else None
-            )
-        totals: dict[str, list[float | None]] = {}
-        for r in deprivation.rows:
-            totals.setdefault(r[area_col], []).append(count(r["population"]))
-        complete = all(v is not None for vs in totals.values() for v in vs)
-        if complete and set(totals) >= set(features):
+        shares = {
+            r[area_col]: (count(r["most_deprived_40"]), count(r["population"]))
+            for r in deprivation.rows
+        }
+        complete = all(d is not None and p for d, p in shares.values())
+        if complete and set(shares) >= set(features):
             used.append(deprivation)
             for area in features:
-                most = sum(v for v in shares[area] if v is not None)
-                features[area].append(most / (sum(v or 0 for v in totals[area]) or 1.0))
-    return features
+                deprived, people = shares[area]
+                features[area].append((deprived or 0.0) / (people or 1.0))
+    return {a: f for a, f in features.items() if f} if any(features.values()) else {}
 
 
 def inequality_section(tables: Mapping[str, ReleasedTable], out: Path) -> Section | None:
