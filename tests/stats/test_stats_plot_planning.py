@@ -152,3 +152,16 @@ def test_dsr_profiles_draw() -> None:
     profile = area_profile(values, {"deaths": dsr([40] * 19, [2000] * 19)}, "A",
                            polarity={"deaths": "low_is_good"})  # fmt: skip
     assert _by_gid(plot_spine(profile), "area-0")
+
+
+def test_proportions_and_counts_charts() -> None:
+    from fivesafes.stats.plot_planning import plot_counts, plot_proportions
+
+    rows = [("All", 15.0, 12.0, 18.6), ("More deprived", 12.0, 8.5, 16.6)]
+    fig = plot_proportions(rows, title="Care within 28 days")
+    bars = [p for p in fig.axes[0].patches if p.get_gid() == "bars"]
+    assert [b.get_width() for b in bars] == [15.0, 12.0]  # type: ignore[attr-defined]
+    assert "More deprived 12.0% (95% CI 8.5 to 16.6)" in fig.get_label()
+    counts = plot_counts([("0-7", 12), ("no service", 234)], title="Days", y_label="people")
+    bars = [p for p in counts.axes[0].patches if p.get_gid() == "bars"]
+    assert [b.get_height() for b in bars] == [12, 234]  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from fivesafes.dashboards.released import (
     release_ledger_indexes,
 )
 from fivesafes.dashboards.sections import Section, by_stem
+from fivesafes.dashboards.social_care import discharge_section
 from fivesafes.dashboards.workforce import read_published, workforce_section
 from fivesafes.governance import ControlPlane
 from fivesafes.release.office import RELEASED_FOLDER
@@ -125,6 +126,7 @@ def planning_sections(
             progress=progress,
         ),
         occupancy_section(latest, output, settings.beds),
+        discharge_section(latest, output),
         workforce_section(
             [read_published(path) for path in settings.published],
             latest,

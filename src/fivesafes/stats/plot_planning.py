@@ -338,3 +338,36 @@ def plot_projection(
         f"gap of {final.gap_fte:,.1f} FTE."
     )
     return _finish(fig, text)
+
+
+def plot_proportions(
+    rows: Sequence[tuple[str, float, float, float]], *, title: str, x_label: str = "%"
+) -> Figure:
+    """Each group's percentage as a bar with its 95% interval as a whisker: ``rows`` are
+    (group, value, lower, upper) in percent."""
+    fig = Figure(figsize=(8, 0.9 + 0.5 * max(1, len(rows))))
+    ax = fig.add_subplot()
+    ys = list(range(len(rows)))
+    values = [v for _, v, _, _ in rows]
+    ax.barh(ys, values, color=COLOURS.common_cause, gid="bars")
+    ax.errorbar(values, ys, xerr=[[v - lo for _, v, lo, _ in rows],
+                                  [hi - v for _, v, _, hi in rows]],
+                fmt="none", ecolor=COLOURS.mean_line, capsize=4, gid="intervals")  # fmt: skip
+    ax.set_yticks(ys, [g for g, _, _, _ in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel(x_label)
+    ax.set_title(title)
+    fig.subplots_adjust(left=0.38, bottom=0.25)
+    words = "; ".join(f"{g} {v:.1f}% (95% CI {lo:.1f} to {hi:.1f})" for g, v, lo, hi in rows)
+    return _finish(fig, f"{title}. Bar chart with 95% confidence intervals: {words}.")
+
+
+def plot_counts(rows: Sequence[tuple[str, float]], *, title: str, y_label: str) -> Figure:
+    """Counts by category, in the order given."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    ax.bar([c for c, _ in rows], [n for _, n in rows], color=COLOURS.improvement, gid="bars")
+    ax.set_title(title)
+    ax.set_ylabel(y_label)
+    words = "; ".join(f"{c}: {n:,.0f}" for c, n in rows)
+    return _finish(fig, f"{title}. Bar chart of {y_label}: {words}.")

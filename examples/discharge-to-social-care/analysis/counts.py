@@ -1,0 +1,35 @@
+"""Counts of the discharge study, for the output checkers and then the dashboard.
+
+Each row counts people: those discharged, those whose first social care service began within
+28 days of discharge, and those readmitted within 30 days; in all, and for the more and less
+deprived halves of areas (IMD deciles 1-5 and 6-10: at the demo's size finer groups, or local
+authorities, would be suppressed); and people by days from discharge to their first service.
+"""
+
+import duckdb
+
+DATASET = "read_parquet('output/dataset.parquet')"
+OUTCOMES = (
+    "count(*) AS discharged, "
+    "count(*) FILTER (WHERE date_diff('day', discharged, first_service) <= 28) "
+    "AS social_care_within_28_days, "
+    "count(*) FILTER (WHERE readmitted) AS readmitted_within_30_days"
+)
+
+
+def write(query: str, name: str) -> None:
+    duckdb.sql(f"COPY ({query}) TO 'output/{name}' (HEADER)")
+
+
+write(f"SELECT DATE '2022-04-01' AS interval_start, DATE '2025-03-31' AS interval_end, "
+      f"{OUTCOMES} FROM {DATASET}", "discharge_outcomes.csv")  # fmt: skip
+write(f"SELECT CASE WHEN imd_decile <= 5 THEN 'More deprived (deciles 1-5)' "
+      f"ELSE 'Less deprived (deciles 6-10)' END AS deprivation, {OUTCOMES} FROM {DATASET} "
+      "WHERE imd_decile IS NOT NULL GROUP BY ALL ORDER BY deprivation",
+      "discharge_outcomes_by_deprivation.csv")  # fmt: skip
+write(f"""SELECT CASE WHEN first_service IS NULL THEN 'no service'
+               WHEN date_diff('day', discharged, first_service) <= 7 THEN '0-7'
+               WHEN date_diff('day', discharged, first_service) <= 28 THEN '8-28'
+               ELSE 'over 28' END AS days_to_first_service, count(*) AS people
+        FROM {DATASET} GROUP BY ALL ORDER BY days_to_first_service""",
+      "days_to_first_service.csv")  # fmt: skip

@@ -1,0 +1,70 @@
+"""The discharge-to-social-care example study runs on dummy data across the health and social
+care tables, writes only counts, and the dashboard draws its outcomes with their intervals."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import fivesafes.cli.jobs  # noqa: F401  (registers `run`)
+from fivesafes.cli.common import app
+from fivesafes.dashboards import ReleasedTable
+from fivesafes.dashboards.social_care import discharge_section
+from fivesafes.stats import proportion
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "discharge-to-social-care"
+
+
+def _table(stem: str, rows: list[dict[str, object]]) -> ReleasedTable:
+    text = tuple({k: str(v) for k, v in r.items()} for r in rows)
+    return ReleasedTable("", f"output/{stem}.csv", "", "", "", "", "", (), (), None, text)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    study = tmp_path_factory.mktemp("example") / "discharge"
+    shutil.copytree(EXAMPLE, study)
+    result = CliRunner().invoke(app, ["run", "--project", str(study)])
+    assert result.exit_code == 0, result.output
+    return study / "output"
+
+
+def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path) -> None:
+    tables = {}
+    for stem in ("discharge_outcomes", "discharge_outcomes_by_deprivation",
+                 "days_to_first_service"):  # fmt: skip
+        with (outputs / f"{stem}.csv").open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert rows, stem
+        tables[stem] = _table(stem, rows)  # type: ignore[arg-type]
+    (total,) = tables["discharge_outcomes"].rows
+    assert int(total["social_care_within_28_days"]) <= int(total["discharged"])
+    people = sum(int(r["people"]) for r in tables["days_to_first_service"].rows)
+    assert people == int(total["discharged"])  # every person in one band of days
+    section = discharge_section(tables, tmp_path)
+    assert section is not None and len(section.figures) == 3
+
+
+def test_outcomes_are_percentages_with_wilson_limits(tmp_path: Path) -> None:
+    tables = {
+        "discharge_outcomes": _table("discharge_outcomes", [
+            {"interval_start": "2022-04-01", "interval_end": "2025-03-31", "discharged": 400,
+             "social_care_within_28_days": 60, "readmitted_within_30_days": 70}]),
+        "discharge_outcomes_by_deprivation": _table("discharge_outcomes_by_deprivation", [
+            {"deprivation": "More deprived", "discharged": 250,
+             "social_care_within_28_days": 30, "readmitted_within_30_days": "[REDACTED]"},
+            {"deprivation": "Less deprived", "discharged": 150,
+             "social_care_within_28_days": 30, "readmitted_within_30_days": "[REDACTED]"}]),
+    }  # fmt: skip
+    section = discharge_section(tables, tmp_path)
+    assert section is not None
+    html = "".join(section.parts)
+    expected = proportion(60, 400, multiplier=100)
+    assert f"<td>{expected.value:.1f}%</td><td>{expected.lower:.1f} to {expected.upper:.1f}" in html
+    assert "Readmitted within 30 days: More deprived</th><td>not published" in html
+    assert "no NHS number is used or held" in html
+    assert any("20.0% (95% CI" in f.alt for f in section.figures)  # less deprived: 30 / 150
