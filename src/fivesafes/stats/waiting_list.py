@@ -188,10 +188,19 @@ def _one_run(
     initial_waits: list[int],
     target_days: int,
 ) -> tuple[FloatArray, FloatArray, int]:
-    """List size and share within target at the end of each week, for one run."""
+    """List size and share within target at the end of each week, for one run.
+
+    Patients wait in referral order (a deque served from the front); those who withdraw are
+    counted off on their day and skipped when they reach the front. ``present[r]`` counts the
+    patients referred on day r still waiting, so the number waiting longer than the target is
+    kept up to date as days cross it, not recounted each week."""
     waiting: deque[tuple[int, int]] = deque()  # (referral day, day it would withdraw), FIFO
-    leaving = np.zeros(days + 1, dtype=np.int64)  # withdrawals due each day
+    offset = max(initial_waits, default=0)
+    present = np.zeros(days + offset + 1, dtype=np.int64)  # by referral day + offset
+    leaving: list[list[int]] = [[] for _ in range(days + 1)]  # referral days withdrawing
     size = 0
+    crossed = -1  # referral days up to here (offset) are counted in long_waiters
+    long_waiters = 0
 
     def add(day: int) -> None:
         nonlocal size
@@ -199,13 +208,17 @@ def _one_run(
         # chance is memoryless, so a patient already waiting draws from today
         leaves = max(day, 0) + int(rng.geometric(withdrawal)) if withdrawal > 0 else days + 1
         waiting.append((day, leaves))
+        present[day + offset] += 1
         if leaves <= days:
-            leaving[leaves] += 1
+            leaving[leaves].append(day)
         size += 1
 
-    def drop_withdrawn(day: int) -> None:
-        while waiting and waiting[0][1] <= day:
-            waiting.popleft()  # left the list earlier, already counted
+    def gone(referred: int) -> None:
+        nonlocal size, long_waiters
+        present[referred + offset] -= 1
+        size -= 1
+        if referred + offset <= crossed:
+            long_waiters -= 1
 
     for wait in sorted(initial_waits, reverse=True):
         add(-wait)
@@ -216,20 +229,22 @@ def _one_run(
     for day in range(days):
         for _ in range(int(arrivals[day])):
             add(day)
-        size -= int(leaving[day])  # those whose day to withdraw has come
+        for referred in leaving[day]:  # those whose day to withdraw has come
+            gone(referred)
         for _ in range(int(slots[day])):
-            drop_withdrawn(day)
+            while waiting and waiting[0][1] <= day:
+                waiting.popleft()  # withdrew earlier: already counted off
             if not waiting or waiting[0][0] >= day:
                 break  # nobody referred before today is waiting
-            _, leaves = waiting.popleft()  # the longest waiter is treated
+            referred, leaves = waiting.popleft()  # the longest waiter is treated
             if leaves <= days:
-                leaving[leaves] -= 1
-            size -= 1
+                leaving[leaves].remove(referred)
+            gone(referred)
         if day % 7 == 6:
-            drop_withdrawn(day)
-            long_waiters = sum(
-                1 for referred, leaves in waiting if day - referred >= target_days and leaves > day
-            )
+            limit = day - target_days + offset
+            if limit > crossed:
+                long_waiters += int(present[max(crossed + 1, 0) : limit + 1].sum())
+                crossed = limit
             weekly_size[day // 7] = size
             weekly_share[day // 7] = 1.0 if size == 0 else 1 - long_waiters / size
     return weekly_size, weekly_share, int(arrivals.sum())
