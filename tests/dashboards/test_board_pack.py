@@ -17,8 +17,8 @@ from fivesafes.dashboards.build import planning_sections
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "board-pack"
 HEADERS = {
-    "profile_region": ["region", "age_band", "population", "emergency_admitted", "diabetes",
-                       "asthma", "bmi_recorded", "flu_vaccinated"],
+    "profile_region": ["region", "age_band", "population", "emergency_admitted",
+                       "flu_vaccinated"],
     "deprivation_region": ["region", "most_deprived_40", "population"],
     "inequality_imd_decile": ["imd_decile", "population", "flu_vaccinated"],
     "admissions_by_month": ["month", "events", "population"],
@@ -26,9 +26,8 @@ HEADERS = {
     "safety_population_by_month": ["month", "age_band", "population"],
     "funnel_region": ["region", "events"],
     "funnel_region_population": ["region", "age_band", "population"],
-    "waiting_list": ["interval_start", "interval_end", "referrals", "removals", "waiting"],
-    "bed_days_by_weekday_season": ["interval_start", "interval_end", "season", "weekday",
-                                   "bed_days", "admissions"],
+    "waiting_list": ["period", "referrals", "removals", "waiting"],
+    "bed_days_by_weekday_season": ["period", "season", "weekday", "bed_days", "admissions"],
 }  # fmt: skip
 
 
@@ -62,8 +61,7 @@ def test_every_table_is_counts_in_its_shape(outputs: Path) -> None:
             "season",
             "weekday",
             "imd_decile",
-            "interval_start",
-            "interval_end",
+            "period",
         }
         counts = [i for i, name in enumerate(header) if name not in labels]
         assert all(r[i].isdigit() for r in rows for i in counts), stem  # whole counts only

@@ -52,7 +52,7 @@ def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path
 def test_outcomes_are_percentages_with_wilson_limits(tmp_path: Path) -> None:
     tables = {
         "discharge_outcomes": _table("discharge_outcomes", [
-            {"interval_start": "2022-04-01", "interval_end": "2025-03-31", "discharged": 400,
+            {"period": "2022-04-01/2025-03-31", "discharged": 400,
              "social_care_within_28_days": 60, "readmitted_within_30_days": 70}]),
         "discharge_outcomes_by_deprivation": _table("discharge_outcomes_by_deprivation", [
             {"deprivation": "More deprived", "discharged": 250,

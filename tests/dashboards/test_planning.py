@@ -230,8 +230,7 @@ def test_waiting_list_section_applies_the_formulas_and_simulates(tmp_path: Path)
     # 16 weeks with 1,600 referrals and 1,520 removals: 100 and 95 a week
     rows = [
         {
-            "interval_start": "2024-04-01",
-            "interval_end": "2024-07-21",
+            "period": "2024-04-01/2024-07-21",
             "referrals": 1600,
             "removals": 1520,
             "waiting": 300,
@@ -287,8 +286,7 @@ def test_occupancy_section_draws_per_day_heatmaps(tmp_path: Path) -> None:
     }
     rows = [
         {
-            "interval_start": "2024-04-01",
-            "interval_end": "2025-03-31",
+            "period": "2024-04-01/2025-03-31",
             "season": s,
             "weekday": d,
             "bed_days": beds[s, d],

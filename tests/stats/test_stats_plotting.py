@@ -357,8 +357,11 @@ def test_documentation_gallery_draws_every_chart_and_icon(tmp_path: Path) -> Non
     written = write_gallery(tmp_path)
     names = sorted(p.stem for p in written)
     icons = sorted(f"icon_{i.value}" for i in [*VariationIcon, *AssuranceIcon])
-    assert names == sorted(["xmr", "p_chart", "u_chart", "c_chart", "run_chart", "funnel", *icons])
+    planning = ["spine", "sii", "its", "cusum", "vlad", "ratio_funnel", "waiting_list", "workforce"]
+    charts = ["xmr", "p_chart", "u_chart", "c_chart", "run_chart", "funnel", *planning]
+    assert names == sorted([*charts, *icons])
     descriptions = {p.stem: Image.open(p).text.get("Description", "") for p in written}  # type: ignore[attr-defined]
     assert descriptions["xmr"].startswith("Median wait for first appointment (days). XmR chart")
     assert "Group 2" in descriptions["xmr"]  # the rebase drew a second group
     assert descriptions["funnel"].startswith("Screening uptake by practice. Funnel plot")
+    assert "Spine chart" in descriptions["spine"] and "signal(s)" in descriptions["cusum"]

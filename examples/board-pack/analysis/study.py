@@ -63,8 +63,9 @@ for name in ("diabetes", "asthma"):
     setattr(
         dataset,
         name,
-        ce.where(ce.snomedct_code.is_in(codes(name)) & ce.date.is_on_or_before(year[1]))
-        .exists_for_patient(),
+        ce.where(
+            ce.snomedct_code.is_in(codes(name)) & ce.date.is_on_or_before(year[1])
+        ).exists_for_patient(),
     )
 dataset.bmi_recorded = ce.where(
     ce.snomedct_code.is_in(codes("bmi")) & ce.date.is_during(year)

@@ -21,8 +21,8 @@ def write(query: str, name: str) -> None:
     duckdb.sql(f"COPY ({query}) TO 'output/{name}' (HEADER)")
 
 
-write(f"SELECT DATE '2022-04-01' AS interval_start, DATE '2025-03-31' AS interval_end, "
-      f"{OUTCOMES} FROM {DATASET}", "discharge_outcomes.csv")  # fmt: skip
+write(f"SELECT '2022-04-01/2025-03-31' AS period, {OUTCOMES} FROM {DATASET}",
+      "discharge_outcomes.csv")  # fmt: skip
 write(f"SELECT CASE WHEN imd_decile <= 5 THEN 'More deprived (deciles 1-5)' "
       f"ELSE 'Less deprived (deciles 6-10)' END AS deprivation, {OUTCOMES} FROM {DATASET} "
       "WHERE imd_decile IS NOT NULL GROUP BY ALL ORDER BY deprivation",

@@ -1,15 +1,15 @@
 """Capacity and demand, from released counts.
 
-* **A waiting list** — ``waiting_list.csv`` (``interval_start, interval_end, referrals,
-  removals, waiting``: the period's referrals and removals and the list at its end): the NHS-R
+* **A waiting list** — ``waiting_list.csv`` (``period, referrals, removals, waiting``: the
+  referrals and removals of the period ``YYYY-MM-DD/YYYY-MM-DD`` and the list at its end): the NHS-R
   waiting list formulas (demand and capacity a week, the list's mean wait by Little's law,
   waiting / removals a week, Poisson variation) and a simulation of the list from its size under
   that demand and capacity, repeated to give bands, with a progress bar. The patients' waits so
   far are not released (only the list's size), so the simulation starts them with exponential
   waits of the list's mean wait, which is what a list in steady state with first-come
   first-served treatment has.
-* **Bed occupancy** — ``bed_days_by_weekday_season.csv`` (``interval_start, interval_end,
-  season, weekday, bed_days, admissions``; the days of each kind come from the calendar): beds
+* **Bed occupancy** — ``bed_days_by_weekday_season.csv`` (``period, season, weekday,
+  bed_days, admissions``; the days of each kind come from the calendar): beds
   occupied at midnight and admissions per day, by day of week and season; with a bed base
   (``--beds``), occupancy as a share of it.
 """
@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from fivesafes.dashboards.released import ReleasedTable
-from fivesafes.dashboards.sections import Section, count, number, table_html, write_figure
+from fivesafes.dashboards.sections import (
+    Section,
+    count,
+    number,
+    period,
+    table_html,
+    write_figure,
+)
 from fivesafes.stats import simulate_waiting_list, summarise_waiting_list
 from fivesafes.stats.bed_occupancy import DAYS, season
 from fivesafes.stats.plot_planning import plot_occupancy, plot_waiting_list
@@ -47,10 +54,8 @@ def waiting_list_section(
     title = "Capacity and demand: the waiting list"
     row = table.rows[-1]
     referrals, removals, waiting = (count(row[c]) for c in ("referrals", "removals", "waiting"))
-    weeks = (
-        (date.fromisoformat(row["interval_end"]) - date.fromisoformat(row["interval_start"])).days
-        + 1
-    ) / 7
+    first, last = period(row["period"])
+    weeks = ((last - first).days + 1) / 7
     if referrals is None or removals is None or waiting is None or weeks < 1:
         return Section(
             "waiting", title, ("<p>Not drawn: a count it needs was suppressed.</p>",), (table,)
@@ -108,7 +113,7 @@ def waiting_list_section(
         ("Pressure (2 x mean wait / target)", f"{summary.pressure:.2f}"),
     ]
     parts = (
-        f"<p>From the {weeks:g} weeks from {row['interval_start']} to {row['interval_end']}. "
+        f"<p>From the {weeks:g} weeks from {first} to {last}. "
         f"The simulation runs {runs} times with Poisson referrals and treatment slots day by "
         f"day, longest waiters first, at {planned:,.0f} removals a week"
         + (f" ({capacity_change:+.0%} on today's)" if capacity_change else "")
@@ -138,10 +143,7 @@ def occupancy_section(
     if table is None or not table.rows:
         return None
     occupied, admitted = [], []
-    first = table.rows[0]
-    calendar = _days(
-        date.fromisoformat(first["interval_start"]), date.fromisoformat(first["interval_end"])
-    )
+    calendar = _days(*period(table.rows[0]["period"]))
     for r in table.rows:
         days = calendar.get((r["season"], r["weekday"]))
         bed_days, admissions = count(r["bed_days"]), count(r["admissions"])

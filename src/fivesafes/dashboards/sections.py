@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from html import escape
 from pathlib import Path
 
@@ -89,6 +90,15 @@ def table_html(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]
         f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
+
+
+def period(text: str) -> tuple[date, date]:
+    """A released period label ``YYYY-MM-DD/YYYY-MM-DD`` (first and last day), as dates."""
+    try:
+        first, last = (date.fromisoformat(t) for t in text.split("/"))
+    except ValueError:
+        raise ValueError(f"period {text!r} is not YYYY-MM-DD/YYYY-MM-DD") from None
+    return first, last
 
 
 def number(value: float | None, places: int = 1) -> str:

@@ -2,7 +2,7 @@
 
 Drawn from the released counts of a discharge study (``examples/discharge-to-social-care``):
 
-* ``discharge_outcomes.csv`` (``interval_start, interval_end, discharged,
+* ``discharge_outcomes.csv`` (``period, discharged,
   social_care_within_28_days, readmitted_within_30_days``) and
   ``discharge_outcomes_by_<group>.csv`` (the same by a group): each outcome as a percentage
   of the people discharged, with Wilson 95% limits;
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fivesafes.dashboards.released import ReleasedTable
-from fivesafes.dashboards.sections import Section, count, table_html, write_figure
+from fivesafes.dashboards.sections import Section, count, period, table_html, write_figure
 from fivesafes.stats import proportion
 from fivesafes.stats.plot_planning import plot_counts, plot_proportions
 
@@ -79,10 +79,10 @@ def discharge_section(tables: Mapping[str, ReleasedTable], out: Path) -> Section
                     "discharge-days",
                 )
             )
-    first = overall.rows[0]
+    start, end = period(overall.rows[0]["period"])
     parts = (
-        f"<p>People aged 65 and over discharged from hospital between "
-        f"{first.get('interval_start', '')} and {first.get('interval_end', '')}, followed "
+        f"<p>People aged 65 and over discharged from hospital between {start} and {end}, "
+        "followed "
         "into their local authority's adult social care records through the pseudonym (no NHS "
         "number is used or held).</p>",
         table_html("Outcomes after discharge", ("Outcome: group", "Percentage", "95% CI"), facts),
