@@ -4,18 +4,24 @@ dashboard's decision-maker sections read; every section draws from them."""
 from __future__ import annotations
 
 import csv
-import shutil
+import re
+import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from accessibility import audit
+from chromium import chromium, drawn_images, open_page
+from dashboard_support import Released
+from examples_support import EXAMPLES, run_example, unreleased_csv
 from typer.testing import CliRunner
 
-import fivesafes.cli.jobs  # noqa: F401  (registers `run`)
 from fivesafes.cli.common import app
-from fivesafes.dashboards import BOARD_SETTINGS, ReleasedTable
+from fivesafes.dashboards import BOARD_SETTINGS
 from fivesafes.dashboards.build import planning_sections
+from fivesafes.dashboards.page import render_page
+from fivesafes.synth.generator import write_published_workforce
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "board-pack"
 HEADERS = {
     "profile_region": ["region", "age_band", "population", "emergency_admitted",
                        "flu_vaccinated"],
@@ -31,20 +37,9 @@ HEADERS = {
 }  # fmt: skip
 
 
-def _as_table(path: Path) -> ReleasedTable:
-    """The table with no provenance (it was never released): only to see what it would draw."""
-    with path.open(encoding="utf-8") as f:
-        rows = tuple(csv.DictReader(f))
-    return ReleasedTable("", f"output/{path.name}", "", "", "", "", "", (), (), None, rows)
-
-
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    study = tmp_path_factory.mktemp("example") / "board-pack"
-    shutil.copytree(EXAMPLE, study)
-    result = CliRunner().invoke(app, ["run", "--project", str(study)])
-    assert result.exit_code == 0, result.output
-    return study / "output"
+    return run_example(tmp_path_factory, "board-pack")
 
 
 def test_every_table_is_counts_in_its_shape(outputs: Path) -> None:
@@ -68,7 +63,7 @@ def test_every_table_is_counts_in_its_shape(outputs: Path) -> None:
 
 
 def test_the_dashboard_draws_every_section_from_them(outputs: Path, tmp_path: Path) -> None:
-    tables = [_as_table(outputs / f"{stem}.csv") for stem in HEADERS]
+    tables = [unreleased_csv(outputs / f"{stem}.csv") for stem in HEADERS]
     sections = planning_sections(tables, tmp_path, BOARD_SETTINGS)
     keys = [s.key for s in sections]
     assert keys == ["profile", "inequality", "its-admissions_by_month", "safety", "funnel",
@@ -76,3 +71,43 @@ def test_the_dashboard_draws_every_section_from_them(outputs: Path, tmp_path: Pa
     for section in sections:
         for figure in section.figures:
             assert (tmp_path / figure.src).is_file() and len(figure.alt) > 40
+
+
+def test_the_board_page_passes_the_audit_and_chromium_draws_every_chart(
+    outputs: Path, tmp_path: Path
+) -> None:
+    """The whole board page, workforce included: the structural accessibility checks pass,
+    every chart has alt text that says what it shows, and (where Chromium is installed) the
+    page loads without a console message and every image on it is decoded with a width."""
+    tables = [unreleased_csv(outputs / f"{stem}.csv") for stem in HEADERS]
+    published = write_published_workforce(tmp_path / "workforce_returns.csv", 5000, seed=1)
+    settings = replace(BOARD_SETTINGS, published=(published,))
+    sections = planning_sections(tables, tmp_path, settings)
+    assert sections[-1].key == "workforce"
+    html = render_page("board-pack", [], [], "2026-01-01 00:00 UTC", sections)
+    page = tmp_path / "index.html"
+    page.write_text(html, encoding="utf-8")
+    found = audit(html)
+    assert found.problems() == []
+    charts = [i for i in found.images if str(i["src"]).startswith("figures/")]
+    assert len(charts) == sum(len(s.figures) for s in sections) > 15
+    assert all(len(str(i["alt"])) > 40 for i in charts)
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    assert open_page(page, tmp_path / "screenshot.png").console == ()
+    drawn = drawn_images(page)
+    assert set(drawn) == {str(i["src"]) for i in found.images}
+    assert {src: width for src, width in drawn.items() if width == 0} == {}
+
+
+def test_the_documented_board_command_is_accepted(released: Released, tmp_path: Path) -> None:
+    """docs/dashboards.md's board-pack command, word for word: every option parses (the
+    project has released nothing here, so the command stops at that, and says so)."""
+    text = (EXAMPLES.parent / "docs" / "dashboards.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"\n(fivesafes dashboard board-pack .*?)\n```", text, flags=re.S)
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:2] == ["fivesafes", "dashboard"]
+    args = [*words[1:], "--data-dir", str(released.data_dir.root)]
+    result = CliRunner().invoke(app, args)
+    assert "no released outputs under" in result.output  # past every option, to the data
+    assert result.exit_code == 2

@@ -3,44 +3,26 @@ care tables, writes only counts, and the dashboard draws its outcomes with their
 
 from __future__ import annotations
 
-import csv
-import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from examples_support import run_example, unreleased, unreleased_csv
 
-import fivesafes.cli.jobs  # noqa: F401  (registers `run`)
-from fivesafes.cli.common import app
-from fivesafes.dashboards import ReleasedTable
 from fivesafes.dashboards.social_care import discharge_section
 from fivesafes.stats import proportion
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "discharge-to-social-care"
-
-
-def _table(stem: str, rows: list[dict[str, object]]) -> ReleasedTable:
-    text = tuple({k: str(v) for k, v in r.items()} for r in rows)
-    return ReleasedTable("", f"output/{stem}.csv", "", "", "", "", "", (), (), None, text)
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    study = tmp_path_factory.mktemp("example") / "discharge"
-    shutil.copytree(EXAMPLE, study)
-    result = CliRunner().invoke(app, ["run", "--project", str(study)])
-    assert result.exit_code == 0, result.output
-    return study / "output"
+    return run_example(tmp_path_factory, "discharge-to-social-care")
 
 
 def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path) -> None:
     tables = {}
     for stem in ("discharge_outcomes", "discharge_outcomes_by_deprivation",
                  "days_to_first_service"):  # fmt: skip
-        with (outputs / f"{stem}.csv").open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        assert rows, stem
-        tables[stem] = _table(stem, rows)  # type: ignore[arg-type]
+        tables[stem] = unreleased_csv(outputs / f"{stem}.csv")
+        assert tables[stem].rows, stem
     (total,) = tables["discharge_outcomes"].rows
     assert int(total["social_care_within_28_days"]) <= int(total["discharged"])
     people = sum(int(r["people"]) for r in tables["days_to_first_service"].rows)
@@ -51,10 +33,10 @@ def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path
 
 def test_outcomes_are_percentages_with_wilson_limits(tmp_path: Path) -> None:
     tables = {
-        "discharge_outcomes": _table("discharge_outcomes", [
+        "discharge_outcomes": unreleased("discharge_outcomes", [
             {"period": "2022-04-01/2025-03-31", "discharged": 400,
              "social_care_within_28_days": 60, "readmitted_within_30_days": 70}]),
-        "discharge_outcomes_by_deprivation": _table("discharge_outcomes_by_deprivation", [
+        "discharge_outcomes_by_deprivation": unreleased("discharge_outcomes_by_deprivation", [
             {"deprivation": "More deprived", "discharged": 250,
              "social_care_within_28_days": 30, "readmitted_within_30_days": "[REDACTED]"},
             {"deprivation": "Less deprived", "discharged": 150,
