@@ -23,7 +23,7 @@ from fivesafes.dashboards.page import render_page
 from fivesafes.synth.generator import write_published_workforce
 
 HEADERS = {
-    "profile_region": ["region", "age_band", "population", "emergency_admitted",
+    "profile_region": ["region", "age_band", "population", "emergency_admissions",
                        "flu_vaccinated"],
     "deprivation_region": ["region", "most_deprived_40", "population"],
     "inequality_imd_decile": ["imd_decile", "population", "flu_vaccinated"],

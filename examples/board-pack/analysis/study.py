@@ -4,10 +4,10 @@ Everyone registered with a practice on 1 April 2024 (the profile year starts the
 where they were registered and its deprivation decile, their month of birth (to band ages at
 any date), and:
 
-* for the area profile, whether in the year to 31 March 2025 they had an emergency admission,
-  had diabetes or asthma recorded by its end, had their BMI recorded or a flu vaccination in it;
 * for the monthly series (April 2022 to March 2025), whether they were registered on each
-  month's first day and how many emergency admissions began in it;
+  month's first day and how many emergency admissions began in it (the area profile's and the
+  funnel's emergency admissions are those of the profile year's twelve months);
+* for the area profile, whether they had a flu vaccination in the year to 31 March 2025;
 * for bed occupancy, the first and the last hospital spell that began in the profile year (the
   language has no intervals yet, so a third or later spell in the year is not counted: the
   count of spells says how many were left out);
@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from fivesafes.query import Dataset, codelist_from_csv
 from fivesafes.tables import (
     appointments,
-    clinical_events,
     hospital_admissions,
     patients,
     practice_registrations,
@@ -45,7 +44,6 @@ def codes(name: str) -> list[str]:
 registration = practice_registrations.for_patient_on(YEAR_START.isoformat())
 emergency = hospital_admissions.where(hospital_admissions.admission_method == "emergency")
 year = (YEAR_START.isoformat(), YEAR_END.isoformat())
-ce = clinical_events
 
 dataset = Dataset()
 dataset.define_population(
@@ -55,21 +53,7 @@ dataset.region = registration.region
 dataset.imd_decile = registration.imd_decile
 dataset.born = patients.date_of_birth
 
-# the area profile's indicators, in the profile year
-dataset.emergency_admitted = emergency.where(
-    emergency.admission_date.is_during(year)
-).exists_for_patient()
-for name in ("diabetes", "asthma"):
-    setattr(
-        dataset,
-        name,
-        ce.where(
-            ce.snomedct_code.is_in(codes(name)) & ce.date.is_on_or_before(year[1])
-        ).exists_for_patient(),
-    )
-dataset.bmi_recorded = ce.where(
-    ce.snomedct_code.is_in(codes("bmi")) & ce.date.is_during(year)
-).exists_for_patient()
+# the area profile's own indicator, in the profile year
 dataset.flu_vaccinated = vaccinations.where(
     vaccinations.vaccine_code.is_in(codes("flu_vaccine")) & vaccinations.date.is_during(year)
 ).exists_for_patient()

@@ -48,22 +48,16 @@ BOARD_SETTINGS = Settings(
     improvement={"admissions_by_month": ImprovementDirection.DECREASE},
     targets={},
     local_area="North West",
-    polarity={
-        "emergency_admitted": "low_is_good",
-        "diabetes": "no_judgement",
-        "asthma": "no_judgement",
-        "bmi_recorded": "high_is_good",
-        "flu_vaccinated": "high_is_good",
-    },
+    polarity={"emergency_admissions": "low_is_good", "flu_vaccinated": "high_is_good"},
     changes={"admissions_by_month": "2024-04-01"},
     waiting_target_weeks=2,
     waiting_weeks_ahead=26,
     waiting_runs=50,
     capacity_change=-0.05,
 )
-"""The ``examples/board-pack`` dashboard: recorded prevalence has no better direction (more
-recording may be better care), and the change evaluated (April 2024) and the GP appointment
-book's two-week target are illustrations, not real events or standards."""
+"""The ``examples/board-pack`` dashboard: fewer emergency admissions and more flu vaccination
+are better; the change evaluated (April 2024) and the GP appointment book's two-week target
+are illustrations, not real events or standards."""
 
 
 def build_dashboard(
