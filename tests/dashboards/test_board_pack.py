@@ -33,7 +33,7 @@ HEADERS = {
     "funnel_region": ["region", "events"],
     "funnel_region_population": ["region", "age_band", "population"],
     "waiting_list": ["period", "referrals", "removals", "waiting"],
-    "bed_days_by_weekday_season": ["period", "season", "weekday", "bed_days", "admissions"],
+    "bed_days_by_weekday_season": ["period", "season", "weekday", "bed_days"],
 }  # fmt: skip
 
 

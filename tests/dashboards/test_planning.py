@@ -304,6 +304,16 @@ def test_occupancy_section_draws_per_day_heatmaps(tmp_path: Path) -> None:
     assert len(alts) == 3 and "% of beds occupied" in alts[2]
     assert "1 cell(s) of admissions were suppressed" in "".join(section.parts)
 
+    # bed days alone (as the board pack releases them): no demand chart, nothing called missing
+    alone = [{k: v for k, v in r.items() if k != "admissions"} for r in rows]
+    section = occupancy_section(
+        {"bed_days_by_weekday_season": table("bed_days_by_weekday_season", alone)}, tmp_path, None
+    )
+    assert section is not None and len(section.figures) == 1
+    assert "highest on Mondays in Winter (12.0)" in section.figures[0].alt
+    text = "".join(section.parts)
+    assert "admissions" not in text.split("<img")[0] and "suppressed" not in text
+
 
 def test_sections_render_with_provenance_and_headings(tmp_path: Path) -> None:
     section = profile_section(profile_tables(), tmp_path, "North", {})

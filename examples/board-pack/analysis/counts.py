@@ -152,7 +152,9 @@ write(
 )
 
 # bed occupancy: every midnight of each counted spell in the profile year, by day of week and
-# (meteorological) season; a spell still open is counted to the year's end
+# (meteorological) season; a spell still open is counted to the year's end. Admissions by the
+# same cells would be demand, but at 5,000 patients some are under ten and the checker could
+# work them out from the monthly populations, so only bed days go out
 write(
     f"""
 WITH spells AS (
@@ -167,8 +169,7 @@ labelled AS (SELECT day, dayname(day) AS weekday,
              ['Winter', 'Spring', 'Summer', 'Autumn'][(month(day) % 12) // 3 + 1] AS season
              FROM days)
 SELECT '{YEAR_START}/{YEAR_END}' AS period, season, weekday,
-       count(s.admitted) FILTER (WHERE s.admitted < day AND s.discharged >= day) AS bed_days,
-       count(s.admitted) FILTER (WHERE s.admitted = day) AS admissions
+       count(s.admitted) FILTER (WHERE s.admitted < day AND s.discharged >= day) AS bed_days
 FROM labelled LEFT JOIN spells s ON s.admitted <= day AND s.discharged >= day
 GROUP BY ALL ORDER BY season, weekday""",
     "bed_days_by_weekday_season.csv",

@@ -9,8 +9,8 @@
   waits of the list's mean wait, which is what a list in steady state with first-come
   first-served treatment has.
 * **Bed occupancy** — ``bed_days_by_weekday_season.csv`` (``period, season, weekday,
-  bed_days, admissions``; the days of each kind come from the calendar): beds
-  occupied at midnight and admissions per day, by day of week and season; with a bed base
+  bed_days`` and optionally ``admissions``; the days of each kind come from the calendar): beds
+  occupied at midnight (and admissions) per day, by day of week and season; with a bed base
   (``--beds``), occupancy as a share of it.
 """
 
@@ -138,15 +138,18 @@ def _days(start: date, end: date) -> dict[tuple[str, str], int]:
 def occupancy_section(
     tables: Mapping[str, ReleasedTable], out: Path, beds: float | None
 ) -> Section | None:
-    """Heatmaps of beds occupied and admissions per day by day of week and season."""
+    """Heatmaps of beds occupied (and admissions, when released) per day by day of week and
+    season."""
     table = tables.get("bed_days_by_weekday_season")
     if table is None or not table.rows:
         return None
     occupied, admitted = [], []
     calendar = _days(*period(table.rows[0]["period"]))
+    demand = "admissions" in table.rows[0]
     for r in table.rows:
         days = calendar.get((r["season"], r["weekday"]))
-        bed_days, admissions = count(r["bed_days"]), count(r["admissions"])
+        bed_days = count(r["bed_days"])
+        admissions = count(r["admissions"]) if demand else None
         if days:
             if bed_days is not None:
                 occupied.append((r["season"], r["weekday"], bed_days / days))
@@ -185,10 +188,12 @@ def occupancy_section(
                 "beds-share",
             )
         )
-    suppressed = len(table.rows) - len(admitted)
+    suppressed = len(table.rows) - len(admitted) if demand else 0
     parts = (
-        "<p>Average beds occupied at midnight and admissions a day, by day of week and "
-        "meteorological season, from the spells counted in the released table"
+        "<p>Average beds occupied at midnight"
+        + (" and admissions a day" if demand else "")
+        + ", by day of week and meteorological season, from the spells counted in the released "
+        "table"
         + (
             f"; {suppressed} cell(s) of admissions were suppressed and are blank"
             if suppressed
