@@ -90,7 +90,7 @@ def test_the_board_page_passes_the_audit_and_chromium_draws_every_chart(
     found = audit(html)
     assert found.problems() == []
     charts = [i for i in found.images if str(i["src"]).startswith("figures/")]
-    assert len(charts) == sum(len(s.figures) for s in sections) > 15
+    assert len(charts) == sum(len(s.figures) for s in sections) >= len(sections)
     assert all(len(str(i["alt"])) > 40 for i in charts)
     if chromium() is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
