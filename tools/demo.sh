@@ -141,6 +141,33 @@ settings = replace(BOARD_SETTINGS, published=(published,))
 print(demo_dashboard(DataDir.from_env(), "board-pack", Path(sys.argv[4]), settings))
 PY
 
+step "10c. Health and social care together: from hospital discharge to social care, released and drawn"
+"$BIN/fivesafes" project submit discharge-to-social-care \
+    examples/discharge-to-social-care/application.toml --token "$ANA"
+"$BIN/fivesafes" project approve discharge-to-social-care --until "$(date -d '+1 year' +%F)" \
+    --reasons "Service evaluation across health and social care, aggregate counts only" \
+    --key "$DEMO/val-signing.pem" --token "$VAL"
+cp -r examples/discharge-to-social-care "$DEMO/discharge"
+"$BIN/fivesafes" submit --project "$DEMO/discharge" --project-id discharge-to-social-care \
+    --token "$ANA"
+"$BIN/python" - "$DEMO/discharge" "$DEMO/ana.token" "$DEMO/cara.token" \
+    "$DEMO/discharge-dashboard" <<'PY'
+import sys
+from pathlib import Path
+import yaml
+from fivesafes.dashboards import demo_dashboard
+from fivesafes.release import demo_release, describe_publication
+from fivesafes.store.config import DataDir
+
+study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
+declared = yaml.safe_load((study / "project.yaml").read_text())["actions"]["counts"]["outputs"]
+files = list(declared["moderately_sensitive"].values())
+checkers = ("demo-checker-g", "demo-checker-h")
+print(describe_publication(demo_release(DataDir.from_env(), study, files,
+                                        "discharge-to-social-care", analyst, custodian, checkers)))
+print(demo_dashboard(DataDir.from_env(), "discharge-to-social-care", Path(sys.argv[4])))
+PY
+
 step "11. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
 PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
 import json, sys

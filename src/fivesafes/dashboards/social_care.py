@@ -5,7 +5,9 @@ Drawn from the released counts of a discharge study (``examples/discharge-to-soc
 * ``discharge_outcomes.csv`` (``period, discharged,
   social_care_within_28_days, readmitted_within_30_days``) and
   ``discharge_outcomes_by_<group>.csv`` (the same by a group): each outcome as a percentage
-  of the people discharged, with Wilson 95% limits;
+  of the people discharged, with Wilson 95% limits; readmissions may come in a table of their
+  own, ``discharge_readmissions.csv`` (``period, discharged, readmitted_within_30_days``),
+  released apart because they are few;
 * ``days_to_first_service.csv`` (``days_to_first_service, people``): how long people waited.
 
 A suppressed count leaves its group's outcome "not published".
@@ -42,6 +44,11 @@ def discharge_section(tables: Mapping[str, ReleasedTable], out: Path) -> Section
     grouped = [t for s, t in sorted(tables.items()) if s.startswith("discharge_outcomes_by_")]
     used = [overall, *grouped]
     groups = _rows(overall, None)
+    readmissions = tables.get("discharge_readmissions")
+    if readmissions is not None and readmissions.rows:
+        used.append(readmissions)
+        (row,) = readmissions.rows[:1]
+        groups[0][1]["readmitted_within_30_days"] = count(row.get("readmitted_within_30_days"))
     for table in grouped:
         groups += _rows(table, next(iter(table.rows[0])))
     figures, facts = [], []
