@@ -51,6 +51,7 @@ from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.query.compiler import INTERVAL_COLUMNS, Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 from fivesafes.query.model import Kind
+from fivesafes.store.budget import size_bytes
 
 EXCLUDED = "excluded_patients"
 PART_PATIENTS = 100_000
@@ -125,20 +126,6 @@ def measures_sql(
         compiler = _compiler(schema, excluded, dialect, patients, intervals)
         queries.append(compiler.measures(tuple(measures), [index[m.name] for m in measures]))
     return queries
-
-
-_UNITS: dict[str, int] = {"": 1, "B": 1, "BYTES": 1} | {
-    f"{p}{i}B": (1024 if i else 1000) ** (n + 1) for n, p in enumerate("KMGTP") for i in ("", "I")
-}
-
-
-def _bytes(size: str) -> int:
-    """A DuckDB size setting as it prints (``'18.6 GiB'``, ``'500.0 MiB'``) in bytes. It
-    prints truncated, so the value was up to one last digit more: the middle of that
-    is taken, which prints the same again (a limit put back does not creep down)."""
-    number, _, unit = size.strip().partition(" ")
-    digits = len(number.partition(".")[2])
-    return round((float(number) + 0.5 * 10.0**-digits) * _UNITS[unit.strip().upper()])
 
 
 class Engine(Protocol):
@@ -309,7 +296,7 @@ class DuckDBEngine:
         ``memory_limit`` to a few MiB makes it evict them, and the limit is put back at
         once. The blocks of the parts done are of little use to the next (each part
         reads its own row groups)."""
-        limit = _bytes(self._setting("memory_limit"))
+        limit = size_bytes(self._setting("memory_limit"))
         with self._cursor() as con:
             # If something else holds the memory (another connection's query), it stays.
             with suppress(duckdb.Error):

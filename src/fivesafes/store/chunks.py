@@ -22,12 +22,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ PART_BYTES = 4 << 20
 PARALLEL_FROM_BYTES = 8 << 20
 SEQ_SHIFT = 32
 """seq = part index << 32 | record number in the part: file order across parts."""
+AHEAD_PER_WORKER = 2
+"""Parts checked or queued per worker ahead of the one the store is taking (see
+:func:`_bounded_map`)."""
 
 STAGE_EXTRA = (("seq", "BIGINT"),)
 FORKSERVER_TMPDIR_ROOM = 70
@@ -237,8 +241,28 @@ def check_parts(
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
     ) as pool:
-        with _main_not_inherited():  # the workers start here, as the jobs are submitted
-            results = pool.map(_check_part_star, jobs)
-        for result in results:
+        for result in _bounded_map(pool, jobs, AHEAD_PER_WORKER * workers):
             result.last_part_of_file = last[Path(result.path)] == result.index
             yield result
+
+
+def _bounded_map(
+    pool: ProcessPoolExecutor, jobs: list[tuple[Part, date, bytes, bool]], ahead: int
+) -> Iterator[PartResult]:
+    """``pool.map`` in order, with at most ``ahead`` parts submitted and not yet taken.
+
+    ``pool.map`` submits every part at once, so when the store takes parts more slowly than
+    the workers check them, finished parts (a few megabytes of Arrow each) pile up in this
+    process without limit; here a part is submitted only when one has been taken, and the
+    memory of a load stays that of ``ahead`` parts however large the files.
+    """
+    pending: deque[Future[PartResult]] = deque()
+    queued = iter(jobs)
+    with _main_not_inherited():  # the workers start here, as the first parts are submitted
+        for job in islice(queued, ahead):
+            pending.append(pool.submit(_check_part_star, job))
+    while pending:
+        result = pending.popleft().result()
+        for job in islice(queued, 1):
+            pending.append(pool.submit(_check_part_star, job))
+        yield result
