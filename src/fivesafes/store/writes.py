@@ -4,9 +4,9 @@ A person changing their address, sharing a night's sleep or an organisation upda
 opening hours is a change to the one store, so it goes through the very same :func:`load`: the
 same record checks, the same checks against the store (references, duplicates, dates against
 birth and death), the same merge that keeps the old version in history, the same quarantine for
-what fails, in one transaction, in a new version of the store file (:mod:`.versions`). Only the
-analysis layer waits for the next full load to rebuild it, since rebuilding every analysis
-table for one changed record would cost seconds per change.
+what fails, in one transaction, in a new version of the store file (:mod:`.versions`), and the
+same update of the analysis rows of the patients it touched -- a change's cost is its own size,
+not the store's, so the analysis layer never lags behind the identifiable one.
 
 Each change is kept as the NDJSON file it was loaded from, under ``submissions/`` in the data
 directory (owner-only), so its provenance is a file like any load's.
@@ -68,7 +68,6 @@ def write_resources(
             workers=1,
             verdicts=True,
             before_commit=check,
-            rebuild_analysis=False,
         )
 
 
