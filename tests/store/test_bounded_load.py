@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhir_factory import basic_population, write_ndjson
+from fivesafes import workers
 from fivesafes.ingest import readers
 from fivesafes.ingest.readers import line_ranges
 from fivesafes.store import chunks
@@ -65,28 +66,33 @@ def test_planning_never_reads_a_file_whole(tmp_path: Path, monkeypatch: pytest.M
     assert len(parts) == 1 and parts[0].end == path.stat().st_size
 
 
-def test_workers_hold_a_bounded_number_of_parts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """However many parts a file has, no more than ``AHEAD_PER_WORKER`` per worker are
-    submitted ahead of the one the store is taking."""
-    monkeypatch.setattr(chunks, "PART_BYTES", 2_000)
-    path = write_ndjson(tmp_path / "big.ndjson", basic_population(200))
+def test_workers_hold_a_bounded_number_of_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many jobs there are, no more than ``AHEAD_PER_WORKER`` per worker are
+    submitted ahead of the result being taken, and results come in job order."""
     submitted: list[int] = []
     taken: list[int] = []
-    real_submit = chunks.ProcessPoolExecutor.submit
+    real_submit = workers.ProcessPoolExecutor.submit
 
     def counting_submit(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         submitted.append(len(taken))
         return real_submit(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(chunks.ProcessPoolExecutor, "submit", counting_submit)
-    results = chunks.check_parts([path], TODAY, b"k" * 32, False, workers=2)
-    for result in results:
-        taken.append(result.index)
-        assert len(submitted) - len(taken) <= chunks.AHEAD_PER_WORKER * 2
-    assert taken == list(range(len(chunks.plan([path]))))
-    assert len(taken) > 10
+    monkeypatch.setattr(workers.ProcessPoolExecutor, "submit", counting_submit)
+    for result in workers.ordered_map(abs, range(-40, 0), 2, "operator"):
+        taken.append(result)
+        assert len(submitted) - len(taken) <= workers.AHEAD_PER_WORKER * 2
+    assert taken == list(range(40, 0, -1))
+
+
+def test_parts_come_back_in_file_order_from_several_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chunks, "PART_BYTES", 2_000)
+    path = write_ndjson(tmp_path / "big.ndjson", basic_population(100))
+    results = list(chunks.check_parts([path], TODAY, b"k" * 32, False, workers=2))
+    assert [r.index for r in results] == list(range(len(chunks.plan([path]))))
+    assert len(results) > 10 and results[-1].last_part_of_file
+    assert sum(r.records for r in results) == len(basic_population(100))
 
 
 def test_a_load_is_held_to_its_budget_and_puts_the_limit_back(
