@@ -39,7 +39,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import date
 from functools import partial
-from itertools import pairwise
 from typing import Any, Protocol
 
 import duckdb
@@ -52,14 +51,12 @@ from fivesafes.query.compiler import INTERVAL_COLUMNS, Compiler
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 from fivesafes.query.model import Kind
 from fivesafes.store.budget import size_bytes
+from fivesafes.store.layout import PART_PATIENTS, Layout, PatientRange, patient_ranges
 
 EXCLUDED = "excluded_patients"
-PART_PATIENTS = 100_000
-"""About how many patients DuckDB extracts per query (see the module's docstring)."""
 CACHE_BYTES = 64 * 2**20
 """Table blocks DuckDB may keep cached during an extraction in parts, in bytes (see the
 module's docstring)."""
-PatientRange = tuple[int, int]
 Bounds = tuple[exp.Expr, exp.Expr]
 PART_BOUNDS: Bounds = (exp.Placeholder(this="low"), exp.Placeholder(this="high"))
 """The patient range of a part, as parameters: one query text serves every part."""
@@ -67,15 +64,6 @@ PART_BOUNDS: Bounds = (exp.Placeholder(this="low"), exp.Placeholder(this="high")
 
 def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
     return pa.table({"patient_id": pa.array(sorted(set(patient_ids)), pa.int64())})
-
-
-def patient_ranges(count: int, low: int, high: int, part_patients: int) -> list[PatientRange]:
-    """``patient_id`` ranges covering ``low``..``high`` in order, one per ``part_patients``
-    of ``count`` patients (rounded up; no more than there are ids), of equal widths."""
-    width = high - low + 1
-    parts = max(1, min(-(-count // part_patients), width))
-    edges = [low + width * i // parts for i in range(parts + 1)]
-    return [(a, b - 1) for a, b in pairwise(edges) if a < b]
 
 
 def _compiler(
@@ -201,6 +189,18 @@ class DuckDBEngine:
         self.con = con
         self.schema = schema
         self.part_patients = part_patients
+
+    @classmethod
+    def over_layout(cls, layout: Layout, part_patients: int = PART_PATIENTS) -> DuckDBEngine:
+        """An engine reading an export of the store (:mod:`fivesafes.store.layout`): views
+        over its Parquet files in a fresh in-memory database, so DuckDB and Spark can be
+        run on the very same files."""
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA analysis")
+        for name in TABLES:
+            files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in layout.files(name))
+            con.execute(f'CREATE VIEW analysis."{name}" AS SELECT * FROM read_parquet([{files}])')
+        return cls(con, "analysis", part_patients)
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -419,6 +419,14 @@ class SparkEngine:
             data = tables.get(name)
             data = arrow_schema(name).empty_table() if data is None else data
             frame = self.spark.createDataFrame(data, schema=spark_schema(name))
+            frame.createOrReplaceTempView(name)
+
+    def read_layout(self, layout: Layout) -> None:
+        """Make an export of the store (:mod:`fivesafes.store.layout`) the views queries
+        read: Spark reads the very Parquet files, with the model's schema, no conversion."""
+        for name in TABLES:
+            paths = [str(p) for p in layout.files(name)]
+            frame = self.spark.read.schema(spark_schema(name)).parquet(*paths)
             frame.createOrReplaceTempView(name)
 
     def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
