@@ -22,9 +22,9 @@ the floors and our ratio to them, the store's size on disk. Peak memory should b
 across sizes (the load is held to ``FIVESAFES_LOAD_MEMORY``). Timings are taken once per
 size (a 1M load takes minutes); run it on a quiet machine, and never two at once.
 
-Disk: a population takes about 3.9 KB of NDJSON per patient and its store about as much
-again (the identifiable layer keeps each resource as received): 100k needs ~1 GB, 1M ~8 GB,
-10M ~80 GB. ``--keep`` leaves the folders in ``--work`` for a second look.
+Disk: a population takes about 7.8 KiB of NDJSON per patient and its store about 3.4 KiB
+(the identifiable layer keeps each resource as received, compressed), plus the load's spill:
+100k needs ~1.5 GiB, 1M ~15 GiB, 10M ~150 GiB. ``--keep`` leaves the folders in ``--work`` for a second look.
 
     .venv/bin/python bench/bench_scale.py                          # 100k and 1M
     .venv/bin/python bench/bench_scale.py --patients 20000         # a quick run

@@ -428,6 +428,12 @@ class SparkEngine:
             paths = [str(p) for p in layout.files(name)]
             frame = self.spark.read.schema(spark_schema(name)).parquet(*paths)
             frame.createOrReplaceTempView(name)
+        # Spark's default of 200 shuffle partitions turns each grouped pass over a small
+        # machine's data into 200 tiny tasks; one per part of the export (at least one per
+        # core) sizes them to the data, as DuckDB's parts are.
+        cores = self.spark.sparkContext.defaultParallelism
+        partitions = max(cores, len(layout.ranges))
+        self.spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
 
     def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
         ids = sorted(set(exclude))
