@@ -24,7 +24,8 @@ size (a 1M load takes minutes); run it on a quiet machine, and never two at once
 
 Disk: a population takes about 7.8 KiB of NDJSON per patient and its store about 3.4 KiB
 (the identifiable layer keeps each resource as received, compressed), plus the load's spill:
-100k needs ~1.5 GiB, 1M ~15 GiB, 10M ~150 GiB. ``--keep`` leaves the folders in ``--work`` for a second look.
+100k needs ~1.5 GiB, 1M ~15 GiB, 10M ~150 GiB. ``--keep`` leaves the folders in ``--work``
+for a second look.
 
     .venv/bin/python bench/bench_scale.py                          # 100k and 1M
     .venv/bin/python bench/bench_scale.py --patients 20000         # a quick run
@@ -66,6 +67,7 @@ with Store.open(DataDir(root, root / "key")) as store:
     report = load(store, [Path(ARGS[0])], today=date(2026, 1, 1))
 totals = report.totals
 RESULT = {"resources": sum(totals[o] for o in ("loaded", "updated", "unchanged")),
+          "loaded": totals["loaded"], "updated": totals["updated"],
           "quarantined": totals["quarantined"]}
 """,
     "floor_load": """
@@ -83,19 +85,6 @@ for path in sorted(Path(ARGS[0]).glob("*.ndjson")):
     rows += con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 con.close()
 RESULT = {"resources": rows}
-""",
-    "incremental": """
-from datetime import date
-from pathlib import Path
-from fivesafes.store.config import DataDir
-from fivesafes.store.database import Store
-from fivesafes.store.load import load
-root = Path(ARGS[1])
-with Store.open(DataDir(root, root / "key")) as store:
-    report = load(store, [Path(ARGS[0])], today=date(2026, 1, 1))
-totals = report.totals
-RESULT = {"resources": sum(totals[o] for o in ("loaded", "updated", "unchanged")),
-          "loaded": totals["loaded"], "updated": totals["updated"]}
 """,
     "extract": """
 import sys, time
@@ -259,7 +248,7 @@ def bench(n: int, work: Path, spark: bool) -> dict[str, dict[str, float]]:
     shutil.rmtree(floor)
     increment = work / "increment"
     make_increment(source, increment)
-    results["incremental"] = run_stage("incremental", str(increment), str(store))
+    results["incremental"] = run_stage("load", str(increment), str(store))
     database = str(store / "store.duckdb")
     results["extract"] = run_stage("extract", database, str(work / "unused"), str(BENCH))
     if spark:

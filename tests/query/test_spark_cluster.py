@@ -4,13 +4,17 @@ in executors on both workers, the same answers as DuckDB, and every JVM stopped 
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
+
+from test_layout import _definition
+
 from conftest import RUN_SPARK
-from fivesafes import Dataset
 from fivesafes.query.engines import DuckDBEngine, SparkEngine
 from fivesafes.query.spark_cluster import cluster_session, standalone_cluster
 from fivesafes.store.config import DataDir
@@ -18,7 +22,6 @@ from fivesafes.store.database import Store
 from fivesafes.store.layout import export_layout, read_layout
 from fivesafes.store.load import load
 from fivesafes.synth import generate
-from fivesafes.tables import clinical_events, medications, patients, practice_registrations
 
 pytestmark = [
     pytest.mark.spark,
@@ -26,20 +29,6 @@ pytestmark = [
     pytest.mark.skipif(not RUN_SPARK, reason="set FIVESAFES_SPARK_TESTS=1"),
 ]
 INDEX = date(2024, 3, 31)
-
-
-def _definition() -> Dataset:
-    dataset = Dataset()
-    registration = practice_registrations.for_patient_on(INDEX)
-    dataset.define_population(registration.exists_for_patient() & patients.is_alive_on(INDEX))
-    dataset.sex = patients.sex
-    dataset.age = patients.age_on(INDEX)
-    ce = clinical_events.where(clinical_events.date.is_on_or_before(INDEX))
-    dataset.events = ce.count_for_patient()
-    dataset.last_code = ce.sort_by(clinical_events.date).last_for_patient().snomedct_code
-    dataset.first_medication = medications.sort_by(medications.date).first_for_patient().date
-    dataset.region = registration.region
-    return dataset
 
 
 def _alive(pid: int) -> bool:

@@ -114,7 +114,7 @@ def test_an_export_replaces_the_last_whole_and_never_a_foreign_folder(
         def failing(*args: object, **kwargs: object) -> str:
             raise OSError("disk full")
 
-        monkeypatch.setattr("fivesafes.store.layout._sha256", failing)
+        monkeypatch.setattr("fivesafes.store.layout.file_sha256", failing)
         with pytest.raises(OSError, match="disk full"):
             export_layout(store.con, tmp_path / "export", part_patients=50)
         monkeypatch.undo()

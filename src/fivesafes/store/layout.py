@@ -87,7 +87,8 @@ class Layout:
         return [self.folder / f["path"] for f in self.manifest["tables"][table]["files"]]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read a block at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -166,7 +167,7 @@ def export_layout(
                 )
                 rows = _count(con, f"SELECT count(*) FROM read_parquet({_quoted(target)})")[0]
                 files.append(
-                    {"path": relative, "part": index, "rows": rows, "sha256": _sha256(target)}
+                    {"path": relative, "part": index, "rows": rows, "sha256": file_sha256(target)}
                 )
             tables[name] = {"schema": _schema(name), "files": files}
         manifest = {
@@ -204,6 +205,6 @@ def read_layout(folder: Path, verify: bool = True) -> Layout:
             target = folder / file["path"]
             if not target.exists():
                 raise LayoutError(f"{target} is missing from the export")
-            if _sha256(target) != file["sha256"]:
+            if file_sha256(target) != file["sha256"]:
                 raise LayoutError(f"{target} does not match its checksum in {MANIFEST}")
     return Layout(folder, manifest)
