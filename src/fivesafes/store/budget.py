@@ -22,7 +22,7 @@ import duckdb
 LOAD_MEMORY_ENV = "FIVESAFES_LOAD_MEMORY"
 DEFAULT_LOAD_MEMORY = "1GiB"
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", re.IGNORECASE)
-_UNITS = {"": 1, "B": 1, "BYTES": 1} | {
+_UNITS: dict[str, int] = {"": 1, "B": 1, "BYTES": 1} | {
     f"{p}{i}B": (1024 if i else 1000) ** (n + 1) for n, p in enumerate("KMGTP") for i in ("", "I")
 }
 MIN_LOAD_MEMORY = 64 * 2**20

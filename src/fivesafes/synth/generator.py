@@ -104,7 +104,8 @@ def _valid_numbers(prefix: int) -> np.ndarray:
     check = 11 - (digits @ weights) % 11
     check = np.where(check == 11, 0, check)
     ok = check != 10
-    return bodies[ok] * 10 + check[ok]
+    numbers: np.ndarray = bodies[ok] * 10 + check[ok]
+    return numbers
 
 
 def _valid_test_numbers() -> np.ndarray:
