@@ -30,6 +30,12 @@ for a second look.
     .venv/bin/python bench/bench_scale.py                          # 100k and 1M
     .venv/bin/python bench/bench_scale.py --patients 20000         # a quick run
     .venv/bin/python bench/bench_scale.py --patients 100000 --spark
+    .venv/bin/python bench/bench_scale.py --spark-only --patients 1000000   # Spark's time
+
+``--spark-only`` skips synthesis and loading: it makes the analysis tables directly (as
+bench_query.py does), exports them, and times the bench definition on DuckDB, on Spark in
+local mode (in parts, and as one query) and on a standalone cluster of one and of two workers
+on loopback, so where Spark's time goes (JVM start, the export, the query) is visible.
 
 Needs the ``bench`` extra (pandas, for bench_query's definition): ``pip install -e .[bench]``.
 """
@@ -44,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -301,13 +308,91 @@ def report(n: int, r: dict[str, dict[str, float]]) -> None:
         )
 
 
+def _best(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def spark_table(n: int, repeats: int) -> None:
+    """Where Spark's time goes at ``n`` patients, beside DuckDB on the same data: the analysis
+    tables made directly (bench_query's generator, as the store lays them out), exported as
+    Parquet, then the bench definition on DuckDB, on Spark in local mode (in parts and as one
+    query), and on a standalone cluster on loopback with one worker and with two (one core
+    each), each the best of ``repeats`` after a first warm-up run."""
+    sys.path.insert(0, str(BENCH))
+    import duckdb
+    from pyspark.sql import SparkSession
+
+    from bench_query import definition, make_tables, write_store
+    from fivesafes.query.engines import DuckDBEngine, SparkEngine
+    from fivesafes.query.spark_cluster import cluster_session, standalone_cluster
+    from fivesafes.store.layout import export_layout
+
+    query = definition().query()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "store.duckdb"
+        write_store(make_tables(n, query, "store"), path)
+        con = duckdb.connect(str(path), read_only=True)
+        started = time.perf_counter()
+        layout = export_layout(con, Path(tmp) / "export")
+        export_s = time.perf_counter() - started
+        duck = DuckDBEngine(con)
+        expected = duck.dataset(query).to_pylist()
+        duck_s = _best(lambda: duck.dataset(query), repeats)
+        print(f"\n{n:,} patients, {len(layout.ranges)} parts; Parquet export {export_s:.1f} s")
+        print(f"  {'engine':<34}{'seconds':>9}{'vs DuckDB':>11}")
+        print(f"  {'DuckDB (store file)':<34}{duck_s:9.2f}{1:10.1f}x")
+
+        def timed(label: str, engine: SparkEngine) -> None:
+            engine.read_layout(layout)
+            same = engine.dataset(query).to_pylist() == expected  # the warm-up run
+            seconds = _best(lambda: engine.dataset(query), repeats)
+            print(f"  {label:<34}{seconds:9.2f}{seconds / duck_s:10.1f}x  same rows: {same}")
+
+        started = time.perf_counter()
+        spark = (
+            SparkSession.builder.master("local[2]").appName("bench-spark")
+            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g")
+            .getOrCreate()
+        )  # fmt: skip
+        spark.sparkContext.setLogLevel("ERROR")
+        print(f"  (JVM start, local mode: {time.perf_counter() - started:.1f} s)")
+        timed("Spark local[2], in parts", SparkEngine(spark, parts=True))
+        timed("Spark local[2], one query", SparkEngine(spark, parts=False))
+        spark.stop()
+        for workers in (1, 2):
+            with standalone_cluster(workers=workers) as cluster:
+                session = cluster_session(cluster, "bench-spark-cluster")
+                session.sparkContext.setLogLevel("ERROR")
+                try:
+                    timed(f"standalone, {workers} worker(s), parts", SparkEngine(session))
+                finally:
+                    session.stop()
+        con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--spark", action="store_true", help="also extract on Spark (local)")
     parser.add_argument("--work", type=Path, default=None, help="where to keep the folders")
     parser.add_argument("--keep", action="store_true", help="keep the folders afterwards")
+    parser.add_argument(
+        "--spark-only",
+        action="store_true",
+        help="only where Spark's time goes: local and standalone beside DuckDB (no synth/load)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per engine (--spark-only)")
     args = parser.parse_args()
+    if args.spark_only:
+        for n in args.patients:
+            spark_table(n, args.repeats)
+        return
     budget = os.environ.get("FIVESAFES_LOAD_MEMORY", "default")
     print(f"{os.cpu_count()} cores; FIVESAFES_LOAD_MEMORY={budget}")
     base = args.work or Path(tempfile.mkdtemp(prefix="fivesafes-bench-scale-"))

@@ -451,7 +451,8 @@ class SparkEngine:
         self._ranges = len(layout.ranges)
         # Spark's default of 200 shuffle partitions turns each grouped pass over a small
         # machine's data into 200 tiny tasks: a part needs one; a whole query one a part.
-        partitions = 1 if self.parts else max(self._cores(), self._ranges)
+        in_parts = self.parts and self._ranges > 1
+        partitions = 1 if in_parts else max(self._cores(), self._ranges)
         self.spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
 
     def _view(self, name: str, files: list[Path]) -> None:

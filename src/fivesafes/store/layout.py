@@ -141,9 +141,16 @@ def export_layout(
         con, "SELECT count(*), min(patient_id), max(patient_id) FROM analysis.patients"
     )
     ranges = patient_ranges(count, low, high, part_patients) if count else []
-    load = con.execute(
-        "SELECT load_id FROM meta.loads ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone()
+    has_loads = _count(
+        con,
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'meta' AND table_name = 'loads'",
+    )[0]
+    load = (
+        con.execute("SELECT load_id FROM meta.loads ORDER BY finished_at DESC LIMIT 1").fetchone()
+        if has_loads
+        else None  # an analysis layer made without loads (a benchmark's)
+    )
     tables: dict[str, Any] = {}
     with _replacing(folder) as scratch:
         for name, table in TABLES.items():
