@@ -28,6 +28,8 @@ from fivesafes.store.analysis import ANALYSIS_SQL, rebuild_analysis_layer
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.versions import writing
+from fivesafes.store.writes import delete_resources, write_resources
 from fivesafes.synth import generate
 
 TODAY = date(2026, 1, 1)
@@ -274,3 +276,42 @@ def test_a_small_load_into_a_large_store_remakes_only_its_patients(tmp_path: Pat
     moved = [pid for pid, rowid in before if after[pid] != rowid]
     assert len(moved) == 1  # the changed patient's row was remade, and no other
     assert len(after) == len(before) == 30
+
+
+def test_the_apis_writes_and_deletes_update_the_layer_as_a_rebuild_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A self-service change and a deletion (of a record, a practice, a whole patient) remake
+    the rows that read them at once: a later load updates only its own patients, so a layer
+    left stale by a write would stay stale."""
+    monkeypatch.setattr(analysis, "REBUILD_SHARE", float("inf"))  # always update in place
+    generate(tmp_path / "all", 30, seed=4)
+    data = DataDir(tmp_path / "data", tmp_path / "key")
+    with writing(data) as store:
+        load(store, [tmp_path / "all"], today=TODAY)
+    read = {
+        rtype: [orjson.loads(line) for line in (tmp_path / "all" / f"{rtype}.ndjson").open("rb")]
+        for rtype in ("Patient", "Condition", "Organization")
+    }
+    changed = read["Patient"][0]
+    changed["gender"] = "male" if changed["gender"] == "female" else "female"
+    assert write_resources(data, [changed], label="test", today=TODAY).committed
+    practice = next(r for r in read["Organization"] if "partOf" in r)
+    gone = [
+        ("Condition", read["Condition"][0]["id"]),
+        ("Organization", practice["id"]),
+        ("Patient", read["Patient"][1]["id"]),
+    ]
+    with Store.open(data, read_only=True) as store:
+        before = _layer(store)
+    delete_resources(data, gone)
+    with Store.open(data) as store:
+        updated = _layer(store)
+        store.con.execute("BEGIN TRANSACTION")
+        rebuild_analysis_layer(store.con)
+        rebuilt = _layer(store)
+        store.con.execute("ROLLBACK")
+    for name in ("patients", "clinical_events", "practice_registrations"):
+        assert len(updated[name]) < len(before[name]), f"{name}: nothing was deleted"
+    for name in ANALYSIS_SQL:
+        assert updated[name] == rebuilt[name], f"{name} differs"

@@ -261,13 +261,13 @@ class DuckDBEngine:
             ahead = 2 * workers
             pending: deque[Future[pa.Table]] = deque()
             before = self._cached()  # blocks already cached stay, unless we must empty it
-            for sql, patients in runs:
+            for text, patients in runs:
                 if self._cached() > before + CACHE_BYTES:
                     while pending:  # the cache is emptied while no query runs
                         yield pending.popleft().result()
                     self._drop_cache()
                     before = self._cached()
-                pending.append(pool.submit(self._run, sql, excluded, patients))
+                pending.append(pool.submit(self._run, text, excluded, patients))
                 if len(pending) == ahead:
                     yield pending.popleft().result()
             while pending:

@@ -213,17 +213,19 @@ def note_changed_areas(con: duckdb.DuckDBPyConnection, stage: str) -> None:
 
 
 _DEPENDENTS = (
-    # patients whose rows read a changed organisation, service, encounter or area
-    'SELECT x.patient_ref FROM identifiable."EpisodeOfCare" x '
-    'JOIN identifiable."Organization" o ON o.id = x.organisation_ref '
-    "WHERE o.id IN (SELECT id FROM touched_orgs) OR o.parent_ref IN (SELECT id FROM touched_orgs)",
+    # patients whose rows read a changed (or deleted) organisation, service, encounter or area:
+    # found by the references themselves, so a referenced row that is gone still counts
+    'SELECT patient_ref FROM identifiable."EpisodeOfCare" '
+    "WHERE organisation_ref IN (SELECT id FROM touched_orgs) OR organisation_ref IN "
+    '(SELECT id FROM identifiable."Organization" '
+    "WHERE parent_ref IN (SELECT id FROM touched_orgs))",
     'SELECT patient_ref FROM identifiable."Encounter" '
     "WHERE provider_ref IN (SELECT id FROM touched_orgs) "
     "OR id IN (SELECT id FROM touched_encounters)",
-    'SELECT x.patient_ref FROM identifiable."Appointment" x '
-    'JOIN identifiable."HealthcareService" s ON s.id = x.service_ref '
-    "WHERE s.id IN (SELECT id FROM touched_services) "
-    "OR s.organisation_ref IN (SELECT id FROM touched_orgs)",
+    'SELECT patient_ref FROM identifiable."Appointment" '
+    "WHERE service_ref IN (SELECT id FROM touched_services) OR service_ref IN "
+    '(SELECT id FROM identifiable."HealthcareService" '
+    "WHERE organisation_ref IN (SELECT id FROM touched_orgs))",
     'SELECT id FROM identifiable."Patient" '
     "WHERE lsoa_code IN (SELECT lsoa_code FROM touched_areas)",
 )
