@@ -295,14 +295,20 @@ def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
             "WHERE s.id = t.id AND s.content_hash = t.content_hash",
         )
         note_changes(con, rtype, stage)
+        # The stored versions being replaced, found by id alone first: selecting them by
+        # id straight away would read (and decompress) every stored resource to keep a few.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE replaced AS "
+            f"SELECT rowid AS r FROM {target} WHERE id IN (SELECT id FROM {stage})"
+        )
         provenance = "id, content_hash, resource, source_file, source_line, source_entry"
         updated = _count(
             con,
             f"INSERT INTO identifiable.history SELECT '{rtype}', {provenance}, load_id, "
-            f"loaded_at, ? FROM {target} WHERE id IN (SELECT id FROM {stage})",
+            f"loaded_at, ? FROM {target} WHERE rowid IN (SELECT r FROM replaced)",
             [report.load_id],
         )
-        con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {stage})")
+        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT r FROM replaced)")
         columns = ", ".join(f'"{n}"' for n, _ in identifiable_columns(rtype))
         inserted = _count(
             con,
