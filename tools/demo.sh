@@ -182,15 +182,19 @@ def readable(line: str) -> dict | None:
 people = (readable(l) for l in Path(sys.argv[1], "Patient.ndjson").read_text().splitlines())
 patients = [p for p in people if p and p.get("identifier")][100:400]
 orgs = {}
-for line in Path(sys.argv[1], "EpisodeOfCare.ndjson").read_text().splitlines():
-    e = json.loads(line)
-    orgs.setdefault(e["patient"]["reference"].split("/")[1], e["managingOrganization"]["reference"].split("/")[1])
+for e in map(readable, Path(sys.argv[1], "EpisodeOfCare.ndjson").read_text().splitlines()):
+    try:
+        orgs.setdefault(e["patient"]["reference"].split("/")[1], e["managingOrganization"]["reference"].split("/")[1])
+    except (TypeError, KeyError, IndexError):
+        continue  # a line broken on purpose
 ods = {}
-for line in Path(sys.argv[1], "Organization.ndjson").read_text().splitlines():
-    o = json.loads(line)
-    ods[o["id"]] = next(i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", ""))
+for o in map(readable, Path(sys.argv[1], "Organization.ndjson").read_text().splitlines()):
+    try:
+        ods[o["id"]] = next(i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", ""))
+    except (TypeError, KeyError, AttributeError, StopIteration):
+        continue
 for p in patients:
-    if p.get("id") in orgs and p.get("identifier"):
+    if p.get("id") in orgs and orgs[p["id"]] in ods:
         print(p["id"], p["identifier"][0]["value"], ods[orgs[p["id"]]])
         break
 PY

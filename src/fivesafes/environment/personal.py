@@ -9,8 +9,8 @@ request id, and a retry with the same id is answered as the first and changes no
 
 Every change is a load (:func:`fivesafes.store.writes.write_resources`): the same checks as
 ``fivesafes load``, a new version in history, a ``load`` ledger entry carrying the new version's
-SHA-256 under a signed checkpoint (the environment's signature on it), and the analysis layer
-brought up to date at its next rebuild.
+SHA-256 under a signed checkpoint (the environment's signature on it), and the analysis rows of
+the person brought up to date in the same transaction.
 
 Choices (opt-outs, consents) go to the control plane's own tables, where the next extraction and
 the next clinician read look. Shared data (steps, sleep, heart rate, weight, food, exercise:
