@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,8 +136,8 @@ def test_submit_needs_an_approved_project_member(study: Path, data_dir: DataDir)
 def test_submit_sees_only_approved_data_without_opted_out_patients(
     tmp_path: Path, data_dir: DataDir
 ) -> None:
-    """The sandboxed action lists what it can see of the store: approved columns, and no one
-    whose national data opt-out applies to research."""
+    """A definition that looks at the store itself is refused; the extract of a plain one holds
+    nobody whose national data opt-out applies to research, and no unapproved column."""
     *args, custodian = approved_project(data_dir, {"patients": ("sex",)})
     with Store.open(data_dir) as store:
         load(store, [write_ndjson(tmp_path / "pop.ndjson", basic_population(3))])
@@ -144,15 +145,27 @@ def test_submit_sees_only_approved_data_without_opted_out_patients(
         add_opt_out(cp, custodian, nhs_number(1), OptOutKind.NATIONAL)
     peek = write_project(tmp_path / "peek", PEEK, {"analysis/peek.py": PEEK_DEFINITION})
     code, _, errors = invoke("submit", "--project", str(peek), *args)
+    assert code == 1, errors
+    (log,) = (peek / "metadata" / "logs").glob("*.log")
+    assert "peek.py, line 3: a definition may not import json" in " ".join(log.read_text().split())
+    plain = PEEK_DEFINITION.split("dataset = Dataset()")[1]
+    (peek / "analysis" / "peek.py").write_text(
+        "from fivesafes.query import Dataset\nfrom fivesafes.tables import patients\n"
+        "dataset = Dataset()" + plain + "dataset.born = patients.date_of_birth\n"
+    )
+    (peek / "project.yaml").write_text(
+        PEEK.replace("      moderately_sensitive: {seen: output/seen.json}\n", "")
+    )
+    code, _, errors = invoke("submit", "--project", str(peek), *args)
     assert code == 0, errors
-    seen = orjson.loads((peek / "output" / "seen.json").read_bytes())
-    assert seen["tables"] == ["patients"]
-    assert seen["filled"] == ["patient_id", "sex"]  # unapproved columns are there, but empty
+    extract = list(csv.reader((peek / "output" / "dataset.csv").read_text().splitlines()))
     with Store.open(data_dir) as store:
         opted_out = store.pseudonymise(nhs_number(1))
         rows = store.con.execute("SELECT patient_id FROM analysis.patients").fetchall()
         everyone = {r[0] for r in rows}
-    assert set(seen["patients"]) == everyone - {opted_out}
+    assert extract[0] == ["patient_id", "sex", "born"]
+    assert {int(row[0]) for row in extract[1:]} == everyone - {opted_out}
+    assert {row[2] for row in extract[1:]} == {""}  # an unapproved column: empty
     with ControlPlane.open(data_dir) as cp:
         jobs = [e for e in map(orjson.loads, cp.ledger.entries()) if e["kind"] == "job"]
         (public,) = [row for row in cp.ledger.public_view().to_list() if row["kind"] == "job"]
