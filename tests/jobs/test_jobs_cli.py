@@ -27,6 +27,7 @@ from fivesafes.jobs import runner as runner_module
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from governance.governance_support import World, application
 
 STUDY = """
@@ -42,7 +43,9 @@ actions:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> DataDir:
     """The data directory exactly as the commands derive it from --data-dir (keys inside)."""
-    return DataDir.from_env(tmp_path / "data")
+    made = DataDir.from_env(tmp_path / "data")
+    create_key(made.key_file)
+    return made
 
 
 @pytest.fixture
@@ -105,7 +108,7 @@ def approved_project(data_dir: DataDir, datasets: dict[str, tuple[str, ...]]) ->
 def test_submit_refuses_without_a_sandbox(
     study: Path, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir.root.mkdir(parents=True)
+    data_dir.root.mkdir(parents=True, exist_ok=True)
     Store.open(data_dir).close()
     *args, _ = approved_project(data_dir, {"patients": ("sex",)})
     monkeypatch.setattr(runner_module, "sandbox_available", lambda: "bwrap is not installed")
@@ -214,7 +217,7 @@ dataset.sex = patients.sex
 
 @needs_sandbox
 def test_submit_runs_sandboxed(study: Path, data_dir: DataDir) -> None:
-    data_dir.root.mkdir(parents=True)
+    data_dir.root.mkdir(parents=True, exist_ok=True)
     Store.open(data_dir).close()
     *args, _ = approved_project(data_dir, {"patients": ("sex",)})
     code, out, errors = invoke("submit", "--project", str(study), *args)

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from fhir_factory import basic_population, condition, write_ndjson
 from fivesafes.cli import app
+from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import create_key
 
 runner = CliRunner()
 
@@ -56,7 +58,11 @@ def test_validate_clean_file_exits_zero(tmp_path: Path) -> None:
 
 
 def _custodian(data: list[str]) -> str:
-    """The first account of a new environment (needs no token) and its token."""
+    """The first account of a new environment (needs no token) and its token; the environment's
+    pseudonym key made as its initialisation does."""
+    key = DataDir.from_env(Path(data[1])).key_file
+    if not key.exists():
+        create_key(key)
     created = runner.invoke(
         app,
         [
