@@ -28,6 +28,7 @@ from fivesafes.governance import (
     Verdict,
     create_account,
     decide,
+    enrol,
     register_key,
     submit_project,
 )
@@ -120,9 +121,13 @@ def _account(person_id: str, role: Role, cp: ControlPlane) -> NewAccount:
 def approved_project(cp: ControlPlane) -> tuple[str, str]:
     """A custodian, an analyst, and PROJECT approved by an approver; returns the custodian's and
     the analyst's tokens."""
-    custodian = create_account(cp, None, _account("cus", Role.DATA_CUSTODIAN, cp)).token
-    analyst = create_account(cp, custodian, _account("ana", Role.ANALYST, cp)).token
-    approver = create_account(cp, custodian, _account("apo", Role.APPROVER, cp)).token
+
+    def made(by: str | None, person_id: str, role: Role) -> str:
+        return enrol(cp, create_account(cp, by, _account(person_id, role, cp)).code).token
+
+    custodian = made(None, "cus", Role.DATA_CUSTODIAN)
+    analyst = made(custodian, "ana", Role.ANALYST)
+    approver = made(custodian, "apo", Role.APPROVER)
     key = Ed25519PrivateKey.generate()
     register_key(cp, approver, key.public_key())
     form = Application(

@@ -79,6 +79,9 @@ COMMANDS: dict[str, Listed] = {
     "submit": Listed(
         "jobs", "Run a study against the store, inside the environment, every action sandboxed."
     ),
+    "job": Listed(
+        "jobs", "Jobs inside the environment: their state, what they did, what they made."
+    ),
     "check-output": Listed(
         "disclosure", "Check an output table against the disclosure rules and print the report."
     ),
@@ -95,6 +98,9 @@ COMMANDS: dict[str, Listed] = {
         "Tie an account to an organisation (ODS code) or to the person's NHS number (custodian).",
     ),
     "client": Listed("serve", "Systems that get API tokens with OAuth2 client credentials"),
+    "environment": Listed(
+        "environment", "An environment: initialise it, once, with its first custodian."
+    ),
     "user": Listed("trust", "People: verified accounts with roles, expiry and training dates."),
     "token": Listed("trust", "Personal access tokens: issue and revoke."),
     "project": Listed("trust", "Project applications, signed decisions and published waits."),

@@ -182,6 +182,13 @@ _KINDS = (
             "break_glass reason reason_sha256"
         ),
     ),
+    # Every use case the environment refuses, whatever refused it (issue 18, hole 16): who was
+    # refused (the actor), doing what, and why; not public, like the logins it sits beside.
+    EntryKind(
+        "refusal",
+        detail=_names("action kind reason reason_sha256 token_id"),
+        required=_names("action kind reason"),
+    ),
     # A command that changes state as well as the ledger logs an intent first, then its outcome
     # (an entry of the operation's own kind, with ``intent`` set) or ``abandoned`` (.intents).
     EntryKind(

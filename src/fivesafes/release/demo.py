@@ -13,7 +13,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fivesafes.governance import ControlPlane, NewAccount, Role, create_account, register_key
+from fivesafes.governance import (
+    ControlPlane,
+    NewAccount,
+    Role,
+    create_account,
+    enrol,
+    register_key,
+)
 from fivesafes.release.model import ReleaseError, Verdict
 from fivesafes.release.office import ReleaseOffice
 from fivesafes.release.publish import Publication, publish_release
@@ -45,7 +52,7 @@ def demo_checkers(
     returns their tokens and keys."""
     checkers = []
     for person_id in names:
-        token = create_account(cp, custodian_token, _checker(person_id, cp)).token
+        token = enrol(cp, create_account(cp, custodian_token, _checker(person_id, cp)).code).token
         key = Ed25519PrivateKey.generate()
         register_key(cp, token, key.public_key())
         checkers.append((token, key))

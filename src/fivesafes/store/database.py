@@ -26,8 +26,8 @@ from fivesafes.model import TABLES, Table
 from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.store.config import DataDir
 from fivesafes.store.pseudonym import (
-    PseudonymKeyError,
     Pseudonymiser,
+    PseudonymKeyError,
     key_fingerprint,
     read_key,
 )

@@ -1,0 +1,18 @@
+"""Environment fixtures: a new environment, initialised as `fivesafes environment init` does, with
+its first custodian enrolled through the code they were sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from environment_support import People, open_with_custodian
+
+from fivesafes.store.config import DataDir
+
+
+@pytest.fixture
+def people(data_dir: DataDir) -> Iterator[People]:
+    found = open_with_custodian(data_dir)
+    yield found
+    found.env.close()
