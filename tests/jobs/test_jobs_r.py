@@ -22,6 +22,7 @@ from fivesafes.jobs.sandbox import SAFE_R
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.synth.generator import generate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -131,6 +132,7 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     root = tmp_path_factory.mktemp("environment")
     generate(root / "source", patients=2500, seed=1)  # enough people for tables that pass
     data = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
+    create_key(data.key_file)
     with Store.open(data) as store:
         load(store, [root / "source"])
     return data

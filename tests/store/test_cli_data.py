@@ -7,10 +7,9 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
+from environment.environment_support import address, outbox_code
 from fhir_factory import basic_population, condition, write_ndjson
 from fivesafes.cli import app
-from fivesafes.store.config import DataDir
-from fivesafes.store.pseudonym import create_key
 
 runner = CliRunner()
 
@@ -58,20 +57,21 @@ def test_validate_clean_file_exits_zero(tmp_path: Path) -> None:
 
 
 def _custodian(data: list[str]) -> str:
-    """The first account of a new environment (needs no token) and its token; the environment's
-    pseudonym key made as its initialisation does."""
-    key = DataDir.from_env(Path(data[1])).key_file
-    if not key.exists():
-        create_key(key)
-    created = runner.invoke(
+    """A new environment (its key made by `environment init`), and its first custodian's token,
+    made by them with the enrolment code they were sent."""
+    made = runner.invoke(
         app,
         [
-            *("user", "create", "cara", "--name", "Cara Custodian", "--organisation", "Test"),
-            *("--role", "data_custodian", *data),
+            *("environment", "init", "--name", "Test", "--custodian", "cara"),
+            *("--custodian-name", "Cara Custodian", "--organisation", "Test"),
+            *("--contact", address("cara"), *data),
         ],
     )
-    assert created.exit_code == 0, created.output
-    return created.stdout.strip().splitlines()[-1]
+    assert made.exit_code == 0, made.output
+    code = outbox_code(Path(data[1]), address("cara"))
+    enrolled = runner.invoke(app, ["user", "enrol", code, *data])
+    assert enrolled.exit_code == 0, enrolled.output
+    return enrolled.stdout.strip().splitlines()[-1]
 
 
 def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
