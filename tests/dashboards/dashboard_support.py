@@ -196,7 +196,7 @@ def released_environment(root: Path) -> Released:
     with ControlPlane.open(data_dir) as cp:
         custodian, analyst = approved_project(cp)
     files = {ADMISSIONS: admissions_csv(), HBA1C: hba1c_csv(), CONVEYANCES: conveyances_csv()}
-    study = write_study(root / "study", files)
+    study = write_study(data_dir.jobs / "job-board" / "study", files)
     publication = demo_release(data_dir, study, list(files), PROJECT, analyst, custodian)
     return Released(data_dir, publication)
 

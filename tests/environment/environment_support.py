@@ -89,3 +89,21 @@ def open_with_custodian(data_dir: DataDir) -> People:
     people.enrol("cus")
     people.key("cus")
     return people
+
+
+def steps(oid: str, pid: str, value: int = 9000, when: str = "2024-02-01") -> dict[str, object]:
+    """A day's steps a person shared from their own device (a wearable observation)."""
+    from fivesafes.synth.records import quantity
+    from fivesafes.synth.wearables import ACTIVITY, KINDS
+
+    code, unit = KINDS[0]
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "category": ACTIVITY,
+        "code": code.concept,
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": when,
+        "valueQuantity": quantity(value, *unit),
+    }

@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from jobs_support import ONE_ACTION, needs_sandbox, probe, reported, run, write_project
+from jobs_support import ONE_ACTION, OPEN_CUT, needs_sandbox, probe, reported, run, write_project
 
 from fivesafes.disclosure import safe
 from fivesafes.disclosure.checker import check_file
 from fivesafes.disclosure.safe_r import FUNCTIONS, R_ONLY_ABSENT
 from fivesafes.jobs import Backend, RunOptions, load_project, run_project
 from fivesafes.jobs.sandbox import SAFE_R
+from fivesafes.jobs.snapshot import DataCut
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
@@ -144,7 +145,8 @@ def test_the_r_example_releases_the_python_examples_tables_on_a_real_store(
     tmp_path: Path, real_store: DataDir
 ) -> None:
     """Submitted as inside the environment: the store backend, every action sandboxed."""
-    options = RunOptions(Backend.STORE, sandbox=True, data_dir=real_store, grant=GRANT)
+    cut = DataCut(GRANT, frozenset(), frozenset())
+    options = RunOptions(Backend.STORE, sandbox=True, data_dir=real_store, cut=cut)
     tables = {}
     for name in ("asthma-prevalence", "asthma-prevalence-r"):
         study = copy_example(tmp_path, name)
@@ -205,7 +207,7 @@ def test_an_r_action_sees_r_and_its_packages_and_nothing_more(tmp_path: Path) ->
     spec = ONE_ACTION.replace("python probe.py", "Rscript look.R")
     script = LOOK.replace('Sys.getenv("KEY")', repr(str(data.key_file)))
     study = write_project(tmp_path / "study", spec, {"look.R": script})
-    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data}
+    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data, "cut": OPEN_CUT}
     result = run(study, **options)["probe"]
     assert result.status == "ran", result.reason
     words = reported(study).split()

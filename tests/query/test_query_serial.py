@@ -8,6 +8,7 @@ query model.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -65,17 +66,31 @@ def _measures() -> object:
     return measures.query()
 
 
+def _types(node: object) -> list[tuple[str, type]]:
+    """Every value in a model with its exact type: == alone lets a StrEnum pass for a str."""
+    found: list[tuple[str, type]] = []
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            found += [(f.name, type(value)), *_types(value)]
+    elif isinstance(node, tuple | frozenset):
+        for item in node:
+            found += [("item", type(item)), *_types(item)]
+    return found
+
+
 def test_a_rich_dataset_comes_back_exactly() -> None:
     query = _rich_dataset()
     text = serial.dumps(query)
     again = serial.loads(text)
-    assert again == query
+    assert again == query and _types(again) == _types(query)
     assert serial.dumps(again) == text  # canonical: the same model, the same bytes
 
 
 def test_measures_come_back_exactly() -> None:
     query = _measures()
-    assert serial.loads(serial.dumps(query)) == query  # type: ignore[arg-type]
+    again = serial.loads(serial.dumps(query))  # type: ignore[arg-type]
+    assert again == query and _types(again) == _types(query)
 
 
 @pytest.mark.parametrize("study", sorted(EXAMPLES.glob("*/analysis/study.py")), ids=str)
@@ -84,7 +99,8 @@ def test_the_example_studies_come_back_exactly(
 ) -> None:
     monkeypatch.chdir(study.parents[1])  # code lists are read relative to the study
     query = load_dataset(study.relative_to(study.parents[1]))
-    assert serial.loads(serial.dumps(query)) == query
+    again = serial.loads(serial.dumps(query))
+    assert again == query and _types(again) == _types(query)
 
 
 def test_a_shared_sub_graph_is_written_once() -> None:

@@ -18,11 +18,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from governance_support import World, application
 
-from fivesafes.governance import Role, Verdict, decide, submit_project
+from fivesafes.environment.settings import Settings, write_settings
+from fivesafes.governance import ControlPlane, Role, Verdict, decide, submit_project
+from fivesafes.governance.tables import Job
 from fivesafes.jobs import FileRecord, JobRecord, JsonJobRecords
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, new_job_id
 from fivesafes.release import ReleaseOffice
+from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import create_key
 
 PROJECT = "asthma-release"
 PROJECT_YAML = """\
@@ -171,3 +175,35 @@ def approved_project(office: ReleaseOffice) -> People:
         until=cp.today() + timedelta(days=365),
     )
     return People(world)
+
+
+def as_environment(data_dir: DataDir) -> None:
+    """A data directory built with the stages, made an environment the commands open: its
+    settings written and its key made, as `fivesafes environment init` would."""
+    if not data_dir.key_file.exists():
+        create_key(data_dir.key_file)
+    write_settings(data_dir.root, Settings("Test environment"))
+
+
+def held_job(data_dir: DataDir, job_id: str = "job-cli", project_id: str = PROJECT) -> Study:
+    """A job the environment holds for the project: its record, and its study folder."""
+    with ControlPlane.open(data_dir) as cp, cp.transaction() as session:
+        session.add(
+            Job(
+                job_id=job_id,
+                project_id=project_id,
+                person_id="ana",
+                purpose="research",
+                grant="{}",
+                state="succeeded",
+                action=None,
+                study_sha256="0" * 64,
+                git_commit=None,
+                git_dirty=None,
+                limits="{}",
+                created_at=cp.now(),
+                error="",
+                outputs="[]",
+            )
+        )
+    return Study.create(data_dir.jobs / job_id / "study")

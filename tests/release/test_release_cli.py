@@ -11,9 +11,10 @@ from release_support import (
     PROJECT,
     SAFE_COUNTS,
     People,
-    Study,
     approved_project,
+    as_environment,
     counts_csv,
+    held_job,
     tiny_png,
 )
 from typer.testing import CliRunner
@@ -32,7 +33,9 @@ def _environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> People:
     monkeypatch.delenv("FIVESAFES_DATABASE_URL", raising=False)
     data_dir = DataDir.from_env(root)
     with ControlPlane.open(data_dir) as cp:
-        return approved_project(ReleaseOffice(cp, data_dir))
+        people = approved_project(ReleaseOffice(cp, data_dir))
+    as_environment(data_dir)
+    return people
 
 
 def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +43,7 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     people = _environment(root, monkeypatch)
     for checker in ("chk1", "chk2"):
         write_key(tmp_path / f"{checker}.pem", people.key(checker))
-    study = Study.create(tmp_path / "study")
+    study = held_job(DataDir.from_env(root))
     study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 3}))
     study.record_job("summarise", ["output/table.csv"])
     runner = CliRunner()
@@ -51,7 +54,7 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert result.exit_code == code, result.output
         return result.stdout if code == 0 else result.output
 
-    common = ["--project-id", PROJECT, "--study", str(study.root)]
+    common = ["--project-id", PROJECT, "--job", "job-cli"]
     checked = run("check", "output/table.csv", *common, who="ana")
     assert "safe version" in checked and "small_numbers" in checked and "--exception" in checked
     refused = run(
@@ -116,7 +119,7 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_demo_release_publishes_table_and_chart(tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "env"
     people = _environment(root, monkeypatch)
-    study = Study.create(tmp_path / "study")
+    study = held_job(DataDir.from_env(root))
     study.write("output/other.csv", counts_csv(SAFE_COUNTS))
     study.write("output/chart.png", tiny_png())
     files = ["output/other.csv", "output/chart.png"]

@@ -45,8 +45,9 @@ def _vote(office: ReleaseOffice, people: People, who: str, rid: str, verdict: Ve
     )
 
 
-def test_request_review_publish_on_each_database(any_office: ReleaseOffice, study: Study) -> None:
+def test_request_review_publish_on_each_database(any_office: ReleaseOffice) -> None:
     office = any_office
+    study = Study.create(office.data_dir.jobs / "job-test" / "study")
     people = approved_project(office)
     rid = _request(office, people, study)
     assert show_release(office, people.token("ana"), rid).state is State.SUBMITTED

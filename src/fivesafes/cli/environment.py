@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.text import Text
 
 from fivesafes.cli.common import DataDirOption, app, console, err, fail
 from fivesafes.environment import Environment, Refused
 from fivesafes.governance import NewAccount, Role
+from fivesafes.governance.signing import load_person_key
 from fivesafes.store.config import DataDir
 
 environment_app = typer.Typer(help="An environment: initialise it, once, with its first custodian.")
@@ -42,6 +44,14 @@ def opened(data_dir: Path | None) -> Iterator[Environment]:
                     )
     except Refused as refused:
         raise fail(f"refused: {refused.reason}") from None
+
+
+def signing_key(path: Path) -> Ed25519PrivateKey:
+    """The caller's own decision-signing key, read from the file they keep."""
+    try:
+        return load_person_key(path)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read your signing key {path}: {exc}") from None
 
 
 def parse_date(value: str, option: str) -> date:

@@ -17,7 +17,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -32,7 +31,7 @@ from fivesafes.cli.common import (
     fail,
     need_token,
 )
-from fivesafes.cli.environment import opened, parse_date
+from fivesafes.cli.environment import opened, parse_date, signing_key
 from fivesafes.environment import accounts, consent, projects
 from fivesafes.governance import (
     Application,
@@ -42,7 +41,7 @@ from fivesafes.governance import (
     Role,
     Verdict,
 )
-from fivesafes.governance.signing import create_person_key, load_person_key
+from fivesafes.governance.signing import create_person_key
 
 user_app = typer.Typer(help="People: verified accounts with roles, expiry and training dates.")
 token_app = typer.Typer(help="Personal access tokens: issue and revoke.")
@@ -311,7 +310,7 @@ def _decide(
     token: str | None,
     data_dir: Path | None,
 ) -> None:
-    credential, signer = need_token(token), _signer(key)
+    credential, signer = need_token(token), signing_key(key)
     with opened(data_dir) as env:
         record = projects.decision(env, credential, project_id, verdict, reasons, signer, until)
     already = " (already decided: nothing changed)" if record.already else ""
@@ -320,13 +319,6 @@ def _decide(
         f"{record.person_id} after {record.waited_seconds / 86400:.1f} days' wait{already}"
     )
     console.print(f"signature: {record.signature}")
-
-
-def _signer(key: Path) -> Ed25519PrivateKey:
-    try:
-        return load_person_key(key)
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read your signing key {key}: {exc}") from None
 
 
 ReasonsOption = Annotated[str, typer.Option("--reasons", help="Why; kept, hash signed")]

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from fivesafes.environment import job_records
 from fivesafes.environment.delivery import Delivery, delivery_for
 from fivesafes.environment.refusals import RefusalKind, Refused
 from fivesafes.environment.settings import Settings, SettingsError, read_settings
@@ -25,9 +26,6 @@ from fivesafes.governance.control import utc_now
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.pseudonym import PseudonymKeyError, read_key
-
-JOBS_FOLDER = "jobs"
-"""Where jobs keep their workspaces and outputs: inside the data directory, owner-only."""
 
 
 @dataclass
@@ -58,11 +56,13 @@ class Environment:
             raise Refused(str(exc), RefusalKind.UNAVAILABLE) from None
         cp = ControlPlane.open(data_dir, url=url, clock=clock)
         chosen = delivery or delivery_for(settings.delivery, data_dir.root)
-        return cls(data_dir, settings, cp, chosen)
+        env = cls(data_dir, settings, cp, chosen)
+        job_records.recover(env)  # what a dead process left open is closed before anything else
+        return env
 
     @property
     def jobs_root(self) -> Path:
-        return self.data_dir.root / JOBS_FOLDER
+        return self.data_dir.jobs
 
     @contextmanager
     def store(self, read_only: bool = True) -> Iterator[Store]:

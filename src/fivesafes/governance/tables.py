@@ -226,6 +226,8 @@ class Job(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.project_id"), index=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"))
     purpose: Mapped[str] = mapped_column(String(32))
+    grant: Mapped[str] = mapped_column(Text)
+    """JSON: the tables and columns the project's approval let this job see."""
     state: Mapped[str] = mapped_column(String(16), index=True)
     action: Mapped[str | None] = mapped_column(String(64), nullable=True)
     study_sha256: Mapped[str] = mapped_column(String(64))

@@ -76,10 +76,10 @@ class _Writer:
         self.keep: list[object] = []  # holds encoded objects alive, so ids are not reused
 
     def value(self, value: Any) -> Any:
+        if isinstance(value, Enum):  # first: a StrEnum is also a str
+            return {"enum": type(value).__name__, "value": value.value}
         if value is None or isinstance(value, bool | str):
             return value
-        if isinstance(value, Enum):
-            return {"enum": type(value).__name__, "value": value.value}
         if isinstance(value, int):
             return value
         if isinstance(value, float):

@@ -45,6 +45,7 @@ def upgrade() -> None:
         ),
         sa.Column("person_id", sa.String(64), sa.ForeignKey("accounts.person_id"), nullable=False),
         sa.Column("purpose", sa.String(32), nullable=False),
+        sa.Column("grant", sa.Text(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("action", sa.String(64), nullable=True),
         sa.Column("study_sha256", sa.String(64), nullable=False),
