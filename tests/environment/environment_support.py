@@ -1,5 +1,6 @@
 """Helpers for tests of the environment layer and its faces: a new environment, people enrolled
-through their own codes (read from the file outbox, which stands for their mail)."""
+through their own codes (read from the file outbox, which stands for their mail), and a world
+with an approved project and a small population with opt-outs and shared data."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fivesafes.environment import Environment, accounts
+from fhir_factory import basic_population, nhs_number, write_ndjson
+from fivesafes.environment import Environment, accounts, consent, projects
 from fivesafes.environment.delivery import OUTBOX
 from fivesafes.environment.settings import Settings
 from fivesafes.environment.setup import initialise
-from fivesafes.governance import NewAccount, Role
+from fivesafes.governance import ConsentScope, NewAccount, OptOutKind, Role, Verdict
 from fivesafes.store.config import DataDir
+from fivesafes.store.load import load
+from governance.governance_support import application
+from jobs.jobs_support import write_project
 
 DECIDERS = {Role.APPROVER, Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN}
 
@@ -107,3 +112,69 @@ def steps(oid: str, pid: str, value: int = 9000, when: str = "2024-02-01") -> di
         "effectiveDateTime": when,
         "valueQuantity": quantity(value, *unit),
     }
+
+
+PROJECT = "heat"
+GRANT = {
+    "patients": ("patient_id", "sex"),
+    "wearable_observations": ("patient_id", "date", "kind", "value"),
+}
+PROJECT_YAML = """
+version: 1
+actions:
+  extract:
+    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
+    outputs:
+      highly_sensitive: {dataset: output/dataset.csv}
+  count:
+    run: python analysis/count.py
+    needs: [extract]
+    outputs:
+      moderately_sensitive: {table: output/count.csv}
+"""
+DEFINITION = """
+from fivesafes.query import Dataset
+from fivesafes.tables import patients, wearable_observations as shared
+dataset = Dataset()
+dataset.define_population(patients.exists_for_patient())
+dataset.sex = patients.sex
+dataset.born = patients.date_of_birth
+dataset.shared_days = shared.count_for_patient()
+"""
+COUNT = """
+import csv
+rows = list(csv.DictReader(open("output/dataset.csv")))
+open("output/count.csv", "w").write(f"people\\n{len(rows)}\\n")
+"""
+
+
+def study(root: Path, definition: str = DEFINITION) -> Path:
+    return write_project(
+        root, PROJECT_YAML, {"analysis/study.py": definition, "analysis/count.py": COUNT}
+    )
+
+
+def approved_world(people: People, tmp_path: Path) -> People:
+    """Analyst 'ana' on approved research project 'heat'; six people loaded, each sharing a
+    day's steps; person 1 opted out; 2 and 3 consent to research use of what they share, 4 only
+    to care."""
+    env = people.env
+    people.add("ana", Role.ANALYST)
+    people.add("val", Role.APPROVER)
+    projects.apply(env, people.tokens["ana"], PROJECT, application("ana", datasets=GRANT))
+    until = env.cp.today() + timedelta(days=30)
+    projects.decision(
+        env, people.tokens["val"], PROJECT, Verdict.APPROVE, "ok", people.keys["val"], until
+    )
+    records = basic_population(6) + [steps(f"s{i}", f"p{i}") for i in range(6)]
+    with env.store(read_only=False) as store:
+        load(store, [write_ndjson(tmp_path / "people.ndjson", records)])
+    cus = people.tokens["cus"]
+    consent.add(env, cus, nhs_number(1), OptOutKind.NATIONAL)
+    for i, scope in (
+        (2, ConsentScope.RESEARCH),
+        (3, ConsentScope.RESEARCH),
+        (4, ConsentScope.CARE),
+    ):
+        consent.set_shared_data_consent(env, cus, nhs_number(i), scope, True)
+    return people

@@ -9,91 +9,22 @@ from __future__ import annotations
 import csv
 import sys
 import textwrap
-from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
-from environment_support import People, steps
+from environment_support import COUNT, DEFINITION, PROJECT, People, study
 
-from fhir_factory import basic_population, nhs_number, write_ndjson
-from fivesafes.environment import Environment, RefusalKind, Refused, consent, jobs, projects
+from fhir_factory import nhs_number
+from fivesafes.environment import Environment, RefusalKind, Refused, jobs
 from fivesafes.environment.local import run_on_dummy_data
-from fivesafes.governance import ConsentScope, OptOutKind, Role, Verdict
+from fivesafes.governance import Role
 from fivesafes.jobs import Backend, Limits, RunOptions, load_project, run_project
 from fivesafes.jobs import runner as runner_module
 from fivesafes.jobs.runner import UncutStoreRun
-from fivesafes.store.load import load
-from governance.governance_support import application
-from jobs.jobs_support import needs_sandbox, write_project
+from jobs.jobs_support import needs_sandbox
 
 pytestmark = needs_sandbox
-
-PROJECT = "heat"
-GRANT = {
-    "patients": ("patient_id", "sex"),
-    "wearable_observations": ("patient_id", "date", "kind", "value"),
-}
-PROJECT_YAML = """
-version: 1
-actions:
-  extract:
-    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
-    outputs:
-      highly_sensitive: {dataset: output/dataset.csv}
-  count:
-    run: python analysis/count.py
-    needs: [extract]
-    outputs:
-      moderately_sensitive: {table: output/count.csv}
-"""
-DEFINITION = """
-from fivesafes.query import Dataset
-from fivesafes.tables import patients, wearable_observations as shared
-dataset = Dataset()
-dataset.define_population(patients.exists_for_patient())
-dataset.sex = patients.sex
-dataset.born = patients.date_of_birth
-dataset.shared_days = shared.count_for_patient()
-"""
-COUNT = """
-import csv
-rows = list(csv.DictReader(open("output/dataset.csv")))
-open("output/count.csv", "w").write(f"people\\n{len(rows)}\\n")
-"""
-
-
-def study(root: Path, definition: str = DEFINITION) -> Path:
-    return write_project(
-        root, PROJECT_YAML, {"analysis/study.py": definition, "analysis/count.py": COUNT}
-    )
-
-
-@pytest.fixture
-def world(people: People, tmp_path: Path) -> People:
-    """Analyst 'ana' on approved research project 'heat'; six people loaded, each sharing a
-    day's steps; person 1 opted out; 2 and 3 consent to research use of what they share, 4 only
-    to care."""
-    env = people.env
-    people.add("ana", Role.ANALYST)
-    people.add("val", Role.APPROVER)
-    projects.apply(env, people.tokens["ana"], PROJECT, application("ana", datasets=GRANT))
-    until = env.cp.today() + timedelta(days=30)
-    projects.decision(
-        env, people.tokens["val"], PROJECT, Verdict.APPROVE, "ok", people.keys["val"], until
-    )
-    records = basic_population(6) + [steps(f"s{i}", f"p{i}") for i in range(6)]
-    with env.store(read_only=False) as store:
-        load(store, [write_ndjson(tmp_path / "people.ndjson", records)])
-    cus = people.tokens["cus"]
-    consent.add(env, cus, nhs_number(1), OptOutKind.NATIONAL)
-    for i, scope in (
-        (2, ConsentScope.RESEARCH),
-        (3, ConsentScope.RESEARCH),
-        (4, ConsentScope.CARE),
-    ):
-        consent.set_shared_data_consent(env, cus, nhs_number(i), scope, True)
-    return people
 
 
 def _ids(env: Environment) -> dict[int, int]:
@@ -237,6 +168,9 @@ def test_every_job_is_in_the_ledger_whatever_became_of_it(world: People, tmp_pat
     ]
     (outcome,) = [e for e in _job_entries(env) if e["status"] == "succeeded"]
     assert outcome["project_id"] == PROJECT and outcome["actor"] == "ana"
+    public = [r for r in env.cp.ledger.public_view().to_list() if r["kind"] == "job"]
+    assert [(r["project_id"], r["status"]) for r in public][1] == (PROJECT, "succeeded")
+    assert all("commit" in r for r in public)  # hole 11: the public see project and commit
     assert set(outcome["outputs"]) == {"output/dataset.csv", "output/count.csv"}  # type: ignore[arg-type]
     refusals = [orjson.loads(e) for e in env.cp.ledger.entries()]
     (eve,) = [e for e in refusals if e["kind"] == "refusal" and e["actor"] == "eve"]

@@ -33,6 +33,8 @@ def opened(data_dir: Path | None) -> Iterator[Environment]:
     refusal into a clear error."""
     try:
         with Environment.open(data_dir) as env:
+            for said in env.recovered:
+                err.print(said)
             try:
                 yield env
             finally:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from fivesafes.environment import job_records
 from fivesafes.environment.delivery import Delivery, delivery_for
+from fivesafes.environment.recovery import recover
 from fivesafes.environment.refusals import RefusalKind, Refused
 from fivesafes.environment.settings import Settings, SettingsError, read_settings
 from fivesafes.governance import ControlPlane
@@ -36,6 +37,8 @@ class Environment:
     settings: Settings
     cp: ControlPlane
     delivery: Delivery
+    recovered: list[str] = field(default_factory=list)
+    """What opening it settled of what a crash left half-done, in words for a face to show."""
 
     @classmethod
     def open(
@@ -57,7 +60,15 @@ class Environment:
         cp = ControlPlane.open(data_dir, url=url, clock=clock)
         chosen = delivery or delivery_for(settings.delivery, data_dir.root)
         env = cls(data_dir, settings, cp, chosen)
-        job_records.recover(env)  # what a dead process left open is closed before anything else
+        try:  # what a dead process left half-done is settled before anything else is done
+            env.recovered = [r.describe() for r in recover(cp, data_dir)]
+            env.recovered += [
+                f"job {j} was left running by a process that stopped: logged as interrupted"
+                for j in job_records.close_orphans(env)
+            ]
+        except BaseException:
+            cp.close()
+            raise
         return env
 
     @property

@@ -1,19 +1,18 @@
-"""A job's record in the control plane and its two ledger entries, kept in agreement.
+"""A job's record in the control plane and its ledger entries, kept in agreement.
 
 A job is a row (``jobs``) with a lifecycle: ``queued`` when submitted, ``running`` once
 started, then ``succeeded``, ``failed`` or ``interrupted``. Whatever its outcome, it is in the
-ledger twice: an intent entry when it starts (``status: running``) and an outcome entry when it
-ends. Each pair of writes goes ledger first, then the row:
+ledger: a ``job`` entry when it starts (``status: running``) and another when it ends, with its
+outcome. Each is written as a recoverable operation (:mod:`fivesafes.ledger.intents`): an
+``intent`` entry promising the ``job`` entry to come, the row's change, then the ``job`` entry.
+Recovery (:mod:`.recovery`, whenever an environment is opened) settles an intent a dead process
+left open from the row: a start is committed if the row left ``queued``, an end is completed
+(the row given the promised outcome) and committed.
 
-- started: the intent entry, then the row becomes ``running``;
-- ended: the outcome entry, then the row takes the outcome.
-
-So a kill between two writes leaves the ledger one step ahead, never behind, and
-:func:`recover` (run whenever an environment is opened) closes what a dead process left
-open: a job whose lock is no longer held (the process that held it is gone) but whose row is
-not final takes the outcome the ledger already holds, or, if the ledger has none, is written
-down as ``interrupted`` in both. After a kill at any point the ledger and the control plane
-agree, and no job has two outcomes.
+A job whose process died between those steps, with no intent open, is still ``queued`` or
+``running`` in the control plane, held by nobody: :func:`close_orphans` ends it as
+``interrupted``, in both. After a kill at any point the ledger and the control plane agree, and
+no job has two outcomes; a retry is a new job.
 
 Liveness is an exclusive ``flock`` on the job's folder's ``lock`` file, held for as long as the
 job is queued or running by the process that has it, and released by the kernel however that
@@ -31,14 +30,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import select
 
+from fivesafes.failpoints import failpoint
+from fivesafes.governance import ControlPlane
 from fivesafes.governance.tables import Job
-from fivesafes.ledger import PatientDataError
+from fivesafes.ledger import ENTRY_KINDS
+from fivesafes.ledger.entry import PatientDataError, check_subject
+from fivesafes.ledger.intents import Intent
+from fivesafes.store.config import DataDir
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -174,7 +179,11 @@ def create(
 
 
 def get(env: Environment, job_id: str) -> JobRecordView | None:
-    with env.cp.transaction() as session:
+    return _get(env.cp, job_id)
+
+
+def _get(cp: ControlPlane, job_id: str) -> JobRecordView | None:
+    with cp.transaction() as session:
         row = session.get(Job, job_id)
         return _view(row) if row is not None else None
 
@@ -187,74 +196,106 @@ def of_project(env: Environment, project_id: str) -> list[JobRecordView]:
         return [_view(r) for r in rows]
 
 
-def _entry(job: JobRecordView, status: str, **more: Any) -> dict[str, Any]:
+def _said(error: str) -> dict[str, str]:
+    """An error's words for the ledger, or only their hash if they look like personal data."""
+    if not error:
+        return {}
+    try:
+        check_subject({"error": error})
+    except PatientDataError:
+        return {"error_sha256": hashlib.sha256(error.encode()).hexdigest()}
+    return {"error": error}
+
+
+def _entry(
+    job: JobRecordView, status: str, outputs: Mapping[str, str], error: str
+) -> dict[str, Any]:
     """What the ledger says of a job: the public view keeps its id, project, commit, status and
     outputs' hashes; nothing in it can say anything about a patient."""
-    subject: dict[str, Any] = {
-        "job_id": job.job_id,
-        "project_id": job.project_id,
-        "commit": job.git_commit or "",
-        "study_sha256": job.study_sha256,
-        "action": job.action or "all",
-        "status": status,
-    }
-    return subject | more
+    return ENTRY_KINDS["job"].subject(
+        job_id=job.job_id,
+        project_id=job.project_id,
+        commit=job.git_commit or "",
+        study_sha256=job.study_sha256,
+        action=job.action or "all",
+        status=status,
+        outputs=dict(outputs),
+        **_said(error),
+    )
 
 
-def _log(env: Environment, subject: dict[str, Any], actor: str) -> None:
-    try:
-        env.cp.log("job", subject, actor)
-    except PatientDataError:  # an error message that happened to look like personal data
-        error = str(subject.pop("error", ""))
-        subject["error_sha256"] = hashlib.sha256(error.encode()).hexdigest()
-        env.cp.log("job", subject, actor)
+def _made(data_dir: DataDir, job_id: str, promised: Mapping[str, str]) -> list[JobOutput]:
+    """The outputs an end promised (path and hash), as the job's own run records describe them."""
+    from fivesafes.jobs import JsonJobRecords
+    from fivesafes.jobs.records import METADATA_DIR
+
+    found = {}
+    for run in JsonJobRecords(data_dir.jobs / job_id / STUDY / METADATA_DIR).history():
+        for o in run.outputs:
+            if promised.get(o.path) == o.sha256:
+                found[o.path] = JobOutput(
+                    o.path, o.sha256, o.size, o.privacy or "", o.action or run.action, run.job_id
+                )
+    return list(found.values())
+
+
+def resolved(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
+    """Recovery's look at a job's intent: a start was made if the row left ``queued``; an end
+    is made by giving the row the promised outcome, if it does not hold one already."""
+    promised = intent.outcome
+    job = _get(cp, promised["job_id"])
+    if job is None:
+        return False
+    if promised.get("status") == "running":
+        return job.state != "queued"
+    if job.state not in FINAL_STATES:
+        made = _made(data_dir, job.job_id, promised.get("outputs", {}))
+        _settle(cp, job.job_id, promised["status"], promised.get("error", ""), made)
+    return True
 
 
 def start(env: Environment, job_id: str) -> None:
-    """The intent entry, then the row ``running``."""
+    """Announce the start, make the row ``running``, log the start."""
     job = get(env, job_id)
     assert job is not None and job.state == "queued"
-    _log(env, _entry(job, "running"), job.person_id)
-    with env.cp.transaction() as session:
-        row = session.get(Job, job_id)
-        assert row is not None
-        row.state, row.started_at = "running", env.cp.now()
+    with env.cp.operation(
+        "job", f"{job_id}.start", partial(resolved, env.cp, env.data_dir)
+    ) as operation:
+        operation.intend(_entry(job, "running", {}, ""), job.person_id)
+        failpoint("job.start.after-intent")
+        with env.cp.transaction() as session:
+            row = session.get(Job, job_id)
+            assert row is not None
+            row.state, row.started_at = "running", env.cp.now()
+        failpoint("job.start.after-change")
+        operation.commit()
 
 
 def finish(
     env: Environment, job_id: str, state: str, error: str, outputs: Sequence[JobOutput]
 ) -> None:
-    """The outcome entry, then the row takes the outcome."""
+    """Announce the outcome, give it to the row, log it."""
     job = get(env, job_id)
     assert job is not None and state in FINAL_STATES
     hashes = {o.path: o.sha256 for o in outputs}
-    _log(env, _entry(job, state, outputs=hashes, error=error), job.person_id)
-    _settle(env, job_id, state, error, outputs)
+    with env.cp.operation(
+        "job", f"{job_id}.end", partial(resolved, env.cp, env.data_dir)
+    ) as operation:
+        operation.intend(_entry(job, state, hashes, error), job.person_id)
+        failpoint("job.end.after-intent")
+        _settle(env.cp, job_id, state, error, outputs)
+        failpoint("job.end.after-change")
+        operation.commit()
 
 
 def _settle(
-    env: Environment, job_id: str, state: str, error: str, outputs: Sequence[JobOutput]
+    cp: ControlPlane, job_id: str, state: str, error: str, outputs: Sequence[JobOutput]
 ) -> None:
-    with env.cp.transaction() as session:
+    with cp.transaction() as session:
         row = session.get(Job, job_id)
         assert row is not None
-        row.state, row.error, row.finished_at = state, error, env.cp.now()
+        row.state, row.error, row.finished_at = state, error, cp.now()
         row.outputs = orjson.dumps([o.__dict__ for o in outputs]).decode()
-
-
-def _outcomes(env: Environment, job_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """The outcome entries the ledger already holds for these jobs."""
-    found: dict[str, dict[str, Any]] = {}
-    for raw in env.cp.ledger.entries():
-        entry = orjson.loads(raw)
-        subject = entry["subject"]
-        if (
-            entry["kind"] == "job"
-            and subject.get("job_id") in job_ids
-            and subject.get("status") in FINAL_STATES
-        ):
-            found[subject["job_id"]] = subject
-    return found
 
 
 def _clear_dead_extracts(env: Environment) -> None:
@@ -267,25 +308,21 @@ def _clear_dead_extracts(env: Environment) -> None:
             shutil.rmtree(extract, ignore_errors=True)
 
 
-def recover(env: Environment) -> list[str]:
-    """Close the jobs a dead process left open (their cut copies go with them, as do those of
-    killed extracts); the ids of the jobs closed."""
+def close_orphans(env: Environment) -> list[str]:
+    """End, as ``interrupted``, the jobs a dead process left queued or running with no intent
+    open (recovery settles those first); their cut copies go with them, as do those of killed
+    extracts. The ids of the jobs closed."""
     _clear_dead_extracts(env)
     with env.cp.transaction() as session:
         candidates = [
             r.job_id for r in session.scalars(select(Job).where(Job.state.in_(OPEN_STATES)))
         ]
-    orphans = {j for j in candidates if not _held(env.jobs_root / j)}
+    orphans = sorted(j for j in candidates if not _held(env.jobs_root / j))
     if not orphans:
         return []
     from fivesafes.jobs.records import COPIES, METADATA_DIR  # only now: the jobs stage is big
 
-    known = _outcomes(env, orphans)
-    for job_id in sorted(orphans):
+    for job_id in orphans:
         shutil.rmtree(env.jobs_root / job_id / STUDY / METADATA_DIR / COPIES, ignore_errors=True)
-        outcome = known.get(job_id)
-        if outcome is None:
-            finish(env, job_id, "interrupted", INTERRUPTED, ())
-        else:  # the ledger got the outcome; the row did not
-            _settle(env, job_id, outcome["status"], outcome.get("error", ""), ())
-    return sorted(orphans)
+        finish(env, job_id, "interrupted", INTERRUPTED, ())
+    return orphans

@@ -29,6 +29,7 @@ from fivesafes.environment import job_records
 from fivesafes.environment.extraction import cut_for
 from fivesafes.environment.job_records import STUDY, JobOutput, JobRecordView, holding
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
+from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, Purpose, Role, authorise_job, list_projects
 from fivesafes.jobs import (
     Backend,
@@ -171,6 +172,7 @@ def _run_held(env: Environment, job_id: str, limits: Limits, on_event: Events | 
 
     try:
         job_records.start(env, job_id)
+        failpoint("job.running")
         try:
             results = _execute(env, record, folder, limits, event)
         except BaseException as exc:
@@ -178,6 +180,7 @@ def _run_held(env: Environment, job_id: str, limits: Limits, on_event: Events | 
             event("job", f"{state}: {exc}" if str(exc) else state)
             job_records.finish(env, job_id, state, str(exc) or state, ())
             raise
+        failpoint("job.ran")
         failed = [r for r in results if r.status in ("failed", "skipped")]
         error = "; ".join(f"{r.action}: {r.reason}" for r in failed)
         state = "failed" if failed else "succeeded"

@@ -47,9 +47,10 @@ def kind_of(error: BaseException) -> RefusalKind | None:
 
     The stages' own errors are imported here, when something was refused, so that opening an
     environment does not load every stage."""
+    from fivesafes.environment.job_records import JobBusy
     from fivesafes.jobs import RunInProgress, SandboxUnavailable
 
-    unavailable = (PseudonymKeyError, SandboxUnavailable, RunInProgress, FileNotFoundError)
+    unavailable = (PseudonymKeyError, SandboxUnavailable, RunInProgress, JobBusy, FileNotFoundError)
     if isinstance(error, AccessDenied):
         return RefusalKind.FORBIDDEN
     if isinstance(error, (*unavailable, LedgerError)):

@@ -145,7 +145,7 @@ _KINDS = (
     EntryKind(
         "job",
         public=_names("job_id project_id action commit status outputs"),
-        detail=_names("command intent"),
+        detail=_names("command intent study_sha256 error error_sha256"),
         required=_names("job_id project_id action commit status outputs"),
         receipt=True,
         renamed=(("project", "project_id"), ("git_commit", "commit")),
