@@ -31,8 +31,10 @@ def test_every_kind_is_coherent() -> None:
         assert kind.required <= kind.fields
         assert not kind.public & kind.detail
         assert not any(names_personal_data(f) for f in kind.fields), kind.name
-    # DESIGN.md: the public view shows projects, purposes, jobs and releases (and who decided).
+    # DESIGN.md: the public view shows projects, purposes, jobs and releases (and who decided),
+    # and that a custodian drew an extract from the store, and for what purpose.
     public = {"account", "project", "approval", "job", "release_request", "review", "release"}
+    public |= {"extract"}
     assert public == PUBLIC_KINDS
 
 

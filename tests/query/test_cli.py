@@ -143,11 +143,8 @@ def test_a_custodian_extracts_from_the_store_with_opt_outs_applied_and_logged(
     assert [(r["numerator"], r["denominator"]) for r in rows] == [(0, 1)] * 3
     with ControlPlane.open(data_dir) as cp:
         reads = [orjson.loads(e) for e in cp.ledger.entries()]
-    extracts = [e["subject"] for e in reads if e["kind"] == "identifiable_read"]
-    assert [(e["what"], e["purpose"], e["rows"]) for e in extracts] == [
-        ("extraction", "research", 1),
-        ("extraction", "research", 3),
-    ]
+    extracts = [e["subject"] for e in reads if e["kind"] == "extract"]
+    assert [(e["purpose"], e["rows"]) for e in extracts] == [("research", 1), ("research", 3)]
 
 
 def test_explain_prints_the_sql_of_each_engine(study: Path) -> None:

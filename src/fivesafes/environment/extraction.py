@@ -34,6 +34,7 @@ from fivesafes.governance import (
     wearable_consented_ids,
 )
 from fivesafes.jobs.snapshot import DataCut, analysis_snapshot
+from fivesafes.ledger import ENTRY_KINDS
 from fivesafes.model import TABLES
 from fivesafes.store.database import Store
 
@@ -117,12 +118,8 @@ def custodian_extract(
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         digest = hashlib.sha256(model).hexdigest()
-        subject = {
-            "what": "extraction",
-            "purpose": purpose.value,
-            "query_sha256": digest,
-            "file": output.name,
-            "rows": rows,
-        }
-        receipt = env.cp.log("identifiable_read", subject, me.person_id)
+        subject = ENTRY_KINDS["extract"].subject(
+            purpose=purpose.value, query_sha256=digest, file=output.name, rows=rows
+        )
+        receipt = env.cp.log("extract", subject, me.person_id)
         return Extracted(output, rows, digest, receipt.index)

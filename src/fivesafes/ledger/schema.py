@@ -182,6 +182,15 @@ _KINDS = (
             "break_glass reason reason_sha256"
         ),
     ),
+    # A data custodian's own extract from the store, outside any project (issue 18, hole 1): the
+    # public see that one was made, for what purpose and by which definition (its query model's
+    # hash); how many rows it held is a count of people, so it is logged but not shown.
+    EntryKind(
+        "extract",
+        public=_names("purpose query_sha256"),
+        detail=_names("file rows"),
+        required=_names("purpose query_sha256 rows"),
+    ),
     # Every use case the environment refuses, whatever refused it (issue 18, hole 16): who was
     # refused (the actor), doing what, and why; not public, like the logins it sits beside.
     EntryKind(
