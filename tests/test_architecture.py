@@ -114,7 +114,6 @@ USE_CASES: dict[str, frozenset[str]] = {
             "review_release",
             "publish_release",
             "check_request_files",
-            "demo_release",
         }
     ),
 }

@@ -1,42 +1,72 @@
 #!/usr/bin/env bash
-# The main job, end to end on synthetic data: `make demo` runs this.
-# synthetic population -> people -> validated load -> opt-outs -> an approved project ->
-# example study on dummy data -> the same study sandboxed against the store -> disclosure
-# checks -> blind two-person release -> a board dashboard from released outputs -> the
-# public ledger, verified.
+# The main job, end to end on synthetic data, every step a `fivesafes` command as each person
+# would type it: `make demo` runs this.
+# a new environment -> people, each enrolling with the code they were sent -> synthetic
+# population -> validated load -> opt-outs -> an approved project -> the example study on dummy
+# data -> the same study as a job inside the environment -> its outputs checked -> a blind
+# two-person release -> a board dashboard from released outputs -> the public ledger, verified.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DEMO=${DEMO_DIR:-demo-output}
 PATIENTS=${DEMO_PATIENTS:-5000}
 export FIVESAFES_DATA_DIR="$DEMO/data"
+FS="$BIN/fivesafes"
 
 step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+
+# The outbox stands for e-mail in the demo: a person reads the code sent to them there.
+code_sent_to() {
+    local mail
+    mail=$(grep -l "^To: $1\$" "$FIVESAFES_DATA_DIR"/outbox/*.eml | sort | tail -n 1)
+    sed -n 's/^ *fivesafes user enrol \([^ ]*\)$/\1/p' "$mail"
+}
+# Each person redeems their own code for their own token, kept in a file only they read.
+enrol() {
+    "$FS" user enrol "$(code_sent_to "$1@demo.example")" > "$DEMO/$1.token"
+    chmod 600 "$DEMO/$1.token"
+}
+token_of() { cat "$DEMO/$1.token"; }
+latest_job() {  # the id of a project's latest job, as its analyst sees it
+    "$FS" job list --project-id "$1" --format json --token "$(token_of ana)" |
+        "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)[-1]["job_id"])'
+}
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 
-step "1. A synthetic population as FHIR R4, with a few deliberate data-quality faults"
-"$BIN/fivesafes" synth --patients "$PATIENTS" --seed 1 --faults 0.002 --out "$DEMO/source"
+step "1. A new environment: the operator makes it, with its pseudonym key and first custodian"
+"$FS" environment init --name "Demo environment" --custodian cara \
+    --custodian-name "Cara Custodian" --organisation "Demo environment" \
+    --contact cara@demo.example
+enrol cara
 
-step "2. Safe people: a custodian, an analyst and an approver, each verified, each with a token"
-"$BIN/fivesafes" user create cara --name "Cara Custodian" --organisation "Demo environment" \
-    --role data_custodian | tail -n 1 > "$DEMO/cara.token"
-CARA=$(cat "$DEMO/cara.token")
-"$BIN/fivesafes" user create ana --name "Ana Analyst" --organisation "Demo University" \
-    --role analyst --token "$CARA" | tail -n 1 > "$DEMO/ana.token"
-"$BIN/fivesafes" user create val --name "Val Approver" --organisation "Demo environment" \
-    --role approver --token "$CARA" | tail -n 1 > "$DEMO/val.token"
-ANA=$(cat "$DEMO/ana.token")
-VAL=$(cat "$DEMO/val.token")
-"$BIN/fivesafes" user keygen --out "$DEMO/val-signing.pem" --token "$VAL"
+step "2. Safe people: the custodian makes accounts; each person enrols with their own code"
+person() {  # id, public name, organisation, role
+    "$FS" user create "$1" --name "$2" --organisation "$3" --role "$4" \
+        --contact "$1@demo.example" --token "$(token_of cara)"
+    enrol "$1"
+}
+person ana "Ana Analyst" "Demo University" analyst
+person val "Val Approver" "Demo environment" approver
+person olu "Olu Output-Checker" "Demo environment" output_checker
+person oona "Oona Output-Checker" "Demo environment" output_checker
+for who in val olu oona; do  # each keeps their own decision-signing key
+    "$FS" user keygen --out "$DEMO/$who-signing.pem" --token "$(token_of "$who")"
+done
+echo "No one person may both analyse data and check outputs: the environment refuses it."
+"$FS" user change ana --role analyst --role output_checker --token "$(token_of cara)" \
+    || [ $? -eq 2 ]
 
-step "3. Validated load: every record checked at the door, rejects quarantined with reasons"
+step "3. A synthetic population as FHIR R4, with a few deliberate data-quality faults"
+"$FS" synth --patients "$PATIENTS" --seed 1 --faults 0.002 --out "$DEMO/source"
+
+step "4. Validated load: every record checked at the door, rejects quarantined with reasons"
 # Exit 1 says some records were quarantined (here, the ones spoiled on purpose) and the rest loaded.
-"$BIN/fivesafes" load "$DEMO/source" --token "$CARA" || [ $? -eq 1 ]
-"$BIN/fivesafes" quarantine --limit 8 --token "$CARA"
-"$BIN/fivesafes" catalogue
+"$FS" load "$DEMO/source" --token "$(token_of cara)" || [ $? -eq 1 ]
+"$FS" quarantine --limit 8 --token "$(token_of cara)"
+"$FS" catalogue
 
-step "4. The public's choices: national data opt-outs for 100 people, honoured at every extraction"
+step "5. The public's choices: national data opt-outs for 100 people, honoured at every extraction"
 "$BIN/python" - "$DEMO/source/Patient.ndjson" "$DEMO/opt-outs.csv" <<'PY'
 import json, sys
 rows = []
@@ -51,70 +81,70 @@ with open(sys.argv[1]) as patients:
             break
 open(sys.argv[2], "w").write("nhs_number,kind\n" + "\n".join(rows) + "\n")
 PY
-"$BIN/fivesafes" opt-out load "$DEMO/opt-outs.csv" --token "$CARA"
+"$FS" opt-out load "$DEMO/opt-outs.csv" --token "$(token_of cara)"
 
-step "5. Safe projects: the analyst applies, the approver approves with a signed decision"
-"$BIN/fivesafes" project submit asthma-prevalence examples/asthma-prevalence/application.toml \
-    --token "$ANA"
-"$BIN/fivesafes" project approve asthma-prevalence --until "$(date -d '+1 year' +%F)" \
+step "6. Safe projects: the analyst applies, the approver approves with a signed decision"
+"$FS" project submit asthma-prevalence examples/asthma-prevalence/application.toml \
+    --token "$(token_of ana)"
+"$FS" project approve asthma-prevalence --until "$(date -d '+1 year' +%F)" \
     --reasons "Clear public benefit; aggregate outputs only" --key "$DEMO/val-signing.pem" \
-    --token "$VAL"
+    --token "$(token_of val)"
 
-step "6. The example study on dummy data, as an analyst runs it on a laptop"
+step "7. The example study on dummy data, as an analyst runs it on a laptop"
 cp -r examples/asthma-prevalence "$DEMO/study"
-"$BIN/fivesafes" run --project "$DEMO/study"
+"$FS" run --project "$DEMO/study"
 
-step "7. The same study inside the environment: sandboxed, against the store (safe settings)"
-"$BIN/fivesafes" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$ANA"
+step "8. The same study as a job inside the environment: sandboxed, on the project's cut of the store"
+"$FS" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$(token_of ana)"
+JOB=$(latest_job asthma-prevalence)
+"$FS" job log "$JOB" --token "$(token_of ana)"
+echo "The job's outputs stay in the environment ($FIVESAFES_DATA_DIR/jobs/$JOB, owner-only);"
+echo "the analyst's folder holds only the dummy run's: $(ls "$DEMO/study/output" | tr '\n' ' ')"
 
-step "8. Disclosure checks of the study's outputs against what the project has released"
-for table in "$DEMO"/study/output/*.csv; do
-    "$BIN/fivesafes" check-output "$table" --profile ons --project-id asthma-prevalence || true
-done
+step "9. Disclosure checks of the job's outputs against everything already released"
+ASTHMA=(output/asthma_by_age_sex.csv output/asthma_by_deprivation.csv output/asthma_by_age_sex.png)
+"$FS" release check "${ASTHMA[@]}" --project-id asthma-prevalence --job "$JOB" \
+    --token "$(token_of ana)"
 
-step "9. Release: two output checkers review blind, the environment signs and publishes"
-"$BIN/python" - "$DEMO/study" "$DEMO/ana.token" "$DEMO/cara.token" <<'PY'
-import sys
-from pathlib import Path
-from fivesafes.release import demo_release, describe_publication
-from fivesafes.store.config import DataDir
+step "10. Release: the analyst asks, two output checkers vote blind, the release is published"
+release() {  # project, job, justification, files...
+    local project=$1 job=$2 why=$3 id
+    shift 3
+    id=$("$FS" release request "$@" --project-id "$project" --job "$job" --justification "$why" \
+        --token "$(token_of ana)" | tee /dev/stderr |
+        sed -n 's/^release request \([^ ]*\) submitted.*/\1/p')
+    for who in olu oona; do
+        "$FS" release approve "$id" --comments "Checked the tables, chart and automatic checks" \
+            --key "$DEMO/$who-signing.pem" --token "$(token_of "$who")"
+    done
+    "$FS" release publish "$id" --token "$(token_of ana)"
+    "$FS" release verify "$FIVESAFES_DATA_DIR/released/$project/$id"
+}
+release asthma-prevalence "$JOB" \
+    "Asthma prevalence by age band, sex and deprivation for the public summary." "${ASTHMA[@]}"
 
-study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:])
-files = ["output/asthma_by_age_sex.csv", "output/asthma_by_deprivation.csv",
-         "output/asthma_by_age_sex.png"]
-print(describe_publication(demo_release(DataDir.from_env(), study, files, "asthma-prevalence",
-                                        analyst, custodian)))
-PY
-
-step "10. Decision makers: a monthly board study, approved, run, released and drawn as a dashboard"
-"$BIN/fivesafes" project submit emergency-admissions \
-    examples/emergency-admissions/application.toml --token "$ANA"
-"$BIN/fivesafes" project approve emergency-admissions --until "$(date -d '+1 year' +%F)" \
+step "11. Decision makers: a monthly board study, approved, run, released and drawn as a dashboard"
+"$FS" project submit emergency-admissions examples/emergency-admissions/application.toml \
+    --token "$(token_of ana)"
+"$FS" project approve emergency-admissions --until "$(date -d '+1 year' +%F)" \
     --reasons "Service planning with aggregate outputs" --key "$DEMO/val-signing.pem" \
-    --token "$VAL"
+    --token "$(token_of val)"
 cp -r examples/emergency-admissions "$DEMO/board"
-"$BIN/fivesafes" submit --project "$DEMO/board" --project-id emergency-admissions --token "$ANA"
-"$BIN/python" - "$DEMO/board" "$DEMO/ana.token" "$DEMO/cara.token" "$DEMO/dashboard" <<'PY'
-import sys
-from pathlib import Path
-from fivesafes.dashboards import demo_dashboard
-from fivesafes.release import demo_release, describe_publication
-from fivesafes.store.config import DataDir
+"$FS" submit --project "$DEMO/board" --project-id emergency-admissions --token "$(token_of ana)"
+BOARD=$(latest_job emergency-admissions)
+release emergency-admissions "$BOARD" "Monthly board report of admissions and HbA1c recording." \
+    output/emergency_admissions_england.csv output/emergency_admissions_by_region.csv \
+    output/hba1c_recorded_england.csv
+"$FS" dashboard emergency-admissions --output "$DEMO/dashboard" \
+    --improvement emergency_admissions_england=decrease \
+    --improvement emergency_admissions_by_region=decrease \
+    --improvement hba1c_recorded_england=increase --target hba1c_recorded_england=80
 
-study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
-files = ["output/emergency_admissions_england.csv", "output/emergency_admissions_by_region.csv",
-         "output/hba1c_recorded_england.csv"]
-checkers = ("demo-checker-c", "demo-checker-d")
-print(describe_publication(demo_release(DataDir.from_env(), study, files, "emergency-admissions",
-                                        analyst, custodian, checkers)))
-print(demo_dashboard(DataDir.from_env(), "emergency-admissions", Path(sys.argv[4])))
-PY
-
-step "11. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
+step "12. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
 PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
 import json, sys
 from pathlib import Path
-# the 101st person (the first 100 opted out in step 4), and the practice they are registered at
+# the 101st person (the first 100 opted out in step 5), and the practice they are registered at
 patients = [json.loads(l) for l in Path(sys.argv[1], "Patient.ndjson").read_text().splitlines()[100:400]]
 orgs = {}
 for line in Path(sys.argv[1], "EpisodeOfCare.ndjson").read_text().splitlines():
@@ -131,12 +161,10 @@ for p in patients:
 PY
 )
 read -r PATIENT_ID NHS_NUMBER PRACTICE <<< "$PERSON"
-"$BIN/fivesafes" user create dana --name "Dr Dana Clinician" --organisation "Practice $PRACTICE" \
-    --role clinician --token "$CARA" | tail -n 1 > "$DEMO/dana.token"
-"$BIN/fivesafes" user create pat --name "Pat Person" --organisation "Themselves" \
-    --role patient --token "$CARA" | tail -n 1 > "$DEMO/pat.token"
-"$BIN/fivesafes" link dana --ods "$PRACTICE" --token "$CARA"
-"$BIN/fivesafes" link pat --nhs-number "$NHS_NUMBER" --token "$CARA"
+person dana "Dr Dana Clinician" "Practice $PRACTICE" clinician
+person pat "Pat Person" "Themselves" patient
+"$FS" link dana --ods "$PRACTICE" --token "$(token_of cara)"
+"$FS" link pat --nhs-number "$NHS_NUMBER" --token "$(token_of cara)"
 "$BIN/python" - "$PATIENT_ID" "$DEMO/dana.token" "$DEMO/pat.token" <<'PY'
 import os, socket, subprocess, sys, time, uuid
 from pathlib import Path
@@ -187,9 +215,9 @@ finally:
     server.wait(timeout=30)
 PY
 
-step "12. The public ledger: every action above, verifiable by anyone"
-"$BIN/fivesafes" ledger verify
-"$BIN/fivesafes" ledger public
+step "13. The public ledger: every action above, verifiable by anyone"
+"$FS" ledger verify
+"$FS" ledger public
 echo
-echo "Everything the demo made is in $DEMO/: the studies' outputs in $DEMO/study/output/ and"
-echo "$DEMO/board/output/, released files under $DEMO/data/released/, the dashboard in $DEMO/dashboard/."
+echo "Everything the demo made is in $DEMO/: released files under $FIVESAFES_DATA_DIR/released/,"
+echo "the dashboard in $DEMO/dashboard/, each person's mail in $FIVESAFES_DATA_DIR/outbox/."

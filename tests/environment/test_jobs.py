@@ -107,6 +107,30 @@ def test_a_definition_that_reaches_for_the_store_is_stopped_where_it_stands(
     assert "study.py, line 1: a definition may not import duckdb" in view.record.error
 
 
+ESCAPES = {
+    "import os\nos.system('id')\n": "may not import os",
+    "text = open('/etc/passwd').read()\n": "may not open files",
+    "import socket\n": "may not import socket",
+    "import subprocess\n": "may not import subprocess",
+}
+
+
+def test_a_way_out_of_the_language_fails_in_the_sandbox_on_the_store_and_dummy_data_alike(
+    world: People, tmp_path: Path
+) -> None:
+    """Issue 18: a definition that tries `import os`, `open()`, `socket` or `subprocess` fails
+    inside the sandbox with a clear message, on the real store and on dummy data alike."""
+    for n, (escape, says) in enumerate(ESCAPES.items()):
+        folder = study(tmp_path / f"study{n}", escape + DEFINITION)
+        expected = f"study.py, line 1: a definition {says}"
+        view = jobs.submit(world.env, world.tokens["ana"], PROJECT, folder)
+        assert view.state == "failed" and expected in view.record.error, view.record.error
+        dummy = run_on_dummy_data(folder, "extract", sandbox=True, limits=Limits())
+        assert [r.status for r in dummy] == ["failed"]
+        assert expected in (dummy[0].reason or ""), dummy[0].reason
+        assert not (folder / "output" / "dataset.csv").exists()
+
+
 def test_even_a_definition_that_got_round_the_restrictions_finds_no_data(
     world: People, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

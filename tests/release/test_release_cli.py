@@ -15,7 +15,6 @@ from release_support import (
     as_environment,
     counts_csv,
     held_job,
-    tiny_png,
 )
 from typer.testing import CliRunner
 
@@ -24,7 +23,7 @@ from fivesafes.cli.common import app
 from fivesafes.governance import ControlPlane
 from fivesafes.ledger.keys import write_key
 from fivesafes.ledger.note import NoteSigner
-from fivesafes.release import ReleaseOffice, demo_release, describe_publication, verify_release
+from fivesafes.release import ReleaseOffice
 from fivesafes.store.config import DataDir
 
 
@@ -114,26 +113,3 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "no signature from a trusted key" in refused
     (folder / "output/table.csv").write_text("age_band,sex,count\n0-17,M,3\n")
     assert "does not match its hash" in run("verify", str(folder), who="ana", code=2)
-
-
-def test_demo_release_publishes_table_and_chart(tmp_path: Path, monkeypatch) -> None:
-    root = tmp_path / "env"
-    people = _environment(root, monkeypatch)
-    study = held_job(DataDir.from_env(root))
-    study.write("output/other.csv", counts_csv(SAFE_COUNTS))
-    study.write("output/chart.png", tiny_png())
-    files = ["output/other.csv", "output/chart.png"]
-    study.record_job("summarise", files)
-    published = demo_release(
-        DataDir.from_env(root),
-        study.root,
-        files,
-        PROJECT,
-        people.token("ana"),
-        people.token("cus"),
-    )
-    text = describe_publication(published)
-    assert str(published.folder) in text and "age_band,sex,count" in text
-    with ControlPlane.open(DataDir.from_env(root)) as cp:
-        assert verify_release(published.folder, cp.ledger.keys) == []
-    assert sorted(published.files) == ["output/chart.png", "output/other.csv"]
