@@ -98,8 +98,11 @@ USE_CASES: dict[str, frozenset[str]] = {
             "add_opt_out",
             "set_wearable_consent",
             "opt_out_report",
+            "link_account",
+            "register_client",
         }
     ),
+    "fivesafes.governance.access": frozenset({"link_account", "register_client"}),
     "fivesafes.jobs": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.runner": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.snapshot": frozenset({"analysis_snapshot", "DataCut"}),

@@ -62,6 +62,8 @@ class People:
     env: Environment
     tokens: dict[str, str] = field(default_factory=dict)
     keys: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
+    custodian: str = "cus"
+    """Who makes the accounts."""
 
     def enrol(self, person_id: str) -> str:
         code = outbox_code(self.env.data_dir.root, address(person_id))
@@ -70,7 +72,7 @@ class People:
 
     def add(self, person_id: str, *roles: Role) -> str:
         """A custodian creates the account; the person enrols with the code they were sent."""
-        accounts.create(self.env, self.tokens["cus"], person(person_id, *roles))
+        accounts.create(self.env, self.tokens[self.custodian], person(person_id, *roles))
         token = self.enrol(person_id)
         if DECIDERS & set(roles):
             self.key(person_id)
@@ -82,17 +84,17 @@ class People:
         return key
 
 
-def new_environment(data_dir: DataDir) -> None:
-    """Initialise an environment whose first custodian is 'cus' (not yet enrolled)."""
-    initialise(data_dir, Settings("Test environment"), person("cus", Role.DATA_CUSTODIAN))
+def new_environment(data_dir: DataDir, custodian: str = "cus") -> None:
+    """Initialise an environment whose first custodian is ``custodian`` (not yet enrolled)."""
+    initialise(data_dir, Settings("Test environment"), person(custodian, Role.DATA_CUSTODIAN))
 
 
-def open_with_custodian(data_dir: DataDir) -> People:
+def open_with_custodian(data_dir: DataDir, custodian: str = "cus") -> People:
     """A new environment at ``data_dir``, opened, with its custodian enrolled and keyed."""
-    new_environment(data_dir)
-    people = People(Environment.open(data_dir))
-    people.enrol("cus")
-    people.key("cus")
+    new_environment(data_dir, custodian)
+    people = People(Environment.open(data_dir), custodian=custodian)
+    people.enrol(custodian)
+    people.key(custodian)
     return people
 
 

@@ -1,4 +1,5 @@
-"""People's accounts as use cases: create, enrol, invite again, change, tokens, keys, look.
+"""People's accounts as use cases: create, enrol, invite again, change, tokens, keys, look,
+and what the API's callers need first (an account's link to care, a system's client).
 
 Governance holds the rules (who may create or change an account, which roles no one person may
 combine, that nobody changes their own account); this module adds what a face must not have to
@@ -23,8 +24,10 @@ from fivesafes.governance import (
     NewEnrolment,
     Principal,
     Role,
+    access,
 )
 from fivesafes.governance import accounts as governance
+from fivesafes.governance.access import RegisteredClient
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -136,3 +139,28 @@ def revoke_key(env: Environment, credential: str, key_id: str) -> None:
     """Retire one's own decision key, or (custodian) anyone's."""
     with refusing(env.cp, "revoke_key"):
         governance.revoke_key(env.cp, credential, key_id)
+
+
+def link(
+    env: Environment,
+    credential: str,
+    person_id: str,
+    *,
+    ods_code: str | None = None,
+    nhs_number: str | None = None,
+) -> None:
+    """Tie an account to its organisation's ODS code (clinicians, organisation administrators)
+    or to the person's own NHS number (patients) (custodian)."""
+    with refusing(env.cp, "link_account"):
+        if ods_code is None and nhs_number is None:
+            raise Refused("give an ODS code or an NHS number to link the account to")
+        access.link_account(env.cp, credential, person_id, ods_code=ods_code, nhs_number=nhs_number)
+
+
+def register_client(
+    env: Environment, credential: str, client_id: str, acting_as: str, scopes: str
+) -> RegisteredClient:
+    """Register a system that gets API tokens by OAuth2 client credentials, acting as account
+    ``acting_as`` with at most ``scopes`` (custodian); its secret is in the result, once."""
+    with refusing(env.cp, "register_client"):
+        return access.register_client(env.cp, credential, client_id, acting_as, scopes)

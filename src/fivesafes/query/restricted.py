@@ -102,7 +102,7 @@ class _Module(SimpleNamespace):
 
     def __getattr__(self, name: str) -> NoReturn:
         raise DefinitionNotAllowed(
-            f"{self._module} has no {name} that a definition may use"  # type: ignore[attr-defined]
+            f"{object.__getattribute__(self, '_module')} has no {name} that a definition may use"
         )
 
 
@@ -165,9 +165,9 @@ def _hasattr(target: Any, name: Any) -> bool:
 def restricted_builtins() -> dict[str, Any]:
     """The builtins a definition runs with: harmless ones, attribute access by name only for
     names it could write in code, and clear refusals for the rest."""
-    found = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+    found: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     found |= {name: _refusal(name, what) for name, what in REFUSED_BUILTINS.items()}
-    found |= {"getattr": _getattr, "setattr": _setattr, "hasattr": _hasattr}
+    found.update(getattr=_getattr, setattr=_setattr, hasattr=_hasattr)
     found["__import__"] = _import
     return found
 
