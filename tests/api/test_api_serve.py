@@ -15,11 +15,14 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 from api_support import World, free_socket
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from fivesafes.governance import ControlPlane
 
 BIN = Path(sys.executable).parent
 
@@ -100,6 +103,15 @@ def test_serve_refuses_half_a_tls_setup(world: World, tmp_path: Path) -> None:
     assert run.returncode == 2 and "both --cert and --key" in run.stderr
 
 
+def test_serve_refuses_a_folder_that_is_not_an_environment(tmp_path: Path) -> None:
+    """Issue 18: a face starts only in an initialised environment, never on defaults."""
+    env = {**os.environ, "FIVESAFES_DATA_DIR": str(tmp_path / "nothing")}
+    run = subprocess.run([str(BIN / "fivesafes"), "serve", "--port", "0"], env=env,
+                         capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 2 and "no environment at" in run.stderr, run.stderr
+    assert not (tmp_path / "nothing" / "keys").exists()
+
+
 def test_link_and_register_a_client_from_the_command_line(world: World) -> None:
     env = {**os.environ, "FIVESAFES_DATA_DIR": str(world.data_dir.root),
            "FIVESAFES_TOKEN": world.tokens["cara"]}  # fmt: skip
@@ -116,3 +128,6 @@ def test_link_and_register_a_client_from_the_command_line(world: World) -> None:
     refused = subprocess.run([fivesafes, "link", "gus", "--ods", "not an ods"], env=env,
                              capture_output=True, text=True, check=False)  # fmt: skip
     assert refused.returncode == 2 and "not an ODS code" in refused.stderr
+    with ControlPlane.open(world.data_dir) as cp:
+        logged = [orjson.loads(e) for e in cp.ledger.of_kinds(["refusal"])]
+    assert any(e["subject"]["action"] == "link_account" for e in logged)
