@@ -98,6 +98,32 @@ def open_with_custodian(data_dir: DataDir, custodian: str = "cus") -> People:
     return people
 
 
+def custodian_by_command(
+    data: list[str], person_id: str = "cara", public_name: str = "Cara Custodian",
+    organisation: str = "Test",
+) -> str:  # fmt: skip
+    """`fivesafes environment init` as an operator types it (``data`` is ``--data-dir DIR``),
+    then the custodian's own `fivesafes user enrol` with the code sent to them; their token."""
+    from typer.testing import CliRunner
+
+    from fivesafes.cli.common import app
+
+    runner = CliRunner()
+    made = runner.invoke(
+        app,
+        [
+            *("environment", "init", "--name", "Test", "--custodian", person_id),
+            *("--custodian-name", public_name, "--organisation", organisation),
+            *("--contact", address(person_id), *data),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    code = outbox_code(Path(data[1]), address(person_id))
+    enrolled = runner.invoke(app, ["user", "enrol", code, *data])
+    assert enrolled.exit_code == 0, enrolled.output
+    return enrolled.stdout.strip().splitlines()[-1]
+
+
 def steps(oid: str, pid: str, value: int = 9000, when: str = "2024-02-01") -> dict[str, object]:
     """A day's steps a person shared from their own device (a wearable observation)."""
     from fivesafes.synth.records import quantity
