@@ -153,18 +153,29 @@ step "12. Front doors: a person shares a night's sleep, a clinician reads it, co
 PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
 import json, sys
 from pathlib import Path
+
+def records(name):  # the file's records, skipping the lines step 3 spoiled on purpose
+    for line in Path(sys.argv[1], name).read_text().splitlines():
+        try:
+            found = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            yield found
+
 # the 101st person (the first 100 opted out in step 5), and the practice they are registered at
-patients = [json.loads(l) for l in Path(sys.argv[1], "Patient.ndjson").read_text().splitlines()[100:400]]
+patients = list(records("Patient.ndjson"))[100:400]
 orgs = {}
-for line in Path(sys.argv[1], "EpisodeOfCare.ndjson").read_text().splitlines():
-    e = json.loads(line)
-    orgs.setdefault(e["patient"]["reference"].split("/")[1], e["managingOrganization"]["reference"].split("/")[1])
+for e in records("EpisodeOfCare.ndjson"):
+    try:
+        orgs.setdefault(e["patient"]["reference"].split("/")[1], e["managingOrganization"]["reference"].split("/")[1])
+    except (KeyError, IndexError, TypeError):
+        continue
 ods = {}
-for line in Path(sys.argv[1], "Organization.ndjson").read_text().splitlines():
-    o = json.loads(line)
-    ods[o["id"]] = next(i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", ""))
+for o in records("Organization.ndjson"):
+    ods[o.get("id")] = next((i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", "")), None)
 for p in patients:
-    if p.get("id") in orgs and p.get("identifier"):
+    if p.get("id") in orgs and p.get("identifier") and ods.get(orgs[p["id"]]):
         print(p["id"], p["identifier"][0]["value"], ods[orgs[p["id"]]])
         break
 PY
