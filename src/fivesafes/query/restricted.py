@@ -101,8 +101,13 @@ class _Module(SimpleNamespace):
         object.__setattr__(self, "_module", name)
 
     def __getattr__(self, name: str) -> NoReturn:
+        from fivesafes.query.errors import did_you_mean
+
+        module = object.__getattribute__(self, "_module")
+        known = [n for n in vars(self) if not n.startswith("_")]
+        hint = did_you_mean(name, known).strip()
         raise DefinitionNotAllowed(
-            f"{object.__getattribute__(self, '_module')} has no {name} that a definition may use"
+            f"{module} has no {name} that a definition may use" + (f"; {hint}" if hint else "")
         )
 
 
