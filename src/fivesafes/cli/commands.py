@@ -60,12 +60,12 @@ COMMANDS: dict[str, Listed] = {
     ),
     "generate-dataset": Listed(
         "query",
-        "Run a dataset definition on the store (or on dummy data) and write one row per patient.",
+        "Make a dataset: on dummy data (--dummy), or on the store for a data custodian.",
     ),
     "generate-measures": Listed(
         "query",
-        "Compute every measure for every interval and group (measures sharing intervals in one "
-        "query, all intervals in one pass), on the store or on dummy data.",
+        "Compute every measure for every interval and group (all intervals in one pass): on dummy "
+        "data (--dummy), or on the store for a data custodian, as generate-dataset does.",
     ),
     "explain": Listed("query", "Print the SQL each engine runs for a dataset definition."),
     "test": Listed(
@@ -77,11 +77,9 @@ COMMANDS: dict[str, Listed] = {
         "jobs", "Run a study's actions on dummy data, on your own machine, in dependency order."
     ),
     "submit": Listed(
-        "jobs", "Run a study against the store, inside the environment, every action sandboxed."
+        "jobs", "Run a study on real data, inside the environment, every action sandboxed."
     ),
-    "job": Listed(
-        "jobs", "Jobs inside the environment: their state, what they did, what they made."
-    ),
+    "job": Listed("jobs", "Jobs run inside the environment: their state, log and outputs."),
     "check-output": Listed(
         "disclosure", "Check an output table against the disclosure rules and print the report."
     ),

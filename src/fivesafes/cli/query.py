@@ -22,8 +22,6 @@ from fivesafes.cli.common import (
     print_code,
     progress_bar,
 )
-from fivesafes.cli.environment import opened
-from fivesafes.governance import Purpose
 
 EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")]
 DummyOption = Annotated[bool, typer.Option("--dummy", help="Make up data that fits the definition")]
@@ -36,9 +34,11 @@ OutputOption = Annotated[
 
 
 PurposeOption = Annotated[
-    Purpose,
+    str,
     typer.Option("--purpose", help="Why (decides whose opt-outs apply): research, planning, ..."),
 ]
+"""A word, read as a governance Purpose only when a custodian extracts (so that ``--help`` and
+a dummy run never import the control plane)."""
 
 
 def _load(loader: Any, study: Path) -> Any:
@@ -53,11 +53,12 @@ def _load(loader: Any, study: Path) -> Any:
 def _write_dummy(kind: str, study: Path, output: Path, patients: int | None) -> int:
     """A definition's dummy data, as an analyst makes it on their own machine (restricted like
     any evaluation of a definition, and no data anywhere near)."""
-    from fivesafes.query.dummy import dummy_dataset, dummy_measures
     from fivesafes.query.errors import DefinitionError
     from fivesafes.query.study import StudyError, load_dataset, load_measures, write_tables
 
     query = _load(load_dataset if kind == "dataset" else load_measures, study)
+    from fivesafes.query.dummy import dummy_dataset, dummy_measures  # after a mistake is reported
+
     with progress_bar() as progress:
         task = progress.add_task("making dummy data", total=1)
         try:
@@ -76,7 +77,7 @@ def _generate(
     dummy: bool,
     dummy_patients: int | None,
     engine: str,
-    purpose: Purpose,
+    purpose: str,
     token: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -92,12 +93,20 @@ def _generate(
             "analyst makes dummy data with --dummy, and runs the study on real data with "
             "`fivesafes submit`"
         )
+    from fivesafes.cli.environment import opened
     from fivesafes.environment import extraction
+    from fivesafes.governance import Purpose
 
+    try:
+        why = Purpose(purpose)
+    except ValueError:
+        raise fail(
+            f"--purpose {purpose!r}: choose one of {', '.join(p.value for p in Purpose)}"
+        ) from None
     with opened(data_dir) as env:
-        made = extraction.custodian_extract(env, token, study, output, purpose, kind, engine)
+        made = extraction.custodian_extract(env, token, study, output, why, kind, engine)
     err.print(
-        f"wrote {made.rows:,} rows for {purpose.value} to {output} (opt-outs applied); "
+        f"wrote {made.rows:,} rows for {why.value} to {output} (opt-outs applied); "
         f"ledger entry {made.ledger_index}"
     )
 
@@ -109,7 +118,7 @@ def generate_dataset_command(
     dummy: DummyOption = False,
     dummy_patients: DummyPatientsOption = None,
     engine: EngineOption = "duckdb",
-    purpose: PurposeOption = Purpose.RESEARCH,
+    purpose: PurposeOption = "research",
     token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -129,7 +138,7 @@ def generate_measures_command(
     dummy: DummyOption = False,
     dummy_patients: DummyPatientsOption = None,
     engine: EngineOption = "duckdb",
-    purpose: PurposeOption = Purpose.RESEARCH,
+    purpose: PurposeOption = "research",
     token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
