@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR := demo-output
 DEMO_PATIENTS ?= 5000
 
-.PHONY: demo test install lint format docs bench clean
+.PHONY: demo test install lint format docs bench clean lock audit
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +15,32 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The OpenID Connect provider the sign-in test runs on loopback (tests/operate/test_oidc.py).
+OIDC := tests/operate/oidc
+$(OIDC)/node_modules/.installed: $(OIDC)/package-lock.json
+	npm ci --prefix $(OIDC) --no-audit --no-fund --silent
+	touch $@
+
 demo: install
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_PATIENTS=$(DEMO_PATIENTS) bash tools/demo.sh
 
-test: install
+test: install $(OIDC)/node_modules/.installed
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/python tools/gen_docs.py --check
+	$(BIN)/python tools/gen_satre.py --check
+	$(BIN)/python tools/audit_lock.py requirements.lock
 	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q
+
+# The hashed lock file (docs/running-an-environment.md, "Security updates"): refresh monthly,
+# and at once when the audit names a vulnerability.
+lock: install
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --unsafe-package fivesafes --extra test -o requirements.lock pyproject.toml
+
+audit: install
+	$(BIN)/python tools/audit_lock.py requirements.lock
 
 lint: install
 	$(BIN)/ruff check src tests bench tools

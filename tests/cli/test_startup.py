@@ -155,7 +155,7 @@ def test_the_table_lists_every_command_where_it_is_defined_as_its_help_says() ->
         assert COMMANDS[name].module == _module_of(command), name
 
 
-@pytest.mark.parametrize(("typed", "meant"), [("lod", "load"), ("relase", "release")])
+@pytest.mark.parametrize(("typed", "meant"), [("lod", "load"), ("releas", "release")])
 def test_a_mistyped_command_gets_did_you_mean(typed: str, meant: str) -> None:
     result = CliRunner().invoke(app, [typed])
     assert result.exit_code == 2

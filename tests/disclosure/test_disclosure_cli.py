@@ -61,13 +61,14 @@ def test_check_output_json_and_picture(tmp_path: Path):
 
 def test_check_output_reads_the_environments_release_history(tmp_path: Path):
     from fivesafes.disclosure import check_frequency, profile
-    from fivesafes.disclosure.tables import count_tables, read_arrow
+    from fivesafes.disclosure.columns import read_output
+    from fivesafes.disclosure.tables import read_arrow
 
     first = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,30"), "first.csv")
-    tables, _ = count_tables(read_arrow(first))
+    tables = read_output(read_arrow(first)).counts
     _, record = check_frequency(tables["count"], profile("ons"), "first")
     data = tmp_path / "data"
-    FileReleaseHistory(data / HISTORY_FOLDER / "asthma").record(record)  # as publishing does
+    FileReleaseHistory(data / HISTORY_FOLDER).record_release("rel-1", "asthma", [record])
     nested = write(tmp_path, LONG.replace("0-17,F,3", "0-17,F,27"), "second.csv")  # 3 fewer
     args = ["check-output", str(nested), "--project-id", "asthma", "--data-dir", str(data)]
     result = CliRunner().invoke(app, args)
@@ -123,11 +124,13 @@ def test_a_magnitude_table_is_checked_from_its_microdata(tmp_path: Path):
     )
     assert result.exit_code == 1
     assert "p_percent" in result.output and "trust=A" in result.output
-    assert "[pass] matches_microdata" in result.output
+    assert "[pass] matches_contributions" in result.output
     wrong = write(tmp_path, "trust,cost\nA,106\nB,121\n", "wrong.csv")
     report = check_file(wrong, microdata=records, value="cost")
     assert not report.releasable
-    assert next(r for r in report.results if r.rule == "matches_microdata").cells == ("trust=B",)
+    assert next(r for r in report.results if r.rule == "matches_contributions").cells == (
+        "trust=B",
+    )
 
 
 def test_a_numerator_close_to_its_denominator_is_caught(tmp_path: Path):

@@ -13,12 +13,13 @@ from fivesafes.disclosure import (
     FrequencyTable,
     MemoryReleaseHistory,
     check_frequency,
-    check_magnitude,
+    check_table,
     load_profiles,
-    magnitude_table,
     profile,
+    safe,
 )
-from fivesafes.disclosure.summaries import check_model, check_statistics
+from fivesafes.disclosure.magnitude import contributions
+from fivesafes.disclosure.summaries import check_model
 from fivesafes.disclosure.suppression import primary_mask, round_counts, secondary_mask
 from fivesafes.disclosure.tables import Published
 
@@ -155,6 +156,10 @@ def test_the_same_table_released_again_is_not_a_differencing_risk():
     assert report.passed
 
 
+def failed(report) -> dict[str, tuple[str, ...]]:
+    return {r.rule: r.cells for r in report.results if not r.passed}
+
+
 def test_dominance_rules_on_contributors():
     # One cell: contributions 100, 5, 1 per record. p% (p=10): rest 1 < 10% of 100 -> unsafe;
     # n,k (2, 90%): 105 of 106 > 90% -> unsafe. Other cell: 12 equal contributions -> safe.
@@ -164,31 +169,82 @@ def test_dominance_rules_on_contributors():
             "cost": [100.0, 5.0, 1.0] + [10.0] * 12,
         }
     )
-    table = magnitude_table(records, "trust", None, "cost")
-    report = check_magnitude(table, profile())
-    failed = {r.rule: r.cells for r in report.results if not r.passed}
-    assert failed["p_percent"] == ("trust=A",)
-    assert failed["nk_dominance"] == ("trust=A",)
-    assert failed["min_contributors"] == ("trust=A",)
-    # the published total would give A away as total - B, so B is hidden as its complement
-    assert report.safe.hidden[:, 0].tolist() == [True, True]
-    assert report.safe.column_totals.tolist() == [226.0]
+    report = safe.total(records, "cost", "trust").report
+    assert failed(report) == {
+        "p_percent": ("trust=A: cost_sum",),
+        "nk_dominance": ("trust=A: cost_sum",),
+        "small_group_statistics": ("trust=A: cost_sum",),
+    }
+    assert report.releasable  # hiding A's sum fixes it: no total is published beside it
+    assert report.safe.hidden[:, 0].tolist() == [True, False]
 
 
 def test_a_contributor_is_summed_before_dominance_is_judged():
     records = pa.table({"g": ["x"] * 12, "who": ["p1"] * 11 + ["p2"], "v": [10.0] * 12})
-    table = magnitude_table(records, "g", None, "v", contributor="who")
-    assert table.contributors.tolist() == [[2]]
-    assert table.largest[0, 0].tolist() == [110.0, 10.0]
+    kept = contributions(records, ["g"], "v", "v_sum", contributor="who").to_pylist()
+    assert [(r["contributors"], r["largest_1"], r["largest_2"]) for r in kept] == [(2, 110, 10)]
 
 
 def test_extremes_of_small_groups_are_hidden():
-    data = pa.table({"practice": ["A", "B"], "n": [4, 50], "mean": [3.1, 2.2], "max": [9.0, 12.0]})
-    report = check_statistics(data, profile())
-    failed = {r.rule: r.cells for r in report.results if not r.passed}
-    assert failed["extremes"] == ("A: max",)
-    assert report.safe.hidden[0].tolist() == [True, True, True]
-    assert not report.safe.hidden[1].any()
+    data = pa.table({"practice": ["A", "B"], "n": [4, 50], "median": [3.1, 2.2], "max": [9, 12]})
+    report = check_table(data, profile())
+    fired = failed(report)
+    assert fired["extremes"] == ("practice=A: median", "practice=A: max")
+    assert report.safe.hidden[0].tolist() == [True, True, True]  # n, median and max of A
+    assert report.safe.hidden[1].tolist() == [True, False, False]  # B's n protects A's only
+
+
+def test_a_statistic_over_fewer_than_the_threshold_never_leaves():
+    """17(b): with n = 2 hidden, the mean of those two people must not be published."""
+    data = pa.table({"team": ["A", "B"], "n": [2, 40], "mean_cost": [1200.5, 800.25]})
+    report = check_table(data, profile())
+    assert failed(report)["small_group_statistics"] == ("team=A: mean_cost",)
+    assert report.safe.hidden[0].tolist() == [True, True]
+
+
+def test_a_mean_without_its_contributions_is_not_releasable():
+    """17(b): ``unit,mean_cost`` passed outright; now nothing says how many people each mean
+    is over, nor whether one of them dominates it."""
+    data = pa.table({"unit": ["A", "B"], "mean_cost": [1200.5, 800.25]})
+    report = check_table(data, profile())
+    assert "contributors_known" in failed(report) and not report.releasable
+    with_n = pa.table({"unit": ["A", "B"], "n": [40, 50], "mean_cost": [1200.5, 800.25]})
+    result = check_table(with_n, profile())
+    assert failed(result) == {"contributors_known": ("mean_cost",)} and not result.releasable
+
+
+def test_a_statistic_beside_a_hidden_count_is_hidden():
+    """A rate beside its hidden numerator gives it back with the published denominator."""
+    data = pa.table(
+        {
+            "region": ["N", "S", "E"],
+            "cases": [4, 60, 55],
+            "population": [400, 500, 450],
+            "rate": [1.0, 12.0, 12.2],
+        }
+    )
+    report = check_table(data, profile())
+    fired = failed(report)
+    assert fired["small_group_statistics"] == ("region=N: rate",)  # a rate of four cases
+    # East's 55 cases are hidden to protect North's: its rate would give them back
+    assert fired["statistics_beside_hidden_counts"] == ("region=E: rate",)
+    assert np.isnan(report.safe.values[:, 2]).tolist() == [True, False, True]
+
+
+def test_counts_are_told_by_their_values_not_their_names():
+    """17(c): ``cases_by_group`` holds counts, whatever its name says; ``imd_quintile`` keys
+    the rows because it comes first, not because of its name."""
+    data = pa.table({"practice": ["A", "B", "C"], "cases_by_group": [3, 40, 50]})
+    report = check_table(data, profile("ons"))
+    assert failed(report)["small_numbers"] == ("practice=A",)
+    quintiles = pa.table({"imd_quintile": [1, 2, 3], "with_asthma": [30, 40, 3]})
+    assert failed(check_table(quintiles, profile("ons")))["small_numbers"] == ("imd_quintile=3",)
+    keyed = pa.table({"year": [2023, 2023, 2024], "month": [1, 2, 1], "admissions": [30, 2, 50]})
+    cells = failed(check_table(keyed, profile("ons")))["small_numbers"]
+    assert cells == ("year & month=2023 / 2",) or cells == ("year=2023, month=2",)
+    fractions = pa.table({"practice": ["A", "B"], "score": [0.25, 0.75], "n": [30, 40]})
+    columns = check_table(fractions, profile("ons"))
+    assert columns.kind == "summary statistics"  # a fraction is never a count
 
 
 def test_a_model_needs_ten_residual_degrees_of_freedom():

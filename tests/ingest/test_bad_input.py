@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from environment.environment_support import custodian_by_command
 from fhir_factory import basic_population, write_ndjson
 from fivesafes.cli import app
+from store_holder import store_held_by_another_process
 
 runner = CliRunner()
 HEADER = "organisation_code,staff_group,month,fte\n"
@@ -242,27 +243,13 @@ def test_a_store_held_by_another_process_is_a_clear_error(
     source = ndjson(tmp_path / "a.ndjson", basic_population(1))
     assert runner.invoke(app, ["load", str(source), *custodian]).exit_code == 0
     store = tmp_path / "data" / "store.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(store)!r}); "
-            "print('ready', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with store_held_by_another_process(store) as pid:
         for command in (["load", str(source), *custodian], ["quarantine", *custodian]):
             result = runner.invoke(app, command)
             assert result.exit_code == 2, result.output
-            assert f"the store {store} is in use by another process (process {holder.pid})" in (
+            assert f"the store {store} is in use by another process (process {pid})" in (
                 flat(result.stderr)
             )
-    finally:
-        holder.communicate("")
 
 
 def test_ndjson_named_json_says_how_to_name_it(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ def test_every_kind_is_coherent() -> None:
     # and that a custodian drew an extract from the store, and for what purpose.
     public = {"account", "project", "approval", "job", "release_request", "review", "release"}
     public |= {"extract"}
+    # issue 15: what the public may know of projects' documents and closure, the datasets
+    # held, incidents that affect them, and the environment's own life (its decommissioning)
+    public |= {"project_record", "dataset", "incident", "environment"}
     assert public == PUBLIC_KINDS
 
 

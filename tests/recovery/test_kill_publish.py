@@ -1,9 +1,10 @@
 """`fivesafes release publish` killed with SIGKILL at every point where it writes -- the staging
-folder and pending history, the intent, the rename that publishes, each history record, the
-request's state, the release entry -- and while it returns a request whose files changed: after
-a restart the ledger, the control plane, the published folder and the release history agree,
-`ledger verify` passes, and a retry publishes exactly once (one folder, one manifest, one
-`release` entry, each table once in the history). Recovery itself is killed part-way too."""
+folder and pending history, the intent, the rename that publishes, the release's history unit
+(between its write and its rename), the request's state, the release entry -- and while it
+returns a request whose files changed: after a restart the ledger, the control plane, the
+published folder and the release history agree, `ledger verify` passes, and a retry publishes
+exactly once (one folder, one manifest, one `release` entry, each table once in the history).
+Recovery itself is killed part-way too."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from release_support import (
     counts_csv,
 )
 
+from fivesafes.disclosure import FileReleaseHistory
 from fivesafes.failpoints import FAILPOINT_ENV
 from fivesafes.governance import ControlPlane
 from fivesafes.governance.database import DATABASE_URL_ENV
@@ -46,7 +48,7 @@ PUBLISH_POINTS = (
     "publish.before-intent",
     "publish.after-intent",
     "publish.after-rename",
-    "publish.after-history-table",
+    "publish.history-before-rename",
     "publish.after-history",
     "publish.after-state",
     "publish.after-outcome",
@@ -133,7 +135,7 @@ def _agree(root: Path, release_id: str) -> str:
     settled_intents(found)
     state = _state(root, release_id)
     folder = root / "released" / PROJECT / release_id
-    history = sorted((root / "release-history" / PROJECT).glob("*.json"))
+    history = [t.name for t in FileReleaseHistory(root / "release-history").released()]
     releases = of_kind(found, "release")
     assert not folder.with_name(f"{release_id}.partial").exists()
     assert not (root / "release-history" / ".pending" / release_id).exists()
@@ -142,7 +144,7 @@ def _agree(root: Path, release_id: str) -> str:
         assert verify_release(folder, keys) == []
         manifest = hashlib.sha256((folder / MANIFEST_FILE).read_bytes()).hexdigest()
         assert [r["manifest_sha256"] for r in releases] == [manifest]
-        assert len(history) == len(TABLES)
+        assert sorted(history) == sorted(Path(t).name for t in TABLES)  # each table once
     else:
         assert not folder.exists() and releases == [] and history == []
     return state
@@ -188,8 +190,9 @@ def test_recovery_killed_part_way_finishes_at_the_next_start(
     show = ["release", "show", rid]
     killed = _run(forker, root, ["release", "publish", rid], approved.token, "publish.after-rename")
     assert killed.returncode == KILLED, killed.output
-    # The restart's recovery records the first table in the history, then is killed itself.
-    again = _run(forker, root, show, approved.token, "publish.after-history-table")
+    # The restart's recovery writes the release's history unit, then is killed before the
+    # rename that records it.
+    again = _run(forker, root, show, approved.token, "publish.history-before-rename")
     assert again.returncode == KILLED, again.output
     restarted = _run(forker, root, show, approved.token)
     assert restarted.returncode == 0, restarted.output

@@ -65,6 +65,30 @@ def counts_csv(rows: Mapping[tuple[str, str], int]) -> str:
 SAFE_COUNTS = {("0-17", "F"): 40, ("0-17", "M"): 35, ("18-64", "F"): 120, ("18-64", "M"): 110}
 
 
+def people_table(rows: Mapping[tuple[str, str], int]):
+    """The records behind a table of counts by age band and sex: one row a person."""
+    import pyarrow as pa
+
+    bands = [band for (band, _), n in rows.items() for _ in range(n)]
+    sexes = [sex for (_, sex), n in rows.items() for _ in range(n)]
+    return pa.table({"age_band": bands, "sex": sexes})
+
+
+def safe_chart(
+    study: Study, rows: Mapping[tuple[str, str], int], table: str, chart: str, profile="default"
+) -> None:
+    """A table and its chart made as a study's analysis makes them, with the safe API, from
+    the study's folder (so the chart names the table by its path in the study)."""
+    import contextlib
+
+    from fivesafes.disclosure import safe
+
+    made = safe.crosstab(people_table(rows), "age_band", "sex", profile=profile)
+    with contextlib.chdir(study.root):
+        made.write_csv(table)
+        made.chart(chart)
+
+
 def tiny_png() -> bytes:
     """A real PNG drawn by matplotlib (what an analysis script writes)."""
     import matplotlib
@@ -109,7 +133,9 @@ class Study:
         backend: str = "store",
         privacy: str = "moderately_sensitive",
         status: str = "succeeded",
+        highly_sensitive: Sequence[str] = (),
     ) -> JobRecord:
+        """Record a job that wrote ``paths`` (of ``privacy``) and ``highly_sensitive`` files."""
         record = JobRecord(
             job_id=new_job_id(action),
             project=str(self.root.resolve()),
@@ -130,9 +156,10 @@ class Study:
                     (self.root / p).stat().st_size,
                     action,
                     Path(p).stem,
-                    privacy,
+                    kind,
                 )
-                for p in paths
+                for kind, chosen in ((privacy, paths), ("highly_sensitive", highly_sensitive))
+                for p in chosen
             ],
         )
         JsonJobRecords(self.root / METADATA_DIR).save(record)
@@ -185,9 +212,18 @@ def as_environment(data_dir: DataDir) -> None:
     write_settings(data_dir.root, Settings("Test environment"))
 
 
-def held_job(data_dir: DataDir, job_id: str = "job-cli", project_id: str = PROJECT) -> Study:
-    """A job the environment holds for the project: its record, and its study folder."""
-    with ControlPlane.open(data_dir) as cp, cp.transaction() as session:
+def held_job(
+    data_dir: DataDir,
+    job_id: str = "job-cli",
+    project_id: str = PROJECT,
+    cp: ControlPlane | None = None,
+) -> Study:
+    """A job the environment holds for the project: its record (in ``cp``, or the data
+    directory's own control plane), and its study folder."""
+    if cp is None:
+        with ControlPlane.open(data_dir) as opened:
+            return held_job(data_dir, job_id, project_id, opened)
+    with cp.transaction() as session:
         session.add(
             Job(
                 job_id=job_id,

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
-from release_support import PROJECT, SAFE_COUNTS, People, Study, counts_csv, tiny_png
+from release_support import (
+    PROJECT,
+    SAFE_COUNTS,
+    People,
+    Study,
+    counts_csv,
+    safe_chart,
+    tiny_png,
+)
 
+from big_tables import sparse_pairs
+from fivesafes.disclosure import CheckReport, SafeTable, check_file
 from fivesafes.governance import AccessDenied, Role
 from fivesafes.release import (
     FileKind,
@@ -82,10 +93,9 @@ def test_only_members_of_approved_projects_may_ask(office, people: People, study
 
 
 def test_a_chart_goes_with_the_table_behind_it(office, people: People, study: Study) -> None:
-    study.write("output/table.csv", counts_csv(SAFE_COUNTS))
-    study.write("output/chart.png", tiny_png())
+    safe_chart(study, SAFE_COUNTS, "output/table.csv", "output/chart.png")
     study.record_job("summarise", ["output/table.csv", "output/chart.png"])
-    with pytest.raises(ReleaseError, match="released with the table behind it"):
+    with pytest.raises(ReleaseError, match=r"drawn from output/table.csv, which is not in this"):
         _ask(office, people, study, "output/chart.png")
     checks = check_request_files(
         office, PROJECT, study.root, ["output/chart.png", "output/table.csv"]
@@ -94,14 +104,87 @@ def test_a_chart_goes_with_the_table_behind_it(office, people: People, study: St
         ("output/table.csv", FileKind.TABLE, Outcome.PASSED),
         ("output/chart.png", FileKind.CHART, Outcome.PASSED),
     ]
+    link = checks[1].report["link"]  # recorded in the request, and so in the release
+    assert link["table"] == "output/table.csv"
+    assert link["sha256"] == checks[0].sha256
+
+
+def test_a_chart_drawn_from_raw_counts_is_refused(office, people: People, study: Study) -> None:
+    """17(d): a chart with a passing table beside it, drawn straight from the counts."""
+    study.write("output/table.csv", counts_csv(SAFE_COUNTS))
+    study.write("output/chart.png", tiny_png())
+    study.record_job("summarise", ["output/table.csv", "output/chart.png"])
+    with pytest.raises(ReleaseError, match="this one names no table"):
+        check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/chart.png"])
+
+
+def test_a_chart_that_shows_more_than_its_table_is_refused(office, people, study: Study) -> None:
+    """A hostile analyst copies a safe chart's link into a picture of the raw counts."""
+    from fivesafes.disclosure.charts import read_link
+
+    safe_chart(study, {**SAFE_COUNTS, ("0-17", "M"): 3}, "output/table.csv", "output/chart.png")
+    link = read_link(study.root / "output/chart.png")
+    assert link is not None and "[REDACTED]" in (study.root / "output/table.csv").read_text()
+    raw = check_file(study.write("output/raw.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 3})))
+    forged = SafeTable(raw.safe.rows, raw.safe.columns, raw.safe.values.copy(), None, None, None)
+    forged.values[:] = [[40, 3], [120, 110]]  # the hidden 3, drawn
+    CheckReport("raw", "frequency table", "default", safe=forged).draw(
+        study.root / "output/chart.png", link.title, link.note()
+    )
+    study.record_job("summarise", ["output/table.csv", "output/chart.png"])
+    with pytest.raises(ReleaseError, match=r"is not the picture of output/table\.csv"):
+        check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/chart.png"])
 
 
 def test_a_chart_of_an_unsafe_table_is_refused(office, people: People, study: Study) -> None:
-    study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 2}))
-    study.write("output/chart.png", tiny_png())
+    from fivesafes.disclosure.charts import draw_linked
+
+    table = study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 2}))
+    with contextlib.chdir(study.root):
+        draw_linked(check_file(table), Path("output/chart.png"), Path("output/table.csv"), None)
     study.record_job("summarise", ["output/table.csv", "output/chart.png"])
     with pytest.raises(ReleaseError, match="needed suppression; draw the chart from the safe"):
         check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/chart.png"])
+
+
+def test_a_chart_drawn_by_the_chart_command_leaves_with_its_table(
+    office, people: People, study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the R helpers do: write the safe table themselves, then call `fivesafes chart`."""
+    from typer.testing import CliRunner
+
+    import fivesafes.cli.disclosure  # noqa: F401  (registers chart)
+    from fivesafes.cli.common import app
+
+    written = "age_band,sex,count\n0-17,F,[REDACTED]\n0-17,M,[REDACTED]\n"
+    study.write("output/table.csv", written + "18-64,F,120\n18-64,M,110\n")
+    monkeypatch.chdir(study.root)
+    drawn = CliRunner().invoke(app, ["chart", "output/table.csv", "output/drawing.svg"])
+    assert drawn.exit_code == 0, drawn.output
+    raw = study.write("output/raw.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 3}))
+    refused = CliRunner().invoke(app, ["chart", str(raw), "output/raw.png"])
+    assert refused.exit_code == 2 and "needs suppression" in refused.output
+    study.record_job("summarise", ["output/table.csv", "output/drawing.svg"])
+    checks = check_request_files(
+        office, PROJECT, study.root, ["output/table.csv", "output/drawing.svg"]
+    )
+    assert [c.outcome for c in checks] == [Outcome.PASSED, Outcome.PASSED]
+
+
+def test_a_chart_whose_table_changed_is_refused(office, people: People, study: Study) -> None:
+    safe_chart(study, SAFE_COUNTS, "output/table.csv", "output/chart.png")
+    study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "F"): 41}))
+    study.record_job("summarise", ["output/table.csv", "output/chart.png"])
+    with pytest.raises(ReleaseError, match="has changed since the chart was drawn"):
+        check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/chart.png"])
+
+
+def test_a_table_too_sparse_to_check_is_refused_not_a_crash(office, people, study: Study) -> None:
+    """17(e): 420,000 rows under the size cap, each its own pair of categories."""
+    sparse_pairs(study.root / "output/table.csv")
+    study.record_job("summarise", ["output/table.csv"])
+    with pytest.raises(ReleaseError, match=r"cannot be checked as a table: .*categories make"):
+        check_request_files(office, PROJECT, study.root, ["output/table.csv"])
 
 
 def test_text_is_reviewed_by_eye_and_needs_an_exception(office, people, study: Study) -> None:

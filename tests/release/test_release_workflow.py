@@ -194,7 +194,7 @@ def test_published_release_feeds_differencing(office: ReleaseOffice, people: Peo
     _vote(office, people, "chk1", rid, Verdict.APPROVE)
     _vote(office, people, "chk2", rid, Verdict.APPROVE)
     publish_release(office, people.token("ana"), rid)
-    assert len(office.history(PROJECT).released()) == 1
+    assert len(office.history().released()) == 1
     # The same table less three girls aged 0-17: subtracting one from the other exposes them.
     study.write("output/other.csv", counts_csv({**SAFE_COUNTS, ("0-17", "F"): 37}))
     study.record_job("summarise", ["output/other.csv"])
@@ -223,7 +223,7 @@ def test_files_of_one_request_are_checked_against_each_other(
         assert [c.outcome for c in checks] == [Outcome.PASSED]
     with pytest.raises(ReleaseError, match="differencing"):
         check_request_files(office, PROJECT, study.root, ["output/table.csv", "output/other.csv"])
-    assert office.history(PROJECT).released() == []
+    assert office.history().released() == []
 
 
 def test_list_shows_requests_to_those_who_may_see_them(office, people: People, study: Study):

@@ -50,8 +50,13 @@ COMMANDS: dict[str, Listed] = {
         "List rejected records with the rule they broke, why the rule exists and what to do.",
     ),
     "catalogue": Listed(
-        "data",
+        "catalogue",
         "Every dataset in the store: description, columns, counts, coverage, completeness, loads.",
+    ),
+    "codes": Listed(
+        "catalogue",
+        "Which codes occur in each coded column, with how many people and records have each: "
+        "what a code list can be built from without reading the data.",
     ),
     "init": Listed(
         "study",
@@ -83,6 +88,10 @@ COMMANDS: dict[str, Listed] = {
     "check-output": Listed(
         "disclosure", "Check an output table against the disclosure rules and print the report."
     ),
+    "chart": Listed(
+        "disclosure",
+        "Draw the chart of a table that passes, linked to it: the only kind of chart that leaves.",
+    ),
     "release": Listed("release", "Release checked outputs: request, two blind reviews, publish."),
     "dashboard": Listed(
         "dashboard",
@@ -105,6 +114,44 @@ COMMANDS: dict[str, Listed] = {
     "opt-out": Listed("trust", "National data opt-outs, type-1 objections and wearable consent."),
     "ledger": Listed(
         "trust", "The public, tamper-evident ledger: verify, prove, export, publish, view."
+    ),
+    # Running the environment: settings and checks, sign-in, people's and data's records,
+    # backups and the end of it, incidents and usage (docs/running-an-environment.md).
+    "settings": Listed(
+        "operate",
+        "Every deployment setting, checked, with where its value came from (``--format env``: "
+        "as variables for a service's EnvironmentFile).",
+    ),
+    "doctor": Listed(
+        "operate", "Check this installation against its configuration; exit 1 if anything fails."
+    ),
+    "mfa": Listed("operate", "Your second factor: a TOTP authenticator app."),
+    "sign-in": Listed(
+        "operate", "Exchange your credential and a current code for a signed-in token (12 hours)."
+    ),
+    "onboarding": Listed("operate", "Onboarding records: identity checks, training, terms of use."),
+    "datasets": Listed("operate", "The datasets register: what is held, whose, under what terms."),
+    "database": Listed("operate", "The control plane's schema: upgrade and roll back."),
+    "backup": Listed("operate", "Full backups of an environment, sealed with a key of their own."),
+    "restore": Listed(
+        "operate", "Restore a backup into a new, empty data directory, and verify its ledger there."
+    ),
+    "decommission": Listed(
+        "operate", "Destroy this environment's data and keys, leaving its public ledger verifiable."
+    ),
+    "incident": Listed(
+        "incidents",
+        "Incidents: their register, and suspending the environment while one is handled.",
+    ),
+    "security-log": Listed(
+        "incidents",
+        "Refused sign-ins, account and role changes, identifiable reads and administrative "
+        "actions in a period, for review (a data custodian).",
+    ),
+    "usage": Listed(
+        "operate",
+        "Who used the environment in a period, what each project ran and released, what was "
+        "loaded, and the storage each takes now (a data custodian).",
     ),
 }
 

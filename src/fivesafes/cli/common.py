@@ -31,6 +31,7 @@ from fivesafes.store.config import DataDir
 
 if TYPE_CHECKING:  # the control plane loads SQLAlchemy and Alembic: only commands that use it
     from fivesafes.governance import ControlPlane
+    from fivesafes.governance.people import AccessPolicy
 
 app = typer.Typer(
     cls=LazyGroup,
@@ -143,7 +144,7 @@ def control_plane(data_dir: Path | None, *, recover: bool = True) -> Iterator[Co
     from fivesafes.ledger import LedgerError
 
     try:
-        with ControlPlane.open(DataDir.from_env(data_dir)) as cp:
+        with ControlPlane.open(DataDir.from_env(data_dir), policy=_configured_policy()) as cp:
             if recover:
                 _recover(cp, DataDir.from_env(data_dir))
             try:
@@ -158,6 +159,17 @@ def control_plane(data_dir: Path | None, *, recover: bool = True) -> Iterator[Co
         raise fail(f"refused: {refused}") from None
     except (ValueError, FileNotFoundError, FileExistsError, LedgerError) as exc:
         raise fail(str(exc)) from None
+
+
+def _configured_policy() -> AccessPolicy | None:
+    """The deployment's access policy when it has a config file (``$FIVESAFES_CONFIG``, which
+    ``deploy/`` sets for every service): the standard one unless it says ``mfa = "off"``."""
+    if not os.environ.get("FIVESAFES_CONFIG"):
+        return None
+    from fivesafes.environment.access import policy_for
+    from fivesafes.environment.configuration import load
+
+    return policy_for(load())
 
 
 def _recover(cp: ControlPlane, data_dir: DataDir) -> None:

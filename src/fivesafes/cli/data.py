@@ -1,4 +1,4 @@
-"""Commands for data in: synth, validate, load, quarantine, catalogue."""
+"""Commands for data in: synth, validate, load, quarantine (the catalogue is in catalogue.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from fivesafes.catalogue.metadata import build_catalogue
 from fivesafes.cli.common import (
     DataDirOption,
     FormatOption,
@@ -448,50 +447,3 @@ def quarantine_command(
         known = RULES.get(rule_id)
         if known:
             console.print(Text.assemble((rule_id, "bold"), f": {known.reason}"))
-
-
-@app.command("catalogue")
-def catalogue_command(
-    data_dir: DataDirOption = None,
-    output_format: FormatOption = "text",
-    columns: Annotated[bool, typer.Option("--columns", help="Also describe every column")] = False,
-) -> None:
-    """Every dataset in the store: description, columns, counts, coverage, completeness, loads."""
-    with _store(data_dir, read_only=True) as store:
-        catalogue = build_catalogue(store.con)
-    if output_format == "json":
-        sys.stdout.write(catalogue.to_json().decode() + "\n")
-        return
-    overview = RichTable(title="Datasets (fivesafes catalogue --columns describes each column)")
-    overview.add_column("dataset", no_wrap=True)
-    for name in ("rows", "patients", "from", "to"):
-        overview.add_column(name, justify="right" if name in ("rows", "patients") else "left")
-    for d in catalogue.datasets:
-        overview.add_row(
-            d.name,
-            f"{d.rows:,}",
-            f"{d.patients:,}" if d.patients is not None else "",
-            str(d.first_date or ""),
-            str(d.last_date or ""),
-        )
-    console.print(overview)
-    for d in catalogue.datasets if columns else ():
-        table = RichTable(title=f"{d.name}: {d.description} ({d.source})", title_justify="left")
-        for name in ("column", "type", "complete", "description"):
-            table.add_column(name, no_wrap=name != "description")
-        for c in d.columns:
-            complete = f"{c.completeness:.0%}" if c.completeness is not None else "-"
-            system = f" ({c.code_system})" if c.code_system else ""
-            table.add_row(c.name, c.type + system, complete, c.description)
-        console.print(table)
-    loads = RichTable(title="Load history")
-    for name in ("load", "finished", "files", *OUTCOMES):
-        loads.add_column(name, no_wrap=True)
-    for entry in catalogue.loads:
-        loads.add_row(
-            entry.load_id,
-            entry.finished_at.isoformat(timespec="seconds"),
-            str(len(entry.files)),
-            *(f"{entry.totals.get(o, 0):,}" for o in OUTCOMES),
-        )
-    console.print(loads)

@@ -1,8 +1,8 @@
-"""Commands for safe outputs: check-output.
+"""Commands for safe outputs: check-output, chart.
 
-Inside the environment a table is checked against what its project has actually released
-(the release workflow's history under the data directory); elsewhere the report says that
-differencing could not be checked, rather than passing it on an empty history.
+The checks and what they read (the release history inside the environment, the contributions
+a job kept) are the environment layer's (``fivesafes.environment.outputs``); this parses the
+command line and renders the report.
 """
 
 from __future__ import annotations
@@ -15,31 +15,7 @@ import typer
 from rich.text import Text
 
 from fivesafes.cli.common import DataDirOption, FormatOption, app, console, fail
-from fivesafes.disclosure import FileReleaseHistory
-from fivesafes.release.office import release_history
 from fivesafes.store.config import DataDir
-
-
-def _project_history(
-    project_id: str | None, data_dir: Path | None
-) -> tuple[FileReleaseHistory | None, str | None]:
-    """What the project has actually released — the environment's release history, the one
-    the release workflow checks and records — or None and why differencing cannot be checked
-    here (on an analyst's own machine there is no release history to check against)."""
-    if project_id is None:
-        return None, (
-            "differencing against earlier releases not checked: say which project with "
-            "--project-id to compare this table with what the project has released"
-        )
-    where = DataDir.from_env(data_dir)
-    root = where.root
-    if not root.is_dir():
-        return None, (
-            f"differencing against earlier releases not checked: no environment data "
-            f"directory here ({root}) to read {project_id}'s releases from; the checks run "
-            "again inside the environment before anything is released"
-        )
-    return release_history(where, project_id), None
 
 
 @app.command("check-output")
@@ -52,8 +28,9 @@ def check_output_command(
         str | None,
         typer.Option(
             "--project-id",
-            help="The approved project: check differencing against what it has released "
-            "(read from the environment's release history)",
+            help="The approved project the table is for: check differencing against "
+            "everything released from the data, by every project (the environment's release "
+            "history)",
         ),
     ] = None,
     data_dir: DataDirOption = None,
@@ -78,27 +55,21 @@ def check_output_command(
     Exit code 0 when the file may be requested as it is, 1 when it breaks a rule (the report
     shows the safe version to request instead, if there is one).
     """
-    from fivesafes.disclosure import TableError, check_file, load_profiles
+    from fivesafes.disclosure import TableError, load_profiles
+    from fivesafes.environment.outputs import OutputCheck, check_output
 
     profiles = load_profiles()
     if profile not in profiles:
         raise fail(f"no profile {profile!r}; choose one of {', '.join(profiles)}")
     if output_format not in ("text", "json"):
         raise fail("--format must be text or json")
-    history, unchecked = _project_history(project_id, data_dir)
+    where = DataDir.from_env(data_dir)
     try:
-        report = check_file(
-            file,
-            profiles[profile],
-            history,
-            microdata=microdata,
-            value=value,
-            contributor=contributor,
+        report = check_output(
+            OutputCheck(file, profile, project_id, where), microdata, value, contributor
         )
     except TableError as exc:
         raise fail(str(exc)) from exc
-    if unchecked and report.kind == "frequency table":
-        report.notes.append(unchecked)
     if output_format == "json":
         sys.stdout.write(report.to_json().decode() + "\n")
     else:
@@ -113,3 +84,29 @@ def check_output_command(
             raise fail("this output has no table to draw")
         report.draw(picture)
     raise typer.Exit(0 if report.passed else 1)
+
+
+@app.command("chart")
+def chart_command(
+    table: Annotated[Path, typer.Argument(help="A table that passes as written (a safe CSV)")],
+    chart: Annotated[Path, typer.Argument(help="The PNG or SVG to draw")],
+    title: Annotated[str | None, typer.Option("--title", help="The chart's title")] = None,
+    profile: Annotated[str, typer.Option("--profile", help="Rules it passes")] = "default",
+) -> None:
+    """Draw the chart of a table that passes, linked to it: the only kind of chart that leaves.
+
+    For analyses that write their tables themselves, without the safe helpers (Python's or
+    R's); run it where the analysis runs, with paths as the study names them."""
+    from fivesafes.disclosure import TableError, load_profiles
+    from fivesafes.disclosure.charts import ChartRefused, draw_table
+
+    profiles = load_profiles()
+    if profile not in profiles:
+        raise fail(f"no profile {profile!r}; choose one of {', '.join(profiles)}")
+    if chart.suffix.lower() not in (".png", ".svg"):
+        raise fail(f"{chart}: a chart is a .png or .svg file")
+    try:
+        draw_table(table, chart, profiles[profile], title)
+    except (TableError, ChartRefused) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"drew {chart} from {table}", highlight=False)

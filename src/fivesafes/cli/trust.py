@@ -572,3 +572,77 @@ def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = 
         _print_json(view.to_list())
     else:
         console.print(view.render(), markup=False)
+
+
+@project_app.command("document")
+def document_command(
+    project_id: str,
+    kind: Annotated[
+        str, typer.Option("--kind", help="dpia, ethics, data_sharing_agreement, funding")
+    ],
+    reference: Annotated[str, typer.Option("--reference", help="The document's own reference")],
+    ends: Annotated[str, typer.Option("--ends", help="The day it ends (YYYY-MM-DD)")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record (or renew) a project's DPIA, ethics approval, agreement or funding (an approver);
+    once it ends, the project's jobs and release requests stop."""
+    from fivesafes.governance.project_records import record_document
+
+    with control_plane(data_dir) as cp:
+        record_document(cp, need_token(token), project_id, kind, reference, _date(ends, "--ends"))
+    console.print(f"{kind} of {project_id} recorded, until {ends}")
+
+
+@project_app.command("ceiling")
+def ceiling_command(
+    project_id: str,
+    cpu_cores: Annotated[float, typer.Option("--cpu-cores")],
+    memory_mb: Annotated[int, typer.Option("--memory-mb")],
+    storage_mb: Annotated[int, typer.Option("--storage-mb", help="The largest file written")],
+    max_seconds: Annotated[float, typer.Option("--max-seconds", help="Wall-clock per action")],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Set the most each of a project's job actions may use (an approver, not the analyst)."""
+    from fivesafes.governance.project_records import MIB, Ceiling, set_ceiling
+
+    ceiling = Ceiling(cpu_cores, memory_mb * MIB, storage_mb * MIB, max_seconds)
+    with control_plane(data_dir) as cp:
+        set_ceiling(cp, need_token(token), project_id, ceiling)
+    console.print(f"ceiling of {project_id} set")
+
+
+@project_app.command("close")
+def close_command(
+    project_id: str,
+    archive: Annotated[Path, typer.Option("--archive", help="The sealed archive to write")],
+    key_file: Annotated[
+        Path, typer.Option("--key-file", help="The backup key (kept apart from the backups)")
+    ],
+    workspace: Annotated[
+        list[Path] | None, typer.Option("--workspace", help="A job workspace of the project")
+    ] = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Archive a finished project's outputs, history and workspaces, then delete them (a data
+    custodian); the closure is in the ledger and the project can do nothing more."""
+    from fivesafes.environment.project_close import close_project
+    from fivesafes.environment.sealed import read_key
+    from fivesafes.store.config import DataDir
+
+    with control_plane(data_dir) as cp:
+        done = close_project(
+            cp,
+            need_token(token),
+            DataDir.from_env(data_dir),
+            project_id,
+            read_key(key_file),
+            archive,
+            workspace or [],
+        )
+    console.print(
+        f"{project_id} closed: {done.files_removed} files archived to {archive} and deleted"
+        f"\nsha256 {done.archive_sha256}"
+    )

@@ -7,7 +7,7 @@ fired on — by category, never by value — with the safe version of the table.
 """
 
 from fivesafes.disclosure import safe
-from fivesafes.disclosure.checker import check_counts, check_file
+from fivesafes.disclosure.checker import check_counts, check_file, check_table
 from fivesafes.disclosure.config import Profile, load_profiles, profile
 from fivesafes.disclosure.frequency import check_frequency, protect, safe_version
 from fivesafes.disclosure.history import (
@@ -16,7 +16,6 @@ from fivesafes.disclosure.history import (
     ReleasedTable,
     ReleaseHistory,
 )
-from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.tables import (
     Dimension,
@@ -43,11 +42,10 @@ __all__ = [
     "check_counts",
     "check_file",
     "check_frequency",
-    "check_magnitude",
+    "check_table",
     "count_by",
     "crosstab",
     "load_profiles",
-    "magnitude_table",
     "profile",
     "protect",
     "safe",

@@ -5,28 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
+from fivesafes.disclosure.columns import classify, read_output
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.config import profile as named_profile
 from fivesafes.disclosure.frequency import check_frequency
 from fivesafes.disclosure.history import MemoryReleaseHistory, ReleaseHistory
-from fivesafes.disclosure.magnitude import check_magnitude, magnitude_table
+from fivesafes.disclosure.magnitude import contributions, is_contributions, on_grid
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
-from fivesafes.disclosure.summaries import (
-    check_model,
-    check_statistics,
-    is_model_table,
-    is_statistics_table,
-)
+from fivesafes.disclosure.summaries import check_model, check_statistics, is_model_table
 from fivesafes.disclosure.tables import (
-    Dimension,
+    EMPTY_TABLE,
     FrequencyTable,
     LongLayout,
     TableError,
-    count_tables,
-    label_columns,
     read_arrow,
 )
 
@@ -39,85 +32,92 @@ def check_file(
     microdata: Path | None = None,
     value: str | None = None,
     contributor: str | None = None,
+    contributions_file: Path | None = None,
 ) -> CheckReport:
-    """Check a CSV or Parquet output: a model table (has residual df), summary statistics by
-    group (has n and min/max/mean…), or else a table of counts (``labels`` names its category
-    columns when the column names do not make them plain). Given the ``microdata`` the table
-    was built from and the ``value`` it sums, it is checked as a magnitude table instead: the
-    dominance rules need each contributor's share, which only the records hold.
+    """Check a CSV or Parquet output: a model table (has residual df), or a table of counts
+    and statistics by group (``labels`` names its category columns when their order does not
+    make them plain). Statistics are checked with the contributions the job kept
+    (``contributions_file``), or rebuilt from the ``microdata`` a table of sums of ``value``
+    was made from: the dominance rules need each contributor's share, which only the records
+    hold.
 
     Raises ``TableError`` with a message naming the file when it cannot be read.
     """
-    rules = named_profile(profile) if isinstance(profile, str) else profile
     data = read_arrow(path)
-    name = path.name
-    if is_model_table(data):
-        return check_model(data, rules, name)
-    if is_statistics_table(data):
-        return check_statistics(data, rules, name)
+    given = read_arrow(contributions_file) if contributions_file is not None else None
+    sums: tuple[str, ...] = ()
     if microdata is not None:
         if value is None:
             raise TableError("say which column of the microdata the table sums (value)")
-        return _check_from_microdata(
-            data, labels, read_arrow(microdata), value, contributor, rules, name
-        )
-    tables, layout = count_tables(data, labels)
-    return check_counts(tables, rules, name, history, layout)
+        keys = labels if labels is not None else list(classify(data).labels)
+        measure = value if value in data.column_names else _first_measure(data, keys)
+        records = read_arrow(microdata)
+        missing = [c for c in [*keys, value] if c not in records.column_names]
+        if missing:
+            raise TableError(f"{path.name}: the microdata has no column {', '.join(missing)}")
+        given = contributions(records, keys, value, measure, contributor)
+        sums = (measure,)
+    return check_table(data, profile, path.name, history, labels, given, sums)
 
 
-def _check_from_microdata(
+def _first_measure(data: pa.Table, keys: list[str]) -> str:
+    measure = next((c for c in data.column_names if c not in keys), None)
+    if measure is None:
+        raise TableError("the table has no column besides its labels")
+    return str(measure)
+
+
+def check_table(
     data: pa.Table,
-    labels: list[str] | None,
-    records: pa.Table,
-    value: str,
-    contributor: str | None,
-    profile: Profile,
-    name: str,
+    profile: Profile | str = "default",
+    name: str = "table",
+    history: ReleaseHistory | None = None,
+    labels: list[str] | None = None,
+    given: pa.Table | None = None,
+    sums: tuple[str, ...] = (),
 ) -> CheckReport:
-    """Rebuild a magnitude table from its records, check dominance, and confirm the file's
-    sums are the ones the records give (else the file was not made from these records)."""
-    keys = labels if labels is not None else label_columns(data)
-    if not 1 <= len(keys) <= 2:
-        raise TableError(f"{name}: a magnitude table needs one or two label columns, not {keys}")
-    missing = [c for c in [*keys, value] if c not in records.column_names]
-    if missing:
-        raise TableError(f"{name}: the microdata has no column {', '.join(missing)}")
-    table = magnitude_table(
-        records, keys[0], keys[1] if len(keys) == 2 else None, value, contributor
-    )
-    report = check_magnitude(table, profile, name)
-    measure = (
-        value
-        if value in data.column_names
-        else next((c for c in data.column_names if c not in keys), None)
-    )
-    shown = (
-        {
-            tuple(str(data[k][i].as_py()) for k in keys): data[measure][i].as_py()
-            for i in range(data.num_rows)
-        }
-        if measure
-        else {}
-    )
-    cols = table.columns.labels if table.columns else (None,)
-    differ = [
-        table.cell_name(i, j)
-        for i, r in enumerate(table.rows.labels)
-        for j, c in enumerate(cols)
-        if table.contributors[i, j]
-        and not np.isclose(shown.get((r,) if c is None else (r, c), np.nan), table.total[i, j])
-    ]
-    report.results.append(
-        RuleResult(
-            "matches_microdata",
-            not differ,
-            f"{len(differ)} sum(s) differ from the microdata" if differ else "every sum matches",
-            f"sum of {value}",
-            "",
-            tuple(differ),
+    """Check an output held as an Arrow table: what ``check_file`` does once it has read it,
+    and what the safe API does where the table is made — so both reach the same verdict.
+    ``given`` holds the job's contributions behind its statistics; ``sums`` names columns
+    declared to be sums of a value (checked as statistics whatever their values)."""
+    rules = named_profile(profile) if isinstance(profile, str) else profile
+    try:
+        return _check_table(data, rules, name, history, labels, given, sums)
+    except TableError as exc:
+        if str(exc).startswith(f"{name}:"):
+            raise
+        raise TableError(f"{name}: {exc}") from None
+
+
+def _check_table(
+    data: pa.Table,
+    rules: Profile,
+    name: str,
+    history: ReleaseHistory | None,
+    labels: list[str] | None,
+    given: pa.Table | None,
+    sums: tuple[str, ...],
+) -> CheckReport:
+    if is_contributions(data):
+        raise TableError(
+            f"{name}: a contributions file holds individual values; it never leaves the "
+            "environment (declare it highly_sensitive)"
         )
-    )
-    return report
+    if not data.num_rows:
+        raise TableError(f"{name}: {EMPTY_TABLE}")
+    if is_model_table(data):
+        return check_model(data, rules, name)
+    output = read_output(data, labels, sums)
+    if not output.statistics:
+        return check_counts(output.counts, rules, name, history, output.layout)
+    assert output.layout is not None and output.columns is not None  # only long files
+    if output.counts:
+        report = check_counts(output.counts, rules, name, history, output.layout)
+    else:
+        report = CheckReport(name, "summary statistics", rules.name)
+    labels_of = output.columns.labels
+    cells = on_grid(given, labels_of, output.layout, name) if given is not None else {}
+    return check_statistics(report, output, rules, cells, frozenset(sums))
 
 
 def check_counts(
@@ -163,7 +163,7 @@ def check_counts(
             )
         )
     safes = {m: part.safe for m, part in parts.items() if part.safe is not None}
-    combined.safe = replace(_side_by_side(safes), layout=layout)
+    combined.safe = replace(SafeTable.side_by_side(safes), layout=layout)
     return combined
 
 
@@ -176,25 +176,3 @@ def _absent_note(layout: LongLayout | None) -> list[str]:
         f"{absent} combination(s) of {', '.join(layout.labels)} have no row in the file and "
         "were checked as zero counts (a GROUP BY leaves out empty groups)"
     ]
-
-
-def _side_by_side(safes: dict[str, SafeTable]) -> SafeTable:
-    """Several safe tables over the same categories as one, a column of cells per count: the
-    grids themselves are kept as its parts."""
-    first = next(iter(safes.values()))
-    if first.columns is None:
-        keys = first.rows.labels
-    else:
-        keys = tuple(f"{r} / {c}" for r in first.rows.labels for c in first.columns.labels)
-    name = first.rows.name if first.columns is None else f"{first.rows.name} / {first.columns.name}"
-    values = np.column_stack([s.values.ravel() for s in safes.values()])
-    totals = np.array([s.grand_total() for s in safes.values()])
-    return SafeTable(
-        Dimension(name, keys),
-        Dimension("measure", tuple(safes)),
-        values,
-        None,
-        totals,
-        None,
-        parts=tuple(replace(s, value_name=m) for m, s in safes.items()),
-    )

@@ -46,7 +46,9 @@ class Profile:
         return self.sources.get(setting, "")
 
 
-def _resolve(profiles: dict[str, dict[str, Any]], name: str, seen: tuple[str, ...] = ()) -> dict:
+def _resolve(
+    profiles: dict[str, dict[str, Any]], name: str, seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
     if name not in profiles:
         raise KeyError(f"no disclosure profile {name!r}; known: {', '.join(sorted(profiles))}")
     if name in seen:

@@ -6,7 +6,7 @@ import numpy as np
 
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.differencing import check_history
-from fivesafes.disclosure.history import ReleasedTable, ReleaseHistory
+from fivesafes.disclosure.history import ReleasedTable, ReleaseHistory, releases_in
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
 from fivesafes.disclosure.suppression import (
     exposed,
@@ -17,7 +17,9 @@ from fivesafes.disclosure.suppression import (
 from fivesafes.disclosure.tables import FrequencyTable
 
 
-def _cells(table: FrequencyTable, mask: np.ndarray) -> tuple[tuple[str, ...], tuple]:
+def _cells(
+    table: FrequencyTable, mask: np.ndarray
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     positions = tuple((int(i), int(j)) for i, j in np.argwhere(mask))
     return tuple(table.cell_name(i, j) for i, j in positions), positions
 
@@ -190,6 +192,15 @@ def _rounding(table: FrequencyTable, hidden: np.ndarray, profile: Profile) -> Ru
     )
 
 
+def _checked_against(earlier: list[ReleasedTable]) -> str:
+    """What a table was compared with, counting releases (not files or tables), and the tables
+    of the same request or file that go out with it."""
+    releases, tables = releases_in(earlier)
+    alongside = len(earlier) - tables
+    said = f"checked against {releases} earlier release(s) of this data ({tables} table(s))"
+    return said + (f" and {alongside} table(s) going out with it" if alongside else "")
+
+
 def _differencing(record: ReleasedTable, history: ReleaseHistory, profile: Profile) -> RuleResult:
     earlier = list(history.released())
     exposures = check_history(record, earlier, profile.threshold)
@@ -203,7 +214,7 @@ def _differencing(record: ReleasedTable, history: ReleaseHistory, profile: Profi
         not exposures,
         f"{len(exposures)} way(s) to expose a small group by subtracting tables"
         if exposures
-        else f"checked against {len(earlier)} earlier release(s) of this project",
+        else _checked_against(earlier),
         f"groups under {profile.threshold}",
         profile.source("differencing"),
         names,
@@ -237,14 +248,8 @@ def check_frequency(
     if profile.rounding != "none":
         report.results.append(_rounding(table, hidden, profile))
     record = ReleasedTable(name, table, hidden, primary, profile.totals == "true")
-    if history is not None and profile.differencing and withheld.any():
-        report.notes.append(
-            "not compared with earlier releases: that needs the true counts of the hidden "
-            "cells; check the table before suppressing it, or make it with the safe API"
-        )
-    elif history is not None and profile.differencing:
+    if history is not None and profile.differencing:
         report.results.append(_differencing(record, history, profile))
     report.safe = safe_version(table, hidden, profile)
-    if not withheld.any():  # with unknown counts it could only mislead later comparisons
-        report.records.append(record)
+    report.records.append(record)
     return report, record

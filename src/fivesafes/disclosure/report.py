@@ -8,7 +8,7 @@ picture of the table with its hidden cells marked.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,7 @@ import numpy as np
 import orjson
 
 from fivesafes.disclosure.history import ReleasedTable
-from fivesafes.disclosure.tables import Dimension, LongLayout, Place
-
-REDACTED = "[REDACTED]"
+from fivesafes.disclosure.tables import REDACTED, Dimension, LongLayout, Place
 
 
 @dataclass(frozen=True)
@@ -35,8 +33,10 @@ class RuleResult:
 
 
 def _number(value: float) -> str:
-    """A published number as plain text: whole numbers without a decimal point or exponent."""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+    """A published number as plain text: whole numbers without a decimal point or exponent,
+    others as the shortest text that reads back as the same number (a mean is published as
+    computed, so the file that goes out is the file that was checked)."""
+    return f"{value:.0f}" if float(value).is_integer() else repr(float(value))
 
 
 def _shown(value: float | None) -> str:
@@ -65,7 +65,7 @@ class SafeTable:
 
     @property
     def hidden(self) -> np.ndarray:
-        return np.isnan(self.values)
+        return np.asarray(np.isnan(self.values))
 
     @property
     def grids(self) -> tuple[SafeTable, ...]:
@@ -116,7 +116,9 @@ class SafeTable:
         return [[*layout.labels, *layout.measures], *body]
 
     def _grid_rows(self) -> list[list[str]]:
-        margin = lambda v: "" if v is None or math.isnan(v) else _number(v)  # noqa: E731
+        def margin(v: float | None) -> str:
+            return "" if v is None or math.isnan(v) else _number(v)
+
         col_labels = list(self.columns.labels) if self.columns else [self.value_name]
         head = self.rows.name + (f"/{self.columns.name}" if self.columns else "")
         header = [head, *col_labels] + (["Total"] if self.row_totals is not None else [])
@@ -132,6 +134,32 @@ class SafeTable:
                 line.append(margin(self.total))
             body.append(line)
         return [header, *body]
+
+    @classmethod
+    def side_by_side(cls, safes: dict[str, SafeTable]) -> SafeTable:
+        """Several safe grids over the same categories as one, a column of cells per measure
+        (named by the keys): the grids themselves are kept as its parts."""
+        first = next(iter(safes.values()))
+        if first.columns is None:
+            keys = first.rows.labels
+        else:
+            keys = tuple(f"{r} / {c}" for r in first.rows.labels for c in first.columns.labels)
+        name = (
+            first.rows.name
+            if first.columns is None
+            else f"{first.rows.name} / {first.columns.name}"
+        )
+        values = np.column_stack([s.values.ravel() for s in safes.values()])
+        totals = np.array([s.grand_total() for s in safes.values()])
+        return cls(
+            Dimension(name, keys),
+            Dimension("measure", tuple(safes)),
+            values,
+            None,
+            totals,
+            None,
+            parts=tuple(replace(s, value_name=m) for m, s in safes.items()),
+        )
 
     def write_csv(self, path: Path) -> None:
         import csv
@@ -167,7 +195,8 @@ class CheckReport:
             "secondary_suppression",
             "small_totals",
             "model_df",
-            "matches_microdata",
+            "contributors_known",
+            "matches_contributions",
         }
         return self.passed or (
             self.safe is not None and all(r.passed for r in self.results if r.rule in blocking)
@@ -225,9 +254,15 @@ class CheckReport:
             ]
         return "\n".join(lines)
 
-    def draw(self, path: Path, title: str | None = None) -> Path:
+    def title(self) -> str:
+        """The title a chart of this report gets when it is given none."""
+        hidden = sum(int(g.hidden.sum()) for g in self.safe.grids) if self.safe else 0
+        return f"{self.output}: {hidden} cell(s) suppressed (hatched)"
+
+    def draw(self, path: Path, title: str | None = None, note: str | None = None) -> Path:
         """A heatmap of the safe table, one panel per count column, hidden cells hatched: a
-        chart made from nothing but what the table publishes."""
+        chart made from nothing but what the table publishes. PNG or SVG, by the suffix; the
+        same report, title and ``note`` (kept in the file's metadata) draw the same bytes."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -235,34 +270,43 @@ class CheckReport:
 
         if self.safe is None:
             raise ValueError("this output has no table to draw")
+        svg = path.suffix.lower() == ".svg"
         grids = self.safe.grids
         height, width = grids[0].values.shape
-        fig, axes = plt.subplots(
-            1,
-            len(grids),
-            figsize=(min((3.5 + 0.8 * width) * len(grids), 18), min(2.5 + 0.45 * height, 14)),
-            squeeze=False,
-        )
-        for ax, grid in zip(axes[0], grids, strict=True):
-            _heatmap(fig, ax, grid)
-        hidden = sum(int(g.hidden.sum()) for g in grids)
-        fig.suptitle(title or f"{self.output}: {hidden} cell(s) suppressed (hatched)")
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        with matplotlib.rc_context({"svg.hashsalt": "fivesafes", "svg.fonttype": "none"}):
+            fig, axes = plt.subplots(
+                1,
+                len(grids),
+                figsize=(min((3.5 + 0.8 * width) * len(grids), 18), min(2.5 + 0.45 * height, 14)),
+                squeeze=False,
+            )
+            for ax, grid in zip(axes[0], grids, strict=True):
+                _heatmap(fig, ax, grid)
+            fig.suptitle(title or self.title())
+            fig.tight_layout()
+            metadata: dict[str, str | None] = {"Date": None} if svg else {}
+            if note is not None:
+                metadata["Description" if svg else "Comment"] = note
+            fig.savefig(path, dpi=110, metadata=metadata, format="svg" if svg else "png")
+            plt.close(fig)
         return path
 
 
 def _heatmap(fig: Any, ax: Any, safe: SafeTable) -> None:
     """One grid as a heatmap, its hidden cells hatched and marked x, never coloured as zero."""
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     values = np.ma.masked_invalid(safe.values)
     height, width = values.shape
-    image = ax.imshow(values, cmap="Blues", aspect="auto")
+    # cells as vector shapes, not a raster: an SVG then holds no <image> a reviewer cannot read
+    image = ax.pcolormesh(
+        np.arange(width + 1) - 0.5, np.arange(height + 1) - 0.5, values, cmap="Blues"
+    )
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
     for i, j in np.argwhere(safe.hidden):
         ax.add_patch(
-            plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b")
+            Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#d5281b")
         )
     if width * height <= 400:
         middle = float(values.mean()) if values.count() else 0.0
@@ -279,4 +323,6 @@ def _heatmap(fig: Any, ax: Any, safe: SafeTable) -> None:
     if safe.columns:
         ax.set_xlabel(safe.columns.name)
     ax.set_title(safe.value_name)
-    fig.colorbar(image, ax=ax, label=safe.value_name)
+    bar = fig.colorbar(image, ax=ax, label=safe.value_name)
+    if bar.solids is not None:
+        bar.solids.set_rasterized(False)  # vector too, for the same reason

@@ -7,8 +7,9 @@ the function, its arguments and each column's type, and runs
 are read back with exactly those types and handed to the same function of :mod:`.safe`, under
 the same argument names. There is no second implementation of any rule: an R table is checked,
 suppressed, rounded, written, explained and drawn by the code a Python table is, and whatever
-that code records for the release history it records for R too. ``FUNCTIONS`` is the contract;
-a test holds ``safe.R``'s functions to these signatures.
+that code records for the release history it records for R too. Each call is its own process,
+so the request's folder remembers where ``write_csv`` put the table, for ``chart`` to name it.
+``FUNCTIONS`` is the contract; a test holds ``safe.R``'s functions to these signatures.
 """
 
 from __future__ import annotations
@@ -84,13 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: safe_r REQUEST check|write_csv PATH|chart PATH [TITLE]", file=sys.stderr)
         return 2
     request, what, *rest = args
+    written = Path(request).parent / "written.txt"  # where write_csv put the table, for chart
     try:
         output = output_for(Path(request))
         if what == "check":
             (Path(request).parent / "explain.txt").write_text(output.explain(), encoding="utf-8")
         elif what == "write_csv":
             output.write_csv(rest[0])
+            written.write_text(rest[0], encoding="utf-8")
         else:
+            if written.is_file():
+                output.written.append(Path(written.read_text(encoding="utf-8")))
             output.chart(rest[0], rest[1] if len(rest) > 1 else None)
     except (
         TableError,

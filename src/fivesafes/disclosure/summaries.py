@@ -1,109 +1,228 @@
-"""Checks on summary statistics by group and on model outputs.
+"""Checks on statistics by group (means, sums, medians, rates…) and on model outputs.
 
-A minimum, a maximum or a percentile of a small group is one person's value (the oldest patient
-in a practice; the top of an interquartile range of four people), and a model fitted with few
-residual degrees of freedom can be inverted to its inputs. These checks read the table an
-analysis wrote and name the rows that need hiding.
+A statistic of fewer than ``threshold`` people is their values (the mean cost of a team of two
+is half of what they cost), so it never leaves; nor does one beside a hidden count (a rate
+times its published denominator gives the count back). A minimum, maximum or percentile is
+one person's value, shown only for groups large enough (or never, as the profile says). A sum
+or mean must pass the dominance rules, which need the contributions the job kept. And a model
+fitted with few residual degrees of freedom can be inverted to its inputs.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
 
+from fivesafes.disclosure.columns import Columns, Output, is_extreme, is_magnitude, words
 from fivesafes.disclosure.config import Profile
+from fivesafes.disclosure.magnitude import Contributions, dominance
 from fivesafes.disclosure.report import CheckReport, RuleResult, SafeTable
-from fivesafes.disclosure.tables import COUNT_NAMES, Dimension, TableError
+from fivesafes.disclosure.tables import Grid, TableError
 
 DF_NAMES = ("df_resid", "residual_df", "df_residual", "dof", "degrees_of_freedom", "df")
-EXTREME = re.compile(r"^(min|max|minimum|maximum|median|q[0-4]|p\d{1,2}|percentile.*|iqr.*)$")
-STATISTIC = re.compile(r"^(mean|sd|std|se|var|variance|sum|total)$")
 
 
 def is_model_table(data: pa.Table) -> bool:
     return any(c.lower() in DF_NAMES for c in data.column_names)
 
 
-def is_statistics_table(data: pa.Table) -> bool:
-    names = [c.lower() for c in data.column_names]
-    has_n = any(n in COUNT_NAMES for n in names)
-    return has_n and any(EXTREME.match(n) or STATISTIC.match(n) for n in names)
-
-
-def _numbers(data: pa.Table, column: str) -> np.ndarray:
-    return data[column].to_numpy(zero_copy_only=False).astype(float)
-
-
-def check_statistics(data: pa.Table, profile: Profile, name: str = "table") -> CheckReport:
-    """Summary statistics by group: no statistic of a group under the threshold, and no
-    min/max/percentile of one (or none at all when the profile forbids extremes)."""
-    report = CheckReport(name, "summary statistics", profile.name)
-    count = next(c for c in data.column_names if c.lower() in COUNT_NAMES)
-    stats = [c for c in data.column_names if EXTREME.match(c.lower()) or STATISTIC.match(c.lower())]
-    labels = [c for c in data.column_names if c != count and c not in stats]
-    n = _numbers(data, count)
-    row_labels = tuple(
-        ", ".join(str(data[c][i].as_py()) for c in labels) or str(i) for i in range(data.num_rows)
+def _rule(
+    grid: Grid,
+    rule: str,
+    masks: dict[str, np.ndarray],
+    summary: tuple[str, str],
+    setting: str,
+    source: str,
+) -> RuleResult:
+    """One rule over the statistic columns: the cells it fired on, named by category."""
+    cells, positions = [], []
+    for statistic, mask in masks.items():
+        for i, j in np.argwhere(mask):
+            cells.append(f"{_cell_name(grid, int(i), int(j))}: {statistic}")
+            positions.append((int(i), int(j)))
+    failed, passed = summary
+    return RuleResult(
+        rule,
+        not cells,
+        failed.format(n=len(cells)) if cells else passed,
+        setting,
+        source,
+        tuple(cells),
+        tuple(positions),
     )
-    small = (n > 0) & (n < profile.threshold)
-    extremes = [c for c in stats if EXTREME.match(c.lower())]
-    values = np.column_stack([n, *(_numbers(data, c) for c in stats)])
-    columns = (count, *stats)
-    hidden = np.zeros(values.shape, dtype=bool)
-    hidden[small, :] = True
-    if not profile.allow_extremes:
-        for c in extremes:
-            hidden[:, columns.index(c)] = True
-    rows = Dimension(" / ".join(labels) or "row", row_labels)
 
-    def named(mask: np.ndarray) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-        positions = tuple((int(i), int(j)) for i, j in np.argwhere(mask))
-        return tuple(f"{row_labels[i]}: {columns[j]}" for i, j in positions), positions
 
-    small_cells, small_positions = named(hidden & small[:, None] & (np.arange(len(columns)) > 0))
-    report.results.append(
-        RuleResult(
-            "small_group_statistics",
-            not small.any(),
-            f"{int(small.sum())} group(s) under {profile.threshold} show statistics"
-            if small.any()
-            else f"every group has at least {profile.threshold} people",
-            f"groups of at least {profile.threshold}",
-            profile.source("extremes"),
-            small_cells,
-            small_positions,
+def _cell_name(grid: Grid, i: int, j: int) -> str:
+    name = f"{grid.rows.name}={grid.rows.labels[i]}"
+    return name if grid.columns is None else f"{name}, {grid.columns.name}={grid.columns.labels[j]}"
+
+
+def _contributors(
+    output: Output, columns: Columns, statistic: str, given: dict[str, Contributions]
+) -> np.ndarray | None:
+    """How many each cell of a statistic is over: from the job's contributions; else from the
+    table's own count of contributors (``n``); else the smallest of its counts, a statistic
+    being no safer than its smallest group. ``nan`` where that count is hidden (unknown), None
+    when the table has no count at all."""
+    if statistic in given:
+        return np.where(given[statistic].matched, given[statistic].contributors, np.nan)
+    column = columns.contributors()
+    chosen = [column] if column is not None else list(columns.counts)
+    if not chosen:
+        return None
+    known = []
+    for name in chosen:
+        table = output.counts[name]
+        withheld = table.withheld if table.withheld is not None else np.zeros_like(table.counts)
+        known.append(np.where(withheld, np.nan, table.counts.astype(float)))
+    return np.asarray(np.min(np.stack(known), axis=0))
+
+
+def check_statistics(
+    report: CheckReport,
+    output: Output,
+    profile: Profile,
+    given: dict[str, Contributions],
+    sums: frozenset[str] = frozenset(),
+) -> CheckReport:
+    """Add the rules on an output's statistics to the report of its counts, and make the safe
+    version of the whole output: its counts' safe grids beside the statistics, each hidden
+    where a rule says. ``sums`` names statistics declared to be sums of their contributions."""
+    grid, columns = output.grid, output.columns
+    assert columns is not None
+    counts = {g.value_name: g for g in report.safe.grids} if report.safe is not None else {}
+    hidden_counts = np.zeros(grid.shape, dtype=bool)
+    for name, part in counts.items():
+        if name != columns.contributors():  # that one's size is the small-group rule's
+            hidden_counts |= part.hidden
+    small, beside, extreme, p_rule, nk_rule = {}, {}, {}, {}, {}
+    unknown, unchecked, differ = [], [], []
+    parts = {}
+    for statistic, filled in output.statistics.items():
+        shown = ~np.isnan(filled.values)
+        n = _contributors(output, columns, statistic, given)
+        if n is None:
+            unknown.append(statistic)
+            n = np.full(grid.shape, np.nan)
+        small[statistic] = shown & ~(n >= profile.threshold)
+        beside[statistic] = shown & hidden_counts & ~small[statistic]
+        hide = small[statistic] | beside[statistic]
+        if is_extreme(statistic):
+            extreme[statistic] = shown & (small[statistic] | (not profile.allow_extremes))
+            hide |= extreme[statistic]
+        if statistic in given:
+            cells = given[statistic]
+            unsafe = dominance(cells, profile)
+            p_rule[statistic] = shown & unsafe["p_percent"]
+            nk_rule[statistic] = shown & unsafe["nk_dominance"]
+            hide |= p_rule[statistic] | nk_rule[statistic]
+            if statistic in sums or "sum" in words(statistic):
+                differ += _mismatches(grid, filled.values, cells, shown)
+        elif is_magnitude(statistic) or statistic in sums:
+            unchecked.append(statistic)
+        parts[statistic] = SafeTable(
+            grid.rows,
+            grid.columns,
+            np.where(hide, np.nan, filled.values),
+            None,
+            None,
+            None,
+            value_name=statistic,
         )
-    )
-    extreme_mask = np.zeros_like(hidden)
-    for c in extremes:
-        extreme_mask[:, columns.index(c)] = small if profile.allow_extremes else True
-    cells, positions = named(extreme_mask)
-    report.results.append(
+    threshold = profile.threshold
+    report.kind = "summary statistics"
+    report.results += [
         RuleResult(
+            "contributors_known",
+            not unknown and not unchecked,
+            _unknown_summary(unknown, unchecked),
+            "each statistic's contributors counted, each sum or mean's contributions kept",
+            profile.source("extremes"),
+            tuple(dict.fromkeys(unknown + unchecked)),  # a column with both faults once
+        ),
+        _rule(
+            grid,
+            "small_group_statistics",
+            small,
+            (f"{{n}} statistic(s) of fewer than {threshold} contributors", "none"),
+            f"groups of at least {threshold}",
+            profile.source("extremes"),
+        ),
+        _rule(
+            grid,
+            "statistics_beside_hidden_counts",
+            beside,
+            ("{n} statistic(s) in a row whose count is hidden", "none"),
+            "hidden with their counts",
+            profile.source("threshold"),
+        ),
+        _rule(
+            grid,
             "extremes",
-            not extreme_mask.any(),
-            f"{len(cells)} min/max/percentile value(s) of small groups" if cells else "none shown",
+            extreme,
+            ("{n} min/max/percentile value(s) of small groups", "none shown"),
             "allowed for groups of at least the threshold"
             if profile.allow_extremes
             else "never allowed",
             profile.source("extremes"),
-            cells,
-            positions,
-        )
-    )
-    report.safe = SafeTable(
-        rows, Dimension("statistic", columns), np.where(hidden, np.nan, values), None, None, None
-    )
+        ),
+    ]
+    if given:
+        fails = ("{n} cell(s) fail", "no cell fails")
+        p_setting = f"p = {profile.p_percent:g}%"
+        nk_setting = f"n = {profile.nk_n}, k = {profile.nk_k:g}%"
+        report.results += [
+            _rule(grid, "p_percent", p_rule, fails, p_setting, profile.source("p_percent")),
+            _rule(grid, "nk_dominance", nk_rule, fails, nk_setting, profile.source("nk")),
+            RuleResult(
+                "matches_contributions",
+                not differ,
+                f"{len(differ)} sum(s) differ from the job's contributions"
+                if differ
+                else "every sum matches the job's contributions",
+                "sums equal the contributions behind them",
+                "",
+                tuple(differ),
+            ),
+        ]
+    measures = output.layout.measures if output.layout is not None else tuple(parts)
+    ordered = {m: counts[m] if m in counts else parts[m] for m in measures}
+    report.safe = replace(SafeTable.side_by_side(ordered), layout=output.layout)
     return report
+
+
+def _unknown_summary(unknown: list[str], unchecked: list[str]) -> str:
+    said = []
+    if unknown:
+        said.append(
+            f"{', '.join(unknown)}: no count of contributors beside it (write n beside each "
+            "statistic, or make the table with safe.describe or safe.total)"
+        )
+    if unchecked:
+        said.append(
+            f"{', '.join(unchecked)}: a sum or mean needs the dominance rules, and the job "
+            "kept no contributions for it (make the table with safe.total or safe.describe, "
+            "which keep them, and declare the .contributions.csv file highly_sensitive)"
+        )
+    return "; ".join(said) or "every statistic's contributors are known"
+
+
+def _mismatches(
+    grid: Grid, values: np.ndarray, cells: Contributions, shown: np.ndarray
+) -> list[str]:
+    """Cells of a sum whose value is not the sum of the contributions behind it: the file
+    was not made from the records the contributions describe."""
+    wrong = shown & (~cells.matched | ~np.isclose(values, cells.sum, rtol=1e-9, atol=1e-6))
+    return [_cell_name(grid, int(i), int(j)) for i, j in np.argwhere(wrong)]
 
 
 def check_model(data: pa.Table, profile: Profile, name: str = "table") -> CheckReport:
     """A model's output needs at least ``min_df`` residual degrees of freedom."""
     report = CheckReport(name, "model output", profile.name)
     column = next(c for c in data.column_names if c.lower() in DF_NAMES)
-    df = _numbers(data, column)
+    df = data[column].to_numpy(zero_copy_only=False).astype(float)
     if np.isnan(df).all():
         raise TableError(f"{name}: the {column} column is empty")
     lowest = float(np.nanmin(df))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fivesafes.disclosure.audit import determined, pinned
+from fivesafes.disclosure.audit import determined_units, pinned_units
 from fivesafes.disclosure.config import Profile
 from fivesafes.disclosure.tables import Published
 
@@ -28,40 +28,36 @@ MAX_ROUNDS = 8
 categories need merging, and the final check reports it as not releasable."""
 
 
-def _line_sums(hidden: np.ndarray, published: Published) -> np.ndarray:
-    """The published totals as equations over the hidden cells (row-major order of ``hidden``)."""
-    lines = published.lines(hidden.shape)
-    if not lines:
-        return np.zeros((0, int(hidden.sum())))
-    equations = np.array([line.ravel() for line in lines])[:, hidden.ravel()]
-    return equations[equations.any(axis=1)].astype(float)
-
-
 def exposed(
     counts: np.ndarray, hidden: np.ndarray, targets: np.ndarray, published: Published
 ) -> np.ndarray:
     """Which ``targets`` (hidden cells that must stay hidden) the published totals give away:
-    fixed by them, as sums of non-negative counts (``audit.pinned``)."""
-    equations = _line_sums(hidden, published)
+    fixed by them, as sums of non-negative counts (``audit.pinned_units``)."""
+    equations = published.equations(hidden)
     positions = np.flatnonzero(hidden.ravel())
-    wanted = targets.ravel()[positions]
+    wanted = np.flatnonzero(targets.ravel()[positions])
     values = counts.ravel()[positions].astype(float)
     if (values > 0).all():  # the true counts are inside: the linear answer is the answer
-        fixed = determined(equations, np.eye(positions.size)[wanted])
+        fixed = determined_units(equations, wanted)
     else:
-        fixed = pinned(equations, equations @ values, np.eye(positions.size)[wanted])
+        fixed = pinned_units(equations, equations @ values, wanted)
     result = np.zeros(counts.size, dtype=bool)
-    result[positions[wanted][fixed]] = True
+    result[positions[wanted[fixed]]] = True
     return result.reshape(counts.shape)
 
 
-def _cheapest(counts: np.ndarray, hidden: np.ndarray, cells: np.ndarray) -> tuple[int, int] | None:
+def _cheapest(
+    counts: np.ndarray,
+    cells: np.ndarray,
+    in_row: np.ndarray,
+    in_col: np.ndarray,
+) -> tuple[int, int] | None:
     """The cell of ``cells`` (an array of positions) that costs the reader least to hide:
     non-zero first (a hidden zero protects little), then one whose row or column holds a lone
-    hidden cell (so one cell pairs two), then the smallest."""
+    hidden cell (so one cell pairs two), then the smallest. ``in_row``/``in_col``: how many
+    cells each row and column already hides."""
     if len(cells) == 0:
         return None
-    in_row, in_col = hidden.sum(axis=1), hidden.sum(axis=0)
     rows, cols = cells[:, 0], cells[:, 1]
     values = counts[rows, cols]
     partnered = (in_row[rows] == 1) | (in_col[cols] == 1)
@@ -71,20 +67,44 @@ def _cheapest(counts: np.ndarray, hidden: np.ndarray, cells: np.ndarray) -> tupl
 
 def _pair_lone_cells(counts: np.ndarray, hidden: np.ndarray, published: Published) -> np.ndarray:
     """Give every published total holding exactly one hidden cell a second one (cheap, and
-    always needed: a lone hidden cell is its total minus the published cells)."""
+    always needed: a lone hidden cell is its total minus the published cells). Totals are
+    taken rows first, then columns, then the grand total; counts of hidden cells per row and
+    column are kept as cells are added, so this stays linear in the table."""
     hidden = hidden.copy()
-    lines = published.lines(hidden.shape)
-    done: set[int] = set()  # lines of a single cell, which nothing can partner
+    in_row, in_col = hidden.sum(axis=1), hidden.sum(axis=0)
+    done_rows: set[int] = set()  # totals of a single cell, which nothing can partner
+    done_cols: set[int] = set()
+    done_total = not published.grand_total_line
     while True:
-        lone = [k for k, line in enumerate(lines) if k not in done and (hidden & line).sum() == 1]
-        if not lone:
+        rows = [
+            int(r) for r in np.flatnonzero(published.rows & (in_row == 1)) if r not in done_rows
+        ]
+        cols = [
+            int(c) for c in np.flatnonzero(published.columns & (in_col == 1)) if c not in done_cols
+        ]
+        if rows:
+            r = rows[0]
+            options = np.argwhere(~hidden[r])
+            cells = np.column_stack([np.full(len(options), r), options[:, 0]])
+            done = done_rows, r
+        elif cols:
+            c = cols[0]
+            options = np.argwhere(~hidden[:, c])
+            cells = np.column_stack([options[:, 0], np.full(len(options), c)])
+            done = done_cols, c
+        elif not done_total and int(in_row.sum()) == 1:
+            cells, done = np.argwhere(~hidden), None
+            done_total = True
+        else:
             return hidden
-        line = lines[lone[0]]
-        partner = _cheapest(counts, hidden, np.argwhere(line & ~hidden))
+        partner = _cheapest(counts, cells.reshape(-1, 2), in_row, in_col)
         if partner is None:
-            done.add(lone[0])
+            if done is not None:
+                done[0].add(done[1])
         else:
             hidden[partner] = True
+            in_row[partner[0]] += 1
+            in_col[partner[1]] += 1
 
 
 def _bridges(hidden: np.ndarray) -> list[tuple[int, int]]:
@@ -177,7 +197,7 @@ def _break_bridges(
         # a cell with its row on one side and its column on the other closes a cycle
         crossing = (rows_a[:, None] & cols_b[None, :]) | (rows_b[:, None] & cols_a[None, :])
         crossing &= ~hidden
-        choice = _cheapest(counts, hidden, np.argwhere(crossing))
+        choice = _cheapest(counts, np.argwhere(crossing), hidden.sum(axis=1), hidden.sum(axis=0))
         if choice is None:
             return hidden
         hidden[choice] = True
@@ -193,7 +213,7 @@ def secondary_mask(counts: np.ndarray, primary: np.ndarray, published: Published
     ``MAX_ROUNDS``; the caller's own check (``exposed``) then reports the table.
     """
     hidden = primary.copy()
-    if not hidden.any() or not published.lines(hidden.shape):
+    if not hidden.any() or not published:
         return hidden
     if published.rows.all() and published.columns.all() and (counts[primary] > 0).all():
         hidden = _break_bridges(counts, hidden, primary, published)
@@ -207,7 +227,10 @@ def secondary_mask(counts: np.ndarray, primary: np.ndarray, published: Published
             near = np.zeros(hidden.shape, dtype=bool)
             near[cell[0], :] = near[:, cell[1]] = True
             options = [np.argwhere(near & ~hidden), np.argwhere(~near & ~hidden)]
-            chosen = next((c for c in (_cheapest(counts, hidden, k) for k in options) if c), None)
+            in_row, in_col = hidden.sum(axis=1), hidden.sum(axis=0)
+            chosen = next(
+                (c for c in (_cheapest(counts, k, in_row, in_col) for k in options) if c), None
+            )
             if chosen is not None:
                 hidden[chosen] = added = True
         if not added:

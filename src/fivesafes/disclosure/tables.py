@@ -10,22 +10,31 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fivesafes.disclosure.intervals import parse_interval
 
 TOTAL_LABELS = frozenset({"total", "totals", "all", "overall"})
-COUNT_NAMES = ("count", "n", "frequency", "freq", "patients")
 
 
 class TableError(ValueError):
     """A file that cannot be read as a table of the kind asked for; the message says why."""
+
+
+EMPTY_TABLE = (
+    "no rows of counts, only a header or totals: an empty table has nothing to check or "
+    "release (leave it out of the request)"
+)
+"""Why a table without a single cell is refused rather than passed: nothing in it was checked."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,20 @@ class LongLayout:
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.row_keys), len(self.column_keys)
+
+    @cached_property
+    def _keys(self) -> tuple[dict[tuple[str, ...], int], dict[tuple[str, ...], int]]:
+        return (
+            {k: i for i, k in enumerate(self.row_keys)},
+            {k: j for j, k in enumerate(self.column_keys)},
+        )
+
+    def place_of(self, key: tuple[str, ...]) -> Place | None:
+        """The grid cell of a row's label values, as written; None for any other key."""
+        width = len(self.row_keys[0]) if self.row_keys else 0
+        rows, columns = self._keys
+        i, j = rows.get(key[:width]), columns.get(key[width:])
+        return None if i is None or j is None else (i, j)
 
     def absent(self) -> np.ndarray:
         """Grid cells the file has no row for: groups a GROUP BY left out for being empty."""
@@ -100,20 +123,44 @@ class Published:
     def every(cls, shape: tuple[int, ...], by_rows: bool, by_columns: bool) -> Published:
         return cls(np.full(shape[0], by_rows), np.full(shape[1], by_columns), by_rows or by_columns)
 
-    def lines(self, shape: tuple[int, ...]) -> list[np.ndarray]:
-        """Each published total as the mask of the cells it adds up."""
-        masks = []
-        for r in np.flatnonzero(self.rows):
-            mask = np.zeros(shape, dtype=bool)
-            mask[r, :] = True
-            masks.append(mask)
-        for c in np.flatnonzero(self.columns):
-            mask = np.zeros(shape, dtype=bool)
-            mask[:, c] = True
-            masks.append(mask)
-        if self.total and not (self.rows.all() or self.columns.all()):  # else implied
-            masks.append(np.ones(shape, dtype=bool))
-        return masks
+    @property
+    def grand_total_line(self) -> bool:
+        """Whether the grand total adds anything the row or column totals do not imply."""
+        return self.total and not (self.rows.all() or self.columns.all())
+
+    def __bool__(self) -> bool:
+        return bool(self.rows.any() or self.columns.any() or self.total)
+
+    def equations(self, hidden: np.ndarray) -> np.ndarray:
+        """Each published total that adds up a hidden cell, as a row over the hidden cells
+        (in row-major order). Refuses (``TableError``) a table with so many hidden cells
+        across so many totals that solving them would not fit in memory."""
+        rows_at, cols_at = np.nonzero(hidden)
+        lines_of_rows = np.flatnonzero(self.rows & hidden.any(axis=1))
+        lines_of_cols = np.flatnonzero(self.columns & hidden.any(axis=0))
+        total = int(self.grand_total_line and rows_at.size > 0)
+        count = lines_of_rows.size + lines_of_cols.size + total
+        if count * rows_at.size > MAX_EQUATIONS:
+            raise TableError(
+                f"{rows_at.size:,} hidden cells across {count:,} totals are too many to check "
+                "that none can be worked out; merge categories or split the table"
+            )
+        equations = np.zeros((count, rows_at.size))
+        place = np.full(hidden.shape[0], -1)
+        place[lines_of_rows] = np.arange(lines_of_rows.size)
+        on = place[rows_at] >= 0
+        equations[place[rows_at][on], np.flatnonzero(on)] = 1
+        place = np.full(hidden.shape[1], -1)
+        place[lines_of_cols] = lines_of_rows.size + np.arange(lines_of_cols.size)
+        on = place[cols_at] >= 0
+        equations[place[cols_at][on], np.flatnonzero(on)] = 1
+        if total:
+            equations[-1] = 1
+        return equations
+
+
+MAX_EQUATIONS = 20_000_000
+"""Totals × hidden cells of one audit: about 160 MB of equations, and what solving them needs."""
 
 
 @dataclass(frozen=True)
@@ -170,11 +217,11 @@ class FrequencyTable:
     @property
     def row_totals_published(self) -> bool:
         """Row totals say something beyond the cells only when a row has two or more cells."""
-        return self.counts.shape[1] > 1
+        return bool(self.counts.shape[1] > 1)
 
     @property
     def column_totals_published(self) -> bool:
-        return self.counts.shape[0] > 1
+        return bool(self.counts.shape[0] > 1)
 
     def cell_name(self, i: int, j: int) -> str:
         """A cell by its categories, e.g. ``age_band=0-15, sex=F`` — never by its value."""
@@ -200,6 +247,8 @@ def read_arrow(path: Path) -> pa.Table:
         raise TableError(f"{path}: not a readable CSV table ({exc})") from exc
 
 
+REDACTED = "[REDACTED]"
+"""The one mark every safe table writes for a hidden cell."""
 REDACTION = re.compile(
     r"^\s*(\[?redacted\]?|x|\*+|c|\.\.|suppressed|[<≤]=?\s*\d+|-|na|n/a)?\s*$", re.IGNORECASE
 )
@@ -208,22 +257,26 @@ NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 
 def _unredact(data: pa.Table) -> pa.Table:
     """Text columns of numbers and redaction marks (``[REDACTED]``, ``*``, ``<8``, blank) as
-    numbers with gaps: a table someone already suppressed, read so it can be checked."""
+    numbers with gaps: a table someone already suppressed, read so it can be checked. A column
+    of nothing but ``[REDACTED]`` (every cell hidden) is one too."""
     for k, name in enumerate(data.column_names):
         column = data[name]
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             continue
-        values = column.to_pylist()
-        numbers = [v is not None and NUMBER.match(v) is not None for v in values]
-        marks = [v is None or REDACTION.match(v) is not None for v in values]
-        if any(numbers) and any(marks) and all(n or m for n, m in zip(numbers, marks, strict=True)):
-            floats = [float(v) if n else None for v, n in zip(values, numbers, strict=True)]
-            data = data.set_column(k, name, pa.array(floats, pa.float64()))
+        numbers = pc.fill_null(pc.match_substring_regex(column, NUMBER.pattern), False)
+        marks = pc.fill_null(
+            pc.match_substring_regex(column, REDACTION.pattern, ignore_case=True), True
+        )
+        canonical = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), REDACTED), False)
+        hidden = pc.any(numbers).as_py() or pc.all(canonical).as_py()
+        if hidden and len(column) and pc.all(pc.or_(numbers, marks)).as_py():
+            floats = pc.if_else(numbers, column, None).cast(pa.float64())
+            data = data.set_column(k, name, floats)
     return data
 
 
-def _is_number(column: pa.ChunkedArray) -> bool:
-    return pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+def is_number(column: pa.ChunkedArray) -> bool:
+    return bool(pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
 
 
 def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
@@ -231,101 +284,150 @@ def _as_counts(values: np.ndarray, where: str) -> np.ndarray:
     known = values[~np.isnan(values)]
     if not np.allclose(known, np.round(known)):
         raise TableError(f"{where}: counts must be whole numbers")
-    return np.round(np.nan_to_num(values)).astype(np.int64)
+    return np.asarray(np.round(np.nan_to_num(values)), dtype=np.int64)
 
 
-def _grid(
-    row_name: str, col_name: str | None, cells: list[tuple[str, str | None, float]], where: str
-) -> FrequencyTable:
-    """A table from (row label, column label, value) triples, where a label may be Total: those
-    are the file's totals, kept only when the file hides cells (then they are what it shows)."""
-    inner = [(r, c) for r, c, _ in cells if not _is_total(r) and not _is_total(c)]
-    row_labels = tuple(dict.fromkeys(r for r, _ in inner))
-    col_labels = tuple(dict.fromkeys(c for _, c in inner)) if col_name else ("count",)
-    r_index = {v: i for i, v in enumerate(row_labels)}
-    c_index = {v: i for i, v in enumerate(col_labels)}
-    grid = np.full((len(row_labels), len(col_labels)), np.nan)
-    seen = np.zeros(grid.shape, dtype=bool)
-    row_totals, col_totals, total = (
-        np.full(len(row_labels), np.nan),
-        np.full(len(col_labels), np.nan),
-        np.nan,
-    )
-    for r, c, v in cells:
-        j = c_index.get(c if col_name else "count")
-        if _is_total(r) and (_is_total(c) or col_name is None):
-            total = v
-        elif _is_total(r):
-            col_totals[j] = v
-        elif _is_total(c):
-            row_totals[r_index[r]] = v
-        else:
-            if seen[r_index[r], j]:
-                raise TableError(f"{where}: two rows have the same categories ({r}, {c})")
-            seen[r_index[r], j] = True
-            grid[r_index[r], j] = v
-    if col_name is None:
-        col_totals[0] = total
-    withheld = np.isnan(grid) & seen  # a cell with no row at all is an empty group: zero
-    file_totals = FileTotals(row_totals, col_totals, float(total)) if withheld.any() else None
-    return FrequencyTable(
-        Dimension(row_name, row_labels),
-        Dimension(col_name, col_labels) if col_name else None,
-        _as_counts(grid, where),
-        withheld if withheld.any() else None,
-        file_totals,
-    )
+MAX_CELLS = 250_000
+"""Cells of one table's grid the checks hold in memory; a file crossing more categories than
+this (each label column crossed with the others) is refused with a message, not a crash."""
 
 
-LABEL_HINT = re.compile(
-    r"(band|group|decile|quintile|quartile|year|month|week|date|code|category|region|sex|"
-    r"gender|ethnicity|age|practice|area|level|stage)"
-)
+def _refuse_too_many(rows: int, columns: int, where: str) -> None:
+    if rows * columns > MAX_CELLS:
+        raise TableError(
+            f"{where}: {rows:,} × {columns:,} categories make {rows * columns:,} cells, more "
+            f"than the {MAX_CELLS:,} the checks hold; release a smaller, aggregated table, or "
+            "split it"
+        )
 
 
-def label_columns(data: pa.Table) -> list[str]:
-    """Columns that name categories: text columns, and numeric ones whose name says they are
-    categories (``imd_quintile``, ``age_band``, ``year``); every other numeric column is a count."""
-    return [
-        c
-        for c in data.column_names
-        if not _is_number(data[c]) or LABEL_HINT.search(c.lower()) is not None
-    ]
+def _distinct(data: pa.Table, columns: list[str]) -> int:
+    if not columns:
+        return 1
+    return int(data.select(columns).group_by(columns).aggregate([]).num_rows)
 
 
-def _is_total(value: object) -> bool:
-    return value is not None and str(value).strip().lower() in TOTAL_LABELS
+@dataclass(frozen=True)
+class Filled:
+    """One column of a file on its table's grid: ``values`` (``nan`` where the file has a gap,
+    a redaction mark, or no row), ``seen`` (cells the file has a row for) and the totals the
+    file shows (``nan`` where it shows none)."""
+
+    values: np.ndarray
+    seen: np.ndarray
+    totals: FileTotals
 
 
-def _long_to_tables(
+@dataclass(frozen=True)
+class Grid:
+    """The categories of a table read from a file: row and column labels and where each is."""
+
+    rows: Dimension
+    columns: Dimension | None
+    r_index: dict[str, int]
+    c_index: dict[str | None, int]
+
+    @classmethod
+    def of(
+        cls, row_name: str, col_name: str | None, pairs: list[tuple[str, str | None]], where: str
+    ) -> Grid:
+        """The grid of (row label, column label) pairs, a label of Total marking a margin."""
+        inner = [(r, c) for r, c in pairs if not is_total(r) and not is_total(c)]
+        row_labels = tuple(dict.fromkeys(r for r, _ in inner))
+        col_labels = tuple(dict.fromkeys(str(c) for _, c in inner)) if col_name else ("count",)
+        if not inner:
+            raise TableError(EMPTY_TABLE)
+        _refuse_too_many(len(row_labels), len(col_labels), where)
+        return cls(
+            Dimension(row_name, row_labels),
+            Dimension(col_name, col_labels) if col_name else None,
+            {v: i for i, v in enumerate(row_labels)},
+            dict[str | None, int]({v: i for i, v in enumerate(col_labels)}),
+        )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows.labels), len(self.columns.labels) if self.columns else 1
+
+    def fill(self, cells: list[tuple[str, str | None, float]], where: str) -> Filled:
+        """A column's (row label, column label, value) triples on the grid, totals apart."""
+        grid = np.full(self.shape, np.nan)
+        seen = np.zeros(self.shape, dtype=bool)
+        row_totals, col_totals = np.full(self.shape[0], np.nan), np.full(self.shape[1], np.nan)
+        total = np.nan
+        one_way = self.columns is None
+        for r, c, v in cells:
+            j = self.c_index.get("count" if one_way else c)
+            if is_total(r) and (is_total(c) or one_way):
+                total = v
+            elif is_total(r):
+                col_totals[j] = v
+            elif is_total(c):
+                row_totals[self.r_index[r]] = v
+            else:
+                if seen[self.r_index[r], j]:
+                    raise TableError(f"{where}: two rows have the same categories ({r}, {c})")
+                seen[self.r_index[r], j] = True
+                grid[self.r_index[r], j] = v
+        if one_way:
+            col_totals[0] = total
+        return Filled(grid, seen, FileTotals(row_totals, col_totals, float(total)))
+
+    def counts(self, filled: Filled, where: str) -> FrequencyTable:
+        """A column of counts as a table: a gap is a withheld cell (a cell with no row at all
+        is an empty group: zero), and the file's totals are kept only when it withholds."""
+        withheld = np.isnan(filled.values) & filled.seen
+        return FrequencyTable(
+            self.rows,
+            self.columns,
+            _as_counts(filled.values, where),
+            withheld if withheld.any() else None,
+            filled.totals if withheld.any() else None,
+        )
+
+
+def is_total(value: object) -> bool:
+    """Whether a label marks a margin (Total, All…); asked of every cell of a large file."""
+    return value is not None and _total_text(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _total_text(text: str) -> bool:
+    return text.strip().lower() in TOTAL_LABELS
+
+
+def long_grids(
     data: pa.Table, labels: list[str], measures: list[str]
-) -> tuple[dict[str, FrequencyTable], LongLayout]:
-    """One table per count column over the label columns, and the file's layout; with three or
-    more label columns the first ones are joined into the rows (``age_band & sex``) and the last
-    gives the columns."""
+) -> tuple[Grid, dict[str, Filled], LongLayout]:
+    """Every measure column of a long file on one grid over the label columns, and the file's
+    layout; with three or more label columns the first ones are joined into the rows
+    (``age_band & sex``) and the last gives the columns. A file crossing more categories than
+    the checks hold is refused before its rows are read one by one."""
+    split = labels[:-1] if len(labels) > 1 else labels
+    _refuse_too_many(_distinct(data, split), _distinct(data, labels[len(split) :]), labels[0])
     written = [tuple("" if v is None else str(v) for v in row) for row in _label_rows(data, labels)]
     row_parts = [key[:-1] if len(labels) > 1 else key for key in written]
     col_parts = [key[-1:] if len(labels) > 1 else () for key in written]
-    row_values = ["Total" if any(map(_is_total, p)) else " / ".join(p) for p in row_parts]
+    row_values = ["Total" if any(map(is_total, p)) else " / ".join(p) for p in row_parts]
     col_values = [c[0] if c else None for c in col_parts]
     row_name = labels[0] if len(labels) == 1 else " & ".join(labels[:-1])
     col_name = None if len(labels) == 1 else labels[-1]
-    tables = {}
+    grid = Grid.of(row_name, col_name, list(zip(row_values, col_values, strict=True)), labels[0])
+    filled = {}
     for measure in measures:
         values = data[measure].to_numpy(zero_copy_only=False).astype(np.float64)
-        cells = list(zip(row_values, col_values, values, strict=True))
-        tables[measure] = _grid(row_name, col_name, cells, measure)
-    table = next(iter(tables.values()))
-    r_index = {v: i for i, v in enumerate(table.rows.labels)}
-    c_index = {v: j for j, v in enumerate(table.columns.labels)} if table.columns else {None: 0}
-    row_keys, column_keys = {}, {}
+        filled[measure] = grid.fill(list(zip(row_values, col_values, values, strict=True)), measure)
+    r_index = grid.r_index
+    c_index: dict[str | None, int] = grid.c_index if grid.columns else {None: 0}
+    row_keys: dict[int, tuple[str, ...]] = {}
+    column_keys: dict[int, tuple[str, ...]] = {}
     for r, c, rp, cp in zip(row_values, col_values, row_parts, col_parts, strict=True):
         if r in r_index:
             row_keys.setdefault(r_index[r], rp)
         if c in c_index:
             column_keys.setdefault(c_index[c], cp)
     places = [
-        _place(r_index, c_index, r, c, all(map(_is_total, rp)))
+        _place(r_index, c_index, r, c, all(map(is_total, rp)))
         for r, c, rp in zip(row_values, col_values, row_parts, strict=True)
     ]
     layout = LongLayout(
@@ -336,18 +438,22 @@ def _long_to_tables(
         tuple(row_keys[i] for i in range(len(r_index))),
         tuple(column_keys[j] for j in range(len(c_index))),
     )
-    return tables, layout
+    return grid, filled, layout
 
 
-def _label_rows(data: pa.Table, labels: list[str]) -> list[tuple]:
+def _label_rows(data: pa.Table, labels: list[str]) -> list[tuple[object, ...]]:
     return list(zip(*(data[c].to_pylist() for c in labels), strict=True))
 
 
 def _place(
-    r_index: dict[str, int], c_index: dict, r: str, c: str | None, whole_row_total: bool
+    r_index: dict[str, int],
+    c_index: dict[str | None, int],
+    r: str,
+    c: str | None,
+    whole_row_total: bool,
 ) -> Place | None:
     """A row's place in the grid; a total over only some of the joined row labels has none."""
-    row_total, col_total = _is_total(r), _is_total(c)
+    row_total, col_total = is_total(r), is_total(c)
     if row_total and not whole_row_total:
         return None
     i = -1 if row_total else r_index.get(r)
@@ -355,7 +461,8 @@ def _place(
     return None if i is None or j is None else (i, j)
 
 
-def _wide_to_table(data: pa.Table) -> FrequencyTable:
+def wide_to_table(data: pa.Table) -> tuple[Grid, FrequencyTable]:
+    """A wide file of counts (first header ``rows/columns``) as its grid and table."""
     first = data.column_names[0]
     rows_name, _, cols_name = first.partition("/")
     labels = [str(v) for v in data[first].to_pylist()]
@@ -366,37 +473,8 @@ def _wide_to_table(data: pa.Table) -> FrequencyTable:
             labels, data[c].to_numpy(zero_copy_only=False).astype(np.float64), strict=True
         )
     ]
-    return _grid(rows_name, cols_name or "column", cells, first)
-
-
-def count_tables(
-    data: pa.Table, labels: list[str] | None = None
-) -> tuple[dict[str, FrequencyTable], LongLayout | None]:
-    """Read counts, one table per count column, keyed by that column's name, and the layout of
-    a long file (None for a wide one) so its safe version can be written the same way.
-
-    Long layout (the usual output of a GROUP BY): label columns, then one or more count columns
-    (``with_asthma``, ``population``). Wide layout: the first header is ``rows/columns`` (say
-    ``age_band/sex``), the first column holds the row categories and every other column is one
-    column category. Rows or columns labelled Total/All are margins: they are dropped here and
-    recomputed, so a wrong total can never be published. A combination of labels that has no
-    row in a long file is a zero count: a GROUP BY leaves empty groups out.
-    """
-    first = data.column_names[0] if data.column_names else ""
-    if labels is None and "/" in first and not _is_number(data[first]):
-        return {"count": _wide_to_table(data)}, None
-    labels = labels if labels is not None else label_columns(data)
-    missing = [c for c in labels if c not in data.column_names]
-    if missing:
-        raise TableError(f"no column {', '.join(missing)} in the table")
-    measures = [c for c in data.column_names if c not in labels and not _is_total(c)]
-    not_numbers = [c for c in measures if not _is_number(data[c])]
-    if not labels or not measures or not_numbers:
-        raise TableError(
-            f"cannot tell categories from counts (labels {labels}, counts {measures}); write "
-            "label columns then count columns, or a wide table headed rows/columns"
-        )
-    return _long_to_tables(data, labels, measures)
+    grid = Grid.of(rows_name, cols_name or "column", [(r, c) for r, c, _ in cells], first)
+    return grid, grid.counts(grid.fill(cells, first), first)
 
 
 def grouped(
@@ -404,7 +482,7 @@ def grouped(
     keys: list[str],
     aggregates: str,
     source: str = "records",
-) -> tuple[tuple[str, ...], tuple[str, ...] | None, list[tuple[int, int, tuple]]]:
+) -> tuple[tuple[str, ...], tuple[str, ...] | None, list[tuple[int, int, tuple[Any, ...]]]]:
     """Group records by one or two keys with DuckDB; the row and column categories in order
     and, per group, its position and the ``aggregates`` (SQL over ``source``, a query of
     ``records``). A missing category is labelled ``missing``."""
@@ -412,8 +490,12 @@ def grouped(
     con.register("records", records)
     labels = ", ".join(f"COALESCE(CAST(\"{k}\" AS VARCHAR), 'missing')" for k in keys)
     query = f"SELECT {labels}, {aggregates} FROM {source} GROUP BY ALL"
-    result = con.execute(query).fetchall()
-    con.close()
+    try:
+        result = con.execute(query).fetchall()
+    except duckdb.Error as exc:  # a column missing or of the wrong type: one line, as a table
+        raise TableError(str(exc).splitlines()[0]) from None
+    finally:
+        con.close()
     row_labels = tuple(sorted({r[0] for r in result}, key=label_order))
     col_labels = tuple(sorted({r[1] for r in result}, key=label_order)) if len(keys) > 1 else None
     r_index = {v: i for i, v in enumerate(row_labels)}
@@ -445,6 +527,8 @@ def count_by(
         for flag in counts.values()
     )
     row_labels, col_labels, cells = grouped(records, keys, aggregates)
+    if not cells:
+        raise TableError("no records to count: an empty table has nothing to check or write")
     grids = np.zeros((len(counts), len(row_labels), len(col_labels or (0,))), dtype=np.int64)
     for i, j, values in cells:
         grids[:, i, j] = values

@@ -31,6 +31,7 @@ from fivesafes.environment.job_records import STUDY, JobOutput, JobRecordView, h
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, Purpose, Role, authorise_job, list_projects
+from fivesafes.governance.project_records import bounded
 from fivesafes.jobs import (
     Backend,
     JobResult,
@@ -108,6 +109,18 @@ def _ready(env: Environment) -> None:
         pass
 
 
+def _asked(limits: Limits) -> dict[str, float]:
+    """The limits the analyst set (those that differ from the defaults), named as a project's
+    resource ceiling names them."""
+    defaults = Limits()
+    given = {
+        "cpu_cores": (limits.cpu_cores, defaults.cpu_cores),
+        "memory_bytes": (limits.memory_bytes, defaults.memory_bytes),
+        "wall_seconds": (limits.wall_seconds, defaults.wall_seconds),
+    }
+    return {name: value for name, (value, default) in given.items() if value != default}
+
+
 def submit(
     env: Environment,
     credential: str,
@@ -118,9 +131,12 @@ def submit(
     on_event: Events | None = None,
 ) -> JobView:
     """Run ``study`` (or its ``action`` and what that needs) on ``project_id``'s data, inside
-    the environment; the job as the submitter may see it."""
+    the environment; the job as the submitter may see it. Limits above the project's resource
+    ceiling are refused if asked for, and the defaults are lowered to it."""
     with refusing(env.cp, "submit_job"):
-        allowed = authorise_job(env.cp, credential, project_id, None)
+        asked = limits or Limits()
+        allowed = authorise_job(env.cp, credential, project_id, None, _asked(asked))
+        limits = bounded(asked, allowed.ceiling)
         project = load_project(study)
         project.plan(action)
         _ready(env)
@@ -140,9 +156,9 @@ def submit(
                 action=action,
                 study_sha256=sha256,
                 git=git_state(project.root),
-                limits=(limits or Limits()).to_dict(),
+                limits=limits.to_dict(),
             )
-            return _run_held(env, job_id, limits or Limits(), on_event)
+            return _run_held(env, job_id, limits, on_event)
 
 
 def run(env: Environment, job_id: str, on_event: Events | None = None) -> JobView:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from fivesafes.governance.control import ControlPlane, Principal, account_problem, roles_of
 from fivesafes.governance.identity import hash_token, new_token
+from fivesafes.governance.operating_tables import SignIn
 from fivesafes.governance.roles import AccessDenied, Action, Role, roles_problem
 from fivesafes.governance.signing import b64, key_id_of, public_key_bytes
 from fivesafes.governance.tables import Account, AccountRole, Enrolment, PersonKey, Token
@@ -184,6 +185,18 @@ def _new_enrolment(
     cp.log("account", subject, actor)
     roles = tuple(sorted(roles_of(session, account.person_id)))
     return NewEnrolment(account.person_id, code, expires, account.contact, roles)
+
+
+def issue_signed_in(
+    cp: ControlPlane, session: Session, account: Account, lifetime: timedelta, factor: str
+) -> IssuedToken:
+    """A token from a sign-in that checked ``factor`` as the second factor (:mod:`.mfa`,
+    :mod:`.oidc`): under the standard policy, the only kind an account may act with."""
+    issued = _issue(cp, session, account, lifetime, account.person_id)
+    session.add(SignIn(token_id=issued.token_id, factor=factor, signed_in_at=cp.now()))
+    subject = {"person_id": account.person_id, "change": "signed_in", "factor": factor}
+    cp.log("account", subject, account.person_id)
+    return issued
 
 
 def create_account(cp: ControlPlane, credential: str | None, spec: NewAccount) -> NewEnrolment:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from fivesafes.governance.database import database_url, open_engine
 from fivesafes.governance.identity import IdentityProvider, PersonalTokens
 from fivesafes.governance.ledger_store import SqlLedgerStore
+from fivesafes.governance.people import AccessPolicy
 from fivesafes.governance.roles import (
     AccessDenied,
     Action,
@@ -117,8 +118,11 @@ class ControlPlane:
         clock: Callable[[], datetime] = utc_now,
         identity: IdentityProvider | None = None,
         lock_dir: Path | None = None,
+        policy: AccessPolicy | None = None,
     ) -> None:
         self.engine = engine
+        self.policy = policy or AccessPolicy()
+        """What accounts must hold to act, beyond their role (:mod:`.people`)."""
         self.lock_dir = lock_dir
         """Where operations' locks live (:meth:`operation`); None: this plane runs none."""
         self.clock = clock
@@ -139,6 +143,7 @@ class ControlPlane:
         url: str | None = None,
         origin: str | None = None,
         clock: Callable[[], datetime] = utc_now,
+        policy: AccessPolicy | None = None,
     ) -> ControlPlane:
         """The control plane of ``data_dir``: database from ``url`` (or the environment/default),
         ledger in the data directory, ledger key beside the pseudonym key, ledger origin from
@@ -156,7 +161,9 @@ class ControlPlane:
             return SqlLedgerStore(engine)
 
         lock_dir = data_dir.root / OPERATIONS_FOLDER
-        return cls(engine, ledger_store, key_dir, origin, clock=clock, lock_dir=lock_dir)
+        return cls(
+            engine, ledger_store, key_dir, origin, clock=clock, lock_dir=lock_dir, policy=policy
+        )
 
     @classmethod
     def for_data_root(cls, root: Path) -> ControlPlane:
@@ -284,6 +291,11 @@ class ControlPlane:
             if not principal.may(action):
                 what = action.value.replace("_", " ")
                 raise AccessDenied(f"{person_id} may not {what}: it needs {needed_roles(action)}")
+            problem = self.policy.problem(
+                session, person_id, principal.roles, token_id, who.factor, action, now.date()
+            )
+            if problem:
+                raise AccessDenied(problem)
         except AccessDenied as refused:
             self.log_login(person_id, token_id, action.value, f"refused: {refused}")
             raise

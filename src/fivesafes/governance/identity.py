@@ -31,10 +31,12 @@ TOKEN_PREFIX = "fst_"
 
 @dataclass(frozen=True)
 class Identified:
-    """A credential's owner, and the token it was (if a personal token)."""
+    """A credential's owner, the token it was (if a personal token), and the second factor the
+    provider itself checked (``oidc`` when an identity provider vouches for its own MFA)."""
 
     person_id: str
     token_id: str | None
+    factor: str | None = None
 
 
 class IdentityProvider(Protocol):

@@ -33,7 +33,14 @@ from sqlalchemy.orm import Session
 
 from fivesafes.failpoints import failpoint
 from fivesafes.governance.control import ControlPlane, Principal, account_problem
+from fivesafes.governance.datasets import dataset_problem
 from fivesafes.governance.optouts import Purpose
+from fivesafes.governance.project_records import (
+    Ceiling,
+    ceiling_of,
+    over_ceiling,
+    project_problem,
+)
 from fivesafes.governance.roles import AccessDenied, Action
 from fivesafes.governance.signing import (
     DecisionSigner,
@@ -213,6 +220,8 @@ class JobAuthorisation:
     purpose: Purpose
     version: int
     datasets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ceiling: Ceiling | None = None
+    """The resources the approver allowed each action: the job's limits are bounded by it."""
 
 
 @dataclass(frozen=True)
@@ -576,6 +585,9 @@ def _approved_member(
         raise refuse(f"project is {project.status}, not approved")
     if project.approved_until is None or project.approved_until < cp.today():
         raise refuse(f"approval ended on {project.approved_until}")
+    lapsed = project_problem(session, project_id, cp.today(), cp.policy.project_documents)
+    if lapsed:
+        raise refuse(lapsed)
     form, _ = _form_of(session, project_id, project.approved_version)
     if me.person_id not in form.members:
         raise refuse(f"{me.person_id} is not a member")
@@ -587,12 +599,16 @@ def authorise_job(
     credential: str,
     project_id: str,
     datasets: Mapping[str, Iterable[str]] | Iterable[str] | None,
+    resources: Mapping[str, float] | None = None,
 ) -> JobAuthorisation:
-    """Allow a job only for a member of an approved, unexpired project, on approved data.
+    """Allow a job only for a member of an approved, unexpired project whose documents are
+    current, on approved data, within the project's resource ceiling.
 
     ``datasets`` names the tables the job reads, or maps each to the columns it reads; ``None``
     asks for everything the project was approved for (the job runner then shows the job only
-    that). Raises :class:`AccessDenied` (and logs the refusal) otherwise.
+    that). ``resources`` are what the job asks for per action (named as
+    :class:`~fivesafes.governance.project_records.Ceiling`'s fields). Raises
+    :class:`AccessDenied` (and logs the refusal) otherwise.
     """
     wanted: dict[str, tuple[str, ...] | None] | None = (
         None
@@ -622,9 +638,18 @@ def authorise_job(
                     f"{project_id}: columns {', '.join(extra)} of {dataset} are not approved",
                 )
             granted[dataset] = tuple(columns) if columns is not None else approved
+            unagreed = cp.policy.registered_datasets and dataset_problem(
+                session, dataset, cp.today()
+            )
+            if unagreed:
+                raise cp.refuse(me, Action.RUN_JOB, f"{project_id}: {unagreed}")
+        ceiling = ceiling_of(session, project_id)
+        over = over_ceiling(ceiling, dict(resources or {}))
+        if over:
+            raise cp.refuse(me, Action.RUN_JOB, f"{project_id}: {'; '.join(over)}")
         assert project.approved_version is not None  # checked by _approved_member
         return JobAuthorisation(
-            me.person_id, project_id, form.purpose, project.approved_version, granted
+            me.person_id, project_id, form.purpose, project.approved_version, granted, ceiling
         )
 
 

@@ -45,6 +45,11 @@ class Action(StrEnum):
     READ_CARE_RECORD = "read_care_record"
     MANAGE_OWN_RECORD = "manage_own_record"
     MANAGE_DIRECTORY = "manage_directory"
+    SIGN_IN = "sign_in"
+    GOVERN_PROJECT = "govern_project"
+    APPROVE_DATASET = "approve_dataset"
+    MANAGE_INCIDENTS = "manage_incidents"
+    OPERATE = "operate"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -67,6 +72,15 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_OWN_RECORD: frozenset({Role.PATIENT}),
     # and only one's own organisation's entries:
     Action.MANAGE_DIRECTORY: frozenset({Role.ORG_ADMIN}),
+    # set up one's own second factor and sign in with it (fivesafes.governance.mfa):
+    Action.SIGN_IN: frozenset(Role),
+    # record a project's documents and resource ceilings (part of approving it):
+    Action.GOVERN_PROJECT: frozenset({Role.APPROVER}),
+    # agree, for the data controller, that a registered dataset may be loaded and used:
+    Action.APPROVE_DATASET: frozenset({Role.APPROVER}),
+    Action.MANAGE_INCIDENTS: frozenset({Role.DATA_CUSTODIAN}),
+    # back up, restore, decommission, read the security log:
+    Action.OPERATE: frozenset({Role.DATA_CUSTODIAN}),
 }
 """Which roles may take each action (a person may hold several roles)."""
 

@@ -122,7 +122,11 @@ _KINDS = (
     EntryKind(
         "account",
         public=_names("person_id public_name role organisation change"),
-        detail=_names("token_id expires key_id public_key ods_code client_id scopes"),
+        detail=_names(
+            "token_id expires key_id public_key ods_code client_id scopes "
+            # factor..method: the lifetime of a person's access (fivesafes.governance.people)
+            "factor course until terms_version terms_sha256 method"
+        ),
         required=_names("person_id change"),
     ),
     EntryKind(
@@ -197,6 +201,33 @@ _KINDS = (
         "refusal",
         detail=_names("action kind reason reason_sha256 token_id"),
         required=_names("action kind reason"),
+    ),
+    # Operating an environment (issue 15): a project's documents, ceilings and closure; the
+    # datasets register; incidents (a public notice only where one affects the public); and the
+    # environment's own life: backups, restores and its decommissioning, said publicly.
+    EntryKind(
+        "project_record",
+        public=_names("project_id change document until"),
+        detail=_names("reference_sha256 ceilings archive_sha256 removed"),
+        required=_names("project_id change"),
+    ),
+    EntryKind(
+        "dataset",
+        public=_names("dataset owner sensitivity legal_basis retention_until change"),
+        detail=_names("agreement_sha256 rows"),
+        required=_names("dataset change"),
+    ),
+    EntryKind(
+        "incident",
+        public=_names("incident_id change notice"),
+        detail=_names("category severity entries summary_sha256 root_cause_sha256"),
+        required=_names("incident_id change"),
+    ),
+    EntryKind(
+        "environment",
+        public=_names("change statement"),
+        detail=_names("archive_sha256 files size"),
+        required=_names("change"),
     ),
     # A command that changes state as well as the ledger logs an intent first, then its outcome
     # (an entry of the operation's own kind, with ``intent`` set) or ``abandoned`` (.intents).

@@ -1,8 +1,9 @@
 """Where the release workflow keeps things, and who may take each of its steps.
 
-Released outputs are published under ``<data dir>/released/<project>/<release>/``. The true
-counts behind them, which differencing needs, stay in ``<data dir>/release-history/<project>/``:
-inside the environment, never beside the published files.
+Released outputs are published under ``<data dir>/released/<project>/<release>/``. What they
+cover, which differencing needs, stays in one ``<data dir>/release-history/`` for every project
+released from the data (a subfolder per project): inside the environment, never beside the
+published files.
 
 Each step is a governance action, so the roles table (``fivesafes.governance.roles``) is the
 whole policy: a request is ``request_release`` (the analyst role, as a member of the approved,
@@ -36,10 +37,11 @@ VIEW_ACTION = Action.ISSUE_OWN_TOKEN
 """Any verified person; what they may see is decided per request."""
 
 
-def release_history(data_dir: DataDir, project_id: str) -> FileReleaseHistory:
-    """Where an environment keeps what a project has released, with the true counts behind it
-    (never with the released files): what every differencing check reads."""
-    return FileReleaseHistory(data_dir.root / HISTORY_FOLDER / project_id)
+def release_history(data_dir: DataDir) -> FileReleaseHistory:
+    """Where an environment keeps everything released from its data, whatever the project,
+    with what each table covers (never with the released files): what every differencing
+    check reads, since one project may not subtract another's tables any more than its own."""
+    return FileReleaseHistory(data_dir.root / HISTORY_FOLDER)
 
 
 @dataclass
@@ -68,18 +70,18 @@ class ReleaseOffice:
         """The project's released outputs: what may be handed out."""
         return self.data_dir.root / RELEASED_FOLDER / project_id
 
-    def history(self, project_id: str) -> FileReleaseHistory:
-        """Everything the project has released, with true counts, for differencing."""
-        return release_history(self.data_dir, project_id)
+    def history(self) -> FileReleaseHistory:
+        """Everything released from the data, by every project, for differencing."""
+        return release_history(self.data_dir)
 
-    def batch_history(self, project_id: str) -> MemoryReleaseHistory:
-        """The project's history, to which each file of one request is added once checked.
+    def batch_history(self) -> MemoryReleaseHistory:
+        """The history, to which each file of one request is added once checked.
 
         Files requested together leave together, so each is checked against everything
         released before *and* the files checked before it in the same request: subtracting one
         file of a request from another must expose nothing either.
         """
-        return MemoryReleaseHistory(self.history(project_id).released())
+        return MemoryReleaseHistory(self.history().released())
 
     def requester(self, credential: str, project_id: str) -> Principal:
         """Authenticate someone asking to release a project's outputs: the analyst role, as a

@@ -3,10 +3,11 @@
 Nothing is published on the strength of the state column alone: the two approvals are re-checked
 (distinct reviewers, not the requester, signatures valid against their registered keys, for this
 exact request), every file must still have the bytes it was requested with, and every table is
-checked again against everything the project released since — another release may have made a
+checked again against everything released from the data since — another release may have made a
 table that was safe yesterday a differencing risk today. A table that failed a fixable rule is
-published as the checker's safe version, never as written. The true counts of what goes out join
-the project's release history, so the next request is checked against it.
+published as the checker's safe version, never as written. What goes out joins the release
+history, with its release and project, as one unit keyed by the release (written whole, once),
+so the next request of any project is checked against it.
 
 Publication survives a kill at any point (:func:`publish_release` says in what order it writes):
 a folder is published by one rename of a complete, signed staging copy, the ``release`` entry is
@@ -30,8 +31,6 @@ from sqlalchemy.orm import Session
 from fivesafes.disclosure import (
     CheckReport,
     FileReleaseHistory,
-    ReleasedTable,
-    ReleaseHistory,
     check_file,
 )
 from fivesafes.failpoints import failpoint
@@ -47,7 +46,7 @@ from fivesafes.release.files import FileKind
 from fivesafes.release.manifest import FORMAT, MANIFEST_FILE, sign_manifest
 from fivesafes.release.model import Outcome, ReleaseError, State, Verdict
 from fivesafes.release.office import HISTORY_FOLDER, VIEW_ACTION, ReleaseOffice
-from fivesafes.release.requests import sha256_text
+from fivesafes.release.requests import kept_contributions, sha256_text
 from fivesafes.release.reviews import VOTES_NEEDED
 from fivesafes.release.summary import SummaryItem, draw_summary
 from fivesafes.release.tables import ReleaseFileRow, ReleaseRequestRow, ReleaseVoteRow
@@ -125,7 +124,7 @@ def _recheck(
     """Each file still as requested, each table checked again against today's history and
     the files before it in the request (they leave together)."""
     study = Path(request.study)
-    history = office.batch_history(request.project_id)
+    history = office.batch_history()
     prepared: list[_Prepared] = []
     problems: list[str] = []
     for row in rows:
@@ -136,7 +135,8 @@ def _recheck(
         report = None
         published_as = "original"
         if row.kind == FileKind.TABLE.value:
-            report = check_file(source, office.profile, history)
+            given = kept_contributions(study, row.path, row.job_id)
+            report = check_file(source, office.profile, history, contributions_file=given)
             if not report.releasable:
                 problems.append(f"{row.path}: no longer releasable\n{report.to_text()}")
                 continue
@@ -201,41 +201,37 @@ def _staging(folder: Path) -> Path:
 
 def _pending_history(office: ReleaseOffice, release_id: str) -> FileReleaseHistory:
     """The true counts of a publication under way, kept inside the environment (never beside
-    the files) until the publication is made; then they join the project's history."""
+    the files) until the publication is made; then they join the data's history."""
     return FileReleaseHistory(office.data_dir.root / HISTORY_FOLDER / PENDING_FOLDER / release_id)
 
 
-def _fingerprint(table: ReleasedTable) -> bytes:
-    return orjson.dumps(
-        [
-            table.name,
-            table.table.rows.name,
-            table.table.rows.labels,
-            table.table.columns.name if table.table.columns else None,
-            table.table.columns.labels if table.table.columns else None,
-            table.table.counts.tolist(),
-            table.hidden.tolist(),
-            table.primary.tolist(),
-            table.true_totals,
-        ]
-    )
+def _move_history(
+    pending: FileReleaseHistory, history: FileReleaseHistory, project_id: str, release_id: str
+) -> None:
+    """Add the release's pending tables to the history as one unit keyed by the release, so
+    however often this is interrupted and run again the release is there once, whole. The
+    pending unit goes only after the request's state says released, so it is missing only
+    when the history already has the release."""
+    tables = pending.recorded(release_id)
+    if tables is None:
+        if history.recorded(release_id) is None:
+            raise ReleaseError(
+                f"{release_id} is published but its pending history is gone and the release "
+                "history does not hold it: restore the pending history before going on"
+            )
+        return
+    history.record_release(release_id, project_id, tables, before_rename=_history_renaming)
 
 
-def _move_history(pending: FileReleaseHistory, history: ReleaseHistory) -> None:
-    """Add the pending tables to the history, each once however often this is interrupted and
-    run again: a table already there (same name, counts and hidden cells) is not added twice."""
-    known = {_fingerprint(t) for t in history.released()}
-    for table in pending.released():
-        if _fingerprint(table) not in known:
-            history.record(table)
-            failpoint("publish.after-history-table")
-            known.add(_fingerprint(table))
+def _history_renaming() -> None:
+    """Between the history unit's write and its rename: a kill test kills here."""
+    failpoint("publish.history-before-rename")
 
 
 def _complete(office: ReleaseOffice, project_id: str, release_id: str) -> None:
     """Finish a publication whose folder is in place: its history, then the request's state."""
     pending = _pending_history(office, release_id)
-    _move_history(pending, office.history(project_id))
+    _move_history(pending, office.history(), project_id, release_id)
     failpoint("publish.after-history")
     cp = office.cp
     with cp.transaction() as session:
@@ -369,8 +365,8 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
     ledger receipt. The requester or an output checker may do it.
 
     A recoverable operation (:mod:`fivesafes.ledger.intents`), in this order: the files, checks,
-    summary and signed manifest are assembled in a staging folder and the true counts in a
-    pending history; the ``intent`` entry names the manifest's hash; one rename publishes the
+    summary and signed manifest are assembled in a staging folder and the release's tables in
+    a pending history unit; the ``intent`` entry names the manifest's hash; one rename publishes the
     folder; the history and the request's state follow; the ``release`` entry closes it. A kill
     anywhere is settled by recovery from the folder (:func:`release_resolved`), and publishing a
     released request again returns the same publication: one folder, one manifest, one entry.
@@ -396,9 +392,8 @@ def publish_release(office: ReleaseOffice, credential: str, release_id: str) -> 
         try:
             entries = _stage(office, request, prepared, signed, staging)
             shutil.rmtree(pending.folder, ignore_errors=True)
-            for item in prepared:
-                for record in item.report.records if item.report else ():
-                    pending.record(record)
+            records = [r for item in prepared if item.report for r in item.report.records]
+            pending.record_release(release_id, request.project_id, records)
             failpoint("publish.before-intent")
             subject = {
                 "release_id": release_id,

@@ -24,6 +24,9 @@ import orjson
 from sqlalchemy import select
 
 from fivesafes.disclosure import CheckReport, ReleaseHistory, TableError, check_file
+from fivesafes.disclosure.charts import ChartRefused, check_chart
+from fivesafes.disclosure.config import profile as named_profile
+from fivesafes.disclosure.magnitude import contributions_path
 from fivesafes.jobs import (
     JobRecord,
     JsonJobRecords,
@@ -31,6 +34,7 @@ from fivesafes.jobs import (
     ProjectError,
     load_project,
 )
+from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, job_for_output
 from fivesafes.ledger import Receipt
 from fivesafes.release.files import FileKind, FileRefused, check_release_file
@@ -90,10 +94,10 @@ def _vouched_job(study: Path, path: str, records: JsonJobRecords) -> JobRecord:
 
 
 def _table_check(
-    file: Path, path: str, profile: str, history: ReleaseHistory
+    file: Path, path: str, profile: str, history: ReleaseHistory, given: Path | None
 ) -> tuple[Outcome, CheckReport]:
     try:
-        report = check_file(file, profile, history)
+        report = check_file(file, profile, history, contributions_file=given)
     except TableError as exc:
         raise ReleaseError(f"{path}: cannot be checked as a table: {exc}") from None
     if not report.releasable:
@@ -101,39 +105,23 @@ def _table_check(
     return (Outcome.PASSED if report.passed else Outcome.SAFE_VERSION), report
 
 
-def _chart_report(path: str, tables: Sequence[FileCheck]) -> dict[str, Any]:
-    """A chart is checked as the table(s) behind it: those in the request from the same job."""
-    if not tables:
-        raise ReleaseError(
-            f"{path}: a chart is released with the table behind it; add that table (a CSV "
-            "output of the same job) to the request"
-        )
-    unsafe = [t.path for t in tables if t.outcome is not Outcome.PASSED]
-    if unsafe:
-        raise ReleaseError(
-            f"{path}: drawn from {', '.join(unsafe)}, which needed suppression; draw the chart "
-            "from the safe table (safe.crosstab(...).chart(...)) and run the study again"
-        )
-    names = ", ".join(t.path for t in tables)
-    return {
-        "output": path,
-        "kind": "chart",
-        "passed": True,
-        "releasable": True,
-        "rules": [
-            {
-                "rule": "table_behind_chart",
-                "passed": True,
-                "summary": f"checked as {names}, which passed every rule",
-                "setting": "charts go out with their tables",
-                "source": "",
-                "cells": [],
-                "positions": [],
-            }
-        ],
-        "safe_table": None,
-        "notes": [],
-    }
+def kept_contributions(study: Path, path: str, job_id: str) -> Path | None:
+    """The contributions behind a requested table of statistics, as ``_contributions``, for
+    the job named by its id (how publishing finds them again)."""
+    records = JsonJobRecords(study / METADATA_DIR).history()
+    job = next((r for r in records if r.job_id == job_id), None)
+    return None if job is None else _contributions(study, path, job)
+
+
+def _contributions(study: Path, path: str, job: JobRecord) -> Path | None:
+    """The contributions behind a table of statistics, if the same job kept them as a highly
+    sensitive output with the bytes now on disk; else None (the checks then say so)."""
+    kept = contributions_path(Path(path)).as_posix()
+    record = next((o for o in job.outputs if o.path == kept), None)
+    file = study / kept
+    if record is None or record.privacy != Privacy.HIGHLY_SENSITIVE.value or not file.is_file():
+        return None
+    return file if file_sha256(file) == record.sha256 else None
 
 
 def _text_report(path: str) -> dict[str, Any]:
@@ -166,7 +154,7 @@ def check_request_files(
             "files in a folder of your own; submit the study with `fivesafes submit`"
         )
     records = JsonJobRecords(study / METADATA_DIR)
-    history = office.batch_history(project_id)
+    history = office.batch_history()
     exceptions = {_relative(study, k): v for k, v in (exceptions or {}).items()}
     found: list[tuple[str, JobRecord, FileKind]] = []
     for file in files:
@@ -183,16 +171,22 @@ def check_request_files(
     if unknown:
         raise ReleaseError(f"exception given for a file not in the request: {', '.join(unknown)}")
     checks: list[FileCheck] = []
+    tables: dict[str, tuple[Path, CheckReport]] = {}
     for path, job, kind in sorted(found, key=lambda f: f[2] is FileKind.CHART):
         written = next(o for o in job.outputs if o.path == path)
         if kind is FileKind.TABLE:
-            outcome, report = _table_check(study / path, path, office.profile, history)
+            given = _contributions(study, path, job)
+            outcome, report = _table_check(study / path, path, office.profile, history, given)
             for record in report.records:
                 history.record(record)
+            tables[path] = (study / path, report)
             data = report.to_dict()
         elif kind is FileKind.CHART:
-            tables = [c for c in checks if c.job_id == job.job_id and c.kind is FileKind.TABLE]
-            outcome, data = Outcome.PASSED, _chart_report(path, tables)
+            try:
+                data = check_chart(study / path, path, tables, named_profile(office.profile))
+            except ChartRefused as exc:
+                raise ReleaseError(str(exc)) from None
+            outcome = Outcome.PASSED
         else:
             outcome, data = Outcome.REVIEW_ONLY, _text_report(path)
         check = FileCheck(path, written.sha256, written.size, job.job_id, kind, outcome, data)

@@ -1,7 +1,7 @@
 """Enrolment codes, people's contact addresses, and jobs as records in the control plane.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 A new account no longer comes with a token handed to its creator: it gets a one-time enrolment
 code, delivered to the person at their contact address, which they redeem for their own token.
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

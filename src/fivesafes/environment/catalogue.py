@@ -1,0 +1,225 @@
+"""The catalogue as each person may see it, and which codes occur in the data.
+
+The catalogue is public: it says what data the environment holds so anyone can judge what a
+study could answer. But exact counts of rows and patients, and the first and last event dates,
+are disclosive for small datasets (the one admission last Tuesday; the three people a load
+added). So the view depends on who asks:
+
+- a **data custodian** (a credential with that role) sees every count and date exactly;
+- **anyone else** — an analyst, a member of the public, an anonymous reader — sees counts
+  suppressed under the environment's disclosure threshold and rounded to its base, shares
+  computed from those public counts only, date coverage as the first and last month holding
+  at least the threshold of people, and loads without their file names.
+
+Code usage follows the same rule: each code a coded column of a patient-level table holds,
+with its people and records counted; anyone but a custodian sees only codes held by at least
+the threshold of people (how many others there are is said, not which), with rounded counts.
+
+The rules themselves (``public_count`` and friends) live in ``fivesafes.disclosure``; this
+module decides who gets which view. A credential that does not check out is refused, never
+quietly treated as anonymous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from functools import cache
+from typing import Any
+
+import orjson
+
+from fivesafes.catalogue.metadata import (
+    Catalogue,
+    ColumnEntry,
+    DatasetEntry,
+    LoadEntry,
+    build_catalogue,
+    code_counts,
+    monthly_counts,
+)
+from fivesafes.disclosure import Profile
+from fivesafes.disclosure import profile as named_profile
+from fivesafes.disclosure.public import public_count, public_months, public_share
+from fivesafes.governance import Action, ControlPlane, Role
+from fivesafes.model import TABLES, CodeSystem, Table
+from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
+
+PROFILE = "default"
+"""The environment's disclosure profile for what it publishes itself (until the environment's
+settings carry one)."""
+CUSTODIAN = "custodian"
+PUBLIC = "public"
+
+
+def viewer(data_dir: DataDir, credential: str | None) -> str:
+    """Which view a caller gets: ``custodian`` for a data custodian's credential, ``public``
+    for anyone else or no credential; a credential that does not check out is refused
+    (``AccessDenied``), and its use is in the ledger like every other."""
+    if credential is None:
+        return PUBLIC
+    with ControlPlane.open(data_dir) as cp, cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
+    return CUSTODIAN if Role.DATA_CUSTODIAN in me.roles else PUBLIC
+
+
+def _public_dataset(
+    entry: DatasetEntry, months: list[tuple[str, int]], rules: Profile
+) -> DatasetEntry:
+    rows = public_count(entry.rows or 0, rules)
+    patients = None if entry.patients is None else public_count(entry.patients, rules)
+    pairs = (("rows", rows, entry.rows), ("patients", patients, entry.patients))
+    hidden = [name for name, shown, exact in pairs if exact and shown is None]
+    columns = tuple(_public_column(c, rows, rules) for c in entry.columns)
+    first, last = public_months(months, rules)
+    return replace(
+        entry,
+        rows=rows,
+        patients=patients,
+        first=first,
+        last=last,
+        columns=columns,
+        suppressed=tuple(hidden),
+    )
+
+
+def _public_column(column: ColumnEntry, rows: int | None, rules: Profile) -> ColumnEntry:
+    filled = None if column.filled is None else public_count(column.filled, rules)
+    return replace(column, filled=filled, completeness=public_share(filled, rows))
+
+
+def _public_load(load: LoadEntry, rules: Profile) -> LoadEntry:
+    totals = {outcome: public_count(n or 0, rules) for outcome, n in load.totals.items()}
+    return replace(load, files=(), totals=totals)
+
+
+def view_catalogue(
+    data_dir: DataDir, credential: str | None = None, profile: str = PROFILE
+) -> Catalogue:
+    """The catalogue as the caller may see it (see the module's docstring)."""
+    view = viewer(data_dir, credential)
+    with Store.open(data_dir, read_only=True) as store:
+        exact = build_catalogue(store.con)
+        if view == CUSTODIAN:
+            return exact
+        rules = named_profile(profile)
+        datasets = tuple(
+            _public_dataset(d, monthly_counts(store.con, TABLES[d.name]), rules)
+            for d in exact.datasets
+        )
+    loads = tuple(_public_load(load, rules) for load in exact.loads)
+    return Catalogue(datasets, loads, PUBLIC, rules.name)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeUse:
+    """One code in one column: what it means (where known) and how often it occurs."""
+
+    table: str
+    column: str
+    code_system: str
+    code: str
+    term: str | None
+    patients: int | None
+    records: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeUsage:
+    """Code usage as the caller may see it; ``left_out`` says, per ``table.column``, how many
+    codes a public view does not list for being held by too few people."""
+
+    codes: tuple[CodeUse, ...]
+    left_out: dict[str, int]
+    view: str
+    profile: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2)
+
+
+def _coded_columns(which: str | None) -> list[tuple[Table, str, str]]:
+    """Coded columns of patient-level tables, all or those ``table`` or ``table.column`` names."""
+    found = [
+        (table, column.name, column.code_system.value)
+        for table in TABLES.values()
+        if table.is_patient_level
+        for column in table.columns
+        if column.code_system is not None
+    ]
+    if which is None:
+        return found
+    name, _, column = which.partition(".")
+    chosen = [f for f in found if f[0].name == name and (not column or f[1] == column)]
+    if not chosen:
+        known = ", ".join(sorted({f"{t.name}.{c}" for t, c, _ in found}))
+        raise ValueError(f"no coded column {which!r}; coded columns: {known}")
+    return chosen
+
+
+@cache
+def _shipped_terms() -> dict[tuple[str, str], str]:
+    """Terms the environment ships for codes: NHS ethnic categories and the clinical codes of
+    its reference vocabulary (the codes its synthetic data and examples use), and LSOA names."""
+    from fivesafes.model.lookups import load_lsoa_geography
+    from fivesafes.synth import vocabulary
+
+    terms: dict[tuple[str, str], str] = {}
+    for value in vars(vocabulary).values():
+        for code in value if isinstance(value, tuple) else (value,):
+            if isinstance(code, vocabulary.Code):
+                terms[(code.system, code.code)] = code.display
+    areas = load_lsoa_geography()
+    lsoa = CodeSystem.LSOA.value
+    names = zip(areas["lsoa_code"].to_pylist(), areas["lsoa_name"].to_pylist(), strict=True)
+    terms.update(((lsoa, code), name) for code, name in names)
+    return terms
+
+
+def _terms(store: Store) -> dict[tuple[str, str], str]:
+    """Shipped terms, and the names of organisations by ODS code from the store itself."""
+    names = store.con.execute(
+        "SELECT organisation_code, name FROM analysis.organisations"
+    ).fetchall()
+    return _shipped_terms() | {(CodeSystem.ODS.value, c): n for c, n in names}
+
+
+def _matches(wanted: str, code: str, term: str | None) -> bool:
+    return wanted in code.lower() or wanted in (term or "").lower()
+
+
+def code_usage(
+    data_dir: DataDir,
+    credential: str | None = None,
+    column: str | None = None,
+    search: str | None = None,
+    profile: str = PROFILE,
+) -> CodeUsage:
+    """Which codes occur in each coded column (or the ``table`` / ``table.column`` given),
+    matching ``search`` in the code or its term when given, as the caller may see them."""
+    view = viewer(data_dir, credential)
+    rules = named_profile(profile)
+    wanted = search.strip().lower() if search else None
+    codes: list[CodeUse] = []
+    left_out: dict[str, int] = {}
+    with Store.open(data_dir, read_only=True) as store:
+        terms = _terms(store)
+        for table, name, system in _coded_columns(column):
+            for count in code_counts(store.con, table, name):
+                patients: int | None = count.patients
+                records: int | None = count.records
+                if view == PUBLIC:
+                    shown = public_count(count.patients, rules)
+                    if not shown:  # counted whatever the search, so a search says no more
+                        key = f"{table.name}.{name}"
+                        left_out[key] = left_out.get(key, 0) + 1
+                        continue
+                    patients, records = shown, public_count(count.records, rules)
+                term = terms.get((system, count.code))
+                if wanted and not _matches(wanted, count.code, term):
+                    continue
+                codes.append(CodeUse(table.name, name, system, count.code, term, patients, records))
+    return CodeUsage(tuple(codes), left_out, view, None if view == CUSTODIAN else rules.name)

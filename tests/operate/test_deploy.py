@@ -1,0 +1,146 @@
+"""The deployment script's own steps on loopback: ``deploy/install.sh`` installs the folders,
+config, TLS-only PostgreSQL cluster and systemd units; ``systemd-analyze verify`` accepts the
+units; ``deploy/run_units.py`` starts their very commands (there is no systemd here); the
+control plane is migrated by the API unit's own pre-start step; ``fivesafes doctor`` passes on
+the result; and PostgreSQL refuses a connection without TLS."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from fivesafes.environment.configuration import load
+from fivesafes.environment.sealed import new_key
+from fivesafes.environment.settings import Settings, write_settings
+from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import create_key
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+sys.path.insert(0, str(DEPLOY))
+
+from run_units import environment, parse_unit  # noqa: E402
+
+FIVESAFES = Path(sys.executable).parent / "fivesafes"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _needs(tool: str) -> None:
+    if shutil.which(tool) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is missing: .ci/run installs it")
+        pytest.skip(f"{tool} is not installed")
+
+
+def _wait_for(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_install_start_and_doctor_on_loopback(tmp_path: Path) -> None:
+    _needs("openssl")
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+        pytest.skip("PostgreSQL is not installed")
+    if os.geteuid() == 0:  # the postgres account must reach its cluster: not under TMPDIR's
+        tmp_path = Path(tempfile.mkdtemp(prefix="fivesafes-deploy-", dir="/tmp"))  # root-only
+        os.chmod(tmp_path, 0o755)
+    try:
+        _rehearse(tmp_path)
+    finally:
+        if os.geteuid() == 0:
+            shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _rehearse(tmp_path: Path) -> None:
+    root, port, api_port = tmp_path / "root", _free_port(), _free_port()
+    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
+    db_user = "postgres" if os.geteuid() == 0 else user
+    new_key(tmp_path / "offline" / "backup.key")
+    (tmp_path / "terms.txt").write_text("Use the data only for the approved purpose.")
+    given = tmp_path / "deployment.toml"
+    given.write_text(
+        f'public_name = "loopback.example"\nat_rest = "provider"\napi_port = {api_port}\n'
+        f'backup_key = "{tmp_path / "offline" / "backup.key"}"\n'
+        f'terms_file = "{tmp_path / "terms.txt"}"\n'
+    )
+    install = [
+        "bash", str(DEPLOY / "install.sh"), "--config", str(given), "--root", str(root),
+        "--fivesafes", str(FIVESAFES), "--pg-port", str(port), "--user", user,
+        "--db-user", db_user,
+    ]  # fmt: skip
+    done = subprocess.run(install, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    units = root / "etc" / "systemd" / "system"
+    names = sorted(p.name for p in units.iterdir())
+    assert names == [
+        "fivesafes-api.service",
+        "fivesafes-postgresql.service",
+        "fivesafes.target",
+    ]
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(
+            ["systemd-analyze", "verify", "fivesafes.target", "fivesafes-api.service",
+             "fivesafes-postgresql.service"],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "SYSTEMD_UNIT_PATH": f"{units}:"},
+        )  # fmt: skip
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    elif os.environ.get("CI"):
+        pytest.fail("systemd-analyze is missing: .ci/run installs systemd")
+
+    env = environment(parse_unit(units / "fivesafes-api.service"))
+    config = load(env)
+    # made an environment the API opens, as `fivesafes environment init` makes one: its key
+    # and its settings (its first custodian, in PostgreSQL, is not what this test is about)
+    data = DataDir(config.data_dir, config.key_file)
+    create_key(data.key_file)
+    write_settings(data.root, Settings("Deployed environment"))
+    with Store.open(data):
+        pass
+    services = ["fivesafes-postgresql.service", "fivesafes-api.service"]
+    runner = subprocess.Popen(
+        [sys.executable, str(DEPLOY / "run_units.py"), str(units), *services],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(port)
+        _wait_for(api_port, 90)  # after the API unit's own pre-start step migrated the schema
+        doctor = subprocess.run(
+            [str(FIVESAFES), "doctor"], env=env, capture_output=True, text=True, check=False
+        )
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert "PostgreSQL reached over TLS" in doctor.stdout
+        assert f"the API on 127.0.0.1:{api_port} serves its certificate over TLS" in doctor.stdout
+        plain = config.database_url.split("?")[0] + "?sslmode=disable"
+        with pytest.raises(psycopg.OperationalError, match=r"no encryption|SSL off"):
+            psycopg.connect(plain.replace("postgresql+psycopg", "postgresql")).close()
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        out, _ = runner.communicate(timeout=90)
+    assert "started fivesafes-postgresql.service" in out
+    assert "started fivesafes-api.service" in out
+    assert "stopped fivesafes-postgresql.service" in out
