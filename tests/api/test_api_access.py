@@ -222,3 +222,26 @@ def test_the_directory_is_public_to_read_and_written_only_by_its_organisation(
         assert other.status_code == 403
         nobody = httpx.post(f"{base}/HealthcareService", json=service)
         assert nobody.status_code == 401
+
+
+def test_a_revoked_token_is_refused_at_the_very_next_request(fresh_world: World) -> None:
+    """Authentications are reused for a second while the control plane is unchanged: a
+    revocation changes it, so the request right after it is refused, however fast it follows."""
+    from fivesafes.governance.accounts import revoke_token
+    from fivesafes.governance.tables import Token
+
+    with serving(fresh_world.data_dir) as running, httpx.Client() as client:
+        headers = auth(fresh_world, "dana")
+        for _ in range(5):  # authenticated once, then reused
+            assert client.get(f"{running.fhir}/Patient/p0", headers=headers).status_code == 200
+        with ControlPlane.open(fresh_world.data_dir) as cp:
+            with cp.transaction() as session:
+                token_id = session.query(Token.token_id).filter_by(person_id="dana").scalar()
+            revoke_token(cp, fresh_world.tokens["cara"], str(token_id))
+        answer = client.get(f"{running.fhir}/Patient/p0", headers=headers)
+        assert answer.status_code == 401, answer.text
+    with ControlPlane.open(fresh_world.data_dir) as cp:
+        logins = [orjson.loads(e) for e in cp.ledger.of_kinds(["login"])]
+    allowed = [e for e in logins if e["actor"] == "dana" and e["subject"]["outcome"] == "allowed"]
+    assert 1 <= len(allowed) < 5  # five reads, fewer authentications (one, unless very slow)
+    assert "was revoked" in logins[-1]["subject"]["outcome"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from api_support import World, free_socket
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -131,3 +132,49 @@ def test_link_and_register_a_client_from_the_command_line(world: World) -> None:
     with ControlPlane.open(world.data_dir) as cp:
         logged = [orjson.loads(e) for e in cp.ledger.of_kinds(["refusal"])]
     assert any(e["subject"]["action"] == "link_account" for e in logged)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_serve_and_log_every_read_in_one_ledger(
+    fresh_world: World,
+) -> None:
+    """``--workers 2``: two processes append to one ledger at once; every read is logged once,
+    the log does not fork, and it still verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "FIVESAFES_DATA_DIR": str(fresh_world.data_dir.root)}
+    command = [str(BIN / "fivesafes"), "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {fresh_world.tokens['dana']}"}
+    try:
+        deadline = time.monotonic() + 150  # each worker imports the command line first
+        while True:
+            try:
+                httpx.get(f"{url}/fhir/metadata").raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+
+        def read(n: int) -> int:
+            with httpx.Client(base_url=url, headers=headers) as client:
+                return sum(
+                    client.get(f"/fhir/Patient/p{(n + i) % 4}").status_code == 200
+                    for i in range(10)
+                )
+
+        with ThreadPoolExecutor(8) as pool:
+            assert sum(pool.map(read, range(8))) == 80
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    assert server.returncode == 0
+    with ControlPlane.open(fresh_world.data_dir) as cp:
+        reads = [orjson.loads(e) for e in cp.ledger.of_kinds(["identifiable_read"])]
+        assert cp.ledger.verify().ok
+    assert len([r for r in reads if r["actor"] == "dana"]) == 80

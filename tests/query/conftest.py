@@ -19,9 +19,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "spark: runs on Apache Spark (slow to start)")
 
 
+ON_CLUSTER = os.environ.get("FIVESAFES_SPARK_CLUSTER") == "1"
+"""Run the Spark tests on a standalone cluster (a master and two workers on loopback) instead
+of in local mode: ``FIVESAFES_SPARK_TESTS=1 FIVESAFES_SPARK_CLUSTER=1``."""
+
+
 @pytest.fixture(scope="session")
 def spark_session() -> Iterator[Any]:
     pyspark_sql = pytest.importorskip("pyspark.sql")
+    if ON_CLUSTER:
+        from fivesafes.query.spark_cluster import cluster_session, standalone_cluster
+
+        with standalone_cluster(workers=2) as cluster:
+            session = cluster_session(cluster, "fivesafes-tests")
+            session.sparkContext.setLogLevel("ERROR")
+            yield session
+            session.stop()
+        return
     session = (
         pyspark_sql.SparkSession.builder.master("local[2]")
         .appName("fivesafes-tests")

@@ -26,9 +26,10 @@ from fivesafes import Dataset, Measures, codelist, months, years
 from fivesafes.model import TABLES
 from fivesafes.query import engines
 from fivesafes.query.dates import INTERVAL
-from fivesafes.query.engines import DuckDBEngine, arrow_schema, patient_ranges
+from fivesafes.query.engines import DuckDBEngine, arrow_schema
 from fivesafes.store.analysis import insert_clustered
 from fivesafes.store.database import Store, analysis_ddl
+from fivesafes.store.layout import patient_ranges
 from fivesafes.store.load import load
 from fivesafes.tables import clinical_events as ce
 from fivesafes.tables import medications, patients, practice_registrations

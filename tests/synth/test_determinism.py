@@ -35,3 +35,14 @@ def test_regenerating_without_faults_removes_a_stale_fault_list(tmp_path: Path) 
     assert (tmp_path / "_faults.json").exists()
     generate(tmp_path, 50, seed=3)
     assert not (tmp_path / "_faults.json").exists()
+
+
+def test_same_bytes_whatever_the_number_of_workers(tmp_path: Path) -> None:
+    """Chunks made side by side on two processes are the chunks one process makes."""
+    one = generate(tmp_path / "one", 12_500, seed=7, faults=0.01, workers=1)
+    two = generate(tmp_path / "two", 12_500, seed=7, faults=0.01, workers=2)
+    a, b = _contents(tmp_path / "one"), _contents(tmp_path / "two")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name] == b[name], f"{name} differs between one worker and two"
+    assert one.files == two.files

@@ -14,7 +14,7 @@ from rich.progress import Progress
 from fivesafes.model.codes import is_valid_nhs_number
 from fivesafes.synth import generate, max_patients
 from fivesafes.synth.calendar import day, iso, uniform_days
-from fivesafes.synth.generator import _valid_test_numbers
+from fivesafes.synth.generator import NHS_BLOCK, _nhs_numbers, _valid_test_numbers
 from fivesafes.synth.geography import allocate, build_geography
 
 
@@ -45,11 +45,29 @@ def test_uniform_days_stay_inside_their_intervals(spans: list[tuple[int, int]]) 
 
 def test_every_test_range_number_is_valid() -> None:
     numbers = _valid_test_numbers()
-    assert len(numbers) == max_patients()
-    assert 900_000 < len(numbers) < 1_000_000
+    assert NHS_BLOCK <= len(numbers) < 1_000_000
     sample = numbers[:: len(numbers) // 2000]
     assert all(str(n).startswith("999") and is_valid_nhs_number(str(n)) for n in sample.tolist())
     assert (np.diff(numbers) > 0).all()
+
+
+def test_nhs_numbers_are_unique_valid_and_never_issued_across_blocks() -> None:
+    """People are numbered by position: the first block from 999, the next from 998, and a
+    chunk spanning two blocks takes from both, each number once."""
+    seed, edge = 3, NHS_BLOCK
+    around = _nhs_numbers(seed, edge - 2_000, 4_000)
+    assert len(set(around)) == 4_000
+    assert {n[:3] for n in around[:2_000]} == {"999"} and {n[:3] for n in around[2_000:]} == {"998"}
+    assert all(is_valid_nhs_number(n) for n in around)
+    # the same people, asked for in other pieces, get the same numbers
+    assert _nhs_numbers(seed, edge - 2_000, 1_500) + _nhs_numbers(seed, edge - 500, 2_500) == around
+    last = _nhs_numbers(seed, max_patients() - 10, 10)
+    assert {n[:3] for n in last} == {"900"} and all(is_valid_nhs_number(n) for n in last)
+    assert _nhs_numbers(seed + 1, 0, 50) != _nhs_numbers(seed, 0, 50)
+
+
+def test_the_population_can_be_national() -> None:
+    assert max_patients() > 60_000_000  # England's registered population, with room
 
 
 @settings(max_examples=10, deadline=None)

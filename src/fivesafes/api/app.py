@@ -8,15 +8,19 @@ the same way (``include_router``), sharing the caller dependency (:mod:`.deps`),
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import orjson
 from fastapi import FastAPI
 
 from fivesafes.api import auth, directory, errors, fhir, personal
 from fivesafes.api.config import ServerConfig
 from fivesafes.environment import Environment
 from fivesafes.environment.records import Records
+from fivesafes.store.config import DataDir
 
 VERSION = "1.0.0"
 DESCRIPTION = """
@@ -53,3 +57,26 @@ def create_app(config: ServerConfig) -> FastAPI:
     for area in (fhir, personal, directory, auth):
         app.include_router(area.router)
     return app
+
+
+CONFIG_VARIABLE = "FIVESAFES_SERVE_CONFIG"
+"""How ``fivesafes serve --workers N`` tells each worker process its configuration."""
+
+
+def config_for_workers(config: ServerConfig) -> str:
+    """The configuration as the text each worker reads back (:func:`from_environment`)."""
+    where = config.data_dir
+    fields = {"root": str(where.root), "key_file": str(where.key_file)}
+    return orjson.dumps({**fields, "base_url": config.base_url, "name": config.name}).decode()
+
+
+def from_environment() -> FastAPI:
+    """The application a worker process makes (uvicorn's factory, one call a worker): several
+    workers share nothing but the files — each follows the store, appends to the ledger (the
+    ledger settles two writers' races) and authenticates on its own."""
+    text = os.environ.get(CONFIG_VARIABLE)
+    if not text:
+        raise RuntimeError(f"{CONFIG_VARIABLE} is not set: start workers with `fivesafes serve`")
+    given = orjson.loads(text)
+    where = DataDir(Path(given["root"]), Path(given["key_file"]))
+    return create_app(ServerConfig(where, given["base_url"], given["name"]))

@@ -41,6 +41,16 @@ def capability_statement(base_url: str, fhir_base: str, software: str) -> dict[s
         if rtype in DIRECTORY_TYPES:
             entry["documentation"] = "Also public, without a token, at /directory/"
         resources.append(entry)
+    resources.append(
+        {
+            "type": "Consent",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": "patient", "type": "reference"}],
+            "documentation": "People's opt-outs and consents to share, under the care rules; "
+            "each person makes or withdraws them at /personal/Consent",
+        }
+    )
+    resources.sort(key=lambda entry: str(entry["type"]))
     base = base_url.rstrip("/")
     return {
         "resourceType": "CapabilityStatement",

@@ -1,21 +1,24 @@
 """``/fhir/``: the FHIR R4 read API for direct care — read, vread, history, search,
-``$everything`` and the CapabilityStatement. Every answer is ``application/fhir+json``."""
+``$everything``, people's choices as Consent, and the CapabilityStatement. Every answer is
+``application/fhir+json``."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from fivesafes.api import bundles
 from fivesafes.api.capability import capability_statement
+from fivesafes.api.consent import consent, parse_id
 from fivesafes.api.deps import ConfigDep, CredentialDep, RecordsDep
 from fivesafes.api.errors import FHIR_JSON, FhirResponse
 from fivesafes.api.openapi import FHIR_RESPONSES
 from fivesafes.api.searching import parse
 from fivesafes.environment import care
+from fivesafes.environment.records import NotFound
 from fivesafes.store.resources import PARAMS
 
 ResourceType = StrEnum("ResourceType", {t: t for t in sorted(PARAMS)})  # type: ignore[misc]
@@ -43,6 +46,68 @@ def _fhir(body: dict[str, Any], headers: dict[str, str] | None = None) -> Respon
 def metadata(config: ConfigDep) -> Response:
     """What this server supports, exactly (FHIR R4 CapabilityStatement)."""
     return _fhir(capability_statement(config.base_url, config.fhir_base, config.name))
+
+
+PatientParam = Annotated[
+    str | None,
+    Query(
+        pattern=r"^(Patient/)?[A-Za-z0-9\-\.]{1,64}$",
+        description="One person's choices: Patient/{id} or {id}",
+    ),
+]
+
+
+def _consents(fhir_base: str, found: list[care.Choices]) -> list[dict[str, Any]]:
+    return [
+        {
+            "fullUrl": f"{fhir_base}/Consent/{body['id']}",
+            "resource": body,
+            "search": {"mode": "match"},
+        }
+        for person in found
+        for body in (consent(state, person.patient) for state in person.states)
+    ]
+
+
+@router.get("/Consent", summary="Search Consent (people's opt-outs and consents to share)")
+def search_consent(
+    request: Request,
+    records: RecordsDep,
+    config: ConfigDep,
+    token: CredentialDep,
+    patient: PatientParam = None,
+    reason: Reason = None,
+) -> Response:
+    """The choices of the people in the caller's care (a person: their own), each of the four
+    (national opt-out, type-1 objection, sharing for care, for research) as a Consent whose
+    ``status`` says whether it is made; without ``patient``, everyone in care who has made or
+    withdrawn one."""
+    pid = patient.rsplit("/", 1)[-1] if patient else None
+    entries = _consents(config.fhir_base, care.choices(records, token, pid, reason=reason))
+    query = f"?patient={pid}" if pid else ""
+    return _fhir(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(entries),
+            "link": [{"relation": "self", "url": f"{config.fhir_base}/Consent{query}"}],
+            "entry": entries,
+        }
+    )
+
+
+@router.get("/Consent/{consent_id}", summary="Read a Consent")
+def read_consent(
+    consent_id: Id, records: RecordsDep, token: CredentialDep, reason: Reason = None
+) -> Response:
+    """One person's one choice, by the id a Consent search gives (``{patient}-{choice}``)."""
+    parsed = parse_id(consent_id)
+    if parsed is None:
+        raise NotFound(f"Consent/{consent_id} is not known")
+    pid, choice = parsed
+    (person,) = care.choices(records, token, pid, reason=reason)
+    state = next(s for s in person.states if s.choice is choice)
+    return _fhir(consent(state, pid))
 
 
 @router.get("/{resource_type}", summary="Search")

@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from fivesafes.api import bundles
+from fivesafes.api.consent import consent
 from fivesafes.api.deps import CredentialDep, RecordsDep
 from fivesafes.api.errors import FhirResponse
 from fivesafes.api.openapi import FHIR_RESPONSES
 from fivesafes.environment import personal
 from fivesafes.environment.records import Invalid
-from fivesafes.governance.choices import Choice, ChoiceState
+from fivesafes.governance.choices import Choice
 
 router = APIRouter(
     prefix="/personal",
@@ -120,40 +121,6 @@ class ConsentChoice(BaseModel):
     model_config = ConfigDict(extra="allow")
     resourceType: Literal["Consent"]
     status: Literal["active", "inactive"]
-
-
-def consent(choice: ChoiceState, patient_nhs: str | None = None) -> dict[str, Any]:
-    """One choice as a FHIR Consent: an opt-out is a ``deny``, a sharing consent a ``permit``."""
-    opt_out = choice.choice in (Choice.NATIONAL_OPT_OUT, Choice.TYPE1_OBJECTION)
-    body: dict[str, Any] = {
-        "resourceType": "Consent",
-        "id": choice.choice.value,
-        "status": "active" if choice.made else "inactive",
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "research"
-                    if choice.choice is not Choice.SHARE_FOR_CARE
-                    else "treatment",
-                }
-            ]
-        },
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "https://fivesafes.org/fhir/CodeSystem/choice",
-                        "code": choice.choice.value,
-                    }
-                ]
-            }
-        ],
-        "provision": {"type": "deny" if opt_out else "permit"},
-    }
-    if choice.recorded_at is not None:
-        body["dateTime"] = bundles.instant(choice.recorded_at)
-    return body
 
 
 @router.get("/Consent", summary="Your opt-outs and consents")

@@ -33,12 +33,17 @@ def serve_command(
     ] = None,
     cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM)")] = None,
     key: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (one per core serves most)")
+    ] = 1,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the API: FHIR R4 for care, self-service and the directory, until stopped."""
+    import os
+
     import uvicorn
 
-    from fivesafes.api.app import create_app
+    from fivesafes.api.app import CONFIG_VARIABLE, config_for_workers, create_app
     from fivesafes.api.config import ServerConfig
 
     if (cert is None) != (key is None):
@@ -51,8 +56,16 @@ def serve_command(
         pass
     scheme = "https" if cert else "http"
     config = ServerConfig(where, base_url or f"{scheme}://{host}:{port}")
+    if workers > 1:  # each worker makes its own application from the configuration
+        os.environ[CONFIG_VARIABLE] = config_for_workers(config)
     uvicorn.run(
-        create_app(config),
+        "fivesafes.api.app:from_environment" if workers > 1 else create_app(config),
+        factory=workers > 1,
+        workers=workers,
+        # A worker imports the whole command line before it answers its first health check:
+        # on a busy machine that takes far longer than uvicorn's 5 s, and it would be
+        # restarted, over and over, before it ever served.
+        timeout_worker_healthcheck=120,
         host=host,
         port=port,
         ssl_certfile=str(cert) if cert else None,

@@ -14,7 +14,9 @@ The rules, in one place for every face:
 - what a person **shared** (wearable and other patient-generated Observations) is shown to a
   clinician only while the person's consent for care holds, checked at every read;
 - the token's SMART scopes can narrow all of this, never widen it;
-- every read is an ``identifiable_read`` ledger entry (:func:`.records.log_reads`).
+- every read is an ``identifiable_read`` ledger entry (:func:`.records.log_reads`);
+- a person's choices (opt-outs, consents to share) are part of their record: read under the
+  same rules, as FHIR Consent (:func:`choices`).
 
 Directory resources (Organization, Location, HealthcareService) are about services, not people:
 any caller may read them.
@@ -23,7 +25,7 @@ any caller may read them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +43,9 @@ from fivesafes.environment.records import (
 )
 from fivesafes.governance import Action
 from fivesafes.governance.access import Caller
+from fivesafes.governance.choices import ChoiceState, choices_of
 from fivesafes.governance.scopes import DIRECTORY_TYPES, Permission
-from fivesafes.governance.tables import Consent
+from fivesafes.governance.tables import Consent, OptOut
 from fivesafes.store import resources as store
 from fivesafes.store.resources import PARAMS, PATIENT_REF, Query, Stored, Within
 
@@ -149,6 +152,14 @@ def _access(
     return Access(who, None, who.ods_code, _consenting(session) if needs_consent else ())
 
 
+def _in_care(records: Records, cur: duckdb.DuckDBPyConnection, access: Access) -> dict[str, str]:
+    """Everyone related to the clinician's organisation, and how, in the version being read
+    (worked out once a version: :func:`fivesafes.store.resources.relationships`)."""
+    ods = access.ods_code
+    assert ods is not None
+    return records.follower.memo(("related", ods), lambda: store.relationships(cur, ods))
+
+
 def _relationship(
     records: Records,
     cur: duckdb.DuckDBPyConnection,
@@ -164,8 +175,7 @@ def _relationship(
                 who.principal, Action.MANAGE_OWN_RECORD, "a person reads only their own record"
             )
         return "self"
-    assert access.ods_code is not None
-    found = store.related(cur, patient, access.ods_code)
+    found = _in_care(records, cur, access).get(patient)
     if found:
         return found
     if reason and reason.strip():
@@ -176,6 +186,11 @@ def _relationship(
         f"Patient/{patient} has no registration or encounter at {access.ods_code}; to read it "
         "in an emergency, give a reason (break glass), which is logged for review",
     )
+
+
+def _with_history(records: Records, cur: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The types with earlier versions in the version of the store being read (once a version)."""
+    return records.follower.memo("history-types", lambda: store.history_types(cur))
 
 
 def _visible(access: Access, found: Stored, nhs_number: str | None) -> bool:
@@ -246,13 +261,15 @@ def read(
         if history or version is not None:
             versions = store.versions(cur, rtype, rid)
         else:
-            current = store.read(cur, rtype, rid)
+            current = store.read(cur, rtype, rid, _with_history(records, cur))
             versions = [current] if current is not None else []
         if not versions:
             raise NotFound(f"{rtype}/{rid} is not known")
         if access is None:
             return _pick(versions, version, history)
-        patient = store.patient_of(cur, rtype, rid) or _patient_in(versions[-1])
+        patient = (rid if rtype == "Patient" else store.patient_of(cur, rtype, rid)) or _patient_in(
+            versions[-1]
+        )
         if patient is None:
             raise NotFound(f"{rtype}/{rid} is not known")
         relationship = _relationship(records, cur, access, patient, reason)
@@ -262,7 +279,7 @@ def read(
         shown = tuple(_shown(access, v) for v in chosen.found if _visible(access, v, nhs))
         if not shown:
             raise NotFound(f"{rtype}/{rid} is not known")
-        log_reads(records.cp, who, [(patient, [rtype], relationship)], reason)
+        log_reads(records, who, [(patient, [rtype], relationship)], reason)
         return Read(shown, len(shown))
 
 
@@ -318,7 +335,7 @@ def search(
     with records.cp.transaction() as session, records.reading() as cur:
         who = _authorised(records, session, credential, query.rtype, Permission.SEARCH)
         if query.rtype in DIRECTORY_TYPES:
-            total, found = store.search(cur, query)
+            total, found = store.search(cur, query, None, _with_history(records, cur))
             return Read(tuple(found), total)
         shared_possible = query.rtype == "Observation" or any(
             source == "Observation" for source, _ in revinclude
@@ -329,12 +346,17 @@ def search(
         within = access.within(hide_restricted=hide)
         relationship_of: dict[str, str] = {}
         target = _single_patient(cur, query)
-        if target is not None and not access.is_person and reason and reason.strip():
-            relationship = _relationship(records, cur, access, target, reason)
-            if relationship == "break-glass":
+        if target is not None and not access.is_person:
+            if target in _in_care(records, cur, access):
+                # The search names one person in the caller's care, so only their resources can
+                # match: asking for that one person is the same answer, without the join.
                 within = access.within(target, hide_restricted=hide)
-                relationship_of[target] = relationship
-        total, found = store.search(cur, query, within)
+            elif reason and reason.strip():
+                relationship = _relationship(records, cur, access, target, reason)
+                if relationship == "break-glass":
+                    within = access.within(target, hide_restricted=hide)
+                    relationship_of[target] = relationship
+        total, found = store.search(cur, query, within, _with_history(records, cur))
         included = _included(cur, who, query.rtype, found, include, revinclude, within)
         matches = tuple(_shown(access, f) for f in found)
         extra = tuple(_shown(access, f) for f in included)
@@ -344,7 +366,7 @@ def search(
             if patient is not None:
                 reads.setdefault(patient, set()).add(item.resource_type)
         log_reads(
-            records.cp,
+            records,
             who,
             [
                 (p, types, relationship_of.get(p, "self" if access.is_person else "in-care"))
@@ -407,6 +429,64 @@ def everything(
             query = Query(rtype, (("patient", None, (patient,)),), order, count=10_000)
             found.extend(store.search(cur, query, within)[1])
         types = sorted({f.resource_type for f in found})
-        log_reads(records.cp, who, [(patient, types, relationship)], reason)
+        log_reads(records, who, [(patient, types, relationship)], reason)
         shown = tuple(_shown(access, f) for f in found)
         return Read(shown, len(shown))
+
+
+@dataclass(frozen=True)
+class Choices:
+    """One person's opt-outs and consents, as a clinician (or the person) is shown them."""
+
+    patient: str
+    states: tuple[ChoiceState, ...]
+
+
+def _recorded_patients(
+    session: Session, cur: duckdb.DuckDBPyConnection, among: Container[str]
+) -> list[str]:
+    """The patients in ``among`` with any choice recorded (opt-out or consent row)."""
+    numbers = sorted(
+        {*session.scalars(select(OptOut.nhs_number)), *session.scalars(select(Consent.nhs_number))}
+    )
+    if not numbers:
+        return []
+    rows = cur.execute(
+        'SELECT id FROM identifiable."Patient" WHERE nhs_number IN (SELECT unnest(?::VARCHAR[]))',
+        [numbers],
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows if str(r[0]) in among)
+
+
+def choices(
+    records: Records,
+    credential: str | None,
+    patient: str | None = None,
+    *,
+    reason: str | None = None,
+) -> list[Choices]:
+    """People's choices (national opt-out, type-1 objection, consents to share) for care, under
+    the same rules as their record: a clinician sees those of the people in their care (any one
+    person's by break glass), a person their own. Each person's are one ``identifiable_read``
+    entry of type Consent. Without ``patient``, a clinician gets everyone in their care who has
+    made or withdrawn a choice."""
+    with records.cp.transaction() as session, records.reading() as cur:
+        permission = Permission.READ if patient else Permission.SEARCH
+        who = _authorised(records, session, credential, "Consent", permission)
+        access = _access(records, session, cur, who, needs_consent=False)
+        if patient is None and access.is_person:
+            patient = access.own_patient
+        if patient is not None:
+            relationship = _relationship(records, cur, access, patient, reason)
+            targets = [(patient, relationship)]
+        else:
+            related = _in_care(records, cur, access)
+            targets = [(p, "in-care") for p in _recorded_patients(session, cur, related)]
+        found = []
+        for pid, _ in targets:
+            nhs = store.nhs_number_of(cur, pid)
+            if nhs is None:
+                raise NotFound(f"Patient/{pid} is not known")
+            found.append(Choices(pid, tuple(choices_of(session, nhs))))
+        log_reads(records, who, [(p, ["Consent"], how) for p, how in targets], reason)
+        return found

@@ -33,6 +33,7 @@ from fivesafes.ingest.sources import discover
 from fivesafes.ledger.intents import Intent
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.layout import file_sha256
 from fivesafes.store.load import (
     OUTCOMES,
     LoadReport,
@@ -56,17 +57,9 @@ class LoadResult:
     previous: StoredLoad | None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files(paths: Iterable[Path]) -> list[dict[str, str]]:
     """The files a load reads, by name and SHA-256, in the order it reads them."""
-    return [{"file": path.name, "sha256": _sha256(path)} for path in discover(paths)]
+    return [{"file": path.name, "sha256": file_sha256(path)} for path in discover(paths)]
 
 
 def _digest(files: list[dict[str, str]]) -> str:

@@ -9,11 +9,12 @@ request id, and a retry with the same id is answered as the first and changes no
 
 Every change is a load (:func:`fivesafes.store.writes.write_resources`): the same checks as
 ``fivesafes load``, a new version in history, a ``load`` ledger entry carrying the new version's
-SHA-256 under a signed checkpoint (the environment's signature on it), and the analysis layer
-brought up to date at its next rebuild.
+SHA-256 under a signed checkpoint (the environment's signature on it), and the analysis rows of
+the person brought up to date in the same transaction.
 
 Choices (opt-outs, consents) go to the control plane's own tables, where the next extraction and
-the next clinician read look. Shared data (sleep, steps, heart rate) is uploaded as
+the next clinician read look. Shared data (steps, sleep, heart rate, weight, food, exercise:
+the LOINC codes of ``fivesafes.ingest.flatten.WEARABLE_KINDS``) is uploaded as
 patient-generated Observations: each marked as such, checked like any load (bad records rejected
 with rule and path, the rest kept), visible to clinicians only under the person's consent for
 care, and deletable by the person.
@@ -113,7 +114,7 @@ def own_record(records: Records, credential: str | None, nhs_number: str | None)
         own = _own(records, session, credential, nhs_number)
         require_scope(records.cp, own.caller, "Patient", Permission.READ, ACTION)
         found = _patient(records, own.nhs_number)
-        log_reads(records.cp, own.caller, [(found.id, ["Patient"], "self")])
+        log_reads(records, own.caller, [(found.id, ["Patient"], "self")])
         return found
 
 

@@ -32,7 +32,17 @@ EXT_REGION = "https://fivesafes.org/fhir/StructureDefinition/nhs-region"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CAUSE_OF_DEATH = "184305005"
-WEARABLE_KINDS = {"41950-7": "steps", "93832-4": "sleep_minutes", "40443-4": "resting_heart_rate"}
+WEARABLE_KINDS = {
+    "41950-7": "steps",
+    "93832-4": "sleep_minutes",
+    "40443-4": "resting_heart_rate",
+    "8867-4": "heart_rate",
+    "29463-7": "body_weight_kg",
+    "9052-2": "calorie_intake_kcal",
+    "55411-3": "exercise_minutes",
+}
+"""What people may share from their own devices and apps (LOINC), and the analysis layer's name
+for each: activity, sleep, heart rate, weight, food (energy taken in) and exercise."""
 SNOMED = (CodeSystem.SNOMEDCT,)
 
 PROFILE_EXTENSIONS: dict[str, tuple[str, ...]] = {

@@ -64,6 +64,7 @@ _OTHER_BOMS = (
 # Lone surrogates stand for bytes that were not UTF-8 (decoded with surrogateescape); the
 # control characters are C0 less tab, line feed and carriage return.
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\udc80-\udcff]")
+_PLAN_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,20 +201,43 @@ def _size(path: Path) -> int:
 def line_ranges(path: Path, target_bytes: int) -> list[tuple[int, int, int]]:
     """(start, end, first line number) ranges of about ``target_bytes``, split at line ends.
 
-    A file with no records, or not in UTF-8, is one range: its first part speaks for it.
+    The file is read once, a block at a time, and never held whole: a national extract's
+    largest file is tens of gigabytes, and planning its parts must cost no more memory
+    than checking one of them. A file with no records, or not in UTF-8, is one range: its
+    first part speaks for it.
     """
-    data = _read(path)
-    if not data.strip() or wrong_encoding(data[:4]):
-        return [(0, len(data), 1)]
-    ranges = []
-    start, line = 0, 1
-    while start < len(data):
-        end = data.find(b"\n", min(start + target_bytes, len(data)) - 1)
-        end = len(data) if end < 0 else end + 1
-        ranges.append((start, end, line))
-        line += data.count(b"\n", start, end)
-        start = end
-    return ranges
+    try:
+        return _plan_ranges(path, target_bytes)
+    except OSError as error:
+        raise _refuse(path, error) from None
+
+
+def _plan_ranges(path: Path, target_bytes: int) -> list[tuple[int, int, int]]:
+    ranges: list[tuple[int, int, int]] = []
+    start = position = 0
+    line = newlines = 1
+    blank = True
+    with path.open("rb") as handle:
+        if wrong_encoding(handle.read(4)):
+            return [(0, path.stat().st_size, 1)]
+        handle.seek(0)
+        while block := handle.read(_PLAN_BLOCK):
+            blank = blank and not block.strip()
+            offset = 0
+            while offset < len(block):
+                cut = start + target_bytes - 1 - position
+                found = block.find(b"\n", max(cut, offset))
+                if found < 0:
+                    newlines += block.count(b"\n", offset)
+                    break
+                newlines += block.count(b"\n", offset, found + 1)
+                end = position + found + 1
+                ranges.append((start, end, line))
+                start, line, offset = end, newlines, found + 1
+            position += len(block)
+    if start < position:
+        ranges.append((start, position, line))
+    return [(0, position, 1)] if blank else ranges
 
 
 def read_json(path: Path) -> Iterator[RawRecord]:

@@ -27,7 +27,7 @@ store after all: once an extraction has added ``CACHE_BYTES`` to the cache the
 engine lets the parts in flight finish and empties it. The parts read different row
 groups, so little is lost; emptying it more often costs time, as neighbouring parts
 share some blocks.
-Spark partitions its own work and runs each definition whole.
+Spark, over the store's Parquet export, runs in the same parts (see :class:`SparkEngine`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import date
 from functools import partial
-from itertools import pairwise
+from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
@@ -48,17 +48,16 @@ from sqlglot import exp
 
 from fivesafes.model import TABLES, ColumnType
 from fivesafes.model.schema import DUCKDB_TYPES
-from fivesafes.query.compiler import INTERVAL_COLUMNS, Compiler
+from fivesafes.query.compiler import INTERVAL_COLUMNS, Compiler, TableRef
 from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 from fivesafes.query.model import Kind
+from fivesafes.store.budget import size_bytes
+from fivesafes.store.layout import PART_PATIENTS, Layout, PatientRange, patient_ranges
 
 EXCLUDED = "excluded_patients"
-PART_PATIENTS = 100_000
-"""About how many patients DuckDB extracts per query (see the module's docstring)."""
 CACHE_BYTES = 64 * 2**20
 """Table blocks DuckDB may keep cached during an extraction in parts, in bytes (see the
 module's docstring)."""
-PatientRange = tuple[int, int]
 Bounds = tuple[exp.Expr, exp.Expr]
 PART_BOUNDS: Bounds = (exp.Placeholder(this="low"), exp.Placeholder(this="high"))
 """The patient range of a part, as parameters: one query text serves every part."""
@@ -68,25 +67,18 @@ def _excluded_table(patient_ids: Iterable[int]) -> pa.Table:
     return pa.table({"patient_id": pa.array(sorted(set(patient_ids)), pa.int64())})
 
 
-def patient_ranges(count: int, low: int, high: int, part_patients: int) -> list[PatientRange]:
-    """``patient_id`` ranges covering ``low``..``high`` in order, one per ``part_patients``
-    of ``count`` patients (rounded up; no more than there are ids), of equal widths."""
-    width = high - low + 1
-    parts = max(1, min(-(-count // part_patients), width))
-    edges = [low + width * i // parts for i in range(parts + 1)]
-    return [(a, b - 1) for a, b in pairwise(edges) if a < b]
-
-
 def _compiler(
     schema: str | None,
     excluded: bool,
     dialect: str,
     patients: Bounds | None,
     intervals: tuple[tuple[date, date], ...] = (),
+    tables: TableRef | None = None,
 ) -> Compiler:
-    """A compiler reading the model's tables from ``schema`` (None: unqualified names)."""
+    """A compiler reading the model's tables from ``schema`` (None: unqualified names), or
+    from what ``tables`` names for each."""
     return Compiler(
-        lambda t: exp.table_(t, db=schema, quoted=True),
+        tables or (lambda t: exp.table_(t, db=schema, quoted=True)),
         EXCLUDED if excluded else None,
         intervals,
         dialect,
@@ -100,10 +92,11 @@ def dataset_sql(
     excluded: bool,
     dialect: str = "duckdb",
     patients: Bounds | None = None,
+    tables: TableRef | None = None,
 ) -> exp.Select:
     """The query extracting ``query`` (for the patients between the ``patients`` bounds;
     None: everyone), for an engine speaking ``dialect``."""
-    return _compiler(schema, excluded, dialect, patients).dataset(query)
+    return _compiler(schema, excluded, dialect, patients, tables=tables).dataset(query)
 
 
 def measures_sql(
@@ -112,6 +105,7 @@ def measures_sql(
     excluded: bool,
     dialect: str = "duckdb",
     patients: Bounds | None = None,
+    tables: TableRef | None = None,
 ) -> list[exp.Select]:
     """The queries computing every measure (over the patients between the ``patients``
     bounds; None: everyone): one per set of intervals (usually one), each computing all
@@ -122,23 +116,9 @@ def measures_sql(
     index = {measure.name: i for i, measure in enumerate(query.measures)}
     queries = []
     for intervals, measures in by_intervals.items():
-        compiler = _compiler(schema, excluded, dialect, patients, intervals)
+        compiler = _compiler(schema, excluded, dialect, patients, intervals, tables)
         queries.append(compiler.measures(tuple(measures), [index[m.name] for m in measures]))
     return queries
-
-
-_UNITS: dict[str, int] = {"": 1, "B": 1, "BYTES": 1} | {
-    f"{p}{i}B": (1024 if i else 1000) ** (n + 1) for n, p in enumerate("KMGTP") for i in ("", "I")
-}
-
-
-def _bytes(size: str) -> int:
-    """A DuckDB size setting as it prints (``'18.6 GiB'``, ``'500.0 MiB'``) in bytes. It
-    prints truncated, so the value was up to one last digit more: the middle of that
-    is taken, which prints the same again (a limit put back does not creep down)."""
-    number, _, unit = size.strip().partition(" ")
-    digits = len(number.partition(".")[2])
-    return round((float(number) + 0.5 * 10.0**-digits) * _UNITS[unit.strip().upper()])
 
 
 class Engine(Protocol):
@@ -215,6 +195,18 @@ class DuckDBEngine:
         self.schema = schema
         self.part_patients = part_patients
 
+    @classmethod
+    def over_layout(cls, layout: Layout, part_patients: int = PART_PATIENTS) -> DuckDBEngine:
+        """An engine reading an export of the store (:mod:`fivesafes.store.layout`): views
+        over its Parquet files in a fresh in-memory database, so DuckDB and Spark can be
+        run on the very same files."""
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA analysis")
+        for name in TABLES:
+            files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in layout.files(name))
+            con.execute(f'CREATE VIEW analysis."{name}" AS SELECT * FROM read_parquet([{files}])')
+        return cls(con, "analysis", part_patients)
+
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         """A cursor of its own: the caller's connection may hold an unfinished result, and
@@ -269,13 +261,13 @@ class DuckDBEngine:
             ahead = 2 * workers
             pending: deque[Future[pa.Table]] = deque()
             before = self._cached()  # blocks already cached stay, unless we must empty it
-            for sql, patients in runs:
+            for text, patients in runs:
                 if self._cached() > before + CACHE_BYTES:
                     while pending:  # the cache is emptied while no query runs
                         yield pending.popleft().result()
                     self._drop_cache()
                     before = self._cached()
-                pending.append(pool.submit(self._run, sql, excluded, patients))
+                pending.append(pool.submit(self._run, text, excluded, patients))
                 if len(pending) == ahead:
                     yield pending.popleft().result()
             while pending:
@@ -309,7 +301,7 @@ class DuckDBEngine:
         ``memory_limit`` to a few MiB makes it evict them, and the limit is put back at
         once. The blocks of the parts done are of little use to the next (each part
         reads its own row groups)."""
-        limit = _bytes(self._setting("memory_limit"))
+        limit = size_bytes(self._setting("memory_limit"))
         with self._cursor() as con:
             # If something else holds the memory (another connection's query), it stays.
             with suppress(duckdb.Error):
@@ -415,14 +407,25 @@ def spark_session(app_name: str = "fivesafes") -> Any:
 
 
 class SparkEngine:
-    """Runs definitions on a SparkSession whose temporary views hold the analysis tables
-    (register them with :meth:`register`)."""
+    """Runs definitions on a SparkSession: over temporary views of Arrow tables
+    (:meth:`register`), or over the store's Parquet export (:meth:`read_layout`).
+
+    Over an export of several patient ranges it runs like DuckDB, in parts: one query a
+    range, reading only that range's files, several at once (as many as the cluster has
+    cores), the results concatenated in range order and measures' counts summed. Each part
+    is small enough for one task a stage (``spark.sql.shuffle.partitions`` is 1), so no
+    task waits on a shuffle across the whole population, and a cluster with more workers
+    runs more parts at once. ``parts=False`` runs each definition as one query over every
+    file instead (shuffle partitions then one a part), for comparison.
+    """
 
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, spark: Any) -> None:
+    def __init__(self, spark: Any, parts: bool = True) -> None:
         self.spark = spark
+        self.parts = parts
+        self._ranges = 0
 
     def register(self, tables: dict[str, pa.Table], others_empty: bool = True) -> None:
         """Make Arrow tables (laid out as the model says) the views queries read; tables
@@ -433,19 +436,92 @@ class SparkEngine:
             data = arrow_schema(name).empty_table() if data is None else data
             frame = self.spark.createDataFrame(data, schema=spark_schema(name))
             frame.createOrReplaceTempView(name)
+        self._ranges = 0
 
-    def _run(self, sql: exp.Select, exclude: Iterable[int]) -> pa.Table:
+    def read_layout(self, layout: Layout) -> None:
+        """Make an export of the store (:mod:`fivesafes.store.layout`) what queries read:
+        Spark reads the very Parquet files, with the model's schema, no conversion -- all of
+        each table as view ``<table>``, and each range's files as view ``<table>__p<k>``."""
+        for name in TABLES:
+            files = layout.files(name)
+            self._view(name, files)
+            keyed = "patient_id" in TABLES[name].column_names
+            for index in range(len(layout.ranges)):
+                self._view(_part_view(name, index), [files[index if keyed else 0]])
+        self._ranges = len(layout.ranges)
+        # Spark's default of 200 shuffle partitions turns each grouped pass over a small
+        # machine's data into 200 tiny tasks: a part needs one; a whole query one a part.
+        in_parts = self.parts and self._ranges > 1
+        partitions = 1 if in_parts else max(self._cores(), self._ranges)
+        self.spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+
+    def _view(self, name: str, files: list[Path]) -> None:
+        frame = self.spark.read.schema(spark_schema(_table_of(name))).parquet(*map(str, files))
+        frame.createOrReplaceTempView(name)
+
+    def _cores(self) -> int:
+        return int(self.spark.sparkContext.defaultParallelism)
+
+    def _in_parts(
+        self, build: Callable[[TableRef | None], list[exp.Select]], exclude: list[int]
+    ) -> Iterator[pa.Table]:
+        """The results of ``build``'s queries, over everything or range by range (several
+        ranges at once, results in range order; see the class docstring)."""
         ids = sorted(set(exclude))
         self.spark.createDataFrame(
             [(i,) for i in ids], schema="patient_id BIGINT"
         ).createOrReplaceTempView(EXCLUDED)
+        if not self.parts or self._ranges <= 1:
+            for sql in build(None):
+                yield self._sql(sql)
+            return
+        runs = [sql for index in range(self._ranges) for sql in build(_part_tables(index))]
+        workers = self._cores()
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque[Future[pa.Table]] = deque()
+            for sql in runs:  # queued two a core ahead, as DuckDB's parts are
+                pending.append(pool.submit(self._sql, sql))
+                if len(pending) == 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _sql(self, sql: exp.Select) -> pa.Table:
         return self.spark.sql(sql.sql(self.dialect)).toArrow()
 
     def dataset(self, query: DatasetQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        return self._run(dataset_sql(query, None, bool(exclude), self.dialect), exclude)
+
+        def build(tables: TableRef | None) -> list[exp.Select]:
+            return [dataset_sql(query, None, bool(exclude), self.dialect, tables=tables)]
+
+        return pa.concat_tables(self._in_parts(build, exclude))
 
     def measures(self, query: MeasureQuery, exclude: Iterable[int] = ()) -> pa.Table:
         exclude = list(exclude)
-        sqls = measures_sql(query, None, bool(exclude), self.dialect)
-        return measures_table(query, [self._run(sql, exclude) for sql in sqls])
+
+        def build(tables: TableRef | None) -> list[exp.Select]:
+            return measures_sql(query, None, bool(exclude), self.dialect, tables=tables)
+
+        return measures_table(query, list(self._in_parts(build, exclude)))
+
+
+PART_VIEW = "__p"
+
+
+def _part_view(table: str, index: int) -> str:
+    """The view of one patient range's rows of ``table``."""
+    return f"{table}{PART_VIEW}{index}"
+
+
+def _part_tables(index: int) -> TableRef:
+    """Where a part's query reads each table: that range's view of it."""
+
+    def table(name: str) -> exp.Expr:
+        return exp.table_(_part_view(name, index), quoted=True)
+
+    return table
+
+
+def _table_of(view: str) -> str:
+    return view.partition(PART_VIEW)[0]

@@ -7,28 +7,18 @@ the loader inserts the parts in file order, so "the first version in a load
 wins" means the same thing however many workers ran. Small loads run in the
 calling process, where starting workers would cost more than it saves.
 
-Workers end with the load, however it ends. A pool's workers wait on a queue
-whose writing end they hold themselves, so a load killed with SIGKILL would
-leave them (and the forkserver and resource tracker their pipes keep alive)
-waiting for ever. So each worker watches the process that started the pool
-(:func:`_end_with`) and exits the moment it is gone.
+The workers (:mod:`fivesafes.workers`) end with the load, however it ends, and
+hold at most a few parts each in flight, so a load's memory is that of a few parts
+however large its files.
 """
 
 from __future__ import annotations
 
 import os
-import select
-import sys
-import tempfile
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +30,7 @@ from fivesafes.ingest.readers import line_ranges
 from fivesafes.store.database import identifiable_columns
 from fivesafes.store.pseudonym import Pseudonymiser
 from fivesafes.store.staging import ARROW_TYPES
+from fivesafes.workers import ordered_map
 
 PART_BYTES = 4 << 20
 PARALLEL_FROM_BYTES = 8 << 20
@@ -47,10 +38,6 @@ SEQ_SHIFT = 32
 """seq = part index << 32 | record number in the part: file order across parts."""
 
 STAGE_EXTRA = (("seq", "BIGINT"),)
-FORKSERVER_TMPDIR_ROOM = 70
-"""A forkserver listens on a Unix socket about 32 bytes deeper than the temporary directory, and
-a socket's path holds at most 107 bytes; under a more deeply nested TMPDIR, workers are spawned
-instead (slower to start, with no socket)."""
 
 
 def stage_columns(resource_type: str) -> tuple[tuple[str, str], ...]:
@@ -157,61 +144,6 @@ def _check_part_star(args: tuple[Part, date, bytes, bool]) -> PartResult:
     return check_part(*args)
 
 
-def _end_with(pid: int) -> None:
-    """Pool initializer: exit this worker as soon as process ``pid`` (the load) ends.
-
-    A pidfd becomes readable when its process exits, whatever killed it, and names that very
-    process (no confusion with a later one given the same number); where there are no pidfds
-    (not Linux), the watcher asks every second whether the process is still there.
-    """
-    try:
-        handle = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
-    except ProcessLookupError:
-        os._exit(1)
-
-    def watch() -> None:
-        if handle is not None:
-            select.select([handle], [], [])
-        else:
-            while _alive(pid):
-                time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="fivesafes-end-with-load", daemon=True).start()
-
-
-@contextmanager
-def _main_not_inherited() -> Iterator[None]:
-    """Start workers that do not re-run the command's main script.
-
-    multiprocessing makes every new worker import the ``__main__`` of the process that starts
-    it -- for ``fivesafes load`` the console script, so the whole command line -- before the
-    initializer runs: seconds of work per worker during which a killed load goes unwatched
-    (and memory for nothing: what workers run lives in this module). With the main module's
-    file and spec hidden while the workers are started, they import only what they use.
-    """
-    main = sys.modules["__main__"]
-    saved = dict(vars(main))
-    main.__spec__ = None  # multiprocessing reads it, so it must exist
-    vars(main).pop("__file__", None)
-    try:
-        yield
-    finally:
-        for name in ("__file__", "__spec__"):
-            if name in saved:
-                setattr(main, name, saved[name])
-            else:
-                vars(main).pop(name, None)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def check_parts(
     files: list[Path], today: date, key: bytes, collect: bool, workers: int | None = None
 ) -> Iterator[PartResult]:
@@ -224,21 +156,6 @@ def check_parts(
     for part in parts:
         last[part.path] = part.index
     jobs = [(part, today, key, collect) for part in parts]
-    if workers <= 1:
-        results: Iterator[PartResult] = map(_check_part_star, jobs)
-        for result in results:
-            result.last_part_of_file = last[Path(result.path)] == result.index
-            yield result
-        return
-    forkserver = len(tempfile.gettempdir()) <= FORKSERVER_TMPDIR_ROOM
-    context = get_context("forkserver" if forkserver else "spawn")
-    if forkserver:
-        context.set_forkserver_preload([__name__])  # workers start with the checkers imported
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
-    ) as pool:
-        with _main_not_inherited():  # the workers start here, as the jobs are submitted
-            results = pool.map(_check_part_star, jobs)
-        for result in results:
-            result.last_part_of_file = last[Path(result.path)] == result.index
-            yield result
+    for result in ordered_map(_check_part_star, jobs, workers, __name__):
+        result.last_part_of_file = last[Path(result.path)] == result.index
+        yield result

@@ -193,7 +193,9 @@ class Store:
     @classmethod
     def in_memory(cls, key: bytes) -> Store:
         """A throwaway store: ``validate`` runs the load's checks here and keeps nothing."""
-        return cls(duckdb.connect(":memory:"), key, None)
+        store = cls(duckdb.connect(":memory:"), key, None)
+        store._spill_to_temp()  # what exceeds the budget goes to disk here too
+        return store
 
     def close(self) -> None:
         self.con.close()

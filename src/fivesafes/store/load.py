@@ -5,7 +5,8 @@ checks that need the whole picture (duplicates, references, dates against the
 patient's birth and death) in SQL over the staging tables and the store,
 quarantines what fails with its reason, merges the rest into the identifiable
 layer (new, updated or unchanged by content hash; superseded versions kept in
-history) and rebuilds the analysis layer -- all inside one DuckDB transaction.
+history) and updates the analysis rows of the patients it touched -- all inside one DuckDB
+transaction, held to a memory budget (:mod:`fivesafes.store.budget`).
 If anything goes wrong, or the process is killed, the store is as it was.
 
 The load's row in ``meta.loads`` is written in that same transaction, just before COMMIT, so
@@ -32,7 +33,14 @@ from fivesafes.ingest.sources import discover
 from fivesafes.ingest.tabular import CSV_TABLES
 from fivesafes.model import TABLES
 from fivesafes.model.schema import DUCKDB_TYPES
-from fivesafes.store.analysis import rebuild_analysis_layer
+from fivesafes.store.analysis import (
+    AREAS,
+    note_changed_areas,
+    note_changes,
+    start_tracking,
+    update_analysis_layer,
+)
+from fivesafes.store.budget import load_memory, memory_budget
 from fivesafes.store.chunks import check_parts, stage_columns
 from fivesafes.store.crosschecks import run_crosschecks
 from fivesafes.store.database import QUARANTINE_COLUMNS, Store, identifiable_columns
@@ -120,7 +128,6 @@ def load(
     before_commit: Callable[[LoadReport], None] | None = None,
     load_id: str | None = None,
     digest: str | None = None,
-    rebuild_analysis: bool = True,
 ) -> LoadReport:
     """Check and load ``paths`` into ``store`` in one transaction.
 
@@ -131,33 +138,31 @@ def load(
     ``before_commit`` sees the finished report just before COMMIT (the ledger's intent
     entry is written there); if it raises, the load is rolled back, so no load goes unlogged.
     ``load_id`` names the load (a fresh random one by default); ``digest`` is kept with it.
-    ``rebuild_analysis=False`` leaves the analysis layer to the next load's rebuild: the API's
-    small self-service writes are checked and merged exactly like a load, without rebuilding
-    every analysis table for one changed record.
+    The analysis layer is updated for the patients the load touched only, so the API's small
+    self-service writes go through here too at a cost of their size, not the store's.
     """
     files = discover(paths)
     report = LoadReport(load_id or uuid.uuid4().hex[:16], [str(f) for f in files], digest=digest)
     today = today or date.today()
     con = store.con
     started = _utc_now()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        staged = _stage_and_check(
-            store, files, report, today, progress, verdicts, workers, rebuild_analysis
-        )
-        if verdicts:
-            report.verdicts = _verdicts(con, staged)
-        if commit:
-            if before_commit is not None:
-                before_commit(report)
-            _record_load(con, report, started)
-            con.execute("COMMIT")
-            report.committed = True
-        else:
+    with memory_budget(con, load_memory()):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            staged = _stage_and_check(store, files, report, today, progress, verdicts, workers)
+            if verdicts:
+                report.verdicts = _verdicts(con, staged)
+            if commit:
+                if before_commit is not None:
+                    before_commit(report)
+                _record_load(con, report, started)
+                con.execute("COMMIT")
+                report.committed = True
+            else:
+                con.execute("ROLLBACK")
+        except BaseException:
             con.execute("ROLLBACK")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            raise
     return report
 
 
@@ -169,9 +174,9 @@ def _stage_and_check(
     progress: ProgressCallback | None,
     collect: bool,
     workers: int | None,
-    rebuild_analysis: bool = True,
 ) -> list[Verdict]:
-    """Stage, check, merge and rebuild; returns the staged records' verdicts when ``collect``."""
+    """Stage, check, merge and update the analysis layer; returns the staged records'
+    verdicts when ``collect``."""
     con = store.con
     staged: list[Verdict] = []
     quarantine = StagingBuffer(con, "stage_quarantine", QUARANTINE_COLUMNS)
@@ -238,10 +243,10 @@ def _stage_and_check(
         buffer.flush()
 
     run_crosschecks(con, report)
+    start_tracking(con)
     _merge_fhir(con, report)
     _merge_tables(con, report)
-    if rebuild_analysis:
-        rebuild_analysis_layer(con)
+    update_analysis_layer(con)
     con.execute("INSERT INTO meta.quarantine SELECT * FROM stage_quarantine")
     return staged
 
@@ -289,14 +294,21 @@ def _merge_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
             f"DELETE FROM {stage} s USING {target} t "
             "WHERE s.id = t.id AND s.content_hash = t.content_hash",
         )
+        note_changes(con, rtype, stage)
+        # The stored versions being replaced, found by id alone first: selecting them by
+        # id straight away would read (and decompress) every stored resource to keep a few.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE replaced AS "
+            f"SELECT rowid AS r FROM {target} WHERE id IN (SELECT id FROM {stage})"
+        )
         provenance = "id, content_hash, resource, source_file, source_line, source_entry"
         updated = _count(
             con,
             f"INSERT INTO identifiable.history SELECT '{rtype}', {provenance}, load_id, "
-            f"loaded_at, ? FROM {target} WHERE id IN (SELECT id FROM {stage})",
+            f"loaded_at, ? FROM {target} WHERE rowid IN (SELECT r FROM replaced)",
             [report.load_id],
         )
-        con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {stage})")
+        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT r FROM replaced)")
         columns = ", ".join(f'"{n}"' for n, _ in identifiable_columns(rtype))
         inserted = _count(
             con,
@@ -320,6 +332,8 @@ def _merge_tables(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
             f"SELECT count(*) FROM (SELECT {cols} FROM {stage} INTERSECT ALL "
             f"SELECT {cols} FROM analysis.{name})",
         )
+        if name == AREAS:
+            note_changed_areas(con, stage)
         replaced = _count(
             con, f"DELETE FROM analysis.{name} WHERE ({key}) IN (SELECT ({key}) FROM {stage})"
         )

@@ -16,7 +16,7 @@ here decides who may see what.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -110,6 +110,12 @@ def _history_counts(
     """How many earlier versions each of ``ids`` has."""
     if not ids:
         return {}
+    if len(ids) == 1:  # one id: an index lookup (a list is a scan of the history)
+        row = cur.execute(
+            "SELECT count(*) FROM identifiable.history WHERE id = ? AND resource_type = ?",
+            [ids[0], rtype],
+        ).fetchone()
+        return {ids[0]: int(row[0])} if row and row[0] else {}
     rows = cur.execute(
         "SELECT id, count(*) FROM identifiable.history WHERE resource_type = ? "
         "AND id IN (SELECT unnest(?::VARCHAR[])) GROUP BY id",
@@ -118,13 +124,30 @@ def _history_counts(
     return {str(i): int(n) for i, n in rows}
 
 
-def read(cur: duckdb.DuckDBPyConnection, rtype: str, rid: str) -> Stored | None:
-    """The current version (None if the resource never existed; a tombstone if deleted)."""
+def history_types(cur: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The resource types with any earlier version in history (for a reader that keeps it for
+    a version of the store, so a type with none costs no lookup)."""
+    rows = cur.execute("SELECT DISTINCT resource_type FROM identifiable.history").fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
+def read(
+    cur: duckdb.DuckDBPyConnection,
+    rtype: str,
+    rid: str,
+    with_history: Container[str] | None = None,
+) -> Stored | None:
+    """The current version (None if the resource never existed; a tombstone if deleted).
+    ``with_history``, if given, is :func:`history_types` of this version of the store."""
     row = cur.execute(
         f"SELECT resource, loaded_at FROM {_table(rtype)} WHERE id = ?", [rid]
     ).fetchone()
     if row is not None:
-        earlier = _history_counts(cur, rtype, [rid]).get(rid, 0)
+        earlier = (
+            0
+            if with_history is not None and rtype not in with_history
+            else _history_counts(cur, rtype, [rid]).get(rid, 0)
+        )
         return Stored(rtype, rid, earlier + 1, row[1], _parse(row[0]))
     found = versions(cur, rtype, rid)
     return found[-1] if found else None
@@ -159,6 +182,21 @@ RELATED_SQL = f"""
     UNION SELECT patient_ref FROM identifiable."Encounter" WHERE provider_ref IN ({_AT_ODS})
 """
 """The patients with a registration or an encounter at the organisation with ODS code $ods."""
+
+
+def relationships(cur: duckdb.DuckDBPyConnection, ods_code: str) -> dict[str, str]:
+    """Every patient related to the organisation with ``ods_code``, and how (``registered``
+    before ``encounter``): what :func:`related` answers for one patient, for all at once."""
+    rows = cur.execute(
+        f"""SELECT patient_ref, max(how) FROM (
+              SELECT patient_ref, 'registered' AS how FROM identifiable."EpisodeOfCare"
+              WHERE organisation_ref IN ({_AT_ODS})
+              UNION ALL SELECT patient_ref, 'encounter' FROM identifiable."Encounter"
+              WHERE provider_ref IN ({_AT_ODS})
+            ) WHERE patient_ref IS NOT NULL GROUP BY patient_ref""",
+        {"ods": ods_code},
+    ).fetchall()
+    return {str(p): str(how) for p, how in rows}  # max: 'registered' sorts after 'encounter'
 
 
 def related(cur: duckdb.DuckDBPyConnection, patient_id: str, ods_code: str) -> str | None:
@@ -406,9 +444,13 @@ def _bind(sql: str, args: list[Any], within: Within | None) -> tuple[str, list[A
 
 
 def search(
-    cur: duckdb.DuckDBPyConnection, query: Query, within: Within | None = None
+    cur: duckdb.DuckDBPyConnection,
+    query: Query,
+    within: Within | None = None,
+    with_history: Container[str] | None = None,
 ) -> tuple[int, list[Stored]]:
-    """The total number of matches and the page of them asked for."""
+    """The total number of matches and the page of them asked for (``with_history`` as for
+    :func:`read`)."""
     table = _table(query.rtype)
     where, args = _where(query, within)
     sql_total, bound = _bind(f"SELECT count(*) FROM {table} x{where}", args, within)
@@ -426,12 +468,18 @@ def search(
     ids = [str(r[0]) for r in cur.execute(sql_page, bound).fetchall()]
     if not ids:
         return total, []
+    # The ids as a list of values, not a list to unnest: DuckDB pushes the former into the
+    # scan and reads only the row groups holding them (at 100,000 patients, 0.13 s for a page
+    # of 100 Observations, against 0.86 s joined to an unnested list).
+    marks = ", ".join("?" * len(ids))
     rows = cur.execute(
-        f"SELECT x.id, x.resource, x.loaded_at FROM {table} x "
-        "WHERE x.id IN (SELECT unnest(?::VARCHAR[]))",
-        [ids],
+        f"SELECT x.id, x.resource, x.loaded_at FROM {table} x WHERE x.id IN ({marks})", ids
     ).fetchall()
-    earlier = _history_counts(cur, query.rtype, ids)
+    earlier = (
+        {}
+        if with_history is not None and query.rtype not in with_history
+        else _history_counts(cur, query.rtype, ids)
+    )
     by_id = {str(rid): (text, when) for rid, text, when in rows}
     return total, [
         Stored(query.rtype, rid, earlier.get(rid, 0) + 1, by_id[rid][1], _parse(by_id[rid][0]))

@@ -4,9 +4,9 @@ A person changing their address, sharing a night's sleep or an organisation upda
 opening hours is a change to the one store, so it goes through the very same :func:`load`: the
 same record checks, the same checks against the store (references, duplicates, dates against
 birth and death), the same merge that keeps the old version in history, the same quarantine for
-what fails, in one transaction, in a new version of the store file (:mod:`.versions`). Only the
-analysis layer waits for the next full load to rebuild it, since rebuilding every analysis
-table for one changed record would cost seconds per change.
+what fails, in one transaction, in a new version of the store file (:mod:`.versions`), and the
+same update of the analysis rows of the patients it touched -- a change's cost is its own size,
+not the store's, so the analysis layer never lags behind the identifiable one.
 
 Each change is kept as the NDJSON file it was loaded from, under ``submissions/`` in the data
 directory (owner-only), so its provenance is a file like any load's.
@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from fivesafes.store.analysis import note_changes, start_tracking, update_analysis_layer
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import LoadReport, load
@@ -55,7 +56,7 @@ def write_resources(
     what was quarantined, by rule. ``before_commit`` sees the report and the store just
     before COMMIT (to refuse the change, or to log it); raising there stores nothing."""
     path = _submission(data_dir, resources, label)
-    with writing(data_dir) as store:
+    with writing(data_dir, bulk=False) as store:
 
         def check(report: LoadReport) -> None:
             if before_commit is not None:
@@ -68,7 +69,6 @@ def write_resources(
             workers=1,
             verdicts=True,
             before_commit=check,
-            rebuild_analysis=False,
         )
 
 
@@ -78,16 +78,24 @@ def delete_resources(
     *,
     before_commit: Callable[[Store], None] | None = None,
 ) -> str:
-    """Delete resources (type, id): each current version moves to history, and a tombstone
-    says when it went; returns the change's id."""
+    """Delete resources (type, id): each current version moves to history, a tombstone says
+    when it went, and the analysis rows that read it are remade without it, in the same
+    transaction; returns the change's id."""
     change_id = "del-" + uuid.uuid4().hex[:12]
-    with writing(data_dir) as store:
+    with writing(data_dir, bulk=False) as store:
         con = store.con
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(DELETED_DDL)
+            start_tracking(con)
             provenance = "id, content_hash, resource, source_file, source_line, source_entry"
             for rtype, rid in targets:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE stage_deleted AS "
+                    f'SELECT * FROM identifiable."{rtype}" WHERE id = ?',
+                    [rid],
+                )
+                note_changes(con, rtype, "stage_deleted")
                 con.execute(
                     f"INSERT INTO identifiable.history SELECT ?, {provenance}, load_id, "
                     f'loaded_at, ? FROM identifiable."{rtype}" WHERE id = ?',
@@ -98,6 +106,7 @@ def delete_resources(
                     "INSERT INTO meta.deleted VALUES (?, ?, ?, now()::TIMESTAMP)",
                     [rtype, rid, change_id],
                 )
+            update_analysis_layer(con)
             if before_commit is not None:
                 before_commit(store)
             con.execute("COMMIT")

@@ -87,12 +87,14 @@ def _spoil_code(rng: np.random.Generator, resource: Resource, code: Code) -> Non
 
 
 class FaultInjector:
-    """Spoils records chunk by chunk; ``population`` sizes ids that can never exist."""
+    """Spoils the records of one chunk; ``population`` and ``chunk`` make ids that can never
+    exist (``pat-<population + 1>-<chunk>-<n>``)."""
 
-    def __init__(self, rng: np.random.Generator, rate: float, population: int) -> None:
+    def __init__(self, rng: np.random.Generator, rate: float, population: int, chunk: int) -> None:
         self.rng = rng
         self.rate = rate
         self.population = population
+        self.chunk = chunk
         self._missing = 0
 
     def inject(self, cohort: Cohort, batches: dict[str, Batch], first_chunk: bool) -> list[Fault]:
@@ -207,4 +209,5 @@ class FaultInjector:
             _spoil_code(rng, resource, code)
         elif kind == "broken_reference":
             self._missing += 1
-            _set_subject(resource, {"reference": f"Patient/pat-{self.population + self._missing}"})
+            missing = f"Patient/pat-{self.population + 1}-{self.chunk + 1}-{self._missing}"
+            _set_subject(resource, {"reference": missing})

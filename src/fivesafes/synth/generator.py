@@ -1,16 +1,21 @@
 """``generate``: a whole synthetic population, written as FHIR R4 NDJSON and CSV.
 
-People are generated in chunks of CHUNK so memory stays flat however many are asked
-for; each chunk has its own random stream spawned from the seed, so the output is a
-pure function of (patients, seed, faults): the same arguments give the same bytes.
+People are generated in chunks of CHUNK, each a pure function of (seed, population size,
+chunk number): its random streams, record ids (``obs-<chunk>-<n>``), NHS numbers and faults
+are its own, never carried over from the chunk before. So chunks can be made on every core
+at once and written in order, and the output is the same bytes whatever the number of
+workers. Memory stays flat however many people are asked for: the parent holds the few
+chunks in flight (:func:`fivesafes.workers.ordered_map`) and every NHS number is derived
+from the patient's position, never from a list of the whole population.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,7 @@ from fivesafes.synth.geography import Geography, build_geography
 from fivesafes.synth.hospital import hospital_batches
 from fivesafes.synth.immunisation import immunisation_batch
 from fivesafes.synth.organisations import area_rows, gp_service_id, organisation_batches
-from fivesafes.synth.output import FHIR_FILES, NdjsonFiles, write_csv
+from fivesafes.synth.output import FHIR_FILES, NdjsonFiles, ndjson_lines, write_csv
 from fivesafes.synth.patients import death_batch, patient_batch, registration_batch
 from fivesafes.synth.people import Cohort, make_cohort
 from fivesafes.synth.primary_care import (
@@ -36,6 +41,7 @@ from fivesafes.synth.primary_care import (
 from fivesafes.synth.records import Batch, Ids, Reference, references
 from fivesafes.synth.wearables import wearable_batch
 from fivesafes.synth.workforce import workforce_rows
+from fivesafes.workers import ordered_map
 
 CHUNK = 5_000
 MIN_PATIENTS_FOR_FAULTS = 10
@@ -70,26 +76,68 @@ class SynthSummary:
         return sum(f.records for f in self.files)
 
 
+NHS_BLOCK = 909_090
+"""People per three-digit prefix of NHS numbers: every prefix from 900 to 999 has at least
+this many Modulus-11-valid numbers."""
+NHS_PREFIXES = 100
+"""999 first (the test range NHS England sets aside), then 998, 997 ... 900: numbers starting
+with 9 are never issued to patients (England issues 300-799 million), so a population too
+large for 999 alone stays made up."""
+PARALLEL_FROM = 4 * CHUNK
+"""Below this many people one process makes them all: starting workers would cost more."""
+_STREAMS = ("geography", "nhs", "workforce", "faults", "chunks")
+
+
+def _stream(seed: int, name: str, *key: int) -> np.random.Generator:
+    """The random stream ``name`` (for chunk or block ``key``) of a seed: the very stream
+    ``SeedSequence(seed).spawn(...)`` would hand out there, made without spawning the others."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(_STREAMS.index(name), *key))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
 @cache
-def _valid_test_numbers() -> np.ndarray:
-    """Every Modulus-11-valid NHS number in the 999 test range, ascending."""
-    bodies = NHS_TEST_PREFIX * 1_000_000 + np.arange(1_000_000, dtype=np.int64)
+def _valid_numbers(prefix: int) -> np.ndarray:
+    """Every Modulus-11-valid NHS number starting with the three digits ``prefix``, ascending."""
+    bodies = prefix * 1_000_000 + np.arange(1_000_000, dtype=np.int64)
     weights = np.arange(10, 1, -1)
     digits = bodies[:, None] // 10 ** np.arange(8, -1, -1) % 10
     check = 11 - (digits @ weights) % 11
     check = np.where(check == 11, 0, check)
     ok = check != 10
-    return bodies[ok] * 10 + check[ok]
+    numbers: np.ndarray = bodies[ok] * 10 + check[ok]
+    return numbers
+
+
+def _valid_test_numbers() -> np.ndarray:
+    """Every Modulus-11-valid NHS number in the 999 test range, ascending."""
+    return _valid_numbers(NHS_TEST_PREFIX)
 
 
 def max_patients() -> int:
-    """How many people fit in the NHS number test range (each needs a unique valid number)."""
-    return len(_valid_test_numbers())
+    """How many people get NHS numbers that are never issued (each needs a unique one)."""
+    return NHS_BLOCK * NHS_PREFIXES
 
 
-def _nhs_numbers(rng: np.random.Generator, n: int) -> list[str]:
-    valid = _valid_test_numbers()
-    return [str(x) for x in valid[rng.choice(len(valid), size=n, replace=False)].tolist()]
+@lru_cache(maxsize=2)
+def _block_numbers(seed: int, block: int) -> np.ndarray:
+    """The NHS numbers of people ``block * NHS_BLOCK`` onwards: a shuffle of prefix
+    ``999 - block``'s valid numbers, drawn from the seed (two blocks cached: a chunk spans
+    at most two)."""
+    valid = _valid_numbers(NHS_TEST_PREFIX - block)
+    return valid[_stream(seed, "nhs", block).permutation(len(valid))[:NHS_BLOCK]]
+
+
+def _nhs_numbers(seed: int, first: int, n: int) -> list[str]:
+    """NHS numbers of people ``first`` to ``first + n - 1``: unique, valid, never issued."""
+    numbers: list[str] = []
+    person, end = first, first + n
+    while person < end:
+        block, offset = divmod(person, NHS_BLOCK)
+        take = min(end - person, NHS_BLOCK - offset)
+        chosen = _block_numbers(seed, block)[offset : offset + take]
+        numbers.extend(str(x) for x in chosen.tolist())
+        person += take
+    return numbers
 
 
 def _reporter(progress: ProgressLike, total: int) -> Callable[[int], None]:
@@ -141,27 +189,75 @@ def _check(patients: int, faults: float) -> None:
         raise ValueError(f"injecting faults needs at least {MIN_PATIENTS_FOR_FAULTS} patients")
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One chunk to make: everything its output depends on."""
+
+    seed: int
+    patients: int
+    faults: float
+    chunk: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """One chunk's NDJSON lines by resource type, and its faults (index in its type's lines)."""
+
+    lines: dict[str, tuple[bytes, int]]
+    faults: tuple[Fault, ...]
+
+
+@lru_cache(maxsize=1)
+def _places(seed: int, patients: int) -> tuple[Geography, list[Reference]]:
+    """The population's geography and GP services: each worker makes them once, the same."""
+    geo = build_geography(_stream(seed, "geography"), patients)
+    return geo, references("HealthcareService", [gp_service_id(p) for p in geo.practices])
+
+
+def _make(job: _Job) -> _Made:
+    """Every record about one chunk's people, serialised (runs in a worker)."""
+    geo, gp_services = _places(job.seed, job.patients)
+    c = job.chunk
+    rng = _stream(job.seed, "chunks", c)
+    lo, hi = c * CHUNK, min(job.patients, (c + 1) * CHUNK)
+    cohort = make_cohort(rng, geo, lo, _nhs_numbers(job.seed, lo, hi - lo), ensure_death=c == 0)
+    batches = _chunk(rng, cohort, geo, gp_services, Ids(c))
+    spoiled: list[Fault] = []
+    if job.faults > 0:
+        injector = FaultInjector(_stream(job.seed, "faults", c), job.faults, job.patients, c)
+        spoiled = injector.inject(cohort, batches, c == 0)
+    lines = {}
+    for name in FHIR_FILES:
+        if name in batches:
+            cut = {
+                f.index: float(rng.uniform(0.2, 0.9))
+                for f in spoiled
+                if f.resource_type == name and f.kind == "malformed_json"
+            }
+            lines[name] = (ndjson_lines(batches[name], cut), len(batches[name]))
+    return _Made(lines, tuple(spoiled))
+
+
 def generate(
-    out: Path, patients: int, seed: int, faults: float = 0.0, progress: ProgressLike = None
+    out: Path,
+    patients: int,
+    seed: int,
+    faults: float = 0.0,
+    progress: ProgressLike = None,
+    workers: int | None = None,
 ) -> SynthSummary:
     """Write a synthetic population of ``patients`` people to ``out`` and say what was written.
 
     ``faults`` is the fraction of records to spoil (see faults.py); when it is above zero,
     ``_faults.json`` lists every spoiled record. ``progress`` may be a rich Progress (a task
     is added to it) or a callable taking (patients done, patients in total); without one
-    nothing is shown.
+    nothing is shown. ``workers`` processes make the chunks (default: every core for a large
+    population); the bytes written do not depend on it.
     """
     _check(patients, faults)
-    geo_seq, nhs_seq, work_seq, fault_seq, chunk_seq = np.random.SeedSequence(seed).spawn(5)
-    n_chunks = math.ceil(patients / CHUNK)
-    chunk_seqs = chunk_seq.spawn(n_chunks)
-    geo = build_geography(np.random.Generator(np.random.PCG64(geo_seq)), patients)
-    nhs = _nhs_numbers(np.random.Generator(np.random.PCG64(nhs_seq)), patients)
-    injector = (
-        FaultInjector(np.random.Generator(np.random.PCG64(fault_seq)), faults, patients)
-        if faults > 0
-        else None
-    )
+    if workers is None:
+        workers = (os.cpu_count() or 1) if patients >= PARALLEL_FROM else 1
+    geo, _ = _places(seed, patients)
     report = _reporter(progress, patients)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -169,29 +265,17 @@ def generate(
         WrittenFile("areas.csv", write_csv(out / "areas.csv", areas.column_names,
                     ([r[c] for c in areas.column_names] for r in area_rows(geo)))),
         WrittenFile("workforce.csv", write_csv(out / "workforce.csv", workforce.column_names,
-                    workforce_rows(np.random.Generator(np.random.PCG64(work_seq)), geo, patients))),
+                    workforce_rows(_stream(seed, "workforce"), geo, patients))),
     ]  # fmt: skip
-    gp_services = references("HealthcareService", [gp_service_id(p) for p in geo.practices])
     found: list[dict[str, object]] = []
-    ids = Ids()
+    jobs = (_Job(seed, patients, faults, c) for c in range(math.ceil(patients / CHUNK)))
     with NdjsonFiles(out) as files:
         for batch in organisation_batches(geo):
-            files.write(batch, {})
-        for c in range(n_chunks):
-            rng = np.random.Generator(np.random.PCG64(chunk_seqs[c]))
-            lo, hi = c * CHUNK, min(patients, (c + 1) * CHUNK)
-            cohort = make_cohort(rng, geo, lo, nhs[lo:hi], ensure_death=c == 0)
-            batches = _chunk(rng, cohort, geo, gp_services, ids)
-            spoiled: list[Fault] = injector.inject(cohort, batches, c == 0) if injector else []
+            files.write(batch.resource_type, ndjson_lines(batch, {}), len(batch))
+        for c, made in enumerate(ordered_map(_make, jobs, workers, __name__)):
             before = dict(files.lines)
-            for name in FHIR_FILES:
-                if name in batches:
-                    cut = {
-                        f.index: float(rng.uniform(0.2, 0.9))
-                        for f in spoiled
-                        if f.resource_type == name and f.kind == "malformed_json"
-                    }
-                    files.write(batches[name], cut)
+            for name, (data, count) in made.lines.items():
+                files.write(name, data, count)
             found.extend(
                 {
                     "kind": f.kind,
@@ -200,13 +284,13 @@ def generate(
                     "resource_type": f.resource_type,
                     "id": f.id,
                 }
-                for f in spoiled
+                for f in made.faults
             )
-            report(hi)
+            report(min(patients, (c + 1) * CHUNK))
         written.extend(WrittenFile(f"{name}.ndjson", files.lines[name]) for name in FHIR_FILES)
 
     faults_path = out / FAULTS_FILE
-    if injector is not None:
+    if faults > 0:
         faults_path.write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))
     elif faults_path.exists():
         faults_path.unlink()

@@ -56,17 +56,22 @@ class NdjsonFiles:
         for handle in self._handles.values():
             handle.close()
 
-    def write(self, batch: Batch, truncated: dict[int, float]) -> None:
-        """Append ``batch``; records whose index is in ``truncated`` are cut to that fraction
-        of their length (a proper prefix of a JSON object is never valid JSON)."""
-        dumps = orjson.dumps
-        lines = [dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in batch.resources]
-        for index, fraction in truncated.items():
-            text = lines[index]
-            cut = min(len(text) - 2, max(1, int(len(text) * fraction)))
-            lines[index] = text[:cut] + b"\n"
-        self._handles[batch.resource_type].write(b"".join(lines))
-        self.lines[batch.resource_type] += len(lines)
+    def write(self, resource_type: str, data: bytes, lines: int) -> None:
+        """Append ``lines`` NDJSON lines (``data``, from :func:`ndjson_lines`) to a type's file."""
+        self._handles[resource_type].write(data)
+        self.lines[resource_type] += lines
+
+
+def ndjson_lines(batch: Batch, truncated: dict[int, float]) -> bytes:
+    """``batch`` as NDJSON; records whose index is in ``truncated`` are cut to that fraction
+    of their length (a proper prefix of a JSON object is never valid JSON)."""
+    dumps = orjson.dumps
+    lines = [dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in batch.resources]
+    for index, fraction in truncated.items():
+        text = lines[index]
+        cut = min(len(text) - 2, max(1, int(len(text) * fraction)))
+        lines[index] = text[:cut] + b"\n"
+    return b"".join(lines)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:

@@ -101,12 +101,15 @@ class Batch:
 
 
 class Ids:
-    """Resource ids per prefix, numbered in write order across chunks (so they are stable)."""
+    """Resource ids per prefix for one chunk, ``<prefix>-<chunk>-<n>``: numbered in write
+    order within the chunk, so a chunk's ids never depend on how many records the chunks
+    before it made (chunks are made side by side)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk: int) -> None:
+        self._chunk = chunk + 1
         self._next: dict[str, int] = {}
 
     def take(self, prefix: str, n: int) -> list[str]:
         start = self._next.get(prefix, 1)
         self._next[prefix] = start + n
-        return [f"{prefix}-{i}" for i in range(start, start + n)]
+        return [f"{prefix}-{self._chunk}-{i}" for i in range(start, start + n)]
