@@ -109,6 +109,7 @@ def test_kill_minus_nine_during_an_incremental_load_leaves_store_unchanged(
     touched patients' rows remade); killed while checking, or with every analysis row it
     changes already written but not committed, it leaves the store exactly as it was."""
     data_dir = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data_dir.key_file)
     stored = basic_population(1_000)
     with Store.open(data_dir) as store:
         load(store, [write_ndjson(tmp_path / "all.ndjson", stored)], today=TODAY)
