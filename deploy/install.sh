@@ -69,11 +69,12 @@ if [[ ! -f "$pg/PG_VERSION" ]]; then
         chown "$db_user" "$pg"
         run_pg=(runuser -u "$db_user" --)
     fi
-    pwfile="$(mktemp)"
+    # beside the cluster, which its account reaches, not in $TMPDIR, which may be root's alone
+    pwfile="$(mktemp "$(dirname "$pg")/.initdb-password.XXXXXX")"
     printf '%s\n' "$password" > "$pwfile"
     if [[ $EUID -eq 0 ]]; then chown "$db_user" "$pwfile"; fi
-    "${run_pg[@]}" "$pg_bin/initdb" -D "$pg" -U fivesafes -A scram-sha-256 -E UTF8 \
-        --pwfile "$pwfile" >/dev/null
+    (cd / && "${run_pg[@]}" "$pg_bin/initdb" -D "$pg" -U fivesafes -A scram-sha-256 -E UTF8 \
+        --pwfile "$pwfile" >/dev/null)
     rm -f "$pwfile"
     cp "$tls/server.crt" "$pg/server.crt"; cp "$tls/server.key" "$pg/server.key"
     chmod 0600 "$pg/server.key"

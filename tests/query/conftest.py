@@ -54,7 +54,8 @@ def spark_session() -> Iterator[Any]:
     session.stop()
 
 
-RUN_SPARK = os.environ.get("FIVESAFES_SPARK_TESTS") == "1"
+from spark_switch import RUN_SPARK  # noqa: E402
+
 _SPARK_SKIP = pytest.mark.skipif(
     not RUN_SPARK, reason="Spark spec runs take ~8 s each: set FIVESAFES_SPARK_TESTS=1"
 )

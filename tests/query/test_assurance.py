@@ -12,12 +12,12 @@ from test_cli import STUDY
 from typer.testing import CliRunner
 
 import fivesafes.cli.assure  # noqa: F401  (registers the command)
-from conftest import RUN_SPARK
 from fivesafes.cli.common import app
 from fivesafes.query import model as m
 from fivesafes.query import operations
 from fivesafes.query.assurance import Difference, check, read_test_patients, runner
 from fivesafes.query.study import StudyError, load_test_patients
+from spark_switch import RUN_SPARK
 
 PATIENTS = """
 test_patients = {

@@ -58,8 +58,8 @@ def test_the_test_patients_example_runs_as_shown(tmp_path, request) -> None:
     from typer.testing import CliRunner
 
     import fivesafes.cli.assure  # noqa: F401  (registers the command)
-    from conftest import RUN_SPARK
     from fivesafes.cli.common import app
+    from spark_switch import RUN_SPARK
 
     text = DOC.read_text()
     study = text.split("```python\n", 1)[1].split("```")[0]

@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 
 from test_layout import _definition, store_dir  # noqa: F401
 
-from conftest import RUN_SPARK
 from fivesafes import Measures, years
 from fivesafes.query.dates import INTERVAL
 from fivesafes.query.engines import DuckDBEngine, SparkEngine
@@ -22,6 +21,7 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.layout import export_layout, read_layout
 from fivesafes.tables import clinical_events, patients
+from spark_switch import RUN_SPARK
 
 pytestmark = [
     pytest.mark.spark,

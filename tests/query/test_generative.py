@@ -29,12 +29,12 @@ from harness import ReloadableDuckDB, arrow_tables
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from sqlglot import exp
 
-from conftest import RUN_SPARK
 from fivesafes.query import model as m
 from fivesafes.query import operations
 from fivesafes.query.dataset import DatasetQuery, MeasureQuery
 from fivesafes.query.engines import SparkEngine
 from fivesafes.query.reference import ReferenceEngine, ValueOutOfRange
+from spark_switch import RUN_SPARK
 
 EXAMPLES = int(os.environ.get("FIVESAFES_GENERATIVE_EXAMPLES", "40"))
 SPARK_EXAMPLES = int(os.environ.get("FIVESAFES_GENERATIVE_SPARK_EXAMPLES", str(EXAMPLES // 5)))

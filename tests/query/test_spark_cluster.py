@@ -21,13 +21,13 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 
 from test_layout import _definition
 
-from conftest import RUN_SPARK
 from fivesafes.query.engines import DuckDBEngine
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.layout import export_layout
 from fivesafes.store.load import load
 from fivesafes.synth import generate
+from spark_switch import RUN_SPARK
 
 pytestmark = [
     pytest.mark.spark,

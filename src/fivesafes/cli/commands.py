@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typer.core import TyperCommand, TyperGroup
 
@@ -177,6 +179,31 @@ class LazyGroup(TyperGroup):
     a command's module the first time the command itself is asked for."""
 
     _listing = False
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line. Off a terminal a usage error ("No such command 'lod'. Did you
+        mean 'load'?") is click's plain lines: rich's panel would wrap the message at whatever
+        width it guesses, splitting a name or a suggestion across lines for a script to read."""
+        from typer.core import _main
+
+        return _main(
+            self,
+            args=args,
+            prog_name=prog_name,
+            complete_var=complete_var,
+            standalone_mode=standalone_mode,
+            windows_expand_args=windows_expand_args,
+            rich_markup_mode=self.rich_markup_mode if sys.stderr.isatty() else None,
+            **extra,
+        )
 
     def list_commands(self, ctx: Context) -> list[str]:
         unlisted = [name for name in self.commands if name not in COMMANDS]
