@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -41,7 +42,11 @@ from typing import Any
 import duckdb
 import httpx
 
-from fivesafes.governance import ControlPlane, NewAccount, Role, create_account, link_account
+from fivesafes.environment import Environment, accounts
+from fivesafes.environment.delivery import OUTBOX
+from fivesafes.environment.settings import Settings
+from fivesafes.environment.setup import initialise
+from fivesafes.governance import NewAccount, Role
 from fivesafes.store import resources
 from fivesafes.store.config import DataDir
 from fivesafes.store.resources import Query, Within
@@ -75,7 +80,19 @@ def account(person_id: str, role: Role) -> NewAccount:
         frozenset({role}),
         today + timedelta(days=30),
         today - timedelta(days=1),
+        contact=f"{person_id}@bench.example",
     )
+
+
+def enrolled(env: Environment, person_id: str) -> str:
+    """The person's own token, made with the enrolment code the outbox holds for them."""
+    sent = [
+        p.read_text() for p in sorted((env.data_dir.root / OUTBOX).glob("*.eml"))
+        if f"To: {person_id}@bench.example\n" in p.read_text()
+    ]  # fmt: skip
+    found = re.search(r"fivesafes user enrol (\S+)", sent[-1])
+    assert found is not None
+    return accounts.enrol(env, found.group(1)).token
 
 
 STORE_CODE = (
@@ -121,8 +138,9 @@ def build(work: Path, patients: int) -> Setup:
             str(root / "fhir"),
             env=env,
         )
-        with ControlPlane.open(data_dir) as cp:
-            custodian = create_account(cp, None, account("cara", Role.DATA_CUSTODIAN)).token
+        initialise(data_dir, Settings("Bench"), account("cara", Role.DATA_CUSTODIAN))
+        with Environment.open(data_dir) as opened:
+            custodian = enrolled(opened, "cara")
         started = time.perf_counter()
         run("load", str(root / "fhir"), "--token", custodian, env=env)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
@@ -132,9 +150,10 @@ def build(work: Path, patients: int) -> Setup:
                    JOIN identifiable."Organization" o ON o.id = e.organisation_ref
                    GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"""
             ).fetchone()[0]  # type: ignore[index]
-        with ControlPlane.open(data_dir) as cp:
-            clinician = create_account(cp, custodian, account("dana", Role.CLINICIAN)).token
-            link_account(cp, custodian, "dana", ods_code=ods)
+        with Environment.open(data_dir) as opened:
+            accounts.create(opened, custodian, account("dana", Role.CLINICIAN))
+            clinician = enrolled(opened, "dana")
+            accounts.link(opened, custodian, "dana", ods_code=ods)
         tokens.write_text(f"{custodian}\n{clinician}\n{ods}\n")
     custodian, clinician, ods = tokens.read_text().split()
     with duckdb.connect(str(data_dir.database), read_only=True) as con:
@@ -361,11 +380,13 @@ def write_tokens(setup: Setup) -> tuple[str, str, str]:
     saved = setup.data_dir.root.parent / "write-tokens"
     if not saved.exists():
         nhs = setup.patients[0][1]
-        with ControlPlane.open(setup.data_dir) as cp:
-            person = create_account(cp, setup.custodian, account("pia", Role.PATIENT)).token
-            link_account(cp, setup.custodian, "pia", nhs_number=nhs)
-            admin = create_account(cp, setup.custodian, account("oren", Role.ORG_ADMIN)).token
-            link_account(cp, setup.custodian, "oren", ods_code=setup.ods)
+        with Environment.open(setup.data_dir) as opened:
+            accounts.create(opened, setup.custodian, account("pia", Role.PATIENT))
+            person = enrolled(opened, "pia")
+            accounts.link(opened, setup.custodian, "pia", nhs_number=nhs)
+            accounts.create(opened, setup.custodian, account("oren", Role.ORG_ADMIN))
+            admin = enrolled(opened, "oren")
+            accounts.link(opened, setup.custodian, "oren", ods_code=setup.ods)
         saved.write_text(f"{person}\n{nhs}\n{admin}\n")
     person, nhs, admin = saved.read_text().split()
     return person, nhs, admin

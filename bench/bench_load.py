@@ -20,11 +20,14 @@ from pathlib import Path
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.synth import generate
 
 
 def ours(source: Path, root: Path, workers: int) -> tuple[float, int]:
     """Seconds to load ``source`` into a fresh store, and resources loaded."""
+    if not (root / "key").exists():
+        create_key(root / "key")
     with Store.open(DataDir(root / f"data-{workers}", root / "key")) as store:
         start = time.perf_counter()
         report = load(store, [source], workers=workers)

@@ -71,8 +71,11 @@ from datetime import date
 from pathlib import Path
 from fivesafes.store.config import DataDir
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.store.versions import writing
 root = Path(ARGS[1])
+if not (root / "key").exists():  # made once, as `fivesafes environment init` makes it
+    create_key(root / "key")
 started = time.perf_counter()
 with writing(DataDir(root, root / "key")) as store:  # as fivesafes load: a new version
     copied = time.perf_counter()

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fivesafes.store.config import DataDir  # noqa: E402
 from fivesafes.store.database import Store  # noqa: E402
+from fivesafes.store.pseudonym import create_key  # noqa: E402
 
 KEPT = frozenset({"FIVESAFES_SPARK_TESTS", "FIVESAFES_CGROUP"})
 
@@ -51,7 +52,10 @@ def _a_clean_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> DataDir:
-    return DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
+    """A data directory with its pseudonym key made, as an initialised environment has."""
+    made = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
+    create_key(made.key_file)
+    return made
 
 
 @pytest.fixture

@@ -69,3 +69,94 @@ def test_test_modules_have_unique_names() -> None:
     """pytest imports test modules by file name: two with one name break collection."""
     names = Counter(p.name for p in TESTS.rglob("test_*.py"))
     assert [n for n, c in names.items() if c > 1] == []
+
+
+USE_CASES: dict[str, frozenset[str]] = {
+    # the stage: the names in it that carry out a use case the environment layer owns
+    "fivesafes.governance": frozenset(
+        {
+            "authorise_job",
+            "authorise_project_member",
+            "excluded_patient_ids",
+            "wearable_consented_ids",
+            "record_opt_outs_applied",
+            "create_account",
+            "change_account",
+            "enrol",
+            "invite",
+            "issue_token",
+            "revoke_token",
+            "register_key",
+            "revoke_key",
+            "list_accounts",
+            "whoami",
+            "submit_project",
+            "revise_project",
+            "decide",
+            "list_projects",
+            "load_opt_outs",
+            "add_opt_out",
+            "set_wearable_consent",
+            "opt_out_report",
+            "link_account",
+            "register_client",
+        }
+    ),
+    "fivesafes.governance.access": frozenset({"link_account", "register_client"}),
+    "fivesafes.jobs": frozenset({"run_project", "RunOptions", "Backend"}),
+    "fivesafes.jobs.runner": frozenset({"run_project", "RunOptions", "Backend"}),
+    "fivesafes.jobs.snapshot": frozenset({"analysis_snapshot", "DataCut"}),
+    "fivesafes.jobs.submission": frozenset({"copy_study"}),
+    "fivesafes.jobs.extract": frozenset({"evaluate_definition"}),
+    "fivesafes.store.load": frozenset({"load"}),
+    "fivesafes.release": frozenset(
+        {
+            "request_release",
+            "draft_release",
+            "submit_release",
+            "review_release",
+            "publish_release",
+            "check_request_files",
+        }
+    ),
+}
+"""What a face may not import: a stage's functions that authorise, exclude, extract, load, run a
+job or move a release along. A face asks the environment layer for the use case instead, so a
+new face (the API, the portal) cannot get a rule wrong by leaving one out."""
+
+
+def _face_imports() -> list[tuple[str, str, str]]:
+    """(face module, imported module, name) for every ``from ... import name`` in the faces,
+    and (face module, module, "*") for every plain ``import module``."""
+    found = []
+    for face in FACES:
+        for file in (SRC / face).rglob("*.py"):
+            where = str(file.relative_to(SRC.parent))
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    found += [(where, node.module, a.name) for a in node.names]
+                elif isinstance(node, ast.Import):
+                    found += [(where, a.name, "*") for a in node.names]
+    return found
+
+
+def test_no_face_does_a_use_case_the_environment_owns() -> None:
+    wrong = [
+        f"{face}: {module}.{name}"
+        for face, module, name in _face_imports()
+        if name in USE_CASES.get(module, ()) or (name == "*" and module in USE_CASES)
+    ]
+    assert wrong == [], "faces must call fivesafes.environment for these: " + ", ".join(wrong)
+
+
+def test_the_rule_names_real_things() -> None:
+    """A name renamed in a stage must be renamed here, or the rule above would guard nothing."""
+    import importlib
+
+    missing = [
+        f"{module}.{name}"
+        for module, names in USE_CASES.items()
+        for name in names
+        if not hasattr(importlib.import_module(module), name)
+    ]
+    assert missing == []

@@ -1,42 +1,75 @@
 #!/usr/bin/env bash
-# The main job, end to end on synthetic data: `make demo` runs this.
-# synthetic population -> people -> validated load -> opt-outs -> an approved project ->
-# example study on dummy data -> the same study sandboxed against the store -> disclosure
-# checks -> blind two-person release -> a board dashboard from released outputs -> the
-# public ledger, verified.
+# The main job, end to end on synthetic data, every step a `fivesafes` command as each person
+# would type it: `make demo` runs this.
+# a new environment -> people, each enrolling with the code they were sent -> synthetic
+# population -> validated load -> opt-outs -> an approved project -> the example study on dummy
+# data -> the same study as a job inside the environment -> its outputs checked -> a blind
+# two-person release -> a board dashboard from released outputs -> a board pack of local needs,
+# evaluation, safety, capacity and workforce -> health and social care together -> the front
+# doors -> the public ledger, verified.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DEMO=${DEMO_DIR:-demo-output}
 PATIENTS=${DEMO_PATIENTS:-5000}
 export FIVESAFES_DATA_DIR="$DEMO/data"
+FS="$BIN/fivesafes"
 
 step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+
+# The outbox stands for e-mail in the demo: a person reads the code sent to them there.
+code_sent_to() {
+    local mail
+    mail=$(grep -l "^To: $1\$" "$FIVESAFES_DATA_DIR"/outbox/*.eml | sort | tail -n 1)
+    sed -n 's/^ *fivesafes user enrol \([^ ]*\)$/\1/p' "$mail"
+}
+# Each person redeems their own code for their own token, kept in a file only they read.
+enrol() {
+    "$FS" user enrol "$(code_sent_to "$1@demo.example")" > "$DEMO/$1.token"
+    chmod 600 "$DEMO/$1.token"
+}
+token_of() { cat "$DEMO/$1.token"; }
+latest_job() {  # the id of a project's latest job, as its analyst sees it
+    "$FS" job list --project-id "$1" --format json --token "$(token_of ana)" |
+        "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)[-1]["job_id"])'
+}
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 
-step "1. A synthetic population as FHIR R4, with a few deliberate data-quality faults"
-"$BIN/fivesafes" synth --patients "$PATIENTS" --seed 1 --faults 0.002 --out "$DEMO/source"
+step "1. A new environment: the operator makes it, with its pseudonym key and first custodian"
+"$FS" environment init --name "Demo environment" --custodian cara \
+    --custodian-name "Cara Custodian" --organisation "Demo environment" \
+    --contact cara@demo.example
+enrol cara
 
-step "2. Safe people: a custodian, an analyst and an approver, each verified, each with a token"
-"$BIN/fivesafes" user create cara --name "Cara Custodian" --organisation "Demo environment" \
-    --role data_custodian | tail -n 1 > "$DEMO/cara.token"
-CARA=$(cat "$DEMO/cara.token")
-"$BIN/fivesafes" user create ana --name "Ana Analyst" --organisation "Demo University" \
-    --role analyst --token "$CARA" | tail -n 1 > "$DEMO/ana.token"
-"$BIN/fivesafes" user create val --name "Val Approver" --organisation "Demo environment" \
-    --role approver --token "$CARA" | tail -n 1 > "$DEMO/val.token"
-ANA=$(cat "$DEMO/ana.token")
-VAL=$(cat "$DEMO/val.token")
-"$BIN/fivesafes" user keygen --out "$DEMO/val-signing.pem" --token "$VAL"
+step "2. Safe people: the custodian makes accounts; each person enrols with their own code"
+person() {  # id, public name, organisation, role
+    "$FS" user create "$1" --name "$2" --organisation "$3" --role "$4" \
+        --contact "$1@demo.example" --token "$(token_of cara)"
+    enrol "$1"
+}
+person ana "Ana Analyst" "Demo University" analyst
+person val "Val Approver" "Demo environment" approver
+person olu "Olu Output-Checker" "Demo environment" output_checker
+person oona "Oona Output-Checker" "Demo environment" output_checker
+for who in val olu oona; do  # each keeps their own decision-signing key
+    "$FS" user keygen --out "$DEMO/$who-signing.pem" --token "$(token_of "$who")"
+done
+echo "No one person may both analyse data and check outputs: the environment refuses it."
+"$FS" user change ana --role analyst --role output_checker --token "$(token_of cara)" \
+    || [ $? -eq 2 ]
 
-step "3. Validated load: every record checked at the door, rejects quarantined with reasons"
+step "3. A synthetic population as FHIR R4, with a few deliberate data-quality faults"
+"$FS" synth --patients "$PATIENTS" --seed 1 --faults 0.002 --out "$DEMO/source" \
+    --published-workforce "$DEMO/published/workforce_returns.csv"
+
+step "4. Validated load: every record checked at the door, rejects quarantined with reasons"
 # Exit 1 says some records were quarantined (here, the ones spoiled on purpose) and the rest loaded.
-"$BIN/fivesafes" load "$DEMO/source" --token "$CARA" || [ $? -eq 1 ]
-"$BIN/fivesafes" quarantine --limit 8 --token "$CARA"
-"$BIN/fivesafes" catalogue
+"$FS" load "$DEMO/source" --token "$(token_of cara)" || [ $? -eq 1 ]
+"$FS" quarantine --limit 8 --token "$(token_of cara)"
+"$FS" catalogue
 
-step "4. The public's choices: national data opt-outs for 100 people, honoured at every extraction"
+step "5. The public's choices: national data opt-outs for 100 people, honoured at every extraction"
 "$BIN/python" - "$DEMO/source/Patient.ndjson" "$DEMO/opt-outs.csv" <<'PY'
 import json, sys
 rows = []
@@ -51,161 +84,158 @@ with open(sys.argv[1]) as patients:
             break
 open(sys.argv[2], "w").write("nhs_number,kind\n" + "\n".join(rows) + "\n")
 PY
-"$BIN/fivesafes" opt-out load "$DEMO/opt-outs.csv" --token "$CARA"
+"$FS" opt-out load "$DEMO/opt-outs.csv" --token "$(token_of cara)"
 
-step "5. Safe projects: the analyst applies, the approver approves with a signed decision"
-"$BIN/fivesafes" project submit asthma-prevalence examples/asthma-prevalence/application.toml \
-    --token "$ANA"
-"$BIN/fivesafes" project approve asthma-prevalence --until "$(date -d '+1 year' +%F)" \
+step "6. Safe projects: the analyst applies, the approver approves with a signed decision"
+"$FS" project submit asthma-prevalence examples/asthma-prevalence/application.toml \
+    --token "$(token_of ana)"
+"$FS" project approve asthma-prevalence --until "$(date -d '+1 year' +%F)" \
     --reasons "Clear public benefit; aggregate outputs only" --key "$DEMO/val-signing.pem" \
-    --token "$VAL"
+    --token "$(token_of val)"
 
-step "6. The example study on dummy data, as an analyst runs it on a laptop"
+step "7. The example study on dummy data, as an analyst runs it on a laptop"
 cp -r examples/asthma-prevalence "$DEMO/study"
-"$BIN/fivesafes" run --project "$DEMO/study"
+"$FS" run --project "$DEMO/study"
 
-step "7. The same study inside the environment: sandboxed, against the store (safe settings)"
-"$BIN/fivesafes" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$ANA"
+step "8. The same study as a job inside the environment: sandboxed, on the project's cut of the store"
+"$FS" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$(token_of ana)"
+JOB=$(latest_job asthma-prevalence)
+"$FS" job log "$JOB" --token "$(token_of ana)"
+echo "The job's outputs stay in the environment ($FIVESAFES_DATA_DIR/jobs/$JOB, owner-only);"
+echo "the analyst's folder holds only the dummy run's: $(ls "$DEMO/study/output" | tr '\n' ' ')"
 
-step "8. Disclosure checks of the study's outputs against what the project has released"
-for table in "$DEMO"/study/output/*.csv; do
-    "$BIN/fivesafes" check-output "$table" --profile ons --project-id asthma-prevalence || true
-done
+step "9. Disclosure checks of the job's outputs against everything already released"
+ASTHMA=(output/asthma_by_age_sex.csv output/asthma_by_deprivation.csv output/asthma_by_age_sex.png)
+"$FS" release check "${ASTHMA[@]}" --project-id asthma-prevalence --job "$JOB" \
+    --token "$(token_of ana)"
 
-step "9. Release: two output checkers review blind, the environment signs and publishes"
-"$BIN/python" - "$DEMO/study" "$DEMO/ana.token" "$DEMO/cara.token" <<'PY'
-import sys
-from pathlib import Path
-from fivesafes.release import demo_release, describe_publication
-from fivesafes.store.config import DataDir
+step "10. Release: the analyst asks, two output checkers vote blind, the release is published"
+release() {  # project, job, justification, files...
+    local project=$1 job=$2 why=$3 checked file requested id refused
+    shift 3
+    # Synthetic data may make a file unreleasable (a total under the threshold, or a count the
+    # checker could subtract from what is released): the analyst leaves it out, reading why.
+    # Files are taken in order, each kept only if it passes beside those already kept, since
+    # two files that pass alone may not pass together.
+    local kept=()
+    for file in "$@"; do
+        if refused=$("$FS" release check "${kept[@]}" "$file" --project-id "$project" \
+                --job "$job" --token "$(token_of ana)" 2>&1 >/dev/null); then
+            kept+=("$file")
+        else
+            echo "not requested: $file: $(head -n 1 <<< "$refused")"
+        fi
+    done
+    set -- "${kept[@]}"
+    # The analyst reads the automatic checks first, and gives a written exception for each file
+    # that is published as the checker's safe version (its small counts suppressed).
+    checked=$("$FS" release check "$@" --project-id "$project" --job "$job" --token "$(token_of ana)")
+    local exceptions=()
+    for file in $(sed -n 's/^\([^ ]*\): needs --exception .*/\1/p' <<< "$checked"); do
+        echo "exception for $file: it is published as the checker's safe version"
+        exceptions+=(--exception "$file=Published as the checker's safe version: small counts suppressed")
+    done
+    requested=$("$FS" release request "$@" --project-id "$project" --job "$job" \
+        --justification "$why" "${exceptions[@]}" --token "$(token_of ana)")
+    echo "$requested"
+    id=$(sed -n 's/^release request \([^ ]*\) submitted.*/\1/p' <<< "$requested")
+    for who in olu oona; do
+        "$FS" release approve "$id" --comments "Checked the tables, chart and automatic checks" \
+            --key "$DEMO/$who-signing.pem" --token "$(token_of "$who")"
+    done
+    "$FS" release publish "$id" --token "$(token_of ana)"
+    "$FS" release verify "$FIVESAFES_DATA_DIR/released/$project/$id"
+}
+release asthma-prevalence "$JOB" \
+    "Asthma prevalence by age band, sex and deprivation for the public summary." "${ASTHMA[@]}"
 
-study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:])
-files = ["output/asthma_by_age_sex.csv", "output/asthma_by_deprivation.csv",
-         "output/asthma_by_age_sex.png"]
-print(describe_publication(demo_release(DataDir.from_env(), study, files, "asthma-prevalence",
-                                        analyst, custodian)))
-PY
-
-step "10. Decision makers: a monthly board study, approved, run, released and drawn as a dashboard"
-"$BIN/fivesafes" project submit emergency-admissions \
-    examples/emergency-admissions/application.toml --token "$ANA"
-"$BIN/fivesafes" project approve emergency-admissions --until "$(date -d '+1 year' +%F)" \
+step "11. Decision makers: a monthly board study, approved, run, released and drawn as a dashboard"
+"$FS" project submit emergency-admissions examples/emergency-admissions/application.toml \
+    --token "$(token_of ana)"
+"$FS" project approve emergency-admissions --until "$(date -d '+1 year' +%F)" \
     --reasons "Service planning with aggregate outputs" --key "$DEMO/val-signing.pem" \
-    --token "$VAL"
+    --token "$(token_of val)"
 cp -r examples/emergency-admissions "$DEMO/board"
-"$BIN/fivesafes" submit --project "$DEMO/board" --project-id emergency-admissions --token "$ANA"
-"$BIN/python" - "$DEMO/board" "$DEMO/ana.token" "$DEMO/cara.token" "$DEMO/dashboard" <<'PY'
-import sys
-from pathlib import Path
-from fivesafes.dashboards import demo_dashboard
-from fivesafes.release import demo_release, describe_publication
-from fivesafes.store.config import DataDir
+"$FS" submit --project "$DEMO/board" --project-id emergency-admissions --token "$(token_of ana)"
+BOARD=$(latest_job emergency-admissions)
+release emergency-admissions "$BOARD" "Monthly board report of admissions and HbA1c recording." \
+    output/emergency_admissions_england.csv output/emergency_admissions_by_region.csv \
+    output/hba1c_recorded_england.csv
+"$FS" dashboard emergency-admissions --output "$DEMO/dashboard" \
+    --improvement emergency_admissions_england=decrease \
+    --improvement emergency_admissions_by_region=decrease \
+    --improvement hba1c_recorded_england=increase --target hba1c_recorded_england=80
 
-study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
-files = ["output/emergency_admissions_england.csv", "output/emergency_admissions_by_region.csv",
-         "output/hba1c_recorded_england.csv"]
-checkers = ("demo-checker-c", "demo-checker-d")
-print(describe_publication(demo_release(DataDir.from_env(), study, files, "emergency-admissions",
-                                        analyst, custodian, checkers)))
-print(demo_dashboard(DataDir.from_env(), "emergency-admissions", Path(sys.argv[4])))
-PY
+outputs_of() {  # the moderately sensitive outputs a study's project.yaml declares, in order
+    "$BIN/python" -c 'import sys, yaml
+for action in yaml.safe_load(open(sys.argv[1]))["actions"].values():
+    print(*action.get("outputs", {}).get("moderately_sensitive", {}).values(), sep="\n")' \
+        "$1/project.yaml"
+}
+study() {  # project id, example folder, approver's reasons, analyst's justification
+    "$FS" project submit "$1" "examples/$2/application.toml" --token "$(token_of ana)"
+    "$FS" project approve "$1" --until "$(date -d '+1 year' +%F)" --reasons "$3" \
+        --key "$DEMO/val-signing.pem" --token "$(token_of val)"
+    cp -r "examples/$2" "$DEMO/$2"
+    "$FS" submit --project "$DEMO/$2" --project-id "$1" --token "$(token_of ana)"
+    local files
+    mapfile -t files < <(outputs_of "$DEMO/$2")
+    release "$1" "$(latest_job "$1")" "$4" "${files[@]}"
+}
 
-step "10b. A board pack: local needs, evaluation, safety, capacity - released as counts, drawn"
-"$BIN/fivesafes" project submit board-pack examples/board-pack/application.toml --token "$ANA"
-"$BIN/fivesafes" project approve board-pack --until "$(date -d '+1 year' +%F)" \
-    --reasons "Planning and safety monitoring with aggregate counts" \
-    --key "$DEMO/val-signing.pem" --token "$VAL"
-cp -r examples/board-pack "$DEMO/board-pack"
-"$BIN/fivesafes" submit --project "$DEMO/board-pack" --project-id board-pack --token "$ANA"
-"$BIN/python" - "$DEMO/board-pack" "$DEMO/ana.token" "$DEMO/cara.token" "$DEMO/board-dashboard" \
-    "$DEMO/published/workforce_returns.csv" "$PATIENTS" <<'PY'
-import sys
-from dataclasses import replace
-from pathlib import Path
-import yaml
-from fivesafes.dashboards import BOARD_SETTINGS, demo_dashboard
-from fivesafes.release import demo_release, describe_publication
-from fivesafes.store.config import DataDir
-from fivesafes.synth.generator import write_published_workforce
+step "12. A board pack: local needs, evaluation, safety, capacity and workforce, released and drawn"
+study board-pack board-pack "Planning and safety monitoring with aggregate counts" \
+    "Board pack of area profile, evaluation, safety, capacity and workforce counts."
+# the organisations' published workforce statistics (public, not patient data) are read beside
+# the released counts; the change evaluated (April 2024) and the two-week target are illustrations
+"$FS" dashboard board-pack --output "$DEMO/board-dashboard" \
+    --improvement admissions_by_month=decrease --change admissions_by_month=2024-04-01 \
+    --local-area "North West" --polarity emergency_admissions=low --polarity flu_vaccinated=high \
+    --waiting-target-weeks 2 --runs 50 --capacity-change -0.05 \
+    --published "$DEMO/published/workforce_returns.csv"
 
-study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
-declared = yaml.safe_load((study / "project.yaml").read_text())["actions"]["counts"]["outputs"]
-files = list(declared["moderately_sensitive"].values())
-checkers = ("demo-checker-e", "demo-checker-f")
-print(describe_publication(demo_release(DataDir.from_env(), study, files, "board-pack",
-                                        analyst, custodian, checkers)))
-# the organisations' published workforce statistics (public, not patient data) for the same
-# synthetic trusts and practices as the store holds
-published = write_published_workforce(Path(sys.argv[5]), int(sys.argv[6]), seed=1)
-settings = replace(BOARD_SETTINGS, published=(published,))
-print(demo_dashboard(DataDir.from_env(), "board-pack", Path(sys.argv[4]), settings))
-PY
+step "13. Health and social care together: from hospital discharge to social care, released and drawn"
+study discharge-to-social-care discharge-to-social-care \
+    "Service evaluation across health and social care, aggregate counts only" \
+    "Discharges from hospital to adult social care, and readmissions, as counts."
+"$FS" dashboard discharge-to-social-care --output "$DEMO/discharge-dashboard"
 
-step "10c. Health and social care together: from hospital discharge to social care, released and drawn"
-"$BIN/fivesafes" project submit discharge-to-social-care \
-    examples/discharge-to-social-care/application.toml --token "$ANA"
-"$BIN/fivesafes" project approve discharge-to-social-care --until "$(date -d '+1 year' +%F)" \
-    --reasons "Service evaluation across health and social care, aggregate counts only" \
-    --key "$DEMO/val-signing.pem" --token "$VAL"
-cp -r examples/discharge-to-social-care "$DEMO/discharge"
-"$BIN/fivesafes" submit --project "$DEMO/discharge" --project-id discharge-to-social-care \
-    --token "$ANA"
-"$BIN/python" - "$DEMO/discharge" "$DEMO/ana.token" "$DEMO/cara.token" \
-    "$DEMO/discharge-dashboard" <<'PY'
-import sys
-from pathlib import Path
-import yaml
-from fivesafes.dashboards import demo_dashboard
-from fivesafes.release import demo_release, describe_publication
-from fivesafes.store.config import DataDir
-
-study, analyst, custodian = Path(sys.argv[1]), *(Path(p).read_text().strip() for p in sys.argv[2:4])
-declared = yaml.safe_load((study / "project.yaml").read_text())["actions"]["counts"]["outputs"]
-files = list(declared["moderately_sensitive"].values())
-checkers = ("demo-checker-g", "demo-checker-h")
-print(describe_publication(demo_release(DataDir.from_env(), study, files,
-                                        "discharge-to-social-care", analyst, custodian, checkers)))
-print(demo_dashboard(DataDir.from_env(), "discharge-to-social-care", Path(sys.argv[4])))
-PY
-
-step "11. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
+step "14. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
 PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
 import json, sys
 from pathlib import Path
-# the 101st person (the first 100 opted out in step 4), and the practice they are registered at;
-# the source holds a few lines broken on purpose (step 1's faults), which the load quarantined
-def readable(line: str) -> dict | None:
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
-people = (readable(l) for l in Path(sys.argv[1], "Patient.ndjson").read_text().splitlines())
-patients = [p for p in people if p and p.get("identifier")][100:400]
+
+def records(name):  # the file's records, skipping the lines step 3 spoiled on purpose
+    for line in Path(sys.argv[1], name).read_text().splitlines():
+        try:
+            found = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            yield found
+
+# the 101st person (the first 100 opted out in step 5), and the practice they are registered at
+patients = list(records("Patient.ndjson"))[100:400]
 orgs = {}
-for e in map(readable, Path(sys.argv[1], "EpisodeOfCare.ndjson").read_text().splitlines()):
+for e in records("EpisodeOfCare.ndjson"):
     try:
         orgs.setdefault(e["patient"]["reference"].split("/")[1], e["managingOrganization"]["reference"].split("/")[1])
-    except (TypeError, KeyError, IndexError):
-        continue  # a line broken on purpose
-ods = {}
-for o in map(readable, Path(sys.argv[1], "Organization.ndjson").read_text().splitlines()):
-    try:
-        ods[o["id"]] = next(i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", ""))
-    except (TypeError, KeyError, AttributeError, StopIteration):
+    except (KeyError, IndexError, TypeError):
         continue
+ods = {}
+for o in records("Organization.ndjson"):
+    ods[o.get("id")] = next((i["value"] for i in o.get("identifier", []) if "ods" in i.get("system", "")), None)
 for p in patients:
-    if p.get("id") in orgs and orgs[p["id"]] in ods:
+    if p.get("id") in orgs and p.get("identifier") and ods.get(orgs[p["id"]]):
         print(p["id"], p["identifier"][0]["value"], ods[orgs[p["id"]]])
         break
 PY
 )
 read -r PATIENT_ID NHS_NUMBER PRACTICE <<< "$PERSON"
-"$BIN/fivesafes" user create dana --name "Dr Dana Clinician" --organisation "Practice $PRACTICE" \
-    --role clinician --token "$CARA" | tail -n 1 > "$DEMO/dana.token"
-"$BIN/fivesafes" user create pat --name "Pat Person" --organisation "Themselves" \
-    --role patient --token "$CARA" | tail -n 1 > "$DEMO/pat.token"
-"$BIN/fivesafes" link dana --ods "$PRACTICE" --token "$CARA"
-"$BIN/fivesafes" link pat --nhs-number "$NHS_NUMBER" --token "$CARA"
+person dana "Dr Dana Clinician" "Practice $PRACTICE" clinician
+person pat "Pat Person" "Themselves" patient
+"$FS" link dana --ods "$PRACTICE" --token "$(token_of cara)"
+"$FS" link pat --nhs-number "$NHS_NUMBER" --token "$(token_of cara)"
 "$BIN/python" - "$PATIENT_ID" "$DEMO/dana.token" "$DEMO/pat.token" <<'PY'
 import os, socket, subprocess, sys, time, uuid
 from pathlib import Path
@@ -256,10 +286,10 @@ finally:
     server.wait(timeout=30)
 PY
 
-step "12. The public ledger: every action above, verifiable by anyone"
-"$BIN/fivesafes" ledger verify
-"$BIN/fivesafes" ledger public
+step "15. The public ledger: every action above, verifiable by anyone"
+"$FS" ledger verify
+"$FS" ledger public
 echo
-echo "Everything the demo made is in $DEMO/: the studies' outputs in $DEMO/study/output/ and"
-echo "$DEMO/board/output/, released files under $DEMO/data/released/, the dashboards in $DEMO/dashboard/"
-echo "and $DEMO/board-dashboard/."
+echo "Everything the demo made is in $DEMO/: released files under $FIVESAFES_DATA_DIR/released/,"
+echo "the dashboards in $DEMO/dashboard/, $DEMO/board-dashboard/ and $DEMO/discharge-dashboard/,"
+echo "each person's mail in $FIVESAFES_DATA_DIR/outbox/."

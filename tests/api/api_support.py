@@ -9,12 +9,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from environment.environment_support import open_with_custodian
 from fhir_factory import (
     LOCAL,
     SCT,
@@ -28,14 +28,7 @@ from fhir_factory import (
 )
 from fivesafes.api.app import create_app
 from fivesafes.api.config import ServerConfig
-from fivesafes.governance import (
-    ControlPlane,
-    NewAccount,
-    Role,
-    create_account,
-    link_account,
-    register_client,
-)
+from fivesafes.governance import Role, link_account, register_client
 from fivesafes.store.config import DataDir
 from fivesafes.store.load import load
 from fivesafes.store.versions import writing
@@ -149,41 +142,27 @@ class World:
         return nhs_number(base + int(pid[1:]))
 
 
-def account(person_id: str, role: Role) -> NewAccount:
-    today = date.today()
-    return NewAccount(
-        person_id=person_id,
-        public_name=f"Person {person_id.title()}",
-        organisation="Test",
-        roles=frozenset({role}),
-        expires_on=today + timedelta(days=365),
-        trained_on=today - timedelta(days=30),
-    )
-
-
-def token_of(cp: ControlPlane, custodian: str | None, spec: NewAccount) -> str:
-    """A new account's token (the one place that knows how accounts hand out tokens)."""
-    return create_account(cp, custodian, spec).token
-
-
 def build_world(root: Path, n_per_practice: int = 4) -> World:
+    """An initialised environment (its key made on purpose, custodian ``cara``), the population
+    loaded, and each account made by the custodian and enrolled by its own person."""
     data_dir = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
-    source = write_ndjson(root / "population.ndjson", population(n_per_practice))
-    with writing(data_dir) as store:
-        load(store, [source], workers=1)
-    tokens: dict[str, str] = {}
-    with ControlPlane.open(data_dir) as cp:
-        cara = token_of(cp, None, account("cara", Role.DATA_CUSTODIAN))
-        tokens["cara"] = cara
+    people = open_with_custodian(data_dir, "cara")
+    try:
         for who, role in ACCOUNTS:
-            tokens[who] = token_of(cp, cara, account(who, role))
+            people.add(who, role)
+        cp, cara = people.env.cp, people.tokens["cara"]
         link_account(cp, cara, "dana", ods_code=GP1)
         link_account(cp, cara, "gus", ods_code=GP2)
         link_account(cp, cara, "olly", ods_code=GP1)
         link_account(cp, cara, "pat", nhs_number=nhs_number(0))
         link_account(cp, cara, "quinn", nhs_number=nhs_number(100))
         registered = register_client(cp, cara, "gp-system", "dana", "system/*.rs")
-    return World(data_dir, tokens, (registered.client_id, registered.client_secret))
+    finally:
+        people.env.close()
+    source = write_ndjson(root / "population.ndjson", population(n_per_practice))
+    with writing(data_dir) as store:
+        load(store, [source], workers=1)
+    return World(data_dir, people.tokens, (registered.client_id, registered.client_secret))
 
 
 def free_socket() -> socket.socket:

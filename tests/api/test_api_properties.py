@@ -17,9 +17,10 @@ from api_support import SECRET_LINE, SECRET_PHONE, Running, World, build_world, 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fivesafes.governance import ConsentScope, ControlPlane, wearable_consented_ids
-from fivesafes.jobs.snapshot import analysis_snapshot
-from fivesafes.store.database import Store
+from fivesafes.environment import Environment
+from fivesafes.environment.extraction import EVERY_COLUMN, cut_for
+from fivesafes.governance import ControlPlane, Purpose
+from fivesafes.jobs.snapshot import analysis_snapshot, remove_snapshot
 
 PEOPLE = [f"{p}{i}" for p in "pq" for i in range(4)]
 OWN = {"pat": "p0", "quinn": "q0"}
@@ -194,14 +195,12 @@ def test_withdrawn_consent_hides_shared_data_from_the_next_read_and_extraction(
         assert bool(entries(seen)) == state.get("share-for-care", False)
         direct = get(running, world, "dana", "/Observation/pgd-night-1")
         assert (direct.status_code == 200) == state.get("share-for-care", False)
-        with (
-            ControlPlane.open(world.data_dir) as cp,
-            Store.open(world.data_dir, read_only=True) as s,
-        ):
-            shared = frozenset(wearable_consented_ids(s, ConsentScope.RESEARCH, cp))
-        copy = analysis_snapshot(world.data_dir, None, frozenset(), shared)
+        with Environment.open(world.data_dir) as env, env.store() as store:
+            cut = cut_for(env, store, Purpose.RESEARCH, EVERY_COLUMN, None)
+        copy = analysis_snapshot(world.data_dir.database, cut, world.data_dir.root / "cut.duckdb")
         with duckdb.connect(str(copy), read_only=True) as con:
             rows = con.execute("SELECT count(*) FROM analysis.wearable_observations").fetchone()
+        remove_snapshot(copy)
         assert (rows is not None and rows[0] > 0) == state.get("share-for-research", False)
 
 

@@ -15,12 +15,15 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from api_support import World, free_socket
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from fivesafes.governance import ControlPlane
 
 BIN = Path(sys.executable).parent
 
@@ -101,6 +104,15 @@ def test_serve_refuses_half_a_tls_setup(world: World, tmp_path: Path) -> None:
     assert run.returncode == 2 and "both --cert and --key" in run.stderr
 
 
+def test_serve_refuses_a_folder_that_is_not_an_environment(tmp_path: Path) -> None:
+    """Issue 18: a face starts only in an initialised environment, never on defaults."""
+    env = {**os.environ, "FIVESAFES_DATA_DIR": str(tmp_path / "nothing")}
+    run = subprocess.run([str(BIN / "fivesafes"), "serve", "--port", "0"], env=env,
+                         capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 2 and "no environment at" in run.stderr, run.stderr
+    assert not (tmp_path / "nothing" / "keys").exists()
+
+
 def test_link_and_register_a_client_from_the_command_line(world: World) -> None:
     env = {**os.environ, "FIVESAFES_DATA_DIR": str(world.data_dir.root),
            "FIVESAFES_TOKEN": world.tokens["cara"]}  # fmt: skip
@@ -117,6 +129,9 @@ def test_link_and_register_a_client_from_the_command_line(world: World) -> None:
     refused = subprocess.run([fivesafes, "link", "gus", "--ods", "not an ods"], env=env,
                              capture_output=True, text=True, check=False)  # fmt: skip
     assert refused.returncode == 2 and "not an ODS code" in refused.stderr
+    with ControlPlane.open(world.data_dir) as cp:
+        logged = [orjson.loads(e) for e in cp.ledger.of_kinds(["refusal"])]
+    assert any(e["subject"]["action"] == "link_account" for e in logged)
 
 
 @pytest.mark.slow
@@ -126,10 +141,6 @@ def test_two_worker_processes_serve_and_log_every_read_in_one_ledger(
     """``--workers 2``: two processes append to one ledger at once; every read is logged once,
     the log does not fork, and it still verifies."""
     from concurrent.futures import ThreadPoolExecutor
-
-    import orjson
-
-    from fivesafes.governance import ControlPlane
 
     sock = free_socket()
     port = sock.getsockname()[1]

@@ -17,6 +17,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from environment.environment_support import custodian_by_command
 from fivesafes.cli import app, common
 
 CLI = Path(common.__file__).parent
@@ -95,16 +96,8 @@ def test_people_s_names_are_shown_as_typed(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("COLUMNS", "40")
     data = ["--data-dir", str(tmp_path / "data")]
     name, organisation = "[red]Ada[/] :smile: Lovelace", "[/]NHS [bold]Trust"
-    created = runner.invoke(
-        app,
-        [
-            *("user", "create", "ada", "--name", name, "--organisation", organisation),
-            *("--role", "data_custodian", *data),
-        ],
-    )
-    assert created.exit_code == 0, created.output
-    assert line_with(created.stdout, "created ada;").startswith("created ada; their token")
-    listed = runner.invoke(app, ["user", "list", "--token", created.stdout.split()[-1], *data])
+    token = custodian_by_command(data, "ada", name, organisation)
+    listed = runner.invoke(app, ["user", "list", "--token", token, *data])
     assert listed.exit_code == 0, listed.output
     assert organisation in line_with(listed.stdout, name)
     assert "acting as ada (data_custodian)" in listed.stderr.splitlines()

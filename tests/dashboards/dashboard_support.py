@@ -1,7 +1,7 @@
 """A released environment for the dashboard tests: an approved project, a study whose job
 records say it ran against the store, two monthly measure tables released through the release
-stage's own demo path (request → checks → two signed approvals → publish), and a third whose
-small counts the checker suppresses, so it is published as the checker's safe version.
+stage (request → checks → two signed approvals → publish), and a third whose small counts the
+checker suppresses, so it is published as the checker's safe version.
 
 The job records are written with the jobs stage's record types, hashing the files as they are
 (as the runner records a store job): running sandboxed store jobs here would test the jobs
@@ -28,13 +28,22 @@ from fivesafes.governance import (
     Verdict,
     create_account,
     decide,
+    enrol,
     register_key,
     submit_project,
 )
 from fivesafes.jobs import FileRecord, JobRecord, JsonJobRecords
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, new_job_id
-from fivesafes.release import Publication, demo_release
+from fivesafes.release import (
+    Publication,
+    ReleaseOffice,
+    check_request_files,
+    publish_release,
+    request_release,
+    review_release,
+)
+from fivesafes.release import Verdict as Vote
 from fivesafes.store.config import DataDir
 
 PROJECT = "monthly-measures"
@@ -117,14 +126,29 @@ def _account(person_id: str, role: Role, cp: ControlPlane) -> NewAccount:
     )
 
 
-def approved_project(cp: ControlPlane) -> tuple[str, str]:
-    """A custodian, an analyst, and PROJECT approved by an approver; returns the custodian's and
-    the analyst's tokens."""
-    custodian = create_account(cp, None, _account("cus", Role.DATA_CUSTODIAN, cp)).token
-    analyst = create_account(cp, custodian, _account("ana", Role.ANALYST, cp)).token
-    approver = create_account(cp, custodian, _account("apo", Role.APPROVER, cp)).token
-    key = Ed25519PrivateKey.generate()
-    register_key(cp, approver, key.public_key())
+@dataclass(frozen=True)
+class Approved:
+    """The people of the approved project: the analyst's token, and each checker's token and key."""
+
+    analyst: str
+    checkers: tuple[tuple[str, Ed25519PrivateKey], ...]
+
+
+def approved_project(cp: ControlPlane) -> Approved:
+    """A custodian, an analyst, two output checkers, and PROJECT approved by an approver."""
+
+    def made(by: str | None, person_id: str, role: Role) -> str:
+        return enrol(cp, create_account(cp, by, _account(person_id, role, cp)).code).token
+
+    def keyed(token: str) -> tuple[str, Ed25519PrivateKey]:
+        key = Ed25519PrivateKey.generate()
+        register_key(cp, token, key.public_key())
+        return token, key
+
+    custodian = made(None, "cus", Role.DATA_CUSTODIAN)
+    analyst = made(custodian, "ana", Role.ANALYST)
+    approver, key = keyed(made(custodian, "apo", Role.APPROVER))
+    checkers = tuple(keyed(made(custodian, c, Role.OUTPUT_CHECKER)) for c in ("chk1", "chk2"))
     form = Application(
         title="Emergency admissions and diabetes care by month",
         purpose=Purpose.PLANNING,
@@ -140,7 +164,7 @@ def approved_project(cp: ControlPlane) -> tuple[str, str]:
     submit_project(cp, analyst, PROJECT, form)
     until = cp.today() + timedelta(days=365)
     decide(cp, approver, PROJECT, Verdict.APPROVE, "Aggregates only.", key, until=until)
-    return custodian, analyst
+    return Approved(analyst, checkers)
 
 
 def write_study(root: Path, files: dict[str, str]) -> Path:
@@ -188,11 +212,19 @@ class Released:
 def released_environment(root: Path) -> Released:
     """An environment in ``root`` that has released the three measure tables."""
     data_dir = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
-    with ControlPlane.open(data_dir) as cp:
-        custodian, analyst = approved_project(cp)
     files = {ADMISSIONS: admissions_csv(), HBA1C: hba1c_csv(), CONVEYANCES: conveyances_csv()}
-    study = write_study(root / "study", files)
-    publication = demo_release(data_dir, study, list(files), PROJECT, analyst, custodian)
+    study = write_study(data_dir.jobs / "job-board" / "study", files)
+    with ControlPlane.open(data_dir) as cp:
+        people = approved_project(cp)
+        office = ReleaseOffice(cp, data_dir)
+        checks = check_request_files(office, PROJECT, study, list(files))
+        exceptions = {c.path: "the checker's safe version" for c in checks if c.needs_exception}
+        release_id, _ = request_release(
+            office, people.analyst, PROJECT, study, list(files), "board report", exceptions
+        )
+        for token, key in people.checkers:
+            review_release(office, token, release_id, Vote.APPROVE, "checked", key)
+        publication = publish_release(office, people.analyst, release_id)
     return Released(data_dir, publication)
 
 

@@ -15,6 +15,7 @@ from fivesafes.governance import (
     Purpose,
     Role,
     create_account,
+    enrol,
     register_key,
 )
 from ledger.ledger_support import ManualClock
@@ -65,14 +66,15 @@ class World:
     @classmethod
     def start(cls, cp: ControlPlane) -> World:
         world = cls(cp)
-        issued = create_account(cp, None, account("cus", Role.DATA_CUSTODIAN, today=cp.today()))
+        first = create_account(cp, None, account("cus", Role.DATA_CUSTODIAN, today=cp.today()))
+        issued = enrol(cp, first.code)
         world.tokens["cus"] = issued.token
         return world
 
     def add(self, person_id: str, *roles: Role, days: int = 365, **changes: Any) -> str:
         """Create an account (custodian acting), register a key for deciders; return its token."""
         spec = replace(account(person_id, *roles, today=self.cp.today(), days=days), **changes)
-        token = create_account(self.cp, self.tokens["cus"], spec).token
+        token = enrol(self.cp, create_account(self.cp, self.tokens["cus"], spec).code).token
         self.tokens[person_id] = token
         if {Role.APPROVER, Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN} & set(roles):
             key = Ed25519PrivateKey.generate()

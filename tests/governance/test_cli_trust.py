@@ -9,7 +9,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import fivesafes.cli.trust  # noqa: F401  (registers the commands)
+import fivesafes.cli  # noqa: F401  (registers the commands)
+from environment.environment_support import address, outbox_code
 from fivesafes.cli.common import app
 
 FORM = """\
@@ -40,19 +41,24 @@ class Cli:
         return result.stdout
 
     def create(self, person: str, *roles: str, token: str | None) -> str:
-        role_args = [a for r in roles for a in ("--role", r)]
-        out = self(
-            "user",
-            "create",
-            person,
-            "--name",
-            person.title(),
-            "--organisation",
-            "Trust",
-            *role_args,
-            token=token,
-        )
-        return out.strip().splitlines()[-1]
+        """A new account and, enrolled by the person with the code they were sent, its token;
+        with no token, the environment's initialisation and its first custodian."""
+        if token is None:
+            assert roles == ("data_custodian",)
+            self(
+                *("environment", "init", "--name", "Test", "--custodian", person),
+                *("--custodian-name", person.title(), "--organisation", "Trust"),
+                *("--contact", address(person)),
+            )
+        else:
+            role_args = [a for r in roles for a in ("--role", r)]
+            self(
+                *("user", "create", person, "--name", person.title(), "--organisation", "Trust"),
+                *("--contact", address(person), *role_args),
+                token=token,
+            )
+        code = outbox_code(self.data_dir, address(person))
+        return self("user", "enrol", code).strip().splitlines()[-1]
 
 
 @pytest.fixture
@@ -134,18 +140,12 @@ def test_commands_refuse_clearly_without_or_with_a_bad_token(cli: Cli) -> None:
         app, ["user", "list", "--data-dir", str(cli.data_dir)], env={"FIVESAFES_TOKEN": cus}
     )
     assert result.exit_code == 0 and "acting as cus" in result.output
-    cli(
-        "user",
-        "create",
-        "eve",
-        "--name",
-        "Eve",
-        "--organisation",
-        "X",
-        "--role",
-        "data_custodian",
+    second_init = cli(
+        *("environment", "init", "--name", "Again", "--custodian", "eve"),
+        *("--custodian-name", "Eve", "--organisation", "X", "--contact", "eve@example.org"),
         code=2,
     )
+    assert second_init == ""
 
 
 def test_a_tampered_ledger_fails_verify(cli: Cli) -> None:

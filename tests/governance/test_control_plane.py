@@ -43,7 +43,7 @@ def test_opening_again_migrates_nothing_and_keeps_data(cp: ControlPlane) -> None
     again.dispose()
     config = Config()
     config.set_main_option("script_location", "fivesafes.governance:migrations")
-    assert version == ScriptDirectory.from_config(config).get_current_head() == "0005"
+    assert version == ScriptDirectory.from_config(config).get_current_head()
     assert accounts == 1
 
 

@@ -31,6 +31,7 @@ from fivesafes.governance import (
     change_account,
     create_account,
     decide,
+    invite,
     issue_token,
     link_account,
     list_accounts,
@@ -48,7 +49,9 @@ from fivesafes.governance import (
 from fivesafes.governance.tables import Base
 
 DAY = 86400
-ALL_ROLES = tuple(Role)
+BAD_ROLES = (Role.APPROVER, Role.OUTPUT_CHECKER)
+"""What the holders of bad credentials hold: roles one person may combine, both deciders (so each
+registers a key); an account's own problem is refused before its roles are even looked at."""
 NHS_NUMBER = "9434765919"
 
 
@@ -68,6 +71,7 @@ OPERATIONS: dict[str, Operation] = {
         cp, t, account("new", Role.ANALYST, today=cp.today())
     ),
     "issue_token": lambda cp, t, b: issue_token(cp, t),
+    "invite": lambda cp, t, b: invite(cp, t, "ann"),
     "revoke_key": lambda cp, t, b: revoke_key(cp, t, "some-key"),
     "revoke_token": lambda cp, t, b: revoke_token(cp, t, "custodian-token"),
     "change_account": lambda cp, t, b: change_account(cp, t, "ann", disable=True),
@@ -113,7 +117,7 @@ def snapshot(cp: ControlPlane) -> tuple[dict[str, int], list[bytes]]:
 
 @pytest.fixture
 def bad(cp: ControlPlane, clock: ManualClock, tmp_path: Path) -> Bad:
-    """People holding every role, each with a credential gone bad in a different way.
+    """People holding deciders' roles, each with a credential gone bad in a different way.
 
     Built while everything is valid (so each has a key and projects exist to act on), then the
     clock moves on 20 days, past the short expiries. The expired account's expiry is brought
@@ -125,14 +129,14 @@ def bad(cp: ControlPlane, clock: ManualClock, tmp_path: Path) -> Bad:
     world.add("val", Role.APPROVER)
     (tmp_path / "opt-outs.csv").write_text(f"{NHS_NUMBER},type1\n")
     bad = {
-        "account_expired": world.add("exp", *ALL_ROLES),
+        "account_expired": world.add("exp", *BAD_ROLES),
         "accreditation_lapsed": world.add(
-            "lap", *ALL_ROLES, accredited_until=cp.today() + timedelta(days=5)
+            "lap", *BAD_ROLES, accredited_until=cp.today() + timedelta(days=5)
         ),
-        "disabled": world.add("dis", *ALL_ROLES),
-        "token_revoked": world.add("rev", *ALL_ROLES),
+        "disabled": world.add("dis", *BAD_ROLES),
+        "token_revoked": world.add("rev", *BAD_ROLES),
     }
-    short = issue_token(cp, world.add("tok", *ALL_ROLES), lifetime=timedelta(days=3))
+    short = issue_token(cp, world.add("tok", *BAD_ROLES), lifetime=timedelta(days=3))
     bad["token_expired"] = short.token
     cus, val, ann = world.tokens["cus"], world.tokens["val"], world.tokens["ann"]
     submit_project(cp, ann, "waiting", application("ann"))
@@ -153,7 +157,7 @@ def bad(cp: ControlPlane, clock: ManualClock, tmp_path: Path) -> Bad:
     revoke_token(cp, bad["token_revoked"], whoami(cp, bad["token_revoked"]).token_id or "")
     clock.advance(20 * DAY)
     for person in ("cus", "ann", "val"):
-        world.tokens[person] = issue_token(cp, world.tokens["cus"], person).token
+        world.tokens[person] = issue_token(cp, world.tokens[person]).token
     return Bad(bad, world.keys["exp"], tmp_path)
 
 

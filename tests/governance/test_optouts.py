@@ -148,8 +148,7 @@ def test_wearable_consent_is_per_scope_and_revocable(
     assert wearable_consented_ids(store, "research", cp) == set()
 
 
-def test_the_store_finds_its_own_control_plane(tmp_path: Path) -> None:
-    data_dir = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
+def test_the_store_finds_its_own_control_plane(data_dir: DataDir) -> None:
     with ControlPlane.open(data_dir) as cp:
         add_opt_out(cp, World.start(cp).tokens["cus"], C, OptOutKind.NATIONAL)
     with Store.open(data_dir) as store:

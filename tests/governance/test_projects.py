@@ -196,8 +196,10 @@ def test_a_signature_that_does_not_verify_records_nothing(cp: ControlPlane, worl
 
 
 def test_nobody_decides_on_their_own_project(cp: ControlPlane, world: World) -> None:
-    world.add("vic", Role.APPROVER, Role.ANALYST)
-    submit_project(cp, world.tokens["vic"], "mine", application("vic"))
+    with pytest.raises(AccessDenied, match="both analyst and approver"):
+        world.add("vic", Role.APPROVER, Role.ANALYST)
+    world.add("vic", Role.APPROVER)
+    submit_project(cp, world.tokens["ann"], "mine", application("ann", "vic"))
     with pytest.raises(AccessDenied, match="conflict"):
         decide(cp, world.tokens["vic"], "mine", Verdict.REJECT, "x", world.keys["vic"])
 

@@ -15,6 +15,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner, Result
 
+from environment.environment_support import custodian_by_command
 from fhir_factory import basic_population, write_ndjson
 from fivesafes.cli import app
 from store_holder import store_held_by_another_process
@@ -53,15 +54,7 @@ def findings(records: list[dict[str, object]]) -> list[tuple[object, ...]]:
 def custodian(tmp_path: Path) -> list[str]:
     """--data-dir and --token of the first account of a new environment (a custodian)."""
     data = ["--data-dir", str(tmp_path / "data")]
-    created = runner.invoke(
-        app,
-        [
-            *("user", "create", "cara", "--name", "Cara Custodian", "--organisation", "Test"),
-            *("--role", "data_custodian", *data),
-        ],
-    )
-    assert created.exit_code == 0, created.output
-    return [*data, "--token", created.stdout.strip().splitlines()[-1]]
+    return [*data, "--token", custodian_by_command(data)]
 
 
 def test_a_csv_that_is_not_utf8_names_the_file_line_and_field(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fivesafes.store.config import DataDir
-from fivesafes.store.pseudonym import load_or_create_key
+from fivesafes.store.pseudonym import create_key
 
 
 @pytest.fixture
@@ -17,5 +17,5 @@ def environment(tmp_path: Path) -> DataDir:
     data = DataDir(tmp_path / "data", tmp_path / "data" / "keys" / "pseudonym.key")
     data.root.mkdir(parents=True)
     data.database.write_bytes(b"DUCKDB store: identifiable Patient rows, the analysis layer")
-    load_or_create_key(data.key_file)
+    create_key(data.key_file)
     return data

@@ -15,11 +15,20 @@ from fivesafes.jobs import (
     run_project,
     sandbox_available,
 )
+from fivesafes.jobs.snapshot import DataCut
+from fivesafes.model import TABLES
 
 SANDBOX_PROBLEM = sandbox_available()
 needs_sandbox = pytest.mark.skipif(
     SANDBOX_PROBLEM is not None, reason=f"bubblewrap cannot run here: {SANDBOX_PROBLEM}"
 )
+
+
+OPEN_CUT = DataCut(
+    {t.name: tuple(c.name for c in t.columns) for t in TABLES.values()}, frozenset(), frozenset()
+)
+"""A cut that lets every table and column through, excludes nobody and keeps no shared data:
+for tests of the runner and sandbox, where what is cut is not the point."""
 
 
 def write_project(root: Path, project_yaml: str, files: dict[str, str] | None = None) -> Path:

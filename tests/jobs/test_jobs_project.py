@@ -47,7 +47,6 @@ def test_the_issue_example_is_valid(tmp_path: Path) -> None:
     write_project(tmp_path, ISSUE_EXAMPLE)
     project = load_project(tmp_path)
     extract, summarise = project.actions["extract"], project.actions["summarise"]
-    assert extract.generates_dataset and not summarise.generates_dataset
     assert extract.reads_store and not summarise.reads_store
     assert extract.argv[-2:] == ("--output", "output/dataset.parquet")
     assert summarise.needs == ("extract",)
@@ -229,7 +228,7 @@ def test_the_example_study_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "asthma-prevalence"
     project = load_project(example)
     assert [a.name for a in project.plan()] == ["extract", "summarise"]
-    assert project.actions["extract"].generates_dataset
+    assert project.actions["extract"].reads_store
     released = [o for o in project.outputs if o.privacy is Privacy.MODERATELY_SENSITIVE]
     assert {o.path.suffix for o in released} == {".csv", ".png"}
 

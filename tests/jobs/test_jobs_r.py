@@ -12,16 +12,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from jobs_support import ONE_ACTION, needs_sandbox, probe, reported, run, write_project
+from jobs_support import ONE_ACTION, OPEN_CUT, needs_sandbox, probe, reported, run, write_project
 
 from fivesafes.disclosure import safe
 from fivesafes.disclosure.checker import check_file
 from fivesafes.disclosure.safe_r import FUNCTIONS, R_ONLY_ABSENT
 from fivesafes.jobs import Backend, RunOptions, load_project, run_project
 from fivesafes.jobs.sandbox import SAFE_R
+from fivesafes.jobs.snapshot import DataCut
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.synth.generator import generate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -131,6 +133,7 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     root = tmp_path_factory.mktemp("environment")
     generate(root / "source", patients=2500, seed=1)  # enough people for tables that pass
     data = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
+    create_key(data.key_file)
     with Store.open(data) as store:
         load(store, [root / "source"])
     return data
@@ -142,7 +145,8 @@ def test_the_r_example_releases_the_python_examples_tables_on_a_real_store(
     tmp_path: Path, real_store: DataDir
 ) -> None:
     """Submitted as inside the environment: the store backend, every action sandboxed."""
-    options = RunOptions(Backend.STORE, sandbox=True, data_dir=real_store, grant=GRANT)
+    cut = DataCut(GRANT, frozenset(), frozenset())
+    options = RunOptions(Backend.STORE, sandbox=True, data_dir=real_store, cut=cut)
     tables = {}
     for name in ("asthma-prevalence", "asthma-prevalence-r"):
         study = copy_example(tmp_path, name)
@@ -203,7 +207,7 @@ def test_an_r_action_sees_r_and_its_packages_and_nothing_more(tmp_path: Path) ->
     spec = ONE_ACTION.replace("python probe.py", "Rscript look.R")
     script = LOOK.replace('Sys.getenv("KEY")', repr(str(data.key_file)))
     study = write_project(tmp_path / "study", spec, {"look.R": script})
-    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data}
+    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data, "cut": OPEN_CUT}
     result = run(study, **options)["probe"]
     assert result.status == "ran", result.reason
     words = reported(study).split()

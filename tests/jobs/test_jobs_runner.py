@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from jobs_support import run, write_project
+from jobs_support import OPEN_CUT, run, write_project
 
 from fivesafes.jobs import (
     Backend,
@@ -195,7 +195,10 @@ def test_a_dummy_run_never_passes_on_the_store(
 def test_real_data_is_refused_without_a_sandbox(study: Path, data_dir: DataDir) -> None:
     project = load_project(study)
     with pytest.raises(SandboxUnavailable, match="only ever read inside the sandbox"):
-        run_project(project, options=RunOptions(Backend.STORE, sandbox=False, data_dir=data_dir))
+        run_project(
+            project,
+            options=RunOptions(Backend.STORE, sandbox=False, data_dir=data_dir, cut=OPEN_CUT),
+        )
     assert not (study / "metadata").exists()
 
 
@@ -206,7 +209,7 @@ def test_real_data_is_refused_where_the_sandbox_cannot_run(
     data_dir.database.write_bytes(b"")
     monkeypatch.setattr(runner_module, "sandbox_available", lambda: "bwrap is not installed")
     project = load_project(study)
-    options = RunOptions(Backend.STORE, sandbox=True, data_dir=data_dir)
+    options = RunOptions(Backend.STORE, sandbox=True, data_dir=data_dir, cut=OPEN_CUT)
     with pytest.raises(SandboxUnavailable, match="bwrap is not installed"):
         run_project(project, options=options)
     assert not (study / "metadata").exists() and not (study / "output").exists()

@@ -18,7 +18,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobs_support import needs_sandbox, probe, reported, run, write_project
+from jobs_support import OPEN_CUT, needs_sandbox, probe, reported, run, write_project
 
 from fivesafes.jobs import Backend, Limits, sandbox_available
 from fivesafes.jobs import runner as runner_module
@@ -58,6 +58,7 @@ def sandboxed(data: DataDir, **limits: float) -> dict[str, object]:
         "backend": Backend.STORE,
         "sandbox": True,
         "data_dir": data,
+        "cut": OPEN_CUT,
         "limits": Limits(**limits),  # type: ignore[arg-type]
     }
 
@@ -235,7 +236,7 @@ def test_generate_dataset_sees_only_the_analysis_layer_read_only_and_never_the_k
         store.con.execute(
             "INSERT INTO analysis.patients VALUES (1, 'male', DATE '1970-01-01', NULL, NULL)"
         )
-        store.key  # noqa: B018  (creates the key file, as a load does)
+        store.key  # noqa: B018  (records the key's fingerprint, as a load does)
     study = tmp_path / "study"
     spec = """
     version: 1
@@ -245,9 +246,9 @@ def test_generate_dataset_sees_only_the_analysis_layer_read_only_and_never_the_k
         outputs: {highly_sensitive: {dataset: output/dataset.json}}
     """
     script = f"""
-    import json, os, duckdb
-    store = os.environ["FIVESAFES_DATA_DIR"]
-    con = duckdb.connect(store + "/store.duckdb", read_only=True)
+    import json, os, sys, duckdb
+    store = os.path.dirname(sys.argv[1])
+    con = duckdb.connect(sys.argv[1], read_only=True)
     found = {{
         "listing": sorted(os.listdir(store)),
         "schemas": sorted({{r[0] for r in con.execute(
@@ -261,8 +262,7 @@ def test_generate_dataset_sees_only_the_analysis_layer_read_only_and_never_the_k
         found["identifiable"] = type(exc).__name__
     for name, path in [("key", {str(data_dir.key_file)!r}),
                        ("store_on_host", {str(data_dir.database)!r}),
-                       ("key_env", os.environ["FIVESAFES_KEY_FILE"]),
-                       ("write", store + "/store.duckdb")]:
+                       ("write", sys.argv[1])]:
         try:
             open(path, "a" if name == "write" else "r").close()
             found[name] = "reached"
@@ -271,20 +271,20 @@ def test_generate_dataset_sees_only_the_analysis_layer_read_only_and_never_the_k
     json.dump(found, open("output/dataset.json", "w"))
     """
     write_project(study, spec, {"study.py": script})
-    real = runner_module.resolve_command
+    # The extraction's second step runs only the environment's own code; here the probe stands in
+    # for it, as if that code could be made to do anything, to show what that process can reach.
+    monkeypatch.setattr(runner_module, "evaluate_argv", lambda *_: [sys.executable, "-c", "0"])
     monkeypatch.setattr(
-        runner_module,
-        "resolve_command",
-        lambda argv: [sys.executable, "study.py"] if argv[0] == "fivesafes" else real(argv),
+        runner_module, "extract_argv", lambda _c, _m, store: [sys.executable, "study.py", store]
     )
-    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data_dir}
+    options = {"backend": Backend.STORE, "sandbox": True, "data_dir": data_dir, "cut": OPEN_CUT}
     result = run(study, **options)["extract"]
     assert result.status == "ran", (result.reason, (study / str(result.record.log)).read_text())
     found = orjson.loads((study / "output" / "dataset.json").read_bytes())
     assert found["listing"] == ["store.duckdb"]
     assert found["schemas"] == ["analysis", "meta"]
     assert (found["patients"], found["identifiable"]) == (1, "CatalogException")
-    assert found["key"] == found["store_on_host"] == found["key_env"] == "FileNotFoundError"
+    assert found["key"] == found["store_on_host"] == "FileNotFoundError"
     assert found["write"] in ("OSError", "PermissionError")
     assert data_dir.key_file.is_file()
 

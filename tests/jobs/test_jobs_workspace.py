@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path, PurePosixPath
 
 import pytest
-from jobs_support import needs_sandbox, run, write_project
+from jobs_support import OPEN_CUT, needs_sandbox, run, write_project
 
 from fivesafes.jobs import (
     Action,
@@ -50,7 +50,13 @@ actions:
 
 
 def sandboxed(data: DataDir) -> dict[str, object]:
-    return {"backend": Backend.STORE, "sandbox": True, "data_dir": data, "force": True}
+    return {
+        "backend": Backend.STORE,
+        "sandbox": True,
+        "data_dir": data,
+        "force": True,
+        "cut": OPEN_CUT,
+    }
 
 
 @needs_sandbox

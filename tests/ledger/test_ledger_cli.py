@@ -12,10 +12,14 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import fivesafes.cli.trust  # noqa: F401  (registers the commands)
+from environment.environment_support import outbox_code
 from fivesafes.cli.common import app
 from fivesafes.ledger import PUBLIC_NAME_ENV
 
 LEDGER = "ledger.sqlite"
+CONTACT = "cus@example.org"
+INIT = ("environment", "init", "--name", "Test", "--custodian", "cus", "--custodian-name", "Cus",
+        "--organisation", "Trust", "--contact", CONTACT)  # fmt: skip
 
 
 def run(data_dir: Path, *args: str, code: int = 0, name: str | None = None) -> Result:
@@ -28,15 +32,19 @@ def run(data_dir: Path, *args: str, code: int = 0, name: str | None = None) -> R
     return result
 
 
+def initialised(root: Path, name: str | None = None) -> str:
+    """A new environment at ``root``; its custodian's own token, from the code sent to them."""
+    run(root, *INIT, name=name)
+    return run(root, "user", "enrol", outbox_code(root, CONTACT), name=name).stdout.strip()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data directory whose ledger holds a custodian's account and a few logins."""
     for variable in ("FIVESAFES_DATABASE_URL", "FIVESAFES_KEY_FILE", PUBLIC_NAME_ENV):
         monkeypatch.delenv(variable, raising=False)
     root = tmp_path / "data"
-    create = ("user", "create", "cus", "--name", "Cus", "--organisation", "Trust")
-    token = run(root, *create, "--role", "data_custodian").stdout.strip().splitlines()[-1]
-    monkeypatch.setenv("FIVESAFES_TOKEN", token)
+    monkeypatch.setenv("FIVESAFES_TOKEN", initialised(root))
     run(root, "user", "whoami")
     run(root, "user", "list")
     return root
@@ -106,8 +114,7 @@ def test_the_public_name_is_the_origin_for_life(
     for variable in ("FIVESAFES_DATABASE_URL", "FIVESAFES_KEY_FILE", "FIVESAFES_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
     root, name = tmp_path / "data", "sde.example-icb.nhs.uk"
-    create = ("user", "create", "cus", "--name", "Cus", "--organisation", "Trust")
-    run(root, *create, "--role", "data_custodian", name=name)
+    initialised(root, name)
     published = run(root, "ledger", "publish", str(tmp_path / "www"), name=name).stdout
     assert f"origin: {name}/ledger" in published
     checkpoint = (tmp_path / "www" / "checkpoint").read_text()

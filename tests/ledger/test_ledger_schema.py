@@ -31,8 +31,10 @@ def test_every_kind_is_coherent() -> None:
         assert kind.required <= kind.fields
         assert not kind.public & kind.detail
         assert not any(names_personal_data(f) for f in kind.fields), kind.name
-    # DESIGN.md: the public view shows projects, purposes, jobs and releases (and who decided).
+    # DESIGN.md: the public view shows projects, purposes, jobs and releases (and who decided),
+    # and that a custodian drew an extract from the store, and for what purpose.
     public = {"account", "project", "approval", "job", "release_request", "review", "release"}
+    public |= {"extract"}
     # issue 15: what the public may know of projects' documents and closure, the datasets
     # held, incidents that affect them, and the environment's own life (its decommissioning)
     public |= {"project_record", "dataset", "incident", "environment"}

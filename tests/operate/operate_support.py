@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from governance_support import account
 
-from fivesafes.governance import ControlPlane, Role, create_account, register_key
+from fivesafes.governance import ControlPlane, Role, create_account, enrol, register_key
 from fivesafes.governance.mfa import confirm_totp, set_up_totp, sign_in
 from fivesafes.governance.onboarding import (
     accept_terms,
@@ -48,7 +48,7 @@ class People:
         today = cp.today()
         spec = account("cus", Role.DATA_CUSTODIAN, today=today)
         spec = type(spec)(**{**spec.__dict__, "accredited_until": today + timedelta(days=365)})
-        people.first["cus"] = create_account(cp, None, spec).token
+        people.first["cus"] = enrol(cp, create_account(cp, None, spec).code).token
         courses = {
             c: (today, today + timedelta(days=365)) for c in STANDARD_TRAINING[Role.DATA_CUSTODIAN]
         }
@@ -87,7 +87,7 @@ class People:
             changes.setdefault("accredited_until", today + timedelta(days=365))
         spec = account(person_id, *roles, today=today)
         spec = type(spec)(**{**spec.__dict__, **changes})
-        self.first[person_id] = create_account(self.cp, custodian, spec).token
+        self.first[person_id] = enrol(self.cp, create_account(self.cp, custodian, spec).code).token
         if "identity" not in skip:
             record_identity_check(self.cp, custodian, person_id, "photo ID seen in person", today)
         if "training" not in skip:

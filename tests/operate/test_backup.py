@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "release"))
 
-from environment_support import file_digests, populate
+from populated_support import file_digests, populate
 
 from fivesafes.environment.backup import BackupError, backup, restore
 from fivesafes.environment.decommission import FINAL_STATEMENT, decommission

@@ -12,8 +12,10 @@ from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from fivesafes.cli import app
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import ControlPlane, Role, create_account
 from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import create_key
 
 
 def _tables(root: Path) -> set[str]:
@@ -50,10 +52,12 @@ def test_the_emergency_change_path_runs_as_documented(tmp_path: Path) -> None:
     from governance_support import World
 
     data = DataDir.from_env(tmp_path / "data")
+    create_key(data.key_file)  # an environment, as `fivesafes environment init` makes one
     with ControlPlane.open(data) as cp:
         world = World.start(cp)
         world.add("ann", Role.ANALYST)
         cus = world.tokens["cus"]
+    write_settings(data.root, Settings("Test environment"))
     runner = CliRunner()
 
     def run(*args: str) -> str:

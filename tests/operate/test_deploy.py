@@ -21,8 +21,10 @@ import pytest
 
 from fivesafes.environment.configuration import load
 from fivesafes.environment.sealed import new_key
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import create_key
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -111,8 +113,13 @@ def _rehearse(tmp_path: Path) -> None:
 
     env = environment(parse_unit(units / "fivesafes-api.service"))
     config = load(env)
-    with Store.open(DataDir(config.data_dir, config.key_file)) as store:
-        _ = store.key  # the first load makes the pseudonym key (environment init, later)
+    # made an environment the API opens, as `fivesafes environment init` makes one: its key
+    # and its settings (its first custodian, in PostgreSQL, is not what this test is about)
+    data = DataDir(config.data_dir, config.key_file)
+    create_key(data.key_file)
+    write_settings(data.root, Settings("Deployed environment"))
+    with Store.open(data):
+        pass
     services = ["fivesafes-postgresql.service", "fivesafes-api.service"]
     runner = subprocess.Popen(
         [sys.executable, str(DEPLOY / "run_units.py"), str(units), *services],

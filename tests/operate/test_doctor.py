@@ -17,6 +17,7 @@ from fivesafes.environment.sealed import new_key
 from fivesafes.governance import ControlPlane
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import create_key
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "running-an-environment.md"
 
@@ -24,8 +25,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "running-an-environment.md"
 def installation(root: Path, port: int, cert: Path, key: Path) -> Path:
     """An installed environment and its config file; returns the config file."""
     data = DataDir(root / "data", root / "keys" / "pseudonym.key")
-    with Store.open(data) as store:
-        _ = store.key
+    create_key(data.key_file)  # as `fivesafes environment init` makes it
+    with Store.open(data):
+        pass
     with ControlPlane.open(data) as cp:
         cp.log("environment", {"change": "installed"}, "operator")
     os.chmod(data.root, 0o700)

@@ -114,9 +114,9 @@ def test_changed_terms_must_be_accepted_again(cp: ControlPlane) -> None:
 
 def test_one_role_s_lapse_does_not_stop_another_role_s_action(cp: ControlPlane) -> None:
     people = People.start(cp)
-    token = people.add("amy", Role.ANALYST, Role.APPROVER, skip=frozenset({"accreditation"}))
+    token = people.add("amy", Role.OUTPUT_CHECKER, Role.APPROVER, skip=frozenset({"accreditation"}))
     with pytest.raises(AccessDenied, match="not accredited"):
-        cp_action(cp, token, Action.RUN_JOB)
+        cp_action(cp, token, Action.REVIEW_OUTPUT)
     cp_action(cp, token, Action.DECIDE_PROJECT)  # approvers do not reach data
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "release"))
 
-from environment_support import populate
+from populated_support import populate
 from release_support import PROJECT
 
 from fivesafes.cli import app
@@ -32,7 +32,7 @@ def test_close_archives_then_deletes_and_the_project_stops(
     env = populate(tmp_path / "env")
     new_key(tmp_path / "offline" / "backup.key")
     key = read_key(tmp_path / "offline" / "backup.key")
-    workspace = tmp_path / "env" / "study"
+    workspace = env.data_dir.jobs / "job-cli" / "study"  # the job the environment holds
     folders = project_folders(env.data_dir, PROJECT)
     assert all(f.is_dir() and any(f.iterdir()) for f in folders)
     archive = tmp_path / "archives" / f"{PROJECT}.sealed"

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import fivesafes.cli.jobs  # noqa: F401  (registers submit)
 from fivesafes.cli.common import app
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import (
     AccessDenied,
     ControlPlane,
@@ -36,6 +37,7 @@ from fivesafes.governance.project_records import Ceiling, bounded, record_docume
 from fivesafes.jobs.process import Limits
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import create_key
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
 from jobs_support import needs_sandbox, write_project
@@ -130,8 +132,8 @@ def test_documents_are_recorded_only_by_an_approver_off_the_project(cp: ControlP
     later = cp.today() + timedelta(days=30)
     with pytest.raises(AccessDenied, match="may not govern project"):
         record_document(cp, people.tokens["ann"], "heat", "dpia", "mine", later)
-    people.add("vic", Role.APPROVER, Role.ANALYST)
-    submit_project(cp, people.tokens["vic"], "own", application("vic"))
+    people.add("vic", Role.APPROVER)  # no one is analyst and approver: vic is on the project
+    submit_project(cp, people.tokens["ann"], "own", application("ann", "vic"))
     with pytest.raises(AccessDenied, match="conflict: on project own"):
         record_document(cp, people.tokens["vic"], "own", "dpia", "DPIA-1", later)
     with pytest.raises(ValueError, match="must be one of dpia"):
@@ -179,6 +181,7 @@ def test_submit_runs_within_the_ceiling_and_is_refused_over_it(tmp_path: Path) -
     """``fivesafes submit`` as an analyst runs it: asking for more memory than the approver
     allowed is refused by name; asking for nothing runs the sandbox at the ceiling."""
     data_dir = DataDir.from_env(tmp_path / "data")
+    create_key(data_dir.key_file)  # an environment, as `fivesafes environment init` makes one
     with ControlPlane.open(data_dir) as cp:
         world = World.start(cp)
         analyst = world.add("ana", Role.ANALYST)
@@ -187,6 +190,7 @@ def test_submit_runs_within_the_ceiling_and_is_refused_over_it(tmp_path: Path) -
         until = cp.today() + timedelta(days=365)
         decide(cp, approver, "heat", Verdict.APPROVE, "fine", world.keys["val"], until)
         set_ceiling(cp, approver, "heat", Ceiling(1, 512 * MIB, 64 * MIB, 120))
+    write_settings(data_dir.root, Settings("Test environment"))
     Store.open(data_dir).close()
     study = write_project(tmp_path / "study", STUDY)
     args = ["submit", "--project", str(study), "--data-dir", str(data_dir.root)]
@@ -198,7 +202,7 @@ def test_submit_runs_within_the_ceiling_and_is_refused_over_it(tmp_path: Path) -
     )
     ran = CliRunner().invoke(app, args)
     assert ran.exit_code == 0, ran.stderr
-    (record,) = (study / "metadata" / "jobs").glob("*.json")
+    (record,) = data_dir.jobs.glob("*/*/metadata/jobs/*.json")  # in the environment's copy
     limits = orjson.loads(record.read_bytes())["limits"]
     assert (limits["memory_bytes"], limits["cpu_cores"], limits["wall_seconds"]) == (
         512 * MIB,

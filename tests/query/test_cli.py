@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pyarrow.csv as pcsv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import fivesafes.cli.query  # noqa: F401  (registers the commands)
+import fivesafes.cli  # noqa: F401  (registers the commands)
+from environment.environment_support import open_with_custodian
 from fivesafes.cli.common import app
+from fivesafes.governance import ControlPlane
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from jobs.jobs_support import needs_sandbox
 
 STUDY = """
 from fivesafes import Dataset, codelist_from_csv, days, years
@@ -53,10 +57,10 @@ measures.define_measure(
 
 @pytest.fixture
 def study(tmp_path: Path) -> Path:
-    codes = tmp_path / "asthma.csv"
-    codes.write_text("code,term\n195967001,Asthma\n")
+    """A study in the current folder (the test's own), its code list named relative to it."""
+    (tmp_path / "asthma.csv").write_text("code,term\n195967001,Asthma\n")
     path = tmp_path / "study.py"
-    path.write_text(STUDY.format(codelist=codes))
+    path.write_text(STUDY.format(codelist="asthma.csv"))
     return path
 
 
@@ -80,7 +84,7 @@ def test_generate_dummy_dataset_in_each_format(study: Path, tmp_path: Path, suff
     assert table.column_names == ["patient_id", "sex", "age", "asthma_events"]
 
 
-def test_generate_dataset_from_the_store(study: Path, tmp_path: Path, data_dir: DataDir) -> None:
+def _fill(data_dir: DataDir) -> None:
     with Store.open(data_dir) as store:
         store.con.execute(
             "INSERT INTO analysis.patients VALUES (1, 'female', '1980-01-01', NULL, 'A'),"
@@ -94,8 +98,37 @@ def test_generate_dataset_from_the_store(study: Path, tmp_path: Path, data_dir: 
         store.con.execute(
             "INSERT INTO analysis.clinical_events VALUES (1, '2020-01-01', '195967001', NULL)"
         )
+
+
+def test_nobody_runs_a_definition_on_the_store_without_a_custodians_token(
+    study: Path, tmp_path: Path, data_dir: DataDir
+) -> None:
+    """Issue 18, hole 1: `generate-dataset STUDY --output out.csv` against a data directory,
+    with no token, ran the definition as Python in the caller's process, read the real store,
+    applied no opt-out and logged nothing."""
+    _fill(data_dir)
+    (tmp_path / "pwned.py").write_text(STUDY.format(codelist="asthma.csv") + "\nimport os\n")
+    out = tmp_path / "real.csv"
+    for definition in (study, tmp_path / "pwned.py"):
+        result = _invoke(
+            "generate-dataset", definition, "--output", out, "--data-dir", data_dir.root
+        )
+        assert result.exit_code == 2 and "only a data custodian" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+@needs_sandbox
+def test_a_custodian_extracts_from_the_store_with_opt_outs_applied_and_logged(
+    study: Path, tmp_path: Path
+) -> None:
+    data_dir = DataDir.from_env(tmp_path / "data")  # as --data-dir names it: keys inside
+    people = open_with_custodian(data_dir)
+    _fill(data_dir)
+    people.env.close()
+    token = people.tokens["cus"]
     out = tmp_path / "real.parquet"
-    result = _invoke("generate-dataset", study, "--output", out, "--data-dir", data_dir.root)
+    args = ("--output", out, "--data-dir", data_dir.root, "--token", token)
+    result = _invoke("generate-dataset", study, *args)
     assert result.exit_code == 0, result.output
     assert pq.read_table(out).to_pylist() == [
         {"patient_id": 1, "sex": "female", "age": 44, "asthma_events": 1}
@@ -103,10 +136,15 @@ def test_generate_dataset_from_the_store(study: Path, tmp_path: Path, data_dir: 
     measures = tmp_path / "measures.py"
     measures.write_text(MEASURES)
     out = tmp_path / "measures.csv"
-    result = _invoke("generate-measures", measures, "--output", out, "--data-dir", data_dir.root)
+    args = ("--output", out, "--data-dir", data_dir.root, "--token", token)
+    result = _invoke("generate-measures", measures, *args)
     assert result.exit_code == 0, result.output
     rows = pcsv.read_csv(out).to_pylist()
     assert [(r["numerator"], r["denominator"]) for r in rows] == [(0, 1)] * 3
+    with ControlPlane.open(data_dir) as cp:
+        reads = [orjson.loads(e) for e in cp.ledger.entries()]
+    extracts = [e["subject"] for e in reads if e["kind"] == "extract"]
+    assert [(e["purpose"], e["rows"]) for e in extracts] == [("research", 1), ("research", 3)]
 
 
 def test_explain_prints_the_sql_of_each_engine(study: Path) -> None:

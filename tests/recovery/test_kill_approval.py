@@ -20,6 +20,7 @@ from kill_support import (
     open_intent_count,
     settled_intents,
 )
+from release_support import as_environment
 from sqlalchemy import select
 
 from fivesafes.failpoints import FAILPOINT_ENV
@@ -71,6 +72,7 @@ def approval(control_url: str, tmp_path: Path) -> Approval:
         token = world.add("apo", Role.APPROVER)
         submit_project(cp, world.tokens["ana"], PROJECT, application("ana"))
     write_key(tmp_path / "apo.pem", world.keys["apo"])
+    as_environment(DataDir.from_env(tmp_path))
     return Approval(tmp_path, url, token, tmp_path / "apo.pem")
 
 

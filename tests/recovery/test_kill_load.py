@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from kill_support import KILLED, Forker, entries, of_kind, open_intent_count, settled_intents
 
+from environment.environment_support import address, outbox_code
 from fhir_factory import (
     basic_population,
     condition,
@@ -53,14 +54,18 @@ def world(tmp_path_factory: pytest.TempPathFactory, forker: Forker) -> LoadWorld
     env, unset = _clean()
     created = forker.run(
         [
-            *("user", "create", "cara", "--name", "Cara Custodian", "--organisation", "Test"),
-            *("--role", "data_custodian", "--data-dir", str(root)),
+            *("environment", "init", "--name", "Test", "--custodian", "cara"),
+            *("--custodian-name", "Cara Custodian", "--organisation", "Test"),
+            *("--contact", address("cara"), "--data-dir", str(root)),
         ],
         env,
         unset,
     )
     assert created.returncode == 0, created.output
-    token = created.stdout.strip().splitlines()[-1]
+    code = outbox_code(root, address("cara"))
+    enrolled = forker.run(["user", "enrol", code, "--data-dir", str(root)], env, unset)
+    assert enrolled.returncode == 0, enrolled.output
+    token = enrolled.stdout.strip().splitlines()[-1]
     first = write_ndjson(base / "first.ndjson", basic_population(5))
     loaded = forker.run(["load", str(first), "--data-dir", str(root), "--token", token], env, unset)
     assert loaded.returncode == 0, loaded.output

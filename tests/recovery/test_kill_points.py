@@ -9,6 +9,7 @@ from pathlib import Path
 from test_kill_approval import APPROVAL_POINTS
 from test_kill_load import LOAD_POINTS
 from test_kill_publish import PUBLISH_POINTS, RETURN_POINTS
+from test_kill_submit import SUBMIT_POINTS
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fivesafes"
 
@@ -32,5 +33,5 @@ def _failpoints() -> dict[str, list[str]]:
 def test_every_failpoint_is_killed_at_by_a_test_and_named_once() -> None:
     found = _failpoints()
     assert {name: places for name, places in found.items() if len(places) > 1} == {}
-    tested = {*LOAD_POINTS, *APPROVAL_POINTS, *PUBLISH_POINTS, *RETURN_POINTS}
+    tested = {*LOAD_POINTS, *APPROVAL_POINTS, *PUBLISH_POINTS, *RETURN_POINTS, *SUBMIT_POINTS}
     assert set(found) == tested

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 from kill_support import KILLED, Forker, Ran, entries, of_kind, settled_intents
-from release_support import PROJECT, SAFE_COUNTS, People, Study, approved_project, counts_csv
+from release_support import (
+    PROJECT,
+    SAFE_COUNTS,
+    People,
+    Study,
+    approved_project,
+    as_environment,
+    counts_csv,
+)
 
 from fivesafes.disclosure import FileReleaseHistory
 from fivesafes.failpoints import FAILPOINT_ENV
@@ -67,7 +75,7 @@ def _environment(base: Path, change_after_approval: bool) -> Approved:
     with ControlPlane.open(data_dir, url=f"sqlite:///{root / 'control.sqlite'}") as cp:
         office = ReleaseOffice(cp, data_dir)
         people: People = approved_project(office)
-        study = Study.create(base / "study")
+        study = Study.create(data_dir.jobs / "job-kill" / "study")
         study.write(TABLES[0], counts_csv(SAFE_COUNTS))
         study.write(TABLES[1], counts_csv({k: 2 * v for k, v in SAFE_COUNTS.items()}))
         study.record_job("summarise", list(TABLES))
@@ -86,6 +94,7 @@ def _environment(base: Path, change_after_approval: bool) -> Approved:
             )
     if change_after_approval:
         study.write(TABLES[0], counts_csv({**SAFE_COUNTS, ("0-17", "F"): 41}))
+    as_environment(data_dir)
     return Approved(root, release_id, ana)
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from kill_support import holders, marked
+from release_support import as_environment
 
 from fhir_factory import basic_population, write_ndjson
-from fivesafes.governance import ControlPlane, NewAccount, Role, create_account
+from fivesafes.governance import ControlPlane, NewAccount, Role, create_account, enrol
 from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.store.chunks import PARALLEL_FROM_BYTES
 from fivesafes.store.config import DataDir
@@ -56,7 +57,9 @@ def _custodian(root: Path) -> str:
             expires_on=today + timedelta(days=30),
             trained_on=today - timedelta(days=30),
         )
-        return create_account(cp, None, who).token
+        token = enrol(cp, create_account(cp, None, who).code).token
+    as_environment(DataDir.from_env(root))
+    return token
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="on one core a load checks in-process")

@@ -80,5 +80,6 @@ def any_office(control_url: str, tmp_path: Path, clock: ManualClock) -> Iterator
 
 
 @pytest.fixture
-def study(tmp_path: Path) -> Study:
-    return Study.create(tmp_path / "study")
+def study(office: ReleaseOffice) -> Study:
+    """A job's study as the environment holds it: under its data directory's jobs."""
+    return Study.create(office.data_dir.jobs / "job-test" / "study")

@@ -18,11 +18,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from governance_support import World, application
 
-from fivesafes.governance import Role, Verdict, decide, submit_project
+from fivesafes.environment.settings import Settings, write_settings
+from fivesafes.governance import ControlPlane, Role, Verdict, decide, submit_project
+from fivesafes.governance.tables import Job
 from fivesafes.jobs import FileRecord, JobRecord, JsonJobRecords
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, new_job_id
 from fivesafes.release import ReleaseOffice
+from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import create_key
 
 PROJECT = "asthma-release"
 PROJECT_YAML = """\
@@ -177,7 +181,8 @@ class People:
 
 def approved_project(office: ReleaseOffice) -> People:
     """A custodian, analyst 'ana' (member), second member 'bob', approver 'apo', output checkers
-    'chk1'..'chk4' (chk4 also on the project) and project PROJECT approved for a year."""
+    'chk1'..'chk4' (chk4 also a member of the project, though one person may not be both analyst
+    and output checker) and project PROJECT approved for a year."""
     cp = office.cp
     world = World.start(cp)
     world.add("ana", Role.ANALYST)
@@ -185,7 +190,7 @@ def approved_project(office: ReleaseOffice) -> People:
     world.add("apo", Role.APPROVER)
     for checker in ("chk1", "chk2", "chk3"):
         world.add(checker, Role.OUTPUT_CHECKER)
-    world.add("chk4", Role.OUTPUT_CHECKER, Role.ANALYST)
+    world.add("chk4", Role.OUTPUT_CHECKER)
     submit_project(cp, world.tokens["ana"], PROJECT, application("ana", "bob", "chk4"))
     decide(
         cp,
@@ -197,3 +202,44 @@ def approved_project(office: ReleaseOffice) -> People:
         until=cp.today() + timedelta(days=365),
     )
     return People(world)
+
+
+def as_environment(data_dir: DataDir) -> None:
+    """A data directory built with the stages, made an environment the commands open: its
+    settings written and its key made, as `fivesafes environment init` would."""
+    if not data_dir.key_file.exists():
+        create_key(data_dir.key_file)
+    write_settings(data_dir.root, Settings("Test environment"))
+
+
+def held_job(
+    data_dir: DataDir,
+    job_id: str = "job-cli",
+    project_id: str = PROJECT,
+    cp: ControlPlane | None = None,
+) -> Study:
+    """A job the environment holds for the project: its record (in ``cp``, or the data
+    directory's own control plane), and its study folder."""
+    if cp is None:
+        with ControlPlane.open(data_dir) as opened:
+            return held_job(data_dir, job_id, project_id, opened)
+    with cp.transaction() as session:
+        session.add(
+            Job(
+                job_id=job_id,
+                project_id=project_id,
+                person_id="ana",
+                purpose="research",
+                grant="{}",
+                state="succeeded",
+                action=None,
+                study_sha256="0" * 64,
+                git_commit=None,
+                git_dirty=None,
+                limits="{}",
+                created_at=cp.now(),
+                error="",
+                outputs="[]",
+            )
+        )
+    return Study.create(data_dir.jobs / job_id / "study")

@@ -11,10 +11,10 @@ from release_support import (
     PROJECT,
     SAFE_COUNTS,
     People,
-    Study,
     approved_project,
+    as_environment,
     counts_csv,
-    safe_chart,
+    held_job,
 )
 from typer.testing import CliRunner
 
@@ -23,7 +23,7 @@ from fivesafes.cli.common import app
 from fivesafes.governance import ControlPlane
 from fivesafes.ledger.keys import write_key
 from fivesafes.ledger.note import NoteSigner
-from fivesafes.release import ReleaseOffice, demo_release, describe_publication, verify_release
+from fivesafes.release import ReleaseOffice
 from fivesafes.store.config import DataDir
 
 
@@ -32,7 +32,9 @@ def _environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> People:
     monkeypatch.delenv("FIVESAFES_DATABASE_URL", raising=False)
     data_dir = DataDir.from_env(root)
     with ControlPlane.open(data_dir) as cp:
-        return approved_project(ReleaseOffice(cp, data_dir))
+        people = approved_project(ReleaseOffice(cp, data_dir))
+    as_environment(data_dir)
+    return people
 
 
 def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +42,7 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     people = _environment(root, monkeypatch)
     for checker in ("chk1", "chk2"):
         write_key(tmp_path / f"{checker}.pem", people.key(checker))
-    study = Study.create(tmp_path / "study")
+    study = held_job(DataDir.from_env(root))
     study.write("output/table.csv", counts_csv({**SAFE_COUNTS, ("0-17", "M"): 3}))
     study.record_job("summarise", ["output/table.csv"])
     runner = CliRunner()
@@ -51,7 +53,7 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert result.exit_code == code, result.output
         return result.stdout if code == 0 else result.output
 
-    common = ["--project-id", PROJECT, "--study", str(study.root)]
+    common = ["--project-id", PROJECT, "--job", "job-cli"]
     checked = run("check", "output/table.csv", *common, who="ana")
     assert "safe version" in checked and "small_numbers" in checked and "--exception" in checked
     refused = run(
@@ -111,25 +113,3 @@ def test_release_commands_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "no signature from a trusted key" in refused
     (folder / "output/table.csv").write_text("age_band,sex,count\n0-17,M,3\n")
     assert "does not match its hash" in run("verify", str(folder), who="ana", code=2)
-
-
-def test_demo_release_publishes_table_and_chart(tmp_path: Path, monkeypatch) -> None:
-    root = tmp_path / "env"
-    people = _environment(root, monkeypatch)
-    study = Study.create(tmp_path / "study")
-    safe_chart(study, SAFE_COUNTS, "output/other.csv", "output/chart.png")
-    files = ["output/other.csv", "output/chart.png"]
-    study.record_job("summarise", files)
-    published = demo_release(
-        DataDir.from_env(root),
-        study.root,
-        files,
-        PROJECT,
-        people.token("ana"),
-        people.token("cus"),
-    )
-    text = describe_publication(published)
-    assert str(published.folder) in text and "age_band,sex,count" in text
-    with ControlPlane.open(DataDir.from_env(root)) as cp:
-        assert verify_release(published.folder, cp.ledger.keys) == []
-    assert sorted(published.files) == ["output/chart.png", "output/other.csv"]

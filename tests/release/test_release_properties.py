@@ -51,8 +51,10 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?")
 verdicts = st.sampled_from(list(Verdict))
 
 
-def _fresh_study() -> Study:
-    return Study.create(Path(tempfile.mkdtemp(prefix="study-")))
+def _fresh_study(office: ReleaseOffice) -> Study:
+    """A new job's study, held where the environment holds jobs (a fresh one per example)."""
+    office.data_dir.jobs.mkdir(parents=True, exist_ok=True)
+    return Study.create(Path(tempfile.mkdtemp(prefix="job-", dir=office.data_dir.jobs)) / "study")
 
 
 @SHARED
@@ -65,7 +67,7 @@ def _fresh_study() -> Study:
 def test_nothing_highly_sensitive_is_ever_requested(
     office: ReleaseOffice, people: People, privacies: list[str], data: st.DataObject
 ) -> None:
-    study = _fresh_study()
+    study = _fresh_study(office)
     outputs = {f"output/t{k}.csv": level for k, level in enumerate(privacies)}
     levels = "\n".join(
         f"      {level}: {{t{k}: output/t{k}.csv}}" for k, level in enumerate(privacies)
@@ -102,7 +104,7 @@ LIKELY = st.sampled_from([*REVIEWERS, "chk1", "chk2", "chk3"])  # checkers drawn
 def test_a_release_needs_two_independent_approvals(
     office: ReleaseOffice, people: People, votes: list[tuple[str, Verdict]]
 ) -> None:
-    study = _fresh_study()
+    study = _fresh_study(office)
     study.write("output/table.csv", counts_csv(SAFE_COUNTS))
     study.record_job("summarise", ["output/table.csv"])
     rid, _ = request_release(
@@ -149,7 +151,7 @@ counts = st.integers(min_value=0, max_value=60)
 def test_no_released_table_has_a_count_under_the_threshold(
     office: ReleaseOffice, people: People, grid: list[list[int]]
 ) -> None:
-    study = _fresh_study()
+    study = _fresh_study(office)
     cells = {(f"band{r}", f"group{c}"): n for r, row in enumerate(grid) for c, n in enumerate(row)}
     study.write("output/table.csv", counts_csv(cells))
     study.record_job("summarise", ["output/table.csv"])
@@ -189,7 +191,7 @@ def test_no_released_table_has_a_count_under_the_threshold(
 def test_no_one_sees_a_vote_before_both_are_in(
     office: ReleaseOffice, people: People, first: str, verdict: Verdict, words: str
 ) -> None:
-    study = _fresh_study()
+    study = _fresh_study(office)
     study.write("output/table.csv", counts_csv(SAFE_COUNTS))
     study.record_job("summarise", ["output/table.csv"])
     rid, _ = request_release(

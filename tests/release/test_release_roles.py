@@ -8,7 +8,16 @@ from pathlib import Path
 
 import orjson
 import pytest
-from release_support import PROJECT, SAFE_COUNTS, People, Study, approved_project, counts_csv
+from release_support import (
+    PROJECT,
+    SAFE_COUNTS,
+    People,
+    Study,
+    approved_project,
+    as_environment,
+    counts_csv,
+    held_job,
+)
 from typer.testing import CliRunner
 
 import fivesafes.cli.release  # noqa: F401  (registers the commands)
@@ -60,8 +69,10 @@ def test_the_release_actions_are_governance_actions() -> None:
 
 def test_project_members_with_the_analyst_role_may_request(office, people: People, study) -> None:
     _table(study)
-    for member in ("ana", "bob", "chk4"):  # chk4 is an output checker and an analyst
+    for member in ("ana", "bob"):
         assert office.requester(people.token(member), PROJECT).person_id == member
+    with pytest.raises(AccessDenied, match="needs the analyst role"):  # a member, a checker
+        office.requester(people.token("chk4"), PROJECT)
     release_id = _ask(office, people, study, "bob")
     assert office.cp.acting is not None and office.cp.acting.person_id == "bob"
     assert ("bob", "allowed") in _logins(office, Action.REQUEST_RELEASE)
@@ -132,7 +143,8 @@ def test_the_commands_refuse_naming_the_missing_role(
     data_dir = DataDir.from_env(root)
     with ControlPlane.open(data_dir) as cp:
         people = approved_project(ReleaseOffice(cp, data_dir))
-    study = Study.create(tmp_path / "study")
+    as_environment(data_dir)
+    study = held_job(data_dir)
     _table(study)
     write_key(tmp_path / "apo.pem", people.key("apo"))
     runner = CliRunner()
@@ -142,7 +154,7 @@ def test_the_commands_refuse_naming_the_missing_role(
         result = runner.invoke(app, ["release", *args, "--data-dir", str(root)], env=env)
         return result.exit_code, " ".join(result.output.split())
 
-    common = ["output/table.csv", "--project-id", PROJECT, "--study", str(study.root)]
+    common = ["output/table.csv", "--project-id", PROJECT, "--job", "job-cli"]
     code, said = run("check", *common, who="chk1")
     assert code == 2 and "refused: chk1 may not request release: it needs the analyst role" in said
     code, said = run("request", *common, "--justification", WHY, who="chk1")

@@ -45,8 +45,9 @@ def _vote(office: ReleaseOffice, people: People, who: str, rid: str, verdict: Ve
     )
 
 
-def test_request_review_publish_on_each_database(any_office: ReleaseOffice, study: Study) -> None:
+def test_request_review_publish_on_each_database(any_office: ReleaseOffice) -> None:
     office = any_office
+    study = Study.create(office.data_dir.jobs / "job-test" / "study")
     people = approved_project(office)
     rid = _request(office, people, study)
     assert show_release(office, people.token("ana"), rid).state is State.SUBMITTED
@@ -74,18 +75,43 @@ def test_votes_stay_sealed_until_both_are_in(office: ReleaseOffice, people: Peop
     assert [v.person_id for v in own.votes] == ["chk1"]
     public = public_view(office.cp.ledger.entries()).to_list()
     assert not any("decision" in row for row in public if row["kind"] == "review")
-    _vote(office, people, "chk2", rid, Verdict.APPROVE)
+    _vote(office, people, "chk2", rid, Verdict.REJECT)
     view = show_release(office, people.token("ana"), rid)
     assert {(v.person_id, v.verdict) for v in view.votes} == {
         ("chk1", Verdict.REJECT),
-        ("chk2", Verdict.APPROVE),
+        ("chk2", Verdict.REJECT),
     }
     decisions = [
         r["decision"]
         for r in public_view(office.cp.ledger.entries()).to_list()
         if r["kind"] == "review" and "decision" in r
     ]
-    assert decisions == ["reject", "approve", "awaiting_third"]
+    assert decisions == ["reject", "reject", "rejected"]
+
+
+def test_a_third_checker_does_not_see_the_first_two_votes(
+    office: ReleaseOffice, people: People, study: Study
+) -> None:
+    """Issue 18, hole 5: once two checkers disagreed, the third saw both votes (and the public
+    ledger showed them) before voting. Now no vote is opened until a verdict is reached."""
+    rid = _request(office, people, study)
+    _vote(office, people, "chk1", rid, Verdict.REJECT)
+    assert _vote(office, people, "chk2", rid, Verdict.APPROVE) is State.AWAITING_THIRD
+    for viewer in ("chk3", "ana"):
+        view = show_release(office, people.token(viewer), rid)
+        assert view.votes == () and view.sealed_votes == 2
+    public = public_view(office.cp.ledger.entries()).to_list()
+    shown = [r["decision"] for r in public if r["kind"] == "review" and "decision" in r]
+    assert shown == ["awaiting_third"]  # that they differ, not who voted which way
+    full = [orjson.loads(e) for e in office.cp.ledger.entries()]
+    assert not any("decision" in e["subject"] and "round" in e["subject"] for e in full)
+    assert _vote(office, people, "chk3", rid, Verdict.APPROVE) is State.APPROVED
+    view = show_release(office, people.token("ana"), rid)
+    assert [(v.person_id, v.verdict) for v in view.votes] == [
+        ("chk1", Verdict.REJECT),
+        ("chk2", Verdict.APPROVE),
+        ("chk3", Verdict.APPROVE),
+    ]
 
 
 def test_disagreement_goes_to_a_third_reviewer(office: ReleaseOffice, people: People, study):

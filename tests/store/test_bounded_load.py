@@ -19,6 +19,7 @@ from fivesafes.store.budget import LOAD_MEMORY_ENV, current_limit, load_memory
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 
 TODAY = date(2026, 1, 1)
 
@@ -100,7 +101,9 @@ def test_a_load_is_held_to_its_budget_and_puts_the_limit_back(
 ) -> None:
     monkeypatch.setenv(LOAD_MEMORY_ENV, "200MiB")
     seen: list[int] = []
-    with Store.open(DataDir(tmp_path / "data", tmp_path / "key")) as store:
+    data_dir = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data_dir.key_file)  # as `fivesafes environment init` makes it
+    with Store.open(data_dir) as store:
         before = current_limit(store.con)
         src = write_ndjson(tmp_path / "a.ndjson", basic_population(3))
         report = load(

@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
+from environment.environment_support import custodian_by_command
 from fhir_factory import basic_population, condition, write_ndjson
 from fivesafes.cli import app
 
@@ -55,22 +56,9 @@ def test_validate_clean_file_exits_zero(tmp_path: Path) -> None:
     )
 
 
-def _custodian(data: list[str]) -> str:
-    """The first account of a new environment (needs no token) and its token."""
-    created = runner.invoke(
-        app,
-        [
-            *("user", "create", "cara", "--name", "Cara Custodian", "--organisation", "Test"),
-            *("--role", "data_custodian", *data),
-        ],
-    )
-    assert created.exit_code == 0, created.output
-    return created.stdout.strip().splitlines()[-1]
-
-
 def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
-    token = ["--token", _custodian(data)]
+    token = ["--token", custodian_by_command(data)]
     src = write_ndjson(tmp_path / "a.ndjson", [*basic_population(3), condition("x", "ghost")])
     loaded = runner.invoke(app, ["load", str(src), *data, *token, "--format", "json"])
     assert loaded.exit_code == 1, loaded.output  # loaded, with one record quarantined
@@ -99,9 +87,9 @@ def test_load_quarantine_and_catalogue(tmp_path: Path) -> None:
     assert (read["actor"], read["subject"]["table"]) == ("cara", "quarantine")
 
 
-def test_load_needs_a_data_custodian(tmp_path: Path) -> None:
+def test_load_needs_a_datacustodian_by_command(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
-    _custodian(data)
+    custodian_by_command(data)
     src = write_ndjson(tmp_path / "a.ndjson", basic_population(1))
     anonymous = runner.invoke(app, ["load", str(src), *data])
     assert anonymous.exit_code == 2 and "--token" in anonymous.stderr
@@ -113,7 +101,7 @@ def test_load_needs_a_data_custodian(tmp_path: Path) -> None:
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path)]
     result = runner.invoke(
-        app, ["load", str(tmp_path / "nope"), *data, "--token", _custodian(data)]
+        app, ["load", str(tmp_path / "nope"), *data, "--token", custodian_by_command(data)]
     )
     assert result.exit_code == 2
     assert "no such file or folder" in " ".join(result.stderr.split())

@@ -28,6 +28,7 @@ from fivesafes.store.analysis import ANALYSIS_SQL, rebuild_analysis_layer
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.store.versions import writing
 from fivesafes.store.writes import delete_resources, write_resources
 from fivesafes.synth import generate
@@ -218,6 +219,7 @@ def test_an_updated_layer_is_the_rebuilt_layer(
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data = DataDir(root / "data", root / "key")
+        create_key(data.key_file)  # as `fivesafes environment init` makes it
 
         def records_of(pids: set[str]) -> list[Resource]:
             return [r for rtype in records for r in records[rtype] if _subject(r) in pids]
@@ -263,6 +265,7 @@ def test_a_small_load_into_a_large_store_remakes_only_its_patients(tmp_path: Pat
     """The update path is the one taken: rows of untouched patients are never rewritten."""
     generate(tmp_path / "all", 30, seed=2)
     data = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data.key_file)  # as `fivesafes environment init` makes it
     changed = orjson.loads((tmp_path / "all" / "Patient.ndjson").read_bytes().splitlines()[0])
     changed["gender"] = "male" if changed["gender"] == "female" else "female"
     (tmp_path / "one").mkdir()
@@ -287,6 +290,7 @@ def test_the_apis_writes_and_deletes_update_the_layer_as_a_rebuild_would(
     monkeypatch.setattr(analysis, "REBUILD_SHARE", float("inf"))  # always update in place
     generate(tmp_path / "all", 30, seed=4)
     data = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data.key_file)  # as `fivesafes environment init` makes it
     with writing(data) as store:
         load(store, [tmp_path / "all"], today=TODAY)
     read = {

@@ -19,6 +19,7 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.layout import MANIFEST, LayoutError, export_layout, read_layout
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.synth import generate
 from fivesafes.tables import clinical_events, patients, practice_registrations
 
@@ -31,6 +32,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     root = tmp_path_factory.mktemp("layout")
     generate(root / "synth", 300, seed=11)
     data = DataDir(root / "data", root / "key")
+    create_key(data.key_file)  # as `fivesafes environment init` makes it
     with Store.open(data) as store:
         load(store, [root / "synth"], today=TODAY)
     return data

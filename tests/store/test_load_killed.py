@@ -16,6 +16,7 @@ from fivesafes.store.chunks import plan
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 
 CHILD = """
 import sys
@@ -38,6 +39,7 @@ print("committed", flush=True)
 @pytest.mark.parametrize("when", ["first part", "middle part", "after the last part"])
 def test_kill_minus_nine_leaves_store_unchanged(tmp_path: Path, when: str) -> None:
     data_dir = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data_dir.key_file)
     with Store.open(data_dir) as store:
         load(store, [write_ndjson(tmp_path / "small.ndjson", basic_population(5))], today=TODAY)
         before = _snapshot(store)
@@ -107,6 +109,7 @@ def test_kill_minus_nine_during_an_incremental_load_leaves_store_unchanged(
     touched patients' rows remade); killed while checking, or with every analysis row it
     changes already written but not committed, it leaves the store exactly as it was."""
     data_dir = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data_dir.key_file)
     stored = basic_population(1_000)
     with Store.open(data_dir) as store:
         load(store, [write_ndjson(tmp_path / "all.ndjson", stored)], today=TODAY)

@@ -15,6 +15,7 @@ from fivesafes.ingest.rules import RULES
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 
 TODAY = date(2026, 1, 1)
 FAULTS = ("bad_nhs_number", "orphan_condition", "bad_code", "future_date")
@@ -79,6 +80,7 @@ def test_load_keeps_every_valid_record_and_explains_every_reject(population) -> 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         src = write_ndjson(root / "in.ndjson", records)
+        create_key(root / "key")
         with Store.open(DataDir(root / "data", root / "key")) as store:
             load(store, [src], today=TODAY)
             assert _ids(store, ALL_LOADED) == good
@@ -102,6 +104,7 @@ def test_load_is_idempotent_and_analysis_layer_has_no_nhs_number(population) -> 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         src = write_ndjson(root / "in.ndjson", records)
+        create_key(root / "key")
         with Store.open(DataDir(root / "data", root / "key")) as store:
             load(store, [src], today=TODAY)
             first = _analysis_values(store)

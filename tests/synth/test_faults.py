@@ -121,9 +121,8 @@ def test_a_tiny_population_still_gets_every_kind(tmp_path: Path) -> None:
     assert {f["kind"] for f in _faults(tmp_path)} == set(FAULT_KINDS)
 
 
-def test_the_loader_rejects_each_fault_under_its_rule(faulty: Path, tmp_path: Path) -> None:
-    data = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
-    with Store.open(data) as store:
+def test_the_loader_rejects_each_fault_under_its_rule(faulty: Path, data_dir: DataDir) -> None:
+    with Store.open(data_dir) as store:
         report = load(store, [faulty], today=date(2026, 1, 1), commit=False, verdicts=True)
     rejected = {
         (Path(v.file).name, v.line): {rule for _, rule, _ in v.findings}

@@ -18,8 +18,8 @@ from fastapi import FastAPI
 
 from fivesafes.api import auth, directory, errors, fhir, personal
 from fivesafes.api.config import ServerConfig
+from fivesafes.environment import Environment
 from fivesafes.environment.records import Records
-from fivesafes.governance import ControlPlane
 from fivesafes.store.config import DataDir
 
 VERSION = "1.0.0"
@@ -31,19 +31,20 @@ Send a bearer token: a personal token (`fivesafes token`) or one from `/oauth/to
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    """The application for one environment; it opens the control plane and the store when it
-    starts and closes them (signing the ledger) when it stops."""
+    """The application for one environment; it opens the environment (refused unless it is
+    initialised with its key in place; recovery first) and the store when it starts, and closes
+    them (signing the ledger) when it stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cp = ControlPlane.open(config.data_dir)
-        records = Records.open(cp, config.data_dir)
+        env = Environment.open(config.data_dir)
+        records = Records.open(env)
         app.state.records = records
         try:
             yield
         finally:
             records.close()
-            cp.close()
+            env.close()
 
     app = FastAPI(
         title="fivesafes API",

@@ -67,12 +67,12 @@ COMMANDS: dict[str, Listed] = {
     ),
     "generate-dataset": Listed(
         "query",
-        "Run a dataset definition on the store (or on dummy data) and write one row per patient.",
+        "Make a dataset: on dummy data (--dummy), or on the store for a data custodian.",
     ),
     "generate-measures": Listed(
         "query",
-        "Compute every measure for every interval and group (measures sharing intervals in one "
-        "query, all intervals in one pass), on the store or on dummy data.",
+        "Compute every measure for every interval and group (all intervals in one pass): on dummy "
+        "data (--dummy), or on the store for a data custodian, as generate-dataset does.",
     ),
     "explain": Listed("query", "Print the SQL each engine runs for a dataset definition."),
     "test": Listed(
@@ -84,8 +84,9 @@ COMMANDS: dict[str, Listed] = {
         "jobs", "Run a study's actions on dummy data, on your own machine, in dependency order."
     ),
     "submit": Listed(
-        "jobs", "Run a study against the store, inside the environment, every action sandboxed."
+        "jobs", "Run a study on real data, inside the environment, every action sandboxed."
     ),
+    "job": Listed("jobs", "Jobs run inside the environment: their state, log and outputs."),
     "check-output": Listed(
         "disclosure", "Check an output table against the disclosure rules and print the report."
     ),
@@ -106,6 +107,9 @@ COMMANDS: dict[str, Listed] = {
         "Tie an account to an organisation (ODS code) or to the person's NHS number (custodian).",
     ),
     "client": Listed("serve", "Systems that get API tokens with OAuth2 client credentials"),
+    "environment": Listed(
+        "environment", "An environment: initialise it, once, with its first custodian."
+    ),
     "user": Listed("trust", "People: verified accounts with roles, expiry and training dates."),
     "token": Listed("trust", "Personal access tokens: issue and revoke."),
     "project": Listed("trust", "Project applications, signed decisions and published waits."),

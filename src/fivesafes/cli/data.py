@@ -18,21 +18,21 @@ from fivesafes.cli.common import (
     TokenOption,
     app,
     console,
-    control_plane,
     err,
     fail,
     need_token,
     progress_bar,
 )
-from fivesafes.environment.loading import LoadResult, load_data
-from fivesafes.governance import Action
+from fivesafes.cli.environment import opened
+from fivesafes.environment import Refused, data
+from fivesafes.environment.loading import LoadResult
 from fivesafes.ingest.conformance import breaks_fhir_r4, fhir_r4_valid, fhir_r4_verdicts
 from fivesafes.ingest.pipeline import is_csv
 from fivesafes.ingest.readers import FILE_EMPTY
 from fivesafes.ingest.sources import UnreadableSource, survey
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store, StoreBusy
-from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback, load
+from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback
 
 T = TypeVar("T")
 
@@ -140,14 +140,24 @@ def synth_command(
     faults: Annotated[
         float, typer.Option("--faults", help="Fraction of records to spoil (0 to 1)")
     ] = 0.0,
+    published_workforce: Annotated[
+        Path | None,
+        typer.Option(
+            "--published-workforce",
+            help="Also write the organisations' published workforce statistics (a CSV, public "
+            "data, not for loading) for the same synthetic trusts and practices",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic population as FHIR R4 NDJSON (and CSV tables); all of it made up."""
     from fivesafes.synth import generate
-    from fivesafes.synth.generator import FAULTS_FILE
+    from fivesafes.synth.generator import FAULTS_FILE, write_published_workforce
 
     try:
         with progress_bar() as progress:
             summary = generate(out, patients=patients, seed=seed, faults=faults, progress=progress)
+        if published_workforce is not None:
+            write_published_workforce(published_workforce, patients, seed=seed)
     except ValueError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -162,6 +172,8 @@ def synth_command(
     console.print(table)
     if summary.faults:
         console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
+    if published_workforce is not None:
+        console.print(f"published workforce statistics written to {published_workforce}")
 
 
 @app.command("load")
@@ -178,14 +190,11 @@ def load_command(
     Exit 0 when every record loaded, 1 when some were quarantined, 3 when all were.
     """
     credential = need_token(token)
-    with control_plane(data_dir) as cp:
-        files = _survey(paths)
+    files = _survey(paths)
+    with opened(data_dir) as env:
         try:
             result = _with_progress(
-                files,
-                lambda advance: load_data(
-                    cp, DataDir.from_env(data_dir), credential, paths, progress=advance
-                ),
+                files, lambda advance: data.load(env, credential, paths, advance)
             )
         except StoreBusy as busy:
             raise fail(str(busy)) from None
@@ -377,13 +386,10 @@ def validate_command(
         document: Record = {"mode": "fhir-only", "files": _file_summaries(records, judged)}
         document |= {"records": records, "not_judged": not_judged}
     else:
-        import secrets
-
-        with Store.in_memory(secrets.token_bytes(32)) as store:
-            report = _with_progress(
-                files,
-                lambda advance: load(store, paths, progress=advance, commit=False, verdicts=True),
-            )
+        try:
+            report = _with_progress(files, lambda advance: data.validate(paths, advance))
+        except Refused as refused:
+            raise fail(refused.reason) from None
         records = [
             _record(
                 v.file,
@@ -424,21 +430,16 @@ def quarantine_command(
     """
     from fivesafes.ingest.rules import RULES
 
-    with control_plane(data_dir) as cp:
-        with cp.transaction() as session:
-            who = cp.authenticate(session, need_token(token), Action.MANAGE_DATA)
-        what = {"table": "quarantine", "rule": rule or "any", "limit": str(limit)}
-        cp.log("identifiable_read", what, who.person_id)
-    with _store(data_dir, read_only=True) as store:
-        where, params = ("WHERE rule = ?", [rule]) if rule else ("", [])
-        rows = store.con.execute(
-            "SELECT file, line, entry, resource_type, resource_id, path, rule, message "
-            f"FROM meta.quarantine {where} ORDER BY load_id, file, line LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-        total = store.con.execute(
-            f"SELECT count(*) FROM meta.quarantine {where}", params
-        ).fetchone()
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        try:
+            view = data.quarantine(env, credential, rule, limit)
+        except (FileNotFoundError, StoreBusy) as exc:
+            raise fail(str(exc)) from None
+    rows = [
+        (f.file, f.line, f.entry, f.resource_type, f.resource_id, f.path, f.rule, f.message)
+        for f in view.findings
+    ]
     if output_format == "json":
         keys = ("file", "line", "entry", "resource_type", "id", "path", "rule", "message")
         records = [dict(zip(keys, r, strict=True)) for r in rows]
@@ -447,7 +448,7 @@ def quarantine_command(
             rec["reason"] = known.reason if known else None
         sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = _findings_table(f"Quarantine ({total[0] if total else 0:,} findings)")
+    table = _findings_table(f"Quarantine ({view.total:,} findings)")
     for file, line, entry, rtype, rid, path, rule_id, message in rows:
         position = f"line {line}" + (f" entry {entry}" if entry is not None else "")
         table.add_row(

@@ -1,8 +1,11 @@
-"""Commands for running a study: ``run`` on dummy data, ``submit`` against the store."""
+"""Commands for running a study: ``run`` on dummy data, ``submit`` inside the environment, and
+``job`` to follow a submitted job (its state, log and outputs: the outputs themselves stay in
+the environment, and leave only through ``fivesafes release``)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,34 +20,18 @@ from fivesafes.cli.common import (
     TokenOption,
     app,
     console,
-    control_plane,
     err,
     fail,
     need_token,
 )
-from fivesafes.governance import (
-    ConsentScope,
-    authorise_job,
-    excluded_patient_ids,
-    record_opt_outs_applied,
-    wearable_consented_ids,
-)
-from fivesafes.governance.project_records import bounded
-from fivesafes.jobs import (
-    Backend,
-    JobResult,
-    Limits,
-    ProjectError,
-    RunInProgress,
-    RunOptions,
-    SandboxUnavailable,
-    load_project,
-    run_project,
-)
-from fivesafes.jobs.records import JobRecord
-from fivesafes.ledger import ENTRY_KINDS
-from fivesafes.store.config import DataDir
-from fivesafes.store.database import Store
+from fivesafes.cli.environment import opened
+from fivesafes.environment import jobs
+from fivesafes.environment.jobs import JobView
+from fivesafes.environment.local import run_on_dummy_data
+from fivesafes.jobs import JobResult, Limits, ProjectError, RunInProgress, SandboxUnavailable
+
+job_app = typer.Typer(help="Jobs run inside the environment: their state, log and outputs.")
+app.add_typer(job_app, name="job", no_args_is_help=True)
 
 ActionArgument = Annotated[
     str | None,
@@ -84,37 +71,28 @@ def _limits(
     )
 
 
-def _asked(limits: Limits) -> dict[str, float]:
-    """The limits the analyst set on the command line (those that differ from the defaults),
-    named as a project's resource ceiling names them."""
-    given = {
-        "cpu_cores": (limits.cpu_cores, DEFAULTS.cpu_cores),
-        "memory_bytes": (limits.memory_bytes, DEFAULTS.memory_bytes),
-        "wall_seconds": (limits.wall_seconds, DEFAULTS.wall_seconds),
-    }
-    return {name: value for name, (value, default) in given.items() if value != default}
-
-
-def _run(
-    project_dir: Path, action: str | None, options: RunOptions, output_format: str
-) -> list[JobResult]:
-    try:
-        project = load_project(project_dir)
-        project.plan(action)
-    except ProjectError as exc:
-        raise fail(f"{len(exc.problems)} problem(s) in project.yaml:\n{exc}") from None
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
+def _show(output_format: str) -> Callable[[str, str], None]:
+    """What to do with each progress event: print it, unless the output is JSON."""
 
     def show(name: str, message: str) -> None:
         if output_format == "text":
             err.print(Text.assemble((name, "bold"), f": {message}"))
 
+    return show
+
+
+def _run(
+    project_dir: Path, action: str | None, sandbox: bool, limits: Limits, force: bool, fmt: str
+) -> list[JobResult]:
     try:
-        results = run_project(project, action, options, on_event=show)
+        results = run_on_dummy_data(project_dir, action, sandbox, limits, force, _show(fmt))
+    except ProjectError as exc:
+        raise fail(f"{len(exc.problems)} problem(s) in project.yaml:\n{exc}") from None
+    except KeyError as exc:
+        raise fail(str(exc.args[0])) from None
     except (SandboxUnavailable, RunInProgress, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
-    if output_format == "json":
+    if fmt == "json":
         sys.stdout.write(orjson.dumps([_as_dict(r) for r in results]).decode() + "\n")
     else:
         console.print(_results_table(results, project_dir))
@@ -177,13 +155,8 @@ def run_command(
                 "Fine for dummy data; `--sandbox` runs them as `submit` will.",
             )
         )
-    options = RunOptions(
-        Backend.DUMMY,
-        sandbox,
-        _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores),
-        force=force,
-    )
-    results = _run(project, action, options, output_format)
+    limits = _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores)
+    results = _run(project, action, sandbox, limits, force, output_format)
     if any(r.status in ("failed", "skipped") for r in results):
         raise typer.Exit(1)
 
@@ -193,7 +166,6 @@ def submit_command(
     action: ActionArgument = None,
     project: ProjectOption = Path("."),
     data_dir: DataDirOption = None,
-    force: ForceOption = False,
     memory_mb: MemoryOption = DEFAULTS.memory_bytes // MIB,
     cpu_seconds: CpuOption = DEFAULTS.cpu_seconds,
     timeout: TimeoutOption = DEFAULTS.wall_seconds,
@@ -205,49 +177,109 @@ def submit_command(
         str, typer.Option("--project-id", help="The approved project this study runs under")
     ] = "",
 ) -> None:
-    """Run a study against the store, inside the environment, every action sandboxed.
+    """Run a study on real data, inside the environment, every action sandboxed.
 
     Only a member of the approved, unexpired project may, and the actions see only the data
-    the project was approved for, without anyone whose opt-out applies to its purpose.
+    the project was approved for, without anyone whose opt-out applies to its purpose. The job's
+    outputs stay in the environment: follow it with `fivesafes job`, and ask for the files with
+    `fivesafes release request --job`.
     """
     limits = _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores)
-    where = DataDir.from_env(data_dir)
-    with control_plane(data_dir) as cp:
-        allowed = authorise_job(cp, need_token(token), project_id, None, _asked(limits))
-        limits = bounded(limits, allowed.ceiling)
-        if not where.database.exists():
-            raise fail(f"no store at {where.database}: load data first with `fivesafes load`")
-        with Store.open(where, read_only=True) as store:
-            excluded = frozenset(excluded_patient_ids(store, allowed.purpose, control=cp))
-            shared = frozenset(wearable_consented_ids(store, ConsentScope.RESEARCH, cp))
-        record_opt_outs_applied(cp, allowed.purpose, len(excluded), project_id)
-        options = RunOptions(
-            Backend.STORE,
-            True,
-            limits,
-            where,
-            force,
-            grant=allowed.datasets,
-            excluded=excluded,
-            shared_with=shared,
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        view = jobs.submit(
+            env, credential, project_id, project, action, limits, _show(output_format)
         )
-        results = _run(project, action, options, output_format)
-        for result in results:
-            if result.status == "ran" and result.record is not None:
-                cp.log("job", _job_entry(project_id, result.record), allowed.person_id)
-    if any(r.status in ("failed", "skipped") for r in results):
+    _render_job(view, output_format)
+    if view.state != "succeeded":
         raise typer.Exit(1)
 
 
-def _job_entry(project_id: str, record: JobRecord) -> dict[str, object]:
-    """What the public ledger keeps of a job: what ran and the hashes of what it made, in the
-    fields the ledger's schema declares for a job (so the public view shows every one)."""
-    return ENTRY_KINDS["job"].subject(
-        project_id=project_id,
-        job_id=record.job_id,
-        action=record.action,
-        command=record.command,
-        commit=record.git_commit,
-        status=record.status,
-        outputs={o.path: o.sha256 for o in record.outputs},
+def _job_dict(view: JobView) -> dict[str, object]:
+    r = view.record
+    return {
+        "job_id": r.job_id,
+        "project_id": r.project_id,
+        "person_id": r.person_id,
+        "state": r.state,
+        "error": r.error,
+        "created_at": r.created_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "actions": [run.__dict__ for run in view.runs],
+        "outputs": [o.__dict__ for o in r.outputs],
+    }
+
+
+def _render_job(view: JobView, output_format: str) -> None:
+    if output_format == "json":
+        sys.stdout.write(orjson.dumps(_job_dict(view)).decode() + "\n")
+        return
+    r = view.record
+    colour = {"succeeded": "green", "failed": "red", "interrupted": "red"}.get(r.state, "yellow")
+    console.print(
+        Text.assemble("job ", (r.job_id, "bold"), f" of {r.project_id}: ", (r.state, colour))
     )
+    if r.error:
+        console.print(Text(f"why: {r.error}"))
+    table = RichTable(title="Outputs (they stay in the environment)")
+    for name in ("file", "privacy", "action", "sha256"):
+        table.add_column(name, no_wrap=name != "privacy")
+    for o in r.outputs:
+        table.add_row(o.path, o.privacy, o.action, o.sha256[:16])
+    if r.outputs:
+        console.print(table)
+    console.print(
+        f"log: fivesafes job log {r.job_id}; release: fivesafes release check --job {r.job_id} FILE"
+    )
+
+
+JobArgument = Annotated[str, typer.Argument(help="The job's id (job-...)")]
+
+
+@job_app.command("status")
+def job_status(
+    job_id: JobArgument,
+    output_format: FormatOption = "text",
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """A job's state, what each action did, and its outputs by name, privacy and hash."""
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        view = jobs.status(env, credential, job_id)
+    _render_job(view, output_format)
+
+
+@job_app.command("log")
+def job_log(job_id: JobArgument, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
+    """What the environment did for a job, step by step (the actions' own output stays inside:
+    it can quote the data they read)."""
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        text = jobs.log(env, credential, job_id)
+    sys.stdout.write(text)
+
+
+@job_app.command("list")
+def job_list(
+    project_id: Annotated[str, typer.Option("--project-id", help="The project")],
+    output_format: FormatOption = "text",
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """A project's jobs, oldest first (its members and the custodian)."""
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        found = jobs.listing(env, credential, project_id)
+    if output_format == "json":
+        rows = [{"job_id": j.job_id, "state": j.state, "person_id": j.person_id} for j in found]
+        sys.stdout.write(orjson.dumps(rows).decode() + "\n")
+        return
+    table = RichTable(title=f"Jobs of {project_id}")
+    for name in ("job", "submitted by", "state", "created", "outputs"):
+        table.add_column(name, no_wrap=True)
+    for j in found:
+        table.add_row(
+            j.job_id, j.person_id, j.state, f"{j.created_at:%Y-%m-%d %H:%M}", str(len(j.outputs))
+        )
+    console.print(table)

@@ -1,16 +1,27 @@
-"""Commands for studies: generate-dataset, generate-measures, explain."""
+"""Commands for studies: generate-dataset, generate-measures, explain.
+
+A definition runs on dummy data anywhere; on real data it runs only inside the environment: in a
+submitted job, or for a data custodian's own extract (:mod:`fivesafes.environment.extraction`).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
-from fivesafes.cli.common import DataDirOption, app, console, err, fail, print_code, progress_bar
+from fivesafes.cli.common import (
+    DataDirOption,
+    TokenOption,
+    app,
+    console,
+    err,
+    fail,
+    print_code,
+    progress_bar,
+)
 
 EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")]
 DummyOption = Annotated[bool, typer.Option("--dummy", help="Make up data that fits the definition")]
@@ -22,33 +33,12 @@ OutputOption = Annotated[
 ]
 
 
-def _engine(name: str, data_dir: Path | None) -> tuple[Any, Any]:
-    """The engine over the store, and the store to close afterwards."""
-    from fivesafes.query.engines import DuckDBEngine, SparkEngine
-    from fivesafes.store.config import DataDir
-    from fivesafes.store.database import Store
-
-    if name not in ("duckdb", "spark"):
-        raise fail(f"unknown engine {name!r}: choose duckdb or spark")
-    try:
-        store = Store.open(DataDir.from_env(data_dir), read_only=True)
-    except FileNotFoundError as e:
-        raise fail(str(e)) from None
-    if name == "duckdb":
-        return DuckDBEngine(store.con), store
-    from pyspark.sql import SparkSession
-
-    from fivesafes.model import TABLES
-
-    master = os.environ.get("FIVESAFES_SPARK_MASTER", "local[*]")
-    builder = SparkSession.builder.master(master).appName("fivesafes")
-    spark = builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
-    engine = SparkEngine(spark)
-    reader = store.con.cursor()  # the store's own connection may hold an unfinished result
-    engine.register(
-        {t: reader.sql(f'SELECT * FROM analysis."{t}"').to_arrow_table() for t in TABLES}
-    )
-    return engine, store
+PurposeOption = Annotated[
+    str,
+    typer.Option("--purpose", help="Why (decides whose opt-outs apply): research, planning, ..."),
+]
+"""A word, read as a governance Purpose only when a custodian extracts (so that ``--help`` and
+a dummy run never import the control plane)."""
 
 
 def _load(loader: Any, study: Path) -> Any:
@@ -60,43 +50,65 @@ def _load(loader: Any, study: Path) -> Any:
         raise fail(str(e)) from None
 
 
-def _compute(
-    label: str,
-    dummy: bool,
-    make_up: Callable[[], Any],
-    on_store: Callable[[Any], Any],
-    engine: str,
-    data_dir: Path | None,
-) -> Any:
-    """Run ``make_up()`` (dummy data) or ``on_store(engine)`` (the store) under a progress bar;
-    a definition the dummy generator cannot satisfy is the user's error, not a traceback."""
+def _write_dummy(kind: str, study: Path, output: Path, patients: int | None) -> int:
+    """A definition's dummy data, as an analyst makes it on their own machine (restricted like
+    any evaluation of a definition, and no data anywhere near)."""
     from fivesafes.query.errors import DefinitionError
+    from fivesafes.query.study import StudyError, load_dataset, load_measures, write_tables
+
+    query = _load(load_dataset if kind == "dataset" else load_measures, study)
+    from fivesafes.query.dummy import dummy_dataset, dummy_measures  # after a mistake is reported
 
     with progress_bar() as progress:
-        task = progress.add_task(f"{label} dummy data" if dummy else label, total=1)
-        if dummy:
-            try:
-                table = make_up()
-            except DefinitionError as e:
-                raise fail(str(e)) from None
-        else:
-            runner, store = _engine(engine, data_dir)
-            try:
-                table = on_store(runner)
-            finally:
-                store.close()
+        task = progress.add_task("making dummy data", total=1)
+        try:
+            table = (dummy_dataset if kind == "dataset" else dummy_measures)(query, patients)
+            rows = write_tables([table], output)
+        except (DefinitionError, StudyError) as e:
+            raise fail(str(e)) from None
         progress.advance(task)
-    return table
+    return rows
 
 
-def _write(parts: Any, output: Path) -> int:
-    """Write a table, or its parts as they come; the rows written."""
-    from fivesafes.query.study import StudyError, write_tables
+def _generate(
+    kind: str,
+    study: Path,
+    output: Path,
+    dummy: bool,
+    dummy_patients: int | None,
+    engine: str,
+    purpose: str,
+    token: str | None,
+    data_dir: Path | None,
+) -> None:
+    if engine not in ("duckdb", "spark"):
+        raise fail(f"unknown engine {engine!r}: choose duckdb or spark")
+    if dummy:
+        rows = _write_dummy(kind, study, output, dummy_patients)
+        err.print(f"wrote {rows:,} rows of dummy data to {output}")
+        return
+    if not token:
+        raise fail(
+            "on real data, only a data custodian extracts, with their token (--token); an "
+            "analyst makes dummy data with --dummy, and runs the study on real data with "
+            "`fivesafes submit`"
+        )
+    from fivesafes.cli.environment import opened
+    from fivesafes.environment import extraction
+    from fivesafes.governance import Purpose
 
     try:
-        return write_tables(parts, output)
-    except StudyError as e:
-        raise fail(str(e)) from None
+        why = Purpose(purpose)
+    except ValueError:
+        raise fail(
+            f"--purpose {purpose!r}: choose one of {', '.join(p.value for p in Purpose)}"
+        ) from None
+    with opened(data_dir) as env:
+        made = extraction.custodian_extract(env, token, study, output, why, kind, engine)
+    err.print(
+        f"wrote {made.rows:,} rows for {why.value} to {output} (opt-outs applied); "
+        f"ledger entry {made.ledger_index}"
+    )
 
 
 @app.command("generate-dataset")
@@ -106,45 +118,17 @@ def generate_dataset_command(
     dummy: DummyOption = False,
     dummy_patients: DummyPatientsOption = None,
     engine: EngineOption = "duckdb",
+    purpose: PurposeOption = "research",
+    token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run a dataset definition on the store (or on dummy data) and write one row per patient."""
-    from fivesafes.query.study import load_dataset
+    """Make a dataset: on dummy data (--dummy), or on the store for a data custodian.
 
-    query = _load(load_dataset, study)
-    from fivesafes.query.dummy import dummy_dataset  # the engines: after a mistake is reported
-
-    if not dummy and engine == "duckdb":
-        rows = _extract_in_parts(query, output, data_dir)
-    else:
-        table = _compute(
-            "extracting",
-            dummy,
-            lambda: dummy_dataset(query, dummy_patients),
-            lambda runner: runner.dataset(query),
-            engine,
-            data_dir,
-        )
-        rows = _write([table], output)
-    err.print(f"wrote {rows:,} patients x {len(query.columns)} columns to {output}")
-
-
-def _extract_in_parts(query: Any, output: Path, data_dir: Path | None) -> int:
-    """DuckDB extracts a large store in patient ranges: each part is written as it comes, so
-    neither the query nor the result holds the whole population in memory."""
-    runner, store = _engine("duckdb", data_dir)
-    try:
-        with progress_bar() as progress:
-            task = progress.add_task("extracting", total=len(runner.parts()))
-
-            def parts() -> Any:
-                for part in runner.dataset_parts(query):
-                    yield part
-                    progress.advance(task)
-
-            return _write(parts(), output)
-    finally:
-        store.close()
+    On the store the definition is evaluated in a sandbox with no data, its rows come from a cut
+    copy without anyone whose opt-out applies to the purpose, and the extract is in the ledger.
+    In a study's project.yaml this command is what `fivesafes run` and `fivesafes submit` carry
+    out, in two steps: the definition evaluated on its own, then its rows made."""
+    _generate("dataset", study, output, dummy, dummy_patients, engine, purpose, token, data_dir)
 
 
 @app.command("generate-measures")
@@ -154,25 +138,13 @@ def generate_measures_command(
     dummy: DummyOption = False,
     dummy_patients: DummyPatientsOption = None,
     engine: EngineOption = "duckdb",
+    purpose: PurposeOption = "research",
+    token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Compute every measure for every interval and group (measures sharing intervals in one
-    query, all intervals in one pass), on the store or on dummy data."""
-    from fivesafes.query.study import load_measures
-
-    query = _load(load_measures, study)
-    from fivesafes.query.dummy import dummy_measures  # the engines: after a mistake is reported
-
-    table = _compute(
-        "measuring",
-        dummy,
-        lambda: dummy_measures(query, dummy_patients),
-        lambda runner: runner.measures(query),
-        engine,
-        data_dir,
-    )
-    _write([table], output)
-    err.print(f"wrote {table.num_rows:,} rows of {len(query.measures)} measures to {output}")
+    """Compute every measure for every interval and group (all intervals in one pass): on dummy
+    data (--dummy), or on the store for a data custodian, as generate-dataset does."""
+    _generate("measures", study, output, dummy, dummy_patients, engine, purpose, token, data_dir)
 
 
 @app.command("explain")

@@ -1,8 +1,10 @@
 """Commands for releasing outputs: check, request, review, publish, and look at requests.
 
-``fivesafes release check`` is the dry run an analyst sees before asking; ``request`` asks (or
-keeps a ``--draft`` to ``submit`` later), with a justification and a written exception for each
-file that failed a check, and prints the ledger receipt; output checkers ``approve``, ``return``
+Files are named by the job that made them (``--job``): a job's outputs stay in the environment,
+so there is nothing in anyone's own folder to name. ``fivesafes release check`` is the dry run an
+analyst sees before asking; ``request`` asks (or keeps a ``--draft`` to ``submit`` later), with a
+justification and a written exception for each file that failed a check, and prints the ledger
+receipt; output checkers ``approve``, ``return``
 or ``reject`` with their own signing key, blind to each other's vote until both are in;
 ``publish`` writes an approved request to the project's released outputs; ``verify`` checks a
 released folder against the environment's key.
@@ -16,8 +18,7 @@ missing role and the command exits with code 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -33,36 +34,22 @@ from fivesafes.cli.common import (
     TokenOption,
     app,
     console,
-    control_plane,
     fail,
     need_token,
 )
-from fivesafes.governance.signing import load_person_key
+from fivesafes.cli.environment import opened, signing_key
+from fivesafes.environment import releases
 from fivesafes.ledger import NoteError, NoteVerifier, Receipt
-from fivesafes.release import (
-    FileCheck,
-    ReleaseOffice,
-    ReleaseView,
-    State,
-    Verdict,
-    check_request_files,
-    draft_release,
-    list_releases,
-    publish_release,
-    request_release,
-    review_release,
-    show_release,
-    submit_release,
-    verify_release,
-)
-from fivesafes.store.config import DataDir
+from fivesafes.release import FileCheck, ReleaseView, State, Verdict, verify_release
 
 release_app = typer.Typer(help="Release checked outputs: request, two blind reviews, publish.")
 app.add_typer(release_app, name="release", no_args_is_help=True)
 
 ProjectIdOption = Annotated[str, typer.Option("--project-id", help="The approved project")]
-StudyOption = Annotated[Path, typer.Option("--study", help="The study folder (project.yaml)")]
-FilesArgument = Annotated[list[Path], typer.Argument(help="Output files, inside the study")]
+JobOption = Annotated[str, typer.Option("--job", help="The job that made the files (job-...)")]
+FilesArgument = Annotated[
+    list[str], typer.Argument(help="Output files of the job, as project.yaml names them")
+]
 ExceptionOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -74,12 +61,6 @@ KeyOption = Annotated[Path, typer.Option("--key", help="Your private signing key
 ReceiptOption = Annotated[Path | None, typer.Option(help="Save the ledger receipt here")]
 CommentsOption = Annotated[str, typer.Option("--comments", help="What you checked; concerns")]
 VERDICT_MARK = {"passed": ("passed", "green"), "safe_version": ("safe version", "yellow")}
-
-
-@contextmanager
-def _office(data_dir: Path | None) -> Iterator[ReleaseOffice]:
-    with control_plane(data_dir) as cp:
-        yield ReleaseOffice(cp, DataDir.from_env(data_dir))
 
 
 def _exceptions(given: Sequence[str] | None) -> dict[str, str]:
@@ -116,18 +97,17 @@ def _print_json(value: object) -> None:
 def release_check(
     files: FilesArgument,
     project_id: ProjectIdOption,
-    study: StudyOption = Path("."),
+    job: JobOption,
     token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Dry run: would these files be accepted, and what do the automatic checks say?
+    """Dry run: would these outputs of a job be accepted, and what do the automatic checks say?
 
     Only someone who may request the release (an analyst on the approved project) may ask: the
     checks read the project's release history."""
     credential = need_token(token)
-    with _office(data_dir) as office:
-        office.requester(credential, project_id)
-        checks = check_request_files(office, project_id, study, files)
+    with opened(data_dir) as env:
+        checks = releases.check(env, credential, project_id, job, files)
     console.print(_files_table(checks))
     for check in checks:
         if check.needs_exception:
@@ -139,7 +119,7 @@ def release_request(
     files: FilesArgument,
     project_id: ProjectIdOption,
     justification: Annotated[str, typer.Option(help="Why these outputs should be released")],
-    study: StudyOption = Path("."),
+    job: JobOption,
     exception: ExceptionOption = None,
     draft: Annotated[
         bool, typer.Option("--draft", help="Keep it as a draft; submit later")
@@ -149,19 +129,15 @@ def release_request(
     data_dir: DataDirOption = None,
 ) -> None:
     """Ask for outputs to be released; prints the request and your ledger receipt."""
-    credential = need_token(token)
-    with _office(data_dir) as office:
-        if draft:
-            release_id = draft_release(
-                office, credential, project_id, study, files, justification, _exceptions(exception)
-            )
-        else:
-            release_id, proof = request_release(
-                office, credential, project_id, study, files, justification, _exceptions(exception)
-            )
-        view = show_release(office, credential, release_id)
+    credential, given = need_token(token), _exceptions(exception)
+    with opened(data_dir) as env:
+        made = releases.request(
+            env, credential, project_id, job, files, justification, given, draft
+        )
+        view = releases.show(env, credential, made.release_id)
+    release_id, proof = made.release_id, made.receipt
     console.print(_files_table(view.files))
-    if draft:
+    if proof is None:
         console.print(
             Text.assemble(
                 "draft ", (release_id, "bold"), f" saved; `fivesafes release submit {release_id}`"
@@ -180,8 +156,9 @@ def release_submit(
     data_dir: DataDirOption = None,
 ) -> None:
     """Submit a draft request for review (its requester), adding any exceptions it still needs."""
-    with _office(data_dir) as office:
-        proof = submit_release(office, need_token(token), release_id, _exceptions(exception))
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        proof = releases.submit_draft(env, credential, release_id, _exceptions(exception))
     _submitted(release_id, proof, receipt)
 
 
@@ -206,10 +183,9 @@ def _vote_command(verdict: Verdict) -> Callable[..., None]:
         token: TokenOption = None,
         data_dir: DataDirOption = None,
     ) -> None:
-        with _office(data_dir) as office:
-            state = review_release(
-                office, need_token(token), release_id, verdict, comments, load_person_key(key)
-            )
+        credential, signer = need_token(token), signing_key(key)
+        with opened(data_dir) as env:
+            state = releases.review(env, credential, release_id, verdict, comments, signer)
         console.print(
             f"your {verdict.value} vote on {release_id} is signed and sealed; now {state}"
         )
@@ -238,8 +214,9 @@ def release_publish(
     release_id: str, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Publish an approved request to the project's released outputs, signed and logged."""
-    with _office(data_dir) as office:
-        published = publish_release(office, need_token(token), release_id)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        published = releases.publish(env, credential, release_id)
     done = "already released " if published.already else "released "
     console.print(Text.assemble(done, (release_id, "bold"), f" to {published.folder}"))
     for path, digest in published.files.items():
@@ -276,8 +253,9 @@ def release_show(
     data_dir: DataDirOption = None,
 ) -> None:
     """One request: its files, their checks, and the votes you may see."""
-    with _office(data_dir) as office:
-        view = show_release(office, need_token(token), release_id)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        view = releases.show(env, credential, release_id)
     if output_format == "json":
         _print_json(view.to_dict())
         return
@@ -298,8 +276,9 @@ def release_list(
     data_dir: DataDirOption = None,
 ) -> None:
     """The requests you may see, oldest first."""
-    with _office(data_dir) as office:
-        views = list_releases(office, need_token(token), project_id, state)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        views = releases.listing(env, credential, project_id, state)
     if output_format == "json":
         _print_json([v.to_dict() for v in views])
         return
@@ -337,8 +316,8 @@ def release_verify(
             raise fail(str(exc)) from None
         problems = verify_release(folder, keys)
     else:
-        with _office(data_dir) as office:
-            problems = verify_release(folder, office.cp.ledger.keys)
+        with opened(data_dir) as env:
+            problems = verify_release(folder, env.cp.ledger.keys)
     if problems:
         raise fail(f"{folder} does not verify:\n" + "\n".join(problems))
     console.print(f"{folder}: signature, hashes and two independent approvals verify")

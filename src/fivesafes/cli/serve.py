@@ -14,15 +14,9 @@ from typing import Annotated
 
 import typer
 
-from fivesafes.cli.common import (
-    DataDirOption,
-    TokenOption,
-    app,
-    console,
-    control_plane,
-    fail,
-    need_token,
-)
+from fivesafes.cli.common import DataDirOption, TokenOption, app, console, fail, need_token
+from fivesafes.cli.environment import opened
+from fivesafes.environment import accounts
 from fivesafes.store.config import DataDir
 
 clients = typer.Typer(help="Systems that get API tokens with OAuth2 client credentials")
@@ -58,6 +52,8 @@ def serve_command(
         if not path.is_file():
             raise fail(f"{path}: no such file")
     where = DataDir.from_env(data_dir)
+    with opened(where.root):  # refused here, in one line, if it is not an environment
+        pass
     scheme = "https" if cert else "http"
     config = ServerConfig(where, base_url or f"{scheme}://{host}:{port}")
     if workers > 1:  # each worker makes its own application from the configuration
@@ -88,12 +84,10 @@ def link_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Tie an account to an organisation (ODS code) or to the person's NHS number (custodian)."""
-    from fivesafes.governance.access import link_account
-
     if ods is None and nhs_number is None:
         raise fail("give --ods or --nhs-number")
-    with control_plane(data_dir) as cp:
-        link_account(cp, need_token(token), person_id, ods_code=ods, nhs_number=nhs_number)
+    with opened(data_dir) as env:
+        accounts.link(env, need_token(token), person_id, ods_code=ods, nhs_number=nhs_number)
     console.print(f"linked {person_id}")
 
 
@@ -106,9 +100,7 @@ def register_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Register a system for client credentials; prints its secret once (custodian)."""
-    from fivesafes.governance.access import register_client
-
-    with control_plane(data_dir) as cp:
-        made = register_client(cp, need_token(token), client_id, acting_as, scopes)
+    with opened(data_dir) as env:
+        made = accounts.register_client(env, need_token(token), client_id, acting_as, scopes)
     console.print(f"client {made.client_id} acts as {made.person_id} with {made.scopes}")
     console.print(made.client_secret)

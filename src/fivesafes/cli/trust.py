@@ -1,8 +1,10 @@
 """Commands for trust: people (user, token), projects, opt-outs and the public ledger.
 
-Each command that acts takes the caller's personal token (``--token`` or ``$FIVESAFES_TOKEN``),
-checks it afresh, says who acted, and leaves its trace in the ledger. Only the very first
-``fivesafes user create`` (a data custodian) runs without a token.
+Each command that acts takes the caller's personal token (``--token`` or ``$FIVESAFES_TOKEN``)
+and calls one use case of the environment layer, which checks it afresh, does the work and
+leaves its trace in the ledger; the command says who acted. The first custodian comes from
+``fivesafes environment init``; every new account's enrolment code goes to its person, who makes
+their own token with ``fivesafes user enrol CODE``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from fivesafes.cli.common import (
     fail,
     need_token,
 )
+from fivesafes.cli.environment import opened, parse_date, signing_key
+from fivesafes.environment import accounts, consent, projects
 from fivesafes.governance import (
     Application,
     ConsentScope,
@@ -36,19 +40,8 @@ from fivesafes.governance import (
     OptOutKind,
     Role,
     Verdict,
-    accounts,
-    add_opt_out,
-    decide,
-    list_projects,
-    load_opt_outs,
-    opt_out_report,
-    revise_project,
-    set_wearable_consent,
-    submit_project,
-    waiting_summary,
-    waiting_times,
 )
-from fivesafes.governance.signing import create_person_key, load_person_key
+from fivesafes.governance.signing import create_person_key
 
 user_app = typer.Typer(help="People: verified accounts with roles, expiry and training dates.")
 token_app = typer.Typer(help="Personal access tokens: issue and revoke.")
@@ -70,11 +63,7 @@ RoleOption = Annotated[list[Role] | None, typer.Option("--role", help="Repeat fo
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
 
 
-def _date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} must be a date like 2027-03-31, not {value!r}") from None
+_date = parse_date
 
 
 def _print_json(value: object) -> None:
@@ -86,6 +75,9 @@ def user_create(
     person_id: Annotated[str, typer.Argument(help="Short id, e.g. ada.lovelace")],
     name: Annotated[str, typer.Option("--name", help="Public name, shown in the public view")],
     organisation: Annotated[str, typer.Option("--organisation")],
+    contact: Annotated[
+        str, typer.Option("--contact", help="Their e-mail address: their enrolment code goes there")
+    ],
     role: RoleOption = None,
     expires: Annotated[str, typer.Option(help="Account expiry, YYYY-MM-DD")] = "",
     trained: Annotated[str, typer.Option(help="Date training was completed, YYYY-MM-DD")] = "",
@@ -93,7 +85,7 @@ def user_create(
     token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Create a verified account (custodian; the very first account needs no token)."""
+    """Create a verified account (custodian); its enrolment code is sent to the person alone."""
     today = date.today()
     spec = NewAccount(
         person_id=person_id,
@@ -105,17 +97,44 @@ def user_create(
         accredited_until=_date(accredited_until, "--accredited-until")
         if accredited_until
         else None,
+        contact=contact,
     )
-    with control_plane(data_dir) as cp:
-        issued = accounts.create_account(cp, token, spec)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        made = accounts.create(env, credential, spec)
     console.print(
         Text.assemble(
             "created ",
-            (person_id, "bold"),
-            f"; their token (shown once, expires {issued.expires_at:%Y-%m-%d}):",
+            (made.person_id, "bold"),
+            f" ({', '.join(made.roles)}); their enrolment code was sent to {made.delivered_to}, "
+            f"valid until {made.code_expires_at:%Y-%m-%d %H:%M} UTC",
         )
     )
+
+
+@user_app.command("enrol")
+def user_enrol(
+    code: Annotated[str, typer.Argument(help="The one-time code you were sent")],
+    days: Annotated[int, typer.Option(help="Your token's lifetime in days")] = 30,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make your own first token from the enrolment code you were sent (printed once)."""
+    with opened(data_dir) as env:
+        issued = accounts.enrol(env, code, days)
+    err.print(
+        f"welcome, {issued.person_id}: token {issued.token_id}, expires "
+        f"{issued.expires_at:%Y-%m-%d %H:%M} UTC; keep it to yourself"
+    )
     sys.stdout.write(issued.token + "\n")
+
+
+@user_app.command("invite")
+def user_invite(person_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
+    """Send someone a new enrolment code: theirs expired, or they lost every token (custodian)."""
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        made = accounts.invite(env, credential, person_id)
+    console.print(f"a new enrolment code for {made.person_id} was sent to {made.delivered_to}")
 
 
 @user_app.command("list")
@@ -123,8 +142,9 @@ def user_list(
     token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Every account, its roles, dates and whether it may act now (custodian)."""
-    with control_plane(data_dir) as cp:
-        rows = accounts.list_accounts(cp, need_token(token))
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        rows = accounts.listing(env, credential)
     if output_format == "json":
         _print_json(
             [
@@ -175,10 +195,11 @@ def user_change(
     data_dir: DataDirOption = None,
 ) -> None:
     """Change an account's roles, expiry or accreditation, or disable it (custodian)."""
-    with control_plane(data_dir) as cp:
-        accounts.change_account(
-            cp,
-            need_token(token),
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        accounts.change(
+            env,
+            credential,
             person_id,
             roles=frozenset(role) if role else None,
             expires_on=_date(expires, "--expires") if expires else None,
@@ -198,38 +219,40 @@ def user_keygen(
 ) -> None:
     """Make your own Ed25519 decision-signing key and register its public half."""
     credential = need_token(token)
-    with control_plane(data_dir) as cp:
+    with opened(data_dir) as env:
         public = create_person_key(out)
-        key_id = accounts.register_key(cp, credential, public)
+        key_id = accounts.register_key(env, credential, public)
     console.print(f"key {key_id} registered; keep {out} private: it signs your decisions")
 
 
 @user_app.command("revoke-key")
 def user_revoke_key(key_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Retire a decision-signing key (lost or replaced); past decisions stay verifiable."""
-    with control_plane(data_dir) as cp:
-        accounts.revoke_key(cp, need_token(token), key_id)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        accounts.revoke_key(env, credential, key_id)
     console.print(f"key {key_id} revoked")
 
 
 @user_app.command("whoami")
 def user_whoami(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Check your token and show who it says you are."""
-    with control_plane(data_dir) as cp:
-        me = accounts.whoami(cp, need_token(token))
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        me = accounts.whoami(env, credential)
     console.print(f"{me.person_id}: {', '.join(sorted(me.roles))}; token {me.token_id}")
 
 
 @token_app.command("issue")
 def token_issue(
-    person: Annotated[str | None, typer.Option("--for", help="Someone else (custodian)")] = None,
     days: Annotated[int, typer.Option(help="Lifetime in days")] = 30,
     token: TokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Issue a new personal token (printed once; only its hash is kept)."""
-    with control_plane(data_dir) as cp:
-        issued = accounts.issue_token(cp, need_token(token), person, timedelta(days=days))
+    """Issue yourself a new personal token (printed once; only its hash is kept)."""
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        issued = accounts.issue_token(env, credential, days)
     err.print(
         f"token {issued.token_id} for {issued.person_id}, "
         f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC"
@@ -240,8 +263,9 @@ def token_issue(
 @token_app.command("revoke")
 def token_revoke(token_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Revoke a token now (your own, or anyone's for a custodian)."""
-    with control_plane(data_dir) as cp:
-        accounts.revoke_token(cp, need_token(token), token_id)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        accounts.revoke_token(env, credential, token_id)
     console.print(f"token {token_id} revoked")
 
 
@@ -260,9 +284,9 @@ def project_submit(
     project_id: str, form: FormArgument, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Submit a project application (the one form for every approval)."""
-    application = _form(form)
-    with control_plane(data_dir) as cp:
-        submit_project(cp, need_token(token), project_id, application)
+    application, credential = _form(form), need_token(token)
+    with opened(data_dir) as env:
+        projects.apply(env, credential, project_id, application)
     console.print(f"project {project_id} submitted; waiting for an approver")
 
 
@@ -271,9 +295,9 @@ def project_revise(
     project_id: str, form: FormArgument, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Resubmit an application after an approver asked for changes."""
-    application = _form(form)
-    with control_plane(data_dir) as cp:
-        version = revise_project(cp, need_token(token), project_id, application)
+    application, credential = _form(form), need_token(token)
+    with opened(data_dir) as env:
+        version = projects.revise(env, credential, project_id, application)
     console.print(f"project {project_id} version {version} submitted")
 
 
@@ -286,9 +310,9 @@ def _decide(
     token: str | None,
     data_dir: Path | None,
 ) -> None:
-    credential = need_token(token)
-    with control_plane(data_dir) as cp:
-        record = decide(cp, credential, project_id, verdict, reasons, load_person_key(key), until)
+    credential, signer = need_token(token), signing_key(key)
+    with opened(data_dir) as env:
+        record = projects.decision(env, credential, project_id, verdict, reasons, signer, until)
     already = " (already decided: nothing changed)" if record.already else ""
     console.print(
         f"{project_id} v{record.version}: {verdict.value}, signed by "
@@ -343,17 +367,15 @@ for _name, _verdict, _help in (
 @project_app.command("list")
 def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Every project, its purpose, members and status (public)."""
-    with control_plane(data_dir, recover=False) as cp:
-        projects = list_projects(cp)
+    with opened(data_dir) as env:
+        found = projects.listing(env)
     if output_format == "json":
-        _print_json(
-            [{**p.__dict__, "approved_until": str(p.approved_until or "")} for p in projects]
-        )
+        _print_json([{**p.__dict__, "approved_until": str(p.approved_until or "")} for p in found])
         return
     table = RichTable(title="Projects")
     for column in ("project", "title", "purpose", "status", "version", "approved until", "members"):
         table.add_column(column, no_wrap=column == "project")
-    for p in projects:
+    for p in found:
         table.add_row(
             p.project_id,
             p.title,
@@ -369,9 +391,8 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
 @project_app.command("waits")
 def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """How long applications waited at each step (published, so delays are visible)."""
-    with control_plane(data_dir, recover=False) as cp:
-        waits = waiting_times(cp)
-    summary = waiting_summary(waits)
+    with opened(data_dir) as env:
+        waits, summary = projects.waits(env)
     if output_format == "json":
         _print_json(
             {
@@ -408,8 +429,9 @@ def opt_out_load(
     data_dir: DataDirOption = None,
 ) -> None:
     """Load opt-outs from a file in one transaction; a bad row loads nothing (custodian)."""
-    with control_plane(data_dir) as cp:
-        loaded = load_opt_outs(cp, need_token(token), file)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        loaded = consent.load_file(env, credential, file)
     kinds = ", ".join(f"{k} {n:,}" for k, n in loaded.by_kind.items())
     console.print(
         f"{loaded.rows:,} rows ({kinds}); {loaded.added:,} new; file sha256 {loaded.file_sha256}"
@@ -424,8 +446,9 @@ def opt_out_add(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record one person's opt-out (custodian)."""
-    with control_plane(data_dir) as cp:
-        added = add_opt_out(cp, need_token(token), nhs_number, kind)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        added = consent.add(env, credential, nhs_number, kind)
     console.print(f"{kind.value} opt-out recorded" if added else "already recorded")
 
 
@@ -438,8 +461,9 @@ def opt_out_consent(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record consent (or its withdrawal) to use a person's wearable data (custodian)."""
-    with control_plane(data_dir) as cp:
-        set_wearable_consent(cp, need_token(token), nhs_number, scope, grant)
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        consent.set_shared_data_consent(env, credential, nhs_number, scope, grant)
     console.print(f"wearable consent for {scope.value}: {'granted' if grant else 'withdrawn'}")
 
 
@@ -448,8 +472,9 @@ def opt_out_report_command(
     token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """How many people opt-outs removed from each extract (custodian only)."""
-    with control_plane(data_dir) as cp:
-        rows = opt_out_report(cp, need_token(token))
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        rows = consent.report(env, credential)
     if output_format == "json":
         _print_json([{**r.__dict__, "applied_at": r.applied_at.isoformat()} for r in rows])
         return

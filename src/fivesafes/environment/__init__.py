@@ -7,4 +7,14 @@ use case takes the acting person's credential, authorises it, applies exclusions
 consent), does the work through the stages, and writes the ledger entries, failing closed: a
 missing key, setting or grant stops the work with a clear error. The stages below stay free of
 policy; the faces above hold none of their own (DESIGN.md, "Shape of the system").
+
+A face opens an :class:`Environment`, calls a use case from the module of its area
+(``accounts``, ``projects``, ``consent``, ``jobs``, ``extraction``, ``releases``, ``data``) with
+the caller's credential, renders the typed result it gets back, and renders a :class:`Refused`
+(already in the ledger) as a refusal.
 """
+
+from fivesafes.environment.core import Environment
+from fivesafes.environment.refusals import RefusalKind, Refused
+
+__all__ = ["Environment", "RefusalKind", "Refused"]

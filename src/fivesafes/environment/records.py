@@ -1,8 +1,10 @@
 """What the record use cases (care, personal, directory) share: where records are, who is
 calling, how a read is logged, and the ways such a use case says no.
 
-:class:`Records` is the open identifiable layer for a long-lived face (the API server): the
-control plane, the data directory and a :class:`~fivesafes.store.versions.Follower` that always
+:class:`Records` is the open identifiable layer for a long-lived face (the API server), opened
+from an open :class:`~fivesafes.environment.core.Environment` (so a server, like every other
+face, starts only in an initialised environment whose key is in place, after recovery): its
+control plane, its data directory and a :class:`~fivesafes.store.versions.Follower` that always
 reads the newest committed version of the store, so reads go on while loads run.
 
 Every read of a person's record is an ``identifiable_read`` ledger entry saying who read it,
@@ -20,7 +22,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
@@ -37,6 +39,9 @@ from fivesafes.ledger.log import Record
 from fivesafes.store.config import DataDir
 from fivesafes.store.load import LoadReport
 from fivesafes.store.versions import Follower
+
+if TYPE_CHECKING:
+    from fivesafes.environment.core import Environment
 
 
 class NotFound(LookupError):
@@ -157,8 +162,8 @@ class Records:
     recent: RecentCallers = field(default_factory=RecentCallers)
 
     @classmethod
-    def open(cls, cp: ControlPlane, data_dir: DataDir) -> Records:
-        return cls(cp, data_dir, Follower(data_dir), GroupCommit(cp))
+    def open(cls, env: Environment) -> Records:
+        return cls(env.cp, env.data_dir, Follower(env.data_dir), GroupCommit(env.cp))
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:

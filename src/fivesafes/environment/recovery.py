@@ -59,6 +59,12 @@ def _release(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
     return release_resolved(ReleaseOffice(cp, data_dir), intent)
 
 
+def _job(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
+    from fivesafes.environment.job_records import resolved
+
+    return resolved(cp, data_dir, intent)
+
+
 def _return(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
     from fivesafes.release import ReleaseOffice
     from fivesafes.release.publish import return_committed
@@ -71,6 +77,7 @@ RESOLVERS: dict[str, Resolver] = {
     "approval": _approval,
     "release": _release,
     "review": _return,  # publish returning a request whose files changed since approval
+    "job": _job,  # a job's start or end (environment.job_records)
 }
 """Each recoverable operation's look at its state, by the kind of its outcome entry (imports
 are deferred: most starts find nothing to recover and should not pay for the release stage)."""

@@ -16,8 +16,11 @@ from fivesafes.governance.accounts import (
     AccountView,
     IssuedToken,
     NewAccount,
+    NewEnrolment,
     change_account,
     create_account,
+    enrol,
+    invite,
     issue_token,
     list_accounts,
     register_key,
@@ -57,9 +60,17 @@ from fivesafes.governance.projects import (
     waiting_summary,
     waiting_times,
 )
-from fivesafes.governance.roles import PERMISSIONS, AccessDenied, Action, Role
+from fivesafes.governance.roles import (
+    INCOMPATIBLE,
+    PERMISSIONS,
+    AccessDenied,
+    Action,
+    Role,
+    roles_problem,
+)
 
 __all__ = [
+    "INCOMPATIBLE",
     "PERMISSIONS",
     "AccessDenied",
     "AccountView",
@@ -73,6 +84,7 @@ __all__ = [
     "IssuedToken",
     "JobAuthorisation",
     "NewAccount",
+    "NewEnrolment",
     "OptOutFileError",
     "OptOutKind",
     "OptOutLoad",
@@ -90,7 +102,9 @@ __all__ = [
     "create_account",
     "decide",
     "decision_signature_valid",
+    "enrol",
     "excluded_patient_ids",
+    "invite",
     "issue_token",
     "link_account",
     "list_accounts",
@@ -103,6 +117,7 @@ __all__ = [
     "revise_project",
     "revoke_key",
     "revoke_token",
+    "roles_problem",
     "set_wearable_consent",
     "submit_project",
     "waiting_summary",

@@ -1,11 +1,20 @@
-"""Accounts, personal tokens and deciders' public keys: creating, changing and revoking them.
+"""Accounts, enrolment codes, personal tokens and deciders' public keys: creating, changing and
+revoking them.
 
 Accounts are verified before use by the data custodian who creates them (SATRE: researchers are
 accredited before access): each has an expiry, the date training was done and, where the
 organisation accredits, the date accreditation lapses. The very first account can only be a data
-custodian and is created without a credential (``bootstrap``); after that only a custodian may
-create or change accounts. Every change is a public ``account`` entry in the ledger (person id,
-public name, roles, organisation — never contact details).
+custodian and is created without a credential (``bootstrap``, by the environment's
+initialisation); after that only a custodian may create or change accounts, never their own, and
+never into roles no one person may hold together (:data:`~.roles.INCOMPATIBLE`). Every change is
+a public ``account`` entry in the ledger (person id, public name, roles, organisation — never
+contact details).
+
+A new account's credentials go to its person and nobody else (SATRE 3.2.01: one account, one
+person): creating it makes a one-time enrolment code, valid for a day, which the environment
+delivers to the person's contact address and the person redeems (:func:`enrol`) for a token of
+their own. The custodian who created the account never sees a credential for it, and nobody may
+issue a token for someone else.
 """
 
 from __future__ import annotations
@@ -21,15 +30,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fivesafes.governance.control import ControlPlane, Principal, account_problem, roles_of
-from fivesafes.governance.identity import new_token
+from fivesafes.governance.identity import hash_token, new_token
 from fivesafes.governance.operating_tables import SignIn
-from fivesafes.governance.roles import AccessDenied, Action, Role
+from fivesafes.governance.roles import AccessDenied, Action, Role, roles_problem
 from fivesafes.governance.signing import b64, key_id_of, public_key_bytes
-from fivesafes.governance.tables import Account, AccountRole, PersonKey, Token
+from fivesafes.governance.tables import Account, AccountRole, Enrolment, PersonKey, Token
 
 BOOTSTRAP_ACTOR = "bootstrap"
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+ENROLMENT_LIFETIME = timedelta(hours=24)
+ENROLMENT_PREFIX = "fse_"
+"""Marks enrolment codes, as ``fst_`` marks tokens, so a leaked one is recognised."""
 _PERSON_ID = re.compile(r"[a-z][a-z0-9._-]{1,63}")
+_CONTACT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class NewAccount:
     accredited_until: date | None = None
     identity_provider: str = "local"
     external_subject: str | None = None
+    contact: str | None = None
+    """Where the person's enrolment code is sent (an e-mail address); never in the ledger."""
 
     def problem(self, today: date) -> str | None:
         if not _PERSON_ID.fullmatch(self.person_id):
@@ -53,11 +68,25 @@ class NewAccount:
             return "public name and organisation are required"
         if not self.roles:
             return "an account needs at least one role"
+        if self.contact is not None and not _CONTACT.fullmatch(self.contact):
+            return f"contact {self.contact!r} is not an e-mail address"
         if self.expires_on <= today:
             return "the account's expiry must be in the future"
         if self.trained_on > today:
             return "training cannot be dated in the future"
         return None
+
+
+@dataclass(frozen=True)
+class NewEnrolment:
+    """A one-time code for ``person_id`` to make their own first token: for the environment to
+    deliver to the person's contact address, and for nobody else to see."""
+
+    person_id: str
+    code: str
+    expires_at: datetime
+    contact: str | None
+    roles: tuple[Role, ...]
 
 
 @dataclass(frozen=True)
@@ -125,6 +154,39 @@ def _issue(
     return IssuedToken(account.person_id, token_id, token, expires)
 
 
+def _new_enrolment(
+    cp: ControlPlane, session: Session, account: Account, actor: str
+) -> NewEnrolment:
+    """A fresh code for ``account``; any earlier unused code of theirs stops working."""
+    now = cp.now()
+    for earlier in session.scalars(
+        select(Enrolment).where(
+            Enrolment.person_id == account.person_id, Enrolment.used_at.is_(None)
+        )
+    ):
+        earlier.used_at = now
+    code = ENROLMENT_PREFIX + secrets.token_urlsafe(24)
+    expires = min(now + ENROLMENT_LIFETIME, account.expires_at)
+    session.add(
+        Enrolment(
+            code_hash=hash_token(code),
+            person_id=account.person_id,
+            created_by=actor,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    subject = {
+        "person_id": account.person_id,
+        "change": "enrolment_code_issued",
+        "expires": expires.isoformat(),
+    }
+    cp.log("account", subject, actor)
+    roles = tuple(sorted(roles_of(session, account.person_id)))
+    return NewEnrolment(account.person_id, code, expires, account.contact, roles)
+
+
 def issue_signed_in(
     cp: ControlPlane, session: Session, account: Account, lifetime: timedelta, factor: str
 ) -> IssuedToken:
@@ -137,18 +199,14 @@ def issue_signed_in(
     return issued
 
 
-def create_account(
-    cp: ControlPlane,
-    credential: str | None,
-    spec: NewAccount,
-    token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
-) -> IssuedToken:
-    """Create a verified account and its first token (give the token to the person, once).
+def create_account(cp: ControlPlane, credential: str | None, spec: NewAccount) -> NewEnrolment:
+    """Create a verified account and its one-time enrolment code (for the person alone).
 
     ``credential`` is a custodian's token, or None only for the first account, which must be a
-    data custodian.
+    data custodian. Roles no one person may combine are refused.
     """
     with cp.transaction() as session:
+        me = None
         if credential is None:
             if session.scalar(select(func.count()).select_from(Account)):
                 raise AccessDenied("only the first account may be created without a credential")
@@ -156,10 +214,16 @@ def create_account(
                 raise AccessDenied("the first account must be a data custodian")
             actor = BOOTSTRAP_ACTOR
         else:
-            actor = cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS).person_id
+            me = cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS)
+            actor = me.person_id
         problem = spec.problem(cp.today())
         if problem:
             raise ValueError(problem)
+        conflict = roles_problem(spec.roles)
+        if conflict:
+            if me is None:
+                raise AccessDenied(conflict)
+            raise cp.refuse(me, Action.MANAGE_ACCOUNTS, f"{spec.person_id}: {conflict}")
         if session.get(Account, spec.person_id) is not None:
             raise ValueError(f"account {spec.person_id} already exists")
         account = Account(
@@ -173,32 +237,66 @@ def create_account(
             accredited_until=spec.accredited_until,
             identity_provider=spec.identity_provider,
             external_subject=spec.external_subject,
+            contact=spec.contact,
         )
         session.add(account)
         session.add_all(AccountRole(person_id=spec.person_id, role=r.value) for r in spec.roles)
         session.flush()
         cp.log("account", _account_entry(account, spec.roles, "created"), actor)
-        return _issue(cp, session, account, token_lifetime, actor)
+        return _new_enrolment(cp, session, account, actor)
+
+
+def _enrolment_problem(row: Enrolment | None, account: Account | None, now: datetime) -> str | None:
+    if row is None or account is None:
+        return "unknown enrolment code"
+    if row.used_at is not None:
+        return f"the enrolment code for {row.person_id} was already used or replaced"
+    if row.expires_at <= now:
+        return f"the enrolment code for {row.person_id} expired at {row.expires_at:%Y-%m-%d %H:%M}"
+    return account_problem(account, now)
+
+
+def enrol(cp: ControlPlane, code: str, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME) -> IssuedToken:
+    """Redeem one's enrolment code, once, for a token of one's own."""
+    with cp.transaction() as session:
+        row = session.get(Enrolment, hash_token(code))
+        account = session.get(Account, row.person_id) if row is not None else None
+        problem = _enrolment_problem(row, account, cp.now())
+        if problem or row is None or account is None:
+            who = row.person_id if row is not None else "unknown"
+            cp.log_login(who, None, "enrol", f"refused: {problem}")
+            raise AccessDenied(problem or "unknown enrolment code")
+        row.used_at = cp.now()
+        cp.log_login(account.person_id, None, "enrol", "allowed")
+        cp.log("account", {"person_id": account.person_id, "change": "enrolled"}, account.person_id)
+        return _issue(cp, session, account, lifetime, account.person_id)
+
+
+def invite(cp: ControlPlane, credential: str, person_id: str) -> NewEnrolment:
+    """A new enrolment code for someone whose code expired or who lost every token (custodian):
+    it goes to them, like the first, and their earlier unused code stops working."""
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS)
+        account = session.get(Account, person_id)
+        if account is None:
+            raise ValueError(f"no account {person_id}")
+        if person_id == me.person_id:
+            raise cp.refuse(me, Action.MANAGE_ACCOUNTS, "no one sends an enrolment code to self")
+        problem = account_problem(account, cp.now())
+        if problem:
+            raise ValueError(problem)
+        return _new_enrolment(cp, session, account, me.person_id)
 
 
 def issue_token(
-    cp: ControlPlane,
-    credential: str,
-    person_id: str | None = None,
-    lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+    cp: ControlPlane, credential: str, *, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME
 ) -> IssuedToken:
-    """A new token for oneself, or (custodian only) for ``person_id``."""
+    """A new token for oneself. Nobody issues a token for someone else, custodians included:
+    a person without a working token gets a new enrolment code (:func:`invite`)."""
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
-        target = person_id or me.person_id
-        if target != me.person_id and not me.may(Action.MANAGE_ACCOUNTS):
-            raise AccessDenied(f"{me.person_id} may not issue tokens for {target}")
-        account = session.get(Account, target)
-        if account is None:
-            raise ValueError(f"no account {target}")
-        problem = account_problem(account, cp.now())
-        if problem:
-            raise AccessDenied(problem)
+        account = session.get(Account, me.person_id)
+        assert account is not None  # authenticated just now
         return _issue(cp, session, account, lifetime, me.person_id)
 
 
@@ -238,16 +336,26 @@ def change_account(
     accredited_until: date | None = None,
     disable: bool = False,
 ) -> None:
-    """Change roles, expiry or accreditation, or disable an account (custodian only)."""
+    """Change roles, expiry or accreditation, or disable an account (custodian only; never one's
+    own account, and never into roles no one person may hold together)."""
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.MANAGE_ACCOUNTS)
         account = session.get(Account, person_id)
         if account is None:
             raise ValueError(f"no account {person_id}")
+        if person_id == me.person_id:
+            raise cp.refuse(
+                me,
+                Action.MANAGE_ACCOUNTS,
+                "no one changes their own account: ask another custodian",
+            )
         changes = []
         if roles is not None:
             if not roles:
                 raise ValueError("an account needs at least one role")
+            conflict = roles_problem(roles)
+            if conflict:
+                raise cp.refuse(me, Action.MANAGE_ACCOUNTS, f"{person_id}: {conflict}")
             session.execute(delete(AccountRole).where(AccountRole.person_id == person_id))
             session.add_all(AccountRole(person_id=person_id, role=r.value) for r in roles)
             changes.append("roles")

@@ -29,7 +29,14 @@ from fivesafes.governance.database import database_url, open_engine
 from fivesafes.governance.identity import IdentityProvider, PersonalTokens
 from fivesafes.governance.ledger_store import SqlLedgerStore
 from fivesafes.governance.people import AccessPolicy
-from fivesafes.governance.roles import AccessDenied, Action, Role, allowed, needed_roles
+from fivesafes.governance.roles import (
+    AccessDenied,
+    Action,
+    Role,
+    allowed,
+    needed_roles,
+    roles_problem,
+)
 from fivesafes.governance.tables import Account, AccountRole
 from fivesafes.ledger import (
     Ledger,
@@ -278,6 +285,9 @@ class ControlPlane:
             if problem:
                 raise AccessDenied(problem)
             principal = Principal(person_id, roles_of(session, person_id), token_id)
+            conflict = roles_problem(principal.roles)
+            if conflict:  # held despite the checks at account changes (e.g. edited in the database)
+                raise AccessDenied(f"account {person_id} holds roles that {conflict}")
             if not principal.may(action):
                 what = action.value.replace("_", " ")
                 raise AccessDenied(f"{person_id} may not {what}: it needs {needed_roles(action)}")
@@ -287,21 +297,20 @@ class ControlPlane:
             if problem:
                 raise AccessDenied(problem)
         except AccessDenied as refused:
-            self._log_login(person_id, token_id, action, f"refused: {refused}")
+            self.log_login(person_id, token_id, action.value, f"refused: {refused}")
             raise
-        self._log_login(person_id, token_id, action, "allowed")
+        self.log_login(person_id, token_id, action.value, "allowed")
         self.acting = principal
         return principal
 
     def refuse(self, principal: Principal, action: Action, reason: str) -> AccessDenied:
         """Log a refusal found after authentication (e.g. not on the project); raise the result."""
-        self._log_login(principal.person_id, principal.token_id, action, f"refused: {reason}")
+        self.log_login(principal.person_id, principal.token_id, action.value, f"refused: {reason}")
         return AccessDenied(reason)
 
-    def _log_login(
-        self, person_id: str, token_id: str | None, action: Action, outcome: str
-    ) -> None:
-        subject = {"provider": self.identity.name, "action": action.value, "outcome": outcome}
+    def log_login(self, person_id: str, token_id: str | None, action: str, outcome: str) -> None:
+        """A use of a credential (a token, or an enrolment code), allowed or refused."""
+        subject = {"provider": self.identity.name, "action": action, "outcome": outcome}
         if token_id:
             subject["token_id"] = token_id
         self.log("login", subject, person_id)

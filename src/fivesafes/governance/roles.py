@@ -1,15 +1,22 @@
-"""Roles, the actions each may take, and the one error every refusal raises.
+"""Roles, the actions each may take, the roles no one person may hold together, and the one
+error every refusal raises.
 
-SATRE asks for role-based access with least privilege and separation of duties: the custodian who
-creates accounts cannot approve projects (only approvers decide), an approver cannot decide on a
-project they are on, only analysts run jobs and request releases (as members of the project), and
-only output checkers review outputs (never of a project they are on). The table here is the whole
-policy, in one place, so ``docs/security-model.md`` and the code cannot drift apart silently (a
-test compares them).
+SATRE asks for role-based access with least privilege (1.5.03) and for outputs to be released
+with approval from people independent of the project (3.1.07, 3.3.05). Per role, the custodian
+who creates accounts cannot approve projects (only approvers decide), an approver cannot decide
+on a project they are on, only analysts run jobs and request releases (as members of the
+project), and only output checkers review outputs (never of a project they are on).
+
+Separation of duties must hold per person too, or one account holding two roles undoes it: so
+:data:`INCOMPATIBLE` lists the pairs of roles no one person may combine, each with the reason,
+and an account is refused them when it is created or changed and whenever it acts. The tables
+here are the whole policy, in one place, so ``docs/security-model.md`` and the code cannot drift
+apart silently (a test compares them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -76,6 +83,58 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.OPERATE: frozenset({Role.DATA_CUSTODIAN}),
 }
 """Which roles may take each action (a person may hold several roles)."""
+
+
+INCOMPATIBLE: dict[frozenset[Role], str] = {
+    frozenset({Role.DATA_CUSTODIAN, Role.APPROVER}): (
+        "a custodian creates the accounts that apply for projects and may grant their roles; "
+        "the one who approves access must not also make the people it is given to"
+    ),
+    frozenset({Role.DATA_CUSTODIAN, Role.ANALYST}): (
+        "a custodian may extract from the whole store outside any project; an analyst's work "
+        "must stay inside an approved project's data"
+    ),
+    frozenset({Role.DATA_CUSTODIAN, Role.OUTPUT_CHECKER}): (
+        "a custodian creates accounts, so could make the second checker of a release; the two "
+        "votes that let outputs leave must come from independent people"
+    ),
+    frozenset({Role.ANALYST, Role.APPROVER}): (
+        "those who use patient data must not be those who oversee access to it (SATRE 4.2.02)"
+    ),
+    frozenset({Role.ANALYST, Role.OUTPUT_CHECKER}): (
+        "those who make outputs from patient data must not be those who check them for release "
+        "(SATRE 3.1.07, 3.3.05)"
+    ),
+    frozenset({Role.ANALYST, Role.CLINICIAN}): (
+        "a clinician reads records by NHS number; an analyst holding that too could put names "
+        "to the pseudonymous rows analysts must never be able to identify"
+    ),
+    **{
+        frozenset({Role.PATIENT, other}): (
+            "a patient's account is for their own records and choices; staff work needs its own "
+            "account, with the checks that go with it"
+        )
+        for other in Role
+        if other is not Role.PATIENT
+    },
+}
+"""Pairs of roles no one person may hold together, and why (docs/security-model.md)."""
+
+
+def conflicting_roles(roles: Iterable[Role]) -> list[tuple[frozenset[Role], str]]:
+    """Every incompatible pair among ``roles``, with its reason; empty when they may be held."""
+    held = frozenset(roles)
+    return [(pair, why) for pair, why in INCOMPATIBLE.items() if pair <= held]
+
+
+def roles_problem(roles: Iterable[Role]) -> str | None:
+    """Why one person may not hold ``roles``, in words, or None if they may."""
+    found = conflicting_roles(roles)
+    if not found:
+        return None
+    pair, why = found[0]
+    first, second = sorted(r.value for r in pair)
+    return f"no one person may be both {first} and {second}: {why}"
 
 
 class AccessDenied(PermissionError):

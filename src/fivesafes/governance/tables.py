@@ -1,10 +1,12 @@
-"""The control-plane tables: people, their tokens and signing keys, projects, decisions, opt-outs.
+"""The control-plane tables: people, their tokens, enrolment codes and signing keys, projects,
+decisions, opt-outs, and the jobs run inside the environment.
 
 One declarative model, read by the Alembic migrations' drift test, serves SQLite and PostgreSQL
 alike. Times are stored as naive UTC (:class:`UTCDateTime`) because SQLite keeps no time zone;
 every value read back is made aware again, so code never mixes naive and aware times. NHS numbers
 appear only in the opt-out and consent tables — the identifiable side of the control plane — and
-never in the ledger.
+never in the ledger; so do people's contact addresses (``accounts.contact``), which only the
+delivery of their enrolment codes reads.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class Account(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     identity_provider: Mapped[str] = mapped_column(String(64), default="local")
     external_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    """Where the person's enrolment codes are delivered (an e-mail address); never logged."""
 
 
 class AccountRole(Base):
@@ -88,6 +92,22 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Enrolment(Base):
+    """A one-time, short-lived code that lets a new account's own person make their first token.
+
+    Only its SHA-256 is kept. It goes to the person (the delivery seam), never to whoever created
+    the account, so no one but the person ever holds their credentials."""
+
+    __tablename__ = "enrolments"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class PersonKey(Base):
@@ -190,6 +210,36 @@ class OptOutApplied(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     excluded: Mapped[int] = mapped_column(Integer)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Job(Base):
+    """A job: one submission of a study to run on a project's data inside the environment.
+
+    A record with a lifecycle (``queued`` → ``running`` → ``succeeded`` / ``failed`` /
+    ``interrupted``), so a queue and workers can be put in front of it: running a job is a
+    function of this row. Its workspace and outputs are under the environment's data directory,
+    never in the submitter's folder."""
+
+    __tablename__ = "jobs"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.project_id"), index=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    grant: Mapped[str] = mapped_column(Text)
+    """JSON: the tables and columns the project's approval let this job see."""
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    study_sha256: Mapped[str] = mapped_column(String(64))
+    git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    git_dirty: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    limits: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    outputs: Mapped[str] = mapped_column(Text, default="[]")
+    """JSON: each output the job made, with its hash, size, privacy and the action run."""
 
 
 class LedgerEntry(Base):

@@ -27,10 +27,9 @@ from fivesafes.jobs.runner import (
     JobResult,
     RunInProgress,
     RunOptions,
-    SandboxUnavailable,
     run_project,
 )
-from fivesafes.jobs.sandbox import sandbox_available
+from fivesafes.jobs.sandbox import SandboxUnavailable, sandbox_available
 
 __all__ = [
     "Action",

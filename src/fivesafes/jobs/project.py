@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from fivesafes.jobs.extract import CommandError, parse_command
 from fivesafes.jobs.graph import dependency_order, find_cycle
 from fivesafes.jobs.yamlmarks import KeyPath, MarkedYaml, load_marked
 
@@ -93,11 +94,6 @@ class Action:
         """True for ``fivesafes generate-dataset`` (or ``generate-measures``): the only actions
         that may read the store, and then only through the environment's own query code."""
         return len(self.argv) > 1 and self.argv[0] == "fivesafes" and self.argv[1] in STORE_COMMANDS
-
-    @property
-    def generates_dataset(self) -> bool:
-        """True for ``fivesafes generate-dataset``, which can make dummy data in its place."""
-        return self.argv[:2] == ("fivesafes", "generate-dataset")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +201,7 @@ class _Checker:
 
     def action(self, name: str, spec: Any) -> Action | None:
         at: KeyPath = ("actions", name)
+        found_before = len(self.problems)
         if not ACTION_NAME.match(name):
             self.add(at, "action names use letters, digits, '_' and '-'")
         if not isinstance(spec, dict):
@@ -218,7 +215,21 @@ class _Checker:
         outputs = self.outputs(name, at, spec.get("outputs"))
         if argv is None or needs is None or outputs is None:
             return None
-        return Action(name, str(spec["run"]), argv, needs, outputs)
+        action = Action(name, str(spec["run"]), argv, needs, outputs)
+        if action.reads_store and len(self.problems) == found_before:
+            self.extraction(at, action)
+        return action
+
+    def extraction(self, at: KeyPath, action: Action) -> None:
+        """An action that reads the store is run in two steps from what its command says
+        (:mod:`.extract`), so the command must say it plainly and write a declared output."""
+        try:
+            command = parse_command(action.argv)
+        except CommandError as exc:
+            self.add((*at, "run"), str(exc))
+            return
+        if PurePosixPath(command.output) not in {o.path for o in action.outputs}:
+            self.add((*at, "run"), f"--output {command.output} is not one of the action's outputs")
 
     def command(self, at: KeyPath, run: Any) -> tuple[str, ...] | None:
         if not isinstance(run, str) or not run.strip():

@@ -20,6 +20,8 @@ import orjson
 from fivesafes.jobs.hashing import file_sha256
 
 METADATA_DIR = "metadata"
+COPIES = "copies"
+"""Beneath a run's ``metadata/``: its actions' cut copies of the store, while they run."""
 
 
 @dataclass(frozen=True, slots=True)

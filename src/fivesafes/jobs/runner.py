@@ -3,10 +3,13 @@
 The same project runs unchanged in two places. ``Backend.DUMMY`` is an analyst's
 machine: ``generate-dataset`` makes dummy data and the sandbox is optional.
 ``Backend.STORE`` is inside the environment, against real data: every action is
-sandboxed, and only ``generate-dataset`` actions see the store: a read-only copy of its
-analysis layer.
+sandboxed, and only ``generate-dataset`` actions see the store, through the cut copy made
+for their job (:mod:`.snapshot`), and in two steps so that the definition itself is never
+evaluated where there is data (:mod:`.extract`).
 There is no path from the store backend to an unsandboxed process: if the sandbox
-cannot run, nothing runs.
+cannot run, nothing runs. Nor is there a default for what a store job may see: without the
+:class:`~fivesafes.jobs.snapshot.DataCut` the environment layer makes for it (the project's
+grant, the purpose's opt-outs, the consented shared data), a store job is refused.
 
 An action whose command, code and inputs are unchanged since it last succeeded, and
 whose outputs are still the files it wrote, is not run again: its outputs are reused.
@@ -30,10 +33,20 @@ from pathlib import Path, PurePosixPath
 import orjson
 
 from fivesafes.jobs.cgroups import confine
+from fivesafes.jobs.extract import (
+    MODEL,
+    MODEL_FILE,
+    CommandError,
+    evaluate_argv,
+    extract_argv,
+    parse_command,
+    read_error,
+)
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.process import Limits, run_limited
 from fivesafes.jobs.project import Action, Output, Project
 from fivesafes.jobs.records import (
+    COPIES,
     METADATA_DIR,
     FileRecord,
     JobRecord,
@@ -41,12 +54,20 @@ from fivesafes.jobs.records import (
     JsonJobRecords,
     new_job_id,
 )
-from fivesafes.jobs.sandbox import SAFE_R, STORE, Mount, sandbox_argv, sandbox_available
-from fivesafes.jobs.snapshot import analysis_snapshot
-from fivesafes.jobs.workspace import WorkspaceError, code_files, stage
+from fivesafes.jobs.sandbox import (
+    SAFE_R,
+    STORE,
+    Mount,
+    SandboxUnavailable,
+    sandbox_argv,
+    sandbox_available,
+)
+from fivesafes.jobs.snapshot import DataCut, analysis_snapshot, remove_snapshot, store_identity
+from fivesafes.jobs.workspace import Workspace, WorkspaceError, code_files, stage
 from fivesafes.store.config import DataDir
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+STORE_FILE = "store.duckdb"
 # Variables that point a process at a real store; a dummy run never passes them on.
 STORE_VARIABLES = ("FIVESAFES_DATA_DIR", "FIVESAFES_KEY_FILE")
 
@@ -58,12 +79,12 @@ class Backend(StrEnum):
     STORE = "store"
 
 
-class SandboxUnavailable(RuntimeError):
-    """Real data was asked for where no sandbox can run."""
-
-
 class RunInProgress(RuntimeError):
     """The project is already being run."""
+
+
+class UncutStoreRun(RuntimeError):
+    """A run against the store without the cut that says what it may see: refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +96,11 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     data_dir: DataDir | None = None
     force: bool = False
-    grant: Mapping[str, tuple[str, ...]] | None = None
-    """Tables and columns the project is approved for; the store copy holds only these."""
-    excluded: frozenset[int] = frozenset()
-    """Patients whose opt-outs apply to the project's purpose; the store copy has none of them."""
-    shared_with: frozenset[int] | None = None
-    """Patients whose consent lets this purpose use the data they shared (wearables); the store
-    copy has no one else's. None keeps all of it (dummy data and tests)."""
+    cut: DataCut | None = None
+    """What a run against the store may see (required there; made by the environment layer)."""
+
+    provenance: tuple[str | None, bool | None] | None = None
+    """The git commit and dirtiness of the study as submitted, when the folder run is a copy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +128,7 @@ def run_project(
     _check_can_run(options)
     records = records or JsonJobRecords(project.root / METADATA_DIR)
     notify = on_event or (lambda _action, _message: None)
-    commit, dirty = git_state(project.root)
+    commit, dirty = options.provenance or git_state(project.root)
     results: dict[str, JobResult] = {}
     with _one_run_at_a_time(project.root / METADATA_DIR):
         for action in project.plan(target):
@@ -142,6 +161,12 @@ def _check_can_run(options: RunOptions) -> None:
     if options.backend is Backend.STORE:
         if not options.sandbox:
             raise SandboxUnavailable("real data is only ever read inside the sandbox")
+        if options.cut is None:
+            raise UncutStoreRun(
+                "a run against the store needs the data cut the environment makes for it (the "
+                "project's approved data, its purpose's opt-outs, consent to shared data); "
+                "refusing to run without one"
+            )
         if options.data_dir is None or not options.data_dir.database.is_file():
             where = options.data_dir.database if options.data_dir else "(no data directory)"
             raise FileNotFoundError(f"no store at {where}: load data first with `fivesafes load`")
@@ -181,6 +206,15 @@ def resolve_command(argv: tuple[str, ...]) -> list[str]:
     return [program, *rest]
 
 
+def _added(used: Mapping[str, float], more: Mapping[str, float]) -> dict[str, float]:
+    """What two processes of one action used together: times add up, peak memory is the max."""
+    total = dict(used)
+    for name, value in more.items():
+        earlier = total.get(name, 0)
+        total[name] = max(earlier, value) if name.startswith("max_") else earlier + value
+    return total
+
+
 def _file_record(root: Path, output: Output) -> FileRecord:
     path = root / output.path
     return FileRecord(
@@ -211,7 +245,6 @@ class _Job:
         self.records = records
         self.commit = commit
         self.dirty = dirty
-        self._snapshot: Path | None = None
 
     def run(self, notify: Events) -> JobResult:
         action = self.action
@@ -267,14 +300,89 @@ class _Job:
         except WorkspaceError as exc:
             record.status, record.error = "failed", str(exc)
             return
-        command = resolve_command(self.arguments())
+        with workspace:
+            if action.reads_store:
+                problem = self.extraction(
+                    record, workspace, workdir.with_name(workdir.name + ".model"), log
+                )
+            else:
+                command = resolve_command(action.argv)
+                problem = self.launch(record, command, workspace, workspace.mounts, log)
+        if problem is not None:
+            record.status, record.error = "failed", problem
+            return
+        try:
+            outputs = workspace.collect(self.project, action)
+        except WorkspaceError as exc:
+            record.status, record.error = "failed", str(exc)
+            return
+        record.outputs = [_file_record(self.project.root, o) for o in outputs]
+        record.status = "succeeded"
+
+    def extraction(
+        self, record: JobRecord, workspace: Workspace, model: Path, log: Path
+    ) -> str | None:
+        """``generate-dataset`` in two steps: the definition evaluated with no data in reach,
+        then its query model run by the environment's own code on the job's cut copy."""
+        try:
+            command = parse_command(self.action.argv)
+        except CommandError as exc:
+            return f"cannot run '{self.action.run}': {exc}"
+        model.mkdir(mode=0o700)
+        try:
+            inside = MODEL if self.options.sandbox else model
+            writable = [Mount(model, MODEL, writable=True)] if self.options.sandbox else []
+            evaluate = evaluate_argv(command, inside / MODEL_FILE)
+            mounts = workspace.mounts + writable
+            problem = self.launch(record, evaluate, workspace, mounts, log, "evaluate")
+            if problem is not None:
+                said = read_error(model)
+                return f"the definition could not be evaluated: {said}" if said else problem
+            store = self.store_copy(record)
+            mounts = [Mount(model, MODEL)] if self.options.sandbox else []
+            target: Path | PurePosixPath | None = store
+            if store is not None and self.options.sandbox:
+                target = STORE / STORE_FILE  # the copy, shown where a store's file would be
+                mounts.append(Mount(store, target))
+            extract = extract_argv(command, inside / MODEL_FILE, target)
+            return self.launch(record, extract, workspace, mounts, log, "extract")
+        finally:
+            shutil.rmtree(model, ignore_errors=True)
+            remove_snapshot(self.copy_path(record))
+
+    def store_copy(self, record: JobRecord) -> Path | None:
+        """This action's own cut copy of the store (removed when it ends), on real data."""
+        options = self.options
+        if options.backend is not Backend.STORE:
+            return None
+        assert options.data_dir and options.cut  # checked before running
+        return analysis_snapshot(options.data_dir.database, options.cut, self.copy_path(record))
+
+    def copy_path(self, record: JobRecord) -> Path:
+        """Where this action's cut copy lives: the run's own folder, so that no other run's
+        copies are ever touched (and whoever owns the run's folder owns its copies)."""
+        return self.project.root / METADATA_DIR / COPIES / f"{record.job_id}.duckdb"
+
+    def launch(
+        self,
+        record: JobRecord,
+        command: list[str],
+        workspace: Workspace,
+        mounts: list[Mount],
+        log: Path,
+        step: str = "",
+    ) -> str | None:
+        """Run one process of the action (sandboxed where the run is; ``step`` names it when the
+        action takes more than one), adding what it used to the record; why it failed, or
+        None."""
+        options = self.options
         env = self.environment()
         counted: dict[str, float] = {}
         stopped: str | None = None
         if options.sandbox:
-            mounts = workspace.mounts + self.store_mounts()
             argv = sandbox_argv(command, workspace.root, mounts, env, options.limits.tmp_bytes)
-            with confine(record.job_id, options.limits) as held, workspace:
+            name = f"{record.job_id}-{step}" if step else record.job_id
+            with confine(name, options.limits) as held:
                 record.confinement = held.described
                 finished = run_limited(
                     argv, workspace.root, {}, log, options.limits, held.before_exec, workspace.fds
@@ -286,40 +394,20 @@ class _Job:
             try:
                 finished = run_limited(command, workspace.root, local_env, log, options.limits)
             except OSError as exc:
-                record.status = "failed"
-                record.error = f"cannot start '{action.argv[0]}': {exc.strerror or exc}"
-                return
+                return f"cannot start '{command[0]}': {exc.strerror or exc}"
         record.exit_code = finished.exit_code
-        record.duration_s = round(finished.duration_s, 3)
-        record.resources = finished.usage.to_dict() | counted
+        record.duration_s = round((record.duration_s or 0) + finished.duration_s, 3)
+        record.resources = _added(record.resources, finished.usage.to_dict() | counted)
         if stopped is not None:
-            record.status, record.error = "failed", stopped
-            return
+            return stopped
         if finished.timed_out:
-            limit = options.limits.wall_seconds
-            record.status, record.error = "failed", f"stopped after the {limit:g} s time limit"
-            return
+            return f"stopped after the {options.limits.wall_seconds:g} s time limit"
         if finished.exit_code != 0:
-            record.status = "failed"
-            record.error = f"exit code {finished.exit_code}; see the log {record.log}"
-            return
-        try:
-            outputs = workspace.collect(self.project, action)
-        except WorkspaceError as exc:
-            record.status, record.error = "failed", str(exc)
-            return
-        record.outputs = [_file_record(self.project.root, o) for o in outputs]
-        record.status = "succeeded"
-
-    def arguments(self) -> tuple[str, ...]:
-        """The action's command; on dummy data, ``generate-dataset`` is told to make it up."""
-        argv = self.action.argv
-        if self.options.backend is Backend.DUMMY and self.action.generates_dataset:
-            return argv if "--dummy" in argv else (*argv, "--dummy")
-        return argv
+            return f"exit code {finished.exit_code}; see the log {record.log}"
+        return None
 
     def environment(self) -> dict[str, str]:
-        """What every action is told: the backend, where temporary files go; the store if any."""
+        """What every action is told: the backend, and where temporary files go."""
         env = {
             "FIVESAFES_BACKEND": self.options.backend.value,
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -336,33 +424,18 @@ class _Job:
                 "MPLCONFIGDIR": "/tmp/matplotlib",
                 "LANG": "C.UTF-8",
             }
-        if self.store_mounts():
-            env |= {
-                "FIVESAFES_DATA_DIR": str(STORE),
-                "FIVESAFES_KEY_FILE": str(STORE / "no-key-in-the-sandbox"),
-            }
         return env
-
-    def store_mounts(self) -> list[Mount]:
-        """The store's analysis layer, read-only, for a ``generate-dataset`` action on real
-        data; never the store's own file (see ``snapshot``)."""
-        data_dir = self.options.data_dir
-        if self.options.backend is not Backend.STORE or not self.action.reads_store:
-            return []
-        assert data_dir is not None  # checked before any action runs
-        if self._snapshot is None:
-            self._snapshot = analysis_snapshot(
-                data_dir, self.options.grant, self.options.excluded, self.options.shared_with
-            )
-        return [Mount(self._snapshot, STORE / data_dir.database.name)]
 
     def cache_key(self, code: Mapping[PurePosixPath, Path], inputs: list[FileRecord]) -> str:
         """Changes whenever anything that could change the outputs changes."""
         action = self.action
-        store = [m.source.name for m in self.store_mounts()]
+        store = []
+        if action.reads_store and self.options.backend is Backend.STORE:
+            assert self.options.data_dir is not None and self.options.cut is not None  # checked
+            store = [store_identity(self.options.data_dir.database), self.options.cut.scope()]
         material = {
             "format": CACHE_FORMAT,
-            "argv": self.arguments(),
+            "argv": action.argv,
             "outputs": sorted((str(o.path), o.privacy.value) for o in action.outputs),
             "code": sorted((str(rel), file_sha256(path)) for rel, path in code.items()),
             "inputs": sorted((f.path, f.sha256) for f in inputs),

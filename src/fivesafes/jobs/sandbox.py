@@ -62,6 +62,10 @@ INSTALL_HINT = (
 )
 
 
+class SandboxUnavailable(RuntimeError):
+    """Real data was asked for where no sandbox can run."""
+
+
 @dataclass(frozen=True, slots=True)
 class Mount:
     """A host path shown inside the sandbox at ``target``; read-only unless ``writable``.
@@ -91,8 +95,10 @@ def sandbox_argv(
     mounts: Sequence[Mount],
     env: Mapping[str, str],
     tmp_bytes: int,
+    cwd: PurePosixPath = WORKSPACE,
 ) -> list[str]:
-    """The bubblewrap command that runs ``command`` in ``workspace`` with only ``mounts`` added."""
+    """The bubblewrap command that runs ``command`` in ``workspace`` with only ``mounts`` added
+    (in the folder ``cwd`` inside the sandbox: the workspace unless told)."""
     bwrap = shutil.which("bwrap") or "bwrap"
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     # The action is the namespace's process 1 (no bubblewrap init between), so that wait4 on
@@ -126,7 +132,7 @@ def sandbox_argv(
         args.append(str(mount.target))
     for name, value in env.items():
         args += ["--setenv", name, value]
-    args += ["--remount-ro", "/", "--chdir", str(WORKSPACE), "--", *command]
+    args += ["--remount-ro", "/", "--chdir", str(cwd), "--", *command]
     return args
 
 

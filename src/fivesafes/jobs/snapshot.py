@@ -1,17 +1,24 @@
-"""What a ``generate-dataset`` sandbox is shown of the store: the analysis layer, nothing else.
+"""The cut copy of the store an extraction reads: the data one extraction may see, nothing else.
 
-The store's one DuckDB file also holds the identifiable layer (NHS numbers, the FHIR
-as received) and the quarantine (rejected records, quoted). DuckDB cannot hide one
-schema from a reader of the file, and the dataset definition the command runs is the
-analyst's own Python. So the sandbox never gets the store's file: it gets a copy made
-by the environment, outside any sandbox, holding only the ``analysis`` tables, the
-load history, and an empty quarantine with the right columns (so the store opens as
-usual). One copy serves every job until the store changes.
+The store's one DuckDB file also holds the identifiable layer (NHS numbers, the FHIR as
+received) and the quarantine (rejected records, quoted). DuckDB cannot hide one schema from a
+reader of the file. So no extraction reads the store's file: each reads a copy made for it, by
+the environment's own code, holding only the ``analysis`` tables it is entitled to, the load
+history, and an empty quarantine with the right columns (so the copy opens as a store).
 
-The copy is also where approval and opt-outs are enforced for the data itself: it
-holds only the tables the project was approved for, with every unapproved column
-empty, and no row of a patient whose opt-out applies to the project's purpose.
-Whatever the analyst's definition says, what is not in the copy cannot be extracted.
+The copy is where approval, opt-outs and consent are enforced for the data itself. A
+:class:`DataCut` says what one extraction may see, and it has no defaults: every table and
+column granted is named, every excluded patient is listed, and so is everyone whose shared data
+(tables whose rows people chose to share, ``consent_required`` in the model) may be used. The
+copy holds only the granted tables, with every ungranted column empty, no row of an excluded
+patient, and no shared row of anyone outside the consented. Whatever a definition says, what is
+not in the copy cannot be extracted. Only the environment layer makes a cut (from the project's
+approval and the people's recorded choices), and a job against the store without one is refused.
+
+Each copy belongs to one extraction and lives in that extraction's own folder (a job's, or a
+custodian's extract's), named by it, and is removed when it ends, or, after a crash, with the
+folder of an extraction nobody is running any more. Two projects' copies never touch: one
+cannot vanish from under a sandbox that is about to mount it because another made its own.
 """
 
 from __future__ import annotations
@@ -19,39 +26,45 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import orjson
+import pyarrow as pa
 
-from fivesafes.store.config import DataDir
-
-SNAPSHOTS = "snapshots"
-SHARED_TABLE = "wearable_observations"
-"""The table of what people shared themselves: in a copy only under their consent."""
+from fivesafes.model import TABLES
 
 
-def _identity(database: Path) -> str:
+@dataclass(frozen=True, slots=True)
+class DataCut:
+    """What one extraction may see of the store; built by the environment layer alone."""
+
+    grant: Mapping[str, tuple[str, ...]]
+    """Tables the extraction may read, each with the columns it may read (``patient_id`` is
+    always kept as the key)."""
+    excluded: frozenset[int]
+    """Patients whose opt-outs apply to the purpose: no row of theirs is in the copy."""
+    shared_consented: frozenset[int]
+    """Patients whose shared data may be used for the purpose: the only shared rows kept."""
+
+    def scope(self) -> str:
+        """Changes whenever what the cut lets through changes."""
+        material = {
+            "grant": {t: sorted(c) for t, c in sorted(self.grant.items())},
+            "excluded": sorted(self.excluded),
+            "shared_consented": sorted(self.shared_consented),
+        }
+        return hashlib.sha256(orjson.dumps(material)).hexdigest()[:16]
+
+
+def store_identity(database: Path) -> str:
     """Changes whenever the store is written (a load replaces or appends to its file)."""
     st = database.stat()
     wal = database.with_name(database.name + ".wal")
     wal_part = f"-{wal.stat().st_size}-{wal.stat().st_mtime_ns}" if wal.exists() else ""
     return f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}{wal_part}"
-
-
-def _scope(
-    grant: Mapping[str, tuple[str, ...]] | None,
-    excluded: frozenset[int],
-    shared_with: frozenset[int] | None = None,
-) -> str:
-    """Changes whenever the approved data, the opted-out or the consenting patients change."""
-    material = {
-        "grant": None if grant is None else {t: sorted(c) for t, c in sorted(grant.items())},
-        "excluded": sorted(excluded),
-        "shared_with": None if shared_with is None else sorted(shared_with),
-    }
-    return hashlib.sha256(orjson.dumps(material)).hexdigest()[:16]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, granted: tuple[str, ...]) -> str:
@@ -68,30 +81,29 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, granted: tuple[str, ...
     )
 
 
-def analysis_snapshot(
-    data_dir: DataDir,
-    grant: Mapping[str, tuple[str, ...]] | None = None,
-    excluded: frozenset[int] = frozenset(),
-    shared_with: frozenset[int] | None = None,
-) -> Path:
-    """The analysis-only copy of the store as it is now, made if it does not exist yet.
+def _patients_table(con: duckdb.DuckDBPyConnection, name: str, ids: Iterable[int]) -> None:
+    given = pa.table({"patient_id": pa.array(sorted(ids), pa.int64())})
+    con.register("given", given)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT patient_id FROM given")
+    con.unregister("given")
 
-    ``grant`` (table -> approved columns) limits the copy to approved data; ``None`` keeps
-    every table (dummy-data and test runs). ``excluded`` patients have no row in it, and what
-    people shared themselves (``wearable_observations``) is there only for ``shared_with``
-    (those whose consent covers the purpose; None keeps it all).
-    """
-    folder = data_dir.root / SNAPSHOTS
-    identity = f"{_identity(data_dir.database)}-{_scope(grant, excluded, shared_with)}"
-    target = folder / f"analysis-{identity}.duckdb"
-    if target.is_file():
-        return target
-    folder.mkdir(mode=0o700, exist_ok=True)
-    # Jobs of several projects may copy at once: each writes its own file, the last rename wins.
-    partial = folder / f".{target.stem}-{secrets.token_hex(4)}.partial"
+
+def _has_patients(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'analysis' "
+        "AND table_catalog <> 'source' AND table_name = ? AND column_name = 'patient_id'",
+        [table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def analysis_snapshot(database: Path, cut: DataCut, target: Path) -> Path:
+    """Make the cut copy of the store at ``database`` as it is now, at ``target``."""
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     con = duckdb.connect(str(partial))
     try:
-        quoted = str(data_dir.database).replace("'", "''")
+        quoted = str(database).replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS source (READ_ONLY)")
         for schema in ("analysis", "meta"):
             con.execute(f"CREATE SCHEMA {schema}")
@@ -99,35 +111,27 @@ def analysis_snapshot(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'source' AND table_schema = 'analysis' ORDER BY table_name"
         ).fetchall()
-        if excluded:
-            con.execute("CREATE TEMP TABLE excluded (patient_id BIGINT)")
-            con.executemany("INSERT INTO excluded VALUES (?)", [[i] for i in sorted(excluded)])
+        _patients_table(con, "excluded", cut.excluded)
+        _patients_table(con, "shared_consented", cut.shared_consented)
         for (name,) in tables:
-            if grant is not None and name not in grant:
+            if name not in cut.grant:
                 continue
-            columns = "*" if grant is None else _columns(con, name, grant[name])
+            columns = _columns(con, name, cut.grant[name])
             con.execute(
                 f'CREATE TABLE analysis."{name}" AS SELECT {columns} FROM source.analysis."{name}"'
             )
-            has_patients = con.execute(
-                "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'analysis' "
-                "AND table_catalog <> 'source' AND table_name = ? AND column_name = 'patient_id'",
-                [name],
-            ).fetchone()
-            if excluded and has_patients and has_patients[0]:
+            if not _has_patients(con, name):
+                continue
+            con.execute(
+                f'DELETE FROM analysis."{name}" WHERE patient_id IN '
+                "(SELECT patient_id FROM excluded)"
+            )
+            model = TABLES.get(name)
+            if model is None or model.consent_required:  # unknown tables count as shared
                 con.execute(
-                    f'DELETE FROM analysis."{name}" WHERE patient_id IN '
-                    "(SELECT patient_id FROM excluded)"
+                    f'DELETE FROM analysis."{name}" WHERE patient_id NOT IN '
+                    "(SELECT patient_id FROM shared_consented)"
                 )
-        if shared_with is not None and (grant is None or SHARED_TABLE in grant):
-            con.execute(
-                "CREATE TEMP TABLE shared_with AS SELECT unnest(?::BIGINT[]) AS patient_id",
-                [sorted(shared_with)],
-            )
-            con.execute(
-                f'DELETE FROM analysis."{SHARED_TABLE}" WHERE patient_id NOT IN '
-                "(SELECT patient_id FROM shared_with)"
-            )
         con.execute("CREATE TABLE meta.loads AS FROM source.meta.loads")
         con.execute("CREATE TABLE meta.quarantine AS FROM source.meta.quarantine LIMIT 0")
         con.execute("DETACH source")
@@ -138,7 +142,10 @@ def analysis_snapshot(
         raise
     con.close()
     os.replace(partial, target)
-    for old in folder.glob("analysis-*.duckdb"):
-        if old != target:
-            old.unlink(missing_ok=True)
     return target
+
+
+def remove_snapshot(target: Path) -> None:
+    """Remove a copy (its extraction has ended); nobody else's is touched."""
+    target.unlink(missing_ok=True)
+    target.with_name(target.name + ".wal").unlink(missing_ok=True)

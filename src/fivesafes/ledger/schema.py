@@ -149,7 +149,7 @@ _KINDS = (
     EntryKind(
         "job",
         public=_names("job_id project_id action commit status outputs"),
-        detail=_names("command intent"),
+        detail=_names("command intent study_sha256 error error_sha256"),
         required=_names("job_id project_id action commit status outputs"),
         receipt=True,
         renamed=(("project", "project_id"), ("git_commit", "commit")),
@@ -185,6 +185,22 @@ _KINDS = (
             "table rule limit patient resource_types relationship client_id ods_code "
             "break_glass reason reason_sha256"
         ),
+    ),
+    # A data custodian's own extract from the store, outside any project (issue 18, hole 1): the
+    # public see that one was made, for what purpose and by which definition (its query model's
+    # hash); how many rows it held is a count of people, so it is logged but not shown.
+    EntryKind(
+        "extract",
+        public=_names("purpose query_sha256"),
+        detail=_names("file rows"),
+        required=_names("purpose query_sha256 rows"),
+    ),
+    # Every use case the environment refuses, whatever refused it (issue 18, hole 16): who was
+    # refused (the actor), doing what, and why; not public, like the logins it sits beside.
+    EntryKind(
+        "refusal",
+        detail=_names("action kind reason reason_sha256 token_id"),
+        required=_names("action kind reason"),
     ),
     # Operating an environment (issue 15): a project's documents, ceilings and closure; the
     # datasets register; incidents (a public notice only where one affects the public); and the

@@ -1,16 +1,16 @@
 """Loading a study file and writing what it produces.
 
-A study file is plain Python run in its own namespace; it must leave a ``Dataset``
-named ``dataset`` (for ``generate-dataset``) or a ``Measures`` named ``measures``
-(for ``generate-measures``). A mistake in it becomes a :class:`StudyError` naming the
-file and line, never a traceback through fivesafes.
+A study file is Python run in its own namespace with only the definition language to hand
+(:mod:`.restricted`); it must leave a ``Dataset`` named ``dataset`` (for ``generate-dataset``)
+or a ``Measures`` named ``measures`` (for ``generate-measures``). A mistake in it, or anything a
+definition may not do, becomes a :class:`StudyError` naming the file and line, never a
+traceback through fivesafes.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-import runpy
 import traceback
 from collections.abc import Iterable
 from contextlib import ExitStack
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fivesafes.query.dataset import Dataset, DatasetQuery, MeasureQuery, Measures
 from fivesafes.query.errors import DefinitionError, did_you_mean
+from fivesafes.query.restricted import DefinitionNotAllowed, run_study
 
 if TYPE_CHECKING:  # Arrow and the engines are imported to use, so a mistake is reported first
     import pyarrow as pa
@@ -36,12 +37,14 @@ def _run(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise StudyError(f"no study file {path}")
     try:
-        return runpy.run_path(str(path), run_name="__study__")
+        return run_study(path)
     except DefinitionError as e:
         raise StudyError(str(e)) from None
-    except Exception as e:  # the analyst's own code failed: show their frames only
+    except Exception as e:  # the analyst's own code failed (or was refused): their frames only
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
         where = f"{path}, line {frames[-1].lineno}: " if frames else f"{path}: "
+        if isinstance(e, DefinitionNotAllowed):
+            raise StudyError(str(e) if str(e).startswith(str(path)) else f"{where}{e}") from None
         raise StudyError(f"{where}{type(e).__name__}: {e}{_import_hint(e)}") from None
 
 

@@ -9,7 +9,6 @@ project's released outputs, in a manifest signed with the environment's key, and
 project's disclosure history. Every step is in the ledger. Start from a :class:`ReleaseOffice`.
 """
 
-from fivesafes.release.demo import demo_checkers, demo_release, describe_publication
 from fivesafes.release.files import DEFAULT_RULES, FileKind, FileRefused, FileRules
 from fivesafes.release.manifest import verify_release
 from fivesafes.release.model import (
@@ -47,9 +46,6 @@ __all__ = [
     "Verdict",
     "Vote",
     "check_request_files",
-    "demo_checkers",
-    "demo_release",
-    "describe_publication",
     "draft_release",
     "list_releases",
     "outcome_of",

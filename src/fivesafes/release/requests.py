@@ -1,8 +1,10 @@
 """Asking for outputs to be released: only checked, vouched-for, moderately sensitive files.
 
-A file may be requested only if the study declares it ``moderately_sensitive``, a completed job
-run against the store wrote exactly these bytes (its hash is in the job record), and it is a plain
-file of an allowed type and size with no ``patient_id`` column. The automatic disclosure checks
+A file may be requested only if it is an output of a job held inside the environment (the job's
+copy of the study under the data directory's ``jobs/``, never a folder in anyone's hands), the
+study declares it ``moderately_sensitive``, a completed job run against the store wrote exactly
+these bytes (its hash is in the job record), and it is a plain file of an allowed type and size
+with no ``patient_id`` column. The automatic disclosure checks
 run now, against everything the project has already released, and their report goes into the
 request for the reviewers; a file that failed a rule needs a written exception to go further.
 Rules that nothing can fix (differencing, recoverable suppressions, too few degrees of freedom)
@@ -146,6 +148,11 @@ def check_request_files(
     analyst sees before asking (``fivesafes release check``)."""
     if not files:
         raise ReleaseError("name at least one file to release")
+    if not study.resolve().is_relative_to(office.data_dir.jobs.resolve()):
+        raise ReleaseError(
+            f"{study}: only the outputs of a job held in the environment can be released, not "
+            "files in a folder of your own; submit the study with `fivesafes submit`"
+        )
     records = JsonJobRecords(study / METADATA_DIR)
     history = office.batch_history()
     exceptions = {_relative(study, k): v for k, v in (exceptions or {}).items()}

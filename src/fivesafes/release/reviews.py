@@ -1,12 +1,13 @@
-"""Two independent output checkers vote on each request, blind to each other until both are in.
+"""Two independent output checkers vote on each request, blind to each other until a verdict.
 
 A vote is a signed statement (the reviewer's own Ed25519 key, registered with governance) naming
 the exact request it judges by the hash of its files, reports and justification. While votes are
 sealed the ledger holds only a commitment to each — the SHA-256 of its statement, which carries a
 random nonce — so nobody, not even another reviewer reading the public log, can learn a verdict
-early. When both votes are in they are revealed, statement and signature, and anyone can check a
-revealed vote against the commitment made before. Agreement decides; a disagreement waits for a
-third checker, whose vote decides. Reviewers are never the requester nor a member of the project
+early. Agreement decides; a disagreement waits for a third checker, whose vote decides, and who
+must judge as blind as the first two did: so votes are revealed (statement and signature, which
+anyone can check against the commitment made before) only once the request is decided, never
+while a vote is still to be cast. Reviewers are never the requester nor a member of the project
 (SATRE: separation of duties).
 """
 
@@ -146,8 +147,8 @@ def review_release(
         cp.log("review", sealed, me.person_id)
         state = outcome_of([Verdict(v.verdict) for v in votes])
         if len(votes) >= VOTES_NEEDED:
-            for row in votes:
-                if not row.revealed:
+            if state not in OPEN_FOR_VOTES:  # decided: nobody is left to vote blind
+                for row in votes:
                     _reveal(office, row)
             cp.log("review", {"release_id": release_id, "decision": state.value}, "release")
         request.state = state.value

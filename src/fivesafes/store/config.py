@@ -31,3 +31,9 @@ class DataDir:
     @property
     def database(self) -> Path:
         return self.root / "store.duckdb"
+
+    @property
+    def jobs(self) -> Path:
+        """Where jobs run against the store keep their workspaces and outputs: inside the data
+        directory, owner-only, so nothing a job made is in anyone's hands but through release."""
+        return self.root / "jobs"

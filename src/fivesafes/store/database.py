@@ -6,7 +6,8 @@
 - ``analysis``: the common data model's tables, rebuilt from the identifiable
   layer inside every load's transaction, keyed by pseudonymous ``patient_id``.
   This is the only layer queries and studies see.
-- ``meta``: the load history and the quarantine of rejected records.
+- ``meta``: the load history, the quarantine of rejected records, and ``meta.environment``,
+  which holds the fingerprint of the pseudonym key the store's ``patient_id``s were made with.
 
 One DuckDB file, one transaction per load: an interrupted load leaves nothing.
 """
@@ -24,7 +25,12 @@ from fivesafes.ingest.flatten import FLATTENINGS
 from fivesafes.model import TABLES, Table
 from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.store.config import DataDir
-from fivesafes.store.pseudonym import Pseudonymiser, load_or_create_key
+from fivesafes.store.pseudonym import (
+    Pseudonymiser,
+    PseudonymKeyError,
+    key_fingerprint,
+    read_key,
+)
 
 PROVENANCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "VARCHAR"),
@@ -35,6 +41,8 @@ PROVENANCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source_entry", "INTEGER"),
 )
 PATIENT_ID_COLUMN = ("patient_id", "BIGINT")
+KEY_FINGERPRINT = "pseudonym_key_fingerprint"
+ENVIRONMENT_COLUMNS: tuple[tuple[str, str], ...] = (("name", "VARCHAR"), ("value", "VARCHAR"))
 LOAD_COLUMNS: tuple[tuple[str, str], ...] = (("load_id", "VARCHAR"), ("loaded_at", "TIMESTAMP"))
 
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -78,10 +86,15 @@ class Store:
     """An open DuckDB store with the environment's pseudonymiser."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, key_source: Path | bytes, path: Path | None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        key_source: Path | bytes,
+        path: Path | None,
+        read_only: bool = False,
     ) -> None:
         self.con = con
         self.path = path
+        self.read_only = read_only
         self._key_source = key_source
         self._key: bytes | None = None
         self._spill: Path | None = None
@@ -89,11 +102,56 @@ class Store:
 
     @property
     def key(self) -> bytes:
-        """The environment's pseudonym key, read (or created) on first use, never stored here."""
+        """The environment's pseudonym key, read on first use (never made here, never stored
+        here), and checked against the fingerprint the store recorded when the key was first
+        used with it: a missing or different key stops every load and every extraction."""
         if self._key is None:
             source = self._key_source
-            self._key = source if isinstance(source, bytes) else load_or_create_key(source)
+            if isinstance(source, bytes):
+                key = source
+            else:
+                key = read_key(source)
+                self._check_fingerprint(key, source)
+            self._key = key
         return self._key
+
+    def _check_fingerprint(self, key: bytes, source: Path) -> None:
+        """Record the key's fingerprint on its first use with this store; refuse any other."""
+        mine = key_fingerprint(key)
+        recorded = self._recorded_fingerprint()
+        if recorded == mine:
+            return
+        if recorded is not None:
+            raise PseudonymKeyError(
+                f"{source} is not the pseudonym key this store was made with (fingerprint "
+                f"{mine[:12]}, the store's {recorded[:12]}): restore the environment's own key; "
+                "any other would match no one's opt-out"
+            )
+        if self.read_only:
+            if self._holds_data():
+                raise PseudonymKeyError(
+                    f"the store at {self.path} has no record of its pseudonym key: open it once "
+                    "for writing (a load) with the environment's key to record it"
+                )
+            return
+        self.con.execute(_ddl("meta", "environment", ENVIRONMENT_COLUMNS))
+        self.con.execute("INSERT INTO meta.environment VALUES (?, ?)", [KEY_FINGERPRINT, mine])
+
+    def _recorded_fingerprint(self) -> str | None:
+        has_table = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'meta' AND table_name = 'environment'"
+        ).fetchone()
+        if not has_table or not has_table[0]:
+            return None
+        row = self.con.execute(
+            "SELECT value FROM meta.environment WHERE name = ?", [KEY_FINGERPRINT]
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def _holds_data(self) -> bool:
+        row = self.con.execute("SELECT count(*) FROM meta.loads").fetchone()
+        return bool(row and row[0])
 
     @property
     def pseudonymise(self) -> Pseudonymiser:
@@ -119,7 +177,7 @@ class Store:
                 f"the store {data_dir.database} is in use by another process{who}; "
                 "try again when it has finished"
             ) from None
-        store = cls(con, data_dir.key_file, data_dir.database)
+        store = cls(con, data_dir.key_file, data_dir.database, read_only)
         if read_only:
             store._spill_to_temp()
         return store
@@ -164,6 +222,7 @@ class Store:
         for table in TABLES.values():
             con.execute(analysis_ddl(table))
         con.execute(_ddl("meta", "quarantine", QUARANTINE_COLUMNS))
+        con.execute(_ddl("meta", "environment", ENVIRONMENT_COLUMNS))
         con.execute(
             _ddl(
                 "meta",

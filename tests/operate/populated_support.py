@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from release_support import PROJECT, SAFE_COUNTS, People, Study, approved_project, counts_csv
+from release_support import PROJECT, SAFE_COUNTS, People, approved_project, counts_csv, held_job
 
 from fivesafes.governance import ControlPlane
 from fivesafes.release import (
@@ -20,6 +20,7 @@ from fivesafes.release import (
 )
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import create_key
 
 
 def file_digests(root: Path, *also: Path) -> dict[str, str]:
@@ -43,13 +44,13 @@ class Populated:
 def populate(root: Path, url: str | None = None) -> Populated:
     """Build the environment under ``root``: data in ``root/data``, key in ``root/vault``."""
     data_dir = DataDir(root / "data", root / "vault" / "pseudonym.key")
+    create_key(data_dir.key_file)  # as `fivesafes environment init` makes it
     with Store.open(data_dir) as store:
-        _ = store.key
         store.con.execute("CHECKPOINT")
-    study = Study.create(root / "study")
     with ControlPlane.open(data_dir, url=url) as cp:
         office = ReleaseOffice(cp, data_dir)
         people = approved_project(office)
+        study = held_job(data_dir, cp=cp)
         study.write("output/table.csv", counts_csv(SAFE_COUNTS))
         study.record_job("summarise", ["output/table.csv"])
         rid, _ = request_release(

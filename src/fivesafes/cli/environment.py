@@ -1,0 +1,107 @@
+"""``fivesafes environment init``, and how every command opens the environment it acts in.
+
+The command line is a face: it parses, opens the :class:`~fivesafes.environment.Environment`,
+calls one use case with the caller's token, and renders what comes back. A refusal (already in
+the ledger when it arrives here) is printed as one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.text import Text
+
+from fivesafes.cli.common import DataDirOption, app, console, err, fail
+from fivesafes.environment import Environment, Refused
+from fivesafes.governance import NewAccount, Role
+from fivesafes.governance.signing import load_person_key
+from fivesafes.store.config import DataDir
+
+environment_app = typer.Typer(help="An environment: initialise it, once, with its first custodian.")
+app.add_typer(environment_app, name="environment", no_args_is_help=True)
+
+
+@contextmanager
+def opened(data_dir: Path | None) -> Iterator[Environment]:
+    """The environment of ``--data-dir`` (or ``$FIVESAFES_DATA_DIR``); say who acted; turn a
+    refusal into a clear error."""
+    try:
+        with Environment.open(data_dir) as env:
+            for said in env.recovered:
+                err.print(said)
+            try:
+                yield env
+            finally:
+                acting = env.cp.acting
+                if acting is not None:
+                    roles = ", ".join(sorted(acting.roles))
+                    err.print(
+                        Text.assemble("acting as ", (acting.person_id, "bold"), f" ({roles})")
+                    )
+    except Refused as refused:
+        raise fail(f"refused: {refused.reason}") from None
+
+
+def signing_key(path: Path) -> Ed25519PrivateKey:
+    """The caller's own decision-signing key, read from the file they keep."""
+    try:
+        return load_person_key(path)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read your signing key {path}: {exc}") from None
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} must be a date like 2027-03-31, not {value!r}") from None
+
+
+@environment_app.command("init")
+def environment_init(
+    name: Annotated[str, typer.Option("--name", help="The environment's public name")],
+    custodian: Annotated[str, typer.Option("--custodian", help="The first custodian's id")],
+    custodian_name: Annotated[str, typer.Option("--custodian-name", help="Their public name")],
+    organisation: Annotated[str, typer.Option("--organisation", help="Their organisation")],
+    contact: Annotated[
+        str, typer.Option("--contact", help="Their e-mail address: their enrolment code goes there")
+    ],
+    expires: Annotated[str, typer.Option(help="Their account's expiry, YYYY-MM-DD")] = "",
+    trained: Annotated[str, typer.Option(help="Their training date, YYYY-MM-DD")] = "",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make a new environment: its data directory, pseudonym key and first data custodian.
+
+    Run once, by the operator. The custodian's one-time enrolment code is sent to them
+    (`fivesafes user enrol CODE` makes their token); nobody else ever sees it.
+    """
+    from fivesafes.environment.settings import Settings
+    from fivesafes.environment.setup import initialise
+
+    today = date.today()
+    spec = NewAccount(
+        person_id=custodian,
+        public_name=custodian_name,
+        organisation=organisation,
+        roles=frozenset({Role.DATA_CUSTODIAN}),
+        expires_on=parse_date(expires, "--expires") if expires else today + timedelta(days=365),
+        trained_on=parse_date(trained, "--trained") if trained else today,
+        contact=contact,
+    )
+    try:
+        made = initialise(DataDir.from_env(data_dir), Settings(name), spec)
+    except Refused as refused:
+        raise fail(f"refused: {refused.reason}") from None
+    console.print(Text.assemble("environment ", (name, "bold"), f" made at {made.root}"))
+    if made.key_made:
+        console.print("pseudonym key made: back it up offline; without it nothing can be loaded")
+    console.print(
+        f"{made.custodian.person_id}'s enrolment code was sent to {made.custodian.delivered_to}; "
+        f"it works once, until {made.custodian.code_expires_at:%Y-%m-%d %H:%M} UTC"
+    )

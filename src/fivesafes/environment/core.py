@@ -1,0 +1,97 @@
+"""One environment: its data directory, settings, keys, control plane, ledger and store.
+
+:meth:`Environment.open` is how every face starts: it refuses to open a data directory that
+was never initialised (no settings file) or whose pseudonym key is missing, rather than run on
+defaults or make a key (SATRE: pseudonymisation keys held apart from the data, and only made on
+purpose). The use cases (:mod:`.accounts`, :mod:`.projects`, :mod:`.jobs`, :mod:`.extraction`,
+:mod:`.releases`, :mod:`.data`, :mod:`.consent`) take an open environment and the acting
+person's credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from fivesafes.environment import job_records
+from fivesafes.environment.delivery import Delivery, delivery_for
+from fivesafes.environment.recovery import recover
+from fivesafes.environment.refusals import RefusalKind, Refused
+from fivesafes.environment.settings import Settings, SettingsError, read_settings
+from fivesafes.governance import ControlPlane
+from fivesafes.governance.control import utc_now
+from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import PseudonymKeyError, read_key
+
+
+@dataclass
+class Environment:
+    """An open environment. Close it (or use ``with``) to sign the ledger."""
+
+    data_dir: DataDir
+    settings: Settings
+    cp: ControlPlane
+    delivery: Delivery
+    recovered: list[str] = field(default_factory=list)
+    """What opening it settled of what a crash left half-done, in words for a face to show."""
+
+    @classmethod
+    def open(
+        cls,
+        where: DataDir | Path | None = None,
+        *,
+        url: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        delivery: Delivery | None = None,
+    ) -> Environment:
+        """Open the environment at ``where`` (a data directory; default ``$FIVESAFES_DATA_DIR``
+        or ``./fivesafes-data``); ``Refused`` if it is not initialised or its key is missing."""
+        data_dir = where if isinstance(where, DataDir) else DataDir.from_env(where)
+        try:
+            settings = read_settings(data_dir.root)
+            read_key(data_dir.key_file)
+        except (SettingsError, PseudonymKeyError) as exc:
+            raise Refused(str(exc), RefusalKind.UNAVAILABLE) from None
+        cp = ControlPlane.open(data_dir, url=url, clock=clock)
+        chosen = delivery or delivery_for(settings.delivery, data_dir.root)
+        env = cls(data_dir, settings, cp, chosen)
+        try:  # what a dead process left half-done is settled before anything else is done
+            env.recovered = [r.describe() for r in recover(cp, data_dir)]
+            env.recovered += [
+                f"job {j} was left running by a process that stopped: logged as interrupted"
+                for j in job_records.close_orphans(env)
+            ]
+        except BaseException:
+            cp.close()
+            raise
+        return env
+
+    @property
+    def jobs_root(self) -> Path:
+        return self.data_dir.jobs
+
+    @contextmanager
+    def store(self, read_only: bool = True) -> Iterator[Store]:
+        """The store, its key checked against the fingerprint it recorded on first use."""
+        with Store.open(self.data_dir, read_only=read_only) as store:
+            _ = store.key
+            yield store
+
+    def close(self) -> None:
+        self.cp.close()
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

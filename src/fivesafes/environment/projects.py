@@ -1,0 +1,68 @@
+"""Projects as use cases: apply, revise, decide (signed), and the public lists.
+
+Governance holds the rules: one form for every approval, decisions signed with the decider's own
+registered key, nobody deciding a project they are on or applied for. Here each step is one call
+a face makes with the caller's credential, and each refusal is logged as one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from fivesafes.environment.refusals import refusing
+from fivesafes.governance import (
+    Application,
+    DecisionRecord,
+    Verdict,
+    decide,
+    list_projects,
+    revise_project,
+    submit_project,
+    waiting_summary,
+    waiting_times,
+)
+from fivesafes.governance.projects import ProjectSummary, Wait
+from fivesafes.governance.signing import DecisionSigner
+
+if TYPE_CHECKING:
+    from fivesafes.environment.core import Environment
+
+
+def apply(env: Environment, credential: str, project_id: str, form: Application) -> int:
+    """Submit a new application (an analyst, who must be one of its members); its version."""
+    with refusing(env.cp, "submit_project"):
+        return submit_project(env.cp, credential, project_id, form)
+
+
+def revise(env: Environment, credential: str, project_id: str, form: Application) -> int:
+    """Resubmit after changes were asked for (a member); the new version."""
+    with refusing(env.cp, "revise_project"):
+        return revise_project(env.cp, credential, project_id, form)
+
+
+def decision(
+    env: Environment,
+    credential: str,
+    project_id: str,
+    verdict: Verdict,
+    reasons: str,
+    signer: DecisionSigner,
+    until: date | None = None,
+) -> DecisionRecord:
+    """Approve (until a date), ask for changes or reject, signed with the approver's own key."""
+    with refusing(env.cp, "decide_project"):
+        return decide(env.cp, credential, project_id, verdict, reasons, signer, until)
+
+
+def listing(env: Environment) -> list[ProjectSummary]:
+    """Every project and its status: public."""
+    with refusing(env.cp, "list_projects"):
+        return list_projects(env.cp)
+
+
+def waits(env: Environment) -> tuple[list[Wait], dict[str, dict[str, float | int]]]:
+    """Every wait of every application and a summary per step: public, so delays are seen."""
+    with refusing(env.cp, "project_waits"):
+        found = waiting_times(env.cp)
+        return found, waiting_summary(found)
