@@ -8,7 +8,6 @@ codes held by enough people — tested here as a curious member of the public wo
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +16,12 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "governance"))
-
-from governance_support import World
-
+from environment.environment_support import open_with_custodian
 from fhir_factory import condition, icb, nhs_number, patient, practice, registration, write_ndjson
 from fivesafes.cli import app
 from fivesafes.disclosure import profile
 from fivesafes.environment.catalogue import CUSTODIAN, PUBLIC, code_usage, view_catalogue
-from fivesafes.governance import AccessDenied, ControlPlane, Role
+from fivesafes.governance import AccessDenied, Role
 from fivesafes.store.config import DataDir
 from store_holder import store_held_by_another_process
 
@@ -50,10 +46,10 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environmen
     a rare condition."""
     root = tmp_path_factory.mktemp("catalogue")
     data_dir = DataDir.from_env(root / "data")  # as the commands find it
-    with ControlPlane.open(data_dir) as cp:
-        world = World.start(cp)
-        world.add("ana", Role.ANALYST)
-        tokens = dict(world.tokens)
+    people = open_with_custodian(data_dir)  # made as environment init makes it
+    people.add("ana", Role.ANALYST)
+    people.env.close()
+    tokens = dict(people.tokens)
     resources = [icb(), practice()]
     for i in range(43):
         resources += [patient(f"p{i}", nhs_number(i)), registration(f"e{i}", f"p{i}")]

@@ -26,6 +26,7 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.layout import export_layout
 from fivesafes.store.load import load
+from fivesafes.store.pseudonym import create_key
 from fivesafes.synth import generate
 from spark_switch import RUN_SPARK
 
@@ -76,6 +77,7 @@ def _alive(pid: int) -> bool:
 def test_a_definition_runs_on_two_workers_as_on_duckdb(tmp_path: Path) -> None:
     generate(tmp_path / "synth", 400, seed=4)
     data = DataDir(tmp_path / "data", tmp_path / "key")
+    create_key(data.key_file)  # as environment init does: a store never makes its own key
     with Store.open(data) as store:
         load(store, [tmp_path / "synth"], today=date(2026, 1, 1))
         layout = export_layout(store.con, tmp_path / "export", part_patients=100)
