@@ -123,7 +123,7 @@ release() {  # project, job, justification, files...
                 --job "$job" --token "$(token_of ana)" 2>&1 >/dev/null); then
             kept+=("$file")
         else
-            echo "not requested: $file: $(head -n 1 <<< "$refused")"
+            echo "not requested: $(grep -m 1 '^error: ' <<< "$refused" || echo "$file")"
         fi
     done
     set -- "${kept[@]}"
@@ -169,7 +169,8 @@ release emergency-admissions "$BOARD" "Monthly board report of admissions and Hb
 outputs_of() {  # the moderately sensitive outputs a study's project.yaml declares, in order
     "$BIN/python" -c 'import sys, yaml
 for action in yaml.safe_load(open(sys.argv[1]))["actions"].values():
-    print(*action.get("outputs", {}).get("moderately_sensitive", {}).values(), sep="\n")' \
+    for path in action.get("outputs", {}).get("moderately_sensitive", {}).values():
+        print(path)' \
         "$1/project.yaml"
 }
 study() {  # project id, example folder, approver's reasons, analyst's justification
