@@ -1,4 +1,5 @@
-"""Headless Chromium for the dashboard tests: load a page, collect console errors, screenshot.
+"""Headless Chromium for the dashboard tests: load a page, collect console errors, screenshot,
+and see which of its images the browser could draw.
 
 Console messages are read from Chromium's own log (``--enable-logging=stderr``), where each
 message the page logs appears as a ``CONSOLE`` line with its level; that needs no DevTools
@@ -7,6 +8,8 @@ client. Flags keep the browser offline and quiet (no sync, updates or background
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -71,3 +74,38 @@ def open_page(page: Path, screenshot: Path) -> PageRun:
         )
     lines = tuple(line for line in done.stderr.splitlines() if _CONSOLE.search(line))
     return PageRun(lines, screenshot)
+
+
+# Reported into the DOM once the page (and so every image) has loaded; the page itself has no
+# scripts, so this goes only into a probe copy beside it.
+_PROBE = (
+    '<script>window.addEventListener("load", () => { document.body.dataset.images = '
+    "JSON.stringify([...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])) })"
+    "</script>"
+)
+_IMAGES = re.compile(r'data-images="([^"]*)"')
+
+
+def drawn_images(page: Path) -> dict[str, int]:
+    """Each image of ``page`` with the width Chromium decoded it at (0: it could not draw it),
+    from a probe copy of the page beside it (so relative paths resolve the same way)."""
+    binary = chromium()
+    assert binary is not None
+    probe = page.with_name(f".probe-{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", f"{_PROBE}</body>"))
+    base = tempfile.gettempdir()
+    try:
+        with tempfile.TemporaryDirectory(dir=base if len(base) <= _SOCKET_ROOM else "/tmp") as p:
+            done = subprocess.run(
+                [binary, *FLAGS, f"--user-data-dir={p}", "--dump-dom", probe.resolve().as_uri()],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "TMPDIR": p},
+                timeout=120,
+                check=False,
+            )
+    finally:
+        probe.unlink()
+    found = _IMAGES.search(done.stdout)
+    assert found, f"Chromium reported no images: {done.stderr[-500:]}"
+    return {src: width for src, width in json.loads(html.unescape(found.group(1)))}

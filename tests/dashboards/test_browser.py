@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from accessibility import audit, contrast
-from chromium import chromium, open_page
+from chromium import chromium, drawn_images, open_page
 from dashboard_support import Built
 
 from fivesafes.dashboards.style import (
@@ -30,6 +30,27 @@ def test_the_page_loads_in_chromium_without_console_messages(built: Built) -> No
     run = open_page(built.page, built.page.parent / "screenshot.png")
     assert run.console == ()
     assert run.screenshot.stat().st_size > 10_000  # a real rendering, not an empty canvas
+
+
+@needs_chromium
+def test_chromium_draws_every_chart_and_icon(built: Built) -> None:
+    """Each image the page shows was decoded by the browser (an SVG matplotlib wrote wrongly,
+    or a path that is not there, would have no width)."""
+    drawn = drawn_images(built.page)
+    assert set(drawn) == {str(i["src"]) for i in audit(built.html).images}
+    assert {src: width for src, width in drawn.items() if width == 0} == {}
+    assert all(drawn[src] >= 400 for src in drawn if src.startswith("figures/"))
+
+
+@needs_chromium
+def test_the_image_check_catches_an_image_it_cannot_draw(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    (tmp_path / "bad.svg").write_text("<svg this is not")
+    page.write_text(
+        '<!DOCTYPE html><html lang="en"><title>t</title><body>'
+        '<img src="bad.svg" alt=""><img src="gone.svg" alt=""></body></html>'
+    )
+    assert drawn_images(page) == {"bad.svg": 0, "gone.svg": 0}
 
 
 @needs_chromium

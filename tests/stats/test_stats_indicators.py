@@ -324,3 +324,16 @@ def test_dsr_refuses_mismatched_bands() -> None:
         dsr(BIG[:18], POPULATION)
     with pytest.raises(ValueError, match="populations"):
         dsr(BIG, [0] * 19)
+
+
+def test_esp2013_collapses_to_broader_bands() -> None:
+    # Eurostat (2013) Revision of the European Standard Population: under 65 is 80,500 of
+    # 100,000, 65 and over 19,500; every broader banding still adds to 100,000
+    from fivesafes.stats.indicators import esp2013_weights
+
+    assert esp2013_weights(["0-64", "65+"]) == (80_500, 19_500)
+    assert sum(esp2013_weights(["0-19", "20-39", "40-64", "65-79", "80+"])) == 100_000
+    assert esp2013_weights([f"{a}-{a + 4}" for a in range(0, 90, 5)] + ["90+"]) == ESP2013
+    for bad in ("0-63", "65-", "teen", "3-9"):
+        with pytest.raises(ValueError, match="age band"):
+            esp2013_weights([bad])

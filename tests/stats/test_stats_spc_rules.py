@@ -15,6 +15,8 @@ from fivesafes.stats.spc_rules import (
     Rule,
     RuleSettings,
     classify,
+    label_points,
+    next_step_direction,
     run_membership,
     trend_membership,
     two_of_three_membership,
@@ -179,3 +181,44 @@ def test_varying_limits_are_used_point_by_point() -> None:
     values = np.array([0.5, 0.5])
     signals = classify(values, 0.0, [-1.0, -0.4], [1.0, 0.4], [-0.6, -0.2], [0.6, 0.2])
     assert [s.rule for s in signals] == [None, Rule.BEYOND_LIMITS]
+
+
+# --- labels from the rules' masks (NHSRplotthedots: ptd_special_cause_type) ---
+
+
+def test_labels_from_masks_match_ptd_special_cause_type() -> None:
+    # test-ptd_calculate_point_type.R "ptd_special_cause_type works as expected": y = 1:8,
+    # relative_to_mean 1 x 4 then -1 x 4, and the mocked part-of masks: trend c(1, -1, 0...),
+    # run c(0, 0, 1, -1, 0...), two-in-three point 5, outside limits points 6 and 7
+    y = list(range(1, 9))
+    sides = [1, 1, 1, 1, -1, -1, -1, -1]
+    trend = _mask(1, 1, 0, 0, 0, 0, 0, 0)
+    signals = label_points(
+        sides,
+        beyond=_mask(0, 0, 0, 0, 0, 1, 1, 0),
+        trend=trend,
+        trend_direction=next_step_direction(y, trend),
+        two_of_three=_mask(0, 0, 0, 0, 1, 0, 0, 0),
+        run=_mask(0, 0, 1, 1, 0, 0, 0, 0),
+    )
+    assert [s.label for s in signals] == [
+        "7 Point Trend (Increasing)",
+        "7 Point Trend (Increasing)",
+        "7 Points Above CL",
+        "7 Points Above CL",
+        "2 in 3 Below CL",
+        "Below LCL",
+        "Below LCL",
+        "Common Cause",
+    ]
+
+
+def test_next_step_direction_reads_a_level_step_as_decreasing() -> None:
+    # R/ptd_calculate_point_type.R: a trend point followed by a trend point takes
+    # sign(diff(y)) of the step after it, else of the step before; "In" only when it is 1
+    y = [0, 1, 2, 3, 4, 5, 6, 6, 7, 8, 9, 10, 11, 12]
+    member, own = trend_membership(y, 7)
+    assert member.all()
+    assert next_step_direction(y, member).tolist() == [1] * 6 + [-1] + [1] * 7
+    assert own.tolist() == [1] * 14
+    assert next_step_direction([], []).tolist() == []

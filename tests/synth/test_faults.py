@@ -127,7 +127,7 @@ def test_the_loader_rejects_each_fault_under_its_rule(faulty: Path, data_dir: Da
     rejected = {
         (Path(v.file).name, v.line): {rule for _, rule, _ in v.findings}
         for v in report.verdicts
-        if not v.accepted
+        if not v.accepted and not v.file.endswith(".csv")  # social care: tests/social_care
     }
     faults = _faults(faulty)
     for fault in faults:

@@ -7,8 +7,9 @@ not in the released numbers, so they are given here, per measure (the table's fi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,6 +17,7 @@ from fivesafes.cli.common import DataDirOption, app, console, fail, progress_bar
 from fivesafes.dashboards import DashboardError, Settings, build_dashboard
 from fivesafes.ledger import LedgerError
 from fivesafes.stats import ImprovementDirection
+from fivesafes.stats.area_profile import Polarity
 from fivesafes.store.config import DataDir
 
 ImprovementOption = Annotated[
@@ -24,6 +26,14 @@ ImprovementOption = Annotated[
         "--improvement",
         help="MEASURE=increase|decrease|neutral: which way is better (repeat per measure)",
     ),
+]
+PolarityOption = Annotated[
+    list[str] | None,
+    typer.Option("--polarity", help="INDICATOR=high|low|none: which way is better in the profile"),
+]
+ChangeOption = Annotated[
+    list[str] | None,
+    typer.Option("--change", help="MEASURE=YYYY-MM-DD: evaluate a change made that month"),
 ]
 TargetOption = Annotated[
     list[str] | None,
@@ -41,7 +51,20 @@ def _pairs(given: Sequence[str] | None, option: str) -> dict[str, str]:
     return found
 
 
-def settings_from(improvement: Sequence[str] | None, target: Sequence[str] | None) -> Settings:
+POLARITIES: dict[str, Polarity] = {
+    "high": "high_is_good",
+    "low": "low_is_good",
+    "none": "no_judgement",
+}
+
+
+def settings_from(
+    improvement: Sequence[str] | None,
+    target: Sequence[str] | None,
+    polarity: Sequence[str] | None = None,
+    change: Sequence[str] | None = None,
+    **planning: Any,
+) -> Settings:
     """The options as dashboard settings, or a clear error naming the bad value."""
     try:
         directions = {
@@ -53,7 +76,18 @@ def settings_from(improvement: Sequence[str] | None, target: Sequence[str] | Non
         targets = {k: float(v) for k, v in _pairs(target, "--target").items()}
     except ValueError as exc:
         raise fail(f"--target: {exc}") from None
-    return Settings(directions, targets)
+    poles: dict[str, Polarity] = {}
+    for k, v in _pairs(polarity, "--polarity").items():
+        if v not in POLARITIES:
+            raise fail(f"--polarity {k}={v}: use high, low or none")
+        poles[k] = POLARITIES[v]
+    changes = _pairs(change, "--change")
+    for k, v in changes.items():
+        try:
+            date.fromisoformat(v)
+        except ValueError:
+            raise fail(f"--change {k}={v}: the date must be YYYY-MM-DD") from None
+    return Settings(directions, targets, polarity=poles, changes=changes, **planning)
 
 
 @app.command("dashboard")
@@ -62,14 +96,61 @@ def dashboard_command(
     output: Annotated[Path, typer.Option("--output", help="Folder to write the dashboard to")],
     improvement: ImprovementOption = None,
     target: TargetOption = None,
+    local_area: Annotated[
+        str | None, typer.Option("--local-area", help="The area the profile's spine chart shows")
+    ] = None,
+    polarity: PolarityOption = None,
+    change: ChangeOption = None,
+    waiting_target_weeks: Annotated[
+        float, typer.Option("--waiting-target-weeks", help="The waiting list's target wait")
+    ] = 18,
+    weeks_ahead: Annotated[
+        int, typer.Option("--weeks-ahead", help="How far ahead to simulate the list")
+    ] = 26,
+    runs: Annotated[int, typer.Option("--runs", help="Simulation runs (for the bands)")] = 100,
+    capacity_change: Annotated[
+        float, typer.Option("--capacity-change", help="Planned change in capacity, e.g. 0.1")
+    ] = 0.0,
+    beds: Annotated[
+        float | None, typer.Option("--beds", help="Bed base, for occupancy as a share")
+    ] = None,
+    published: Annotated[
+        list[Path] | None,
+        typer.Option("--published", help="A published workforce statistics CSV (repeatable)"),
+    ] = None,
+    demand_growth: Annotated[
+        float, typer.Option("--demand-growth", help="Yearly growth in demand, e.g. 0.03")
+    ] = 0.03,
     data_dir: DataDirOption = None,
 ) -> None:
     """Build a static, offline, accessible HTML dashboard from a project's released outputs."""
-    settings = settings_from(improvement, target)
+    if runs < 1 or weeks_ahead < 1:
+        raise fail("--runs and --weeks-ahead must be at least 1")
+    settings = settings_from(
+        improvement,
+        target,
+        polarity,
+        change,
+        local_area=local_area,
+        waiting_target_weeks=waiting_target_weeks,
+        waiting_weeks_ahead=weeks_ahead,
+        waiting_runs=runs,
+        capacity_change=capacity_change,
+        beds=beds,
+        published=tuple(published or ()),
+        demand_growth=demand_growth,
+    )
     with progress_bar() as progress:
         task = progress.add_task("verifying releases and drawing charts", total=1)
+        simulation = progress.add_task("simulating the waiting list", total=runs, visible=False)
+
+        def ran(done: int, total: int) -> None:
+            progress.update(simulation, completed=done, total=total, visible=True)
+
         try:
-            page = build_dashboard(DataDir.from_env(data_dir), project, output, settings)
+            page = build_dashboard(
+                DataDir.from_env(data_dir), project, output, settings, progress=ran
+            )
         except (DashboardError, LedgerError, FileNotFoundError) as exc:
             raise fail(str(exc)) from None
         progress.advance(task)

@@ -140,14 +140,24 @@ def synth_command(
     faults: Annotated[
         float, typer.Option("--faults", help="Fraction of records to spoil (0 to 1)")
     ] = 0.0,
+    published_workforce: Annotated[
+        Path | None,
+        typer.Option(
+            "--published-workforce",
+            help="Also write the organisations' published workforce statistics (a CSV, public "
+            "data, not for loading) for the same synthetic trusts and practices",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic population as FHIR R4 NDJSON (and CSV tables); all of it made up."""
     from fivesafes.synth import generate
-    from fivesafes.synth.generator import FAULTS_FILE
+    from fivesafes.synth.generator import FAULTS_FILE, write_published_workforce
 
     try:
         with progress_bar() as progress:
             summary = generate(out, patients=patients, seed=seed, faults=faults, progress=progress)
+        if published_workforce is not None:
+            write_published_workforce(published_workforce, patients, seed=seed)
     except ValueError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -162,6 +172,8 @@ def synth_command(
     console.print(table)
     if summary.faults:
         console.print(f"{summary.faults:,} records spoiled on purpose; see {out / FAULTS_FILE}")
+    if published_workforce is not None:
+        console.print(f"published workforce statistics written to {published_workforce}")
 
 
 @app.command("load")

@@ -7,12 +7,19 @@ refuses any that fails, recognises tidy monthly measure tables, and draws them w
 confidence intervals, funnel plots, and each figure's provenance.
 """
 
-from fivesafes.dashboards.build import EXAMPLE_SETTINGS, PAGE, build_dashboard, demo_dashboard
+from fivesafes.dashboards.build import (
+    BOARD_SETTINGS,
+    EXAMPLE_SETTINGS,
+    PAGE,
+    build_dashboard,
+    demo_dashboard,
+)
 from fivesafes.dashboards.figures import Settings
 from fivesafes.dashboards.measures import Kind, Measure, as_measure
 from fivesafes.dashboards.released import DashboardError, ReleasedTable, read_released_tables
 
 __all__ = [
+    "BOARD_SETTINGS",
     "EXAMPLE_SETTINGS",
     "PAGE",
     "DashboardError",

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -45,6 +46,7 @@ from fivesafes.stats import (
     write_icon,
     xmr,
 )
+from fivesafes.stats.area_profile import Polarity
 from fivesafes.stats.icons import icon_description
 from fivesafes.stats.palette import COLOURS
 
@@ -55,10 +57,25 @@ ICONS = "icons"
 @dataclass(frozen=True)
 class Settings:
     """What the released numbers cannot say themselves: which way is better, and any target
-    (in the figure's display unit: percent or per 1,000), by measure name."""
+    (in the figure's display unit: percent or per 1,000), by measure name; for the
+    decision-maker sections, the local area to profile and which way is better for each of
+    its indicators, the date of a change to evaluate per measure, the waiting list's target,
+    horizon, runs and planned change in capacity, a bed base, and for workforce planning the
+    yearly growth in demand and the published workforce statistics to read."""
 
     improvement: Mapping[str, ImprovementDirection]
     targets: Mapping[str, float]
+    local_area: str | None = None
+    polarity: Mapping[str, Polarity] = field(default_factory=dict)
+    changes: Mapping[str, str] = field(default_factory=dict)
+    waiting_target_weeks: float = 18
+    waiting_weeks_ahead: int = 26
+    waiting_runs: int = 100
+    capacity_change: float = 0.0
+    beds: float | None = None
+    demand_growth: float = 0.03
+    published: tuple[Path, ...] = ()
+    """Published workforce statistics files (organisation-level, already public)."""
 
 
 @dataclass(frozen=True)
@@ -152,9 +169,11 @@ def _show_gaps(fig: Figure, hidden: tuple[str, ...]) -> None:
     """Break every line of the chart at each suppressed period and mark the period, so a
     hidden count is seen as missing, never as a point joined to its neighbours."""
     ax = fig.axes[0]
-    gaps = [period_value(p) for p in hidden]
+    # matplotlib plots dates as it plots numbers; its stubs say only numbers
+    gaps: list[Any] = [period_value(p) for p in hidden]
     for line in ax.get_lines():
-        xs, ys = list(line.get_xdata()), list(line.get_ydata())
+        xs: list[Any] = list(line.get_xdata())  # type: ignore[arg-type]
+        ys: list[Any] = list(line.get_ydata())  # type: ignore[arg-type]
         inside = [g for g in gaps if len(xs) > 1 and xs[0] < g < xs[-1]]
         if inside:
             points = sorted([*zip(xs, ys, strict=True), *((g, math.nan) for g in inside)])
@@ -186,7 +205,7 @@ def _group(measure: Measure, series: Series, settings: Settings, out: Path) -> G
     return GroupFigure(
         series,
         spc,
-        Image(f"{FIGURES}/{path.name}", fig.get_label()),
+        Image(f"{FIGURES}/{path.name}", str(fig.get_label())),
         _icon(out, spc.variation),
         _icon(out, spc.assurance) if spc.assurance else None,
         _value(measure, series.numerators[-1], series.denominators[-1]),
@@ -266,7 +285,7 @@ def _comparison(measure: Measure, out: Path) -> Comparison | None:
     return Comparison(
         period,
         tuple(values),
-        Image(f"{FIGURES}/{intervals_path.name}", intervals.get_label()),
+        Image(f"{FIGURES}/{intervals_path.name}", str(intervals.get_label())),
         Image(f"{FIGURES}/{funnel_path.name}", alt_text(result, title=title)),
         result,
         left_out,

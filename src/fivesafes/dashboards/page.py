@@ -21,6 +21,7 @@ from fivesafes.dashboards.figures import (
 )
 from fivesafes.dashboards.measures import ALL, month_label
 from fivesafes.dashboards.released import ReleasedTable
+from fivesafes.dashboards.sections import Section
 from fivesafes.dashboards.style import STYLESHEET
 from fivesafes.stats import AssuranceIcon, IndicatorValue, VariationIcon
 
@@ -161,16 +162,29 @@ def _measure_section(mf: MeasureFigures, index: int) -> str:
     return "".join(parts)
 
 
+def _planning_section(section: Section, index: int) -> str:
+    unique = {t.path: t for t in section.tables}.values()
+    sources = "".join(f"<h4>{escape(t.path)}</h4>{provenance(t)}" for t in unique)
+    return (
+        f'<section class="card" aria-labelledby="p{index}"><h2 id="p{index}">'
+        f"{escape(section.title)}</h2>{''.join(section.parts)}"
+        f"<h3>Where these figures come from</h3>{sources}</section>"
+    )
+
+
 def render_page(
     project_id: str,
     figures: Sequence[MeasureFigures],
     other_tables: Sequence[ReleasedTable],
     built_at: str,
+    sections: Sequence[Section] = (),
 ) -> str:
     """The whole page as a string."""
-    releases = {mf.measure.table.release_id for mf in figures} | {
-        t.release_id for t in other_tables
-    }
+    releases = (
+        {mf.measure.table.release_id for mf in figures}
+        | {t.release_id for t in other_tables}
+        | {t.release_id for s in sections for t in s.tables}
+    )
     others = "".join(
         f"<li><code>{escape(t.path)}</code> (release <code>{escape(t.release_id)}</code>)</li>"
         for t in other_tables
@@ -181,7 +195,8 @@ def render_page(
         if others
         else ""
     )
-    sections = "".join(_measure_section(mf, i) for i, mf in enumerate(figures))
+    sections_html = "".join(_measure_section(mf, i) for i, mf in enumerate(figures))
+    sections_html += "".join(_planning_section(s, i) for i, s in enumerate(sections))
     charted = any(mf.groups for mf in figures)
     summary = _summary(figures) if charted else "<p>No monthly measures have been released.</p>"
     return (
@@ -196,7 +211,7 @@ def render_page(
         f'<p class="lede">Built {escape(built_at)} from {len(releases)} signed, verified '
         "release(s) only: nothing here was read from the data store.</p>"
         "<h2>Summary for boards</h2>"
-        f"{summary}{sections}{other_note}</main>"
+        f"{summary}{sections_html}{other_note}</main>"
         '<footer><div class="width"><p>Charts follow the NHS Making Data Count method. '
         "Each release was checked for disclosure risk and approved by two output checkers."
         "</p></div></footer></body></html>"

@@ -128,7 +128,7 @@ def read_released_tables(
             raise DashboardError(f"{folder} does not verify:\n" + "\n".join(problems))
         manifest = orjson.loads((folder / MANIFEST_FILE).read_bytes())
         loaded.append((manifest["published_at"], folder, manifest))
-    tables = []
+    tables: list[ReleasedTable] = []
     for _, folder, manifest in sorted(loaded, key=lambda item: item[0]):
         index = (ledger_indexes or {}).get(manifest["release_id"])
         tables.extend(_tables(folder, manifest, index))

@@ -10,7 +10,7 @@ once the whole load is staged; this module needs nothing but the record.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from fivesafes.ingest import social_care
 from fivesafes.ingest.checks import TYPE_NOT_LOADED
 from fivesafes.ingest.fhir import FhirValidator
 from fivesafes.ingest.flatten import FLATTENINGS, PROFILE_EXTENSIONS, flatten
@@ -32,6 +33,7 @@ from fivesafes.ingest.readers import (
     text_problem,
 )
 from fivesafes.ingest.rules import Finding
+from fivesafes.ingest.social_care import is_social_care_file
 from fivesafes.ingest.sources import CSV_SUFFIXES
 from fivesafes.ingest.tabular import (
     CSV_FILE,
@@ -42,6 +44,7 @@ from fivesafes.ingest.tabular import (
     table_for,
 )
 from fivesafes.model import Table
+from fivesafes.model.social_care import social_care_events
 
 
 def _profile_validator() -> FhirValidator:
@@ -225,20 +228,39 @@ def check_fhir_file(
             yield check_resource(raw.file, raw.line, raw.entry, raw.resource, today, structural)
 
 
-def check_csv_file(path: Path) -> Iterator[CheckedRow]:
-    """Every data row of one CSV file, checked against the model table its name gives."""
+def check_csv_file(
+    path: Path, hash_id: Callable[[str], int] | None = None, today: date | None = None
+) -> Iterator[CheckedRow]:
+    """Every data row of one CSV file, checked against the model table its name gives.
+
+    A social care file's NHS numbers become ``patient_id`` with ``hash_id``, the store's
+    pseudonymiser; without one (when only validating, and the rows are not kept) every id is
+    0."""
     name = str(path)
+    if is_social_care_file(path.name):
+        yield from check_social_care_file(path, hash_id or _no_ids, today)
+        return
     table = table_for(path)
     if table is None:
         message = f"the file name must start with one of: {', '.join(CSV_TABLES)}"
         yield CheckedRow(name, 1, None, None, (Finding(CSV_FILE.id, path.name, message),))
         return
     header, rows = read_csv(path)
-    problem = _header_problem(table, header)
+    problem = _header_problem(table.name, header, lambda h: header_problem(table, h))
     if problem is not None:
         yield CheckedRow(name, 1, table, None, (problem,))
         return
     assert isinstance(header, tuple)
+    yield from _checked_rows(name, table, rows, lambda values: parse_row(table, header, values))
+
+
+def _checked_rows(
+    name: str,
+    table: Table,
+    rows: Iterator[CsvRow],
+    parse: Callable[[tuple[str, ...]], tuple[Any, list[Finding]]],
+) -> Iterator[CheckedRow]:
+    """Each record read, as a row or the findings that reject it; a header alone is a finding."""
     read = 0
     for record in rows:
         read += 1
@@ -246,27 +268,54 @@ def check_csv_file(path: Path) -> Iterator[CheckedRow]:
             finding = Finding(record.rule, table.name, record.error)
             yield CheckedRow(name, record.line, table, None, (finding,))
             continue
-        row, findings = parse_row(table, header, record.values)
+        row, findings = parse(record.values)
         yield CheckedRow(name, record.line, table, row, tuple(findings))
     if read == 0:
         finding = Finding(FILE_EMPTY.id, table.name, "the file has a header but no rows")
         yield CheckedRow(name, 1, table, None, (finding,))
 
 
-def _header_problem(table: Table, header: tuple[str, ...] | CsvRow | None) -> Finding | None:
+def _header_problem(
+    table: str,
+    header: tuple[str, ...] | CsvRow | None,
+    columns_problem: Callable[[tuple[str, ...]], str | None],
+) -> Finding | None:
     """What stops a CSV file at its first line: no line at all, unreadable, or not the table's."""
     if header is None:
-        return Finding(FILE_EMPTY.id, table.name, "the file holds no records (not even a header)")
+        return Finding(FILE_EMPTY.id, table, "the file holds no records (not even a header)")
     if isinstance(header, CsvRow):
         whole = header.rule == TEXT_ENCODING.id  # about the file, not its first line
-        return Finding(
-            header.rule, table.name, str(header.error) if whole else f"line 1 {header.error}"
-        )
+        return Finding(header.rule, table, str(header.error) if whole else f"line 1 {header.error}")
     encoding = text_problem("".join(header))
     if encoding is not None:
-        return Finding(TEXT_ENCODING.id, table.name, f"the header: {encoding}")
-    problem = header_problem(table, header)
-    return None if problem is None else Finding(CSV_HEADER.id, table.name, problem)
+        return Finding(TEXT_ENCODING.id, table, f"the header: {encoding}")
+    problem = columns_problem(header)
+    return None if problem is None else Finding(CSV_HEADER.id, table, problem)
+
+
+def _no_ids(_: str) -> int:
+    return 0
+
+
+def check_social_care_file(
+    path: Path, hash_id: Callable[[str], int], today: date | None = None
+) -> Iterator[CheckedRow]:
+    """Every row of a local authority's client level data file, checked and pseudonymised,
+    read with the same reader and the same file-level rules as every other CSV source."""
+    name = str(path)
+    header, rows = read_csv(path)
+    problem = _header_problem(social_care_events.name, header, social_care.header_problem)
+    if problem is not None:
+        yield CheckedRow(name, 1, social_care_events, None, (problem,))
+        return
+    assert isinstance(header, tuple)
+    day = today or date.today()
+    yield from _checked_rows(
+        name,
+        social_care_events,
+        rows,
+        lambda values: social_care.check_row(header, values, hash_id, day),
+    )
 
 
 def is_csv(path: Path) -> bool:

@@ -11,6 +11,7 @@ from datetime import date
 
 from fivesafes.model.codes import CodeSystem
 from fivesafes.model.schema import Column, ColumnType, Distribution, Table, TableKind
+from fivesafes.model.social_care import social_care_events
 
 EARLIEST_DATE = date(1900, 1, 1)
 """No event in the model is dated before this: earlier dates are data-entry errors."""
@@ -384,5 +385,6 @@ TABLES: dict[str, Table] = {
         services,
         areas,
         workforce,
+        social_care_events,
     )
 }

@@ -20,7 +20,7 @@ import numpy as np
 
 from fivesafes.stats.spc_chart import ChartOptions, GroupLimits, as_values, build_chart
 from fivesafes.stats.spc_model import ImprovementDirection, SpcResult
-from fivesafes.stats.spc_rules import FloatArray, RuleSettings
+from fivesafes.stats.spc_rules import FloatArray, Numbers, RuleSettings
 
 
 def _p_limits(
@@ -73,9 +73,7 @@ def _options(
     )
 
 
-def _counts(
-    numerators: Sequence[float], denominators: Sequence[float]
-) -> tuple[FloatArray, FloatArray]:
+def _counts(numerators: Numbers, denominators: Numbers) -> tuple[FloatArray, FloatArray]:
     num = as_values(numerators, "numerators")
     den = as_values(denominators, "denominators")
     if num.shape != den.shape:
@@ -88,8 +86,8 @@ def _counts(
 
 
 def p_chart(
-    numerators: Sequence[float],
-    denominators: Sequence[float],
+    numerators: Numbers,
+    denominators: Numbers,
     x: Sequence[Any] | None = None,
     *,
     improvement_direction: ImprovementDirection | str = ImprovementDirection.INCREASE,
@@ -110,8 +108,8 @@ def p_chart(
 
 
 def u_chart(
-    counts: Sequence[float],
-    exposures: Sequence[float],
+    counts: Numbers,
+    exposures: Numbers,
     x: Sequence[Any] | None = None,
     *,
     improvement_direction: ImprovementDirection | str = ImprovementDirection.INCREASE,
@@ -130,7 +128,7 @@ def u_chart(
 
 
 def c_chart(
-    counts: Sequence[float],
+    counts: Numbers,
     x: Sequence[Any] | None = None,
     *,
     improvement_direction: ImprovementDirection | str = ImprovementDirection.INCREASE,

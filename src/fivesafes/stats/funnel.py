@@ -27,6 +27,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from fivesafes.stats.indicators import normalise_confidence
+from fivesafes.stats.spc_rules import Numbers
 
 TWO_SIGMA = 0.95
 THREE_SIGMA = 0.998
@@ -127,8 +128,8 @@ def winsorised_phi(z_scores: Sequence[float], fraction: float = 0.1) -> float:
 
 def _funnel(
     statistic: str,
-    numerators: Sequence[float],
-    denominators: Sequence[float],
+    numerators: Numbers,
+    denominators: Numbers,
     labels: Sequence[str] | None,
     multiplier: float,
     overdispersion: bool,
@@ -195,8 +196,8 @@ def _funnel(
 
 
 def proportion_funnel(
-    numerators: Sequence[float],
-    denominators: Sequence[float],
+    numerators: Numbers,
+    denominators: Numbers,
     labels: Sequence[str] | None = None,
     *,
     multiplier: float = 100,
@@ -210,8 +211,8 @@ def proportion_funnel(
 
 
 def rate_funnel(
-    events: Sequence[float],
-    populations: Sequence[float],
+    events: Numbers,
+    populations: Numbers,
     labels: Sequence[str] | None = None,
     *,
     multiplier: float = 100_000,

@@ -16,7 +16,7 @@ import numpy as np
 from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
 from fivesafes.stats.funnel import proportion_funnel
 from fivesafes.stats.icons import write_icon
-from fivesafes.stats.plotting import plot_funnel, plot_run_chart, plot_spc
+from fivesafes.stats.plotting import plot_funnel, plot_run_chart, plot_spc, save_figure
 from fivesafes.stats.run_chart import run_chart
 from fivesafes.stats.spc_model import AssuranceIcon, VariationIcon
 from fivesafes.stats.xmr import xmr
@@ -93,6 +93,112 @@ def write_gallery(directory: str | Path) -> list[Path]:
     ]
     for icon in [*VariationIcon, *AssuranceIcon]:
         written.append(write_icon(icon, out / f"icon_{icon.value}.png"))
+    written += write_planning_gallery(out, rng, months)
+    return written
+
+
+def write_planning_gallery(
+    out: Path, rng: np.random.Generator, months: list[dt.date]
+) -> list[Path]:
+    """The decision-maker analyses' charts, from made-up data."""
+    from fivesafes.stats.area_profile import area_profile
+    from fivesafes.stats.cusum import cusum_path, cusum_threshold, poisson_cusum_weights, vlad
+    from fivesafes.stats.indicators import proportion
+    from fivesafes.stats.inequality import sii
+    from fivesafes.stats.its import interrupted_time_series
+    from fivesafes.stats.plot_planning import (
+        plot_cusum,
+        plot_inequality,
+        plot_its,
+        plot_projection,
+        plot_ratio_funnel,
+        plot_spine,
+        plot_vlad,
+        plot_waiting_list,
+    )
+    from fivesafes.stats.ratios import ratio_funnel
+    from fivesafes.stats.waiting_list import simulate_waiting_list
+    from fivesafes.stats.workforce import project_workforce
+
+    figures = {}
+    areas = ["North East", "North West", "Midlands", "East", "London", "South East", "South West"]
+    values = {
+        name: {a: proportion(int(rng.normal(base, base / 8)), 1000, multiplier=100) for a in areas}
+        for name, base in (
+            ("Smoking (%)", 140),
+            ("Flu vaccination 65+ (%)", 720),
+            ("Obesity (%)", 250),
+        )
+    }
+    england = {
+        name: proportion(int(np.mean([v.numerator for v in by.values()])), 1000, multiplier=100)
+        for name, by in values.items()
+    }
+    polarity = {
+        "Smoking (%)": "low_is_good",
+        "Flu vaccination 65+ (%)": "high_is_good",
+        "Obesity (%)": "low_is_good",
+    }
+    profile = area_profile(values, england, "North West", polarity=polarity)  # type: ignore[arg-type]
+    figures["spine"] = plot_spine(profile)
+    pops = [int(x) for x in rng.integers(8000, 12000, 10)]
+    rates = [0.09 - 0.005 * i + rng.normal(0, 0.003) for i in range(10)]
+    counts = [round(r * p) for r, p in zip(rates, pops, strict=True)]
+    shares = [proportion(c, p) for c, p in zip(counts, pops, strict=True)]
+    index = sii(
+        [s.value or 0 for s in shares],
+        pops,
+        lower_cl=[s.lower or 0 for s in shares],
+        upper_cl=[s.upper or 0 for s in shares],
+        value_type="proportion",
+        multiplier=100,
+    )
+    figures["sii"] = plot_inequality(
+        [100 * (s.value or 0) for s in shares],
+        pops,
+        index,
+        title="Emergency admissions by deprivation",
+        y_label="%",
+    )
+    series = [50 + 0.2 * i - (5 if i >= 24 else 0) + rng.normal(0, 1.5) for i in range(36)]
+    its = interrupted_time_series(series, months, change_at=months[24])
+    figures["its"] = plot_its(
+        its,
+        title="Admissions per 1,000 before and after a new service",
+        y_label="per 1,000",
+        x_label="Month",
+    )
+    expected = [40.0] * 36
+    observed = [float(x) for x in rng.poisson([40.0] * 28 + [58.0] * 8)]
+    h_up = cusum_threshold(0.05, 36, expected=expected, odds_ratio=1.5)
+    h_down = cusum_threshold(0.05, 36, expected=expected, odds_ratio=1 / 1.5)
+    up = cusum_path(poisson_cusum_weights(observed, expected, 1.5), h_up, x=months, odds_ratio=1.5)
+    down = cusum_path(
+        poisson_cusum_weights(observed, expected, 1 / 1.5), h_down, x=months, odds_ratio=1 / 1.5
+    )
+    figures["cusum"] = plot_cusum(up, down, title="Deaths against expectation", x_label="Month")
+    figures["vlad"] = plot_vlad(
+        vlad(expected, observed, months), title="Deaths: VLAD", x_label="Month"
+    )
+    exp = [float(x) for x in rng.uniform(20, 400, 30)]
+    obs = [float(x) for x in rng.poisson(np.asarray(exp) * rng.normal(1, 0.15, 30).clip(0.5))]
+    figures["ratio_funnel"] = plot_ratio_funnel(
+        ratio_funnel(obs, exp, [f"T{i}" for i in range(30)], adjustment="additive"),
+        title="Standardised mortality ratios by trust",
+    )
+    sim = simulate_waiting_list(
+        100, 98, 52, initial_waits_weeks=list(rng.exponential(8, 900)), runs=40
+    )
+    figures["waiting_list"] = plot_waiting_list(sim, title="An elective waiting list, next year")
+    projection = project_workforce(
+        400, 36, demand_growth=0.04, leaver_rate=0.11, joiners_per_month=3.2, fte_needed_now=430
+    )
+    figures["workforce"] = plot_projection(
+        projection, "Apr 2025", title="Community nurses: needed against projected"
+    )
+    written = []
+    for name, fig in figures.items():
+        written.append(save_figure(fig, out / f"{name}.png"))
     return written
 
 

@@ -33,6 +33,28 @@ ESP2013: tuple[int, ...] = (
 )  # fmt: skip
 ESP2013_BANDS: tuple[str, ...] = (*tuple(f"{a}-{a + 4}" for a in range(0, 90, 5)), "90+")
 
+
+def esp2013_weights(bands: Sequence[str]) -> tuple[int, ...]:
+    """ESP 2013 collapsed to broader bands (``"0-64"``, ``"65+"``...) by adding the weights of
+    the five-year bands inside each: the standard to use when counts are too small for the 19
+    bands. Each band must start and end on a five-year edge (ending at 90+ for the last)."""
+    weights = []
+    for band in bands:
+        text = band.strip()
+        try:
+            if text.endswith("+"):
+                low, high = int(text[:-1]), 200
+            else:
+                low_text, high_text = text.split("-")
+                low, high = int(low_text), int(high_text) + 1
+        except ValueError:
+            raise ValueError(f"age band {band!r} is not like '0-64' or '65+'") from None
+        if low % 5 or (high != 200 and (high % 5 or high > 90)) or low >= high:
+            raise ValueError(f"age band {band!r} does not fall on the ESP 2013 five-year bands")
+        weights.append(sum(w for i, w in enumerate(ESP2013) if low <= 5 * i < high))
+    return tuple(weights)
+
+
 #: Below this many events, rates use exact Poisson limits and DSRs are not published.
 SMALL_COUNT = 10
 

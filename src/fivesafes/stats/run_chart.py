@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fivesafes.stats.spc_chart import as_values
-from fivesafes.stats.spc_rules import FloatArray, run_membership
+from fivesafes.stats.spc_rules import FloatArray, Numbers, run_membership
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ def runs_limits(useful: int) -> tuple[int | None, int | None]:
 
 
 def run_chart(
-    values: Sequence[float] | FloatArray,
+    values: Numbers,
     x: Sequence[Any] | None = None,
     *,
     shift_length: int = 6,

@@ -88,12 +88,21 @@ def variation_icon(latest: PointType, direction: ImprovementDirection) -> Variat
 
 
 def assurance_icon(
-    target: float | None, lower: float, upper: float, direction: ImprovementDirection
+    target: float | None,
+    lower: float,
+    upper: float,
+    direction: ImprovementDirection,
+    *,
+    needs_limits: bool = False,
 ) -> AssuranceIcon | None:
-    """Compare a target with the latest process limits. No icon without a target or direction."""
+    """Compare a target with the latest process limits. No icon without a target or direction.
+
+    Without limits (NaN: a one-point group, or a constant baseline with outliers screened) the
+    target is neither above nor below them, so ptd_calculate_assurance_type() says
+    ``inconsistent``, as this does; ``needs_limits=True`` gives no icon instead."""
     if target is None or direction is ImprovementDirection.NEUTRAL:
         return None
-    if math.isnan(lower) or math.isnan(upper):
+    if needs_limits and (math.isnan(lower) or math.isnan(upper)):
         return None
     increasing = direction is ImprovementDirection.INCREASE
     if target > upper:
@@ -123,6 +132,7 @@ class SpcPoint:
     point_type: PointType
     trial_limits: bool
     denominator: float | None = None
+    trajectory: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,8 @@ class SpcResult:
     variation: VariationIcon
     assurance: AssuranceIcon | None
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """What ptd_spc() would warn about (short groups), and rebase points that were ignored."""
 
     @property
     def latest(self) -> SpcPoint:

@@ -13,18 +13,46 @@ point here gets the same label it gets there:
 A point exactly on the mean breaks a run, and two equal consecutive values break a trend.
 The functions here take plain arrays for a single group (one set of limits) so that XmR and
 attribute charts share them; limits may vary point by point (p, u and c charts).
+
+Which way a trend point points is NHSRplotthedots' rule by default (``TrendLabel.NEXT_STEP``):
+a trend point whose next point is also in a trend takes the sign of the step to that next
+point, any other the sign of the step that reached it; a step that is not a rise reads as
+"Decreasing". Where two trends meet across a flat or backward step this can name the wrong
+direction (a rising trend's last point, followed by a level step into a second rising trend,
+is "Decreasing"); ``TrendLabel.OWN_TREND`` gives each point the direction of a trend it is
+part of instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
+Numbers = Sequence[float] | NDArray[np.floating[Any]] | NDArray[np.integer[Any]]
+"""What the charts take as data: a list of numbers or a numpy array of them."""
+
+
+class TrendLabel(StrEnum):
+    """How the direction of a trend point is read (see the module docstring)."""
+
+    NEXT_STEP = "next_step"
+    OWN_TREND = "own_trend"
+
+    @classmethod
+    def parse(cls, value: TrendLabel | str) -> TrendLabel:
+        """The member named by ``value``, or a one-line error saying which names there are."""
+        try:
+            return cls(value)
+        except ValueError:
+            names = " or ".join(repr(m.value) for m in cls)
+            raise ValueError(f"trend_label must be {names} (got {value!r})") from None
 
 
 class Rule(StrEnum):
@@ -56,9 +84,9 @@ def run_membership(sides: ArrayLike, length: int) -> BoolArray:
 def trend_membership(values: ArrayLike, length: int) -> tuple[BoolArray, NDArray[np.int8]]:
     """Points that belong to ``length`` or more points each strictly above (below) the last.
 
-    Returns the membership mask and, for member points, the trend's direction (+1 rising,
-    -1 falling; 0 for non-members). A point that ends a rise and starts a fall (a peak inside
-    two trends) takes the direction of the step after it, as NHSRplotthedots does.
+    Returns the membership mask and, for member points, the direction of the trend each
+    belongs to (+1 rising, -1 falling; 0 for non-members). A peak inside two trends takes the
+    direction of the trend after it.
     """
     y = np.asarray(values, dtype=float)
     steps = np.sign(np.diff(y)).astype(np.int8)
@@ -74,6 +102,20 @@ def trend_membership(values: ArrayLike, length: int) -> tuple[BoolArray, NDArray
         else:
             direction[i] = steps[i - 1]
     return member, direction
+
+
+def next_step_direction(values: ArrayLike, member: ArrayLike) -> NDArray[np.int8]:
+    """NHSRplotthedots' direction of each trend point: the sign of the step to the next point
+    when that point is in a trend too, else of the step that reached it (0 before the first
+    point), read as +1 for a rise and -1 for anything else; 0 for non-members."""
+    y = np.asarray(values, dtype=float)
+    m = np.asarray(member, dtype=bool)
+    steps = np.sign(np.diff(y))
+    after = np.append(steps, steps[-1:]) if steps.size else np.zeros(y.shape)
+    before = np.insert(steps, 0, 0.0)
+    both = m & np.append(m[1:], False)
+    step = np.where(both, after, before)
+    return np.where(m, np.where(step == 1, 1, -1), 0).astype(np.int8)
 
 
 def two_of_three_membership(near: ArrayLike, sides: ArrayLike) -> BoolArray:
@@ -98,6 +140,7 @@ class RuleSettings:
     # Making Data Count's rule counts points "close to" a limit; some analysts also count points
     # already beyond the limit towards the two-of-three rule.
     two_of_three_includes_beyond: bool = False
+    trend_label: TrendLabel = TrendLabel.NEXT_STEP
 
     def __post_init__(self) -> None:
         if self.run_length < 2 or self.trend_length < 3:
@@ -136,24 +179,36 @@ def classify(
     near = (y > nhi) | (y < nlo)
     if not settings.two_of_three_includes_beyond:
         near &= ~beyond
-    trend, trend_dir = trend_membership(y, settings.trend_length)
+    trend, own_direction = trend_membership(y, settings.trend_length)
+    if settings.trend_label is TrendLabel.NEXT_STEP:
+        trend_dir = next_step_direction(y, trend)
+    else:
+        trend_dir = own_direction
     two_three = two_of_three_membership(near, sides)
     run = run_membership(sides, settings.run_length)
+    return label_points(sides, beyond, trend, trend_dir, two_three, run, settings)
 
+
+def label_points(
+    sides: ArrayLike,
+    beyond: ArrayLike,
+    trend: ArrayLike,
+    trend_direction: ArrayLike,
+    two_of_three: ArrayLike,
+    run: ArrayLike,
+    settings: RuleSettings = RuleSettings(),
+) -> list[PointSignal]:
+    """Each point's verdict from which rules it is part of, in order of precedence; a signal's
+    side is the point's side of the mean (its trend's direction for a trend)."""
+    s = np.asarray(sides, dtype=float)
+    masks = [np.asarray(m, dtype=bool) for m in (beyond, trend, two_of_three, run)]
+    t_dir = np.asarray(trend_direction)
+    rules = (Rule.BEYOND_LIMITS, Rule.TREND, Rule.TWO_OF_THREE, Rule.RUN)
     out: list[PointSignal] = []
-    for i in range(len(y)):
-        fired = tuple(
-            rule
-            for rule, hit in (
-                (Rule.BEYOND_LIMITS, beyond[i]),
-                (Rule.TREND, trend[i]),
-                (Rule.TWO_OF_THREE, two_three[i]),
-                (Rule.RUN, run[i]),
-            )
-            if hit
-        )
+    for i in range(len(s)):
+        fired = tuple(rule for rule, mask in zip(rules, masks, strict=True) if mask[i])
         rule = fired[0] if fired else None
-        direction = int(trend_dir[i]) if rule is Rule.TREND else int(sides[i]) if rule else 0
+        direction = int(t_dir[i]) if rule is Rule.TREND else int(s[i]) if rule else 0
         out.append(PointSignal(rule, fired, direction, _label(rule, direction, settings)))
     return out
 

@@ -198,7 +198,7 @@ def _stage_and_check(
     }
     csv_files = [f for f in files if is_csv(f)]
     for path in csv_files:
-        for n, checked in enumerate(check_csv_file(path), start=1):
+        for n, checked in enumerate(check_csv_file(path, store.pseudonymise, today), start=1):
             kind = checked.table.name if checked.table else path.name
             if checked.findings:
                 for f in checked.findings:

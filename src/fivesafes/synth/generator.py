@@ -11,6 +11,7 @@ from the patient's position, never from a list of the whole population.
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 from collections.abc import Callable
@@ -39,14 +40,18 @@ from fivesafes.synth.primary_care import (
     observation_batch,
 )
 from fivesafes.synth.records import Batch, Ids, Reference, references
+from fivesafes.synth.social_care import COLUMNS as CARE_COLUMNS
+from fivesafes.synth.social_care import FAULTS_FILE as CARE_FAULTS_FILE
+from fivesafes.synth.social_care import social_care_rows, spoil
 from fivesafes.synth.wearables import wearable_batch
-from fivesafes.synth.workforce import workforce_rows
+from fivesafes.synth.workforce import RETURNS_COLUMNS, workforce_returns, workforce_rows
 from fivesafes.workers import ordered_map
 
 CHUNK = 5_000
 MIN_PATIENTS_FOR_FAULTS = 10
 NHS_TEST_PREFIX = 999
 FAULTS_FILE = "_faults.json"
+CARE_FILE = "social_care_events.csv"
 
 ProgressLike = Progress | Callable[[int, int], Any] | None
 
@@ -85,7 +90,9 @@ with 9 are never issued to patients (England issues 300-799 million), so a popul
 large for 999 alone stays made up."""
 PARALLEL_FROM = 4 * CHUNK
 """Below this many people one process makes them all: starting workers would cost more."""
-_STREAMS = ("geography", "nhs", "workforce", "faults", "chunks")
+_STREAMS = ("geography", "nhs", "workforce", "faults", "chunks", "social_care")
+"""Named streams, in spawn order: a new one goes last, so every earlier stream (and so every
+file made from it) stays as it was."""
 
 
 def _stream(seed: int, name: str, *key: int) -> np.random.Generator:
@@ -201,10 +208,14 @@ class _Job:
 
 @dataclass(frozen=True, slots=True)
 class _Made:
-    """One chunk's NDJSON lines by resource type, and its faults (index in its type's lines)."""
+    """One chunk's NDJSON lines by resource type, and its faults (index in its type's lines);
+    its social care rows, already spoiled, and their faults (``line`` counted within the
+    chunk's rows, the header as line 1)."""
 
     lines: dict[str, tuple[bytes, int]]
     faults: tuple[Fault, ...]
+    care: tuple[list[str], ...]
+    care_faults: tuple[dict[str, object], ...]
 
 
 @lru_cache(maxsize=1)
@@ -222,6 +233,11 @@ def _make(job: _Job) -> _Made:
     lo, hi = c * CHUNK, min(job.patients, (c + 1) * CHUNK)
     cohort = make_cohort(rng, geo, lo, _nhs_numbers(job.seed, lo, hi - lo), ensure_death=c == 0)
     batches = _chunk(rng, cohort, geo, gp_services, Ids(c))
+    # social care comes from the hospital spells as made, before any are spoiled, on a stream
+    # of its own: the chunk's other streams, and so every other file, are as without it
+    care_rng = _stream(job.seed, "social_care", c)
+    care = social_care_rows(care_rng, cohort, geo, batches["Encounter"])
+    care_faults = spoil(care_rng, care, job.faults) if job.faults > 0 else []
     spoiled: list[Fault] = []
     if job.faults > 0:
         injector = FaultInjector(_stream(job.seed, "faults", c), job.faults, job.patients, c)
@@ -235,7 +251,7 @@ def _make(job: _Job) -> _Made:
                 if f.resource_type == name and f.kind == "malformed_json"
             }
             lines[name] = (ndjson_lines(batches[name], cut), len(batches[name]))
-    return _Made(lines, tuple(spoiled))
+    return _Made(lines, tuple(spoiled), tuple(care), tuple(care_faults))
 
 
 def generate(
@@ -268,8 +284,15 @@ def generate(
                     workforce_rows(_stream(seed, "workforce"), geo, patients))),
     ]  # fmt: skip
     found: list[dict[str, object]] = []
+    care_found: list[dict[str, object]] = []
+    care_written = 0
     jobs = (_Job(seed, patients, faults, c) for c in range(math.ceil(patients / CHUNK)))
-    with NdjsonFiles(out) as files:
+    with (
+        NdjsonFiles(out) as files,
+        (out / CARE_FILE).open("w", encoding="utf-8", newline="") as care_handle,
+    ):
+        care_csv = csv.writer(care_handle, lineterminator="\n")
+        care_csv.writerow(CARE_COLUMNS)
         for batch in organisation_batches(geo):
             files.write(batch.resource_type, ndjson_lines(batch, {}), len(batch))
         for c, made in enumerate(ordered_map(_make, jobs, workers, __name__)):
@@ -286,12 +309,35 @@ def generate(
                 }
                 for f in made.faults
             )
+            care_csv.writerows(made.care)
+            care_found.extend(
+                {**f, "line": care_written + int(str(f["line"]))} for f in made.care_faults
+            )
+            care_written += len(made.care)
             report(min(patients, (c + 1) * CHUNK))
         written.extend(WrittenFile(f"{name}.ndjson", files.lines[name]) for name in FHIR_FILES)
+    written.append(WrittenFile(CARE_FILE, care_written))
 
-    faults_path = out / FAULTS_FILE
-    if faults > 0:
-        faults_path.write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))
-    elif faults_path.exists():
-        faults_path.unlink()
+    _write_faults(out / CARE_FAULTS_FILE, care_found if care_found else None)
+    _write_faults(out / FAULTS_FILE, found if faults > 0 else None)
     return SynthSummary(out, patients, seed, faults, tuple(written), len(found))
+
+
+def _write_faults(path: Path, found: list[dict[str, object]] | None) -> None:
+    """Write a list of spoiled records, or remove a stale one when there is none to write."""
+    if found is not None:
+        path.write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))
+    elif path.exists():
+        path.unlink()
+
+
+def write_published_workforce(path: Path, patients: int, seed: int = 0) -> Path:
+    """Write the published workforce statistics of the organisations ``generate(patients,
+    seed)`` makes (same geography, same staff in post), for a board to read beside the
+    environment's released outputs."""
+    _check(patients, 0.0)
+    geo, _ = _places(seed, patients)
+    rows = workforce_returns(_stream(seed, "workforce"), geo, patients)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(path, list(RETURNS_COLUMNS), rows)
+    return path

@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from fivesafes.model.tables import workforce
+from fivesafes.model.tables import REGIONS, workforce
 from fivesafes.synth.geography import Geography
 
 MONTHS = [date(year, month, 1) for year in range(2016, 2026) for month in range(1, 13)]
@@ -58,4 +58,43 @@ def workforce_rows(rng: np.random.Generator, geo: Geography, patients: int) -> l
             rows.extend(
                 [practice.code, group, m, f"{x:.2f}"] for m, x in zip(months, fte, strict=True)
             )
+    return rows
+
+
+RETURNS_COLUMNS = (
+    "month", "organisation_code", "region", "staff_group", "fte", "headcount", "joiners",
+    "leavers", "stable_headcount", "headcount_year_ago", "vacancies_fte",
+    "sickness_fte_days_lost", "fte_days_available",
+)  # fmt: skip
+"""The published workforce statistics' layout (``fivesafes.dashboards.workforce``)."""
+
+
+def workforce_returns(rng: np.random.Generator, geo: Geography, patients: int) -> list[list[str]]:
+    """The monthly workforce returns a board reads beside the environment's outputs, as NHS
+    England publishes them (staff in post, leavers and joiners, stability, vacancies, sickness
+    absence), made from the same staff in post as ``workforce_rows``: headcount about 1.15 per
+    FTE, about 10% of staff leaving a year (joiners a little more, as staffing grows), 86% of
+    staff still in post after a year, vacancies 5-10% of the planned workforce and 4-6% of
+    FTE days lost to sickness (more in winter)."""
+    regions = dict(zip(range(len(REGIONS)), REGIONS, strict=False))
+    rows: list[list[str]] = []
+    for code, group, month, fte_text in workforce_rows(rng, geo, patients):
+        if month < "2022-04-01":
+            continue
+        org = next(o for o in (*geo.trusts, *geo.practices) if o.code == code)
+        fte = float(fte_text)
+        headcount = max(1, round(fte * 1.15))
+        leavers = int(rng.binomial(headcount, 0.1 / 12))
+        joiners = int(rng.poisson(leavers * 1.1 + 0.05))
+        year_ago = max(1, round(headcount / 1.025))
+        stable = int(rng.binomial(year_ago, 0.86))
+        winter = month[5:7] in ("12", "01", "02")
+        days = 30.4 * fte
+        rows.append([
+            month, code, regions[org.region], group, f"{fte:.2f}", str(headcount), str(joiners),
+            str(leavers), str(stable), str(year_ago),
+            f"{fte * rng.uniform(0.05, 0.1) / 0.93:.2f}",
+            f"{days * rng.uniform(0.05, 0.065) if winter else days * rng.uniform(0.04, 0.05):.1f}",
+            f"{days:.1f}",
+        ])  # fmt: skip
     return rows

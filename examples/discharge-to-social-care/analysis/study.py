@@ -1,0 +1,46 @@
+"""People aged 65 and over discharged from hospital in the three years from April 2022, each
+with their first such discharge, their first adult social care service that began on or after
+it, and whether they were admitted again within 30 days.
+
+Health and social care meet here only through ``patient_id``: the local authorities' client
+level data were pseudonymised with the same key as the health records when they were loaded,
+so no NHS number is needed, or seen.
+"""
+
+from datetime import date
+
+from fivesafes.query import Dataset, days
+from fivesafes.tables import (
+    hospital_admissions,
+    patients,
+    practice_registrations,
+    social_care_events,
+)
+
+START, END = date(2022, 4, 1), date(2025, 3, 31)
+
+spells = hospital_admissions.where(
+    hospital_admissions.discharge_date.is_during((START.isoformat(), END.isoformat()))
+)
+first = spells.sort_by(spells.discharge_date).first_for_patient()
+discharged = first.discharge_date
+registration = practice_registrations.for_patient_on(START.isoformat())
+
+dataset = Dataset()
+dataset.define_population(
+    spells.exists_for_patient() & (patients.age_on(START.isoformat()) >= 65)
+    & registration.exists_for_patient()
+)  # fmt: skip
+dataset.imd_decile = registration.imd_decile
+dataset.discharged = discharged
+care = social_care_events
+services = care.where((care.event_type == "Service") & care.event_start_date.is_on_or_after(
+    discharged))  # fmt: skip
+dataset.first_service = services.sort_by(services.event_start_date).first_for_patient()\
+    .event_start_date  # fmt: skip
+again = hospital_admissions.where(
+    hospital_admissions.admission_date.is_after(discharged)
+    & hospital_admissions.admission_date.is_on_or_before(discharged + days(30))
+)
+dataset.readmitted = again.exists_for_patient()
+dataset.configure_dummy_data(population_size=300)

@@ -1,0 +1,74 @@
+"""The discharge-to-social-care example study runs on dummy data across the health and social
+care tables, writes only counts, and the dashboard draws its outcomes with their intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from examples_support import run_example, unreleased, unreleased_csv
+
+from fivesafes.dashboards.social_care import discharge_section
+from fivesafes.stats import proportion
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_example(tmp_path_factory, "discharge-to-social-care")
+
+
+def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path) -> None:
+    tables = {}
+    for stem in ("discharge_outcomes", "discharge_outcomes_by_deprivation",
+                 "days_to_first_service", "discharge_readmissions"):  # fmt: skip
+        tables[stem] = unreleased_csv(outputs / f"{stem}.csv")
+        assert tables[stem].rows, stem
+    (total,) = tables["discharge_outcomes"].rows
+    assert int(total["social_care_within_28_days"]) <= int(total["discharged"])
+    (readmitted,) = tables["discharge_readmissions"].rows
+    assert readmitted["discharged"] == total["discharged"]
+    assert int(readmitted["readmitted_within_30_days"]) <= int(total["discharged"])
+    people = sum(int(r["people"]) for r in tables["days_to_first_service"].rows)
+    assert people == int(total["discharged"])  # every person in one band of days
+    section = discharge_section(tables, tmp_path)
+    assert section is not None and len(section.figures) == 3
+
+
+def test_outcomes_are_percentages_with_wilson_limits(tmp_path: Path) -> None:
+    tables = {
+        "discharge_outcomes": unreleased("discharge_outcomes", [
+            {"period": "2022-04-01/2025-03-31", "discharged": 400,
+             "social_care_within_28_days": 60, "readmitted_within_30_days": 70}]),
+        "discharge_outcomes_by_deprivation": unreleased("discharge_outcomes_by_deprivation", [
+            {"deprivation": "More deprived", "discharged": 250,
+             "social_care_within_28_days": 30, "readmitted_within_30_days": "[REDACTED]"},
+            {"deprivation": "Less deprived", "discharged": 150,
+             "social_care_within_28_days": 30, "readmitted_within_30_days": "[REDACTED]"}]),
+    }  # fmt: skip
+    section = discharge_section(tables, tmp_path)
+    assert section is not None
+    html = "".join(section.parts)
+    expected = proportion(60, 400, multiplier=100)
+    assert f"<td>{expected.value:.1f}%</td><td>{expected.lower:.1f} to {expected.upper:.1f}" in html
+    assert "Readmitted within 30 days: More deprived</th><td>not published" in html
+    assert "no NHS number is used or held" in html
+    assert any("20.0% (95% CI" in f.alt for f in section.figures)  # less deprived: 30 / 150
+
+
+def test_readmissions_released_apart_join_the_overall_outcomes(tmp_path: Path) -> None:
+    tables = {
+        "discharge_outcomes": unreleased("discharge_outcomes", [
+            {"period": "2022-04-01/2025-03-31", "discharged": 400,
+             "social_care_within_28_days": 60}]),
+        "discharge_readmissions": unreleased("discharge_readmissions", [
+            {"period": "2022-04-01/2025-03-31", "discharged": 400,
+             "readmitted_within_30_days": 50}]),
+    }  # fmt: skip
+    section = discharge_section(tables, tmp_path)
+    assert section is not None and len(section.tables) == 2
+    expected = proportion(50, 400, multiplier=100)
+    html = "".join(section.parts)
+    assert f"Readmitted within 30 days: All</th><td>{expected.value:.1f}%" in html
+    del tables["discharge_readmissions"]  # not released (too few): said, not guessed
+    html = "".join(discharge_section(tables, tmp_path).parts)  # type: ignore[union-attr]
+    assert "Readmitted within 30 days: All</th><td>not published" in html
