@@ -10,6 +10,7 @@ from pathlib import Path
 
 from release_support import PROJECT, SAFE_COUNTS, People, approved_project, counts_csv, held_job
 
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import ControlPlane
 from fivesafes.release import (
     ReleaseOffice,
@@ -18,7 +19,6 @@ from fivesafes.release import (
     request_release,
     review_release,
 )
-from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.pseudonym import create_key

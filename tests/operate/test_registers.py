@@ -13,6 +13,7 @@ from operate_support import People
 from typer.testing import CliRunner
 
 from fivesafes.cli import app
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import AccessDenied, ControlPlane, Role, Verdict, decide, submit_project
 from fivesafes.governance.datasets import (
     DatasetEntry,
@@ -33,7 +34,6 @@ from fivesafes.governance.incidents import (
 )
 from fivesafes.governance.security_log import security_report
 from fivesafes.ledger.public import public_view
-from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.store.config import DataDir
 from fivesafes.store.pseudonym import create_key
 
