@@ -366,7 +366,7 @@ for _name, _verdict, _help in (
 @project_app.command("list")
 def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Every project, its purpose, members and status (public)."""
-    with opened(data_dir) as env:
+    with opened(data_dir, recover=False) as env:  # a public read: it writes nothing
         found = projects.listing(env)
     if output_format == "json":
         _print_json([{**p.__dict__, "approved_until": str(p.approved_until or "")} for p in found])
@@ -390,7 +390,7 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
 @project_app.command("waits")
 def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """How long applications waited at each step (published, so delays are visible)."""
-    with opened(data_dir) as env:
+    with opened(data_dir, recover=False) as env:  # a public read: it writes nothing
         waits, summary = projects.waits(env)
     if output_format == "json":
         _print_json(

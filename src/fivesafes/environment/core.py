@@ -4,8 +4,9 @@
 was never initialised (no settings file) or whose pseudonym key is missing, rather than run on
 defaults or make a key (SATRE: pseudonymisation keys held apart from the data, and only made on
 purpose). The use cases (:mod:`.accounts`, :mod:`.projects`, :mod:`.jobs`, :mod:`.extraction`,
-:mod:`.releases`, :mod:`.data`, :mod:`.consent`) take an open environment and the acting
-person's credential.
+:mod:`.releases`, :mod:`.data`, :mod:`.consent`, :mod:`.incidents`, :mod:`.operations`,
+:mod:`.datasets`, :mod:`.onboarding`) take an open environment and the acting person's
+credential; :mod:`.public_ledger` takes only the environment.
 """
 
 from __future__ import annotations
