@@ -7,6 +7,7 @@ the ledger when it arrives here) is printed as one line and exit code 2.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from rich.text import Text
 from fivesafes.cli.common import DataDirOption, app, console, err, fail
 from fivesafes.environment import Environment, Refused
 from fivesafes.governance import NewAccount, Role
+from fivesafes.governance.people import AccessPolicy
 from fivesafes.governance.signing import load_person_key
 from fivesafes.store.config import DataDir
 
@@ -28,11 +30,15 @@ app.add_typer(environment_app, name="environment", no_args_is_help=True)
 
 
 @contextmanager
-def opened(data_dir: Path | None) -> Iterator[Environment]:
-    """The environment of ``--data-dir`` (or ``$FIVESAFES_DATA_DIR``); say who acted; turn a
-    refusal into a clear error."""
+def opened(data_dir: Path | None, *, recover: bool = True) -> Iterator[Environment]:
+    """The environment of ``--data-dir`` (or ``$FIVESAFES_DATA_DIR``) under the deployment's
+    access policy; say who acted; turn a refusal into a clear error.
+
+    Opening it first settles what a crash left half-done, saying what it found; read-only
+    commands pass ``recover=False`` and write nothing.
+    """
     try:
-        with Environment.open(data_dir) as env:
+        with Environment.open(data_dir, policy=configured_policy(), recover=recover) as env:
             for said in env.recovered:
                 err.print(said)
             try:
@@ -46,6 +52,20 @@ def opened(data_dir: Path | None) -> Iterator[Environment]:
                     )
     except Refused as refused:
         raise fail(f"refused: {refused.reason}") from None
+
+
+def configured_policy() -> AccessPolicy | None:
+    """The deployment's access policy when it has a config file (``$FIVESAFES_CONFIG``, which
+    ``deploy/`` sets for every service): the standard one unless it says ``mfa = "off"``."""
+    if not os.environ.get("FIVESAFES_CONFIG"):
+        return None
+    from fivesafes.environment.access import policy_for
+    from fivesafes.environment.configuration import ConfigurationError, load
+
+    try:
+        return policy_for(load())
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
 
 
 def signing_key(path: Path) -> Ed25519PrivateKey:
