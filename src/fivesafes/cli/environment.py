@@ -7,7 +7,6 @@ the ledger when it arrives here) is printed as one line and exit code 2.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -21,7 +20,6 @@ from rich.text import Text
 from fivesafes.cli.common import DataDirOption, app, console, err, fail
 from fivesafes.environment import Environment, Refused
 from fivesafes.governance import NewAccount, Role
-from fivesafes.governance.people import AccessPolicy
 from fivesafes.governance.signing import load_person_key
 from fivesafes.store.config import DataDir
 
@@ -38,7 +36,7 @@ def opened(data_dir: Path | None, *, recover: bool = True) -> Iterator[Environme
     commands pass ``recover=False`` and write nothing.
     """
     try:
-        with Environment.open(data_dir, policy=configured_policy(), recover=recover) as env:
+        with Environment.open(data_dir, recover=recover) as env:
             for said in env.recovered:
                 err.print(said)
             try:
@@ -52,20 +50,6 @@ def opened(data_dir: Path | None, *, recover: bool = True) -> Iterator[Environme
                     )
     except Refused as refused:
         raise fail(f"refused: {refused.reason}") from None
-
-
-def configured_policy() -> AccessPolicy | None:
-    """The deployment's access policy when it has a config file (``$FIVESAFES_CONFIG``, which
-    ``deploy/`` sets for every service): the standard one unless it says ``mfa = "off"``."""
-    if not os.environ.get("FIVESAFES_CONFIG"):
-        return None
-    from fivesafes.environment.access import policy_for
-    from fivesafes.environment.configuration import ConfigurationError, load
-
-    try:
-        return policy_for(load())
-    except ConfigurationError as exc:
-        raise fail(str(exc)) from None
 
 
 def signing_key(path: Path) -> Ed25519PrivateKey:

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 
 from fivesafes.environment import job_records, recovery
+from fivesafes.environment.access import configured_policy
+from fivesafes.environment.configuration import ConfigurationError
 from fivesafes.environment.delivery import Delivery, delivery_for
 from fivesafes.environment.refusals import RefusalKind, Refused
 from fivesafes.environment.settings import Settings, SettingsError, read_settings
@@ -56,14 +58,17 @@ class Environment:
         """Open the environment at ``where`` (a data directory; default ``$FIVESAFES_DATA_DIR``
         or ``./fivesafes-data``); ``Refused`` if it is not initialised or its key is missing.
 
-        ``policy`` is what accounts must hold to act (the deployment's, from its configuration;
-        default: the plain one of :mod:`fivesafes.governance.people`). ``recover=False`` leaves
+        ``policy`` is what accounts must hold to act; by default the deployment's, from its
+        configuration (``$FIVESAFES_CONFIG``), and without one the plain policy of
+        :mod:`fivesafes.governance.people`. ``recover=False`` leaves
         what a crash left half-done as it is, so a read-only look writes nothing."""
         data_dir = where if isinstance(where, DataDir) else DataDir.from_env(where)
         try:
             settings = read_settings(data_dir.root)
             read_key(data_dir.key_file)
-        except (SettingsError, PseudonymKeyError) as exc:
+            if policy is None:
+                policy = configured_policy()
+        except (SettingsError, PseudonymKeyError, ConfigurationError) as exc:
             raise Refused(str(exc), RefusalKind.UNAVAILABLE) from None
         try:  # e.g. a public name that is not a host name (the ledger's origin)
             cp = ControlPlane.open(data_dir, url=url, clock=clock, policy=policy)
