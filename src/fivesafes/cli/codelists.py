@@ -27,7 +27,7 @@ from fivesafes.cli.common import (
 from fivesafes.cli.environment import opened
 
 codelist_app = typer.Typer(
-    help="Code lists built from the codes in the data: search, build, publish, export."
+    help="Code lists built from the codes in the data: search, build, publish, export as CSV."
 )
 app.add_typer(codelist_app, name="codelist")
 
