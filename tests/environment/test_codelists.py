@@ -21,15 +21,19 @@ from codelists_support import (
     RARE,
     coded_world,
 )
-from environment_support import People
+from environment_support import People, person
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from fhir_factory import nhs_number
 from fivesafes.environment import Environment, RefusalKind, Refused, codelists, jobs
+from fivesafes.environment.settings import Settings
+from fivesafes.environment.setup import initialise
+from fivesafes.governance import Role
 from fivesafes.governance.codelist_tables import CodelistPublication, CodelistVersion
 from fivesafes.query import codelist_from_csv
+from fivesafes.store.config import DataDir
 from jobs.jobs_support import needs_sandbox, write_project
 
 COLUMN = "clinical_events.snomedct_code"
@@ -370,3 +374,30 @@ def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_a
     assert [s for s in said if "code list" in s] == expected_notes
     log = jobs.log(env, token, view.job_id)
     assert all(note.split(": ", 1)[1] in log for note in expected_notes)
+
+
+def test_lists_versions_and_publications_on_both_control_plane_databases(
+    control_url: str, data_dir: DataDir, tmp_path: Path
+) -> None:
+    initialise(data_dir, Settings("Test"), person("cus", Role.DATA_CUSTODIAN), url=control_url)
+    people = People(Environment.open(data_dir, url=control_url))
+    try:
+        people.enrol("cus")
+        people.key("cus")
+        world = coded_world(people, tmp_path)
+        env, token = world.env, world.tokens["ana"]
+        codelists.new(env, token, "Asthma", "snomedct")
+        codelists.add(env, token, "asthma", {ASTHMA: None, ABSENT: None})
+        codelists.remove(env, token, "asthma", [ABSENT])
+        done = codelists.publish(env, token, "asthma/2")
+        assert codelists.publish(env, token, "asthma/2") == done
+        shown = codelists.show(env, token, "asthma")
+        assert [(v.version, v.published) for v in shown.versions] == [(1, False), (2, True)]
+        assert codelists.export_csv(env, token, "asthma") == f"code,term\n{ASTHMA},Asthma\n"
+        assert len(_entries(env, "codelist")) == 1
+        assert _notes_for(env, {ASTHMA}) == [
+            f"code list probe.csv (on {COLUMN}) is asthma/2, published by ana on "
+            f"{done.published_at:%Y-%m-%d}"
+        ]
+    finally:
+        people.env.close()
