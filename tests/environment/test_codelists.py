@@ -82,12 +82,14 @@ def test_attack_a_code_held_by_one_to_seven_people_never_shows_its_count(
         assert code not in {h.code for h in answer.hits}
         assert all(h.patients >= answer.threshold for h in answer.hits)
         assert answer.left_out == {COLUMN: len(RARE)}
-    # a list of just that code: the job's note says it is rare, never how rare
+    # a list of just that code: the job's note says it is rare, never how rare, nor even that
+    # anyone has it
     notes = _notes_for(env, {code})
     assert notes[-1] == (
         f"warning: code list probe.csv (on {COLUMN}): fewer than 10 people in the data have "
-        "any of its codes"
+        "any of its 1 codes, perhaps none; check its codes and code system"
     )
+    assert _notes_for(env, {ABSENT})[-1] == notes[-1]  # nobody: the same words as a few
 
 
 def _notes_for(env: Environment, codes: set[str]) -> list[str]:
@@ -368,8 +370,8 @@ def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_a
     expected_notes = [
         f"extract: {on_asthma} is asthma/1, published by ana on {day}",
         f"extract: {on_fractures} is not a code list published in this environment",
-        f"extract: warning: {on_fractures}: none of its 1 codes occurs in the data, so it "
-        "matches no one; check its codes and code system",
+        f"extract: warning: {on_fractures}: fewer than 10 people in the data have any of its "
+        "1 codes, perhaps none; check its codes and code system",
     ]
     assert [s for s in said if "code list" in s] == expected_notes
     log = jobs.log(env, token, view.job_id)

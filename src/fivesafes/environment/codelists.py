@@ -21,8 +21,8 @@ code that a study's reviewers and output checkers read, and what it selects only
 through a release, which is checked twice.
 
 A job tells its analyst, in its log, which published version each of its code lists is, and
-warns of a list that matches no one in the data (:func:`job_notes`), by the same rule as the
-search, so the warning says nothing a search would not.
+warns of a list that matches no one in the data, or too few to count (:func:`job_notes`), by
+the same rule as the search, so the warning says nothing a search would not.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fivesafes.disclosure import Profile
 from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count
 from fivesafes.environment.catalogue import coded_columns, known_terms, usage_in
@@ -147,10 +146,6 @@ def _system(name: str) -> CodeSystem:
     return system
 
 
-def _threshold(rules: Profile) -> int:
-    return int(rules.threshold)
-
-
 def search(env: Environment, credential: str, term: str, system: str | None = None) -> CodeSearch:
     """The codes in the data whose code or term contains ``term`` (of ``system`` when given:
     ``snomedct``, ``icd10``, ``dmd``...), with their people and records counted under the
@@ -184,7 +179,7 @@ def search(env: Environment, credential: str, term: str, system: str | None = No
             hits,
             left_out,
             rules.name,
-            _threshold(rules),
+            rules.threshold,
         )
 
 
@@ -507,8 +502,10 @@ def _people_with(env: Environment, use: CodelistUse) -> int:
 
 def job_notes(env: Environment, query: Query) -> list[str]:
     """What a job's log says of each code list its definition uses: the published version it
-    is (or that it is none), and a warning when it matches no one in the data, or fewer people
-    than the disclosure threshold (a count not shown, as a search would not show it)."""
+    is (or that it is none), and a warning when fewer people than the disclosure threshold have
+    any of its codes in the data. The warning does not say whether that is none or a few: a
+    search does not say whether a rare code is present either (it counts such codes, never
+    names them), so the log says nothing a search would not."""
     rules = named_profile(env.settings.disclosure_profile)
     notes: list[str] = []
     for use in codelists_used(query):
@@ -521,15 +518,9 @@ def job_notes(env: Environment, query: Query) -> list[str]:
             notes.append(f"{where} is {said}")
         else:
             notes.append(f"{where} is not a code list published in this environment")
-        shown = public_count(_people_with(env, use), rules)
-        if shown == 0:
+        if not public_count(_people_with(env, use), rules):
             notes.append(
-                f"warning: {where}: none of its {len(use.codes)} codes occurs in the data, "
-                "so it matches no one; check its codes and code system"
-            )
-        elif shown is None:
-            notes.append(
-                f"warning: {where}: fewer than {_threshold(rules)} people in the data have any "
-                "of its codes"
+                f"warning: {where}: fewer than {rules.threshold} people in the data have any of "
+                f"its {len(use.codes)} codes, perhaps none; check its codes and code system"
             )
     return notes
