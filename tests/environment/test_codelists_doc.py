@@ -5,6 +5,7 @@ in order, through the command line, as the analyst 'ana' in the environment the 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -91,4 +92,28 @@ def test_a_refusal_is_one_line_and_exit_code_2(people: People, tmp_path: Path) -
     assert (wrong.exit_code, wrong.stderr.strip()) == (
         2,
         "error: cannot export as 'xlsx': the format is csv",
+    )
+
+
+def test_json_output_is_the_use_cases_result(people: People, tmp_path: Path) -> None:
+    world = coded_world(people, tmp_path)
+    variables = {
+        "FIVESAFES_TOKEN": world.tokens["ana"],
+        "FIVESAFES_DATA_DIR": str(world.env.data_dir.root),
+        "FIVESAFES_KEY_FILE": str(world.env.data_dir.key_file),
+    }
+    runner = CliRunner()
+    found = runner.invoke(app, ["codelist", "search", "asthma", "--format", "json"], env=variables)
+    assert found.exit_code == 0, found.output
+    shown = json.loads(found.stdout)
+    assert [(h["code"], h["patients"]) for h in shown["hits"]] == [("195967001", 10)]
+    assert shown["left_out"] == {"clinical_events.snomedct_code": 7}
+    for words in (["new", "Asthma", "--system", "snomedct"], ["add", "asthma", "195967001"]):
+        assert runner.invoke(app, ["codelist", *words], env=variables).exit_code == 0
+    listed = runner.invoke(app, ["codelist", "show", "asthma", "--format", "json"], env=variables)
+    version = json.loads(listed.stdout)["versions"][0]
+    assert (version["version"], version["codes"], version["published_at"]) == (
+        1,
+        [{"code": "195967001", "term": "Asthma"}],
+        None,
     )

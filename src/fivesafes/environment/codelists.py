@@ -151,7 +151,7 @@ def search(env: Environment, credential: str, term: str, system: str | None = No
     ``snomedct``, ``icd10``, ``dmd``...), with their people and records counted under the
     environment's disclosure profile, most people first within each column."""
     with refusing(env.cp, "search_codes"):
-        authorise_on_any_project(env.cp, credential, Action.BUILD_CODELISTS)
+        _builder(env, credential)
         if not term.strip():
             raise ValueError("give a term (or part of a code) to search for")
         chosen = _system(system) if system is not None else None
@@ -189,6 +189,7 @@ def _clinical_uris() -> frozenset[str]:
 
 
 def _builder(env: Environment, credential: str) -> Principal:
+    """The caller, if an analyst on an approved, unexpired project; refused otherwise."""
     return authorise_on_any_project(env.cp, credential, Action.BUILD_CODELISTS)
 
 
