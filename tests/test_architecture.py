@@ -103,6 +103,26 @@ USE_CASES: dict[str, frozenset[str]] = {
         }
     ),
     "fivesafes.governance.access": frozenset({"link_account", "register_client"}),
+    # the operator's use cases, on the layer in environment/incidents, operations, datasets,
+    # onboarding and projects
+    "fivesafes.governance.incidents": frozenset(
+        {"open_incident", "close_incident", "list_incidents"}
+    ),
+    "fivesafes.governance.suspension": frozenset({"suspend", "resume"}),
+    "fivesafes.governance.security_log": frozenset({"security_report"}),
+    "fivesafes.governance.project_records": frozenset({"record_document", "set_ceiling"}),
+    "fivesafes.governance.datasets": frozenset({"register_dataset", "approve_dataset"}),
+    "fivesafes.governance.mfa": frozenset(
+        {"set_up_totp", "confirm_totp", "reset_second_factor", "sign_in"}
+    ),
+    "fivesafes.governance.onboarding": frozenset(
+        {"record_identity_check", "record_training", "accept_terms"}
+    ),
+    "fivesafes.environment.backup": frozenset({"backup"}),
+    "fivesafes.environment.decommission": frozenset({"decommission"}),
+    "fivesafes.environment.usage": frozenset({"usage_report"}),
+    "fivesafes.environment.project_close": frozenset({"close_project"}),
+    "fivesafes.environment.holdings": frozenset({"holdings"}),
     "fivesafes.jobs": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.runner": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.snapshot": frozenset({"analysis_snapshot", "DataCut"}),
@@ -160,3 +180,44 @@ def test_the_rule_names_real_things() -> None:
         if not hasattr(importlib.import_module(module), name)
     ]
     assert missing == []
+
+
+CONTROL_PLANE_ALLOWED: dict[str, str] = {
+    # face module: why it may reach the control plane itself rather than through an Environment
+    # (none today: every face opens an Environment and calls a use case of the layer)
+}
+"""The faces that may open the control plane directly, each with its reason."""
+
+
+def _reaches_the_control_plane(file: Path) -> list[str]:
+    """Where ``file`` imports ``ControlPlane`` or calls ``ControlPlane.open``."""
+    found = []
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("fivesafes.governance"):
+                found += [f"imports {a.name}" for a in node.names if a.name == "ControlPlane"]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("open", "for_data_root")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "ControlPlane"
+        ):
+            found.append(f"calls ControlPlane.{node.attr}")
+    return found
+
+
+def test_no_face_opens_the_control_plane_for_a_use_case() -> None:
+    """A face opens an Environment, so refusals are logged and the deployment's access policy
+    and crash recovery apply; it never assembles a use case on the control plane itself."""
+    wrong = [
+        f"{where}: {what}"
+        for face in FACES
+        for file in sorted((SRC / face).rglob("*.py"))
+        if (where := str(file.relative_to(SRC.parent))) not in CONTROL_PLANE_ALLOWED
+        for what in _reaches_the_control_plane(file)
+    ]
+    assert wrong == [], "faces must open fivesafes.environment.Environment: " + ", ".join(wrong)
+
+
+def test_the_control_plane_allow_list_names_real_files() -> None:
+    assert [f for f in CONTROL_PLANE_ALLOWED if not (SRC.parent / f).is_file()] == []

@@ -84,10 +84,7 @@ def test_importing_the_cli_imports_no_command_and_nothing_heavy(tmp_path: Path) 
     imported = set(orjson.loads(modules.read_bytes()))
     assert heavy_in(imported) == []
     ours = {m for m in imported if m.startswith("fivesafes.")}
-    assert ours == {"fivesafes.cli", "fivesafes.cli.commands", "fivesafes.cli.common"} | {
-        "fivesafes.store",
-        "fivesafes.store.config",
-    }
+    assert ours == {"fivesafes.cli", "fivesafes.cli.commands", "fivesafes.cli.common"}
 
 
 def test_help_lists_every_command_without_importing_one(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from release_support import PROJECT, SAFE_COUNTS, People, approved_project, counts_csv, held_job
 
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import ControlPlane
 from fivesafes.release import (
     ReleaseOffice,
@@ -44,9 +45,10 @@ class Populated:
 def populate(root: Path, url: str | None = None) -> Populated:
     """Build the environment under ``root``: data in ``root/data``, key in ``root/vault``."""
     data_dir = DataDir(root / "data", root / "vault" / "pseudonym.key")
-    create_key(data_dir.key_file)  # as `fivesafes environment init` makes it
+    create_key(data_dir.key_file)  # as `fivesafes environment init` makes it, with its settings
     with Store.open(data_dir) as store:
         store.con.execute("CHECKPOINT")
+    write_settings(data_dir.root, Settings("Test environment"))
     with ControlPlane.open(data_dir, url=url) as cp:
         office = ReleaseOffice(cp, data_dir)
         people = approved_project(office)

@@ -13,6 +13,7 @@ from operate_support import People
 from typer.testing import CliRunner
 
 from fivesafes.cli import app
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import AccessDenied, ControlPlane, Role, Verdict, decide, submit_project
 from fivesafes.governance.datasets import (
     DatasetEntry,
@@ -34,6 +35,7 @@ from fivesafes.governance.incidents import (
 from fivesafes.governance.security_log import security_report
 from fivesafes.ledger.public import public_view
 from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import create_key
 
 
 def entry(cp: ControlPlane, days: int = 365) -> DatasetEntry:
@@ -131,6 +133,8 @@ def test_the_register_lists_what_is_held_and_which_projects_use_it(tmp_path: Pat
     """Through ``fivesafes datasets``: a custodian registers, an approver agrees, and the
     public list shows each dataset beside the approved projects that may use it."""
     data_dir = DataDir.from_env(tmp_path / "data")
+    create_key(data_dir.key_file)  # an environment, as `fivesafes environment init` makes one
+    write_settings(data_dir.root, Settings("Test environment"))
     with ControlPlane.open(data_dir) as cp:
         world = World.start(cp)
         ann, val = world.add("ann", Role.ANALYST), world.add("val", Role.APPROVER)

@@ -12,10 +12,12 @@ from governance_support import World
 from typer.testing import CliRunner
 
 from fivesafes.cli import app
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import AccessDenied, ControlPlane, Role, whoami
 from fivesafes.governance.projects import list_projects
 from fivesafes.governance.suspension import resume, suspend
 from fivesafes.store.config import DataDir
+from fivesafes.store.pseudonym import create_key
 
 
 def run(data_dir: DataDir, token: str, *args: str) -> tuple[int, str]:
@@ -25,6 +27,8 @@ def run(data_dir: DataDir, token: str, *args: str) -> tuple[int, str]:
 
 def test_suspension_stops_all_but_the_response_until_lifted(tmp_path: Path) -> None:
     data_dir = DataDir.from_env(tmp_path / "data")
+    create_key(data_dir.key_file)  # an environment, as `fivesafes environment init` makes one
+    write_settings(data_dir.root, Settings("Test environment"))
     with ControlPlane.open(data_dir) as cp:
         world = World.start(cp)
         ann = world.add("ann", Role.ANALYST)
@@ -61,4 +65,7 @@ def test_suspension_stops_all_but_the_response_until_lifted(tmp_path: Path) -> N
     assert [r["change"] for r in public] == ["suspended", "resumed"]
     assert public[0]["statement"] == f"suspended: token leak ({incident})"
     code, out = run(data_dir, cus, "security-log", "--since", "2000-01-01", "--until", "2100-01-01")
-    assert code == 0 and "refused: 2" in out and "suspended since" in out
+    # ann's refused login to suspend and its refusal entry (suspend_environment), and ann's
+    # login refused while the environment was suspended
+    assert code == 0 and "refused: 3" in out and "suspended since" in out, out
+    assert "refusal action=suspend_environment, kind=forbidden" in out

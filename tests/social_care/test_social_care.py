@@ -22,7 +22,7 @@ from fivesafes.model.social_care import SOURCE_COLUMNS
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
-from fivesafes.store.pseudonym import Pseudonymiser
+from fivesafes.store.pseudonym import Pseudonymiser, create_key
 from fivesafes.synth import generate
 from fivesafes.synth.social_care import FAULT_RULES, FAULTS_FILE
 
@@ -36,6 +36,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DataDir, obj
     source = root / "source"
     generate(source, 1500, seed=7, faults=0.03)
     data = DataDir(root / "data", root / "keys" / "pseudonym.key")
+    create_key(data.key_file)  # as environment init does: a store never makes its own key
     with Store.open(data) as store:
         report = load(store, [source], today=TODAY, verdicts=True)
     return source, data, report

@@ -16,10 +16,8 @@ How output is written is decided here, once, so that no command can get it wrong
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -27,11 +25,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from fivesafes.cli.commands import LazyGroup
-from fivesafes.store.config import DataDir
-
-if TYPE_CHECKING:  # the control plane loads SQLAlchemy and Alembic: only commands that use it
-    from fivesafes.governance import ControlPlane
-    from fivesafes.governance.people import AccessPolicy
 
 app = typer.Typer(
     cls=LazyGroup,
@@ -131,50 +124,3 @@ def need_token(token: str | None) -> str:
     if not token:
         raise fail("say who you are: pass --token or set FIVESAFES_TOKEN")
     return token
-
-
-@contextmanager
-def control_plane(data_dir: Path | None, *, recover: bool = True) -> Iterator[ControlPlane]:
-    """Open the control plane; print who acted; turn refusals and bad input into clear errors.
-
-    Opening it first settles what a crash left half-done (``fivesafes.environment.recovery``),
-    saying what it found; read-only commands pass ``recover=False`` and write nothing.
-    """
-    from fivesafes.governance import AccessDenied, ControlPlane
-    from fivesafes.ledger import LedgerError
-
-    try:
-        with ControlPlane.open(DataDir.from_env(data_dir), policy=_configured_policy()) as cp:
-            if recover:
-                _recover(cp, DataDir.from_env(data_dir))
-            try:
-                yield cp
-            finally:
-                if cp.acting is not None:
-                    roles = ", ".join(sorted(cp.acting.roles))
-                    err.print(
-                        Text.assemble("acting as ", (cp.acting.person_id, "bold"), f" ({roles})")
-                    )
-    except AccessDenied as refused:
-        raise fail(f"refused: {refused}") from None
-    except (ValueError, FileNotFoundError, FileExistsError, LedgerError) as exc:
-        raise fail(str(exc)) from None
-
-
-def _configured_policy() -> AccessPolicy | None:
-    """The deployment's access policy when it has a config file (``$FIVESAFES_CONFIG``, which
-    ``deploy/`` sets for every service): the standard one unless it says ``mfa = "off"``."""
-    if not os.environ.get("FIVESAFES_CONFIG"):
-        return None
-    from fivesafes.environment.access import policy_for
-    from fivesafes.environment.configuration import load
-
-    return policy_for(load())
-
-
-def _recover(cp: ControlPlane, data_dir: DataDir) -> None:
-    # Hooked here until the environment layer opens the control plane for every command.
-    from fivesafes.environment.recovery import recover
-
-    for recovered in recover(cp, data_dir):
-        err.print(recovered.describe())

@@ -28,11 +28,15 @@ app.add_typer(environment_app, name="environment", no_args_is_help=True)
 
 
 @contextmanager
-def opened(data_dir: Path | None) -> Iterator[Environment]:
-    """The environment of ``--data-dir`` (or ``$FIVESAFES_DATA_DIR``); say who acted; turn a
-    refusal into a clear error."""
+def opened(data_dir: Path | None, *, recover: bool = True) -> Iterator[Environment]:
+    """The environment of ``--data-dir`` (or ``$FIVESAFES_DATA_DIR``) under the deployment's
+    access policy; say who acted; turn a refusal into a clear error.
+
+    Opening it first settles what a crash left half-done, saying what it found; read-only
+    commands pass ``recover=False`` and write nothing.
+    """
     try:
-        with Environment.open(data_dir) as env:
+        with Environment.open(data_dir, recover=recover) as env:
             for said in env.recovered:
                 err.print(said)
             try:

@@ -1,5 +1,6 @@
 """Commands for responding to incidents: the register, suspending the environment in the first
-minutes, and the security log for a period. Each parses, calls governance, and renders."""
+minutes, and the security log for a period. Each parses, calls one use case of
+:mod:`fivesafes.environment.incidents`, and renders."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from fivesafes.cli.common import (
     TokenOption,
     app,
     console,
-    control_plane,
     fail,
     need_token,
 )
+from fivesafes.cli.environment import opened
+from fivesafes.environment import incidents
 
 incident_app = typer.Typer(
     help="Incidents: their register, and suspending the environment while one is handled."
@@ -49,14 +51,16 @@ def open_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Register an incident, deviation or audit finding (a data custodian)."""
-    from fivesafes.governance.incidents import Category, Severity, open_incident
+    from fivesafes.governance.incidents import Category, Severity
 
     try:
         kind, level = Category(category), Severity(severity)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with control_plane(data_dir) as cp:
-        made = open_incident(cp, need_token(token), kind, level, summary, entry or [], notice)
+    with opened(data_dir) as env:
+        made = incidents.open_incident(
+            env, need_token(token), kind, level, summary, entry or [], notice
+        )
     console.print(f"{made} opened")
 
 
@@ -69,10 +73,8 @@ def close_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Close an incident with its root cause and the actions taken (a data custodian)."""
-    from fivesafes.governance.incidents import close_incident
-
-    with control_plane(data_dir) as cp:
-        close_incident(cp, need_token(token), incident_id, root_cause, actions)
+    with opened(data_dir) as env:
+        incidents.close_incident(env, need_token(token), incident_id, root_cause, actions)
     console.print(f"{incident_id} closed")
 
 
@@ -84,10 +86,8 @@ def list_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """The register (a data custodian)."""
-    from fivesafes.governance.incidents import list_incidents
-
-    with control_plane(data_dir) as cp:
-        views = list_incidents(cp, need_token(token), open_only=open_only)
+    with opened(data_dir) as env:
+        views = incidents.register(env, need_token(token), open_only=open_only)
     if output_format == "json":
         rows = [{"incident_id": v.incident_id, "category": v.category, "severity": v.severity,
                  "status": v.status, "entries": list(v.entries), "summary": v.summary}
@@ -109,20 +109,16 @@ def suspend_command(
 ) -> None:
     """Suspend the whole environment: nothing but the incident response may be done until
     `fivesafes incident resume` (a data custodian)."""
-    from fivesafes.governance.suspension import suspend
-
-    with control_plane(data_dir) as cp:
-        suspend(cp, need_token(token), reason, incident)
+    with opened(data_dir) as env:
+        incidents.suspend(env, need_token(token), reason, incident)
     console.print("the environment is suspended")
 
 
 @incident_app.command("resume")
 def resume_command(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Lift the suspension (a data custodian)."""
-    from fivesafes.governance.suspension import resume
-
-    with control_plane(data_dir) as cp:
-        resume(cp, need_token(token))
+    with opened(data_dir) as env:
+        incidents.resume(env, need_token(token))
     console.print("the environment has resumed")
 
 
@@ -135,10 +131,9 @@ def security_log_command(
 ) -> None:
     """Refused sign-ins, account and role changes, identifiable reads and administrative
     actions in a period, for review (a data custodian)."""
-    from fivesafes.governance.security_log import security_report
-
-    with control_plane(data_dir) as cp:
-        report = security_report(cp, need_token(token), _moment(since), _moment(until))
+    start, end = _moment(since), _moment(until)
+    with opened(data_dir) as env:
+        report = incidents.security_report(env, need_token(token), start, end)
     sections = {
         "refused": report.refused,
         "account changes": report.account_changes,

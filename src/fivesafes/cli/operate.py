@@ -1,6 +1,16 @@
 """Commands for running an environment: doctor, backup, restore, decommission, sign-in with a
-second factor, onboarding records, schema upgrades. Each parses, calls the environment layer or
-governance, and renders; the rules live there."""
+second factor, onboarding records, the datasets register, usage, schema upgrades. Each parses,
+calls the environment layer, and renders; the rules live there.
+
+Every command that acts in an environment opens it with :func:`~fivesafes.cli.environment.opened`
+and calls one use case (:mod:`fivesafes.environment.operations`, ``.onboarding``, ``.datasets``).
+A few cannot, and say why where they are: ``doctor`` and ``settings`` check an installation that
+may be broken or not yet made (they read the configuration, and ``doctor`` reports what is
+missing rather than refuse to open); ``backup key`` writes a file and touches no environment;
+``restore`` makes a new environment in an empty directory, which has none to open yet; and
+``database upgrade``/``rollback`` move the schema itself, which opening an environment would
+first migrate to head.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +31,10 @@ from fivesafes.cli.common import (
     TokenOption,
     app,
     console,
-    control_plane,
     fail,
     need_token,
 )
+from fivesafes.cli.environment import opened
 
 backup_app = typer.Typer(help="Full backups of an environment, sealed with a key of their own.")
 mfa_app = typer.Typer(help="Your second factor: a TOTP authenticator app.")
@@ -116,16 +126,15 @@ def backup_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Back up the whole environment into one sealed archive (a data custodian)."""
-    from fivesafes.environment.backup import BackupError, backup
+    from fivesafes.environment import operations
     from fivesafes.environment.sealed import SealError, read_key
-    from fivesafes.store.config import DataDir
 
     try:
         key = read_key(key_file)
-        with control_plane(data_dir) as cp:
-            done = backup(cp, need_token(token), DataDir.from_env(data_dir), key, archive)
-    except (BackupError, SealError) as exc:
+    except SealError as exc:
         raise fail(str(exc)) from None
+    with opened(data_dir) as env:
+        done = operations.backup(env, need_token(token), key, archive)
     console.print(
         f"backed up {done.files} files ({done.size:,} bytes sealed) and {done.ledger_size} "
         f"ledger entries to {done.archive}\nsha256 {done.archive_sha256}"
@@ -166,16 +175,10 @@ def decommission_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Destroy this environment's data and keys, leaving its public ledger verifiable."""
-    from fivesafes.environment.backup import BackupError
-    from fivesafes.environment.decommission import decommission
-    from fivesafes.store.config import DataDir
+    from fivesafes.environment import operations
 
-    try:
-        with control_plane(data_dir) as cp:
-            done = decommission(cp, need_token(token), DataDir.from_env(data_dir), public_copy,
-                                confirm)  # fmt: skip
-    except BackupError as exc:
-        raise fail(str(exc)) from None
+    with opened(data_dir) as env:
+        done = operations.decommission(env, need_token(token), public_copy, confirm)
     console.print(
         f"destroyed {done.files_destroyed} files ({done.bytes_destroyed:,} bytes); the public "
         f"ledger is in {done.public_copy}, its last entry {done.final_entry} saying so.\n"
@@ -186,10 +189,10 @@ def decommission_command(
 @mfa_app.command("set-up")
 def mfa_set_up(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Make your TOTP secret (shown once): add it to your authenticator app."""
-    from fivesafes.governance.mfa import set_up_totp
+    from fivesafes.environment import onboarding
 
-    with control_plane(data_dir) as cp:
-        enrolment = set_up_totp(cp, need_token(token), cp.origin)
+    with opened(data_dir) as env:
+        enrolment = onboarding.set_up_second_factor(env, need_token(token))
     console.print(f"secret {enrolment.secret}\n{enrolment.uri}")
     console.print("then: fivesafes mfa confirm CODE")
 
@@ -197,20 +200,20 @@ def mfa_set_up(token: TokenOption = None, data_dir: DataDirOption = None) -> Non
 @mfa_app.command("confirm")
 def mfa_confirm(code: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Confirm your authenticator with one code from it."""
-    from fivesafes.governance.mfa import confirm_totp
+    from fivesafes.environment import onboarding
 
-    with control_plane(data_dir) as cp:
-        confirm_totp(cp, need_token(token), code)
+    with opened(data_dir) as env:
+        onboarding.confirm_second_factor(env, need_token(token), code)
     console.print("second factor confirmed: sign in with `fivesafes sign-in CODE`")
 
 
 @mfa_app.command("reset")
 def mfa_reset(person_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Remove someone's second factor so they can set up a new one (a data custodian)."""
-    from fivesafes.governance.mfa import reset_second_factor
+    from fivesafes.environment import onboarding
 
-    with control_plane(data_dir) as cp:
-        reset_second_factor(cp, need_token(token), person_id)
+    with opened(data_dir) as env:
+        onboarding.reset_second_factor(env, need_token(token), person_id)
     console.print(f"{person_id}'s second factor removed")
 
 
@@ -221,10 +224,10 @@ def sign_in_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Exchange your credential and a current code for a signed-in token (12 hours)."""
-    from fivesafes.governance.mfa import sign_in
+    from fivesafes.environment import onboarding
 
-    with control_plane(data_dir) as cp:
-        issued = sign_in(cp, need_token(token), code)
+    with opened(data_dir) as env:
+        issued = onboarding.sign_in(env, need_token(token), code)
     console.print(f"{issued.token}\nexpires {issued.expires_at:%Y-%m-%d %H:%M} UTC")
 
 
@@ -237,10 +240,11 @@ def record_identity(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record how a person's identity was verified (a data custodian)."""
-    from fivesafes.governance.onboarding import record_identity_check
+    from fivesafes.environment import onboarding
 
-    with control_plane(data_dir) as cp:
-        record_identity_check(cp, need_token(token), person_id, method, _day(on))
+    day = _day(on)
+    with opened(data_dir) as env:
+        onboarding.record_identity(env, need_token(token), person_id, method, day)
     console.print(f"identity check of {person_id} recorded")
 
 
@@ -254,10 +258,11 @@ def training_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record a completed course and when it must be repeated (a data custodian)."""
-    from fivesafes.governance.onboarding import record_training
+    from fivesafes.environment import onboarding
 
-    with control_plane(data_dir) as cp:
-        record_training(cp, need_token(token), person_id, course, _day(completed), _day(expires))
+    done, until = _day(completed), _day(expires)
+    with opened(data_dir) as env:
+        onboarding.record_training(env, need_token(token), person_id, course, done, until)
     console.print(f"{course} training of {person_id} recorded, until {expires}")
 
 
@@ -266,16 +271,16 @@ def accept_terms_command(
     config: ConfigOption = None, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Accept the deployment's terms of use (read them first: `terms_file`)."""
+    from fivesafes.environment import onboarding
     from fivesafes.environment.access import terms_of
     from fivesafes.environment.configuration import ConfigurationError
-    from fivesafes.governance.onboarding import accept_terms
 
     try:
         terms = terms_of(_config(config))
     except ConfigurationError as exc:
         raise fail(str(exc)) from None
-    with control_plane(data_dir) as cp:
-        accept_terms(cp, need_token(token), terms)
+    with opened(data_dir) as env:
+        onboarding.accept_terms(env, need_token(token), terms)
     console.print(f"terms of use version {terms.version} accepted")
 
 
@@ -292,12 +297,11 @@ def usage_command(
     from dataclasses import asdict
     from datetime import UTC, datetime
 
-    from fivesafes.environment.usage import usage_report
-    from fivesafes.store.config import DataDir
+    from fivesafes.environment import operations
 
     start, end = (datetime.combine(_day(d), datetime.min.time(), UTC) for d in (since, until))
-    with control_plane(data_dir) as cp:
-        got = usage_report(cp, need_token(token), DataDir.from_env(data_dir), start, end)
+    with opened(data_dir) as env:
+        got = operations.usage(env, need_token(token), start, end)
     if output_format == "json":
         shown = {"people": dict(got.people), "loads": got.loads,
                  "records_loaded": got.records_loaded, "store_bytes": got.store_bytes,
@@ -328,15 +332,16 @@ def dataset_register(
     data_dir: DataDirOption = None,
 ) -> None:
     """Register a dataset (a data custodian); an approver then agrees to it."""
-    from fivesafes.governance.datasets import DatasetEntry, Sensitivity, register_dataset
+    from fivesafes.environment import datasets
+    from fivesafes.governance.datasets import DatasetEntry, Sensitivity
 
     try:
         kind = Sensitivity(sensitivity)
     except ValueError as exc:
         raise fail(str(exc)) from None
     entry = DatasetEntry(dataset, owner, agreement, kind, legal_basis, _day(retain_until))
-    with control_plane(data_dir) as cp:
-        register_dataset(cp, need_token(token), entry)
+    with opened(data_dir) as env:
+        datasets.register(env, need_token(token), entry)
     console.print(f"{dataset} registered; it waits for an approver's agreement")
 
 
@@ -345,20 +350,20 @@ def dataset_approve(
     dataset: str, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Agree, for the data controller, that a registered dataset may be loaded and used."""
-    from fivesafes.governance.datasets import approve_dataset
+    from fivesafes.environment import datasets
 
-    with control_plane(data_dir) as cp:
-        approve_dataset(cp, need_token(token), dataset)
+    with opened(data_dir) as env:
+        datasets.approve(env, need_token(token), dataset)
     console.print(f"{dataset} agreed")
 
 
 @datasets_app.command("list")
 def dataset_list(output_format: FormatOption = "text", data_dir: DataDirOption = None) -> None:
     """Every dataset held, whose it is, under what terms, and the projects that may use it."""
-    from fivesafes.environment.holdings import holdings
+    from fivesafes.environment import datasets
 
-    with control_plane(data_dir) as cp:
-        held = holdings(cp)
+    with opened(data_dir) as env:
+        held = datasets.held(env)
     rows = [{"dataset": h.entry.dataset, "owner": h.entry.owner, "agreement": h.entry.agreement,
              "sensitivity": h.entry.sensitivity.value, "legal_basis": h.entry.legal_basis,
              "retain_until": h.entry.retention_until.isoformat(),

@@ -26,13 +26,12 @@ from fivesafes.cli.common import (
     TokenOption,
     app,
     console,
-    control_plane,
     err,
     fail,
     need_token,
 )
 from fivesafes.cli.environment import opened, parse_date, signing_key
-from fivesafes.environment import accounts, consent, projects
+from fivesafes.environment import accounts, consent, projects, public_ledger
 from fivesafes.governance import (
     Application,
     ConsentScope,
@@ -367,7 +366,7 @@ for _name, _verdict, _help in (
 @project_app.command("list")
 def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Every project, its purpose, members and status (public)."""
-    with opened(data_dir) as env:
+    with opened(data_dir, recover=False) as env:  # a public read: it writes nothing
         found = projects.listing(env)
     if output_format == "json":
         _print_json([{**p.__dict__, "approved_until": str(p.approved_until or "")} for p in found])
@@ -391,7 +390,7 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
 @project_app.command("waits")
 def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """How long applications waited at each step (published, so delays are visible)."""
-    with opened(data_dir) as env:
+    with opened(data_dir, recover=False) as env:  # a public read: it writes nothing
         waits, summary = projects.waits(env)
     if output_format == "json":
         _print_json(
@@ -501,8 +500,8 @@ def ledger_verify(
     Any tampering, and a file that cannot be read as a ledger at all, is a failure (exit 1)
     that names what is wrong.
     """
-    with control_plane(data_dir, recover=False) as cp:
-        report = cp.verify_ledger(trusted_key)
+    with opened(data_dir, recover=False) as env:
+        report = public_ledger.verify(env, trusted_key)
     if output_format == "json":
         _print_json(
             {
@@ -525,10 +524,8 @@ def ledger_prove(
     index: int, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Print entry INDEX with its inclusion proof and the signed checkpoint it leads to."""
-    with control_plane(data_dir) as cp:
-        if not 0 <= index < cp.ledger.size:
-            raise fail(f"entry {index} does not exist; the ledger has {cp.ledger.size} entries")
-        receipt = cp.ledger.prove(index)
+    with opened(data_dir) as env:
+        receipt = public_ledger.prove(env, index)
     if output_format == "json":
         _print_json(receipt.to_dict())
     else:
@@ -541,8 +538,8 @@ def ledger_export(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write entries, checkpoints, keys and proofs as static files anyone can serve and check."""
-    with control_plane(data_dir) as cp:
-        summary = cp.ledger.export(directory)
+    with opened(data_dir) as env:
+        summary = public_ledger.export(env, directory)
     console.print(summary.render(), markup=False)
 
 
@@ -556,9 +553,8 @@ def ledger_publish(
     Serve the folder at https://<origin>/ and any tlog-tiles client or witness can follow the
     log; run it again after more entries and it writes only what is new.
     """
-    with control_plane(data_dir) as cp:
-        summary = cp.ledger.publish(directory)
-        origin = cp.ledger.origin
+    with opened(data_dir) as env:
+        summary, origin = public_ledger.publish(env, directory)
     console.print(summary.render(), markup=False)
     console.print(f"origin: {origin}", markup=False)
 
@@ -566,8 +562,8 @@ def ledger_publish(
 @ledger_app.command("public")
 def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient data."""
-    with control_plane(data_dir, recover=False) as cp:
-        view = cp.ledger.public_view()
+    with opened(data_dir, recover=False) as env:
+        view = public_ledger.public_view(env)
     if output_format == "json":
         _print_json(view.to_list())
     else:
@@ -587,10 +583,9 @@ def document_command(
 ) -> None:
     """Record (or renew) a project's DPIA, ethics approval, agreement or funding (an approver);
     once it ends, the project's jobs and release requests stop."""
-    from fivesafes.governance.project_records import record_document
-
-    with control_plane(data_dir) as cp:
-        record_document(cp, need_token(token), project_id, kind, reference, _date(ends, "--ends"))
+    until = _date(ends, "--ends")
+    with opened(data_dir) as env:
+        projects.document(env, need_token(token), project_id, kind, reference, until)
     console.print(f"{kind} of {project_id} recorded, until {ends}")
 
 
@@ -605,11 +600,11 @@ def ceiling_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Set the most each of a project's job actions may use (an approver, not the analyst)."""
-    from fivesafes.governance.project_records import MIB, Ceiling, set_ceiling
+    from fivesafes.governance.project_records import MIB, Ceiling
 
     ceiling = Ceiling(cpu_cores, memory_mb * MIB, storage_mb * MIB, max_seconds)
-    with control_plane(data_dir) as cp:
-        set_ceiling(cp, need_token(token), project_id, ceiling)
+    with opened(data_dir) as env:
+        projects.ceiling(env, need_token(token), project_id, ceiling)
     console.print(f"ceiling of {project_id} set")
 
 
@@ -628,20 +623,14 @@ def close_command(
 ) -> None:
     """Archive a finished project's outputs, history and workspaces, then delete them (a data
     custodian); the closure is in the ledger and the project can do nothing more."""
-    from fivesafes.environment.project_close import close_project
-    from fivesafes.environment.sealed import read_key
-    from fivesafes.store.config import DataDir
+    from fivesafes.environment.sealed import SealError, read_key
 
-    with control_plane(data_dir) as cp:
-        done = close_project(
-            cp,
-            need_token(token),
-            DataDir.from_env(data_dir),
-            project_id,
-            read_key(key_file),
-            archive,
-            workspace or [],
-        )
+    try:
+        key = read_key(key_file)
+    except SealError as exc:
+        raise fail(str(exc)) from None
+    with opened(data_dir) as env:
+        done = projects.close(env, need_token(token), project_id, key, archive, workspace or [])
     console.print(
         f"{project_id} closed: {done.files_removed} files archived to {archive} and deleted"
         f"\nsha256 {done.archive_sha256}"

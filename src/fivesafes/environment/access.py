@@ -8,7 +8,9 @@ training per role and accepted terms. ``mfa = "off"`` is for demos on synthetic 
 
 from __future__ import annotations
 
-from fivesafes.environment.configuration import Configuration, ConfigurationError
+import os
+
+from fivesafes.environment.configuration import CONFIG_ENV, Configuration, ConfigurationError, load
 from fivesafes.governance.people import AccessPolicy, Terms
 
 
@@ -28,3 +30,14 @@ def policy_for(config: Configuration) -> AccessPolicy:
     if config.get("mfa") == "off":
         return AccessPolicy()
     return AccessPolicy.standard(terms_of(config))
+
+
+def configured_policy() -> AccessPolicy | None:
+    """The deployment's access policy when it has a config file (``$FIVESAFES_CONFIG``, which
+    ``deploy/`` sets for every service): the standard one unless it says ``mfa = "off"``.
+
+    :meth:`Environment.open` asks for it, so every face (the command line, the API server, the
+    portal) runs under the same policy; a face that had to pass it could forget it."""
+    if not os.environ.get(CONFIG_ENV):
+        return None
+    return policy_for(load())

@@ -1,15 +1,21 @@
-"""Projects as use cases: apply, revise, decide (signed), and the public lists.
+"""Projects as use cases: apply, revise, decide (signed), the public lists, and what governs an
+approved project: its documents (DPIA, ethics, agreement, funding), its resource ceiling, and
+closing it at the end.
 
 Governance holds the rules: one form for every approval, decisions signed with the decider's own
-registered key, nobody deciding a project they are on or applied for. Here each step is one call
-a face makes with the caller's credential, and each refusal is logged as one.
+registered key, nobody deciding a project they are on or applied for, documents and ceilings set
+by an approver off the project, closure by a data custodian. Here each step is one call a face
+makes with the caller's credential, and each refusal is logged as one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fivesafes.environment.project_close import ProjectClosed, close_project
 from fivesafes.environment.refusals import refusing
 from fivesafes.governance import (
     Application,
@@ -22,6 +28,7 @@ from fivesafes.governance import (
     waiting_summary,
     waiting_times,
 )
+from fivesafes.governance.project_records import Ceiling, record_document, set_ceiling
 from fivesafes.governance.projects import ProjectSummary, Wait
 from fivesafes.governance.signing import DecisionSigner
 
@@ -66,3 +73,32 @@ def waits(env: Environment) -> tuple[list[Wait], dict[str, dict[str, float | int
     with refusing(env.cp, "project_waits"):
         found = waiting_times(env.cp)
         return found, waiting_summary(found)
+
+
+def document(
+    env: Environment, credential: str, project_id: str, kind: str, reference: str, ends: date
+) -> None:
+    """Record (or renew) a project's DPIA, ethics approval, agreement or funding and the day it
+    ends (an approver off the project); once it ends, the project's jobs and releases stop."""
+    with refusing(env.cp, "record_project_document"):
+        record_document(env.cp, credential, project_id, kind, reference, ends)
+
+
+def ceiling(env: Environment, credential: str, project_id: str, limits: Ceiling) -> None:
+    """Set the most each of a project's job actions may use (an approver, not the analyst)."""
+    with refusing(env.cp, "set_project_ceiling"):
+        set_ceiling(env.cp, credential, project_id, limits)
+
+
+def close(
+    env: Environment,
+    credential: str,
+    project_id: str,
+    key: bytes,
+    archive: Path,
+    workspaces: Sequence[Path] = (),
+) -> ProjectClosed:
+    """Archive a finished project's outputs, history and ``workspaces`` into ``archive``
+    (sealed with the backup ``key``), then delete them (a data custodian)."""
+    with refusing(env.cp, "close_project"):
+        return close_project(env.cp, credential, env.data_dir, project_id, key, archive, workspaces)
