@@ -27,6 +27,7 @@ demo: install
 test: install $(OIDC)/node_modules/.installed
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
 	$(BIN)/python tools/gen_docs.py --check
 	$(BIN)/python tools/gen_satre.py --check
 	$(BIN)/python tools/audit_lock.py requirements.lock
