@@ -102,7 +102,7 @@ USE_CASES: dict[str, frozenset[str]] = {
             "register_client",
         }
     ),
-    "fivesafes.governance.access": frozenset({"link_account", "register_client"}),
+    "fivesafes.governance.access": frozenset({"link_account", "register_client", "client_token"}),
     # the operator's use cases, on the layer in environment/incidents, operations, datasets,
     # onboarding and projects
     "fivesafes.governance.incidents": frozenset(
