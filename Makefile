@@ -31,7 +31,7 @@ test: install $(OIDC)/node_modules/.installed
 	$(BIN)/python tools/gen_docs.py --check
 	$(BIN)/python tools/gen_satre.py --check
 	$(BIN)/python tools/audit_lock.py requirements.lock
-	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q
+	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q --cov --cov-report=term
 
 # The hashed lock file (docs/running-an-environment.md, "Security updates"): refresh monthly,
 # and at once when the audit names a vulnerability.
