@@ -347,9 +347,10 @@ def load_while_reading(setup: Setup, work: Path, patients: int) -> None:
     from readload import ReadLoad
 
     env = {**os.environ, "FIVESAFES_DATA_DIR": str(setup.data_dir.root)}
-    second = work / f"second-{patients}"
-    if not second.exists():
-        run("synth", "--patients", str(patients), "--seed", "12", "--out", str(second), env=env)
+    second = work / f"second-{patients}-clean"
+    if not second.exists():  # no spoiled records: every newcomer is loaded, none quarantined
+        run("synth", "--patients", str(patients), "--seed", "12", "--faults", "0",
+            "--out", str(second), env=env)  # fmt: skip
     people = setup.patients
     paths = [
         f"/fhir/Patient/{people[0][0]}",
