@@ -291,6 +291,11 @@ def _manifest(env: Environment, project_id: str, release_id: str) -> tuple[dict,
     return orjson.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
+def _jobs_by_run(env: Environment, project_id: str) -> dict[str, str]:
+    """The environment's job id for each run of an action (a released file names its run)."""
+    return {o.run_id: r.job_id for r in job_records.of_project(env, project_id) for o in r.outputs}
+
+
 def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
@@ -308,13 +313,14 @@ def _releases(
     out = []
     for request in session.scalars(query.order_by(ReleaseRequestRow.created_at)):
         manifest, digest = _manifest(env, request.project_id, request.release_id)
+        runs = _jobs_by_run(env, request.project_id)
         published = {f["path"]: f for f in manifest.get("files", ())}
         files = tuple(
             PublicFile(
                 f.path,
                 published.get(f.path, {}).get("sha256", f.sha256),
                 f.size,
-                f.job_id,
+                runs.get(f.job_id, f.job_id),
                 f.kind,
                 f.outcome,
                 published.get(f.path, {}).get("published_as", ""),

@@ -1,0 +1,27 @@
+"""One world and one real server for the portal's tests: building the world runs a job in the
+sandbox and publishes a release, the slow part."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from portal_support import Portal, build_portal_world
+
+from api.api_support import Running, serving
+from jobs.jobs_support import SANDBOX_PROBLEM
+
+
+@pytest.fixture(scope="package")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
+    if SANDBOX_PROBLEM is not None:
+        pytest.skip(
+            f"the portal's world runs a real job: bubblewrap cannot run here: {SANDBOX_PROBLEM}"
+        )
+    return build_portal_world(tmp_path_factory.mktemp("portal"))
+
+
+@pytest.fixture(scope="package")
+def site(portal: Portal) -> Iterator[Running]:
+    with serving(portal.data_dir) as running:
+        yield running
