@@ -6,6 +6,7 @@ under the disclosure threshold: the catalogue must show none of them exactly."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +53,8 @@ class Portal:
     tokens: dict[str, str]
     job_id: str
     release_id: str
+    commit: str
+    """The study's git commit the job ran."""
 
 
 def build_portal_world(root: Path) -> Portal:
@@ -63,6 +66,7 @@ def build_portal_world(root: Path) -> Portal:
             people.add(checker, Role.OUTPUT_CHECKER)
         files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
         folder = write_project(root / "study", STUDY_YAML, files)
+        commit = committed(folder)
         job = jobs.submit(env, tokens["ana"], PROJECT, folder)
         assert job.state == "succeeded", job.record.error
         checks = releases.check(env, tokens["ana"], PROJECT, job.job_id, [OUTPUT])
@@ -86,4 +90,14 @@ def build_portal_world(root: Path) -> Portal:
         projects.decision(env, tokens["val"], REVISED, Verdict.APPROVE, "fine", val, until)
     finally:
         env.close()
-    return Portal(data_dir, dict(tokens), job.job_id, made.release_id)
+    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit)
+
+
+def committed(folder: Path) -> str:
+    """Make ``folder`` a git repository with everything in one commit, as an analyst's study
+    is; the commit's id."""
+    who = ["-c", "user.name=Ana", "-c", "user.email=ana@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "study"]):
+        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+    head = ["git", "-C", str(folder), "rev-parse", "HEAD"]
+    return subprocess.run(head, check=True, capture_output=True, text=True).stdout.strip()

@@ -4,6 +4,7 @@ page's own commands, and the catalogue never shows a small count exactly."""
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 from pathlib import Path
@@ -13,12 +14,16 @@ import orjson
 import pytest
 from portal_pages import PAGES, commands, links, row_cells
 from portal_support import OUTPUT, REVISED, WAITING, Portal
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from api.api_support import Running
+from api.api_support import Running, serving
 from dashboards.accessibility import audit
+from environment.environment_support import approved_world, open_with_custodian
 from fivesafes.cli.common import app
 from fivesafes.environment.catalogue import view_catalogue
+from fivesafes.governance.tables import Decision
+from fivesafes.store.config import DataDir
 from fivesafes.web.assets import AssetsMissing, design_system
 
 
@@ -63,7 +68,7 @@ def test_a_project_page_shows_purpose_signed_decisions_waits_jobs_and_releases(
     wait = row_cells(page, "submitted, waiting for a decision")
     assert wait[3] != "still waiting" and float(wait[4]) >= 0
     job = next(r for r in _rows(page) if r[0].startswith(portal.job_id))
-    assert job[1] == "Succeeded" and job[4] == "Person Ana"
+    assert job[1] == "Succeeded" and job[4] == "Person Ana" and job[5] == portal.commit[:12]
     released = row_cells(page, OUTPUT)
     assert released[1] == "Review only" and released[2] == portal.job_id
     assert "2 signed approvals" in page
@@ -215,3 +220,19 @@ def _release_link(page: str) -> str:
 
 def _entry_line(output: str) -> str:
     return next(line for line in output.splitlines() if line.startswith('{"actor"'))
+
+
+def test_a_decision_whose_signature_was_altered_is_shown_not_to_verify(tmp_path: Path) -> None:
+    """The attack: someone with write access to the control plane changes a stored decision's
+    signature (to make it look decided by someone else, say). The page re-checks it and says
+    it does not verify."""
+    data_dir = DataDir(tmp_path / "data", tmp_path / "data" / "keys" / "pseudonym.key")
+    people = approved_world(open_with_custodian(data_dir), tmp_path)
+    with people.env.cp.transaction() as session:
+        row = session.scalars(select(Decision)).one()
+        signature = base64.b64decode(row.signature)
+        row.signature = base64.b64encode(bytes([signature[0] ^ 1]) + signature[1:]).decode()
+    people.env.close()
+    with serving(data_dir) as altered:
+        page = get(altered, "/projects/heat").text
+    assert "Signature does not verify" in page and "Signature verifies" not in page
