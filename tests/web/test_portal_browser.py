@@ -136,7 +136,7 @@ def test_the_public_journey_by_clicking(browser: object, site: Running, portal: 
         page.locator("a", has_text="Check its ledger entry").click()
         page.wait_for_load_state("networkidle")
         assert "/ledger?entry=" in page.url
-        assert page.get_by_text("a Release entry").count() == 1
+        assert page.get_by_text("a release entry").count() == 1
         steps = page.locator("pre.portal-command").all_inner_texts()
         entry = page.url.split("=")[1].split("#")[0]
         assert len(steps) == 4 and f"/ledger/entries/{entry}.json" in steps[3]

@@ -21,10 +21,12 @@ from api.api_support import Running, serving
 from dashboards.accessibility import audit
 from environment.environment_support import approved_world, open_with_custodian
 from fivesafes.cli.common import app
+from fivesafes.environment import Environment, projects
 from fivesafes.environment.catalogue import view_catalogue
 from fivesafes.governance.tables import Decision
 from fivesafes.store.config import DataDir
 from fivesafes.web.assets import AssetsMissing, design_system
+from governance.governance_support import application
 
 
 def get(site: Running, path: str) -> httpx.Response:
@@ -236,3 +238,43 @@ def test_a_decision_whose_signature_was_altered_is_shown_not_to_verify(tmp_path:
     with serving(data_dir) as altered:
         page = get(altered, "/projects/heat").text
     assert "Signature does not verify" in page and "Signature verifies" not in page
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "portal.md"
+DOC_SITE, DOC_ENTRY = "https://portal.example.nhs.uk", 42
+
+
+def test_the_docs_show_the_very_steps_the_ledger_page_gives(site: Running) -> None:
+    """docs/portal.md's block is the page's commands, so the commands the journey test runs
+    are the ones the doc shows."""
+    text = DOC.read_text(encoding="utf-8")
+    marker = text.index("<!-- portal-ledger-steps")
+    block = text[text.index("```sh\n", marker) + 6 : text.index("\n```\n", marker)]
+    steps = "\n".join(commands(get(site, "/ledger?entry=1").text))
+    shown = steps.replace(site.base_url, DOC_SITE).replace(
+        "entries/1.json", f"entries/{DOC_ENTRY}.json"
+    )
+    assert block == shown
+
+
+def test_an_entry_another_process_appended_is_shown_and_proved(
+    site: Running, portal: Portal, tmp_path: Path
+) -> None:
+    """A project applied for from the command line while the server runs (another ledger
+    writer): the portal proves its entry, and the page's steps check it."""
+    env = Environment.open(portal.data_dir)
+    try:
+        projects.apply(env, portal.tokens["ana"], "late-one", application("ana", title="Late"))
+        index = env.cp.ledger.size - 1
+    finally:
+        env.close()
+    answer = get(site, f"/ledger?entry={index}")
+    assert answer.status_code == 200, answer.text  # the server's ledger took the entry in
+    steps = commands(answer.text)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "\n".join(steps)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"entry {index} IS in the checkpoint" in done.stdout
+    assert orjson.loads(_entry_line(done.stdout))["subject"]["project_id"] == "late-one"

@@ -384,8 +384,10 @@ def releases(env: Environment) -> tuple[PublicRelease, ...]:
 
 
 def ledger(env: Environment) -> LedgerPage:
-    """The ledger's origin, current key, checkpoints and public entries."""
+    """The ledger's origin, current key, checkpoints and public entries, including what other
+    processes (a job or a load run from the command line) appended since this one looked."""
     log = env.cp.ledger
+    log.catch_up()
     rows = public_ledger.public_view(env).rows
     return LedgerPage(
         log.origin,
@@ -400,6 +402,7 @@ def receipt(env: Environment, index: int) -> Receipt:
     """A public entry with its inclusion proof in the latest signed checkpoint; an entry of a
     kind the ledger keeps private is refused exactly as one that does not exist, so asking
     says nothing about what is there."""
+    env.cp.ledger.catch_up()  # an entry another process appended is proved like any other
     public = {r.index for r in public_ledger.public_view(env).rows}
     if index not in public:
         raise Refused(f"no public ledger entry {index}", RefusalKind.INVALID)
