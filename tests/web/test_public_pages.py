@@ -278,3 +278,17 @@ def test_an_entry_another_process_appended_is_shown_and_proved(
     assert done.returncode == 0, done.stderr
     assert f"entry {index} IS in the checkpoint" in done.stdout
     assert orjson.loads(_entry_line(done.stdout))["subject"]["project_id"] == "late-one"
+
+
+def test_a_release_whose_manifest_is_gone_says_so(site: Running, portal: Portal) -> None:
+    """A released request always has its signed manifest; if someone removes it, the public
+    page says so rather than show the release as if nothing were wrong."""
+    manifest = portal.data_dir.root / "released" / "heat" / portal.release_id / "manifest.json"
+    aside = manifest.with_name("manifest.json.aside")
+    manifest.rename(aside)
+    try:
+        page = get(site, "/releases").text
+    finally:
+        aside.rename(manifest)
+    assert "Manifest missing" in page and audit(page).problems() == []
+    assert "Manifest missing" not in get(site, "/releases").text

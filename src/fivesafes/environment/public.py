@@ -23,9 +23,10 @@ None of these takes a credential or writes to the ledger; what cannot be found i
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import select
@@ -279,10 +280,11 @@ def _jobs(
     )
 
 
-def _manifest(env: Environment, project_id: str, release_id: str) -> tuple[dict, str | None]:
-    """The published manifest (what went out, as signed) and its SHA-256, if it is there."""
-    import hashlib
-
+def _manifest(
+    env: Environment, project_id: str, release_id: str
+) -> tuple[dict[str, Any], str | None]:
+    """The published manifest (what went out, as signed) and its SHA-256; nothing and None if
+    it is not there (the page says so: a released request always has one)."""
     path = env.data_dir.root / RELEASED_FOLDER / project_id / release_id / MANIFEST_FILE
     try:
         raw = path.read_bytes()
