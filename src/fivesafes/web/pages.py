@@ -42,6 +42,9 @@ SECTIONS = (
     ("/catalogue", "Data catalogue", "What data is held, over which years, and how complete."),
 )
 
+RECENT = 50
+"""How many of the newest public entries the ledger page lists (each links to its steps)."""
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -145,6 +148,7 @@ def ledger(request: Request, entry: int | None = None) -> HTMLResponse:
         "ledger.html",
         section="/ledger",
         ledger=page,
+        recent=page.public_entries[::-1][:RECENT],
         latest_size=latest,
         entry=entry,
         entry_kind=kind,
