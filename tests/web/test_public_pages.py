@@ -24,6 +24,7 @@ from fivesafes.cli.common import app
 from fivesafes.environment import Environment, projects
 from fivesafes.environment.catalogue import view_catalogue
 from fivesafes.governance.tables import Decision
+from fivesafes.ledger.schema import PUBLIC_KINDS
 from fivesafes.store.config import DataDir
 from fivesafes.web.assets import AssetsMissing, design_system
 from governance.governance_support import application
@@ -293,3 +294,24 @@ def test_a_release_whose_manifest_is_gone_says_so(site: Running, portal: Portal)
         aside.rename(manifest)
     assert "Manifest missing" in page and audit(page).problems() == []
     assert "Manifest missing" not in get(site, "/releases").text
+
+
+def test_a_receipt_is_given_for_every_public_entry_and_no_other(
+    site: Running, portal: Portal
+) -> None:
+    """Every index of the log, and a few past its end: a receipt exactly for the entries the
+    public view lists, each of a kind the ledger declares public."""
+    listed = CliRunner().invoke(
+        app, ["ledger", "public", "--format", "json", "--data-dir", str(portal.data_dir.root)]
+    )
+    public = {row["index"] for row in orjson.loads(listed.stdout)}
+    size = int(get(site, "/ledger/checkpoint").text.split("\n")[1])
+    given = set()
+    for index in range(size + 3):
+        answer = get(site, f"/ledger/entries/{index}.json")
+        assert answer.status_code in (200, 404), (index, answer.status_code)
+        if answer.status_code == 200:
+            entry = orjson.loads(orjson.loads(answer.content)["entry"])
+            assert entry["index"] == index and entry["kind"] in PUBLIC_KINDS
+            given.add(index)
+    assert given == {i for i in public if i < size + 3} and given
