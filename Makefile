@@ -13,7 +13,18 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed
+# The portal's design system (nhsuk-frontend, src/fivesafes/web/assets.py): the server refuses to
+# start without it. And axe-core, which the portal's browser tests inject into every page.
+ASSETS := src/fivesafes/web/assets
+AXE := tests/web/axe
+$(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
+	npm ci --prefix $(ASSETS) --no-audit --no-fund --silent
+	touch $@
+$(AXE)/node_modules/.installed: $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --silent
+	touch $@
+
+install: $(BIN)/.installed $(ASSETS)/node_modules/.installed
 
 # The OpenID Connect provider the sign-in test runs on loopback (tests/operate/test_oidc.py).
 OIDC := tests/operate/oidc
@@ -24,13 +35,14 @@ $(OIDC)/node_modules/.installed: $(OIDC)/package-lock.json
 demo: install
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_PATIENTS=$(DEMO_PATIENTS) bash tools/demo.sh
 
-test: install $(OIDC)/node_modules/.installed
+test: install $(OIDC)/node_modules/.installed $(AXE)/node_modules/.installed
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
 	$(BIN)/python tools/gen_docs.py --check
 	$(BIN)/python tools/gen_satre.py --check
 	$(BIN)/python tools/audit_lock.py requirements.lock
-	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q
+	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q --cov --cov-report=term
 
 # The hashed lock file (docs/running-an-environment.md, "Security updates"): refresh monthly,
 # and at once when the audit names a vulnerability.
@@ -56,4 +68,4 @@ bench: install
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) fivesafes-data .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) fivesafes-data .pytest_cache .ruff_cache .hypothesis test-artefacts

@@ -41,6 +41,7 @@ from typing import Any
 
 import duckdb
 import httpx
+import orjson
 
 from fivesafes.environment import Environment, accounts
 from fivesafes.environment.delivery import OUTBOX
@@ -346,17 +347,32 @@ def load_while_reading(setup: Setup, work: Path, patients: int) -> None:
     from readload import ReadLoad
 
     env = {**os.environ, "FIVESAFES_DATA_DIR": str(setup.data_dir.root)}
-    second = work / f"second-{patients}"
-    if not second.exists():
-        run("synth", "--patients", str(patients), "--seed", "12", "--out", str(second), env=env)
+    second = work / f"second-{patients}-clean"
+    if not second.exists():  # no spoiled records: every newcomer is loaded, none quarantined
+        run("synth", "--patients", str(patients), "--seed", "12", "--faults", "0",
+            "--out", str(second), env=env)  # fmt: skip
     people = setup.patients
     paths = [
         f"/fhir/Patient/{people[0][0]}",
         f"/fhir/Patient?identifier={NHS}|{people[1][1]}",
         "/fhir/Observation?_count=100",
     ]
+    with (second / "Patient.ndjson").open("rb") as lines:
+        newcomer = orjson.loads(lines.readline())
+    number = next(i["value"] for i in newcomer["identifier"] if i["system"] == NHS)
     server = start_server(setup)
+    # Someone of the second population, read with a (logged) break-glass reason since they are
+    # registered nowhere the clinician works: not there before the load, there after it.
+    glass = {"Authorization": f"Bearer {setup.token}", "X-Break-Glass-Reason": "bench: new data"}
+    url = f"{server.url}/fhir/Patient?identifier={NHS}|{number}"
+
+    def found() -> int:
+        answer = httpx.get(url, headers=glass, timeout=60)
+        answer.raise_for_status()
+        return len(answer.json().get("entry", []))
+
     try:
+        before = found()
         with ReadLoad(server.url, setup.token, paths, clients=8) as reads:
             reads.wait_for(50)
             started = time.perf_counter()
@@ -369,6 +385,7 @@ def load_while_reading(setup: Setup, work: Path, patients: int) -> None:
         )
         for failure in reads.failures[:10]:
             print("  ", failure)
+        print(f"a newcomer found by NHS number: {before} before the load, {found()} after it")
     finally:
         server.process.terminate()
         server.process.wait(timeout=60)

@@ -95,6 +95,7 @@ USE_CASES: dict[str, frozenset[str]] = {
             "revise_project",
             "decide",
             "list_projects",
+            "waiting_times",
             "load_opt_outs",
             "add_opt_out",
             "set_wearable_consent",
@@ -103,7 +104,7 @@ USE_CASES: dict[str, frozenset[str]] = {
             "register_client",
         }
     ),
-    "fivesafes.governance.access": frozenset({"link_account", "register_client"}),
+    "fivesafes.governance.access": frozenset({"link_account", "register_client", "client_token"}),
     # the operator's use cases, on the layer in environment/incidents, operations, datasets,
     # onboarding and projects
     "fivesafes.governance.incidents": frozenset(
@@ -133,6 +134,12 @@ USE_CASES: dict[str, frozenset[str]] = {
     "fivesafes.jobs.submission": frozenset({"copy_study"}),
     "fivesafes.jobs.extract": frozenset({"evaluate_definition"}),
     "fivesafes.store.load": frozenset({"load"}),
+    # what the public may see (environment/public.py): a face that read decisions, waits or
+    # release requests itself could show what the rule there keeps back
+    "fivesafes.governance.projects": frozenset(
+        {"decision_signature_valid", "waiting_times", "list_projects"}
+    ),
+    "fivesafes.release.tables": frozenset({"ReleaseRequestRow", "ReleaseFileRow"}),
     "fivesafes.release": frozenset(
         {
             "request_release",

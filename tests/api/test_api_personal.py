@@ -270,3 +270,97 @@ def test_people_share_activity_sleep_heart_rate_weight_food_and_exercise(
     for resource in seen.values():
         assert resource["meta"]["tag"][-1]["code"] == "patient-generated"
         assert "phone%20app" in resource["meta"]["source"]
+
+
+def variant(gene: str, change: str, state: str = "LA6706-1") -> dict[str, object]:
+    """One genetic variant as a person's test report gives it (HL7 Genomics Reporting shape)."""
+    loinc = "http://loinc.org"
+
+    def component(code: str, system: str, value: str) -> dict[str, object]:
+        return {
+            "code": {"coding": [{"system": loinc, "code": code}]},
+            "valueCodeableConcept": {"coding": [{"system": system, "code": value}]},
+        }
+
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": loinc, "code": "69548-6"}]},
+        "effectiveDateTime": "2024-03-11",
+        "valueCodeableConcept": {"coding": [{"system": loinc, "code": "LA9633-4"}]},
+        "component": [
+            component("48018-6", "http://www.genenames.org/geneId", gene),
+            component("48004-6", "http://varnomen.hgvs.org", change),
+            component("53034-5", loinc, state),
+        ],
+    }
+
+
+def test_a_genome_summary_is_checked_shown_to_a_clinician_under_consent_and_kept_from_research(
+    live: tuple[World, Running],
+) -> None:
+    """A person shares the variants they choose: each is checked for form (gene in HGNC, change
+    in HGVS, allelic state from LOINC's answers) with the rule and path of any fault; the good
+    ones reach a clinician only under consent for care and never the analysis layer."""
+    world, running = live
+
+    def analysis_rows() -> int:
+        with duckdb.connect(str(world.data_dir.database), read_only=True) as con:
+            row = con.execute("SELECT count(*) FROM analysis.wearable_observations").fetchone()
+        return int(row[0]) if row else -1
+
+    before = analysis_rows()
+    shared = httpx.post(
+        f"{running.base_url}/personal/$upload",
+        params={"device": "genome test report"},
+        headers=person(world),
+        json={
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"resource": variant("HGNC:1100", "NM_007294.4:c.68_69del")},
+                {"resource": variant("HGNC:1101", "NM_000059.4:c.5946del", "LA6705-3")},
+                {"resource": variant("HGNC:1100", "BRCA1 del")},
+                {"resource": variant("BRCA1", "NM_007294.4:c.68_69del")},
+                {"resource": variant("HGNC:1100", "NM_007294.4:c.68_69del", "carrier")},
+            ],
+        },
+    )
+    assert shared.status_code == 200, shared.text
+    answer = shared.json()
+    kept = [e["valueString"] for e in answer["extension"]]
+    assert len(kept) == 2
+    problems = [(i["diagnostics"], i["expression"][0]) for i in answer["issue"][1:]]
+    assert len(problems) == 3 and all("genome.variant" in said for said, _ in problems)
+    where = "valueCodeableConcept.coding[0].code"
+    assert [(said.split(":")[0], path) for said, path in problems] == [
+        ("record 2", f"Observation.component[1].{where}"),
+        ("record 3", f"Observation.component[0].{where}"),
+        ("record 4", f"Observation.component[2].{where}"),
+    ]
+    assert "'carrier'" in problems[2][0]
+
+    clinician = {"Authorization": f"Bearer {world.tokens['dana']}"}
+
+    def clinician_sees() -> set[str]:
+        bundle = httpx.get(
+            f"{running.fhir}/Observation", params={"patient": "p0", "code": "69548-6"},
+            headers=clinician,
+        ).json()  # fmt: skip
+        return {e["resource"]["id"] for e in bundle.get("entry", [])}
+
+    assert clinician_sees() == set()
+    consent = {"resourceType": "Consent", "status": "active"}
+    made = httpx.put(f"{running.base_url}/personal/Consent/share-for-care", json=consent,
+                     headers=person(world, **{"X-Request-ID": str(uuid.uuid4())}))  # fmt: skip
+    assert made.status_code == 200
+    assert clinician_sees() == set(kept)
+    shown = httpx.get(f"{running.fhir}/Observation/{kept[0]}", headers=clinician).json()
+    assert shown["component"][1]["valueCodeableConcept"]["coding"][0]["code"] == (
+        "NM_007294.4:c.68_69del"
+    )
+
+    assert analysis_rows() == before  # the upload kept them out of the analysis layer
+    with writing(world.data_dir) as store:
+        load(store, [], workers=1)
+    assert analysis_rows() == before  # and so does a rebuild

@@ -21,6 +21,7 @@ from fivesafes.api.config import ServerConfig
 from fivesafes.environment import Environment
 from fivesafes.environment.records import Records
 from fivesafes.store.config import DataDir
+from fivesafes.web import pages
 
 VERSION = "1.0.0"
 DESCRIPTION = """
@@ -39,7 +40,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         env = Environment.open(config.data_dir)
         records = Records.open(env)
-        app.state.records = records
+        app.state.records, app.state.environment = records, env
         try:
             yield
         finally:
@@ -56,6 +57,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     errors.install(app)
     for area in (fhir, personal, directory, auth):
         app.include_router(area.router)
+    pages.install(app)  # the public portal at / (refused if its design system is missing)
     return app
 
 

@@ -17,9 +17,7 @@ from fastapi import APIRouter, Form, Header
 from fastapi.responses import JSONResponse
 
 from fivesafes.api.deps import ConfigDep, RecordsDep
-from fivesafes.governance import AccessDenied
-from fivesafes.governance.access import CLIENT_TOKEN_LIFETIME, client_token
-from fivesafes.governance.scopes import ScopeError
+from fivesafes.environment.client_tokens import TokenRefused, grant
 
 router = APIRouter(tags=["authorisation"])
 SCOPES_SUPPORTED = ["system/*.rs", "user/*.rs", "patient/*.rs", "patient/*.cruds"]
@@ -79,21 +77,16 @@ def token(
     """A short-lived access token for a registered system (``grant_type=client_credentials``)."""
     basic = _basic(authorization)
     cid, secret = basic if basic else (client_id, client_secret)
-    if not cid or not secret:
-        return _oauth_error("invalid_client", "give client_id and client_secret", 401)
     try:
-        issued = client_token(records.cp, cid, secret, scope)
-    except ScopeError as exc:
-        return _oauth_error("invalid_scope", str(exc))
-    except AccessDenied as exc:
-        if str(exc) == "invalid_scope":
-            return _oauth_error("invalid_scope", "none of the scopes asked for is registered")
-        return _oauth_error("invalid_client", "unknown client or wrong secret", 401)
+        issued = grant(records, cid, secret, scope)
+    except TokenRefused as refused:
+        status = 401 if refused.error == "invalid_client" else 400
+        return _oauth_error(refused.error, refused.description, status)
     return JSONResponse(
         {
-            "access_token": issued.token.token,
+            "access_token": issued.access_token,
             "token_type": "Bearer",
-            "expires_in": int(CLIENT_TOKEN_LIFETIME.total_seconds()),
+            "expires_in": issued.expires_in,
             "scope": issued.scopes,
         },
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},

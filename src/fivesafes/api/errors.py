@@ -10,7 +10,7 @@ traceback goes to the server's log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -109,7 +109,7 @@ def _denied(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Register the handlers: every error the API can meet has exactly one rendering."""
 
-    def simple(status: int, code: str):  # type: ignore[no-untyped-def]
+    def simple(status: int, code: str) -> Callable[[Request, Exception], Response]:
         def handler(request: Request, exc: Exception) -> Response:
             return render_error(request, status, str(exc), code)
 

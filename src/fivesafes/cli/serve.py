@@ -45,6 +45,7 @@ def serve_command(
 
     from fivesafes.api.app import CONFIG_VARIABLE, config_for_workers, create_app
     from fivesafes.api.config import ServerConfig
+    from fivesafes.web.assets import AssetsMissing, design_system
 
     if (cert is None) != (key is None):
         raise fail("TLS needs both --cert and --key")
@@ -54,6 +55,10 @@ def serve_command(
     where = DataDir.from_env(data_dir)
     with opened(where.root):  # refused here, in one line, if it is not an environment
         pass
+    try:  # and here if the portal's design system is not installed
+        design_system()
+    except AssetsMissing as missing:
+        raise fail(str(missing)) from None
     scheme = "https" if cert else "http"
     config = ServerConfig(where, base_url or f"{scheme}://{host}:{port}")
     if workers > 1:  # each worker makes its own application from the configuration

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from matplotlib.figure import Figure
 
@@ -172,8 +172,9 @@ def _show_gaps(fig: Figure, hidden: tuple[str, ...]) -> None:
     # matplotlib plots dates as it plots numbers; its stubs say only numbers
     gaps: list[Any] = [period_value(p) for p in hidden]
     for line in ax.get_lines():
-        xs: list[Any] = list(line.get_xdata())  # type: ignore[arg-type]
-        ys: list[Any] = list(line.get_ydata())  # type: ignore[arg-type]
+        # get_xdata gives back the sequence the line was drawn from; its stubs say any ArrayLike
+        xs: list[Any] = list(cast(Sequence[Any], line.get_xdata()))
+        ys: list[Any] = list(cast(Sequence[Any], line.get_ydata()))
         inside = [g for g in gaps if len(xs) > 1 and xs[0] < g < xs[-1]]
         if inside:
             points = sorted([*zip(xs, ys, strict=True), *((g, math.nan) for g in inside)])

@@ -83,7 +83,7 @@ def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
         bounds=[(0, None)] * n + [(0, 1)] * n + [(1, None)],
         method="highs",
     )
-    if result.status != 0:
+    if result.status != 0 or result.x is None:
         raise ValueError(f"published sums are inconsistent: {result.message}")
     return np.asarray(result.x[n : 2 * n] < 0.5)
 

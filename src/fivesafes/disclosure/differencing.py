@@ -550,7 +550,7 @@ def _fewest_sums(published: np.ndarray, group: np.ndarray) -> np.ndarray:
         bounds=(0, None),
         method="highs",
     )
-    if result.status != 0:
+    if result.status != 0 or result.x is None:
         return np.asarray(np.linalg.lstsq(published.T, group, rcond=None)[0])
     return np.asarray(result.x[:m] - result.x[m:])
 

@@ -40,14 +40,12 @@ from fivesafes.catalogue.metadata import (
 from fivesafes.disclosure import Profile
 from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count, public_months, public_share
+from fivesafes.environment.settings import read_settings
 from fivesafes.governance import Action, ControlPlane, Role
 from fivesafes.model import TABLES, CodeSystem, Table
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
-PROFILE = "default"
-"""The environment's disclosure profile for what it publishes itself (until the environment's
-settings carry one)."""
 CUSTODIAN = "custodian"
 PUBLIC = "public"
 
@@ -93,16 +91,24 @@ def _public_load(load: LoadEntry, rules: Profile) -> LoadEntry:
     return replace(load, files=(), totals=totals)
 
 
+def _rules(data_dir: DataDir, profile: str | None) -> Profile:
+    """The profile named, or else the environment's own (its settings' ``disclosure_profile``,
+    the one its releases are checked under): a missing settings file is refused, never taken
+    as the default."""
+    return named_profile(profile or read_settings(data_dir.root).disclosure_profile)
+
+
 def view_catalogue(
-    data_dir: DataDir, credential: str | None = None, profile: str = PROFILE
+    data_dir: DataDir, credential: str | None = None, profile: str | None = None
 ) -> Catalogue:
-    """The catalogue as the caller may see it (see the module's docstring)."""
+    """The catalogue as the caller may see it (see the module's docstring); counts for anyone
+    but a custodian under ``profile``, by default the environment's own disclosure profile."""
     view = viewer(data_dir, credential)
     with Store.open(data_dir, read_only=True) as store:
         exact = build_catalogue(store.con)
         if view == CUSTODIAN:
             return exact
-        rules = named_profile(profile)
+        rules = _rules(data_dir, profile)
         datasets = tuple(
             _public_dataset(d, monthly_counts(store.con, TABLES[d.name]), rules)
             for d in exact.datasets
@@ -196,12 +202,12 @@ def code_usage(
     credential: str | None = None,
     column: str | None = None,
     search: str | None = None,
-    profile: str = PROFILE,
+    profile: str | None = None,
 ) -> CodeUsage:
     """Which codes occur in each coded column (or the ``table`` / ``table.column`` given),
     matching ``search`` in the code or its term when given, as the caller may see them."""
     view = viewer(data_dir, credential)
-    rules = named_profile(profile)
+    rules = _rules(data_dir, profile)
     with Store.open(data_dir, read_only=True) as store:
         columns = _coded_columns(column)
         codes, left_out = usage_in(store, columns, search, None if view == CUSTODIAN else rules)

@@ -14,7 +14,8 @@ the person brought up to date in the same transaction.
 
 Choices (opt-outs, consents) go to the control plane's own tables, where the next extraction and
 the next clinician read look. Shared data (steps, sleep, heart rate, weight, food, exercise:
-the LOINC codes of ``fivesafes.ingest.flatten.WEARABLE_KINDS``) is uploaded as
+the LOINC codes of ``fivesafes.ingest.flatten.WEARABLE_KINDS``, and the variants of a genome
+summary, :mod:`fivesafes.ingest.genomics`) is uploaded as
 patient-generated Observations: each marked as such, checked like any load (bad records rejected
 with rule and path, the rest kept), visible to clinicians only under the person's consent for
 care, and deletable by the person.

@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, func, select
@@ -305,8 +306,12 @@ def revoke_token(cp: ControlPlane, credential: str, token_id: str) -> None:
     _revoke(cp, credential, Token, token_id, "token")
 
 
+_Revocable = TypeVar("_Revocable", Token, PersonKey)
+"""The rows one revokes: each has the ``person_id`` it belongs to and a ``revoked_at``."""
+
+
 def _revoke(
-    cp: ControlPlane, credential: str, table: type[Token] | type[PersonKey], row_id: str, what: str
+    cp: ControlPlane, credential: str, table: type[_Revocable], row_id: str, what: str
 ) -> None:
     """Mark one's own token or key revoked now (a custodian: anyone's), and log it once."""
     with cp.transaction() as session:

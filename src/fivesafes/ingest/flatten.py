@@ -23,6 +23,7 @@ from fivesafes.ingest.checks import (
     RecordChecker,
 )
 from fivesafes.ingest.fhirpath import all_codings, coding, first, get, reference, text
+from fivesafes.ingest.genomics import GENETIC_VARIANT, check_variant
 from fivesafes.model.codes import NHS_NUMBER_SYSTEM, ODS_CODE_SYSTEM, CodeSystem
 
 LOCAL = "https://fivesafes.org/fhir/CodeSystem/"
@@ -151,20 +152,24 @@ def _observation(r: dict[str, Any], c: RecordChecker) -> Row:
     system, code = coding(r, "code")
     categories = all_codings(r, "category")
     wearable = (OBSERVATION_CATEGORY, "activity") in categories
+    genome = False
     if wearable:
         code = c.code("code.coding[0]", system, code, (CodeSystem.LOINC,))
-        if code is not None and code not in WEARABLE_KINDS:
+        genome = code == GENETIC_VARIANT
+        if genome:
+            check_variant(r, c)
+        elif code is not None and code not in WEARABLE_KINDS:
             c.fail(
                 CODE_MALFORMED.id,
                 "code.coding[0].code",
-                f"LOINC {code!r} is not a wearable measurement fivesafes loads "
-                f"(one of {', '.join(WEARABLE_KINDS)})",
+                f"LOINC {code!r} is not shared data fivesafes takes "
+                f"(one of {', '.join(WEARABLE_KINDS)}, or a genetic variant {GENETIC_VARIANT})",
             )
     else:
         code = c.code("code.coding[0]", system, code, SNOMED)
     value = get(r, "valueQuantity", "value")
     value = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if wearable:
+    if wearable and not genome:
         c.need("valueQuantity.value", value, "the measured value")
     cause = None
     if code == CAUSE_OF_DEATH:

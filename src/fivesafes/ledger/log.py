@@ -433,18 +433,23 @@ class Ledger:
 
     def catch_up(self) -> bool:
         """Take in the entries and checkpoints another process appended since this one last
-        looked (the API server and a load both write one ledger); True if there were any."""
-        start, signed = self._tree.size, self.signed_size
-        rows = list(self._store.entries(start))
-        if rows:
-            self._tree.extend(b"".join(row.leaf_hash for row in rows))
-        for row in rows:
-            if row.kind in KEY_KINDS:
-                self._chain.apply(row.index, row.kind, orjson.loads(row.entry)["subject"])
-        stored = self._store.checkpoints()
-        if stored and (self._latest is None or stored[-1].size > self._latest.size):
-            self._latest = stored[-1]
-        return self._tree.size > start or self.signed_size > signed
+        looked (the API server and a load both write one ledger); True if there were any.
+
+        A reader calls it too (the portal, before it shows the latest checkpoint or proves an
+        entry), so it holds the writers' lock: a tree is never extended twice from two threads.
+        """
+        with self._lock:
+            start, signed = self._tree.size, self.signed_size
+            rows = list(self._store.entries(start))
+            if rows:
+                self._tree.extend(b"".join(row.leaf_hash for row in rows))
+            for row in rows:
+                if row.kind in KEY_KINDS:
+                    self._chain.apply(row.index, row.kind, orjson.loads(row.entry)["subject"])
+            stored = self._store.checkpoints()
+            if stored and (self._latest is None or stored[-1].size > self._latest.size):
+                self._latest = stored[-1]
+            return self._tree.size > start or self.signed_size > signed
 
     def _commit(
         self, records: Sequence[Record], force_checkpoint: bool, *, check: bool = False

@@ -235,7 +235,7 @@ def cusum_false_alarm(
 ) -> float:
     """The chance of a false signal within ``horizon`` patients (or periods) in control."""
     q = _transitions(threshold, _steps(risks, expected, odds_ratio, 1.0), scaling)
-    alive = np.ones(q.shape[0])
+    alive: FloatArray = np.ones(q.shape[0])
     for _ in range(horizon):
         alive = q @ alive
     return float(1 - alive[0])

@@ -101,7 +101,7 @@ def write_planning_gallery(
     out: Path, rng: np.random.Generator, months: list[dt.date]
 ) -> list[Path]:
     """The decision-maker analyses' charts, from made-up data."""
-    from fivesafes.stats.area_profile import area_profile
+    from fivesafes.stats.area_profile import Polarity, area_profile
     from fivesafes.stats.cusum import cusum_path, cusum_threshold, poisson_cusum_weights, vlad
     from fivesafes.stats.indicators import proportion
     from fivesafes.stats.inequality import sii
@@ -134,12 +134,12 @@ def write_planning_gallery(
         name: proportion(int(np.mean([v.numerator for v in by.values()])), 1000, multiplier=100)
         for name, by in values.items()
     }
-    polarity = {
+    polarity: dict[str, Polarity] = {
         "Smoking (%)": "low_is_good",
         "Flu vaccination 65+ (%)": "high_is_good",
         "Obesity (%)": "low_is_good",
     }
-    profile = area_profile(values, england, "North West", polarity=polarity)  # type: ignore[arg-type]
+    profile = area_profile(values, england, "North West", polarity=polarity)
     figures["spine"] = plot_spine(profile)
     pops = [int(x) for x in rng.integers(8000, 12000, 10)]
     rates = [0.09 - 0.005 * i + rng.normal(0, 0.003) for i in range(10)]

@@ -223,7 +223,7 @@ def plot_spc(
     if isinstance(xs[0], dt.date):
         if len(xs) <= MAX_DATE_TICKS:
             ax.set_xticks(xs)
-        ax.xaxis.set_major_formatter(DateFormatter(x_axis_date_format))  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(DateFormatter(x_axis_date_format))
     fig.autofmt_xdate(rotation=45)
     if label_limits:
         _label_limits(ax, result, percentage_y_axis)

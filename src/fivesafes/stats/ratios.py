@@ -35,7 +35,7 @@ from fivesafes.stats.indicators import (
     exact_poisson_interval,
     normalise_confidence,
 )
-from fivesafes.stats.spc_rules import FloatArray, Numbers
+from fivesafes.stats.spc_rules import BoolArray, FloatArray, Numbers
 
 Limits = Literal["exact", "phe"]
 Adjustment = Literal["multiplicative", "additive"]
@@ -150,7 +150,7 @@ def _transform(scale: Scale, ratio: FloatArray, expected: FloatArray) -> tuple[F
     return y, s, (y - 1) / s
 
 
-def _trimmed(z: FloatArray, fraction: float, how: Trim) -> tuple[FloatArray, FloatArray]:
+def _trimmed(z: FloatArray, fraction: float, how: Trim) -> tuple[FloatArray, BoolArray]:
     """The z-scores φ is estimated from, and which organisations they are: all of them
     winsorised at the ``fraction`` and 1 − ``fraction`` quantiles (R's type 7), or only those
     whose ranks fall outside the outer ``fraction`` groups (the SHMI's truncation)."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 import duckdb
 
 from fivesafes.ingest.flatten import CAUSE_OF_DEATH, FLATTENINGS, WEARABLE_KINDS
+from fivesafes.ingest.genomics import GENETIC_VARIANT
 from fivesafes.model import TABLES
 
 PATIENTS = "{patients}"
@@ -105,7 +106,7 @@ ANALYSIS_SQL: dict[str, str] = {
     "wearable_observations": f"""
         SELECT p.patient_id, x.date, CASE x.code {_WEARABLE_CASE} END, x.value
         FROM identifiable."Observation" x {_P}
-        WHERE x.wearable
+        WHERE x.wearable AND x.code <> '{GENETIC_VARIANT}'
     """,
     "organisations": """
         SELECT o.ods_code, o.name, o.kind, parent.ods_code, coalesce(o.region, parent.region),

@@ -22,6 +22,7 @@ from fivesafes.synth.records import (
     Batch,
     Ids,
     Reference,
+    Resource,
     constant,
     local_concept,
     references,
@@ -136,7 +137,7 @@ def hospital_batches(
     encounter_ids = ids.take("enc", len(order))
     for eid, j in zip(encounter_ids, order.tolist(), strict=True):
         i, d, src = int(all_who[j]), int(all_days[j]), int(source[j])
-        resource = {"resourceType": "Encounter", "id": eid, "status": "finished"}
+        resource: Resource = {"resourceType": "Encounter", "id": eid, "status": "finished"}
         provider = providers[cohort.trust[i]]
         if kind[j] == 0:
             resource["class"] = EMERGENCY

@@ -72,8 +72,8 @@ def immunisation_batch(
         dose_parts.append(dose[mask])
 
     for year in range(2016, 2026):
-        lo, hi = day(date(year, 9, 20)), day(date(year, 12, 15))
-        days = uniform_days(rng, np.full(n, lo), np.full(n, hi))
+        opens, closes = day(date(year, 9, 20)), day(date(year, 12, 15))
+        days = uniform_days(rng, np.full(n, opens), np.full(n, closes))
         age = cohort.age_on(days, everyone)
         base = np.select(
             [age >= 65, (age >= 2) & (age < 11), (age >= 18) & at_risk], [0.75, 0.45, 0.45], 0.03

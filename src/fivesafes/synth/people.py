@@ -84,7 +84,7 @@ class Cohort:
 
     def condition_count(self) -> np.ndarray:
         """How many of the long-term conditions each person has."""
-        return np.sum(list(self.conditions.values()), axis=0, dtype=np.int64)
+        return np.asarray(list(self.conditions.values())).sum(axis=0, dtype=np.int64)
 
 
 def _death_hazard(

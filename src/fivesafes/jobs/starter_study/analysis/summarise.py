@@ -10,14 +10,16 @@ import duckdb
 
 from fivesafes import safe
 
-people = duckdb.sql(
+relation = duckdb.sql(
     """
     SELECT CASE WHEN age < 40 THEN '0-39' WHEN age < 65 THEN '40-64' ELSE '65+' END AS age_band,
            sex, has_hypertension, NOT has_hypertension AS no_hypertension
     FROM read_parquet('output/dataset.parquet')
     WHERE age IS NOT NULL AND sex IN ('female', 'male')
     """
-).to_arrow_table()
+)
+assert relation is not None  # duckdb gives no relation only for a statement that returns no rows
+people = relation.to_arrow_table()
 
 table = safe.crosstab(
     people,

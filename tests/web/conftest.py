@@ -1,0 +1,31 @@
+"""One world and one real server for the portal's tests: building the world runs a job in the
+sandbox and publishes a release, the slow part."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from portal_support import Portal, build_portal_world
+
+from api.api_support import Running, serving
+from jobs.jobs_support import SANDBOX_PROBLEM
+from shared_files import in_ci
+
+
+@pytest.fixture(scope="package")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
+    if SANDBOX_PROBLEM is not None:
+        problem = (
+            f"the portal's world runs a real job; bubblewrap cannot run here: {SANDBOX_PROBLEM}"
+        )
+        if in_ci():  # CI has bubblewrap (.ci/run): a portal left untested must not pass there
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return build_portal_world(tmp_path_factory.mktemp("portal"))
+
+
+@pytest.fixture(scope="package")
+def site(portal: Portal) -> Iterator[Running]:
+    with serving(portal.data_dir) as running:
+        yield running

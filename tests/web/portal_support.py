@@ -1,0 +1,103 @@
+"""A small world for the portal's tests, made through the environment layer as its people would
+make it: an approved project with a real job run in the sandbox and a release of its output
+signed by two output checkers and published; a second project still waiting for a decision; a
+third sent back for changes and resubmitted. Six people are loaded, so every count of people is
+under the disclosure threshold: the catalogue must show none of them exactly."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from environment.environment_support import (
+    DEFINITION,
+    PROJECT,
+    approved_world,
+    open_with_custodian,
+)
+from fivesafes.environment import jobs, projects, releases
+from fivesafes.governance import Role, Verdict
+from fivesafes.release import Verdict as Vote
+from fivesafes.store.config import DataDir
+from governance.governance_support import application
+from jobs.jobs_support import write_project
+
+WAITING, REVISED = "cold-homes", "falls-audit"
+OUTPUT = "output/methods.md"
+STUDY_YAML = """
+version: 1
+actions:
+  extract:
+    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
+    outputs:
+      highly_sensitive: {dataset: output/dataset.csv}
+  describe:
+    run: python analysis/describe.py
+    needs: [extract]
+    outputs:
+      moderately_sensitive: {methods: output/methods.md}
+"""
+DESCRIBE = """
+import csv
+rows = sum(1 for _ in csv.reader(open("output/dataset.csv")))
+words = "a cohort" if rows else "no cohort"
+open("output/methods.md", "w").write(f"Method: {words} was extracted inside the environment.\\n")
+"""
+
+
+@dataclass(frozen=True)
+class Portal:
+    data_dir: DataDir
+    tokens: dict[str, str]
+    job_id: str
+    release_id: str
+    commit: str
+    """The study's git commit the job ran."""
+
+
+def build_portal_world(root: Path) -> Portal:
+    data_dir = DataDir(root / "data", root / "data" / "keys" / "pseudonym.key")
+    people = approved_world(open_with_custodian(data_dir), root)
+    env, tokens = people.env, people.tokens
+    try:
+        for checker in ("chk1", "chk2"):
+            people.add(checker, Role.OUTPUT_CHECKER)
+        files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
+        folder = write_project(root / "study", STUDY_YAML, files)
+        commit = committed(folder)
+        job = jobs.submit(env, tokens["ana"], PROJECT, folder)
+        assert job.state == "succeeded", job.record.error
+        checks = releases.check(env, tokens["ana"], PROJECT, job.job_id, [OUTPUT])
+        exceptions = {
+            c.path: "a note of the method, no figures" for c in checks if c.needs_exception
+        }
+        made = releases.request(
+            env, tokens["ana"], PROJECT, job.job_id, [OUTPUT], "report", exceptions
+        )
+        for checker in ("chk1", "chk2"):
+            releases.review(
+                env, tokens[checker], made.release_id, Vote.APPROVE, "ok", people.keys[checker]
+            )
+        releases.publish(env, tokens["ana"], made.release_id)
+        projects.apply(env, tokens["ana"], WAITING, application("ana", title="Cold homes and COPD"))
+        projects.apply(env, tokens["ana"], REVISED, application("ana", title="Falls audit"))
+        val = people.keys["val"]
+        projects.decision(env, tokens["val"], REVISED, Verdict.REQUEST_CHANGES, "say more", val)
+        projects.revise(env, tokens["ana"], REVISED, application("ana", title="Falls audit"))
+        until = env.cp.today() + timedelta(days=60)
+        projects.decision(env, tokens["val"], REVISED, Verdict.APPROVE, "fine", val, until)
+    finally:
+        env.close()
+    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit)
+
+
+def committed(folder: Path) -> str:
+    """Make ``folder`` a git repository with everything in one commit, as an analyst's study
+    is; the commit's id."""
+    who = ["-c", "user.name=Ana", "-c", "user.email=ana@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "study"]):
+        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+    head = ["git", "-C", str(folder), "rev-parse", "HEAD"]
+    return subprocess.run(head, check=True, capture_output=True, text=True).stdout.strip()
