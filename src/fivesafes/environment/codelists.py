@@ -4,8 +4,8 @@ An analyst builds a code list the way OpenCodelists lets them, but from the code
 this environment's data: :func:`search` finds codes by term or code, with how many people and
 records have each, under the one rule for code usage (:func:`~.catalogue.usage_in`: a code held
 by fewer than the disclosure profile's threshold of people is not listed, only counted among
-those left out, and every count is rounded), so a search can never tell anyone that one to
-seven people have a code.
+those left out, and every count is rounded), so no search tells anyone that a few people (one
+to nine, under the default profile's threshold of ten) have a code, or even that anyone does.
 
 A list (:func:`new`) has a slug, a name and one code system. Every change (:func:`add`,
 :func:`remove`) is a new version, written once and never changed, so what a study used can
