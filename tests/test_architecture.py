@@ -76,6 +76,7 @@ USE_CASES: dict[str, frozenset[str]] = {
     "fivesafes.governance": frozenset(
         {
             "authorise_job",
+            "authorise_on_any_project",
             "authorise_project_member",
             "excluded_patient_ids",
             "wearable_consented_ids",
@@ -124,6 +125,9 @@ USE_CASES: dict[str, frozenset[str]] = {
     "fivesafes.environment.usage": frozenset({"usage_report"}),
     "fivesafes.environment.project_close": frozenset({"close_project"}),
     "fivesafes.environment.holdings": frozenset({"holdings"}),
+    # code lists: the usage counts behind a search, outside the one rule they are shown under
+    "fivesafes.environment.catalogue": frozenset({"usage_in"}),
+    "fivesafes.query.codes_used": frozenset({"codelists_used"}),
     "fivesafes.jobs": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.runner": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.snapshot": frozenset({"analysis_snapshot", "DataCut"}),

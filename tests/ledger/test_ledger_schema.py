@@ -38,6 +38,8 @@ def test_every_kind_is_coherent() -> None:
     # issue 15: what the public may know of projects' documents and closure, the datasets
     # held, incidents that affect them, and the environment's own life (its decommissioning)
     public |= {"project_record", "dataset", "incident", "environment"}
+    # issue 14: which code lists were published for studies, by whom (docs/codelists.md)
+    public |= {"codelist"}
     assert public == PUBLIC_KINDS
 
 

@@ -60,6 +60,10 @@ COMMANDS: dict[str, Listed] = {
         "Which codes occur in each coded column, with how many people and records have each: "
         "what a code list can be built from without reading the data.",
     ),
+    "codelist": Listed(
+        "codelists",
+        "Code lists built from the codes in the data: search, build, publish, export as CSV.",
+    ),
     "init": Listed(
         "study",
         "Make a new study that runs on dummy data at once: definition, code list, analysis, "

@@ -10,9 +10,9 @@ policy; the faces above hold none of their own (DESIGN.md, "Shape of the system"
 
 A face opens an :class:`Environment`, calls a use case from the module of its area
 (``accounts``, ``projects``, ``consent``, ``jobs``, ``extraction``, ``releases``, ``data``,
-``incidents``, ``operations``, ``datasets``, ``onboarding``, ``public_ledger``) with
-the caller's credential, renders the typed result it gets back, and renders a :class:`Refused`
-(already in the ledger) as a refusal.
+``incidents``, ``operations``, ``datasets``, ``onboarding``, ``public_ledger``, ``codelists``)
+with the caller's credential, renders the typed result it gets back, and renders a
+:class:`Refused` (already in the ledger) as a refusal.
 """
 
 from fivesafes.environment.core import Environment

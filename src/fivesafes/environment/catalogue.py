@@ -208,24 +208,49 @@ def code_usage(
     matching ``search`` in the code or its term when given, as the caller may see them."""
     view = viewer(data_dir, credential)
     rules = _rules(data_dir, profile)
+    with Store.open(data_dir, read_only=True) as store:
+        columns = _coded_columns(column)
+        codes, left_out = usage_in(store, columns, search, None if view == CUSTODIAN else rules)
+    return CodeUsage(codes, left_out, view, None if view == CUSTODIAN else rules.name)
+
+
+def usage_in(
+    store: Store,
+    columns: list[tuple[Table, str, str]],
+    search: str | None,
+    rules: Profile | None,
+) -> tuple[tuple[CodeUse, ...], dict[str, int]]:
+    """The codes of ``columns`` matching ``search`` (in the code or its term), and per column
+    how many codes were left out for being held by too few people; exact when ``rules`` is
+    None, else as anyone may see them under ``rules`` (the one rule for code usage: a code held
+    by fewer than the threshold of people is not listed at all, and every count is rounded)."""
     wanted = search.strip().lower() if search else None
     codes: list[CodeUse] = []
     left_out: dict[str, int] = {}
-    with Store.open(data_dir, read_only=True) as store:
-        terms = _terms(store)
-        for table, name, system in _coded_columns(column):
-            for count in code_counts(store.con, table, name):
-                patients: int | None = count.patients
-                records: int | None = count.records
-                if view == PUBLIC:
-                    shown = public_count(count.patients, rules)
-                    if not shown:  # counted whatever the search, so a search says no more
-                        key = f"{table.name}.{name}"
-                        left_out[key] = left_out.get(key, 0) + 1
-                        continue
-                    patients, records = shown, public_count(count.records, rules)
-                term = terms.get((system, count.code))
-                if wanted and not _matches(wanted, count.code, term):
+    terms = _terms(store)
+    for table, name, system in columns:
+        for count in code_counts(store.con, table, name):
+            patients: int | None = count.patients
+            records: int | None = count.records
+            if rules is not None:
+                shown = public_count(count.patients, rules)
+                if not shown:  # counted whatever the search, so a search says no more
+                    key = f"{table.name}.{name}"
+                    left_out[key] = left_out.get(key, 0) + 1
                     continue
-                codes.append(CodeUse(table.name, name, system, count.code, term, patients, records))
-    return CodeUsage(tuple(codes), left_out, view, None if view == CUSTODIAN else rules.name)
+                patients, records = shown, public_count(count.records, rules)
+            term = terms.get((system, count.code))
+            if wanted and not _matches(wanted, count.code, term):
+                continue
+            codes.append(CodeUse(table.name, name, system, count.code, term, patients, records))
+    return tuple(codes), left_out
+
+
+def coded_columns(system: CodeSystem | None = None) -> list[tuple[Table, str, str]]:
+    """Every coded column of a patient-level table, or those holding codes of ``system``."""
+    return [c for c in _coded_columns(None) if system is None or c[2] == system.value]
+
+
+def known_terms(store: Store) -> dict[tuple[str, str], str]:
+    """The term of each code the environment knows one for, by (system URI, code)."""
+    return _terms(store)

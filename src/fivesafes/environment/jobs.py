@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fivesafes.environment import job_records
+from fivesafes.environment import codelists, job_records
 from fivesafes.environment.extraction import cut_for
 from fivesafes.environment.job_records import STUDY, JobOutput, JobRecordView, holding
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
@@ -219,6 +219,7 @@ def _execute(
         env.data_dir,
         cut=cut,
         provenance=(record.git_commit, record.git_dirty),
+        notes=lambda query: codelists.job_notes(env, query),
     )
     return run_project(load_project(folder / STUDY), record.action, options, on_event=event)
 

@@ -6,6 +6,7 @@ credential and checks it afresh. The job path calls :func:`authorise_job`, a rel
 that changes is appended to the ledger.
 """
 
+from fivesafes.governance import codelist_tables as codelist_tables  # declared on Base
 from fivesafes.governance.access import (
     Caller,
     client_token,
@@ -51,6 +52,7 @@ from fivesafes.governance.projects import (
     Status,
     Verdict,
     authorise_job,
+    authorise_on_any_project,
     authorise_project_member,
     decide,
     decision_signature_valid,
@@ -96,6 +98,7 @@ __all__ = [
     "Verdict",
     "add_opt_out",
     "authorise_job",
+    "authorise_on_any_project",
     "authorise_project_member",
     "change_account",
     "client_token",

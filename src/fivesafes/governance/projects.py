@@ -594,6 +594,26 @@ def _approved_member(
     return me, project, form
 
 
+def authorise_on_any_project(cp: ControlPlane, credential: str, action: Action) -> Principal:
+    """Allow ``action`` to a member of at least one approved, unexpired project holding a role
+    for it: the gate for work that serves every study a person may run rather than one project
+    (searching the codes in the data, building code lists). Raises :class:`AccessDenied`."""
+    with cp.transaction() as session:
+        me = cp.authenticate(session, credential, action)
+        for project in session.scalars(select(Project).where(Project.status == Status.APPROVED)):
+            if project.approved_version is None or project.approved_until is None:
+                continue
+            if project.approved_until < cp.today():
+                continue
+            documents = cp.policy.project_documents
+            if project_problem(session, project.project_id, cp.today(), documents):
+                continue
+            form, _ = _form_of(session, project.project_id, project.approved_version)
+            if me.person_id in form.members:
+                return me
+        raise cp.refuse(me, action, f"{me.person_id} is not a member of any approved project")
+
+
 def authorise_job(
     cp: ControlPlane,
     credential: str,

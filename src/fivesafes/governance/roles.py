@@ -50,6 +50,7 @@ class Action(StrEnum):
     APPROVE_DATASET = "approve_dataset"
     MANAGE_INCIDENTS = "manage_incidents"
     OPERATE = "operate"
+    BUILD_CODELISTS = "build_codelists"
 
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -81,6 +82,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_INCIDENTS: frozenset({Role.DATA_CUSTODIAN}),
     # back up, restore, decommission, read the security log:
     Action.OPERATE: frozenset({Role.DATA_CUSTODIAN}),
+    # and only as a member of an approved project; a list is changed and published by its owner:
+    Action.BUILD_CODELISTS: frozenset({Role.ANALYST}),
 }
 """Which roles may take each action (a person may hold several roles)."""
 

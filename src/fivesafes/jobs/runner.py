@@ -24,11 +24,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -41,6 +42,7 @@ from fivesafes.jobs.extract import (
     extract_argv,
     parse_command,
     read_error,
+    read_plain,
 )
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.process import Limits, run_limited
@@ -65,6 +67,9 @@ from fivesafes.jobs.sandbox import (
 from fivesafes.jobs.snapshot import DataCut, analysis_snapshot, remove_snapshot, store_identity
 from fivesafes.jobs.workspace import Workspace, WorkspaceError, code_files, stage
 from fivesafes.store.config import DataDir
+
+if TYPE_CHECKING:
+    from fivesafes.query.serial import Query
 
 CACHE_FORMAT = 2
 STORE_FILE = "store.duckdb"
@@ -101,6 +106,9 @@ class RunOptions:
 
     provenance: tuple[str | None, bool | None] | None = None
     """The git commit and dirtiness of the study as submitted, when the folder run is a copy."""
+    notes: Callable[[Query], Sequence[str]] | None = None
+    """What the environment has to say about a definition's query model once it is evaluated
+    and before it reads the data (its code lists that match no one), for the job's log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +253,10 @@ class _Job:
         self.records = records
         self.commit = commit
         self.dirty = dirty
+        self.notify: Events = lambda _action, _message: None
 
     def run(self, notify: Events) -> JobResult:
+        self.notify = notify
         action = self.action
         try:
             code = code_files(self.project)
@@ -338,6 +348,7 @@ class _Job:
             if problem is not None:
                 said = read_error(model)
                 return f"the definition could not be evaluated: {said}" if said else problem
+            self.note(model / MODEL_FILE)
             store = self.store_copy(record)
             mounts = [Mount(model, MODEL)] if self.options.sandbox else []
             target: Path | PurePosixPath | None = store
@@ -349,6 +360,21 @@ class _Job:
         finally:
             shutil.rmtree(model, ignore_errors=True)
             remove_snapshot(self.copy_path(record))
+
+    def note(self, model: Path) -> None:
+        """Pass what the environment says about the evaluated query model to the job's log. A
+        model that cannot be read says nothing here: the extraction step refuses it itself."""
+        from fivesafes.query import serial
+
+        if self.options.notes is None:
+            return
+        text = read_plain(model, serial.MAX_BYTES + 1)
+        try:
+            query = serial.loads(text) if text is not None else None
+        except serial.SerialError:
+            query = None
+        for line in self.options.notes(query) if query is not None else ():
+            self.notify(self.action.name, line)
 
     def store_copy(self, record: JobRecord) -> Path | None:
         """This action's own cut copy of the store (removed when it ends), on real data."""

@@ -229,6 +229,13 @@ _KINDS = (
         detail=_names("archive_sha256 files size"),
         required=_names("change"),
     ),
+    # A code list's version published for studies to use (issue 14): which list, which version,
+    # of which code system, and the hash of its codes; the publisher is the entry's actor.
+    EntryKind(
+        "codelist",
+        public=_names("slug version code_system codes codes_sha256 change"),
+        required=_names("slug version code_system codes codes_sha256 change"),
+    ),
     # A command that changes state as well as the ledger logs an intent first, then its outcome
     # (an entry of the operation's own kind, with ``intent`` set) or ``abandoned`` (.intents).
     EntryKind(

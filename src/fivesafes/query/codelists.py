@@ -48,7 +48,8 @@ class Codelist(Checked):
         return self.categories[column]
 
 
-_SYSTEM_NAMES: dict[str, CodeSystem] = {
+SYSTEM_NAMES: dict[str, CodeSystem] = {
+    # the names a study (and a code list) gives each clinical code system
     "snomedct": CodeSystem.SNOMEDCT,
     "dmd": CodeSystem.DMD,
     "icd10": CodeSystem.ICD10,
@@ -62,12 +63,17 @@ def _system(name: str | CodeSystem | None) -> CodeSystem | None:
     if name is None or isinstance(name, CodeSystem):
         return name
     try:
-        return _SYSTEM_NAMES[name.lower()]
+        return SYSTEM_NAMES[name.lower()]
     except KeyError:
         raise DefinitionError(
             f"unknown code system {name!r}",
-            f"name one of: {', '.join(_SYSTEM_NAMES)}",
+            f"name one of: {', '.join(SYSTEM_NAMES)}",
         ) from None
+
+
+def system_name(system: CodeSystem) -> str:
+    """The name a study gives ``system`` (``snomedct``), or its URI if it has none."""
+    return next((name for name, s in SYSTEM_NAMES.items() if s is system), system.value)
 
 
 def codelist(

@@ -401,11 +401,15 @@ class Apply:
 
 @dataclass(frozen=True, slots=True)
 class IsIn:
-    """Whether the value is one of ``values`` (NULL stays NULL); ``values`` holds no None."""
+    """Whether the value is one of ``values`` (NULL stays NULL); ``values`` holds no None.
+
+    ``codelist`` names the code list the values came from (its file, or ``<codes>``), so the
+    environment can say which of a study's lists matches nothing in the data."""
 
     series: Series
     values: frozenset[Scalar]
     kind: Kind = Kind.BOOL
+    codelist: str | None = None
 
     def __post_init__(self) -> None:
         _series(self.series, "is_in")
@@ -414,6 +418,10 @@ class IsIn:
         bad = [v for v in self.values if not fits(v, self.series.kind)]
         _require(not bad, f"is_in on {self.series.kind.value} values was given {bad[:1]}")
         _require(self.kind is Kind.BOOL, "is_in gives true/false")
+        _require(
+            self.codelist is None or isinstance(self.codelist, str),
+            "is_in's code list is named by a string",
+        )
 
 
 @dataclass(frozen=True, slots=True)

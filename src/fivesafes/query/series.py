@@ -169,9 +169,11 @@ class Series:
 
     def is_in(self, values: Iterable[Any] | Codelist) -> BoolSeries:
         """Whether the value is one of ``values`` (a code list or any collection)."""
+        source = None
         if isinstance(values, Codelist):
             self._check_codelist(values)
             members: frozenset[m.Scalar] = frozenset(values.codes)
+            source = values.source
         else:
             if isinstance(values, str | Series):
                 raise DefinitionError(
@@ -184,7 +186,7 @@ class Series:
                 "is_in() was given no values, so it would never be true",
                 "pass the values to look for, or check the list you built is not empty",
             )
-        return BoolSeries(m.IsIn(self.node, members))
+        return BoolSeries(m.IsIn(self.node, members, codelist=source))
 
     def _check_category(self, value: m.Scalar) -> None:
         """A column the data model gives a fixed set of values (categories) is never equal to
@@ -441,7 +443,10 @@ class CodeSeries(_Ordered):
         for code, category in mapping.items():
             by_category.setdefault(category, set()).add(code)
         branches = tuple(
-            (m.IsIn(self.node, frozenset(codes)), m.Value(category, Kind.STR))
+            (
+                m.IsIn(self.node, frozenset(codes), codelist=codelist.source),
+                m.Value(category, Kind.STR),
+            )
             for category, codes in sorted(by_category.items())
         )
         return StrSeries(m.Case(branches, m.Value(None, Kind.STR), Kind.STR))

@@ -1,0 +1,527 @@
+"""Code lists as use cases: search the codes in the data, build a list, version, publish, export.
+
+An analyst builds a code list the way OpenCodelists lets them, but from the codes that occur in
+this environment's data: :func:`search` finds codes by term or code, with how many people and
+records have each, under the one rule for code usage (:func:`~.catalogue.usage_in`: a code held
+by fewer than the disclosure profile's threshold of people is not listed, only counted among
+those left out, and every count is rounded), so no search tells anyone that a few people (one
+to nine, under the default profile's threshold of ten) have a code, or even that anyone does.
+
+A list (:func:`new`) has a slug, a name and one code system. Every change (:func:`add`,
+:func:`remove`) is a new version, written once and never changed, so what a study used can
+always be shown. The list's owner publishes a version (:func:`publish`: a ``codelist`` entry in
+the ledger, with the publisher as its actor), and a published version is exported as
+OpenCodelists' CSV, ``code,term`` (:func:`export_csv`), into the study's folder, where the
+definition reads it with ``codelist_from_csv`` as any OpenCodelists download.
+
+Who: an analyst on any approved, unexpired project may search and build (the search is a view
+of the data, so it is for people already trusted with some of it); only a list's owner changes
+or publishes it. Publishing needs no second person: a code list releases no data, it is open
+code that a study's reviewers and output checkers read, and what it selects only leaves
+through a release, which is checked twice.
+
+A job tells its analyst, in its log, which published version each of its code lists is, and
+warns of a list that matches no one in the data, or too few to count (:func:`job_notes`), by
+the same rule as the search, so the warning says nothing a search would not.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fivesafes.disclosure import profile as named_profile
+from fivesafes.disclosure.public import public_count
+from fivesafes.environment.catalogue import coded_columns, known_terms, usage_in
+from fivesafes.environment.refusals import RefusalKind, Refused, refusing
+from fivesafes.governance import Action, Principal, authorise_on_any_project
+from fivesafes.governance.codelist_tables import (
+    CodelistPublication,
+    CodelistRecord,
+    CodelistVersion,
+)
+from fivesafes.ledger.schema import ENTRY_KINDS
+from fivesafes.model import TABLES, CodeSystem
+from fivesafes.model.codes import code_problem
+from fivesafes.query.codelists import SYSTEM_NAMES, system_name
+from fivesafes.query.codes_used import CodelistUse, codelists_used
+
+if TYPE_CHECKING:
+    from fivesafes.environment.core import Environment
+    from fivesafes.query.serial import Query
+
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+CSV_HEADER = ("code", "term")
+"""OpenCodelists' CSV shape for a list without categories."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeHit:
+    """One code found in one coded column, with its public counts."""
+
+    code: str
+    term: str | None
+    system: str
+    table: str
+    column: str
+    patients: int
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSearch:
+    """What a search found; ``left_out`` says, per ``table.column``, how many codes (of any
+    term) are not listed for being held by fewer than ``threshold`` people."""
+
+    term: str
+    system: str | None
+    hits: tuple[CodeHit, ...]
+    left_out: dict[str, int]
+    profile: str
+    threshold: int
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    term: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    """One version of a list: its codes, what it changed, who made it, and its publication."""
+
+    slug: str
+    version: int
+    system: str
+    codes: tuple[Code, ...]
+    codes_sha256: str
+    change: str
+    created_by: str
+    created_at: datetime
+    published_by: str | None
+    published_at: datetime | None
+    ledger_index: int | None
+
+    @property
+    def reference(self) -> str:
+        """How a person names this version: ``slug/version``."""
+        return f"{self.slug}/{self.version}"
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CodelistView:
+    """A list and every version of it, oldest first (none until codes are first added)."""
+
+    slug: str
+    name: str
+    system: str
+    owner: str
+    created_at: datetime
+    versions: tuple[VersionView, ...]
+
+    @property
+    def latest(self) -> VersionView | None:
+        return self.versions[-1] if self.versions else None
+
+
+def _system(name: str) -> CodeSystem:
+    system = SYSTEM_NAMES.get(name.strip().lower())
+    if system is None:
+        raise ValueError(f"unknown code system {name!r}: name one of {', '.join(SYSTEM_NAMES)}")
+    return system
+
+
+def search(env: Environment, credential: str, term: str, system: str | None = None) -> CodeSearch:
+    """The codes in the data whose code or term contains ``term`` (of ``system`` when given:
+    ``snomedct``, ``icd10``, ``dmd``...), with their people and records counted under the
+    environment's disclosure profile, most people first within each column."""
+    with refusing(env.cp, "search_codes"):
+        _builder(env, credential)
+        if not term.strip():
+            raise ValueError("give a term (or part of a code) to search for")
+        chosen = _system(system) if system is not None else None
+        rules = named_profile(env.settings.disclosure_profile)
+        columns = [c for c in coded_columns(chosen) if c[2] in _clinical_uris()]
+        if not env.data_dir.database.is_file():
+            raise Refused("no data is loaded yet: nothing to search", RefusalKind.UNAVAILABLE)
+        with env.store(read_only=True) as store:
+            found, left_out = usage_in(store, columns, term, rules)
+        hits = tuple(
+            CodeHit(
+                u.code,
+                u.term,
+                system_name(CodeSystem(u.code_system)),
+                u.table,
+                u.column,
+                u.patients or 0,
+                u.records or 0,
+            )
+            for u in found
+        )
+        return CodeSearch(
+            term,
+            system_name(chosen) if chosen else None,
+            hits,
+            left_out,
+            rules.name,
+            rules.threshold,
+        )
+
+
+def _clinical_uris() -> frozenset[str]:
+    """The code systems a code list can be of (not organisations or areas)."""
+    return frozenset(s.value for s in SYSTEM_NAMES.values())
+
+
+def _builder(env: Environment, credential: str) -> Principal:
+    """The caller, if an analyst on an approved, unexpired project; refused otherwise."""
+    return authorise_on_any_project(env.cp, credential, Action.BUILD_CODELISTS)
+
+
+def _owned(env: Environment, session: Session, me: Principal, slug: str) -> CodelistRecord:
+    record = _record(session, slug)
+    if record.owner != me.person_id:
+        raise env.cp.refuse(
+            me, Action.BUILD_CODELISTS, f"code list {slug} is {record.owner}'s to change"
+        )
+    return record
+
+
+def _record(session: Session, slug: str) -> CodelistRecord:
+    record = session.get(CodelistRecord, slug)
+    if record is None:
+        raise KeyError(f"no code list {slug!r}")
+    return record
+
+
+def slug_for(name: str) -> str:
+    """The slug a name gives when none is chosen: lower case, words joined by hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+
+
+def new(
+    env: Environment, credential: str, name: str, system: str, slug: str | None = None
+) -> CodelistView:
+    """A new, empty list of ``system`` codes, owned by the caller; ``slug`` (default: from the
+    name) is how studies and commands will name it, and cannot be taken twice."""
+    with refusing(env.cp, "new_codelist"):
+        me = _builder(env, credential)
+        if not name.strip():
+            raise ValueError("a code list needs a name")
+        chosen = slug if slug is not None else slug_for(name)
+        if not SLUG.fullmatch(chosen):
+            raise ValueError(
+                f"{chosen!r} cannot be a code list's slug: use lower-case letters, digits and "
+                "hyphens (at most 64), starting and ending with a letter or digit"
+            )
+        code_system = system_name(_system(system))
+        with env.cp.transaction() as session:
+            if session.get(CodelistRecord, chosen) is not None:
+                raise ValueError(f"a code list {chosen!r} already exists: choose another slug")
+            session.add(CodelistRecord(
+                slug=chosen, name=name.strip(), code_system=code_system,
+                owner=me.person_id, created_at=env.cp.now(),
+            ))  # fmt: skip
+        return _view(env, chosen)
+
+
+def _codes_of(row: CodelistVersion) -> dict[str, str]:
+    return {code: term for code, term in orjson.loads(row.codes)}
+
+
+def codes_sha256(codes: Iterable[str]) -> str:
+    """The hash of a set of codes, the part of a list that decides whom a study selects (its
+    terms are words for people): how a study's list is matched to a published version."""
+    return hashlib.sha256("\n".join(sorted(set(codes))).encode("utf-8")).hexdigest()
+
+
+def _latest(session: Session, slug: str) -> CodelistVersion | None:
+    return session.scalars(
+        select(CodelistVersion)
+        .where(CodelistVersion.slug == slug)
+        .order_by(CodelistVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def _terms_for(env: Environment, system: CodeSystem) -> dict[str, str]:
+    if not env.data_dir.database.is_file():
+        return {}
+    with env.store(read_only=True) as store:
+        return {c: t for (s, c), t in known_terms(store).items() if s == system.value}
+
+
+def _change(
+    env: Environment, credential: str, slug: str, added: Mapping[str, str | None], removed: set[str]
+) -> VersionView:
+    """A new version: the latest's codes with ``added`` and without ``removed``."""
+    me = _builder(env, credential)
+    with env.cp.transaction() as session:
+        record = _owned(env, session, me, slug)
+        system = SYSTEM_NAMES[record.code_system]
+        for code in added:
+            problem = code_problem(system, code)
+            if problem:
+                raise ValueError(f"code list {slug}: {problem}")
+        latest = _latest(session, slug)
+        codes = _codes_of(latest) if latest is not None else {}
+        missing = sorted(removed - set(codes))
+        if missing:
+            raise ValueError(f"code list {slug} has no code {', '.join(missing)} to remove")
+        known = _terms_for(env, system) if any(t is None for t in added.values()) else {}
+        new_codes = {c: (t if t is not None else known.get(c, "")) for c, t in added.items()}
+        fresh = sorted(c for c in new_codes if c not in codes or codes[c] != new_codes[c])
+        if not fresh and not removed:
+            raise ValueError(f"code list {slug} already holds exactly these codes: no change")
+        merged = {c: t for c, t in (codes | new_codes).items() if c not in removed}
+        said = []
+        if fresh:
+            said.append(f"added {', '.join(fresh)}")
+        if removed:
+            said.append(f"removed {', '.join(sorted(removed))}")
+        version = (latest.version if latest is not None else 0) + 1
+        session.add(CodelistVersion(
+            slug=slug, version=version,
+            codes=orjson.dumps(sorted(merged.items())).decode(),
+            codes_sha256=codes_sha256(merged), change="; ".join(said),
+            created_by=me.person_id, created_at=env.cp.now(),
+        ))  # fmt: skip
+    return _version(env, slug, version)
+
+
+def add(
+    env: Environment, credential: str, slug: str, codes: Mapping[str, str | None]
+) -> VersionView:
+    """A new version of the caller's list with ``codes`` added (each with its term, or None to
+    take the term the environment knows for it); every code is checked as one of the list's
+    system. A code not in the data may be added: a list can be meant for other data too."""
+    with refusing(env.cp, "change_codelist"):
+        if not codes:
+            raise ValueError("name at least one code to add")
+        cleaned = {c.strip(): (t.strip() if t is not None else None) for c, t in codes.items()}
+        return _change(env, credential, slug, cleaned, set())
+
+
+def remove(env: Environment, credential: str, slug: str, codes: Iterable[str]) -> VersionView:
+    """A new version of the caller's list without ``codes``."""
+    with refusing(env.cp, "change_codelist"):
+        gone = {c.strip() for c in codes}
+        if not gone:
+            raise ValueError("name at least one code to remove")
+        return _change(env, credential, slug, {}, gone)
+
+
+def parse_reference(reference: str) -> tuple[str, int | None]:
+    """``slug/version`` (or a bare ``slug``, meaning its latest version) as (slug, version)."""
+    slug, _, version = reference.strip().partition("/")
+    if version and not version.isdigit():
+        raise ValueError(f"{reference!r}: a version is a number, as in {slug}/2")
+    return slug, int(version) if version else None
+
+
+def publish(env: Environment, credential: str, reference: str) -> VersionView:
+    """Publish a version of the caller's list (``slug/version``; a bare slug publishes the
+    latest): a ``codelist`` entry in the ledger, the publisher its actor. Publishing a version
+    again returns its publication, with no second entry; a list with no codes has nothing to
+    publish."""
+    with refusing(env.cp, "publish_codelist"):
+        me = _builder(env, credential)
+        slug, wanted = parse_reference(reference)
+        with env.cp.transaction() as session:
+            record = _owned(env, session, me, slug)
+            row = _version_row(session, slug, wanted)
+            if session.get(CodelistPublication, (slug, row.version)) is None:
+                subject = ENTRY_KINDS["codelist"].subject(
+                    slug=slug,
+                    version=row.version,
+                    code_system=record.code_system,
+                    codes=len(_codes_of(row)),
+                    codes_sha256=row.codes_sha256,
+                    change="published",
+                )
+                receipt = env.cp.log("codelist", subject, me.person_id)
+                session.add(CodelistPublication(
+                    slug=slug, version=row.version, published_by=me.person_id,
+                    published_at=env.cp.now(), ledger_index=receipt.index,
+                ))  # fmt: skip
+            version = row.version
+        return _version(env, slug, version)
+
+
+def _version_row(session: Session, slug: str, version: int | None) -> CodelistVersion:
+    _record(session, slug)
+    row = (
+        _latest(session, slug) if version is None else session.get(CodelistVersion, (slug, version))
+    )
+    if row is None:
+        if version is None:
+            raise ValueError(f"code list {slug} has no codes yet: add some first")
+        raise KeyError(f"code list {slug} has no version {version}")
+    return row
+
+
+def show(env: Environment, credential: str, slug: str) -> CodelistView:
+    """A list with every version (codes, change, author, publication)."""
+    with refusing(env.cp, "show_codelist"):
+        _builder(env, credential)
+        return _view(env, slug)
+
+
+def listing(env: Environment, credential: str) -> tuple[CodelistView, ...]:
+    """Every list, by slug."""
+    with refusing(env.cp, "list_codelists"):
+        _builder(env, credential)
+        with env.cp.transaction() as session:
+            slugs = list(session.scalars(select(CodelistRecord.slug).order_by(CodelistRecord.slug)))
+        return tuple(_view(env, slug) for slug in slugs)
+
+
+def export_csv(env: Environment, credential: str, reference: str) -> str:
+    """A published version (``slug/version``; a bare slug: its latest published version) as
+    OpenCodelists' CSV, ``code,term``, one row a code in code order; what a study keeps in its
+    folder and reads with ``codelist_from_csv``. A version not yet published is refused: what
+    a study uses must be a version anyone can look up."""
+    with refusing(env.cp, "export_codelist"):
+        _builder(env, credential)
+        slug, wanted = parse_reference(reference)
+        view = _view(env, slug)
+        published = [v for v in view.versions if v.published]
+        if wanted is not None:
+            chosen = next((v for v in view.versions if v.version == wanted), None)
+            if chosen is None:
+                raise KeyError(f"code list {slug} has no version {wanted}")
+            if not chosen.published:
+                raise ValueError(f"{chosen.reference} is not published: publish it first")
+        elif not published:
+            raise ValueError(f"code list {slug} has no published version: publish one first")
+        else:
+            chosen = published[-1]
+        return to_csv(chosen.codes)
+
+
+def to_csv(codes: Iterable[Code]) -> str:
+    """Codes as OpenCodelists' CSV: a ``code,term`` header, then a row a code."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows((c.code, c.term) for c in codes)
+    return out.getvalue()
+
+
+def _view(env: Environment, slug: str) -> CodelistView:
+    with env.cp.transaction() as session:
+        record = _record(session, slug)
+        rows = session.scalars(
+            select(CodelistVersion)
+            .where(CodelistVersion.slug == slug)
+            .order_by(CodelistVersion.version)
+        ).all()
+        published = {
+            p.version: p
+            for p in session.scalars(
+                select(CodelistPublication).where(CodelistPublication.slug == slug)
+            )
+        }
+        versions = tuple(_version_view(record, row, published.get(row.version)) for row in rows)
+        return CodelistView(
+            record.slug, record.name, record.code_system, record.owner, record.created_at, versions
+        )
+
+
+def _version(env: Environment, slug: str, version: int) -> VersionView:
+    return next(v for v in _view(env, slug).versions if v.version == version)
+
+
+def _version_view(
+    record: CodelistRecord, row: CodelistVersion, published: CodelistPublication | None
+) -> VersionView:
+    return VersionView(
+        row.slug,
+        row.version,
+        record.code_system,
+        tuple(Code(c, t) for c, t in sorted(_codes_of(row).items())),
+        row.codes_sha256,
+        row.change,
+        row.created_by,
+        row.created_at,
+        published.published_by if published else None,
+        published.published_at if published else None,
+        published.ledger_index if published else None,
+    )
+
+
+def _published_as(session: Session, use: CodelistUse) -> list[tuple[str, int, str, datetime]]:
+    """The published versions (slug, version, publisher, date) holding exactly ``use``'s codes
+    in its column's code system."""
+    found = session.execute(
+        select(
+            CodelistVersion.slug,
+            CodelistVersion.version,
+            CodelistPublication.published_by,
+            CodelistPublication.published_at,
+        )
+        .join(CodelistRecord, CodelistRecord.slug == CodelistVersion.slug)
+        .join(
+            CodelistPublication,
+            (CodelistPublication.slug == CodelistVersion.slug)
+            & (CodelistPublication.version == CodelistVersion.version),
+        )
+        .where(CodelistVersion.codes_sha256 == codes_sha256(use.codes))
+        .where(CodelistRecord.code_system == system_name(use.system))
+        .order_by(CodelistVersion.slug, CodelistVersion.version)
+    ).all()
+    return [(s, v, by, at) for s, v, by, at in found]
+
+
+def _people_with(env: Environment, use: CodelistUse) -> int:
+    """How many people have a row holding any of the list's codes in its column."""
+    table = TABLES[use.table]
+    column = table.column(use.column).name  # a column of the model, never the document's
+    with env.store(read_only=True) as store:
+        found = store.con.execute(
+            f"""SELECT count(DISTINCT patient_id) FROM analysis.{table.name}
+                WHERE list_contains(?, CAST("{column}" AS VARCHAR))""",
+            [sorted(use.codes)],
+        ).fetchone()
+    return int(found[0]) if found else 0
+
+
+def job_notes(env: Environment, query: Query) -> list[str]:
+    """What a job's log says of each code list its definition uses: the published version it
+    is (or that it is none), and a warning when fewer people than the disclosure threshold have
+    any of its codes in the data. The warning does not say whether that is none or a few: a
+    search does not say whether a rare code is present either (it counts such codes, never
+    names them), so the log says nothing a search would not."""
+    rules = named_profile(env.settings.disclosure_profile)
+    notes: list[str] = []
+    for use in codelists_used(query):
+        where = f"code list {use.codelist} (on {use.table}.{use.column})"
+        with env.cp.transaction() as session:
+            published = _published_as(session, use)
+        if published:
+            said = ", ".join(f"{s}/{v}, published by {by} on {at:%Y-%m-%d}" for s, v, by, at in
+                             published)  # fmt: skip
+            notes.append(f"{where} is {said}")
+        else:
+            notes.append(f"{where} is not a code list published in this environment")
+        if not public_count(_people_with(env, use), rules):
+            notes.append(
+                f"warning: {where}: fewer than {rules.threshold} people in the data have any of "
+                f"its {len(use.codes)} codes, perhaps none; check its codes and code system"
+            )
+    return notes

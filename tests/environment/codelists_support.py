@@ -1,0 +1,73 @@
+"""A world for code lists: analysts on an approved project and a population whose codes are
+held by known numbers of people (many have asthma; seven codes are each held by one to seven
+people, counts the disclosure rules must never show)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from environment_support import People
+
+from fhir_factory import (
+    basic_population,
+    condition,
+    nhs_number,
+    patient,
+    registration,
+    write_ndjson,
+)
+from fivesafes.environment import consent, projects
+from fivesafes.governance import OptOutKind, Role, Verdict
+from fivesafes.store.load import load
+from governance.governance_support import application
+
+PROJECT = "codes"
+GRANT = {
+    "patients": ("patient_id", "sex"),
+    "clinical_events": ("patient_id", "date", "snomedct_code"),
+}
+ASTHMA = "195967001"
+ASTHMA_PEOPLE = 12
+RARE = {  # code: how many people have it
+    "13645005": 1,  # Chronic obstructive lung disease
+    "35489007": 2,  # Depressive disorder
+    "38341003": 3,  # Hypertensive disorder
+    "6142004": 4,  # Influenza
+    "840539006": 5,  # COVID-19
+    "29857009": 6,  # Chest pain
+    "21522001": 7,  # Abdominal pain
+}
+ABSENT = "125605004"  # Fracture of bone: a well-formed SNOMED CT code nobody in the data has
+OPTED_OUT = 0
+"""The patient (by number) whose national opt-out applies to the research project."""
+
+
+def population() -> list[dict[str, object]]:
+    """Fourteen patients, each registered; patients 0-11 have asthma, and patients 0..n-1 each
+    rare code held by n people (``basic_population(0)``: just the organisations)."""
+    found = basic_population(0)
+    for i in range(14):
+        found += [patient(f"p{i}", nhs_number(i)), registration(f"e{i}", f"p{i}")]
+    found += [condition(f"a{i}", f"p{i}", ASTHMA) for i in range(ASTHMA_PEOPLE)]
+    for n, (code, people) in enumerate(RARE.items()):
+        found += [condition(f"r{n}-{i}", f"p{i}", code) for i in range(people)]
+    return found
+
+
+def coded_world(people: People, tmp_path: Path) -> People:
+    """Analysts 'ana' and 'bob' on approved research project 'codes'; 'eve', an analyst on no
+    project; the population above loaded; patient 0 opted out."""
+    env = people.env
+    for analyst in ("ana", "bob", "eve"):
+        people.add(analyst, Role.ANALYST)
+    people.add("val", Role.APPROVER)
+    projects.apply(env, people.tokens["ana"], PROJECT, application("ana", "bob", datasets=GRANT))
+    until = env.cp.today() + timedelta(days=30)
+    projects.decision(
+        env, people.tokens["val"], PROJECT, Verdict.APPROVE, "ok", people.keys["val"], until
+    )
+    with env.store(read_only=False) as store:
+        load(store, [write_ndjson(tmp_path / "people.ndjson", population())])
+    consent.add(env, people.tokens["cus"], nhs_number(OPTED_OUT), OptOutKind.NATIONAL)
+    return people
