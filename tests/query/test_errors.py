@@ -116,6 +116,7 @@ def test_a_dataset_needs_a_population() -> None:
         (lambda: ce.snomedct_code.is_in([]), "no values", "not empty"),
         (lambda: patients.age_on("2024-01-01").is_in([2.5]), "never 2.5", "integer values"),
         (lambda: codelist([" "]), "has no codes", "list the codes"),
+        (lambda: codelist("195967001"), "not a list of codes", "codelist(['195967001']"),
         (lambda: INTERVAL.start, "INTERVAL has no attribute", "'start_date'"),
         (lambda: days(3).starting_onn("2024-01-01"), "", "'starting_on'"),
         (lambda: when(patients.sex == "male").than(1), "", "'then'"),

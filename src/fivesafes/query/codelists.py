@@ -79,7 +79,15 @@ def system_name(system: CodeSystem) -> str:
 def codelist(
     codes: Iterable[str], system: str | CodeSystem | None = None, name: str = "<codes>"
 ) -> Codelist:
-    """A code list written inline in the study."""
+    """A code list written inline in the study.
+
+    A bare string is refused: it is iterable, so ``codelist("195967001")`` would otherwise be a
+    list of the single digits 1, 9, 5..., matching nothing an analyst meant."""
+    if isinstance(codes, str):
+        raise DefinitionError(
+            f"code list {name} was given the string {codes!r}, not a list of codes",
+            f"put the codes in a list: codelist([{codes!r}], system='snomedct')",
+        )
     found = frozenset(c.strip() for c in codes if c.strip())
     if not found:
         raise DefinitionError(
