@@ -1,13 +1,16 @@
-"""What every route gets from the application: the open records and the caller's credential."""
+"""What every route gets from the application: the open environment (and its records) and the
+caller's credential."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fivesafes.api.config import ServerConfig
+from fivesafes.environment import Environment
 from fivesafes.environment.records import Records
 
 bearer = HTTPBearer(auto_error=False, description="A personal token or an OAuth2 access token")
@@ -16,6 +19,14 @@ bearer = HTTPBearer(auto_error=False, description="A personal token or an OAuth2
 def records(request: Request) -> Records:
     found: Records = request.app.state.records
     return found
+
+
+def environment(request: Request) -> Iterator[Environment]:
+    """The open environment, for one use case at a time: a use case records who is acting on
+    the environment's control plane (``cp.acting``, which a refusal's ledger entry names), so
+    two at once could put one caller's refusal down to another."""
+    with request.app.state.one_use_case:
+        yield request.app.state.env
 
 
 def config(request: Request) -> ServerConfig:
@@ -30,6 +41,13 @@ def credential(
     return given.credentials if given is not None else None
 
 
+def required_credential(given: Annotated[str | None, Depends(credential)]) -> str:
+    """The bearer token, or nothing: the environment refuses (and logs) a missing one."""
+    return given or ""
+
+
 RecordsDep = Annotated[Records, Depends(records)]
+EnvironmentDep = Annotated[Environment, Depends(environment)]
+CallerDep = Annotated[str, Depends(required_credential)]
 ConfigDep = Annotated[ServerConfig, Depends(config)]
 CredentialDep = Annotated[str | None, Depends(credential)]
