@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -40,10 +40,14 @@ from fivesafes.catalogue.metadata import (
 from fivesafes.disclosure import Profile
 from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count, public_months, public_share
+from fivesafes.environment.refusals import refusing
 from fivesafes.governance import Action, ControlPlane, Role
 from fivesafes.model import TABLES, CodeSystem, Table
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+
+if TYPE_CHECKING:
+    from fivesafes.environment.core import Environment
 
 PROFILE = "default"
 """The environment's disclosure profile for what it publishes itself (until the environment's
@@ -58,9 +62,33 @@ def viewer(data_dir: DataDir, credential: str | None) -> str:
     (``AccessDenied``), and its use is in the ledger like every other."""
     if credential is None:
         return PUBLIC
-    with ControlPlane.open(data_dir) as cp, cp.transaction() as session:
+    with ControlPlane.open(data_dir) as cp:
+        return _viewer_on(cp, credential)
+
+
+def _viewer_on(cp: ControlPlane, credential: str | None) -> str:
+    if credential is None:
+        return PUBLIC
+    with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
     return CUSTODIAN if Role.DATA_CUSTODIAN in me.roles else PUBLIC
+
+
+def catalogue_of(env: Environment, credential: str | None) -> Catalogue:
+    """:func:`view_catalogue` as a use case of an open environment (the API's): the caller
+    checked on its control plane, and a no a logged :class:`~.refusals.Refused`."""
+    with refusing(env.cp, "view_catalogue"):
+        view = _viewer_on(env.cp, credential)
+        return _catalogue(env.data_dir, view, env.settings.disclosure_profile)
+
+
+def codes_of(
+    env: Environment, credential: str | None, column: str | None, search: str | None
+) -> CodeUsage:
+    """:func:`code_usage` as a use case of an open environment (the API's)."""
+    with refusing(env.cp, "code_usage"):
+        view = _viewer_on(env.cp, credential)
+        return _code_usage(env.data_dir, view, column, search, env.settings.disclosure_profile)
 
 
 def _public_dataset(
@@ -97,7 +125,10 @@ def view_catalogue(
     data_dir: DataDir, credential: str | None = None, profile: str = PROFILE
 ) -> Catalogue:
     """The catalogue as the caller may see it (see the module's docstring)."""
-    view = viewer(data_dir, credential)
+    return _catalogue(data_dir, viewer(data_dir, credential), profile)
+
+
+def _catalogue(data_dir: DataDir, view: str, profile: str) -> Catalogue:
     with Store.open(data_dir, read_only=True) as store:
         exact = build_catalogue(store.con)
         if view == CUSTODIAN:
@@ -200,7 +231,12 @@ def code_usage(
 ) -> CodeUsage:
     """Which codes occur in each coded column (or the ``table`` / ``table.column`` given),
     matching ``search`` in the code or its term when given, as the caller may see them."""
-    view = viewer(data_dir, credential)
+    return _code_usage(data_dir, viewer(data_dir, credential), column, search, profile)
+
+
+def _code_usage(
+    data_dir: DataDir, view: str, column: str | None, search: str | None, profile: str
+) -> CodeUsage:
     rules = named_profile(profile)
     wanted = search.strip().lower() if search else None
     codes: list[CodeUse] = []

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from fivesafes.api.deps import EnvironmentDep, credential
 from fivesafes.api.management import models
-from fivesafes.environment.catalogue import code_usage, view_catalogue
+from fivesafes.environment.catalogue import catalogue_of, codes_of
 
 router = APIRouter(tags=["catalogue"])
 MaybeCaller = Annotated[str | None, Depends(credential)]
@@ -17,7 +17,7 @@ MaybeCaller = Annotated[str | None, Depends(credential)]
 
 @router.get("/catalogue", summary="Every dataset held: columns, counts, coverage, loads")
 def catalogue(env: EnvironmentDep, caller: MaybeCaller) -> models.Catalogue:
-    found = view_catalogue(env.data_dir, caller, env.settings.disclosure_profile)
+    found = catalogue_of(env, caller)
     return models.Catalogue.model_validate(found)
 
 
@@ -32,5 +32,5 @@ def codes(
         str | None, Query(max_length=128, description="In the code or its term")
     ] = None,
 ) -> models.CodeUsage:
-    found = code_usage(env.data_dir, caller, column, search, env.settings.disclosure_profile)
+    found = codes_of(env, caller, column, search)
     return models.CodeUsage.model_validate(found)
