@@ -8,10 +8,10 @@ the environment decided before it returned.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fivesafes.governance import Purpose
 from fivesafes.release import State
@@ -19,6 +19,16 @@ from fivesafes.release.model import FileKind, Outcome, Verdict
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 """A person's, project's, job's or release's id as the environment writes them."""
+PROJECT_ID = r"^[a-z0-9][a-z0-9-]{2,63}$"
+"""A project's id, as governance allows one to be made."""
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
+"""A moment as RFC 3339 has it, with its offset: the environment keeps its times in UTC."""
 
 
 class Answer(BaseModel):
@@ -73,8 +83,8 @@ class Wait(Answer):
     project_id: str
     version: int
     step: str
-    started_at: datetime
-    ended_at: datetime | None
+    started_at: Instant
+    ended_at: Instant | None
     seconds: int | None
 
 
@@ -115,9 +125,9 @@ class JobRecord(Answer):
     git_commit: str | None
     git_dirty: bool | None
     limits: dict[str, float]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
     error: str
     outputs: list[JobOutput]
     grant: dict[str, list[str]]
@@ -164,7 +174,7 @@ class FileCheck(Answer):
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    project_id: str = Field(pattern=NAME)
+    project_id: str = Field(pattern=PROJECT_ID)
     job_id: str = Field(pattern=NAME)
     files: list[str] = Field(min_length=1)
     justification: str
@@ -204,7 +214,7 @@ class Vote(Answer):
     round: int
     verdict: Verdict
     comments: str
-    voted_at: datetime
+    voted_at: Instant
     statement: dict[str, Any]
     signature: str
 
@@ -216,7 +226,7 @@ class Release(Answer):
     state: State
     justification: str
     note: str
-    created_at: datetime
+    created_at: Instant
     request_sha256: str
     files: list[FileCheck]
     votes: list[Vote] = Field(description="The votes the caller may see: others' stay sealed")
@@ -257,7 +267,7 @@ class Dataset(Answer):
 
 class Load(Answer):
     load_id: str
-    finished_at: datetime
+    finished_at: Instant
     files: list[str]
     file_count: int
     totals: dict[str, int | None]

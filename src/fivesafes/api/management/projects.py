@@ -14,7 +14,7 @@ from fivesafes.environment import projects
 from fivesafes.governance import Application
 
 router = APIRouter(tags=["projects"])
-ProjectId = Annotated[str, Path(pattern=models.NAME, description="The project's id")]
+ProjectId = Annotated[str, Path(pattern=models.PROJECT_ID, description="The project's id")]
 
 
 @router.get("/projects", summary="Every project, its purpose, members and status (public)")
