@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from api_support import Running, serving
 from v1_support import V1, V1World, build_v1_world, problem_of
 
 from environment.environment_support import GRANT, PROJECT
+from fivesafes.environment import Environment
 from fivesafes.ledger.merkle import root_from_inclusion_proof, verify_consistency
 
 
@@ -129,3 +132,28 @@ def test_the_ledgers_proofs_check_out_against_its_signed_checkpoints(
     assert beyond.status_code == 400 and "does not exist" in str(problem_of(beyond)["detail"])
     too_big = call(served, "GET", "/ledger/consistency", params={"old_size": 10**9})
     assert too_big.status_code == 400
+
+
+def test_each_refusal_names_its_own_caller_while_others_are_served_beside_it(
+    served: tuple[V1World, Running],
+) -> None:
+    """A hostile pattern: refused management calls fired among a clinician's reads, all at
+    once. The control plane is shared by every request the server answers; each refusal in
+    the ledger must still name the person refused, never the clinician read beside it."""
+    v1, running = served
+
+    def refused(_: int) -> int:  # ben is signed in, and is not on the project
+        return call(served, "GET", f"/projects/{PROJECT}/jobs", "ben").status_code
+
+    def read(_: int) -> int:
+        url = f"{running.base_url}/fhir/Patient/p0"
+        return httpx.get(url, headers=v1.auth("dana")).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: refused(i) if i % 2 else read(i), range(40)))
+    assert set(answers[1::2]) == {403} and set(answers[::2]) == {200}
+    with Environment.open(v1.world.data_dir, recover=False) as env:
+        entries = [orjson.loads(e) for e in env.cp.ledger.entries()]
+    mine = [e for e in entries if e["kind"] == "refusal"
+            and e["subject"]["action"] == "list_jobs"]  # fmt: skip
+    assert len(mine) == 20 and {e["actor"] for e in mine} == {"ben"}

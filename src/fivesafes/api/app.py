@@ -10,7 +10,6 @@ dependency (:mod:`.deps`), the error layer (:mod:`.errors`) and the document at
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -56,7 +55,6 @@ def create_app(config: ServerConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
-    app.state.one_use_case = threading.Lock()
     errors.install(app)
     for area in (fhir, personal, directory, auth, management):
         app.include_router(area.router)

@@ -3,7 +3,6 @@ caller's credential."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,12 +20,11 @@ def records(request: Request) -> Records:
     return found
 
 
-def environment(request: Request) -> Iterator[Environment]:
-    """The open environment, for one use case at a time: a use case records who is acting on
-    the environment's control plane (``cp.acting``, which a refusal's ledger entry names), so
-    two at once could put one caller's refusal down to another."""
-    with request.app.state.one_use_case:
-        yield request.app.state.env
+def environment(request: Request) -> Environment:
+    """The open environment: use cases run side by side on it, each in its own thread (the
+    caller a refusal names, ``cp.acting``, is the thread's own)."""
+    found: Environment = request.app.state.env
+    return found
 
 
 def config(request: Request) -> ServerConfig:
