@@ -56,7 +56,7 @@ def test_projects_and_waits_are_public(served: tuple[V1World, Running]) -> None:
     assert heat["status"] == "approved" and heat["members"] == ["ana"]
     assert call(served, "GET", f"/projects/{PROJECT}").json() == heat
     missing = call(served, "GET", "/projects/nope")
-    assert missing.status_code == 404 and problem_of(missing)["code"] == "not-found"
+    assert missing.status_code == 404 and problem_of(missing)["code"] == "NOT_FOUND"
     waits = call(served, "GET", "/projects/waits").json()
     assert any(w["project_id"] == PROJECT and w["seconds"] is not None for w in waits["waits"])
     assert "awaiting_decision" in waits["summary"]

@@ -62,7 +62,7 @@ class ProblemResponse(JSONResponse):
 
 def problem(status: int, message: str, code: str | None = None) -> dict[str, Any]:
     """An RFC 9457 problem: ``type`` names the kind of error, ``detail`` says what was wrong."""
-    kind = code or ISSUE_TYPE.get(status, "error")
+    kind = code or HTTPStatus(status).name
     return {
         "type": f"https://fivesafes.org/problems/{kind.lower().replace('_', '-')}",
         "title": HTTPStatus(status).phrase,
