@@ -68,7 +68,9 @@ def test_no_generated_request_meets_a_500_or_an_undocumented_answer(
 ) -> None:
     world, running = target
     api = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json")
-    operations = [result.ok() for result in api.get_all_operations()]
+    every = [result.ok() for result in api.get_all_operations()]
+    # the management API has its own run, sent by an analyst (test_v1_schemathesis)
+    operations = [op for op in every if not op.path.startswith("/api/v1")]
     assert len(operations) >= 15
 
     for operation in operations:

@@ -1,9 +1,10 @@
 """The one FastAPI application: its routers, its error layer and its OpenAPI document.
 
 :func:`create_app` is the factory every server and test uses. Areas are routers
-(``fhir``, ``personal``, ``directory``, ``auth``); the management API and the portal are added
-the same way (``include_router``), sharing the caller dependency (:mod:`.deps`), the error layer
-(:mod:`.errors`) and the document at ``/openapi.json``.
+(``fhir``, ``personal``, ``directory``, ``auth``, and ``management``: the management API under
+``/api/v1``); the portal will be added the same way (``include_router``), sharing the caller
+dependency (:mod:`.deps`), the error layer (:mod:`.errors`) and the document at
+``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import orjson
 from fastapi import FastAPI
 
-from fivesafes.api import auth, directory, errors, fhir, personal
+from fivesafes.api import auth, directory, errors, fhir, management, personal
 from fivesafes.api.config import ServerConfig
 from fivesafes.environment import Environment
 from fivesafes.environment.records import Records
@@ -26,7 +27,8 @@ from fivesafes.web import pages
 VERSION = "1.0.0"
 DESCRIPTION = """
 The fivesafes API: FHIR R4 for direct care (`/fhir/`), people's own details, choices and shared
-data (`/personal/`), and organisations' directory entries (`/directory/`).
+data (`/personal/`), organisations' directory entries (`/directory/`), and the management API
+for projects, jobs, outputs, releases, the catalogue and the public ledger (`/api/v1/`).
 Send a bearer token: a personal token (`fivesafes token`) or one from `/oauth/token`.
 """
 
@@ -40,7 +42,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         env = Environment.open(config.data_dir)
         records = Records.open(env)
-        app.state.records, app.state.environment = records, env
+        app.state.env, app.state.records = env, records
         try:
             yield
         finally:
@@ -55,7 +57,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     )
     app.state.config = config
     errors.install(app)
-    for area in (fhir, personal, directory, auth):
+    for area in (fhir, personal, directory, auth, management):
         app.include_router(area.router)
     pages.install(app)  # the public portal at / (refused if its design system is missing)
     return app

@@ -2,7 +2,9 @@
 OperationOutcome with ``application/fhir+json``.
 
 The environment says no in a few ways (:mod:`fivesafes.environment.records`, governance's
-``AccessDenied``); each becomes one HTTP status here, and nothing else decides a status. An
+``AccessDenied``, and the use cases' one :class:`~fivesafes.environment.Refused`); each becomes
+one HTTP status here, and nothing else decides a status. On the management API (``/api/v1``)
+every error is an RFC 9457 problem (``application/problem+json``). An
 error nobody expected is a 500 with an OperationOutcome that says so without a traceback (the
 traceback goes to the server's log).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from fivesafes.environment import RefusalKind, Refused
 from fivesafes.environment.patches import PatchError
 from fivesafes.environment.records import (
     Gone,
@@ -33,6 +37,11 @@ from fivesafes.store.resources import SearchError
 
 FHIR_JSON = "application/fhir+json"
 FHIR_PREFIXES = ("/fhir", "/personal", "/directory")
+PROBLEM_JSON = "application/problem+json"
+MANAGEMENT_PREFIX = "/api/v1"
+REFUSAL_STATUS = {RefusalKind.FORBIDDEN: 403, RefusalKind.INVALID: 400,
+                  RefusalKind.UNAVAILABLE: 503}  # fmt: skip
+"""A use case's no, by its kind (:class:`~fivesafes.environment.RefusalKind`)."""
 log = logging.getLogger("fivesafes.api")
 UNAUTHENTICATED = ("this needs a bearer token", "unknown token")
 """Refusals that mean "who are you?" (401), not "you may not" (403); with a token that was
@@ -45,6 +54,22 @@ ISSUE_TYPE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 
 
 class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_JSON
+
+
+def problem(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    """An RFC 9457 problem: ``type`` names the kind of error, ``detail`` says what was wrong."""
+    kind = code or HTTPStatus(status).name
+    return {
+        "type": f"https://fivesafes.org/problems/{kind.lower().replace('_', '-')}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": message,
+        "code": kind,
+    }
 
 
 def outcome(status: int, message: str, code: str | None = None, path: str = "") -> dict[str, Any]:
@@ -76,6 +101,9 @@ def render_error(
         if issues:
             body["issue"].extend(issues)
         return FhirResponse(body, status_code=status, headers=dict(headers or {}))
+    if request.url.path.startswith(MANAGEMENT_PREFIX):
+        body = problem(status, message, code)
+        return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
     return JSONResponse(
         {"error": code or ISSUE_TYPE.get(status, "error"), "message": message},
         status_code=status,
@@ -97,13 +125,26 @@ def _invalid(request: Request, exc: Exception) -> Response:
     return render_error(request, 400, str(exc), exc.code, issues)
 
 
+def _unauthenticated(message: str) -> bool:
+    return message in UNAUTHENTICATED or message.startswith("token ")
+
+
 def _denied(request: Request, exc: Exception) -> Response:
     message = str(exc) or "not allowed"
-    if message in UNAUTHENTICATED or message.startswith("token "):
+    if _unauthenticated(message):
         return render_error(
             request, 401, message, "UNAUTHORISED", headers={"WWW-Authenticate": "Bearer"}
         )
     return render_error(request, 403, message, "ACCESS_DENIED")
+
+
+def _refused(request: Request, exc: Exception) -> Response:
+    """A use case's refusal (already in the ledger): 401 for "who are you?", else by its kind."""
+    assert isinstance(exc, Refused)
+    if exc.kind is RefusalKind.FORBIDDEN:
+        return _denied(request, AccessDenied(exc.reason))
+    status = REFUSAL_STATUS[exc.kind]
+    return render_error(request, status, exc.reason, "REFUSED_" + exc.kind.value.upper())
 
 
 def install(app: FastAPI) -> None:
@@ -116,6 +157,7 @@ def install(app: FastAPI) -> None:
         return handler
 
     app.add_exception_handler(Invalid, _invalid)
+    app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(AccessDenied, _denied)
     app.add_exception_handler(NotFound, simple(404, "RESOURCE_NOT_FOUND"))
     app.add_exception_handler(Gone, simple(410, "RESOURCE_DELETED"))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -40,11 +40,15 @@ from fivesafes.catalogue.metadata import (
 from fivesafes.disclosure import Profile
 from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count, public_months, public_share
+from fivesafes.environment.refusals import refusing
 from fivesafes.environment.settings import read_settings
 from fivesafes.governance import Action, ControlPlane, Role
 from fivesafes.model import TABLES, CodeSystem, Table
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+
+if TYPE_CHECKING:
+    from fivesafes.environment.core import Environment
 
 CUSTODIAN = "custodian"
 PUBLIC = "public"
@@ -56,9 +60,33 @@ def viewer(data_dir: DataDir, credential: str | None) -> str:
     (``AccessDenied``), and its use is in the ledger like every other."""
     if credential is None:
         return PUBLIC
-    with ControlPlane.open(data_dir) as cp, cp.transaction() as session:
+    with ControlPlane.open(data_dir) as cp:
+        return _viewer_on(cp, credential)
+
+
+def _viewer_on(cp: ControlPlane, credential: str | None) -> str:
+    if credential is None:
+        return PUBLIC
+    with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
     return CUSTODIAN if Role.DATA_CUSTODIAN in me.roles else PUBLIC
+
+
+def catalogue_of(env: Environment, credential: str | None) -> Catalogue:
+    """:func:`view_catalogue` as a use case of an open environment (the API's): the caller
+    checked on its control plane, and a no a logged :class:`~.refusals.Refused`."""
+    with refusing(env.cp, "view_catalogue"):
+        view = _viewer_on(env.cp, credential)
+        return _catalogue(env.data_dir, view, env.settings.disclosure_profile)
+
+
+def codes_of(
+    env: Environment, credential: str | None, column: str | None, search: str | None
+) -> CodeUsage:
+    """:func:`code_usage` as a use case of an open environment (the API's)."""
+    with refusing(env.cp, "code_usage"):
+        view = _viewer_on(env.cp, credential)
+        return _code_usage(env.data_dir, view, column, search, env.settings.disclosure_profile)
 
 
 def _public_dataset(
@@ -103,7 +131,10 @@ def view_catalogue(
 ) -> Catalogue:
     """The catalogue as the caller may see it (see the module's docstring); counts for anyone
     but a custodian under ``profile``, by default the environment's own disclosure profile."""
-    view = viewer(data_dir, credential)
+    return _catalogue(data_dir, viewer(data_dir, credential), profile)
+
+
+def _catalogue(data_dir: DataDir, view: str, profile: str | None) -> Catalogue:
     with Store.open(data_dir, read_only=True) as store:
         exact = build_catalogue(store.con)
         if view == CUSTODIAN:
@@ -206,7 +237,12 @@ def code_usage(
 ) -> CodeUsage:
     """Which codes occur in each coded column (or the ``table`` / ``table.column`` given),
     matching ``search`` in the code or its term when given, as the caller may see them."""
-    view = viewer(data_dir, credential)
+    return _code_usage(data_dir, viewer(data_dir, credential), column, search, profile)
+
+
+def _code_usage(
+    data_dir: DataDir, view: str, column: str | None, search: str | None, profile: str | None
+) -> CodeUsage:
     rules = _rules(data_dir, profile)
     with Store.open(data_dir, read_only=True) as store:
         columns = _coded_columns(column)

@@ -29,9 +29,11 @@ from fivesafes.environment import codelists, job_records
 from fivesafes.environment.extraction import cut_for
 from fivesafes.environment.job_records import STUDY, JobOutput, JobRecordView, holding
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
+from fivesafes.environment.studies import checked_out
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, Purpose, Role, authorise_job, list_projects
 from fivesafes.governance.project_records import bounded
+from fivesafes.governance.projects import JobAuthorisation
 from fivesafes.jobs import (
     Backend,
     JobResult,
@@ -136,29 +138,59 @@ def submit(
     with refusing(env.cp, "submit_job"):
         asked = limits or Limits()
         allowed = authorise_job(env.cp, credential, project_id, None, _asked(asked))
-        limits = bounded(asked, allowed.ceiling)
-        project = load_project(study)
-        project.plan(action)
-        _ready(env)
-        job_id = _new_id()
-        folder = _folder(env, job_id)
-        env.jobs_root.mkdir(mode=0o700, exist_ok=True)
-        folder.mkdir(mode=0o700)
-        with holding(folder):
-            sha256 = copy_study(project, folder / STUDY)
-            job_records.create(
-                env,
-                job_id,
-                project_id=project_id,
-                person_id=allowed.person_id,
-                purpose=allowed.purpose.value,
-                grant=allowed.datasets,
-                action=action,
-                study_sha256=sha256,
-                git=git_state(project.root),
-                limits=limits.to_dict(),
-            )
-            return _run_held(env, job_id, limits, on_event)
+        return _submit(env, allowed, study, action, bounded(asked, allowed.ceiling), on_event)
+
+
+def submit_commit(
+    env: Environment,
+    credential: str,
+    project_id: str,
+    commit: str,
+    action: str | None = None,
+    limits: Limits | None = None,
+    on_event: Events | None = None,
+) -> JobView:
+    """As :func:`submit`, with the study at ``commit`` of the repository the project's approved
+    application names (:mod:`.studies`): for a face with no folder of the analyst's to read.
+    The caller is authorised before anything is fetched."""
+    with refusing(env.cp, "submit_job"):
+        asked = limits or Limits()
+        allowed = authorise_job(env.cp, credential, project_id, None, _asked(asked))
+        with checked_out(allowed.repository, commit) as study:
+            return _submit(env, allowed, study, action, bounded(asked, allowed.ceiling), on_event)
+
+
+def _submit(
+    env: Environment,
+    allowed: JobAuthorisation,
+    study: Path,
+    action: str | None,
+    limits: Limits,
+    on_event: Events | None,
+) -> JobView:
+    """Record an authorised job (queued) with its own copy of the study, and run it."""
+    project = load_project(study)
+    project.plan(action)
+    _ready(env)
+    job_id = _new_id()
+    folder = _folder(env, job_id)
+    env.jobs_root.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700)
+    with holding(folder):
+        sha256 = copy_study(project, folder / STUDY)
+        job_records.create(
+            env,
+            job_id,
+            project_id=allowed.project_id,
+            person_id=allowed.person_id,
+            purpose=allowed.purpose.value,
+            grant=allowed.datasets,
+            action=action,
+            study_sha256=sha256,
+            git=git_state(project.root),
+            limits=limits.to_dict(),
+        )
+        return _run_held(env, job_id, limits, on_event)
 
 
 def run(env: Environment, job_id: str, on_event: Events | None = None) -> JobView:

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fivesafes.environment.refusals import RefusalKind, Refused, kind_of, reason_of
-from fivesafes.ledger import ExportSummary, PublicView, Receipt, TilesSummary, VerifyReport
+from fivesafes.ledger import (
+    ConsistencyProof,
+    ExportSummary,
+    PublicView,
+    Receipt,
+    TilesSummary,
+    VerifyReport,
+)
+from fivesafes.ledger.storage import StoredCheckpoint
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -51,6 +59,36 @@ def prove(env: Environment, index: int) -> Receipt:
                 f"entry {index} does not exist; the ledger has {size} entries", RefusalKind.INVALID
             )
         return env.cp.ledger.prove(index)
+
+
+def checkpoints(env: Environment) -> list[StoredCheckpoint]:
+    """Every signed checkpoint, smallest first: the roots anyone can hold the log to."""
+    with _reading():
+        return env.cp.ledger.checkpoints()
+
+
+def entries(env: Environment, start: int, stop: int) -> list[bytes]:
+    """The stored entries ``start`` up to (not including) ``stop``, as their canonical bytes."""
+    with _reading():
+        size = env.cp.ledger.size
+        if not 0 <= start <= stop:
+            raise Refused(f"entries {start} to {stop}: give 0 <= start <= stop")
+        if start >= size:  # past the end: nothing, without asking the store for it
+            return []
+        return list(env.cp.ledger.entries(start, min(stop, size)))
+
+
+def consistency(env: Environment, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+    """Proof that the log of ``old_size`` entries is a prefix of it at ``new_size`` (default:
+    its size now), so a holder of an old checkpoint can check nothing was rewritten."""
+    with _reading():
+        size = env.cp.ledger.size
+        new = size if new_size is None else new_size
+        if not 0 < old_size <= new <= size:
+            raise Refused(
+                f"sizes {old_size} and {new}: give 0 < old <= new <= {size}, the ledger's size"
+            )
+        return env.cp.ledger.consistency(old_size, new)
 
 
 def export(env: Environment, directory: Path) -> ExportSummary:

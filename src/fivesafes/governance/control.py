@@ -14,6 +14,7 @@ lock held throughout (see :mod:`fivesafes.ledger.intents`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -132,8 +133,19 @@ class ControlPlane:
         self._origin = origin
         """The configured ledger origin (from the deployment's public name), if there is one."""
         self._ledger: Ledger | None = None
-        self.acting: Principal | None = None
-        """The last caller authenticated, so a command line can say who acted."""
+        self._acting = threading.local()
+
+    @property
+    def acting(self) -> Principal | None:
+        """The last caller authenticated in this thread, so a command line can say who acted
+        and a refusal names who was refused. Per thread: a server answers requests side by
+        side on one control plane, and one request's refusal must never name another's caller."""
+        found: Principal | None = getattr(self._acting, "principal", None)
+        return found
+
+    @acting.setter
+    def acting(self, principal: Principal | None) -> None:
+        self._acting.principal = principal
 
     @classmethod
     def open(

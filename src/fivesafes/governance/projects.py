@@ -222,6 +222,9 @@ class JobAuthorisation:
     datasets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ceiling: Ceiling | None = None
     """The resources the approver allowed each action: the job's limits are bounded by it."""
+    repository: str = ""
+    """The code repository the approved application names: where a job's study may be fetched
+    from by commit (:func:`fivesafes.environment.jobs.submit_commit`)."""
 
 
 @dataclass(frozen=True)
@@ -669,7 +672,13 @@ def authorise_job(
             raise cp.refuse(me, Action.RUN_JOB, f"{project_id}: {'; '.join(over)}")
         assert project.approved_version is not None  # checked by _approved_member
         return JobAuthorisation(
-            me.person_id, project_id, form.purpose, project.approved_version, granted, ceiling
+            me.person_id,
+            project_id,
+            form.purpose,
+            project.approved_version,
+            granted,
+            ceiling,
+            form.repository,
         )
 
 

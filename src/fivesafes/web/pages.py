@@ -81,7 +81,7 @@ TEMPLATES = _templates()
 
 
 def _env(request: Request) -> Environment:
-    env: Environment = request.app.state.environment
+    env: Environment = request.app.state.env
     return env
 
 

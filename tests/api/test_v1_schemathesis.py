@@ -1,0 +1,75 @@
+"""Schemathesis over /api/v1, as ``test_api_schemathesis`` runs it over /fhir: requests
+generated from the document for every management operation, sent by an analyst on the
+approved project, must never meet a 500, and every answer must be what the document says
+(status, content type, schema).
+
+One check is excused: "schema-valid data must be accepted". The document cannot say which
+ids exist, which state a project or request is in, or what the environment's own rules make of
+a form or a set of files; the environment answers those with its ``invalid`` refusal, a 400
+problem naming what was wrong. Every other check (no 500, documented status and content type,
+response schema) runs on every request.
+
+The catalogue takes a token and answers without one too (a public view), so "a request without
+its token is refused" is excused there.
+
+A job submission is left out: a generated commit is never in the study's repository, so each
+would only clone it to say so, and the happy path is ``test_v1_jobs``'s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from api_support import Running, serving
+from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
+from v1_support import V1, V1World, build_v1_world
+
+MAX_EXAMPLES = 20
+SKIPPED = {("POST", f"{V1}/projects/{{project_id}}/jobs")}
+
+
+PUBLIC_WITH_TOKEN = (f"{V1}/catalogue",)
+
+
+def excused(case: schemathesis.Case) -> list[Any]:
+    return [ignored_auth] if case.operation.path.startswith(PUBLIC_WITH_TOKEN) else []
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[V1World, Running]]:
+    v1 = build_v1_world(tmp_path_factory.mktemp("v1schema"))
+    with serving(v1.world.data_dir) as running:
+        yield v1, running
+
+
+def test_no_generated_management_request_meets_a_500_or_an_undocumented_answer(
+    target: tuple[V1World, Running],
+) -> None:
+    v1, running = target
+    api = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json")
+    operations = [
+        op
+        for result in api.get_all_operations()
+        if (op := result.ok()).path.startswith(V1) and (op.method.upper(), op.path) not in SKIPPED
+    ]
+    assert len(operations) >= 18
+    for operation in operations:
+
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        @given(case=operation.as_strategy())
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(
+                base_url=running.base_url,
+                headers=v1.auth("ana"),
+                excluded_checks=[positive_data_acceptance, *excused(case)],
+            )
+
+        run()
