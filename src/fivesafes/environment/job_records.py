@@ -363,7 +363,7 @@ def close_orphans(env: Environment) -> list[str]:
             elif row.state == "queued" and gone:
                 job_queue.unclaim(env, row.job_id, row.claimed_by)
             elif row.state == "running" and gone:
-                clear_copies(folder)
+                clear_scratch(folder)
                 if finish(env, row.job_id, "failed", _stopped(row, now, folder), ()):
                     ended.append(row.job_id)
         except (OperationBusy, JobBusy):  # another process is settling it now
@@ -384,8 +384,10 @@ def cancelled(person_id: str) -> str:
     return f"cancelled by {person_id}"
 
 
-def clear_copies(folder: Path) -> None:
-    """The job's cut copies of the store: once it has ended nobody may read them."""
-    from fivesafes.jobs.records import COPIES, METADATA_DIR  # only now: the jobs stage is big
+def clear_scratch(folder: Path) -> None:
+    """The job's cut copies of the store and its actions' scratch folders: once it has ended
+    nobody may read the first, and what a killed action left in the second is half-made."""
+    from fivesafes.jobs.records import COPIES, METADATA_DIR, WORKSPACES  # the stage is big
 
-    shutil.rmtree(folder / STUDY / METADATA_DIR / COPIES, ignore_errors=True)
+    for scratch in (COPIES, WORKSPACES):
+        shutil.rmtree(folder / STUDY / METADATA_DIR / scratch, ignore_errors=True)

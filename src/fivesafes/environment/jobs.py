@@ -52,7 +52,7 @@ from fivesafes.environment.job_records import (
     JobOutput,
     JobRecordView,
     cancelled,
-    clear_copies,
+    clear_scratch,
     close_orphans,
     holding,
 )
@@ -297,7 +297,7 @@ def _run_claimed(
         except JobBusy:  # a live process on this host holds it: it is not ours to run
             unclaim(env, job_id, worker_id)
             return None
-        held.callback(clear_copies, folder)  # once it ended, nobody reads its cut copies
+        held.callback(clear_scratch, folder)  # once it ended, nobody reads its cut copies
         beat = held.enter_context(Heartbeat(env, job_id, worker_id, lease))
         first = beat.check()
         record = job_records.get(env, job_id)
