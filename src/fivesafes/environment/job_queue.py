@@ -11,8 +11,8 @@ drops a ``flock`` the moment its process dies, which is the quickest and surest 
 host, but a worker on another host sharing the control plane cannot be seen that way. So a
 claim names its worker's host (:func:`new_worker_id`); a job is taken to have lost its worker
 when its lease has run out, or, for a worker on this host, when nobody holds its folder any more
-while it is ``running`` (:func:`worker_gone`). A job held on this host is never taken from its
-worker, lease or no lease.
+while it is ``running`` or the worker's process has ended (:func:`worker_gone`). A job held on
+this host is never taken from its worker, lease or no lease.
 
 What becomes of a job whose worker is gone is :func:`.job_records.close_orphans`' to decide (at
 every start of an environment, and before every claim): claimed but never started, it is queued
@@ -51,6 +51,18 @@ def new_worker_id() -> str:
 
 def on_this_host(worker_id: str) -> bool:
     return worker_id.rsplit(":", 2)[0] == socket.gethostname()
+
+
+def _process_gone(worker_id: str) -> bool:
+    """Whether the process a worker id on this host names has ended (a pid reused since only
+    makes it look alive: the lease decides then)."""
+    try:
+        os.kill(int(worker_id.rsplit(":", 2)[1]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError):
+        return False
+    return False
 
 
 def _changed(result: object) -> int:
@@ -174,13 +186,14 @@ def unclaimed(env: Environment, job_id: str) -> bool:
 
 def worker_gone(row: Job, now: datetime, held: bool) -> bool:
     """Whether the open job ``row`` has lost its worker: its lease ran out (unless its folder is
-    ``held`` on this host: its worker is alive here), or it is running on this host and nobody
-    holds its folder. ``held`` is whether a live process holds the job's folder."""
+    ``held`` on this host: its worker is alive here); or its worker is on this host and either
+    the job is running and nobody holds its folder, or the worker's process has ended. ``held``
+    is whether a live process holds the job's folder."""
     if held:
         return False
     if row.claimed_by is None:  # run without a worker, by a process now gone
         return row.state == "running"
-    if row.state == "running" and on_this_host(row.claimed_by):
+    if on_this_host(row.claimed_by) and (row.state == "running" or _process_gone(row.claimed_by)):
         return True
     return row.lease_expires_at is not None and row.lease_expires_at < now
 
