@@ -123,6 +123,12 @@ USE_CASES: dict[str, frozenset[str]] = {
     "fivesafes.environment.usage": frozenset({"usage_report"}),
     "fivesafes.environment.project_close": frozenset({"close_project"}),
     "fivesafes.environment.holdings": frozenset({"holdings"}),
+    # the queue's mechanics: a face queues, waits, works or cancels through environment.jobs
+    "fivesafes.environment.job_queue": frozenset(
+        {"claim", "claim_next", "unclaim", "renew", "ask_to_cancel", "Heartbeat"}
+    ),
+    "fivesafes.environment.job_records": frozenset({"create", "start", "finish", "close_orphans"}),
+    "fivesafes.jobs.process": frozenset({"stop_running"}),
     "fivesafes.jobs": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.runner": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.snapshot": frozenset({"analysis_snapshot", "DataCut"}),

@@ -212,3 +212,20 @@ def submitted(env: Environment, token: str, project_id: str, folder: Path) -> jo
     """Submit ``folder`` and see the job through in this process, as `fivesafes submit --wait`
     does when no worker has taken it: the job as it ended."""
     return jobs.wait(env, token, jobs.submit(env, token, project_id, folder).job_id)
+
+
+QUICK_YAML = """
+version: 1
+actions:
+  table:
+    run: python analysis/table.py
+    outputs:
+      moderately_sensitive: {table: output/table.csv}
+"""
+
+
+def quick_study(root: Path) -> Path:
+    """A study of one quick action that reads no data and writes one small table."""
+    return write_project(
+        root, QUICK_YAML, {"analysis/table.py": 'open("output/table.csv", "w").write("n\\n1\\n")\n'}
+    )
