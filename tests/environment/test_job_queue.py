@@ -22,7 +22,15 @@ import orjson
 import pytest
 from environment_support import PROJECT, People, study
 
-from fivesafes.environment import Environment, RefusalKind, Refused, job_records, jobs
+from fivesafes.environment import (
+    Environment,
+    RefusalKind,
+    Refused,
+    accounts,
+    incidents,
+    job_records,
+    jobs,
+)
 from fivesafes.environment.job_queue import claim_next
 from fivesafes.failpoints import FAILPOINT_ENV
 from fivesafes.governance import Role
@@ -289,3 +297,31 @@ def test_an_analyst_off_the_project_can_neither_see_nor_cancel_a_job(
     assert refusals == ["cancel_job", "job_status", "wait_job"]
     (ran,) = jobs.work(env, until_empty=True)
     assert ran.job_id == job_id and ran.state == "succeeded"  # the refused cancel stopped nothing
+
+
+def test_while_the_environment_is_suspended_workers_start_nothing(
+    world: People, tmp_path: Path
+) -> None:
+    env, ana, cus = world.env, world.tokens["ana"], world.tokens["cus"]
+    job_id = jobs.submit(env, ana, PROJECT, slow_study(tmp_path / "study", 0)).job_id
+    incidents.suspend(env, cus, "a token may have leaked")
+    assert jobs.work(env, until_empty=True) == []
+    with pytest.raises(Refused, match="suspended"):
+        jobs.wait(env, ana, job_id)
+    assert job_records.get(env, job_id).state == "queued"  # type: ignore[union-attr]
+    incidents.resume(env, cus)
+    (ran,) = jobs.work(env, until_empty=True)
+    assert (ran.job_id, ran.state) == (job_id, "succeeded")
+
+
+def test_a_job_whose_submitter_lost_their_account_while_it_waited_never_starts(
+    world: People, tmp_path: Path
+) -> None:
+    """Authorised when submitted is not enough: the worker asks again before it starts."""
+    env = world.env
+    job_id = jobs.submit(env, world.tokens["ana"], PROJECT, slow_study(tmp_path / "s", 0)).job_id
+    accounts.change(env, world.tokens["cus"], "ana", disable=True)
+    (ended,) = jobs.work(env, until_empty=True)
+    assert ended.job_id == job_id and ended.state == "failed" and ended.runs == ()
+    assert ended.record.error == "not started: account ana is disabled"
+    assert _job_entries(env) == [(job_id, "failed")]  # it never started

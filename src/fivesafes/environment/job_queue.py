@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 
+from fivesafes.governance.people import active_suspension
 from fivesafes.governance.tables import Job
 from fivesafes.jobs.process import stop_running
 
@@ -175,6 +176,14 @@ def ask_to_cancel(env: Environment, job_id: str, person_id: str) -> bool:
             return True
         state = session.scalar(select(Job.state).where(Job.job_id == job_id))
     return state in ("queued", "running")
+
+
+def suspended(env: Environment) -> str | None:
+    """Why no job may start now (the environment is suspended for an incident), or None: while
+    it is, workers claim nothing and queued jobs wait."""
+    with env.cp.transaction() as session:
+        held = active_suspension(session)
+        return None if held is None else f"the environment is suspended ({held.reason})"
 
 
 def unclaimed(env: Environment, job_id: str) -> bool:

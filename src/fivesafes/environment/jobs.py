@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
+
 from fivesafes.environment import job_records
 from fivesafes.environment.extraction import cut_for
 from fivesafes.environment.job_queue import (
@@ -42,6 +44,7 @@ from fivesafes.environment.job_queue import (
     claim,
     claim_next,
     new_worker_id,
+    suspended,
     unclaim,
     unclaimed,
 )
@@ -58,7 +61,15 @@ from fivesafes.environment.job_records import (
 )
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.failpoints import failpoint
-from fivesafes.governance import Action, Principal, Purpose, Role, authorise_job, list_projects
+from fivesafes.governance import (
+    Action,
+    Principal,
+    Purpose,
+    Role,
+    authorise_job,
+    job_start_problem,
+    list_projects,
+)
 from fivesafes.governance.project_records import bounded
 from fivesafes.jobs import (
     Backend,
@@ -212,8 +223,11 @@ def work(
     stop = stop or threading.Event()
     ran: list[JobView] = []
     while not stop.is_set():
-        close_orphans(env)
-        job_id = claim_next(env, worker_id, lease)
+        try:
+            close_orphans(env)
+            job_id = None if suspended(env) else claim_next(env, worker_id, lease)
+        except OperationalError:  # the database is busy or away: look again later
+            job_id = None
         if job_id is None:
             if once or until_empty:
                 break
@@ -248,6 +262,9 @@ def wait(
         _may_see(env, credential, job_id)
         worker_id = new_worker_id()
         while True:
+            why = suspended(env)
+            if why is not None:  # it stays queued, and runs once the suspension is lifted
+                raise Refused(f"job {job_id} is queued: {why}", RefusalKind.UNAVAILABLE)
             if claim(env, job_id, worker_id, lease):
                 _run_claimed(env, job_id, worker_id, lease, on_event)
             record = job_records.get(env, job_id)
@@ -307,6 +324,13 @@ def _run_claimed(
         if first is Beat.CANCEL:
             assert record.cancel_requested_by is not None
             job_records.finish(env, job_id, "cancelled", cancelled(record.cancel_requested_by), ())
+            return _view(env, job_id)
+        if suspended(env) is not None:  # suspended since the claim: it waits in the queue
+            unclaim(env, job_id, worker_id)
+            return None
+        why = job_start_problem(env.cp, record.project_id, record.person_id)
+        if why is not None:  # authorised when submitted, no longer: nothing of it runs
+            job_records.finish(env, job_id, "failed", f"not started: {why}", ())
             return _view(env, job_id)
         limits = Limits(**record.limits)  # type: ignore[arg-type]
         return _run_held(env, job_id, limits, on_event, beat)
