@@ -325,3 +325,36 @@ def test_a_job_whose_submitter_lost_their_account_while_it_waited_never_starts(
     assert ended.job_id == job_id and ended.state == "failed" and ended.runs == ()
     assert ended.record.error == "not started: account ana is disabled"
     assert _job_entries(env) == [(job_id, "failed")]  # it never started
+
+
+def test_the_command_line_queues_cancels_and_works(
+    world: People, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The faces only render: `submit` says the job is queued, `job cancel` that it ended,
+    `worker --until-empty` what it ran (nothing, here)."""
+    from typer.testing import CliRunner
+
+    import fivesafes.cli.jobs  # noqa: F401  (registers submit, worker and job)
+    from fivesafes.cli.common import app
+
+    env = world.env
+    monkeypatch.setenv("FIVESAFES_KEY_FILE", str(env.data_dir.key_file))
+    where = ["--data-dir", str(env.data_dir.root)]
+    token = ["--token", world.tokens["ana"]]
+    study_dir = str(slow_study(tmp_path / "study", 0))
+    runner = CliRunner()
+    queued = runner.invoke(
+        app, ["submit", "--project", study_dir, "--project-id", PROJECT, *where, *token]
+    )
+    assert queued.exit_code == 0, queued.output
+    job_id = queued.stdout.split("job ")[1].split()[0]
+    assert f"job {job_id} of {PROJECT}: queued" in queued.stdout
+    cancelled = runner.invoke(app, ["job", "cancel", job_id, *where, *token])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert f"job {job_id} of {PROJECT}: cancelled" in cancelled.stdout
+    assert "why: cancelled by ana" in cancelled.stdout
+    worked = runner.invoke(app, ["worker", "--until-empty", "--format", "json", *where])
+    assert worked.exit_code == 0, worked.output
+    assert orjson.loads(worked.stdout) == []
+    again = runner.invoke(app, ["job", "cancel", job_id, *where, *token])
+    assert again.exit_code == 2 and "already ended (cancelled)" in again.stderr

@@ -239,11 +239,14 @@ def worker_command(
     def stopped(signum: int, _frame: object) -> None:  # SIGTERM: end the running job as
         raise SystemExit(128 + signum)  # interrupted, leaving nothing running, then exit
 
-    signal.signal(signal.SIGTERM, stopped)
+    before = signal.signal(signal.SIGTERM, stopped)
     show = _show(output_format)
-    with opened(data_dir) as env:
-        ran = jobs.work(env, once=once, until_empty=until_empty, poll=poll, lease=lease,
-                        on_event=show)  # fmt: skip
+    try:
+        with opened(data_dir) as env:
+            ran = jobs.work(env, once=once, until_empty=until_empty, poll=poll, lease=lease,
+                            on_event=show)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, before)
     if output_format == "json":
         sys.stdout.write(orjson.dumps([_job_dict(v) for v in ran]).decode() + "\n")
     else:
@@ -259,6 +262,8 @@ def _job_dict(view: JobView) -> dict[str, object]:
         "person_id": r.person_id,
         "state": r.state,
         "error": r.error,
+        "worker": r.worker,
+        "cancel_requested_by": r.cancel_requested_by,
         "created_at": r.created_at.isoformat(),
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         "actions": [run.__dict__ for run in view.runs],
