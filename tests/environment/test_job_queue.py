@@ -31,7 +31,7 @@ from fivesafes.environment import (
     job_records,
     jobs,
 )
-from fivesafes.environment.job_queue import claim_next
+from fivesafes.environment.job_queue import claim, claim_next
 from fivesafes.failpoints import FAILPOINT_ENV
 from fivesafes.governance import Role
 from fivesafes.governance.database import DATABASE_URL_ENV
@@ -358,3 +358,27 @@ def test_the_command_line_queues_cancels_and_works(
     assert orjson.loads(worked.stdout) == []
     again = runner.invoke(app, ["job", "cancel", job_id, *where, *token])
     assert again.exit_code == 2 and "already ended (cancelled)" in again.stderr
+
+
+def test_a_claim_from_another_host_is_taken_back_only_once_its_lease_has_run_out(
+    world: People, tmp_path: Path
+) -> None:
+    """A worker on another host cannot be seen to die: its lease says. (Leases are given
+    already run out here, rather than waited for.)"""
+    env, ana = world.env, world.tokens["ana"]
+    folder = slow_study(tmp_path / "study", 0)
+    waiting, started, alive = (jobs.submit(env, ana, PROJECT, folder).job_id for _ in range(3))
+    assert claim(env, waiting, "elsewhere:1:aa", lease=-1)
+    assert claim(env, started, "elsewhere:2:bb", lease=-1)
+    job_records.start(env, started)  # as its worker did, before its host was lost
+    assert claim(env, alive, "elsewhere:3:cc")  # renewed in time: left alone
+    assert job_records.close_orphans(env) == [started]
+    ended = job_records.get(env, started)
+    assert ended is not None and ended.state == "failed"
+    assert ended.error.startswith("its worker elsewhere:2:bb stopped (its lease expired)")
+    again = job_records.get(env, waiting)
+    assert again is not None and (again.state, again.worker) == ("queued", None)
+    kept = job_records.get(env, alive)
+    assert kept is not None and (kept.state, kept.worker) == ("queued", "elsewhere:3:cc")
+    (ran,) = jobs.work(env, until_empty=True)  # the one queued again runs once, here
+    assert (ran.job_id, ran.state) == (waiting, "succeeded")
