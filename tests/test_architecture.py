@@ -128,6 +128,12 @@ USE_CASES: dict[str, frozenset[str]] = {
     # code lists: the usage counts behind a search, outside the one rule they are shown under
     "fivesafes.environment.catalogue": frozenset({"usage_in"}),
     "fivesafes.query.codes_used": frozenset({"codelists_used"}),
+    # the queue's mechanics: a face queues, waits, works or cancels through environment.jobs
+    "fivesafes.environment.job_queue": frozenset(
+        {"claim", "claim_next", "unclaim", "renew", "ask_to_cancel", "Heartbeat"}
+    ),
+    "fivesafes.environment.job_records": frozenset({"create", "start", "finish", "close_orphans"}),
+    "fivesafes.jobs.process": frozenset({"stop_running"}),
     "fivesafes.jobs": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.runner": frozenset({"run_project", "RunOptions", "Backend"}),
     "fivesafes.jobs.snapshot": frozenset({"analysis_snapshot", "DataCut"}),

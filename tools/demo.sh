@@ -98,7 +98,10 @@ cp -r examples/asthma-prevalence "$DEMO/study"
 "$FS" run --project "$DEMO/study"
 
 step "8. The same study as a job inside the environment: sandboxed, on the project's cut of the store"
+# submit queues the job; a worker (here one that stops once the queue is empty; in service,
+# `fivesafes serve` runs one) claims it and runs it.
 "$FS" submit --project "$DEMO/study" --project-id asthma-prevalence --token "$(token_of ana)"
+"$FS" worker --until-empty
 JOB=$(latest_job asthma-prevalence)
 "$FS" job log "$JOB" --token "$(token_of ana)"
 echo "The job's outputs stay in the environment ($FIVESAFES_DATA_DIR/jobs/$JOB, owner-only);"
@@ -156,7 +159,7 @@ step "11. Decision makers: a monthly board study, approved, run, released and dr
     --reasons "Service planning with aggregate outputs" --key "$DEMO/val-signing.pem" \
     --token "$(token_of val)"
 cp -r examples/emergency-admissions "$DEMO/board"
-"$FS" submit --project "$DEMO/board" --project-id emergency-admissions --token "$(token_of ana)"
+"$FS" submit --wait --project "$DEMO/board" --project-id emergency-admissions --token "$(token_of ana)"
 BOARD=$(latest_job emergency-admissions)
 release emergency-admissions "$BOARD" "Monthly board report of admissions and HbA1c recording." \
     output/emergency_admissions_england.csv output/emergency_admissions_by_region.csv \
@@ -178,7 +181,7 @@ study() {  # project id, example folder, approver's reasons, analyst's justifica
     "$FS" project approve "$1" --until "$(date -d '+1 year' +%F)" --reasons "$3" \
         --key "$DEMO/val-signing.pem" --token "$(token_of val)"
     cp -r "examples/$2" "$DEMO/$2"
-    "$FS" submit --project "$DEMO/$2" --project-id "$1" --token "$(token_of ana)"
+    "$FS" submit --wait --project "$DEMO/$2" --project-id "$1" --token "$(token_of ana)"
     local files
     mapfile -t files < <(outputs_of "$DEMO/$2")
     release "$1" "$(latest_job "$1")" "$4" "${files[@]}"

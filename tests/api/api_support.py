@@ -3,7 +3,10 @@ sharing a night's sleep), the accounts that reach them, and a real server on loo
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -219,3 +222,23 @@ __all__ = [
     "serving",
     "sleep",
 ]
+
+
+@contextmanager
+def working(data_dir: DataDir) -> Iterator[subprocess.Popen[str]]:
+    """A real ``fivesafes worker`` on the environment's queue while the block runs, as
+    ``fivesafes serve`` starts one beside the API; stopped (SIGTERM) after it."""
+    fivesafes = str(Path(sys.executable).parent / "fivesafes")
+    worker = subprocess.Popen(
+        [fivesafes, "worker", "--data-dir", str(data_dir.root), "--poll", "0.2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

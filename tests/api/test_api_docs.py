@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from api_support import serving
+from api_support import serving, working
 from v1_support import build_v1_world
 
 from fivesafes.api.reference import api_reference
@@ -37,7 +37,7 @@ def test_the_worked_examples_run(tmp_path: Path) -> None:
     assert len(shell) >= 5 and len(python) >= 1
     if SANDBOX_PROBLEM is not None:  # the job example needs the sandbox jobs run in
         shell = [block for block in shell if "/jobs" not in block]
-    with serving(world.data_dir) as running:
+    with serving(world.data_dir) as running, working(world.data_dir):
         names = {
             "BASE": running.base_url,
             "TOKEN": world.tokens["dana"],

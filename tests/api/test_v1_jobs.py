@@ -6,6 +6,8 @@ stranger, no token, an output checker reaching their own project's job."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from fivesafes.release import Verdict
 from jobs.jobs_support import needs_sandbox
 
 pytestmark = needs_sandbox
+FIVESAFES = str(Path(sys.executable).parent / "fivesafes")
 
 
 @dataclass
@@ -41,14 +44,26 @@ class Served:
         return httpx.post(url, headers=headers, json=body, timeout=600)
 
 
+def work_the_queue(data_dir: Path) -> None:
+    """A real worker, as the environment runs one, until no job is waiting."""
+    done = subprocess.run(
+        [FIVESAFES, "worker", "--data-dir", str(data_dir.root), "--until-empty", "--poll", "0.2"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     v1 = build_v1_world(tmp_path_factory.mktemp("v1"))
     with serving(v1.world.data_dir) as running:
         first = Served(v1, running, {})
         made = first.post("ana", f"/projects/{PROJECT}/jobs", {"commit": v1.commit})
-        assert made.status_code == 201, made.text
-        first.job = made.json()
+        assert made.status_code == 202, made.text
+        assert made.json()["record"]["state"] == "queued"  # answered at once; a worker runs it
+        work_the_queue(v1.world.data_dir)
+        job_id = made.json()["record"]["job_id"]
+        first.job = first.get("ana", f"/jobs/{job_id}").json()
         yield first
 
 
@@ -81,6 +96,27 @@ def test_a_commit_not_in_the_approved_repository_is_refused(served: Served) -> N
     answer = served.post("ana", f"/projects/{PROJECT}/jobs", {"commit": "0" * 40})
     assert answer.status_code == 400
     assert "no commit" in str(problem_of(answer)["detail"])
+
+
+def test_a_queued_job_is_cancelled_by_a_member_and_never_by_anyone_off_the_project(
+    served: Served,
+) -> None:
+    queued = served.post("ana", f"/projects/{PROJECT}/jobs", {"commit": served.v1.commit})
+    assert queued.status_code == 202, queued.text
+    job_id = queued.json()["record"]["job_id"]
+    before = len(refusals(served.v1.world.data_dir))
+    for who in ("ben", "pat", "oc1"):
+        answer = served.post(who, f"/jobs/{job_id}/cancellation", None)
+        assert answer.status_code == 403, (who, answer.text)
+    assert len(refusals(served.v1.world.data_dir)) - before == 3
+    assert served.get("ana", f"/jobs/{job_id}").json()["record"]["state"] == "queued"
+    cancelled = served.post("ana", f"/jobs/{job_id}/cancellation", None)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["record"]["state"] == "cancelled"
+    work_the_queue(served.v1.world.data_dir)  # nothing left for a worker to run
+    assert served.get("ana", f"/jobs/{job_id}").json()["record"]["state"] == "cancelled"
+    again = served.post("ana", f"/jobs/{job_id}/cancellation", None)
+    assert again.status_code == 400 and "already ended" in problem_of(again)["detail"]
 
 
 def test_nobody_off_the_project_reaches_its_jobs(served: Served) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fhir_factory import basic_population, nhs_number, write_ndjson
-from fivesafes.environment import Environment, accounts, consent, projects
+from fivesafes.environment import Environment, accounts, consent, jobs, projects
 from fivesafes.environment.delivery import OUTBOX
 from fivesafes.environment.settings import Settings
 from fivesafes.environment.setup import initialise
@@ -206,3 +206,26 @@ def approved_world(people: People, tmp_path: Path) -> People:
     ):
         consent.set_shared_data_consent(env, cus, nhs_number(i), scope, True)
     return people
+
+
+def submitted(env: Environment, token: str, project_id: str, folder: Path) -> jobs.JobView:
+    """Submit ``folder`` and see the job through in this process, as `fivesafes submit --wait`
+    does when no worker has taken it: the job as it ended."""
+    return jobs.wait(env, token, jobs.submit(env, token, project_id, folder).job_id)
+
+
+QUICK_YAML = """
+version: 1
+actions:
+  table:
+    run: python analysis/table.py
+    outputs:
+      moderately_sensitive: {table: output/table.csv}
+"""
+
+
+def quick_study(root: Path) -> Path:
+    """A study of one quick action that reads no data and writes one small table."""
+    return write_project(
+        root, QUICK_YAML, {"analysis/table.py": 'open("output/table.csv", "w").write("n\\n1\\n")\n'}
+    )

@@ -23,12 +23,13 @@ from environment_support import (
     approved_world,
     open_with_custodian,
     study,
+    submitted,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fhir_factory import nhs_number
-from fivesafes.environment import Environment, consent, extraction, jobs
+from fivesafes.environment import Environment, consent, extraction
 from fivesafes.environment.local import run_on_dummy_data
 from fivesafes.governance import ConsentScope, OptOutKind, Purpose
 from fivesafes.jobs import Limits
@@ -152,7 +153,7 @@ def test_a_job_and_a_custodians_extract_hold_no_one_they_must_not(
             env = people.env
             ids = _ids(env)
             folder = study(where / "study")
-            view = jobs.submit(env, people.tokens["ana"], PROJECT, folder)
+            view = submitted(env, people.tokens["ana"], PROJECT, folder)
             assert view.state == "succeeded", view.record.error
             job = _extract_rows(env.jobs_root / view.job_id / "study/output/dataset.csv")
             monkeypatch.chdir(folder)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from environment_support import COUNT, DEFINITION, PROJECT, People, study
+from environment_support import COUNT, DEFINITION, PROJECT, People, study, submitted
 
 from fhir_factory import nhs_number
 from fivesafes.environment import Environment, RefusalKind, Refused, jobs
@@ -51,7 +51,7 @@ def test_a_job_sees_approved_data_without_the_opted_out_and_shared_data_only_wit
     """Holes 4 and 6: opted-out patients, unapproved columns and shared data whose owner gave
     no research consent never reach the job's extract."""
     env = world.env
-    view = jobs.submit(env, world.tokens["ana"], PROJECT, study(tmp_path / "study"))
+    view = submitted(env, world.tokens["ana"], PROJECT, study(tmp_path / "study"))
     assert view.state == "succeeded", view.record.error
     ids = _ids(env)
     rows = {int(r["patient_id"]): r for r in _extract(env, view.job_id)}
@@ -69,7 +69,7 @@ def test_nothing_of_a_job_against_real_data_lands_in_the_analysts_folder(
     env = world.env
     folder = study(tmp_path / "study")
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    view = jobs.submit(env, world.tokens["ana"], PROJECT, folder)
+    view = submitted(env, world.tokens["ana"], PROJECT, folder)
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
     job = env.jobs_root / view.job_id
     assert job.stat().st_mode & 0o777 == 0o700 and env.jobs_root.stat().st_mode & 0o777 == 0o700
@@ -90,7 +90,7 @@ def test_the_job_log_is_what_the_environment_did_not_what_the_actions_printed(
     leaky = COUNT + "print(rows)\n"
     folder = study(tmp_path / "study")
     (folder / "analysis" / "count.py").write_text(leaky)
-    view = jobs.submit(world.env, world.tokens["ana"], PROJECT, folder)
+    view = submitted(world.env, world.tokens["ana"], PROJECT, folder)
     text = jobs.log(world.env, world.tokens["ana"], view.job_id)
     assert "extract: succeeded" in text and "count: succeeded" in text
     assert "patient_id" not in text and "female" not in text
@@ -101,7 +101,7 @@ def test_a_definition_that_reaches_for_the_store_is_stopped_where_it_stands(
 ) -> None:
     """Hole 1: the definition is user code; here it tries to open the store itself."""
     peek = "import duckdb\nduckdb.connect('/store/store.duckdb')\n" + DEFINITION
-    view = jobs.submit(world.env, world.tokens["ana"], PROJECT, study(tmp_path / "s", peek))
+    view = submitted(world.env, world.tokens["ana"], PROJECT, study(tmp_path / "s", peek))
     assert view.state == "failed"
     assert "the definition could not be evaluated" in view.record.error
     assert "study.py, line 1: a definition may not import duckdb" in view.record.error
@@ -123,7 +123,7 @@ def test_a_way_out_of_the_language_fails_in_the_sandbox_on_the_store_and_dummy_d
     for n, (escape, says) in enumerate(ESCAPES.items()):
         folder = study(tmp_path / f"study{n}", escape + DEFINITION)
         expected = f"study.py, line 1: a definition {says}"
-        view = jobs.submit(world.env, world.tokens["ana"], PROJECT, folder)
+        view = submitted(world.env, world.tokens["ana"], PROJECT, folder)
         assert view.state == "failed" and expected in view.record.error, view.record.error
         dummy = run_on_dummy_data(folder, "extract", sandbox=True, limits=Limits())
         assert [r.status for r in dummy] == ["failed"]
@@ -151,7 +151,7 @@ def test_even_a_definition_that_got_round_the_restrictions_finds_no_data(
     monkeypatch.setattr(
         runner_module, "evaluate_argv", lambda _c, model: [sys.executable, "probe.py", str(model)]
     )
-    view = jobs.submit(env, world.tokens["ana"], PROJECT, folder)
+    view = submitted(env, world.tokens["ana"], PROJECT, folder)
     assert view.state == "failed"
     (extract,) = [r for r in view.runs if r.action == "extract"]
     assert extract.reason is not None
@@ -177,8 +177,8 @@ def test_every_job_is_in_the_ledger_whatever_became_of_it(world: People, tmp_pat
     """Hole 16: submit logged only jobs that ran to completion. Now each job has an intent entry
     when it starts and an outcome entry when it ends; a refused job is a refusal entry."""
     env = world.env
-    good = jobs.submit(env, world.tokens["ana"], PROJECT, study(tmp_path / "good"))
-    bad = jobs.submit(env, world.tokens["ana"], PROJECT, study(tmp_path / "bad", "import os\n"))
+    good = submitted(env, world.tokens["ana"], PROJECT, study(tmp_path / "good"))
+    bad = submitted(env, world.tokens["ana"], PROJECT, study(tmp_path / "bad", "import os\n"))
     world.add("eve", Role.ANALYST)
     with pytest.raises(Refused) as refused:
         jobs.submit(env, world.tokens["eve"], PROJECT, study(tmp_path / "eve"))
@@ -215,7 +215,7 @@ def test_a_lost_key_stops_the_job_before_anything_runs(world: People, tmp_path: 
 
 def test_only_the_project_and_the_custodian_follow_a_job(world: People, tmp_path: Path) -> None:
     env = world.env
-    view = jobs.submit(env, world.tokens["ana"], PROJECT, study(tmp_path / "study"))
+    view = submitted(env, world.tokens["ana"], PROJECT, study(tmp_path / "study"))
     world.add("eve", Role.ANALYST)
     with pytest.raises(Refused, match="that you may see"):
         jobs.status(env, world.tokens["eve"], view.job_id)

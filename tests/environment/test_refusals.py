@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from environment_support import PROJECT, People, study
+from environment_support import PROJECT, People, study, submitted
 
-from fivesafes.environment import Environment, Refused, accounts, jobs, projects, releases
+from fivesafes.environment import Environment, Refused, accounts, projects, releases
 from fivesafes.governance import Role, Verdict
 from fivesafes.release import Verdict as Vote
 from governance.governance_support import application
@@ -65,7 +65,7 @@ def test_voting_twice_and_publishing_with_one_approval(world: People, tmp_path: 
     folder = study(tmp_path / "study")
     table = "age_band,count\n0-17,40\n18-64,120\n65+,75\n"
     (folder / "analysis" / "count.py").write_text(f"open('output/count.csv', 'w').write({table!r})")
-    job = jobs.submit(env, world.tokens["ana"], PROJECT, folder)
+    job = submitted(env, world.tokens["ana"], PROJECT, folder)
     files = ["output/count.csv"]
     why = "Counts for the report."
     asked = releases.request(env, world.tokens["ana"], PROJECT, job.job_id, files, why)

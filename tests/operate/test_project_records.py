@@ -193,7 +193,7 @@ def test_submit_runs_within_the_ceiling_and_is_refused_over_it(tmp_path: Path) -
     write_settings(data_dir.root, Settings("Test environment"))
     Store.open(data_dir).close()
     study = write_project(tmp_path / "study", STUDY)
-    args = ["submit", "--project", str(study), "--data-dir", str(data_dir.root)]
+    args = ["submit", "--wait", "--project", str(study), "--data-dir", str(data_dir.root)]
     args += ["--project-id", "heat", "--token", analyst, "--format", "json"]
     over = CliRunner().invoke(app, [*args, "--memory-mb", "4096"])
     assert over.exit_code == 2

@@ -88,9 +88,12 @@ COMMANDS: dict[str, Listed] = {
         "jobs", "Run a study's actions on dummy data, on your own machine, in dependency order."
     ),
     "submit": Listed(
-        "jobs", "Run a study on real data, inside the environment, every action sandboxed."
+        "jobs", "Queue a study to run on real data, inside the environment, every action sandboxed."
     ),
-    "job": Listed("jobs", "Jobs run inside the environment: their state, log and outputs."),
+    "job": Listed(
+        "jobs", "Jobs run inside the environment: their state, log and outputs; cancel one."
+    ),
+    "worker": Listed("jobs", "Run queued jobs, oldest first, one at a time, until stopped."),
     "check-output": Listed(
         "disclosure", "Check an output table against the disclosure rules and print the report."
     ),

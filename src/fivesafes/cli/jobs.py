@@ -1,6 +1,7 @@
-"""Commands for running a study: ``run`` on dummy data, ``submit`` inside the environment, and
-``job`` to follow a submitted job (its state, log and outputs: the outputs themselves stay in
-the environment, and leave only through ``fivesafes release``)."""
+"""Commands for running a study: ``run`` on dummy data, ``submit`` to queue it inside the
+environment, ``worker`` to run what is queued, and ``job`` to follow or cancel a submitted job
+(its state, log and outputs: the outputs themselves stay in the environment, and leave only
+through ``fivesafes release``)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,14 @@ from fivesafes.cli.common import (
 )
 from fivesafes.cli.environment import opened
 from fivesafes.environment import jobs
+from fivesafes.environment.job_queue import LEASE_SECONDS
 from fivesafes.environment.jobs import JobView
 from fivesafes.environment.local import run_on_dummy_data
 from fivesafes.jobs import JobResult, Limits, ProjectError, RunInProgress, SandboxUnavailable
 
-job_app = typer.Typer(help="Jobs run inside the environment: their state, log and outputs.")
+job_app = typer.Typer(
+    help="Jobs run inside the environment: their state, log and outputs; cancel one."
+)
 app.add_typer(job_app, name="job", no_args_is_help=True)
 
 ActionArgument = Annotated[
@@ -176,23 +180,78 @@ def submit_command(
     project_id: Annotated[
         str, typer.Option("--project-id", help="The approved project this study runs under")
     ] = "",
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Stay until the job has ended: run it here if no worker has taken it yet",
+        ),
+    ] = False,
 ) -> None:
-    """Run a study on real data, inside the environment, every action sandboxed.
+    """Queue a study to run on real data, inside the environment, every action sandboxed.
 
     Only a member of the approved, unexpired project may, and the actions see only the data
-    the project was approved for, without anyone whose opt-out applies to its purpose. The job's
-    outputs stay in the environment: follow it with `fivesafes job`, and ask for the files with
-    `fivesafes release request --job`.
+    the project was approved for, without anyone whose opt-out applies to its purpose. A worker
+    (`fivesafes worker`, or the one `fivesafes serve` starts) runs it; with `--wait` this command
+    stays until it has ended. The job's outputs stay in the environment: follow it with
+    `fivesafes job`, and ask for the files with `fivesafes release request --job`.
     """
     limits = _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores)
     credential = need_token(token)
     with opened(data_dir) as env:
-        view = jobs.submit(
-            env, credential, project_id, project, action, limits, _show(output_format)
-        )
+        view = jobs.submit(env, credential, project_id, project, action, limits)
+        if wait:
+            view = jobs.wait(env, credential, view.job_id, _show(output_format))
     _render_job(view, output_format)
-    if view.state != "succeeded":
+    if view.state not in ("succeeded", "queued"):
         raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker_command(
+    data_dir: DataDirOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one queued job, then stop")] = False,
+    until_empty: Annotated[
+        bool, typer.Option("--until-empty", help="Stop once no job is waiting")
+    ] = False,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.05, help="Seconds between looks at an empty queue")
+    ] = 2.0,
+    lease: Annotated[
+        float,
+        typer.Option(
+            "--lease",
+            min=1.0,
+            help="Seconds a job stays this worker's unrenewed (renewed every third of it)",
+        ),
+    ] = LEASE_SECONDS,
+    output_format: FormatOption = "text",
+) -> None:
+    """Run queued jobs, oldest first, one at a time, until stopped.
+
+    `--until-empty` stops once no job is waiting, `--once` after one job (for scripts).
+
+    Several workers may run at once, here or on other hosts sharing the environment: each job
+    is taken by one. A job whose worker is killed ends failed, saying so, when the next worker
+    or command starts; a job cancelled while it runs is stopped at the next heartbeat."""
+    import signal
+
+    def stopped(signum: int, _frame: object) -> None:  # SIGTERM: end the running job as
+        raise SystemExit(128 + signum)  # interrupted, leaving nothing running, then exit
+
+    before = signal.signal(signal.SIGTERM, stopped)
+    show = _show(output_format)
+    try:
+        with opened(data_dir) as env:
+            ran = jobs.work(env, once=once, until_empty=until_empty, poll=poll, lease=lease,
+                            on_event=show)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    if output_format == "json":
+        sys.stdout.write(orjson.dumps([_job_dict(v) for v in ran]).decode() + "\n")
+    else:
+        for view in ran:
+            _render_job(view, output_format)
 
 
 def _job_dict(view: JobView) -> dict[str, object]:
@@ -203,6 +262,8 @@ def _job_dict(view: JobView) -> dict[str, object]:
         "person_id": r.person_id,
         "state": r.state,
         "error": r.error,
+        "worker": r.worker,
+        "cancel_requested_by": r.cancel_requested_by,
         "created_at": r.created_at.isoformat(),
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         "actions": [run.__dict__ for run in view.runs],
@@ -215,12 +276,17 @@ def _render_job(view: JobView, output_format: str) -> None:
         sys.stdout.write(orjson.dumps(_job_dict(view)).decode() + "\n")
         return
     r = view.record
-    colour = {"succeeded": "green", "failed": "red", "interrupted": "red"}.get(r.state, "yellow")
+    colour = {"succeeded": "green", "failed": "red", "interrupted": "red", "cancelled": "red"}
+    colour_of_state = colour.get(r.state, "yellow")
     console.print(
-        Text.assemble("job ", (r.job_id, "bold"), f" of {r.project_id}: ", (r.state, colour))
+        Text.assemble(
+            "job ", (r.job_id, "bold"), f" of {r.project_id}: ", (r.state, colour_of_state)
+        )
     )
     if r.error:
         console.print(Text(f"why: {r.error}"))
+    if r.cancel_requested_by and r.state in ("queued", "running"):
+        console.print(Text(f"cancel asked by {r.cancel_requested_by}: its worker stops it"))
     table = RichTable(title="Outputs (they stay in the environment)")
     for name in ("file", "privacy", "action", "sha256"):
         table.add_column(name, no_wrap=name != "privacy")
@@ -283,3 +349,17 @@ def job_list(
             j.job_id, j.person_id, j.state, f"{j.created_at:%Y-%m-%d %H:%M}", str(len(j.outputs))
         )
     console.print(table)
+
+
+@job_app.command("cancel")
+def job_cancel(
+    job_id: JobArgument,
+    output_format: FormatOption = "text",
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Stop a job: a queued one at once, a running one at its worker's next heartbeat."""
+    credential = need_token(token)
+    with opened(data_dir) as env:
+        view = jobs.cancel(env, credential, job_id)
+    _render_job(view, output_format)

@@ -5,10 +5,20 @@ uvicorn, on a host and port, with TLS when given a certificate and key, writing 
 from the public base URL it is told (the proxy's, behind one). ``link`` ties an account to its
 organisation's ODS code (clinicians, organisation administrators) or to the person's own NHS
 number (patients); ``client register`` lets a system get tokens with OAuth2 client credentials.
+
+``serve`` also starts ``--workers-for-jobs`` job workers (``fivesafes worker``), each its own
+process, so that a job's sandboxed actions never share the API's event loop or its memory: they
+stop with the server (SIGTERM, and the kernel's parent-death signal if the server is killed);
+jobs queued meanwhile wait in the control plane for the next start.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +45,12 @@ def serve_command(
     key: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (one per core serves most)")
+    ] = 1,
+    workers_for_jobs: Annotated[
+        int,
+        typer.Option(
+            "--workers-for-jobs", min=0, max=64, help="Job workers to run beside the API (0: none)"
+        ),
     ] = 1,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -63,21 +79,53 @@ def serve_command(
     config = ServerConfig(where, base_url or f"{scheme}://{host}:{port}")
     if workers > 1:  # each worker makes its own application from the configuration
         os.environ[CONFIG_VARIABLE] = config_for_workers(config)
-    uvicorn.run(
-        "fivesafes.api.app:from_environment" if workers > 1 else create_app(config),
-        factory=workers > 1,
-        workers=workers,
-        # A worker imports the whole command line before it answers its first health check:
-        # on a busy machine that takes far longer than uvicorn's 5 s, and it would be
-        # restarted, over and over, before it ever served.
-        timeout_worker_healthcheck=120,
-        host=host,
-        port=port,
-        ssl_certfile=str(cert) if cert else None,
-        ssl_keyfile=str(key) if key else None,
-        log_level="warning",
-        proxy_headers=False,
-    )
+    application = create_app(config) if workers == 1 else "fivesafes.api.app:from_environment"
+    with job_workers(where, workers_for_jobs):
+        uvicorn.run(
+            application,
+            factory=workers > 1,
+            workers=workers,
+            # A worker imports the whole command line before it answers its first health check:
+            # on a busy machine that takes far longer than uvicorn's 5 s, and it would be
+            # restarted, over and over, before it ever served.
+            timeout_worker_healthcheck=120,
+            host=host,
+            port=port,
+            ssl_certfile=str(cert) if cert else None,
+            ssl_keyfile=str(key) if key else None,
+            log_level="warning",
+            proxy_headers=False,
+        )
+
+
+def _die_with_parent() -> None:
+    """In a worker, before it starts: the kernel sends it SIGTERM if the server dies, however."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@contextmanager
+def job_workers(where: DataDir, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` job workers on ``where`` for as long as the block runs; each is asked to stop
+    (SIGTERM: a job it is running ends ``interrupted``) and waited for when it ends."""
+    argv = [sys.executable, "-c", "from fivesafes.cli import app; app(prog_name='fivesafes')"]
+    started = [
+        subprocess.Popen(
+            [*argv, "worker", "--data-dir", str(where.root)],
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        for _ in range(count)
+    ]
+    try:
+        yield started
+    finally:
+        for worker in started:
+            worker.send_signal(signal.SIGTERM)
+        for worker in started:
+            worker.wait()
 
 
 @app.command("link")

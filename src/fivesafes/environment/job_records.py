@@ -1,23 +1,25 @@
 """A job's record in the control plane and its ledger entries, kept in agreement.
 
-A job is a row (``jobs``) with a lifecycle: ``queued`` when submitted, ``running`` once
-started, then ``succeeded``, ``failed`` or ``interrupted``. Whatever its outcome, it is in the
-ledger: a ``job`` entry when it starts (``status: running``) and another when it ends, with its
-outcome. Each is written as a recoverable operation (:mod:`fivesafes.ledger.intents`): an
-``intent`` entry promising the ``job`` entry to come, the row's change, then the ``job`` entry.
-Recovery (:mod:`.recovery`, whenever an environment is opened) settles an intent a dead process
-left open from the row: a start is committed if the row left ``queued``, an end is completed
-(the row given the promised outcome) and committed.
+A job is a row (``jobs``) with a lifecycle: ``queued`` when submitted (the queued rows are the
+queue, :mod:`.job_queue`), ``running`` once a worker started it, then ``succeeded``,
+``failed``, ``interrupted`` (its worker was told to stop) or ``cancelled`` (someone asked).
+Whatever its outcome, it is in the ledger: a ``job`` entry when it starts (``status:
+running``) and another when it ends, with its outcome (a job cancelled before it started has
+only the second). Each is written as a recoverable operation (:mod:`fivesafes.ledger.intents`):
+an ``intent`` entry promising the ``job`` entry to come, the row's change, then the ``job``
+entry. Recovery (:mod:`.recovery`, whenever an environment is opened) settles an intent a dead
+process left open from the row: a start is committed if the row left ``queued``, an end is
+completed (the row given the promised outcome) and committed.
 
-A job whose process died between those steps, with no intent open, is still ``queued`` or
-``running`` in the control plane, held by nobody: :func:`close_orphans` ends it as
-``interrupted``, in both. After a kill at any point the ledger and the control plane agree, and
-no job has two outcomes; a retry is a new job.
+A job whose worker died with no intent open is still ``queued`` (claimed) or ``running`` in the
+control plane: :func:`close_orphans` queues the first again (nothing of it ran) and ends the
+second as ``failed``, saying which worker stopped and during which action, in both. After a
+kill at any point the ledger and the control plane agree, and no job has two outcomes; a retry
+is a new job.
 
-Liveness is an exclusive ``flock`` on the job's folder's ``lock`` file, held for as long as the
-job is queued or running by the process that has it, and released by the kernel however that
-process ends. (A job service with workers on several hosts, issue 14, will need a lease in the
-control plane instead; the lifecycle and the entries stay as they are.)
+Liveness is an exclusive ``flock`` on the job's folder's ``lock`` file, held by the process that
+runs the job for as long as it does, released by the kernel however that process ends; and,
+for workers on other hosts, the claim's lease (:mod:`.job_queue`).
 """
 
 from __future__ import annotations
@@ -52,8 +54,7 @@ LOCK_FILE = "lock"
 STUDY = "study"
 """The copy of the study a job runs, in the job's folder: its outputs are made there too."""
 OPEN_STATES = ("queued", "running")
-FINAL_STATES = ("succeeded", "failed", "interrupted")
-INTERRUPTED = "the process running it stopped before it finished"
+FINAL_STATES = ("succeeded", "failed", "interrupted", "cancelled")
 
 
 class JobBusy(RuntimeError):
@@ -92,6 +93,9 @@ class JobRecordView:
     error: str
     outputs: tuple[JobOutput, ...]
     grant: dict[str, tuple[str, ...]]
+    worker: str | None = None
+    """The worker that holds (or last held) the job, if one has claimed it."""
+    cancel_requested_by: str | None = None
 
 
 def _view(row: Job) -> JobRecordView:
@@ -114,6 +118,8 @@ def _view(row: Job) -> JobRecordView:
         row.error,
         outputs,
         grant,
+        row.claimed_by,
+        row.cancel_requested_by,
     )
 
 
@@ -273,19 +279,24 @@ def start(env: Environment, job_id: str) -> None:
 
 def finish(
     env: Environment, job_id: str, state: str, error: str, outputs: Sequence[JobOutput]
-) -> None:
-    """Announce the outcome, give it to the row, log it."""
-    job = get(env, job_id)
-    assert job is not None and state in FINAL_STATES
+) -> bool:
+    """Announce the outcome, give it to the row, log it; False (and nothing written) if the job
+    already has an outcome (another process ended it first)."""
+    assert state in FINAL_STATES
     hashes = {o.path: o.sha256 for o in outputs}
     with env.cp.operation(
         "job", f"{job_id}.end", partial(resolved, env.cp, env.data_dir)
     ) as operation:
+        job = get(env, job_id)  # read under the operation's lock: one outcome a job
+        assert job is not None
+        if job.state in FINAL_STATES:
+            return False
         operation.intend(_entry(job, state, hashes, error), job.person_id)
         failpoint("job.end.after-intent")
         _settle(env.cp, job_id, state, error, outputs)
         failpoint("job.end.after-change")
         operation.commit()
+    return True
 
 
 def _settle(
@@ -308,21 +319,75 @@ def _clear_dead_extracts(env: Environment) -> None:
             shutil.rmtree(extract, ignore_errors=True)
 
 
-def close_orphans(env: Environment) -> list[str]:
-    """End, as ``interrupted``, the jobs a dead process left queued or running with no intent
-    open (recovery settles those first); their cut copies go with them, as do those of killed
-    extracts. The ids of the jobs closed."""
-    _clear_dead_extracts(env)
-    with env.cp.transaction() as session:
-        candidates = [
-            r.job_id for r in session.scalars(select(Job).where(Job.state.in_(OPEN_STATES)))
-        ]
-    orphans = sorted(j for j in candidates if not _held(env.jobs_root / j))
-    if not orphans:
-        return []
-    from fivesafes.jobs.records import COPIES, METADATA_DIR  # only now: the jobs stage is big
+def _doing(folder: Path) -> str:
+    """Where a job was when its worker stopped, from its log: ``during action X``, ``after
+    action X`` or ``before its first action``."""
+    events = folder / "events.log"
+    lines = events.read_text(encoding="utf-8").splitlines() if events.is_file() else []
+    for line in reversed(lines):
+        name, _, message = line.split(" ", 2)[-1].partition(": ")
+        if name != "job":
+            return (
+                f"during action {name}"
+                if message.startswith("running:")
+                else (f"after action {name}")
+            )
+    return "before its first action"
 
-    for job_id in orphans:
-        shutil.rmtree(env.jobs_root / job_id / STUDY / METADATA_DIR / COPIES, ignore_errors=True)
-        finish(env, job_id, "interrupted", INTERRUPTED, ())
-    return orphans
+
+def close_orphans(env: Environment) -> list[str]:
+    """Settle the jobs whose worker is gone (:func:`.job_queue.worker_gone`; recovery settles
+    open intents first): a claimed job that never started is queued again; a running one ends
+    ``failed``, saying which worker stopped and where, its cut copies removed; a queued job
+    someone asked to cancel ends ``cancelled``. The cut copies of killed extracts go too. The
+    ids of the jobs ended (not those queued again)."""
+    from fivesafes.environment import job_queue
+    from fivesafes.ledger.intents import OperationBusy
+
+    _clear_dead_extracts(env)
+    now = env.cp.now()
+    with env.cp.transaction() as session:
+        candidates = list(session.scalars(select(Job).where(Job.state.in_(OPEN_STATES))))
+    ended = []
+    for row in sorted(candidates, key=lambda r: r.job_id):
+        folder = env.jobs_root / row.job_id
+        gone = job_queue.worker_gone(row, now, _held(folder))
+        try:
+            if (
+                row.state == "queued"
+                and row.cancel_requested_by
+                and (row.claimed_by is None or gone)
+            ):
+                if finish(env, row.job_id, "cancelled", cancelled(row.cancel_requested_by), ()):
+                    ended.append(row.job_id)
+            elif row.state == "queued" and gone:
+                job_queue.unclaim(env, row.job_id, row.claimed_by)
+            elif row.state == "running" and gone:
+                clear_scratch(folder)
+                if finish(env, row.job_id, "failed", _stopped(row, now, folder), ()):
+                    ended.append(row.job_id)
+        except (OperationBusy, JobBusy):  # another process is settling it now
+            continue
+    return ended
+
+
+def _stopped(row: Job, now: datetime, folder: Path) -> str:
+    """Why a running job whose worker is gone failed, in words its project can act on."""
+    expired = row.lease_expires_at is not None and row.lease_expires_at < now
+    who = f"its worker {row.claimed_by}" if row.claimed_by else "the process running it"
+    how = "its lease expired" if expired else "it no longer holds the job"
+    return f"{who} stopped ({how}) {_doing(folder)}; submit the study again to run it"
+
+
+def cancelled(person_id: str) -> str:
+    """The reason a cancelled job gives."""
+    return f"cancelled by {person_id}"
+
+
+def clear_scratch(folder: Path) -> None:
+    """The job's cut copies of the store and its actions' scratch folders: once it has ended
+    nobody may read the first, and what a killed action left in the second is half-made."""
+    from fivesafes.jobs.records import COPIES, METADATA_DIR, WORKSPACES  # the stage is big
+
+    for scratch in (COPIES, WORKSPACES):
+        shutil.rmtree(folder / STUDY / METADATA_DIR / scratch, ignore_errors=True)

@@ -12,26 +12,65 @@ the actions' own output can quote the data it read, so it stays inside), and its
 name, privacy and hash; files leave only through a release (:mod:`.releases`), and
 ``highly_sensitive`` ones never.
 
-Running a job is a function of its record (:func:`run`), so a queue and workers can be put in
-front of it (issue 14): today :func:`submit` calls it at once, in the submitter's process.
+:func:`submit` only queues the job: its record in the control plane is the queue
+(:mod:`.job_queue`). A worker (:func:`work`: ``fivesafes worker``, or those ``fivesafes serve``
+starts) claims queued jobs one at a time and runs each in its own process, renewing its lease
+while it runs; :func:`wait` is the submitter's way to see their own job through (it runs the job
+itself if no worker has taken it yet, and follows the worker that has). :func:`cancel` stops a
+queued job at once and a running one at its worker's next heartbeat. Running a job is a
+function of its record, so a job runs the same whoever runs it.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
+
 from fivesafes.environment import codelists, job_records
 from fivesafes.environment.extraction import cut_for
-from fivesafes.environment.job_records import STUDY, JobOutput, JobRecordView, holding
+from fivesafes.environment.job_queue import (
+    LEASE_SECONDS,
+    Beat,
+    Heartbeat,
+    ask_to_cancel,
+    claim,
+    claim_next,
+    new_worker_id,
+    suspended,
+    unclaim,
+    unclaimed,
+)
+from fivesafes.environment.job_records import (
+    FINAL_STATES,
+    STUDY,
+    JobBusy,
+    JobOutput,
+    JobRecordView,
+    cancelled,
+    clear_scratch,
+    close_orphans,
+    holding,
+)
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.environment.studies import checked_out
 from fivesafes.failpoints import failpoint
-from fivesafes.governance import Action, Purpose, Role, authorise_job, list_projects
+from fivesafes.governance import (
+    Action,
+    Principal,
+    Purpose,
+    Role,
+    authorise_job,
+    job_start_problem,
+    list_projects,
+)
 from fivesafes.governance.project_records import bounded
 from fivesafes.governance.projects import JobAuthorisation
 from fivesafes.jobs import (
@@ -47,6 +86,7 @@ from fivesafes.jobs import (
 from fivesafes.jobs.records import METADATA_DIR
 from fivesafes.jobs.runner import git_state
 from fivesafes.jobs.submission import copy_study
+from fivesafes.ledger.intents import OperationBusy
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -130,15 +170,15 @@ def submit(
     study: Path,
     action: str | None = None,
     limits: Limits | None = None,
-    on_event: Events | None = None,
 ) -> JobView:
-    """Run ``study`` (or its ``action`` and what that needs) on ``project_id``'s data, inside
-    the environment; the job as the submitter may see it. Limits above the project's resource
-    ceiling are refused if asked for, and the defaults are lowered to it."""
+    """Queue ``study`` (or its ``action`` and what that needs) to run on ``project_id``'s data,
+    inside the environment; the job, ``queued``, as the submitter may see it. Limits above the
+    project's resource ceiling are refused if asked for, and the defaults are lowered to it.
+    Everything is checked now, so a job is refused before it waits, never after."""
     with refusing(env.cp, "submit_job"):
         asked = limits or Limits()
         allowed = authorise_job(env.cp, credential, project_id, None, _asked(asked))
-        return _submit(env, allowed, study, action, bounded(asked, allowed.ceiling), on_event)
+        return _submit(env, allowed, study, action, bounded(asked, allowed.ceiling))
 
 
 def submit_commit(
@@ -148,7 +188,6 @@ def submit_commit(
     commit: str,
     action: str | None = None,
     limits: Limits | None = None,
-    on_event: Events | None = None,
 ) -> JobView:
     """As :func:`submit`, with the study at ``commit`` of the repository the project's approved
     application names (:mod:`.studies`): for a face with no folder of the analyst's to read.
@@ -157,7 +196,7 @@ def submit_commit(
         asked = limits or Limits()
         allowed = authorise_job(env.cp, credential, project_id, None, _asked(asked))
         with checked_out(allowed.repository, commit) as study:
-            return _submit(env, allowed, study, action, bounded(asked, allowed.ceiling), on_event)
+            return _submit(env, allowed, study, action, bounded(asked, allowed.ceiling))
 
 
 def _submit(
@@ -166,9 +205,8 @@ def _submit(
     study: Path,
     action: str | None,
     limits: Limits,
-    on_event: Events | None,
 ) -> JobView:
-    """Record an authorised job (queued) with its own copy of the study, and run it."""
+    """Queue an authorised job with its own copy of the study; a worker runs it."""
     project = load_project(study)
     project.plan(action)
     _ready(env)
@@ -176,39 +214,163 @@ def _submit(
     folder = _folder(env, job_id)
     env.jobs_root.mkdir(mode=0o700, exist_ok=True)
     folder.mkdir(mode=0o700)
-    with holding(folder):
-        sha256 = copy_study(project, folder / STUDY)
-        job_records.create(
-            env,
-            job_id,
-            project_id=allowed.project_id,
-            person_id=allowed.person_id,
-            purpose=allowed.purpose.value,
-            grant=allowed.datasets,
-            action=action,
-            study_sha256=sha256,
-            git=git_state(project.root),
-            limits=limits.to_dict(),
-        )
-        return _run_held(env, job_id, limits, on_event)
+    sha256 = copy_study(project, folder / STUDY)
+    job_records.create(  # last: a worker may claim it from here on
+        env,
+        job_id,
+        project_id=allowed.project_id,
+        person_id=allowed.person_id,
+        purpose=allowed.purpose.value,
+        grant=allowed.datasets,
+        action=action,
+        study_sha256=sha256,
+        git=git_state(project.root),
+        limits=limits.to_dict(),
+    )
+    return _view(env, job_id)
 
 
-def run(env: Environment, job_id: str, on_event: Events | None = None) -> JobView:
-    """Run a queued job: what a worker will call, holding the job while it runs."""
-    with refusing(env.cp, "run_job"):
-        folder = _folder(env, job_id)
+def work(
+    env: Environment,
+    worker_id: str | None = None,
+    *,
+    once: bool = False,
+    until_empty: bool = False,
+    poll: float = 2.0,
+    lease: float = LEASE_SECONDS,
+    stop: threading.Event | None = None,
+    on_event: Events | None = None,
+) -> list[JobView]:
+    """Be a worker: claim queued jobs, oldest first, and run each in turn (sandboxed, as every
+    job runs), until ``stop`` is set; with ``once``, after one job; with ``until_empty``, once
+    none is waiting. Before each claim it settles the jobs whose worker is gone
+    (:func:`.job_records.close_orphans`). ``on_event`` hears each job's progress, named
+    ``JOB/ACTION`` (or ``JOB/job``). The jobs it ran, as they ended.
+
+    No credential: a worker acts for the environment, on jobs authorised when they were
+    submitted, and reaches the control plane as the operator's account that started it."""
+    worker_id = worker_id or new_worker_id()
+    stop = stop or threading.Event()
+    ran: list[JobView] = []
+    while not stop.is_set():
+        try:
+            close_orphans(env)
+            job_id = None if suspended(env) else claim_next(env, worker_id, lease)
+        except OperationalError:  # the database is busy or away: look again later
+            job_id = None
+        if job_id is None:
+            if once or until_empty:
+                break
+            stop.wait(poll)
+            continue
+        view = _run_claimed(env, job_id, worker_id, lease, _named(job_id, on_event))
+        if view is not None:
+            ran.append(view)
+        if once:
+            break
+    return ran
+
+
+def _named(job_id: str, on_event: Events | None) -> Events | None:
+    if on_event is None:
+        return None
+    return lambda name, message: on_event(f"{job_id}/{name}", message)
+
+
+def wait(
+    env: Environment,
+    credential: str,
+    job_id: str,
+    on_event: Events | None = None,
+    poll: float = 1.0,
+    lease: float = LEASE_SECONDS,
+) -> JobView:
+    """See one's job through: run it here if no worker has claimed it yet, else wait for the
+    worker that has; the job once it has ended. For those allowed to see the job; what
+    ``fivesafes submit --wait`` does, so one command still runs a study without a worker."""
+    with refusing(env.cp, "wait_job"):
+        _may_see(env, credential, job_id)
+        worker_id = new_worker_id()
+        while True:
+            why = suspended(env)
+            if why is not None:  # it stays queued, and runs once the suspension is lifted
+                raise Refused(f"job {job_id} is queued: {why}", RefusalKind.UNAVAILABLE)
+            if claim(env, job_id, worker_id, lease):
+                _run_claimed(env, job_id, worker_id, lease, on_event)
+            record = job_records.get(env, job_id)
+            assert record is not None
+            if record.state in FINAL_STATES:
+                return _view(env, job_id)
+            close_orphans(env)  # its worker may have died meanwhile
+            threading.Event().wait(poll)
+
+
+def cancel(env: Environment, credential: str, job_id: str) -> JobView:
+    """Stop a job: a queued one is ``cancelled`` at once; a running one is stopped by its worker
+    at its next heartbeat (the action running is killed, with all it started) and ends
+    ``cancelled``. For those who may see the job (its submitter, its project's members, the
+    custodian); a job that has already ended is refused."""
+    with refusing(env.cp, "cancel_job"):
+        me, record = _may_see(env, credential, job_id)
+        if not ask_to_cancel(env, job_id, me.person_id):
+            raise Refused(f"job {job_id} has already ended ({record.state})")
+        asked_by = job_records.get(env, job_id)
+        assert asked_by is not None and asked_by.cancel_requested_by is not None
+        if unclaimed(env, job_id):  # no worker can claim it now: end it here
+            with suppress(OperationBusy):  # another process is ending it as we speak
+                job_records.finish(
+                    env, job_id, "cancelled", cancelled(asked_by.cancel_requested_by), ()
+                )
+        return _view(env, job_id)
+
+
+class _Stopped(Exception):
+    """The job's heartbeat said stop: cancelled, or no longer this worker's."""
+
+    def __init__(self, beat: Beat) -> None:
+        super().__init__(beat.value)
+        self.beat = beat
+
+
+def _run_claimed(
+    env: Environment, job_id: str, worker_id: str, lease: float, on_event: Events | None
+) -> JobView | None:
+    """Run a job ``worker_id`` has claimed, holding its folder and renewing its lease; the job
+    as it ended, or None if it was not this worker's to end after all."""
+    folder = _folder(env, job_id)
+    with ExitStack() as held:
+        try:
+            held.enter_context(holding(folder))
+        except JobBusy:  # a live process on this host holds it: it is not ours to run
+            unclaim(env, job_id, worker_id)
+            return None
+        held.callback(clear_scratch, folder)  # once it ended, nobody reads its cut copies
+        beat = held.enter_context(Heartbeat(env, job_id, worker_id, lease))
+        first = beat.check()
         record = job_records.get(env, job_id)
-        if record is None:
-            raise Refused(f"no job {job_id}")
-        with holding(folder):
-            return _run_held(env, job_id, Limits(**record.limits), on_event)  # type: ignore[arg-type]
+        assert record is not None
+        if first is Beat.LOST or record.state != "queued":
+            return None
+        if first is Beat.CANCEL:
+            assert record.cancel_requested_by is not None
+            job_records.finish(env, job_id, "cancelled", cancelled(record.cancel_requested_by), ())
+            return _view(env, job_id)
+        if suspended(env) is not None:  # suspended since the claim: it waits in the queue
+            unclaim(env, job_id, worker_id)
+            return None
+        why = job_start_problem(env.cp, record.project_id, record.person_id)
+        if why is not None:  # authorised when submitted, no longer: nothing of it runs
+            job_records.finish(env, job_id, "failed", f"not started: {why}", ())
+            return _view(env, job_id)
+        limits = Limits(**record.limits)  # type: ignore[arg-type]
+        return _run_held(env, job_id, limits, on_event, beat)
 
 
-def _run_held(env: Environment, job_id: str, limits: Limits, on_event: Events | None) -> JobView:
+def _run_held(
+    env: Environment, job_id: str, limits: Limits, on_event: Events | None, beat: Heartbeat
+) -> JobView | None:
     record = job_records.get(env, job_id)
     assert record is not None
-    if record.state != "queued":
-        raise Refused(f"job {job_id} is {record.state}, not queued")
     folder = _folder(env, job_id)
     log = (folder / EVENTS_FILE).open("a", encoding="utf-8")
 
@@ -217,26 +379,42 @@ def _run_held(env: Environment, job_id: str, limits: Limits, on_event: Events | 
         log.flush()
         if on_event is not None:
             on_event(name, message)
+        if beat.stopping is not None:  # between actions: start nothing more
+            raise _Stopped(beat.stopping)
+
+    def end(state: str, error: str, outputs: tuple[JobOutput, ...] = ()) -> JobView | None:
+        if beat.stopping is Beat.LOST:  # ended elsewhere: write nothing
+            log.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} job: lost its worker's lease\n")
+            return None
+        if beat.stopping is Beat.CANCEL:
+            final = job_records.get(env, job_id)
+            assert final is not None and final.cancel_requested_by is not None
+            state, error, outputs = "cancelled", cancelled(final.cancel_requested_by), ()
+        log.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} job: {state}\n")
+        log.flush()
+        if on_event is not None:
+            on_event("job", f"{state}: {error}" if error else state)
+        job_records.finish(env, job_id, state, error, outputs)
+        return _view(env, job_id)
 
     try:
         job_records.start(env, job_id)
         failpoint("job.running")
         try:
             results = _execute(env, record, folder, limits, event)
-        except BaseException as exc:
-            state = "failed" if isinstance(exc, Exception) else "interrupted"
-            event("job", f"{state}: {exc}" if str(exc) else state)
-            job_records.finish(env, job_id, state, str(exc) or state, ())
+        except _Stopped:
+            return end("cancelled", "")
+        except Exception as exc:  # the job failed, not the worker: it goes on to the next
+            return end("failed", str(exc) or "failed")
+        except BaseException as exc:  # the worker was told to stop (Ctrl-C, SIGTERM)
+            end("interrupted", str(exc) or "its worker was stopped")
             raise
         failpoint("job.ran")
         failed = [r for r in results if r.status in ("failed", "skipped")]
         error = "; ".join(f"{r.action}: {r.reason}" for r in failed)
-        state = "failed" if failed else "succeeded"
-        event("job", state)
-        job_records.finish(env, job_id, state, error, _outputs(results))
+        return end("failed" if failed else "succeeded", error, _outputs(results))
     finally:
         log.close()
-    return _view(env, job_id)
 
 
 def _execute(
@@ -284,7 +462,7 @@ def _view(env: Environment, job_id: str) -> JobView:
     return JobView(record, tuple(runs))
 
 
-def _may_see(env: Environment, credential: str, job_id: str) -> JobRecordView:
+def _may_see(env: Environment, credential: str, job_id: str) -> tuple[Principal, JobRecordView]:
     """The job, if the caller is a member of its project or a data custodian; else refused."""
     with env.cp.transaction() as session:
         me = env.cp.authenticate(session, credential, Action.ISSUE_OWN_TOKEN)
@@ -296,7 +474,7 @@ def _may_see(env: Environment, credential: str, job_id: str) -> JobRecordView:
         or Role.DATA_CUSTODIAN in me.roles
     ):
         raise Refused(f"no job {job_id} that you may see", RefusalKind.FORBIDDEN)
-    return record
+    return me, record
 
 
 def status(env: Environment, credential: str, job_id: str) -> JobView:

@@ -35,6 +35,7 @@ from fivesafes.failpoints import failpoint
 from fivesafes.governance.control import ControlPlane, Principal, account_problem
 from fivesafes.governance.datasets import dataset_problem
 from fivesafes.governance.optouts import Purpose
+from fivesafes.governance.people import active_suspension
 from fivesafes.governance.project_records import (
     Ceiling,
     ceiling_of,
@@ -615,6 +616,40 @@ def authorise_on_any_project(cp: ControlPlane, credential: str, action: Action) 
             if me.person_id in form.members:
                 return me
         raise cp.refuse(me, action, f"{me.person_id} is not a member of any approved project")
+
+
+def job_start_problem(cp: ControlPlane, project_id: str, person_id: str) -> str | None:
+    """Why a job submitted by ``person_id`` on ``project_id`` may not start now, or None.
+
+    A job is authorised when it is submitted and may wait in the queue; by the time a worker
+    takes it the environment may be suspended, the project's approval may have ended or its
+    documents lapsed, or the submitter may have left the project or lost their account. The
+    worker asks again, with no credential (it acts for the environment), the same questions
+    :func:`authorise_job` asks of the project and of the person, and runs nothing if one fails."""
+    with cp.transaction() as session:
+        held = active_suspension(session)
+        if held is not None:
+            return f"the environment is suspended ({held.reason})"
+        account = session.get(Account, person_id)
+        if account is None:
+            return f"no account {person_id}"
+        problem = account_problem(account, cp.now())
+        if problem is not None:
+            return problem
+        project = session.get(Project, project_id)
+        if project is None:
+            return f"{project_id}: no such project"
+        if project.status != Status.APPROVED or project.approved_version is None:
+            return f"{project_id}: project is {project.status}, not approved"
+        if project.approved_until is None or project.approved_until < cp.today():
+            return f"{project_id}: approval ended on {project.approved_until}"
+        lapsed = project_problem(session, project_id, cp.today(), cp.policy.project_documents)
+        if lapsed:
+            return f"{project_id}: {lapsed}"
+        form, _ = _form_of(session, project_id, project.approved_version)
+        if person_id not in form.members:
+            return f"{project_id}: {person_id} is not a member"
+    return None
 
 
 def authorise_job(

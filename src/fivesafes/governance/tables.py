@@ -216,9 +216,10 @@ class Job(Base):
     """A job: one submission of a study to run on a project's data inside the environment.
 
     A record with a lifecycle (``queued`` → ``running`` → ``succeeded`` / ``failed`` /
-    ``interrupted``), so a queue and workers can be put in front of it: running a job is a
-    function of this row. Its workspace and outputs are under the environment's data directory,
-    never in the submitter's folder."""
+    ``interrupted`` / ``cancelled``); the queued rows are the queue workers claim from
+    (:mod:`fivesafes.environment.job_queue`): running a job is a function of this row. Its
+    workspace and outputs are under the environment's data directory, never in the submitter's
+    folder."""
 
     __tablename__ = "jobs"
 
@@ -240,6 +241,13 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     outputs: Mapped[str] = mapped_column(Text, default="[]")
     """JSON: each output the job made, with its hash, size, privacy and the action run."""
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """The worker holding the job (``host:pid:nonce``), from its claim until the job ends."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """Until when the claim holds unless the worker renews it: past it, the worker is gone."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Who asked for the job to stop; its worker stops it at its next heartbeat."""
 
 
 class LedgerEntry(Base):

@@ -10,6 +10,9 @@ child and every descendant it waited for.
 rlimits bind each process on its own; limits on a sandboxed job's processes together (how many,
 how much memory, how many cores) are control groups, set up by :mod:`.cgroups` and joined by
 the child through the ``before_exec`` hook.
+
+:func:`stop_running` kills every command this process is running (each is its own process
+group): how a job's worker stops a job that was cancelled while one of its actions ran.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ import resource
 import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 GIB = 1024**3
+
+_running: set[int] = set()
+"""The process groups of the commands this process is running now (one per thread at most)."""
+_running_lock = threading.Lock()
+"""Held to kill and to stop counting a command, so a kill never reaches a reaped pid's heir."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +118,7 @@ def run_limited(
             pass_fds=tuple(pass_fds),
         )
     pidfd = os.pidfd_open(proc.pid)
+    _running.add(proc.pid)
     try:
         ready, _, _ = select.select([pidfd], [], [], limits.wall_seconds)
     except BaseException:  # interrupted (Ctrl-C): leave nothing running behind us
@@ -117,6 +127,8 @@ def run_limited(
         proc.returncode = -signal.SIGKILL
         raise
     finally:
+        with _running_lock:  # before it is reaped, so its pid is never reused meanwhile
+            _running.discard(proc.pid)
         os.close(pidfd)
     timed_out = not ready
     if timed_out:
@@ -125,6 +137,14 @@ def run_limited(
     proc.returncode = os.waitstatus_to_exitcode(status)
     usage = Usage(rusage.ru_utime, rusage.ru_stime, rusage.ru_maxrss)
     return Finished(proc.returncode, timed_out, time.monotonic() - started, usage)
+
+
+def stop_running() -> int:
+    """Kill every command this process is running now, with all they started; how many."""
+    with _running_lock:
+        for pid in _running:
+            _kill_group(pid)
+        return len(_running)
 
 
 def _kill_group(pid: int) -> None:

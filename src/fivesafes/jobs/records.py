@@ -22,6 +22,8 @@ from fivesafes.jobs.hashing import file_sha256
 METADATA_DIR = "metadata"
 COPIES = "copies"
 """Beneath a run's ``metadata/``: its actions' cut copies of the store, while they run."""
+WORKSPACES = "workspaces"
+"""Beneath a run's ``metadata/``: each running action's scratch folder, removed as it ends."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from fivesafes.jobs.project import Action, Output, Project
 from fivesafes.jobs.records import (
     COPIES,
     METADATA_DIR,
+    WORKSPACES,
     FileRecord,
     JobRecord,
     JobRecords,
@@ -289,7 +290,7 @@ class _Job:
         log = self.records.log_path(job_id)
         record.log = os.path.relpath(log, self.project.root)
         notify(action.name, f"running: {action.run}")
-        workdir = self.project.root / METADATA_DIR / "workspaces" / job_id
+        workdir = self.project.root / METADATA_DIR / WORKSPACES / job_id
         try:
             self.execute(record, code, workdir, log)
         finally:

@@ -1,9 +1,9 @@
 """Jobs and their outputs: submit a study by commit, a project's jobs, one job, its log, its
 outputs, and the disclosure checks of outputs before a release is asked for.
 
-A submission runs the job before it answers (:func:`fivesafes.environment.jobs.submit_commit`
-runs it in the caller's process today; a queue and workers will answer at once with the job
-queued, issue 14).
+A submission answers at once with the job queued (:func:`fivesafes.environment.jobs.submit_commit`):
+a worker inside the environment runs it (``fivesafes serve`` starts them, or ``fivesafes
+worker``), and the caller follows it by its status and log, or cancels it.
 """
 
 from __future__ import annotations
@@ -38,16 +38,27 @@ def _limits(given: models.JobSubmission) -> Limits:
 
 @router.post(
     "/projects/{project_id}/jobs",
-    status_code=201,
-    summary="Run a study on the project's data, inside the environment (a member)",
+    status_code=202,
+    summary="Queue a study to run on the project's data, inside the environment (a member)",
     description="The study is the commit given of the repository the project's approved "
-    "application names; the environment fetches it itself. Answers when the job has ended.",
+    "application names; the environment fetches it itself. Answers at once with the job "
+    "queued; a worker runs it.",
 )
 def submit(
     project_id: ProjectId, given: models.JobSubmission, env: EnvironmentDep, caller: CallerDep
 ) -> models.Job:
     view = jobs.submit_commit(env, caller, project_id, given.commit, given.action, _limits(given))
     return models.Job.model_validate(view)
+
+
+@router.post(
+    "/jobs/{job_id}/cancellation",
+    summary="Cancel a job (its submitter, a member of its project or the custodian)",
+    description="A queued job ends cancelled at once; a running one is stopped by its worker "
+    "at its next heartbeat. A job that has already ended cannot be cancelled.",
+)
+def cancel(job_id: JobId, env: EnvironmentDep, caller: CallerDep) -> models.Job:
+    return models.Job.model_validate(jobs.cancel(env, caller, job_id))
 
 
 @router.get("/projects/{project_id}/jobs", summary="A project's jobs, oldest first")

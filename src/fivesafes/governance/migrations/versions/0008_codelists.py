@@ -1,7 +1,7 @@
 """Code lists: each list, its immutable versions, and their publications.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 
 Analysts build code lists from the codes that occur in the data; each change is a new version
 (never an update of an old one) and a published version is what a study refers to.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
