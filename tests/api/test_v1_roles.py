@@ -83,7 +83,8 @@ STATUS_OF = {RefusalKind.FORBIDDEN: {401, 403}, RefusalKind.INVALID: {400},
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     v1 = build_v1_world(tmp_path_factory.mktemp("v1roles"))
     with serving(v1.world.data_dir) as running, Environment.open(v1.world.data_dir) as env:
-        job = jobs.submit_commit(env, v1.tokens["ana"], PROJECT, v1.commit)
+        queued = jobs.submit_commit(env, v1.tokens["ana"], PROJECT, v1.commit)
+        job = jobs.wait(env, v1.tokens["ana"], queued.job_id)
         assert job.state == "succeeded", job.record.error
         yield Target(v1, running, env, job.job_id)
 

@@ -355,7 +355,8 @@ def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_a
         },
     )
     said: list[str] = []
-    view = jobs.submit(env, token, PROJECT, root, on_event=lambda a, m: said.append(f"{a}: {m}"))
+    queued = jobs.submit(env, token, PROJECT, root)
+    view = jobs.wait(env, token, queued.job_id, on_event=lambda a, m: said.append(f"{a}: {m}"))
     assert view.state == "succeeded", view.record.error
     extract = env.jobs_root / view.job_id / "study" / "output" / "dataset.csv"
     rows = list(csv.DictReader(extract.read_text().splitlines()))

@@ -67,7 +67,7 @@ def build_portal_world(root: Path) -> Portal:
         files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
         folder = write_project(root / "study", STUDY_YAML, files)
         commit = committed(folder)
-        job = jobs.submit(env, tokens["ana"], PROJECT, folder)
+        job = jobs.wait(env, tokens["ana"], jobs.submit(env, tokens["ana"], PROJECT, folder).job_id)
         assert job.state == "succeeded", job.record.error
         checks = releases.check(env, tokens["ana"], PROJECT, job.job_id, [OUTPUT])
         exceptions = {
