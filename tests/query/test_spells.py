@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from harness import run
 
-from fivesafes import Dataset, INTERVAL, days, months, years
+from fivesafes import INTERVAL, Dataset, days, months, years
 from fivesafes.query import model as m
 from fivesafes.query.errors import DefinitionError
 from fivesafes.tables import clinical_events as ce
