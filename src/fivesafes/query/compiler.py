@@ -189,7 +189,7 @@ class Compiler:
         self.dialect = dialect_named(dialect)
         self.ctes: dict[str, exp.Select | _Pass] = {}
         self._names: dict[object, str] = {}
-        self._passes: dict[tuple[str, bool, int], _Pass] = {}
+        self._passes: dict[tuple[str | m.Spells, bool, int], _Pass] = {}
         self._levels: dict[m.Node, int] = {}
 
     def table(self, name: str) -> exp.Expr:
