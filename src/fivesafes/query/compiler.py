@@ -11,6 +11,9 @@ Shape of every query (one per dataset; one per set of intervals for measures):
   last row picked by ``arg_min`` / ``arg_max`` over a key that orders rows exactly as
   the language says -- so a table is scanned and hashed once, however many columns
   use it, and nothing is sorted;
+* spells made from episodes (``model.Spells``) are a CTE of their own, one row per spell
+  (gaps and islands over the episodes' rows with window functions), and the values drawn
+  from them a pass over that CTE, as over a table;
 * a final SELECT over ``all_patients`` LEFT JOINing each pass on ``patient_id``.
 
 Measures add an ``intervals`` CTE: values that depend on the interval are computed

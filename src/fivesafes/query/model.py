@@ -272,6 +272,7 @@ class Column:
         _frame(self.source, "a column's source")
         rows = origin(self.source)
         columns = row_columns(rows)
+        _require(self.name != "patient_id", "definitions do not read patient_id")
         _require(
             isinstance(self.name, str) and self.name in columns,
             f"{origin_name(rows)} has no column {self.name!r}",
