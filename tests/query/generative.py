@@ -14,6 +14,7 @@ multiples of 0.25, so sums are exact whatever order an engine adds them in.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Iterable
@@ -113,6 +114,15 @@ def _columns_of(table: str, kind: Kind) -> list[str]:
     ]
 
 
+def _row_columns(frame: m.Frame, kind: Kind) -> list[str]:
+    """The columns of ``kind`` a frame's rows have: its table's, or its spells'."""
+    return [n for n, (k, _) in m.row_columns(m.origin(frame)).items() if k is kind]
+
+
+SPELL_KINDS = frozenset(m.SPELL_COLUMNS.values())
+GAPS = (0, 1, 2, 400)
+
+
 def _operations() -> dict[Kind, dict[Fn, list[tuple[Kind, ...]]]]:
     """For each kind, the operations that give it and the argument kinds each can take
     to give it, read off the model's signatures."""
@@ -164,17 +174,30 @@ class Definitions:
 
     # -- frames --
 
-    def event_frame(self, draw: st.DrawFn, table: str, depth: int) -> m.Frame:
+    def event_frame(
+        self, draw: st.DrawFn, table: str, depth: int, kind: Kind | None = None
+    ) -> m.Frame:
+        """Rows of ``table``, or spells made of them (only when the frame needs no column
+        of a ``kind`` spells lack)."""
         if depth <= 0 or up_to(draw, 0, 3) == 0:
             return m.TableFrame(table)
-        source = self.event_frame(draw, table, depth - 1)
+        if (kind is None or kind in SPELL_KINDS) and up_to(draw, 0, 5) == 0:
+            return self.spells(draw, table, depth - 1)
+        source = self.event_frame(draw, table, depth - 1, kind)
         if up_to(draw, 0, 4) == 0:
             return self.sort(draw, source, depth - 1)
         return m.Filter(source, self.series(draw, Kind.BOOL, source, depth - 1))
 
+    def spells(self, draw: st.DrawFn, table: str, depth: int) -> m.Spells:
+        """Spells of rows of ``table`` between two dates of each row (never the interval's:
+        spells cannot depend on it)."""
+        plain = dataclasses.replace(self, interval=False)
+        source = plain.event_frame(draw, table, depth)
+        start, end = (plain.event_series(draw, Kind.DATE, source, depth) for _ in range(2))
+        return m.Spells(source, start, end, choose(draw, GAPS))
+
     def sort(self, draw: st.DrawFn, source: m.Frame, depth: int) -> m.Sort:
-        table = m.root_table(source).table
-        kinds = [k for k in Kind if k is not Kind.BOOL and _columns_of(table, k)]
+        kinds = [k for k in Kind if k is not Kind.BOOL and _row_columns(source, k)]
         keys = [
             m.SortKey(self.event_series(draw, choose(draw, kinds), source, depth))
             for _ in range(up_to(draw, 1, 2))
@@ -191,7 +214,7 @@ class Definitions:
             return m.TableFrame(table)
         if table in PATIENT_TABLES:
             table = choose(draw, [t for t in EVENT_TABLES if kind is None or _columns_of(t, kind)])
-        source = self.event_frame(draw, table, depth - 1)
+        source = self.event_frame(draw, table, depth - 1, kind)
         return m.PickOne(self.sort(draw, source, depth - 1), draw(BOOLS))
 
     def any_frame(self, draw: st.DrawFn, depth: int) -> m.Frame:
@@ -204,7 +227,7 @@ class Definitions:
     def series(self, draw: st.DrawFn, kind: Kind, frame: m.Frame | None, depth: int) -> m.Series:
         """A series of ``kind``, patient level or (when ``frame`` is given) over its rows."""
         options = ["patient column", "value"]
-        if frame is not None and _columns_of(m.root_table(frame).table, kind):
+        if frame is not None and _row_columns(frame, kind):
             options = ["row column", *options, "row column"]
         if self.interval and kind is Kind.DATE:
             options.append("interval")
@@ -218,7 +241,7 @@ class Definitions:
             return m.IntervalBound(draw(BOOLS))
         if choice == "row column":
             assert frame is not None
-            return _column(frame, choose(draw, _columns_of(m.root_table(frame).table, kind)))
+            return _column(frame, choose(draw, _row_columns(frame, kind)))
         if choice == "patient column":
             return self.patient_column(draw, kind, depth)
         if choice == "apply":
@@ -239,7 +262,7 @@ class Definitions:
 
     def patient_column(self, draw: st.DrawFn, kind: Kind, depth: int) -> m.Column:
         frame = self.patient_frame(draw, max(depth - 1, 1), kind)
-        return _column(frame, choose(draw, _columns_of(m.root_table(frame).table, kind)))
+        return _column(frame, choose(draw, _row_columns(frame, kind)))
 
     def case(self, draw: st.DrawFn, kind: Kind, frame: m.Frame | None, depth: int) -> m.Case:
         narrower = {Kind.FLOAT: Kind.INT, Kind.STR: Kind.CODE}.get(kind, kind)
@@ -270,7 +293,6 @@ class Definitions:
 
     def event_series(self, draw: st.DrawFn, kind: Kind, frame: m.Frame, depth: int) -> m.Series:
         """A series of ``kind`` with a value per row of ``frame`` (never patient level)."""
-        table = m.root_table(frame).table
         if depth > 0 and draw(BOOLS):
             fn = choose(draw, sorted(OPERATIONS[kind]))
             kinds = choose(draw, OPERATIONS[kind][fn])
@@ -282,10 +304,10 @@ class Definitions:
                 for i, k in enumerate(kinds)
             )
             return m.Apply(fn, args, kind)
-        names = _columns_of(table, kind)
+        names = _row_columns(frame, kind)
         if names:
             return _column(frame, choose(draw, names))
-        return _from_a_date(kind, _column(frame, _columns_of(table, Kind.DATE)[0]))
+        return _from_a_date(kind, _column(frame, _row_columns(frame, Kind.DATE)[0]))
 
     # -- whole definitions --
 
@@ -314,6 +336,30 @@ class Definitions:
             out.append(Measure(f"m{i}", numerator, denominator, groups, spans))
         return MeasureQuery(tuple(out))
 
+    def spell_dataset(self, draw: st.DrawFn) -> DatasetQuery:
+        """Every column a value of spells (or of their rows, filtered): more of them, and more
+        kinds of value, than a general definition happens on."""
+        columns: list[tuple[str, m.Series]] = []
+        for i in range(up_to(draw, 1, 3)):
+            frame: m.Frame = self.spells(draw, choose(draw, EVENT_TABLES), self.depth - 1)
+            if draw(BOOLS):
+                frame = m.Filter(frame, self.series(draw, Kind.BOOL, frame, self.depth - 1))
+            picked = m.PickOne(self.sort(draw, frame, 1), draw(BOOLS))
+            values = {
+                "n": m.Aggregate(Agg.COUNT, frame, Kind.INT),
+                "latest": m.Aggregate(
+                    Agg.MAX, self.event_series(draw, Kind.DATE, frame, 1), Kind.DATE
+                ),
+                "episodes": m.Aggregate(Agg.SUM, _column(frame, "episodes"), Kind.INT),
+                "picked": _column(picked, choose(draw, list(m.SPELL_COLUMNS))),
+            }
+            columns += [(f"{name}{i}", value) for name, value in values.items()]
+        everyone = m.Aggregate(Agg.EXISTS, m.TableFrame("patients"), Kind.BOOL)
+        return DatasetQuery(everyone, tuple(columns))
+
+    def spell_datasets(self) -> st.SearchStrategy[DatasetQuery]:
+        return st.composite(lambda draw: self.spell_dataset(draw))()
+
     def datasets(self) -> st.SearchStrategy[DatasetQuery]:
         return st.composite(lambda draw: self.dataset(draw))()
 
@@ -326,8 +372,8 @@ COMPARISONS = frozenset({Fn.EQ, Fn.NE, Fn.LT, Fn.LE, Fn.GT, Fn.GE})
 
 
 def _column(frame: m.Frame, name: str) -> m.Column:
-    spec = TABLES[m.root_table(frame).table].column(name)
-    return m.Column(frame, name, KIND_OF_COLUMN_TYPE[spec.type], spec.code_system)
+    kind, system = m.row_columns(m.origin(frame))[name]
+    return m.Column(frame, name, kind, system)
 
 
 def _from_a_date(kind: Kind, day: m.Series) -> m.Series:
@@ -345,4 +391,5 @@ def _from_a_date(kind: Kind, day: m.Series) -> m.Series:
 
 
 DATASETS = Definitions().datasets()
+SPELL_DATASETS = Definitions().spell_datasets()
 MEASURES = Definitions(interval=True).measure_queries()

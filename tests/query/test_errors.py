@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from fivesafes import INTERVAL, Dataset, Measures, case, codelist, days, when
+from fivesafes.query import model as m
 from fivesafes.query.errors import DefinitionError
 from fivesafes.tables import clinical_events as ce
 from fivesafes.tables import hospital_admissions, medications, patients, practice_registrations
@@ -150,6 +151,9 @@ def _surface() -> dict[str, object]:
         "filtered rows": ce.where(ce.date > "2020-01-01"),
         "sorted rows": ce.sort_by(ce.date),
         "a picked row": picked,
+        "spells": hospital_admissions.spells(
+            start=hospital_admissions.admission_date, end=hospital_admissions.discharge_date
+        ),
         "a condition": patients.sex == "male",
         "an integer": patients.age_on("2020-01-01"),
         "a number": ce.numeric_value,
@@ -183,7 +187,7 @@ def test_every_name_of_the_language_mistyped_gets_a_did_you_mean() -> None:
     for what, obj in _surface().items():
         names = set(public_names(obj))
         if isinstance(obj, Frame):
-            names |= {c for c in obj.table.column_names if c != "patient_id"}
+            names |= set(m.row_columns(m.origin(obj.node)))
         assert names, what
         for name in sorted(names):
             for typo in sorted(_typos(name) - names):

@@ -24,7 +24,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from generative import DATASETS, MEASURES, tables
+from generative import DATASETS, MEASURES, SPELL_DATASETS, tables
 from harness import ReloadableDuckDB, arrow_tables
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from sqlglot import exp
@@ -118,6 +118,25 @@ def test_duckdb_agrees_with_the_reference(data, dataset, measures) -> None:
     check(data, dataset, measures, None)
 
 
+@SETTINGS
+@given(data=tables(), dataset=SPELL_DATASETS)
+def test_duckdb_agrees_with_the_reference_on_spells(data, dataset) -> None:
+    """Spells come into general definitions now and then; here every column is drawn from
+    them (counts, dates, episodes, a picked spell's columns, over filtered spells of drawn
+    episodes and dates), so their rules meet many more tables."""
+    _check_dataset(data, dataset, None)
+
+
+def _check_dataset(data: dict[str, Any], dataset: DatasetQuery, spark: Any) -> None:
+    expected = expected_results(data, dataset, None)
+    if expected is None:
+        STATS["left out: beyond range"] += 1
+        return
+    for engine in engines_under_test(data, spark):
+        assert_same(_rows(engine.dataset(dataset)), expected[0], f"{engine.name} spells")
+        STATS[f"compared on spells: {engine.name}"] += 1
+
+
 @pytest.fixture(scope="module")
 def spark(request: pytest.FixtureRequest) -> Any:
     session = request.getfixturevalue("spark_session")
@@ -133,6 +152,14 @@ def test_spark_and_duckdb_agree_with_the_reference(spark: Any, data, dataset, me
     """Spark takes seconds an example (its queries run as many small jobs), so it is held to
     the reference on fewer examples than DuckDB; a nightly run asks for more."""
     check(data, dataset, measures, spark)
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(not RUN_SPARK, reason="Spark runs when FIVESAFES_SPARK_TESTS=1")
+@settings(SETTINGS, max_examples=SPARK_EXAMPLES)
+@given(data=tables(), dataset=SPELL_DATASETS)
+def test_spark_agrees_with_the_reference_on_spells(spark: Any, data, dataset) -> None:
+    _check_dataset(data, dataset, spark)
 
 
 # --- the serialised model is the model --------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Counts of the discharge study, for the output checkers and then the dashboard.
+"""Counts of the discharge study, for the output checkers and then the dashboard. The days
+from discharge to the first service come from the dataset definition; this only counts.
 
 Each row counts people: those discharged and those whose first social care service began
 within 28 days of discharge, in all and for the more and less deprived halves of areas (IMD
@@ -14,7 +15,7 @@ import duckdb
 DATASET = "read_parquet('output/dataset.parquet')"
 OUTCOMES = (
     "count(*) AS discharged, "
-    "count(*) FILTER (WHERE date_diff('day', discharged, first_service) <= 28) "
+    "count(*) FILTER (WHERE days_to_first_service <= 28) "
     "AS social_care_within_28_days"
 )
 
@@ -33,8 +34,8 @@ write(f"SELECT CASE WHEN imd_decile <= 5 THEN 'More deprived (deciles 1-5)' "
       "WHERE imd_decile IS NOT NULL GROUP BY ALL ORDER BY deprivation",
       "discharge_outcomes_by_deprivation.csv")  # fmt: skip
 write(f"""SELECT CASE WHEN first_service IS NULL THEN 'no service'
-               WHEN date_diff('day', discharged, first_service) <= 7 THEN '0-7'
-               WHEN date_diff('day', discharged, first_service) <= 28 THEN '8-28'
+               WHEN days_to_first_service <= 7 THEN '0-7'
+               WHEN days_to_first_service <= 28 THEN '8-28'
                ELSE 'over 28' END AS days_to_first_service, count(*) AS people
         FROM {DATASET} GROUP BY ALL ORDER BY days_to_first_service""",
       "days_to_first_service.csv")  # fmt: skip

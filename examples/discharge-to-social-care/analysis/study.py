@@ -1,6 +1,6 @@
 """People aged 65 and over discharged from hospital in the three years from April 2022, each
 with their first such discharge, their first adult social care service that began on or after
-it, and whether they were admitted again within 30 days.
+it and the days from discharge to it, and whether they were admitted again within 30 days.
 
 Health and social care meet here only through ``patient_id``: the local authorities' client
 level data were pseudonymised with the same key as the health records when they were loaded,
@@ -36,8 +36,10 @@ dataset.discharged = discharged
 care = social_care_events
 services = care.where((care.event_type == "Service") & care.event_start_date.is_on_or_after(
     discharged))  # fmt: skip
-dataset.first_service = services.sort_by(services.event_start_date).first_for_patient()\
+first_service = services.sort_by(services.event_start_date).first_for_patient()\
     .event_start_date  # fmt: skip
+dataset.first_service = first_service
+dataset.days_to_first_service = first_service.difference_in_days(discharged)
 again = hospital_admissions.where(
     hospital_admissions.admission_date.is_after(discharged)
     & hospital_admissions.admission_date.is_on_or_before(discharged + days(30))

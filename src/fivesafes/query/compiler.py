@@ -11,6 +11,9 @@ Shape of every query (one per dataset; one per set of intervals for measures):
   last row picked by ``arg_min`` / ``arg_max`` over a key that orders rows exactly as
   the language says -- so a table is scanned and hashed once, however many columns
   use it, and nothing is sorted;
+* spells made from episodes (``model.Spells``) are a CTE of their own, one row per spell
+  (gaps and islands over the episodes' rows with window functions), and the values drawn
+  from them a pass over that CTE, as over a table;
 * a final SELECT over ``all_patients`` LEFT JOINing each pass on ``patient_id``.
 
 Measures add an ``intervals`` CTE: values that depend on the interval are computed
@@ -189,7 +192,7 @@ class Compiler:
         self.dialect = dialect_named(dialect)
         self.ctes: dict[str, exp.Select | _Pass] = {}
         self._names: dict[object, str] = {}
-        self._passes: dict[tuple[str, bool, int], _Pass] = {}
+        self._passes: dict[tuple[str | m.Spells, bool, int], _Pass] = {}
         self._levels: dict[m.Node, int] = {}
 
     def table(self, name: str) -> exp.Expr:
@@ -417,17 +420,128 @@ class Compiler:
         return _col(alias, column)
 
     def _pass(self, frame: m.Frame, by_interval: bool, level: int) -> _Pass:
-        table = m.root_table(frame).table
-        key = (table, by_interval, level)
+        origin = m.origin(frame)
+        key = (origin.table if isinstance(origin, m.TableFrame) else origin, by_interval, level)
         if key not in self._passes:
-            relation = self.table(table)
+            relation, names = self._rows_of(origin)
             if by_interval:
-                names = TABLES[table].column_names
                 relation = self._with_intervals(relation, names).subquery()
-            name = f"{table}_{len(self.ctes) + 1}"
+            prefix = origin.table if isinstance(origin, m.TableFrame) else "spells"
+            name = f"{prefix}_{len(self.ctes) + 1}"
             self._passes[key] = _Pass(name, _Scope(relation, "r", by_interval))
             self.ctes[name] = self._passes[key]
         return self._passes[key]
+
+    def _rows_of(self, origin: m.TableFrame | m.Spells) -> tuple[exp.Expr, tuple[str, ...]]:
+        """The relation holding an origin's rows, and its columns."""
+        if isinstance(origin, m.TableFrame):
+            return self.table(origin.table), tuple(TABLES[origin.table].column_names)
+        names = ("patient_id", *m.SPELL_COLUMNS)
+        return exp.to_table(
+            self._cte(("spells", origin), "spells", lambda: self._spells(origin))
+        ), names
+
+    def _spells(self, spells: m.Spells) -> exp.Select:
+        """Gaps and islands: the episodes of ``spells`` (``s`` start, ``e`` end, ``o`` 1 when
+        not ended), each flagged ``n`` = 1 when it begins a spell -- nothing before it, no
+        episode before it open, and a start more than the gap after every end before it --
+        numbered by the running sum of the flags, and grouped into one row per spell.
+
+        Only the first of episodes starting on one day can begin a spell (each ends no
+        earlier than its start), and whether it does depends only on episodes starting
+        earlier; so ties in the order by start change nothing, and the running sum puts a
+        flagged episode first among its ties."""
+        relation, _ = self._rows_of(m.origin(spells.source))
+        rows = _Scope(relation, "r", by_interval=False)
+        start, end = self.row(spells.start, rows), self.row(spells.end, rows)
+        condition = self._condition(spells.source, rows)
+        present = exp.not_(exp.Is(this=start, expression=exp.Null()))
+        ended = exp.not_(exp.Is(this=end, expression=exp.Null()))
+        last_day = _case(
+            (exp.and_(ended, exp.GTE(this=end.copy(), expression=start.copy())), end.copy()),
+            default=start.copy(),
+        )
+        open_ = _case((ended.copy(), exp.Literal.number(0)), default=exp.Literal.number(1))
+        episodes = rows.select(
+            _col("r", "patient_id"),
+            exp.alias_(start.copy(), "s", quoted=True),
+            exp.alias_(last_day, "e", quoted=True),
+            exp.alias_(open_, "o", quoted=True),
+            where=exp.and_(condition, present) if condition is not None else present,
+        )
+
+        def before(aggregate: exp.Expr) -> exp.Expr:  # over the episodes earlier in order
+            return exp.Window(
+                this=aggregate,
+                partition_by=[_col("ep", "patient_id")],
+                order=exp.Order(expressions=[exp.Ordered(this=_col("ep", "s"))]),
+                spec=exp.WindowSpec(
+                    kind="ROWS",
+                    start="UNBOUNDED",
+                    start_side="PRECEDING",
+                    end=exp.Literal.number(1),
+                    end_side="PRECEDING",
+                ),
+            )
+
+        latest = before(exp.Max(this=_col("ep", "e")))
+        gap = exp.DateDiff(this=_col("ep", "s"), expression=latest, unit=exp.Var(this="DAY"))
+        begins = _case(
+            (exp.EQ(this=before(exp.Max(this=_col("ep", "o"))), expression=number(1)), number(0)),
+            (exp.Is(this=latest.copy(), expression=exp.Null()), number(1)),
+            (exp.GT(this=gap, expression=number(spells.gap)), number(1)),
+            default=number(0),
+        )
+        flagged = exp.select(
+            *(_col("ep", c) for c in ("patient_id", "s", "e", "o")),
+            exp.alias_(begins, "n", quoted=True),
+        ).from_(episodes.subquery("ep"))
+        number_of_spell = exp.Window(
+            this=exp.Sum(this=_col("fl", "n")),
+            partition_by=[_col("fl", "patient_id")],
+            order=exp.Order(
+                expressions=[
+                    exp.Ordered(this=_col("fl", "s")),
+                    exp.Ordered(this=_col("fl", "n"), desc=True),
+                ]
+            ),
+            spec=exp.WindowSpec(
+                kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
+            ),
+        )
+        numbered = exp.select(
+            *(_col("fl", c) for c in ("patient_id", "s", "e", "o")),
+            exp.alias_(number_of_spell, "spell", quoted=True),
+        ).from_(flagged.subquery("fl"))
+        spell_end = _case(
+            (
+                exp.EQ(this=exp.Max(this=_col("nb", "o")), expression=number(1)),
+                cast(exp.Null(), Kind.DATE),
+            ),
+            default=exp.Max(this=_col("nb", "e")),
+        )
+        grouped = (
+            exp.select(
+                _col("nb", "patient_id"),
+                exp.alias_(exp.Min(this=_col("nb", "s")), "start_date", quoted=True),
+                exp.alias_(spell_end, "end_date", quoted=True),
+                exp.alias_(cast(exp.Count(this=exp.Star()), Kind.INT), "episodes", quoted=True),
+            )
+            .from_(numbered.subquery("nb"))
+            .group_by(_col("nb", "patient_id"), _col("nb", "spell"))
+        )
+        previous = exp.Window(
+            this=exp.Anonymous(this="LAG", expressions=[_col("sp", "end_date")]),
+            partition_by=[_col("sp", "patient_id")],
+            order=exp.Order(expressions=[exp.Ordered(this=_col("sp", "start_date"))]),
+        )
+        return exp.select(
+            _col("sp", "patient_id"),
+            _col("sp", "start_date"),
+            _col("sp", "end_date"),
+            exp.alias_(cast(previous, Kind.DATE), "previous_end_date", quoted=True),
+            _col("sp", "episodes"),
+        ).from_(grouped.subquery("sp"))
 
     def _aggregated(self, node: m.Aggregate) -> Build:
         def build(rows: _Scope) -> tuple[Make, exp.Expr | None]:
@@ -459,11 +573,10 @@ class Compiler:
                 if not (_is_row_column(k.series) and k.series.name in fixed)
             ]
             sorted_on = {k.series.name for k in sort.keys if _is_row_column(k.series)}
-            table = TABLES[m.root_table(sort).table]
             parts += [
                 _col(rows.alias, c)
-                for c in table.column_names
-                if c != "patient_id" and c not in sorted_on and c not in fixed
+                for c in m.row_columns(m.origin(sort))
+                if c not in sorted_on and c not in fixed
             ]
             key = self.dialect.order_key(parts)
 
@@ -480,7 +593,7 @@ class Compiler:
         """Whether a row of the root table is in ``frame``: its filters' conditions, ANDed
         (a NULL condition leaves the row out, as the language says); None for every row."""
         parts = []
-        while not isinstance(frame, m.TableFrame):
+        while not isinstance(frame, m.TableFrame | m.Spells):
             assert not isinstance(frame, m.PickOne), "a picked row is patient level, not rows"
             if isinstance(frame, m.Filter):
                 parts.append(self.row(frame.condition, rows))
@@ -652,7 +765,7 @@ def _count(condition: exp.Expr | None) -> exp.Expr:
 def _fixed_columns(frame: m.Frame) -> set[str]:
     """Root-table columns the frame's filters pin to one value (``column == value``)."""
     fixed: set[str] = set()
-    while not isinstance(frame, m.TableFrame):
+    while not isinstance(frame, m.TableFrame | m.Spells):
         if isinstance(frame, m.Filter):
             conditions = [frame.condition]
             while conditions:
@@ -709,6 +822,8 @@ def _row_expressions(node: m.Aggregate | m.PickOne) -> list[m.Series]:
     while not isinstance(frame, m.TableFrame):
         if isinstance(frame, m.Filter):
             found.append(frame.condition)
+        if isinstance(frame, m.Spells):  # the spells' own rows are computed before the pass
+            found += [frame.start, frame.end]
         frame = frame.source
     return found
 

@@ -89,9 +89,9 @@ _COMPARISONS = frozenset({m.Fn.EQ, m.Fn.NE, m.Fn.LT, m.Fn.LE, m.Fn.GT, m.Fn.GE})
 
 
 def _column_key(node: m.Series) -> tuple[str, str] | None:
-    if isinstance(node, m.Column):
-        return m.root_table(node.source).table, node.name
-    return None
+    if isinstance(node, m.Column) and isinstance(origin := m.origin(node.source), m.TableFrame):
+        return origin.table, node.name
+    return None  # a spell's columns are not a table's: made from its episodes' dates
 
 
 def collect_hints(nodes: list[m.Series], intervals: tuple[tuple[date, date], ...] = ()) -> Hints:

@@ -22,7 +22,8 @@ Two kinds of node:
 Which rows a series has is its *domain*: ``None`` for patient level, else the
 event-level frame it is drawn from (see :func:`domain_of`). A column's value on a
 row does not depend on how the rows were filtered, so engines compute columns
-row-wise against the root table; the frame only decides which rows are there. A
+row-wise against the frame's *origin* -- its table, or the spells it was made from
+(:func:`origin`) -- and the frame only decides which rows are there. A
 series may combine values of one event-level frame with patient-level values, never
 values of two different event-level frames (which rows would it have?).
 """
@@ -205,7 +206,54 @@ class PickOne:
         _require(isinstance(self.last, bool), "PickOne.last must be True or False")
 
 
-Frame: TypeAlias = TableFrame | Filter | Sort | PickOne
+@dataclass(frozen=True, slots=True)
+class Spells:
+    """Episodes (rows of ``source``, each from its ``start`` to its ``end`` date) merged into
+    spells: one row per spell, with the columns of :data:`SPELL_COLUMNS`.
+
+    The rule, stated once here and in ``docs/language.md``: an episode without a start date
+    is left out; an end before the start counts as the start day; a NULL end means the
+    episode has not ended. Taking a patient's episodes in order of start, an episode joins
+    the spell before it when it starts at most ``gap`` days after the latest end of that
+    spell's episodes (0: overlapping or on the day it ends), or when an episode of that
+    spell has not ended; otherwise it begins a new spell. A spell starts at its earliest
+    start and ends at its latest end (NULL while an episode of it has not ended); its
+    ``previous_end_date`` is the end of the patient's spell before it (NULL for the first).
+    """
+
+    source: Frame
+    start: Series
+    end: Series
+    gap: int
+
+    def __post_init__(self) -> None:
+        _event_frame(self.source, "spells")
+        for what, series in (("start", self.start), ("end", self.end)):
+            _series(series, f"a spell's {what}")
+            _require(series.kind is Kind.DATE, f"a spell's {what} must be a date")
+            _require(domain_of(series) is not None, f"a spell's {what} must have a value per row")
+            _about_rows_of(series, self.source, f"a spell's {what}")
+        _require(
+            isinstance(self.gap, int) and not isinstance(self.gap, bool) and self.gap >= 0,
+            "a spell's gap is a whole number of days, 0 or more",
+        )
+        _require(self.gap <= 36500, "a spell's gap is at most 36500 days")
+        _require(
+            not any(isinstance(n, IntervalBound) for n in walk(self)),
+            "spells cannot depend on the interval a measure is computed for",
+        )
+
+
+SPELL_COLUMNS: dict[str, Kind] = {
+    "start_date": Kind.DATE,
+    "end_date": Kind.DATE,
+    "previous_end_date": Kind.DATE,
+    "episodes": Kind.INT,
+}
+"""The columns of a spell, in the order that breaks ties between rows (never needed: a
+patient's spells start on different days)."""
+
+Frame: TypeAlias = TableFrame | Filter | Sort | PickOne | Spells
 
 
 # --- series ---------------------------------------------------------------------------
@@ -222,18 +270,19 @@ class Column:
 
     def __post_init__(self) -> None:
         _frame(self.source, "a column's source")
-        table = TABLES[root_table(self.source).table]
+        rows = origin(self.source)
+        columns = row_columns(rows)
+        _require(self.name != "patient_id", "definitions do not read patient_id")
         _require(
-            isinstance(self.name, str) and self.name in table.column_names,
-            f"table {table.name} has no column {self.name!r}",
+            isinstance(self.name, str) and self.name in columns,
+            f"{origin_name(rows)} has no column {self.name!r}",
         )
-        column = table.column(self.name)
-        _require(column.type is not ColumnType.PATIENT_ID, "definitions do not read patient_id")
-        want = KIND_OF_COLUMN_TYPE[column.type]
-        _require(self.kind is want, f"{table.name}.{self.name} is {want.value}, not {self.kind}")
+        want, system = columns[self.name]
+        name = f"{origin_name(rows)}.{self.name}"
+        _require(self.kind is want, f"{name} is {want.value}, not {self.kind}")
         _require(
-            self.code_system == column.code_system,
-            f"{table.name}.{self.name} holds codes of {column.code_system}, not {self.code_system}",
+            self.code_system == system,
+            f"{name} holds codes of {system}, not {self.code_system}",
         )
 
 
@@ -515,7 +564,7 @@ class Aggregate:
 Series: TypeAlias = Column | Value | IntervalBound | Apply | IsIn | Case | Aggregate
 Node: TypeAlias = Frame | Series | SortKey
 
-FRAME_TYPES = (TableFrame, Filter, Sort, PickOne)
+FRAME_TYPES = (TableFrame, Filter, Sort, PickOne, Spells)
 SERIES_TYPES = (Column, Value, IntervalBound, Apply, IsIn, Case, Aggregate)
 NODE_TYPES = (*FRAME_TYPES, SortKey, *SERIES_TYPES)
 
@@ -542,11 +591,11 @@ def _event_frame(node: object, what: str) -> None:
 
 
 def _about_rows_of(series: Series, frame: Frame, what: str) -> None:
-    """A filter's condition or a sort's key: patient-level, or about rows of the same table."""
+    """A filter's condition or a sort's key: patient-level, or about rows of the same origin."""
     domain = domain_of(series)
     _require(
-        domain is None or root_table(domain) == root_table(frame),
-        f"{what} is about rows of another table than {root_table(frame).table}",
+        domain is None or origin(domain) == origin(frame),
+        f"{what} is about rows of another table than {origin_name(origin(frame))}",
     )
 
 
@@ -558,11 +607,38 @@ def _one_domain(nodes: tuple[Series, ...]) -> None:
 # --- walking the tree --------------------------------------------------------------------
 
 
+def origin(frame: Frame) -> TableFrame | Spells:
+    """What a frame's rows are rows of: a table, or the spells made from one; their columns
+    are the frame's columns."""
+    while not isinstance(frame, TableFrame | Spells):
+        frame = frame.source
+    return frame
+
+
 def root_table(frame: Frame) -> TableFrame:
-    """The table a frame's rows come from."""
+    """The table a frame's rows come from in the end (through any spells made of them)."""
     while not isinstance(frame, TableFrame):
         frame = frame.source
     return frame
+
+
+def row_columns(rows: TableFrame | Spells) -> dict[str, tuple[Kind, CodeSystem | None]]:
+    """The columns of an origin's rows (every one but ``patient_id``) in order, each with its
+    kind and code system."""
+    if isinstance(rows, Spells):
+        return {name: (kind, None) for name, kind in SPELL_COLUMNS.items()}
+    return {
+        c.name: (KIND_OF_COLUMN_TYPE[c.type], c.code_system)
+        for c in TABLES[rows.table].columns
+        if c.type is not ColumnType.PATIENT_ID
+    }
+
+
+def origin_name(rows: TableFrame | Spells) -> str:
+    """How messages name an origin: its table, or the spells of its table."""
+    if isinstance(rows, Spells):
+        return f"spells of {root_table(rows.source).table}"
+    return rows.table
 
 
 def frame_is_patient_level(frame: Frame) -> bool:
@@ -595,6 +671,8 @@ def children(node: Node) -> tuple[Node, ...]:
         return (node.source, *node.keys)
     if isinstance(node, PickOne | Column | Aggregate):
         return (node.source,)
+    if isinstance(node, Spells):
+        return (node.source, node.start, node.end)
     if isinstance(node, SortKey | IsIn):
         return (node.series,)
     if isinstance(node, Apply):

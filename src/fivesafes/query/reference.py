@@ -18,6 +18,8 @@ Patients are the rows of ``patients``, less those excluded. For one patient:
 * a picked row is the first or last of those rows in the sort's order: the sort keys,
   then every other column of the table in the model's order, each ascending with NULLs
   first;
+* spells are made from the rows of their source as ``model.Spells`` states the rule, by
+  walking the episodes in order of start;
 * an event-level series is evaluated on one row, a patient-level one on the patient
   (a column of a patient-level table reads the patient's row, or NULL without one);
 * operations follow the null rules of the language's documentation.
@@ -201,6 +203,8 @@ class _Patient:
             return [r for r in self.rows(frame.source) if self.value(frame.condition, r) is True]
         if isinstance(frame, m.Sort):
             return self.rows(frame.source)
+        if isinstance(frame, m.Spells):
+            return self._spells(frame)
         picked = self.picked(frame)
         return [] if picked is None else [picked]
 
@@ -209,13 +213,37 @@ class _Patient:
         candidates = self.rows(sort.source)
         if not candidates:
             return None
-        others = [c for c in TABLES[m.root_table(sort).table].column_names if c != "patient_id"]
+        others = list(m.row_columns(m.origin(sort)))
 
         def order(row: Row) -> tuple[Any, ...]:
             keys = [_null_first(self.value(k.series, row)) for k in sort.keys]
             return (*keys, *(_null_first(row[c]) for c in others))
 
         return (max if pick.last else min)(candidates, key=order)
+
+    def _spells(self, spells: m.Spells) -> list[Row]:
+        """The patient's spells, one row each, by ``model.Spells``' rule."""
+        episodes = []
+        for row in self.rows(spells.source):
+            start, end = self.value(spells.start, row), self.value(spells.end, row)
+            if start is not None:
+                episodes.append((start, None if end is None else max(start, end)))
+        out: list[Row] = []
+        for start, end in sorted(episodes, key=lambda e: e[0]):
+            spell = out[-1] if out else None
+            joins = spell is not None and (
+                spell["end_date"] is None or (start - spell["end_date"]).days <= spells.gap
+            )
+            if spell is not None and joins:
+                ended = spell["end_date"] is not None and end is not None
+                spell["end_date"] = max(spell["end_date"], end) if ended else None
+                spell["episodes"] += 1
+                continue
+            previous = None if spell is None else spell["end_date"]
+            out.append(
+                {"start_date": start, "end_date": end, "previous_end_date": previous, "episodes": 1}
+            )
+        return out
 
     def _patient_row(self, frame: m.Frame) -> Row | None:
         """The patient's one row of a patient-level frame, or None."""
