@@ -54,6 +54,8 @@ from fivesafes.store.resources import Query, Within
 
 BIN = Path(sys.executable).parent
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
+SEED = "11"
+"""The synthetic population's seed: the store's, and its newcomers' for a load while reading."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def build(work: Path, patients: int) -> Setup:
             "--patients",
             str(patients),
             "--seed",
-            "11",
+            SEED,
             "--out",
             str(root / "fhir"),
             env=env,
@@ -342,15 +344,43 @@ def benchmark(setup: Setup, requests: int, rounds: int, workers: int, only: str 
         server.process.wait(timeout=60)
 
 
+def _newcomer(line: bytes, patients: int, chunks: int) -> bool:
+    """Whether a resource of a population twice the store's size is about someone the store does
+    not hold: people are numbered (``pat-N``), their records by chunk (``enc-C-N``); what is
+    numbered neither way (organisations, services) is shared, and loads as an update."""
+    resource = orjson.loads(line)
+    if resource["resourceType"] == "Patient":
+        return int(resource["id"].removeprefix("pat-")) > patients
+    numbered = re.fullmatch(r"[a-z]+-(\d+)-\d+", resource["id"])
+    return numbered is None or int(numbered[1]) > chunks
+
+
+def newcomers(work: Path, patients: int, env: dict[str, str]) -> Path:
+    """``patients`` more people for the store: the second half of a population twice its size
+    made from the store's own seed, so their ids and NHS numbers are none of the store's (a
+    population from another seed would reuse both: a load of updates and duplicates)."""
+    from fivesafes.synth.generator import CHUNK
+
+    second = work / f"newcomers-{patients}"
+    if not second.exists():
+        both = work / f"both-{patients}"
+        run("synth", "--patients", str(2 * patients), "--seed", SEED, "--out", str(both), env=env)
+        staging = second.with_suffix(".partial")
+        staging.mkdir(parents=True, exist_ok=True)
+        for made in both.glob("*.ndjson"):
+            with made.open("rb") as lines, (staging / made.name).open("wb") as kept:
+                kept.writelines(x for x in lines if _newcomer(x, patients, patients // CHUNK))
+        staging.rename(second)
+        shutil.rmtree(both)
+    return second
+
+
 def load_while_reading(setup: Setup, work: Path, patients: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
     from readload import ReadLoad
 
     env = {**os.environ, "FIVESAFES_DATA_DIR": str(setup.data_dir.root)}
-    second = work / f"second-{patients}-clean"
-    if not second.exists():  # no spoiled records: every newcomer is loaded, none quarantined
-        run("synth", "--patients", str(patients), "--seed", "12", "--faults", "0",
-            "--out", str(second), env=env)  # fmt: skip
+    second = newcomers(work, patients, env)
     people = setup.patients
     paths = [
         f"/fhir/Patient/{people[0][0]}",
