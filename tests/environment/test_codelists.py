@@ -277,9 +277,11 @@ def test_publishing_is_a_ledger_entry_and_publishing_again_writes_none(coded: Pe
             "codes": 1,
             "codes_sha256": codelists.codes_sha256([ASTHMA]),
             "change": "published",
+            "intent": entries[0]["intent"],  # the recoverable operation's intent, logged first
             "actor": "ana",
         }
     ]
+    assert entries[0]["intent"] < done.ledger_index
     stored = orjson.loads(next(env.cp.ledger.entries(done.ledger_index, done.ledger_index + 1)))
     assert stored["kind"] == "codelist"
     assert codelists.publish(env, token, "asthma/1") == done  # a retry: the same publication

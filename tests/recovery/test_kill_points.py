@@ -4,12 +4,17 @@ ledger and the state cannot go untried."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 from test_kill_approval import APPROVAL_POINTS
 from test_kill_load import LOAD_POINTS
 from test_kill_publish import PUBLISH_POINTS, RETURN_POINTS
 from test_kill_submit import SUBMIT_POINTS
+
+# the code lists' kill test lives beside their other tests (tests/environment)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "environment"))
+from test_codelists_kill import CODELIST_POINTS
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fivesafes"
 
@@ -34,4 +39,5 @@ def test_every_failpoint_is_killed_at_by_a_test_and_named_once() -> None:
     found = _failpoints()
     assert {name: places for name, places in found.items() if len(places) > 1} == {}
     tested = {*LOAD_POINTS, *APPROVAL_POINTS, *PUBLISH_POINTS, *RETURN_POINTS, *SUBMIT_POINTS}
+    tested |= set(CODELIST_POINTS)
     assert set(found) == tested

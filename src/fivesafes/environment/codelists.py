@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 import orjson
@@ -44,12 +45,14 @@ from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count
 from fivesafes.environment.catalogue import coded_columns, known_terms, usage_in
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
-from fivesafes.governance import Action, Principal, authorise_on_any_project
+from fivesafes.failpoints import failpoint
+from fivesafes.governance import Action, ControlPlane, Principal, authorise_on_any_project
 from fivesafes.governance.codelist_tables import (
     CodelistPublication,
     CodelistRecord,
     CodelistVersion,
 )
+from fivesafes.ledger.intents import Intent
 from fivesafes.ledger.schema import ENTRY_KINDS
 from fivesafes.model import TABLES, CodeSystem
 from fivesafes.model.codes import code_problem
@@ -62,6 +65,8 @@ if TYPE_CHECKING:
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 CSV_HEADER = ("code", "term")
+PUBLICATION = "codelist"
+"""The ledger kind of a publication: the outcome entry of its recoverable operation."""
 """OpenCodelists' CSV shape for a list without categories."""
 
 
@@ -338,29 +343,73 @@ def publish(env: Environment, credential: str, reference: str) -> VersionView:
     """Publish a version of the caller's list (``slug/version``; a bare slug publishes the
     latest): a ``codelist`` entry in the ledger, the publisher its actor. Publishing a version
     again returns its publication, with no second entry; a list with no codes has nothing to
-    publish."""
+    publish.
+
+    A recoverable operation (:mod:`fivesafes.ledger.intents`), as a project decision is: its
+    ``intent`` entry, holding the ``codelist`` entry to come, is logged before the publication
+    row is written and the ``codelist`` entry after it commits, so a kill at any point is
+    settled by recovery from the row (:func:`publication_committed`) and a retry publishes once.
+    The row names its ``codelist`` entry once that is logged (its intent until then, and until a
+    retry if a kill came in between)."""
     with refusing(env.cp, "publish_codelist"):
         me = _builder(env, credential)
         slug, wanted = parse_reference(reference)
         with env.cp.transaction() as session:
-            record = _owned(env, session, me, slug)
-            row = _version_row(session, slug, wanted)
-            if session.get(CodelistPublication, (slug, row.version)) is None:
-                subject = ENTRY_KINDS["codelist"].subject(
-                    slug=slug,
-                    version=row.version,
-                    code_system=record.code_system,
-                    codes=len(_codes_of(row)),
-                    codes_sha256=row.codes_sha256,
-                    change="published",
-                )
-                receipt = env.cp.log("codelist", subject, me.person_id)
-                session.add(CodelistPublication(
-                    slug=slug, version=row.version, published_by=me.person_id,
-                    published_at=env.cp.now(), ledger_index=receipt.index,
-                ))  # fmt: skip
-            version = row.version
+            _owned(env, session, me, slug)
+            version = _version_row(session, slug, wanted).version
+        resolve = partial(publication_committed, env.cp)
+        with env.cp.operation(PUBLICATION, f"{slug}/{version}", resolve) as operation:
+            with env.cp.transaction() as session:
+                record = _owned(env, session, me, slug)
+                row = _version_row(session, slug, version)
+                fresh = session.get(CodelistPublication, (slug, version)) is None
+                if fresh:
+                    subject = ENTRY_KINDS[PUBLICATION].subject(
+                        slug=slug,
+                        version=version,
+                        code_system=record.code_system,
+                        codes=len(_codes_of(row)),
+                        codes_sha256=row.codes_sha256,
+                        change="published",
+                    )
+                    intent = operation.intend(subject, me.person_id)
+                    failpoint("codelist.after-intent")
+                    session.add(CodelistPublication(
+                        slug=slug, version=version, published_by=me.person_id,
+                        published_at=env.cp.now(), ledger_index=intent.index,
+                    ))  # fmt: skip
+            if fresh:
+                failpoint("codelist.after-commit")
+                operation.commit()
+                failpoint("codelist.after-outcome")
+        _name_outcome(env, slug, version)
         return _version(env, slug, version)
+
+
+def _name_outcome(env: Environment, slug: str, version: int) -> None:
+    """Point the publication at its ``codelist`` entry, where it still names the intent (just
+    published, or a kill came between the outcome entry and this)."""
+    with env.cp.transaction() as session:
+        published = session.get(CodelistPublication, (slug, version))
+        assert published is not None
+        at = published.ledger_index
+        named = orjson.loads(next(env.cp.ledger.entries(at, at + 1)))
+        if named["kind"] == PUBLICATION:
+            return
+        for raw in env.cp.ledger.entries(published.ledger_index + 1, None):
+            entry = orjson.loads(raw)
+            if entry["kind"] == PUBLICATION and entry["subject"].get("intent") == named["index"]:
+                published.ledger_index = entry["index"]
+                return
+
+
+def publication_committed(cp: ControlPlane, intent: Intent) -> bool:
+    """Recovery's look at the control plane: is the publication an intent announced recorded?
+    A version is published at most once, so its publication row is this one."""
+    promised = intent.outcome
+    with cp.transaction() as session:
+        found = session.get(CodelistPublication, (promised["slug"], promised["version"]))
+        return found is not None
 
 
 def _version_row(session: Session, slug: str, version: int | None) -> CodelistVersion:

@@ -13,6 +13,8 @@ it asks that operation's resolver what the state says, and logs the truth:
 - ``release``: committed if the published folder holds the manifest whose hash the intent
   carries -- then the history and the request's state are brought up to date first -- else
   abandoned, after removing the unpublished staging copy. A published folder is never removed;
+- ``codelist``: committed if the control plane holds the version's publication, else
+  abandoned;
 - ``review`` (publish returning a request whose files changed since approval): committed if
   the request is returned with the note whose hash the intent carries, else abandoned.
 
@@ -72,12 +74,19 @@ def _return(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
     return return_committed(ReleaseOffice(cp, data_dir), intent)
 
 
+def _codelist(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
+    from fivesafes.environment.codelists import publication_committed
+
+    return publication_committed(cp, intent)
+
+
 RESOLVERS: dict[str, Resolver] = {
     "load": _load,
     "approval": _approval,
     "release": _release,
     "review": _return,  # publish returning a request whose files changed since approval
     "job": _job,  # a job's start or end (environment.job_records)
+    "codelist": _codelist,  # a code list version's publication (environment.codelists)
 }
 """Each recoverable operation's look at its state, by the kind of its outcome entry (imports
 are deferred: most starts find nothing to recover and should not pay for the release stage)."""

@@ -234,6 +234,7 @@ _KINDS = (
     EntryKind(
         "codelist",
         public=_names("slug version code_system codes codes_sha256 change"),
+        detail=_names("intent"),
         required=_names("slug version code_system codes codes_sha256 change"),
     ),
     # A command that changes state as well as the ledger logs an intent first, then its outcome
