@@ -16,8 +16,8 @@ local authority is that of the LSOA they live in (residence); each practice is p
 Sub ICB Location of its ICB, among those its people live in (by population, on a stream of its
 own, so every other draw is as it was before practices had one), and a registration's Sub ICB
 Location and ICB are its practice's (registration), as Fingertips builds GP-registered ICB and
-sub-ICB profiles and resident local authority ones. Sub ICB Location names follow the ONS form
-"<ICB name> - <ODS code>".
+sub-ICB profiles and resident local authority ones. Sub ICB Location names are the ONS form
+"<ICB name> - <ODS code>" (:func:`fivesafes.model.lookups.area_names`).
 
 Everything else is invented: GP practices, trusts, their ODS codes, names and postcodes (codes
 have the right *shape*; some will coincide with real ones by chance and mean nothing), and
@@ -38,7 +38,13 @@ from functools import cache
 import numpy as np
 import pyarrow.compute as pc
 
-from fivesafes.model.lookups import load_icbs, load_imd, load_lsoa_geography, load_lsoa_population
+from fivesafes.model.lookups import (
+    area_names,
+    load_icbs,
+    load_imd,
+    load_lsoa_geography,
+    load_lsoa_population,
+)
 from fivesafes.model.tables import REGIONS
 
 LONDON = REGIONS.index("London")
@@ -361,9 +367,9 @@ def sample_areas(rng: np.random.Generator, e: England, n_icb: int, n_lsoa: int) 
     return Areas(chosen, icb_share, rows, lsoa_icb, weight / weight.sum())
 
 
-def _areas_above(e: England, areas: Areas, icb_names: list[str]) -> tuple[
-    tuple[Area, ...], np.ndarray, tuple[Area, ...], np.ndarray
-]:
+def _areas_above(
+    e: England, areas: Areas
+) -> tuple[tuple[Area, ...], np.ndarray, tuple[Area, ...], np.ndarray]:
     """The real local authorities and Sub ICB Locations of the chosen LSOAs (sorted by code),
     and the position of each LSOA's among them."""
     rows = areas.rows
@@ -373,7 +379,7 @@ def _areas_above(e: England, areas: Areas, icb_names: list[str]) -> tuple[
     sub_codes, lsoa_sub = np.unique(e.lsoa_sub_icb[rows].astype(str), return_inverse=True)
     first = np.array([int(np.flatnonzero(lsoa_sub == k)[0]) for k in range(len(sub_codes))])
     sub_icbs = tuple(
-        Area(code, f"{icb_names[int(areas.lsoa_icb[f])]} - {ods}", ods, int(areas.lsoa_icb[f]))
+        Area(code, area_names()[code], ods, int(areas.lsoa_icb[f]))
         for code, ods, f in zip(
             sub_codes.tolist(), e.lsoa_sub_icb_ods[rows[first]].tolist(), first, strict=True
         )
@@ -457,7 +463,7 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
             strict=True,
         )
     )
-    local_authorities, lsoa_la, sub_icbs, lsoa_sub = _areas_above(e, areas, icb_names)
+    local_authorities, lsoa_la, sub_icbs, lsoa_sub = _areas_above(e, areas)
 
     practice_icb, practice_postcodes, practice_places = located(n_practice)
     practice_region = icb_region[practice_icb]
