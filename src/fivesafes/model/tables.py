@@ -106,7 +106,9 @@ patients = Table(
 practice_registrations = Table(
     "practice_registrations",
     TableKind.EVENT,
-    "Periods of registration with a GP practice, with where the person lived.",
+    "Periods of registration with a GP practice, with where the person lived: the region, ICB "
+    "and Sub ICB Location are the practice's (registration), the LSOA, its deprivation and "
+    "local authority the address's (residence).",
     "FHIR EpisodeOfCare (type: GP registration)",
     (
         _patient_id(),
