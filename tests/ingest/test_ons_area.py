@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from fhir_factory import icb, practice
 
+from fhir_factory import icb, practice
 from fivesafes.ingest.flatten import EXT_AREA, FLATTENINGS, flatten
 from fivesafes.model.codes import CodeSystem
 
