@@ -194,7 +194,7 @@ study board-pack board-pack "Planning and safety monitoring with aggregate count
 # the released counts; the change evaluated (April 2024) and the two-week target are illustrations
 "$FS" dashboard board-pack --output "$DEMO/board-dashboard" \
     --improvement admissions_by_month=decrease --change admissions_by_month=2024-04-01 \
-    --local-area "North West" --polarity emergency_admissions=low --polarity flu_vaccinated=high \
+    --local-area E54000048 --polarity emergency_admissions=low --polarity flu_vaccinated=high \
     --waiting-target-weeks 2 --runs 50 --capacity-change -0.05 \
     --published "$DEMO/published/workforce_returns.csv"
 

@@ -30,6 +30,15 @@ def data_model() -> str:
         "full date of birth. How each table is built from FHIR is in",
         "[fhir-profile.md](fhir-profile.md).",
         "",
+        "People are placed in areas two ways, as Fingertips places them: by **registration**",
+        "(`practice_registrations.region`, `icb_code` and `sub_icb_code` are the practice's) and",
+        "by **residence** (`lsoa_code`, `imd_decile` and `local_authority_code` are the",
+        "address's). Area codes are ONS (GSS) codes of the July 2022 geography: `E54` ICBs, `E38`",
+        "Sub ICB Locations, `E06`-`E09` local authority districts; organisations (and",
+        "`areas.icb_code`) are named by ODS codes. `fivesafes.model.lookups` holds the ONS lookup",
+        "from LSOA to local authority, Sub ICB Location, ICB and region, and `area_names()` their",
+        "names.",
+        "",
     ]
     for t in TABLES.values():
         out += [f"## `{t.name}`", "", t.description, ""]

@@ -23,15 +23,17 @@ from fivesafes.dashboards.page import render_page
 from fivesafes.synth.generator import write_published_workforce
 
 HEADERS = {
-    "profile_region": ["region", "age_band", "population", "emergency_admissions",
-                       "flu_vaccinated"],
-    "deprivation_region": ["region", "most_deprived_40", "population"],
+    "profile_icb_code": ["icb_code", "age_band", "population", "emergency_admissions",
+                         "flu_vaccinated"],
+    "deprivation_icb_code": ["icb_code", "most_deprived_40", "population"],
     "inequality_imd_decile": ["imd_decile", "population", "flu_vaccinated"],
+    "breakdown_imd_quintile": ["imd_quintile", "population", "flu_vaccinated"],
+    "breakdown_ethnic_group": ["ethnic_group", "population", "flu_vaccinated"],
     "admissions_by_month": ["month", "events", "population"],
     "safety_events_by_age": ["age_band", "events", "population"],
     "safety_population_by_month": ["month", "age_band", "population"],
-    "funnel_region": ["region", "events"],
-    "funnel_region_population": ["region", "age_band", "population"],
+    "funnel_icb_code": ["icb_code", "events"],
+    "funnel_icb_code_population": ["icb_code", "age_band", "population"],
     "waiting_list": ["period", "referrals", "removals", "waiting"],
     "bed_days_by_weekday_season": ["period", "season", "weekday", "bed_days"],
 }  # fmt: skip
@@ -50,7 +52,9 @@ def test_every_table_is_counts_in_its_shape(outputs: Path) -> None:
             rows = list(reader)
         assert rows, stem
         labels = {
-            "region",
+            "icb_code",
+            "ethnic_group",
+            "imd_quintile",
             "age_band",
             "month",
             "season",
@@ -66,8 +70,8 @@ def test_the_dashboard_draws_every_section_from_them(outputs: Path, tmp_path: Pa
     tables = [unreleased_csv(outputs / f"{stem}.csv") for stem in HEADERS]
     sections = planning_sections(tables, tmp_path, BOARD_SETTINGS)
     keys = [s.key for s in sections]
-    assert keys == ["profile", "inequality", "its-admissions_by_month", "safety", "funnel",
-                    "waiting", "beds"]  # fmt: skip
+    assert keys == ["profile", "inequality", "breakdown_ethnic_group", "breakdown_imd_quintile",
+                    "its-admissions_by_month", "safety", "funnel", "waiting", "beds"]  # fmt: skip
     for section in sections:
         for figure in section.figures:
             assert (tmp_path / figure.src).is_file() and len(figure.alt) > 40

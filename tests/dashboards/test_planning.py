@@ -15,7 +15,7 @@ import numpy as np
 
 from fivesafes.dashboards.capacity import occupancy_section, waiting_list_section
 from fivesafes.dashboards.evaluation import change_sections, funnel_section, safety_section
-from fivesafes.dashboards.needs import inequality_section, profile_section
+from fivesafes.dashboards.needs import breakdown_sections, inequality_section, profile_section
 from fivesafes.dashboards.page import render_page
 from fivesafes.dashboards.released import ReleasedTable
 from fivesafes.stats import dsr, interrupted_time_series, proportion, sii
@@ -100,6 +100,59 @@ def test_a_suppressed_band_leaves_the_area_unpublished(tmp_path: Path) -> None:
     html = "".join(section.parts)
     assert "South: Diabetes</th><td>not published" in html
     assert "Not compared" in html  # no England value without every area's counts
+
+
+def test_the_profile_at_a_finer_level_names_its_areas(tmp_path: Path) -> None:
+    """Released by Sub ICB Location (ONS codes): standardised as by region, each area shown with
+    its ONS name, the local area found by its code."""
+    codes = {"North": "E38000014", "South": "E38000050", "East": "E38000091", "West": "E38000244"}
+    tables = profile_tables()
+    rows = [
+        {("sub_icb_code" if k == "region" else k): (codes[v] if k == "region" else v)
+         for k, v in r.items()}
+        for r in tables["profile_region"].rows
+    ]  # fmt: skip
+    released = {"profile_sub_icb_code": table("profile_sub_icb_code", rows),
+                "profile_england": tables["profile_england"]}  # fmt: skip
+    section = profile_section(released, tmp_path, "E38000014", {"diabetes": "low_is_good"})
+    assert section is not None
+    html = "".join(section.parts)
+    north = dsr([45, 60], [2000, 400], esp2013_weights(["0-64", "65+"]))
+    assert f"{north.value:,.1f}" in html and "by Sub ICB Location" in html
+    assert "NHS Lancashire and South Cumbria Integrated Care Board - 00Q (E38000014): Diabetes" in (
+        html
+    )
+    (spine,) = section.figures
+    assert spine.alt.startswith("NHS Lancashire and South Cumbria Integrated Care Board - 00Q")
+
+
+def test_breakdowns_by_ethnic_group_and_quintile_never_guess_a_group(tmp_path: Path) -> None:
+    ethnic = [
+        {"ethnic_group": g, "population": n, "flu": x}
+        for g, n, x in (("White", 3000, 900), ("Not stated", 300, 60),
+                        ("Asian or Asian British", 500, 100), ("Other ethnic group", 8, REDACTED))
+    ]  # fmt: skip
+    quintiles = [{"imd_quintile": q, "population": 800, "flu": 100 + 20 * q} for q in range(1, 6)]
+    sections = breakdown_sections(
+        {"breakdown_ethnic_group": table("breakdown_ethnic_group", ethnic),
+         "breakdown_imd_quintile": table("breakdown_imd_quintile", quintiles)}, tmp_path,
+    )  # fmt: skip
+    by_group, by_quintile = sections
+    assert (by_group.key, by_quintile.key) == ("breakdown_ethnic_group", "breakdown_imd_quintile")
+    html = "".join(by_group.parts)
+    # the ONS order, Not stated last; the suppressed group and so the total not published
+    groups = ("Asian or Asian British", "White", "Other ethnic group", "Not stated")
+    order = [html.index(f"Flu: {g}</th>") for g in groups]
+    assert order == sorted(order)
+    assert "Flu: Other ethnic group</th><td>not published" in html
+    assert "Flu: All</th><td>not published" in html
+    assert f"{proportion(900, 3000, multiplier=100).value:.1f}" in html
+    (figure,) = by_group.figures
+    assert (tmp_path / figure.src).is_file() and "Other ethnic group not published" in figure.alt
+    quintile_html = "".join(by_quintile.parts)
+    everyone = proportion(sum(100 + 20 * q for q in range(1, 6)), 4000, multiplier=100)
+    assert f"Flu: All</th><td>4,000.0</td><td>{everyone.value:.1f}" in quintile_html
+    assert "by deprivation quintile" in quintile_html
 
 
 def test_inequality_section_gives_the_sii_of_each_indicator(tmp_path: Path) -> None:

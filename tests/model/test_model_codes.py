@@ -59,6 +59,9 @@ WELL_FORMED: dict[CodeSystem, tuple[str, ...]] = {
     CodeSystem.ETHNIC_CATEGORY: tuple("ABCDEFGHJKLMNPRSZ"),
     CodeSystem.ODS: ("QWE", "RXX01", "A81001"),
     CodeSystem.LSOA: ("E01000001", "E01033768", "W01000001"),
+    CodeSystem.LOCAL_AUTHORITY: ("E06000001", "E07000240", "E08000025", "E09000033"),
+    CodeSystem.SUB_ICB: ("E38000007", "E38000257"),
+    CodeSystem.ICB: ("E54000008", "E54000064"),
 }
 MALFORMED: dict[CodeSystem, tuple[str, ...]] = {
     CodeSystem.SNOMEDCT: (
@@ -98,6 +101,15 @@ MALFORMED: dict[CodeSystem, tuple[str, ...]] = {
     ),
     CodeSystem.ETHNIC_CATEGORY: ("I", "O", "Q", "a", "AB", "", "99"),
     CodeSystem.ODS: ("A8", "a81001", "A81001-X", "A810011234567"),
+    CodeSystem.LOCAL_AUTHORITY: (
+        "E10000001",  # a county: not a local authority district
+        "W06000001",  # a Welsh unitary authority: England only
+        "E01000001",  # an LSOA
+        "E0600001",  # five digits
+        "e06000001",
+    ),
+    CodeSystem.SUB_ICB: ("E54000008", "E3800001", "00L"),
+    CodeSystem.ICB: ("E38000007", "E540000080", "QHG"),
     CodeSystem.LSOA: (
         "E02000001",  # an MSOA
         "W02000001",  # an MSOA in Wales

@@ -91,7 +91,8 @@ def _fill(data_dir: DataDir) -> None:
             "(2, 'male', '1970-01-01', '2020-01-01', NULL)"
         )
         store.con.execute(
-            "INSERT INTO analysis.practice_registrations VALUES "
+            "INSERT INTO analysis.practice_registrations (patient_id, start_date, end_date, "
+            "practice_code, region, lsoa_code, imd_decile) VALUES "
             "(1, '2000-01-01', NULL, 'A81001', 'London', NULL, 3),"
             "(2, '2000-01-01', NULL, 'A81001', 'London', NULL, 3)"
         )

@@ -381,6 +381,35 @@ def test_population_and_registration_on_a_date(engine_for) -> None:
     ]
 
 
+def test_the_areas_of_a_registration_at_every_level(engine_for) -> None:
+    """The practice's Sub ICB Location and ICB (registration) and the address's local authority
+    (residence) on the registration in force, grouped by in a measure as a profile groups."""
+
+    def registration(pid: int, start: str, end: str | None, sub: str, icb: str, la: str) -> dict:
+        return {"patient_id": pid, "start_date": start, "end_date": end, "practice_code": "A1",
+                "sub_icb_code": sub, "icb_code": icb, "local_authority_code": la}  # fmt: skip
+
+    registrations = [
+        registration(1, "2010-01-01", "2015-01-01", "E38000014", "E54000048", "E06000008"),
+        registration(1, "2015-01-02", None, "E38000050", "E54000048", "E07000117"),
+        registration(2, "2010-01-01", None, "E38000050", "E54000048", "E06000008"),
+        registration(3, "2010-01-01", None, "E38000244", "E54000013", "E07000137"),
+    ]
+    index = "2022-03-31"
+    on = practice_registrations.for_patient_on(index)
+    dataset = Dataset()
+    dataset.define_population(on.exists_for_patient() & patients.is_alive_on(index))
+    dataset.sub_icb = on.sub_icb_code
+    dataset.icb = on.icb_code
+    dataset.la = on.local_authority_code
+    engine = engine_for({"patients": PEOPLE, "practice_registrations": registrations})
+    assert run(engine, dataset) == [
+        {"patient_id": 1, "sub_icb": "E38000050", "icb": "E54000048", "la": "E07000117"},
+        {"patient_id": 2, "sub_icb": "E38000050", "icb": "E54000048", "la": "E06000008"},
+        {"patient_id": 3, "sub_icb": "E38000244", "icb": "E54000013", "la": "E07000137"},
+    ]
+
+
 def test_patients_come_from_the_patients_table(engine_for) -> None:
     dataset = Dataset()
     dataset.define_population(medications.exists_for_patient() | patients.exists_for_patient())

@@ -32,6 +32,13 @@ def test_the_planning_example_runs_and_finds_what_it_says() -> None:
     assert summary.target_queue_size == pytest.approx(100 * 18 / 4)
     assert scope["funnel"].phi > 0 and len(scope["funnel"].organisations) == 4
     assert len(scope["sim"].weeks) == 52 and scope["projection"].final_gap > 0
+    profile, groups = scope["profile"], scope["groups"]
+    assert profile.level == "icb" and profile.local_area == "E54000048"
+    assert [(r.area, r.verdict) for r in profile.rows] == [("E54000008", "Better"),
+                                                           ("E54000048", "Worse")]  # fmt: skip
+    assert [g.group for g in groups.groups][:2] == ["Asian or Asian British", "Not stated"]
+    assert groups.groups[0].value.value == pytest.approx(20.0)
+    assert groups.groups[1].value.value is None and groups.total.value.value is None
 
 
 def test_every_picture_on_the_page_is_in_the_repository() -> None:

@@ -21,9 +21,11 @@ from fivesafes.stats import (
     vlad,
 )
 from fivesafes.stats.area_profile import area_profile
+from fivesafes.stats.breakdown import breakdown
 from fivesafes.stats.cusum import cusum_path
 from fivesafes.stats.palette import COLOURS
 from fivesafes.stats.plot_planning import (
+    plot_breakdown,
     plot_cusum,
     plot_inequality,
     plot_its,
@@ -64,6 +66,34 @@ def test_spine_draws_ranges_england_and_the_area_in_its_verdict_colour() -> None
     assert dot.get_offsets()[0][0] == pytest.approx(row.local_at)  # type: ignore[attr-defined]
     assert to_hex(dot.get_facecolor()[0]) == to_hex(COLOURS.concern)  # type: ignore[attr-defined]
     assert "North 70 against England 76 (Worse)" in fig.get_label()
+
+
+def test_breakdown_chart_draws_each_group_its_interval_and_the_total() -> None:
+    rows = [
+        {"ethnic_group": "Asian or Asian British", "population": 400, "flu": 100},
+        {"ethnic_group": "Mixed or multiple", "population": 40, "flu": None},
+        {"ethnic_group": "White", "population": 2000, "flu": 800},
+    ]
+    result = breakdown(rows, "ethnic_group", "flu")
+    fig = plot_breakdown(result, title="Flu vaccination by ethnic group")
+    (dot,) = _by_gid(fig, "group-0")
+    assert dot.get_offsets()[0][0] == pytest.approx(25.0)  # type: ignore[attr-defined]
+    (interval,) = _by_gid(fig, "interval-2")
+    low, high = interval.get_xdata()  # type: ignore[attr-defined]
+    assert (low, high) == (pytest.approx(result.groups[2].value.lower),
+                           pytest.approx(result.groups[2].value.upper))  # fmt: skip
+    (unpublished,) = [t for t in fig.axes[0].texts if t.get_gid() == "unpublished-1"]
+    assert _by_gid(fig, "group-1") == [] and unpublished.get_text() == "not published"
+    assert _by_gid(fig, "total") == []  # a group suppressed: no total to draw
+    label = fig.get_label()
+    assert (
+        "Asian or Asian British 25 (95% CI" in label and "Mixed or multiple not published" in label
+    )
+    whole = breakdown([r for r in rows if r["flu"] is not None], "ethnic_group", "flu")
+    fig = plot_breakdown(whole, title="Flu vaccination by ethnic group")
+    (total,) = _by_gid(fig, "total")
+    assert list(total.get_xdata()) == [pytest.approx(900 / 2400 * 100)] * 2  # type: ignore[attr-defined]
+    assert "All groups together: 37.5." in fig.get_label()
 
 
 def test_inequality_chart_draws_the_sii_line() -> None:

@@ -9,9 +9,18 @@ disclosure threshold, because a cell suppressed in one table can be worked out f
 that counts the same people differently (a region total beside deprivation deciles, a year
 beside its months), and the checker then refuses the pair. So here:
 
-* the area profile has one age band (``PROFILE_BANDS``; the dashboard standardises to the
-  European Standard Population 2013 collapsed to whatever bands are released: on a real
-  population set the 19 five-year bands) and England is the sum of the regions;
+* the area profile is by ICB (``AREA``, the practice's; ``sub_icb_code`` and
+  ``local_authority_code`` are the finer levels the dataset also carries, for a population
+  large enough to count by them), has one age band (``PROFILE_BANDS``; the dashboard
+  standardises to the European Standard Population 2013 collapsed to whatever bands are
+  released: on a real population set the 19 five-year bands), and England is the sum of the
+  ICBs; the funnel counts the same ICBs;
+* the indicator by ethnic group (the ONS high-level groups of the NHS ethnic categories,
+  ``ETHNIC_GROUPS``) and by deprivation quintile carries only people counted (flu
+  vaccination). Every cell clears the threshold at 5,000 patients, but there the differencing
+  check refuses both (a union of groups lies within ten of a total in the profile, which it
+  cannot know counts other people), so the demo leaves them out and says why; with more
+  people, or released alone, they go out and the dashboard draws them;
 * the inequality table carries only the indicator every decile publishes (``INEQUALITY``);
 * the series is by two-month period, the waiting list one row for its 26 weeks, and bed
   occupancy counts no days (the dashboard knows the calendar).
@@ -28,6 +37,18 @@ WEEKS = 26
 PROFILE_BANDS = ((0, 200, "0+"),)
 SAFETY_BANDS = ((0, 65, "0-64"), (65, 200, "65+"))
 INEQUALITY = ("flu_vaccinated",)
+AREA = "icb_code"
+"""The level of the area profile and the funnel: ``region``, ``icb_code``, ``sub_icb_code``
+(the practice's) or ``local_authority_code`` (where people live)."""
+ETHNIC_GROUPS = {
+    **dict.fromkeys("ABC", "White"),
+    **dict.fromkeys("DEFG", "Mixed or multiple"),
+    **dict.fromkeys("HJKL", "Asian or Asian British"),
+    **dict.fromkeys("MNP", "Black or Black British"),
+    **dict.fromkeys("RS", "Other ethnic group"),
+}
+"""The ONS high-level group of each NHS ethnic category (as ``fivesafes.model.codes``
+groups them); Z and a missing category are "Not stated"."""
 """Prevalences (diabetes, asthma, BMI recorded) would make a richer profile, but at 5,000
 patients their regional counts lie within ten of each other, and the checker (which cannot know
 they are different people) sees a small group in each difference; so the profile carries only
@@ -67,21 +88,32 @@ YEAR_EVENTS = (
 # local needs
 age = band(YEAR_START, PROFILE_BANDS)
 write(
-    f"SELECT region, {age} AS age_band, count(*) AS population, "
+    f"SELECT {AREA}, {age} AS age_band, count(*) AS population, "
     f"{YEAR_EVENTS} AS emergency_admissions, {counted(INEQUALITY)} FROM {DATASET} "
-    "WHERE region IS NOT NULL GROUP BY ALL ORDER BY region, age_band",
-    "profile_region.csv",
+    f"WHERE {AREA} IS NOT NULL GROUP BY ALL ORDER BY {AREA}, age_band",
+    f"profile_{AREA}.csv",
 )
 write(
-    f"SELECT region, count(*) FILTER (WHERE imd_decile <= 4) AS most_deprived_40, "
-    f"count(*) AS population FROM {DATASET} WHERE imd_decile IS NOT NULL AND region IS NOT "
-    "NULL GROUP BY ALL ORDER BY region",
-    "deprivation_region.csv",
+    f"SELECT {AREA}, count(*) FILTER (WHERE imd_decile <= 4) AS most_deprived_40, "
+    f"count(*) AS population FROM {DATASET} WHERE imd_decile IS NOT NULL AND {AREA} IS NOT "
+    "NULL GROUP BY ALL ORDER BY 1",
+    f"deprivation_{AREA}.csv",
 )
 write(
     f"SELECT imd_decile, count(*) AS population, {counted(INEQUALITY)} FROM {DATASET} "
     "WHERE imd_decile IS NOT NULL GROUP BY ALL ORDER BY imd_decile",
     "inequality_imd_decile.csv",
+)
+write(
+    f"SELECT (imd_decile + 1) // 2 AS imd_quintile, count(*) AS population, "
+    f"{counted(INEQUALITY)} FROM {DATASET} WHERE imd_decile IS NOT NULL GROUP BY ALL ORDER BY 1",
+    "breakdown_imd_quintile.csv",
+)
+groups = " ".join(f"WHEN '{c}' THEN '{g}'" for c, g in ETHNIC_GROUPS.items())
+write(
+    f"SELECT CASE ethnicity {groups} ELSE 'Not stated' END AS ethnic_group, "
+    f"count(*) AS population, {counted(INEQUALITY)} FROM {DATASET} GROUP BY ALL ORDER BY 1",
+    "breakdown_ethnic_group.csv",
 )
 
 # the series by period, in all and by age band (for expected counts by indirect
@@ -125,18 +157,18 @@ write(
     "safety_population_by_month.csv",
 )
 
-# the regions' emergency admissions in the profile year against what their ages predict
+# the ICBs' emergency admissions in the profile year against what their ages predict
 safety_age = band(YEAR_START, SAFETY_BANDS)
 write(
-    f"SELECT region, {YEAR_EVENTS} AS events FROM {DATASET} "
-    "WHERE region IS NOT NULL GROUP BY ALL ORDER BY region",
-    "funnel_region.csv",
+    f"SELECT {AREA}, {YEAR_EVENTS} AS events FROM {DATASET} "
+    f"WHERE {AREA} IS NOT NULL GROUP BY ALL ORDER BY {AREA}",
+    f"funnel_{AREA}.csv",
 )
 write(
-    f"SELECT region, {safety_age} AS age_band, count(*) AS population FROM {DATASET} "
-    "WHERE region IS NOT NULL "
-    "GROUP BY ALL ORDER BY region, age_band",
-    "funnel_region_population.csv",
+    f"SELECT {AREA}, {safety_age} AS age_band, count(*) AS population FROM {DATASET} "
+    f"WHERE {AREA} IS NOT NULL "
+    f"GROUP BY ALL ORDER BY {AREA}, age_band",
+    f"funnel_{AREA}_population.csv",
 )
 
 # the appointment book over 26 weeks: referrals, removals, and the list at the end

@@ -1,8 +1,9 @@
 """Who is in the board pack and what it needs, per patient; ``counts.py`` turns it into counts.
 
 Everyone registered with a practice on 1 April 2024 (the profile year starts then). Per patient:
-where they were registered and its deprivation decile, their month of birth (to band ages at
-any date), and:
+where they were registered (the practice's region, ICB and Sub ICB Location), the local
+authority and deprivation decile of where they lived, their ethnic category, their month of
+birth (to band ages at any date), and:
 
 * for the monthly series (April 2022 to March 2025), whether they were registered on each
   month's first day and how many emergency admissions began in it (the area profile's and the
@@ -50,7 +51,11 @@ dataset.define_population(
     registration.exists_for_patient() & patients.is_alive_on(YEAR_START.isoformat())
 )
 dataset.region = registration.region
+dataset.icb_code = registration.icb_code
+dataset.sub_icb_code = registration.sub_icb_code
+dataset.local_authority_code = registration.local_authority_code
 dataset.imd_decile = registration.imd_decile
+dataset.ethnicity = patients.ethnicity
 dataset.born = patients.date_of_birth
 
 # the area profile's own indicator, in the profile year

@@ -15,7 +15,7 @@ from fivesafes.dashboards.capacity import occupancy_section, waiting_list_sectio
 from fivesafes.dashboards.evaluation import change_sections, funnel_section, safety_section
 from fivesafes.dashboards.figures import Settings, measure_figures
 from fivesafes.dashboards.measures import as_measure
-from fivesafes.dashboards.needs import inequality_section, profile_section
+from fivesafes.dashboards.needs import breakdown_sections, inequality_section, profile_section
 from fivesafes.dashboards.page import render_page
 from fivesafes.dashboards.released import (
     DashboardError,
@@ -107,6 +107,7 @@ def planning_sections(
     found = [
         profile_section(latest, output, settings.local_area, settings.polarity),
         inequality_section(latest, output),
+        *breakdown_sections(latest, output),
         *change_sections(latest, output, settings.changes),
         safety_section(latest, output),
         funnel_section(latest, output),

@@ -1,31 +1,39 @@
 """Local needs: the area profile (standardised rates against England, the spine chart, similar
-areas) and inequality across deprivation deciles (the slope and relative indices).
+areas) at the level of region, ICB, Sub ICB Location or local authority, inequality across
+deprivation deciles (the slope and relative indices), and indicators by ethnic group or
+deprivation quintile.
 
 Drawn from released counts only:
 
-* ``profile_<area>.csv`` — ``<area>, age_band, population`` and one count column per indicator;
+* ``profile_<area>.csv`` — ``<area>, age_band, population`` and one count column per indicator,
+  ``<area>`` one of ``region``, ``icb_code``, ``sub_icb_code``, ``local_authority_code``;
   ``profile_england.csv`` the same for England (without it, England is the sum of the areas when
   none of their counts was suppressed); ``deprivation_<area>.csv`` — ``<area>,
   most_deprived_40, population`` (for similar areas: the share living in IMD deciles 1-4).
   Each area's indicator is directly standardised to the European Standard Population 2013
   collapsed to the released age bands (Dobson limits);
 * ``inequality_imd_decile.csv`` — ``imd_decile, population`` and one count column per indicator:
-  each decile's percentage with Wilson limits, and the SII/RII across them.
+  each decile's percentage with Wilson limits, and the SII/RII across them;
+* ``breakdown_<by>.csv`` — ``<by>, population`` (optionally ``age_band``) and one count column
+  per indicator, ``<by>`` such as ``ethnic_group`` or ``imd_quintile``: each group's percentage
+  with Wilson limits (or, by age band, its DSR with Dobson limits).
 
 An area or decile with a suppressed count is "not published": its value is never guessed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fivesafes.dashboards.released import ReleasedTable
 from fivesafes.dashboards.sections import Section, count, number, table_html, write_figure
-from fivesafes.stats import IndicatorValue, dsr, proportion, sii
-from fivesafes.stats.area_profile import Polarity, area_profile
-from fivesafes.stats.indicators import Interval, esp2013_weights
-from fivesafes.stats.plot_planning import plot_inequality, plot_spine
+from fivesafes.model.codes import ETHNIC_GROUP_ORDER
+from fivesafes.model.lookups import area_names
+from fivesafes.stats import breakdown, proportion, sii
+from fivesafes.stats.area_profile import AREA_LEVELS, LEVEL_WORDS, Polarity, profile_at_level
+from fivesafes.stats.plot_planning import plot_breakdown, plot_inequality, plot_spine
 
 PER = 100_000
 LABELS = ("age_band", "population", "imd_decile", "imd_quintile")
@@ -35,20 +43,15 @@ def indicator_words(column: str) -> str:
     return column.replace("_", " ")[:1].upper() + column.replace("_", " ")[1:]
 
 
-def _unpublished(why: str) -> IndicatorValue:
-    return IndicatorValue(
-        f"dsr per {PER:g}", 0, 0, None, (Interval(0.95, None, None),), "Dobson", PER, note=why
-    )
+def _counts(rows: Sequence[Mapping[str, str]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Released rows with their counts read (None where suppressed), labels kept as text."""
+    return [{k: (v if k in labels else count(v)) for k, v in r.items()} for r in rows]
 
 
-def _standardised(rows: list[dict[str, str]], indicator: str) -> IndicatorValue:
-    """The DSR of ``indicator`` from one area's rows (one per age band)."""
-    counts = [count(r[indicator]) for r in rows]
-    pops = [count(r["population"]) for r in rows]
-    if any(c is None for c in counts) or any(not p for p in pops):
-        return _unpublished("not published: a count was suppressed")
-    weights = esp2013_weights([r["age_band"] for r in rows])
-    return dsr([c or 0.0 for c in counts], [p or 0.0 for p in pops], weights, multiplier=PER)
+def named(area: str) -> str:
+    """An area as a reader knows it: its name and ONS code (a region is its own name)."""
+    name = area_names().get(area)
+    return area if name is None else f"{name} ({area})"
 
 
 def profile_section(
@@ -57,7 +60,8 @@ def profile_section(
     local_area: str | None,
     polarity: Mapping[str, Polarity],
 ) -> Section | None:
-    """The area profile, when a ``profile_<area>`` table was released."""
+    """The area profile, when a ``profile_<area>`` table was released: at the level its area
+    column names (region, ICB, Sub ICB Location or local authority; see ``AREA_LEVELS``)."""
     stem = next(
         (s for s in sorted(tables) if s.startswith("profile_") and s != "profile_england"), None
     )
@@ -65,27 +69,42 @@ def profile_section(
         return None
     table = tables[stem]
     area_col = next(iter(table.rows[0]))
+    level = next((k for k, c in AREA_LEVELS.items() if c == area_col), None)
+    if level is None:
+        return None
     indicators = [c for c in table.rows[0] if c not in (area_col, *LABELS)]
-    areas: dict[str, list[dict[str, str]]] = {}
-    for row in table.rows:
+    rows = _counts(table.rows, (area_col, "age_band"))
+    areas: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
         areas.setdefault(row[area_col], []).append(row)
-    values = {i: {a: _standardised(rows, i) for a, rows in areas.items()} for i in indicators}
     used = [table]
     england_table = tables.get("profile_england")
+    england_rows = None
     if england_table is not None:
         used.append(england_table)
-        england = {i: _standardised(list(england_table.rows), i) for i in indicators}
-    else:
-        england = {i: _england_from_areas(areas, i) for i in indicators}
-    local = local_area if local_area in areas else sorted(areas)[0]
+        england_rows = _counts(england_table.rows, ("age_band",))
     features = _features(areas, tables.get(f"deprivation_{area_col}"), used)
-    profile = area_profile(
-        values, england, local, polarity=dict(polarity), features=features or None, neighbours=3
+    profile = profile_at_level(
+        rows,
+        level,
+        indicators,
+        local_area,
+        england_rows=england_rows,
+        polarity=dict(polarity),
+        features=features or None,
+        neighbours=3,
+        multiplier=PER,
     )
-    spine = write_figure(plot_spine(profile), out, f"profile-{local}-spine")
-    rows = [
+    local = profile.local_area
+    words = LEVEL_WORDS[level]
+    spine = write_figure(
+        plot_spine(profile, title=f"{named(local)} compared with England"),
+        out,
+        f"profile-{local}-spine",
+    )
+    table_rows = [
         (
-            f"{r.area}: {indicator_words(r.indicator)}",
+            f"{named(r.area)}: {indicator_words(r.indicator)}",
             number(r.value),
             "" if r.lower is None else f"{r.lower:,.1f} to {r.upper:,.1f}",
             number(r.england),
@@ -94,54 +113,36 @@ def profile_section(
         for r in profile.rows
     ]
     similar = (
-        f"<p>Areas most like {local} in age structure and deprivation: "
-        + ", ".join(f"{a} (distance {d:.2f})" for a, d in profile.similar)
+        f"<p>Areas most like {named(local)} in age structure and deprivation: "
+        + ", ".join(f"{named(a)} (distance {d:.2f})" for a, d in profile.similar)
         + ".</p>"
         if profile.similar
         else ""
     )
     parts = (
         f"<p>Directly standardised rates per {PER:,} (European Standard Population 2013, "
-        f"collapsed to the released age bands) by {area_col}, each against England: an area is "
+        f"collapsed to the released age bands) by {words}, each against England: an area is "
         "better or worse when its 95% confidence interval lies wholly on one side of the "
         "England value.</p>",
         spine.html(),
         similar,
         table_html(
-            f"Each {area_col}'s standardised rates against England",
+            f"Each {words}'s standardised rates against England",
             (
-                f"{area_col.capitalize()}: indicator",
+                f"{words[:1].upper()}{words[1:]}: indicator",
                 f"Rate per {PER:,}",
                 "95% CI",
                 "England",
                 "Against England",
             ),
-            rows,
+            table_rows,
         ),
     )
     return Section("profile", "Local needs: the area profile", parts, tuple(used), (spine,))
 
 
-def _england_from_areas(areas: dict[str, list[dict[str, str]]], indicator: str) -> IndicatorValue:
-    bands: dict[str, list[float | None]] = {}
-    pops: dict[str, list[float | None]] = {}
-    for rows in areas.values():
-        for r in rows:
-            bands.setdefault(r["age_band"], []).append(count(r[indicator]))
-            pops.setdefault(r["age_band"], []).append(count(r["population"]))
-    if any(v is None for vs in bands.values() for v in vs):
-        return _unpublished("England not published: an area's count was suppressed")
-    names = sorted(bands)
-    return dsr(
-        [sum(v or 0 for v in bands[b]) for b in names],
-        [sum(v or 0 for v in pops[b]) for b in names],
-        esp2013_weights(names),
-        multiplier=PER,
-    )
-
-
 def _features(
-    areas: dict[str, list[dict[str, str]]],
+    areas: dict[str, list[dict[str, Any]]],
     deprivation: ReleasedTable | None,
     used: list[ReleasedTable],
 ) -> dict[str, list[float]]:
@@ -149,7 +150,7 @@ def _features(
     full, its share living in the most deprived 40% of areas (IMD deciles 1 to 4)."""
     features: dict[str, list[float]] = {}
     for area, rows in areas.items():
-        pops = {r["age_band"]: count(r["population"]) or 0.0 for r in rows}
+        pops = {r["age_band"]: r["population"] or 0.0 for r in rows}
         total = sum(pops.values()) or 1.0
         older = sum(p for b, p in pops.items() if int(b.replace("+", "-").split("-")[0]) >= 65)
         features[area] = [older / total] if len(pops) > 1 else []
@@ -243,3 +244,65 @@ def inequality_section(tables: Mapping[str, ReleasedTable], out: Path) -> Sectio
         (table,),
         tuple(figures),
     )
+
+
+BREAKDOWN_ORDERS: dict[str, tuple[str, ...]] = {"ethnic_group": ETHNIC_GROUP_ORDER}
+"""The order groups are shown in, where it is not simply by name (quintiles sort as text)."""
+BREAKDOWN_WORDS = {"ethnic_group": "ethnic group", "imd_quintile": "deprivation quintile"}
+
+
+def breakdown_sections(tables: Mapping[str, ReleasedTable], out: Path) -> list[Section]:
+    """One section per released ``breakdown_<by>`` table (``<by>, population`` and a count
+    per indicator, optionally by ``age_band``): each indicator by group with 95% limits."""
+    sections = []
+    for stem in sorted(s for s in tables if s.startswith("breakdown_")):
+        table = tables[stem]
+        if not table.rows:
+            continue
+        by = stem.removeprefix("breakdown_")
+        if by not in table.rows[0]:
+            continue
+        words = BREAKDOWN_WORDS.get(by, by.replace("_", " "))
+        indicators = [c for c in table.rows[0] if c not in (by, *LABELS)]
+        rows = _counts(table.rows, (by, "age_band"))
+        by_age = "age_band" in table.rows[0]
+        figures = []
+        summary = []
+        for indicator in indicators:
+            result = breakdown(rows, by, indicator, order=BREAKDOWN_ORDERS.get(by))
+            name = indicator_words(indicator)
+            figures.append(
+                write_figure(
+                    plot_breakdown(result, title=f"{name} by {words}"), out, f"{stem}-{indicator}"
+                )
+            )
+            for g in (*result.groups, result.total):
+                v = g.value
+                summary.append(
+                    (
+                        f"{name}: {g.group}",
+                        number(g.population),
+                        number(v.value),
+                        "" if v.lower is None else f"{v.lower:.1f} to {v.upper:.1f}",
+                        v.note or "",
+                    )
+                )
+        method = (
+            "directly standardised to the European Standard Population 2013 collapsed to the "
+            "released age bands (Dobson limits)"
+            if by_age
+            else "a percentage of the group's population (Wilson limits)"
+        )
+        parts = (
+            f"<p>Each indicator by {words}, {method}, with 95% confidence intervals; a group "
+            "whose count was suppressed is not published, and then neither is the total.</p>",
+            *(f.html() for f in figures),
+            table_html(
+                f"Each indicator by {words}",
+                ("Indicator: group", "Population", "%", "95% CI", "Note"),
+                summary,
+            ),
+        )
+        title = f"Local needs: by {words}"
+        sections.append(Section(stem, title, parts, (table,), tuple(figures)))
+    return sections

@@ -30,6 +30,8 @@ LOCAL = "https://fivesafes.org/fhir/CodeSystem/"
 EXT_ETHNICITY = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
 EXT_LSOA = "https://fivesafes.org/fhir/StructureDefinition/lsoa"
 EXT_REGION = "https://fivesafes.org/fhir/StructureDefinition/nhs-region"
+EXT_AREA = "https://fivesafes.org/fhir/StructureDefinition/ons-area"
+"""The ONS area an organisation answers for: an ICB's own code, a practice's Sub ICB Location."""
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CAUSE_OF_DEATH = "184305005"
@@ -50,6 +52,7 @@ PROFILE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     EXT_ETHNICITY: ("CodeableConcept",),
     EXT_LSOA: ("code",),
     EXT_REGION: ("string",),
+    EXT_AREA: ("Coding",),
 }
 """The non-HL7 extensions of docs/fhir-profile.md, with the value types each may take."""
 
@@ -299,6 +302,14 @@ def _organization(r: dict[str, Any], c: RecordChecker) -> Row:
     ods = c.code("identifier.value", ODS_CODE_SYSTEM, ods, (CodeSystem.ODS,))
     system, kind = coding(r, "type")
     region = _extension(r, EXT_REGION)
+    area_ext = _extension(r, EXT_AREA)
+    area = c.code(
+        "extension.valueCoding",
+        text(area_ext, "valueCoding", "system"),
+        text(area_ext, "valueCoding", "code"),
+        (CodeSystem.ICB, CodeSystem.SUB_ICB),
+        required=False,
+    )
     return (
         ods,
         c.need("name", text(r, "name"), "the organisation's name"),
@@ -310,6 +321,7 @@ def _organization(r: dict[str, Any], c: RecordChecker) -> Row:
         c.reference("partOf", reference(r, "partOf"), "Organization", required=False),
         text(r, "address", "postalCode"),
         text(region, "valueString"),
+        area,
     )
 
 
@@ -431,6 +443,7 @@ FLATTENINGS: dict[str, Flattening] = {
                 ("parent_ref", V),
                 ("postcode", V),
                 ("region", V),
+                ("area_code", V),
             ),
             _organization,
         ),

@@ -29,6 +29,9 @@ class CodeSystem(StrEnum):
     ETHNIC_CATEGORY = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategory"
     ODS = ODS_CODE_SYSTEM
     LSOA = "https://geoportal.statistics.gov.uk/lsoa"
+    LOCAL_AUTHORITY = "https://geoportal.statistics.gov.uk/lad"
+    SUB_ICB = "https://geoportal.statistics.gov.uk/sicbl"
+    ICB = "https://geoportal.statistics.gov.uk/icb"
 
 
 # --- Modulus 11 (NHS number) -------------------------------------------------
@@ -130,6 +133,12 @@ _ETHNIC = frozenset("ABCDEFGHJKLMNPRSZ")
 _ODS = re.compile(r"[A-Z0-9]{3,10}")
 # 2011 LSOAs only: E02/W02 are MSOAs, E06-E09/W06 local authorities, S01 Scottish data zones.
 _LSOA = re.compile(r"(?:E01|W01)[0-9]{6}")
+# ONS (GSS) codes of the areas above LSOAs: local authority districts are E06 (unitary), E07
+# (non-metropolitan district), E08 (metropolitan district) or E09 (London borough); Sub ICB
+# Locations E38; Integrated Care Boards E54.
+_LOCAL_AUTHORITY = re.compile(r"E0[6-9][0-9]{6}")
+_SUB_ICB = re.compile(r"E38[0-9]{6}")
+_ICB = re.compile(r"E54[0-9]{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +186,9 @@ _CHECKS: dict[CodeSystem, Callable[[str], bool]] = {
     CodeSystem.ETHNIC_CATEGORY: lambda c: c in _ETHNIC,
     CodeSystem.ODS: lambda c: _ODS.fullmatch(c) is not None,
     CodeSystem.LSOA: lambda c: _LSOA.fullmatch(c) is not None,
+    CodeSystem.LOCAL_AUTHORITY: lambda c: _LOCAL_AUTHORITY.fullmatch(c) is not None,
+    CodeSystem.SUB_ICB: lambda c: _SUB_ICB.fullmatch(c) is not None,
+    CodeSystem.ICB: lambda c: _ICB.fullmatch(c) is not None,
 }
 
 
@@ -214,7 +226,37 @@ CODE_CHECKS: dict[CodeSystem, CodeCheck] = {
     ),
     CodeSystem.ODS: CodeCheck(CodeSystem.ODS, "ODS", "3 to 10 upper-case letters or digits"),
     CodeSystem.LSOA: CodeCheck(CodeSystem.LSOA, "LSOA", "E01 or W01 followed by six digits"),
+    CodeSystem.LOCAL_AUTHORITY: CodeCheck(
+        CodeSystem.LOCAL_AUTHORITY,
+        "local authority (ONS)",
+        "E06, E07, E08 or E09 followed by six digits",
+    ),
+    CodeSystem.SUB_ICB: CodeCheck(
+        CodeSystem.SUB_ICB, "Sub ICB Location (ONS)", "E38 followed by six digits"
+    ),
+    CodeSystem.ICB: CodeCheck(CodeSystem.ICB, "ICB (ONS)", "E54 followed by six digits"),
 }
+
+ETHNIC_GROUPS: dict[str, str] = {
+    **dict.fromkeys("ABC", "White"),
+    **dict.fromkeys("DEFG", "Mixed or multiple"),
+    **dict.fromkeys("HJKL", "Asian or Asian British"),
+    **dict.fromkeys("MNP", "Black or Black British"),
+    **dict.fromkeys("RS", "Other ethnic group"),
+    "Z": "Not stated",
+}
+"""Each NHS ethnic category's high-level group: the five groups of the ONS 2011 census
+classification the categories are drawn from (A-C White, D-G Mixed, H-L Asian, M-P Black,
+R-S Other), and Z (not stated) on its own, as NHS Digital's publications report them."""
+ETHNIC_GROUP_ORDER = (
+    "Asian or Asian British",
+    "Black or Black British",
+    "Mixed or multiple",
+    "White",
+    "Other ethnic group",
+    "Not stated",
+)
+"""The groups in the order the ONS lists them, Not stated last."""
 
 
 @lru_cache(maxsize=1 << 16)

@@ -106,7 +106,9 @@ patients = Table(
 practice_registrations = Table(
     "practice_registrations",
     TableKind.EVENT,
-    "Periods of registration with a GP practice, with where the person lived.",
+    "Periods of registration with a GP practice, with where the person lived: the region, ICB "
+    "and Sub ICB Location are the practice's (registration), the LSOA, its deprivation and "
+    "local authority the address's (residence).",
     "FHIR EpisodeOfCare (type: GP registration)",
     (
         _patient_id(),
@@ -121,6 +123,19 @@ practice_registrations = Table(
             "Index of Multiple Deprivation decile of the LSOA (1 = most deprived)",
             minimum=1,
             maximum=10,
+        ),
+        _code(
+            "sub_icb_code",
+            CodeSystem.SUB_ICB,
+            "ONS code of the practice's Sub ICB Location (E38)",
+            nullable=True,
+        ),
+        _code("icb_code", CodeSystem.ICB, "ONS code of the practice's ICB (E54)", nullable=True),
+        _code(
+            "local_authority_code",
+            CodeSystem.LOCAL_AUTHORITY,
+            "ONS code of the local authority of the patient's address (E06-E09)",
+            nullable=True,
         ),
     ),
 )
@@ -322,7 +337,8 @@ services = Table(
 areas = Table(
     "areas",
     TableKind.REFERENCE,
-    "Small areas (LSOAs) with their deprivation decile and the ICB and region they lie in.",
+    "Small areas (LSOAs) with their deprivation decile and the local authority, Sub ICB "
+    "Location, ICB and region they lie in.",
     "CSV (IMD by LSOA, ONS lookups)",
     (
         _code("lsoa_code", CodeSystem.LSOA, "LSOA code (2011)"),
@@ -336,6 +352,18 @@ areas = Table(
         ),
         _ods("icb_code", "ODS code of the ICB covering the area"),
         Column("region", T.STRING, "NHS England region", nullable=False, categories=REGIONS),
+        _code(
+            "local_authority_code",
+            CodeSystem.LOCAL_AUTHORITY,
+            "ONS code of the local authority district the area lies in (E06-E09)",
+            nullable=True,
+        ),
+        _code(
+            "sub_icb_code",
+            CodeSystem.SUB_ICB,
+            "ONS code of the Sub ICB Location the area lies in (E38)",
+            nullable=True,
+        ),
     ),
     key=("lsoa_code",),
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 
 from fivesafes.model import TABLES, Column, ColumnType, Table, TableKind
 from fivesafes.model.codes import CodeSystem, verhoeff_check_digit
+from fivesafes.model.lookups import load_lsoa_geography
 from fivesafes.query import model as m
 from fivesafes.query.dataset import DatasetQuery, MeasureQuery
 from fivesafes.query.engines import (
@@ -171,6 +173,20 @@ def _to_dates(days: np.ndarray) -> pa.Array:
     return pa.array(days.astype("int32"), pa.int32()).cast(pa.date32())
 
 
+_AREA_CODES = {
+    CodeSystem.LOCAL_AUTHORITY: "lad_code",
+    CodeSystem.SUB_ICB: "sub_icb_code",
+    CodeSystem.ICB: "icb_code",
+}
+"""Area code systems and their column in the ONS lookup: dummy data draws real codes."""
+
+
+@cache
+def _area_codes(system: CodeSystem) -> list[str]:
+    """England's real codes of one kind of area, sorted (from the shipped ONS lookup)."""
+    return sorted(set(load_lsoa_geography()[_AREA_CODES[system]].to_pylist()))
+
+
 def _well_formed_codes(system: CodeSystem | None, rng: np.random.Generator, n: int) -> list[str]:
     """Codes of the right shape for a column with no code list in the definition."""
     if system in (CodeSystem.SNOMEDCT, CodeSystem.DMD, None):
@@ -190,6 +206,8 @@ def _well_formed_codes(system: CodeSystem | None, rng: np.random.Generator, n: i
         return list(rng.choice(list("ABCDEFGHJKLMNPRSZ"), size=n))
     if system is CodeSystem.LSOA:
         return [f"E01{x:06d}" for x in rng.integers(0, 35000, n)]
+    if system in _AREA_CODES:
+        return list(rng.choice(_area_codes(system), size=n))
     if system is CodeSystem.ODS:
         return [f"A{x:05d}" for x in rng.integers(81000, 81100, n)]
     return [f"{x}-{x % 10}" for x in rng.integers(1000, 99999, n)]

@@ -5,9 +5,17 @@ Depends only on numpy, scipy and matplotlib, never on other fivesafes stages, so
 analysts can use it on released aggregates anywhere.
 """
 
-from fivesafes.stats.area_profile import AreaProfile, area_profile, similar_areas, spine_row
+from fivesafes.stats.area_profile import (
+    AREA_LEVELS,
+    AreaProfile,
+    area_profile,
+    profile_at_level,
+    similar_areas,
+    spine_row,
+)
 from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
 from fivesafes.stats.bed_occupancy import OccupancyPattern, occupancy_pattern
+from fivesafes.stats.breakdown import Breakdown, breakdown
 from fivesafes.stats.cusum import (
     CusumResult,
     VladResult,
@@ -75,10 +83,12 @@ from fivesafes.stats.workforce import (
 from fivesafes.stats.xmr import xmr
 
 __all__ = [
+    "AREA_LEVELS",
     "ESP2013",
     "ESP2013_BANDS",
     "AreaProfile",
     "AssuranceIcon",
+    "Breakdown",
     "CusumResult",
     "FunnelResult",
     "ImprovementDirection",
@@ -100,6 +110,7 @@ __all__ = [
     "WorkforceProjection",
     "alt_text",
     "area_profile",
+    "breakdown",
     "byars_interval",
     "c_chart",
     "cusum_arl",
@@ -115,6 +126,7 @@ __all__ = [
     "plot_run_chart",
     "plot_spc",
     "poisson_cusum_weights",
+    "profile_at_level",
     "project_workforce",
     "proportion",
     "proportion_funnel",

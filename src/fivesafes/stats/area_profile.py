@@ -18,6 +18,14 @@ the left and better on the right, as the Fingertips pages draw it. Centiles are 
 (its age structure and deprivation, say): each feature standardised across areas (z-scores)
 and areas ranked by Euclidean distance, in the spirit of the CIPFA nearest neighbours and the
 ONS "similar areas" comparators.
+
+**Levels.** A profile compares areas of one type: NHS England regions, ICBs or Sub ICB
+Locations (counted by the practice people are registered with, as Fingertips' GP-registered
+ICB and sub-ICB profiles are) or local authorities (counted by where people live).
+:func:`profile_at_level` takes released counts by area and age band at any of these levels
+(:data:`AREA_LEVELS` names the column holding each level's areas) and makes the profile: each
+area's directly standardised rate (ESP 2013 collapsed to the released bands, Dobson limits),
+England's (given, or the sum of the areas), the comparison, the spine chart and similar areas.
 """
 
 from __future__ import annotations
@@ -29,10 +37,27 @@ from typing import Any, Literal
 
 import numpy as np
 
-from fivesafes.stats.indicators import IndicatorValue
+from fivesafes.stats.indicators import IndicatorValue, Interval, dsr, esp2013_weights
 
 Polarity = Literal["high_is_good", "low_is_good", "no_judgement"]
 Comparison = Literal["Higher", "Lower", "Similar", "Not compared"]
+AreaLevel = Literal["region", "icb", "sub_icb", "local_authority"]
+AREA_LEVELS: dict[str, str] = {
+    "region": "region",
+    "icb": "icb_code",
+    "sub_icb": "sub_icb_code",
+    "local_authority": "local_authority_code",
+}
+"""Each level a profile is drawn at, and the column naming its areas in released counts (the
+names of the common data model's ``practice_registrations`` columns)."""
+LEVEL_WORDS = {
+    "region": "NHS England region",
+    "icb": "ICB",
+    "sub_icb": "Sub ICB Location",
+    "local_authority": "local authority",
+}
+Count = float | None
+"""A released count; None when it was suppressed."""
 
 
 def compare_with_benchmark(
@@ -162,6 +187,8 @@ class AreaProfile:
     rows: tuple[ProfileRow, ...]
     spine: tuple[SpineRow, ...]
     similar: tuple[tuple[str, float], ...]
+    level: str = ""
+    """The type of the areas compared (a key of :data:`AREA_LEVELS`), when known."""
 
     def to_records(self) -> list[dict[str, Any]]:
         return [asdict(r) for r in self.rows]
@@ -178,6 +205,7 @@ def area_profile(
     polarity: Mapping[str, Polarity] | None = None,
     features: Mapping[str, Sequence[float]] | None = None,
     neighbours: int = 5,
+    level: str = "",
 ) -> AreaProfile:
     """Put ``values`` (indicator → area → value) beside the ``england`` value of each
     indicator, and draw the ``local_area``'s spine chart and similar areas (from ``features``,
@@ -201,4 +229,89 @@ def area_profile(
             spine.append(spine_row(indicator, published, england_value,
                                    None if local is None else local.value, pole))  # fmt: skip
     similar = () if features is None else tuple(similar_areas(features, local_area, neighbours))
-    return AreaProfile(local_area, tuple(rows), tuple(spine), similar)
+    return AreaProfile(local_area, tuple(rows), tuple(spine), similar, level)
+
+
+def level_column(level: str) -> str:
+    """The column naming the areas of ``level`` (a key of :data:`AREA_LEVELS`)."""
+    try:
+        return AREA_LEVELS[level]
+    except KeyError:
+        raise ValueError(
+            f"no area level {level!r}: choose one of {', '.join(AREA_LEVELS)}"
+        ) from None
+
+
+def unpublished(why: str, multiplier: float = 100_000) -> IndicatorValue:
+    """A standardised rate that is not published, saying why (never a guessed value)."""
+    return IndicatorValue(
+        f"dsr per {multiplier:g}", 0, 0, None, (Interval(0.95, None, None),), "Dobson",
+        multiplier, note=why,
+    )  # fmt: skip
+
+
+def dsr_from_counts(
+    rows: Sequence[Mapping[str, Any]], indicator: str, multiplier: float = 100_000
+) -> IndicatorValue:
+    """The DSR of ``indicator`` from one area's rows (``age_band``, ``population`` and the
+    indicator's count, one row per band), standardised to ESP 2013 collapsed to the bands."""
+    counts: list[Count] = [r[indicator] for r in rows]
+    pops: list[Count] = [r["population"] for r in rows]
+    if any(c is None for c in counts) or any(not p for p in pops):
+        return unpublished("not published: a count was suppressed", multiplier)
+    weights = esp2013_weights([str(r["age_band"]) for r in rows])
+    return dsr([c or 0.0 for c in counts], [p or 0.0 for p in pops], weights,
+               multiplier=multiplier)  # fmt: skip
+
+
+def _summed_by_band(
+    areas: Mapping[str, Sequence[Mapping[str, Any]]], indicator: str
+) -> list[dict[str, Any]]:
+    """England's rows as the sum of the areas' (None where any area's count is suppressed)."""
+    bands: dict[str, dict[str, Any]] = {}
+    for rows in areas.values():
+        for r in rows:
+            total = bands.setdefault(str(r["age_band"]), {"population": 0.0, indicator: 0.0})
+            total["age_band"] = str(r["age_band"])
+            for key in ("population", indicator):
+                total[key] = None if total[key] is None or r[key] is None else total[key] + r[key]
+    return [bands[b] for b in sorted(bands)]
+
+
+def profile_at_level(
+    rows: Sequence[Mapping[str, Any]],
+    level: str,
+    indicators: Sequence[str],
+    local_area: str | None = None,
+    *,
+    england_rows: Sequence[Mapping[str, Any]] | None = None,
+    polarity: Mapping[str, Polarity] | None = None,
+    features: Mapping[str, Sequence[float]] | None = None,
+    neighbours: int = 5,
+    multiplier: float = 100_000,
+) -> AreaProfile:
+    """The area profile at ``level`` from released counts: ``rows`` hold the level's column
+    (see :data:`AREA_LEVELS`), ``age_band``, ``population`` and one count per indicator (None
+    where suppressed). England is ``england_rows`` (the same, without the area column) or
+    else the sum of the areas, which is published only when no area's count was suppressed.
+    ``local_area`` defaults to the first area by name."""
+    column = level_column(level)
+    areas: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        areas.setdefault(str(row[column]), []).append(row)
+    if not areas:
+        raise ValueError(f"no counts by {column} to profile")
+    values = {
+        i: {a: dsr_from_counts(rs, i, multiplier) for a, rs in areas.items()} for i in indicators
+    }
+    england = {}
+    for i in indicators:
+        summed = list(england_rows) if england_rows is not None else _summed_by_band(areas, i)
+        value = dsr_from_counts(summed, i, multiplier)
+        if value.value is None and england_rows is None:
+            value = unpublished("England not published: an area's count was suppressed",
+                                multiplier)  # fmt: skip
+        england[i] = value
+    local = local_area if local_area in areas else sorted(areas)[0]
+    return area_profile(values, england, local, polarity=polarity, features=features,
+                        neighbours=neighbours, level=level)  # fmt: skip

@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 
 from fivesafes.stats.area_profile import AreaProfile
 from fivesafes.stats.bed_occupancy import DAYS, SEASONS
+from fivesafes.stats.breakdown import Breakdown
 from fivesafes.stats.cusum import CusumResult, VladResult
 from fivesafes.stats.inequality import InequalityIndex, cumulative_midpoints
 from fivesafes.stats.its import ItsResult
@@ -89,6 +90,50 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
         else ""
     )
     return _finish(fig, f"{name}. Spine chart. " + "; ".join(parts) + "." + similar)
+
+
+def plot_breakdown(breakdown: Breakdown, *, title: str, x_label: str = "%") -> Figure:
+    """Each group's value as a dot with its 95% interval, the value for all groups as a
+    dashed line; a group not published is named on its row, with no dot."""
+    groups = breakdown.groups
+    fig = Figure(figsize=(8, 1.2 + 0.5 * len(groups)))
+    ax = fig.add_subplot()
+    total = breakdown.total.value.value
+    if total is not None:
+        ax.axvline(total, color=COLOURS.mean_line, linestyle="--", linewidth=1.5, gid="total",
+                   label=f"All: {_fmt(total)}")  # fmt: skip
+    published = [(k, g) for k, g in enumerate(groups) if g.value.value is not None]
+    for k, g in published:
+        y = len(groups) - 1 - k
+        v, low, high = g.value.value, g.value.lower, g.value.upper
+        assert v is not None
+        if low is not None and high is not None:
+            ax.plot([low, high], [y, y], color=COLOURS.common_cause, linewidth=3,
+                    gid=f"interval-{k}")  # fmt: skip
+        ax.scatter([v], [y], s=60, color=COLOURS.neutral, edgecolor="#212b32", zorder=3,
+                   gid=f"group-{k}")  # fmt: skip
+    if not published:
+        ax.set_xlim(0, 1)
+    for k, g in enumerate(groups):
+        if g.value.value is None:
+            ax.annotate("not published", (0.01, len(groups) - 1 - k), xycoords=("axes fraction",
+                        "data"), va="center", gid=f"unpublished-{k}")  # fmt: skip
+    ax.set_yticks(range(len(groups)), [g.group for g in reversed(groups)])
+    ax.set_xlabel(x_label)
+    ax.set_title(title)
+    if total is not None:
+        ax.legend(loc="lower right", fontsize="small")
+    fig.subplots_adjust(left=0.3, bottom=0.15 + 0.3 / max(1, len(groups)))
+
+    def said(g: Any) -> str:
+        v = g.value
+        if v.value is None:
+            return f"{g.group} not published"
+        interval = "" if v.lower is None else f" (95% CI {_fmt(v.lower)} to {_fmt(v.upper)})"
+        return f"{g.group} {_fmt(v.value)}{interval}"
+
+    overall = "" if total is None else f" All groups together: {_fmt(total)}."
+    return _finish(fig, f"{title}. " + "; ".join(said(g) for g in groups) + "." + overall)
 
 
 def plot_inequality(

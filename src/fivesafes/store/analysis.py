@@ -48,7 +48,10 @@ ANALYSIS_SQL: dict[str, str] = {
     """,
     "practice_registrations": f"""
         SELECT p.patient_id, x.start_date, x.end_date, o.ods_code,
-               coalesce(o.region, icb.region), p.lsoa_code, a.imd_decile
+               coalesce(o.region, icb.region), p.lsoa_code, a.imd_decile,
+               CASE WHEN o.area_code LIKE 'E38%' THEN o.area_code END,
+               CASE WHEN icb.area_code LIKE 'E54%' THEN icb.area_code END,
+               a.local_authority_code
         FROM identifiable."EpisodeOfCare" x {_P}
         JOIN identifiable."Organization" o ON o.id = x.organisation_ref
         LEFT JOIN identifiable."Organization" icb ON icb.id = o.parent_ref

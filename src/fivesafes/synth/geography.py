@@ -9,6 +9,16 @@ systematic sample along the IMD ranking (so each ICB keeps its own spread of dep
 people live in them in proportion to their real populations. With every ICB and LSOA picked
 this is exactly England's distribution.
 
+Above the LSOAs the hierarchy is real too, from the same ONS lookup (LSOA (2011) to Sub ICB
+Location to ICB to local authority district, July 2022): each LSOA lies in one local authority
+and one Sub ICB Location, each Sub ICB Location in one ICB, each ICB in one region. A person's
+local authority is that of the LSOA they live in (residence); each practice is placed in one
+Sub ICB Location of its ICB, among those its people live in (by population, on a stream of its
+own, so every other draw is as it was before practices had one), and a registration's Sub ICB
+Location and ICB are its practice's (registration), as Fingertips builds GP-registered ICB and
+sub-ICB profiles and resident local authority ones. Sub ICB Location names are the ONS form
+"<ICB name> - <ODS code>" (:func:`fivesafes.model.lookups.area_names`).
+
 Everything else is invented: GP practices, trusts, their ODS codes, names and postcodes (codes
 have the right *shape*; some will coincide with real ones by chance and mean nothing), and
 the postcodes of addresses, which are drawn from each region's postcode areas, not from the
@@ -22,13 +32,19 @@ million (at least one per region, at most all 42).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
 import pyarrow.compute as pc
 
-from fivesafes.model.lookups import load_icbs, load_imd, load_lsoa_geography, load_lsoa_population
+from fivesafes.model.lookups import (
+    area_names,
+    load_icbs,
+    load_imd,
+    load_lsoa_geography,
+    load_lsoa_population,
+)
 from fivesafes.model.tables import REGIONS
 
 LONDON = REGIONS.index("London")
@@ -124,7 +140,9 @@ _TRUST_KINDS = (
 
 @dataclass(frozen=True, slots=True)
 class Organisation:
-    """One ICB, practice or trust; ``icb`` and ``region`` index the geography's tables."""
+    """One ICB, practice or trust; ``icb``, ``region`` and ``sub_icb`` index the geography's
+    tables. ``area`` is the ONS code of the area it answers for: an ICB's own (E54), a
+    practice's Sub ICB Location (E38); empty for a trust."""
 
     code: str
     name: str
@@ -132,6 +150,19 @@ class Organisation:
     icb: int
     region: int
     postcode: str
+    sub_icb: int = -1
+    area: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A local authority or Sub ICB Location: its ONS code and name (for a Sub ICB Location its
+    ODS code and the position of its ICB in the geography's ``icbs`` too)."""
+
+    code: str
+    name: str
+    ods_code: str = ""
+    icb: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +184,12 @@ class Geography:
     lsoa_home_practice: np.ndarray
     """The practice most residents of each LSOA register with (one of its candidates)."""
     lsoa_home_trust: np.ndarray
+    sub_icbs: tuple[Area, ...] = ()
+    local_authorities: tuple[Area, ...] = ()
+    lsoa_sub_icb: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Position in ``sub_icbs`` of each LSOA's Sub ICB Location."""
+    lsoa_local_authority: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Position in ``local_authorities`` of each LSOA's local authority."""
 
 
 def allocate(total: int, shares: np.ndarray) -> np.ndarray:
@@ -205,7 +242,12 @@ class England:
     lsoa_population: np.ndarray
     icb_start: np.ndarray
     """LSOAs of ICB ``i`` are ``icb_start[i]:icb_start[i + 1]``."""
+    lsoa_lad: np.ndarray
+    lsoa_lad_name: np.ndarray
+    lsoa_sub_icb: np.ndarray
+    lsoa_sub_icb_ods: np.ndarray
     icb_ods_codes: tuple[str, ...]
+    icb_ons_codes: tuple[str, ...]
     icb_names: tuple[str, ...]
     icb_region: np.ndarray
     icb_population: np.ndarray
@@ -234,8 +276,13 @@ def england() -> England:
         lsoa_codes=np.array(codes.to_pylist(), dtype=object)[order],
         lsoa_decile=decile[order],
         lsoa_population=population[order],
+        lsoa_lad=np.array(geo["lad_code"].to_pylist(), dtype=object)[order],
+        lsoa_lad_name=np.array(geo["lad_name"].to_pylist(), dtype=object)[order],
+        lsoa_sub_icb=np.array(geo["sub_icb_code"].to_pylist(), dtype=object)[order],
+        lsoa_sub_icb_ods=np.array(geo["sub_icb_ods_code"].to_pylist(), dtype=object)[order],
         icb_start=np.concatenate(([0], np.cumsum(np.bincount(icb, minlength=icbs.num_rows)))),
         icb_ods_codes=tuple(icbs["icb_ods_code"].to_pylist()),
+        icb_ons_codes=tuple(icbs["icb_code"].to_pylist()),
         icb_names=tuple(icbs["icb_name"].to_pylist()),
         icb_region=icb_region,
         icb_population=icb_population,
@@ -320,6 +367,48 @@ def sample_areas(rng: np.random.Generator, e: England, n_icb: int, n_lsoa: int) 
     return Areas(chosen, icb_share, rows, lsoa_icb, weight / weight.sum())
 
 
+def _areas_above(
+    e: England, areas: Areas
+) -> tuple[tuple[Area, ...], np.ndarray, tuple[Area, ...], np.ndarray]:
+    """The real local authorities and Sub ICB Locations of the chosen LSOAs (sorted by code),
+    and the position of each LSOA's among them."""
+    rows = areas.rows
+    la_codes, lsoa_la = np.unique(e.lsoa_lad[rows].astype(str), return_inverse=True)
+    la_name = dict(zip(e.lsoa_lad[rows].tolist(), e.lsoa_lad_name[rows].tolist(), strict=True))
+    local_authorities = tuple(Area(c, la_name[c]) for c in la_codes.tolist())
+    sub_codes, lsoa_sub = np.unique(e.lsoa_sub_icb[rows].astype(str), return_inverse=True)
+    first = np.array([int(np.flatnonzero(lsoa_sub == k)[0]) for k in range(len(sub_codes))])
+    sub_icbs = tuple(
+        Area(code, area_names()[code], ods, int(areas.lsoa_icb[f]))
+        for code, ods, f in zip(
+            sub_codes.tolist(), e.lsoa_sub_icb_ods[rows[first]].tolist(), first, strict=True
+        )
+    )
+    return local_authorities, lsoa_la.astype(np.int64), sub_icbs, lsoa_sub.astype(np.int64)
+
+
+def place_in_sub_icbs(
+    rng: np.random.Generator,
+    practice_icb: np.ndarray,
+    lsoa_icb: np.ndarray,
+    lsoa_sub_icb: np.ndarray,
+    lsoa_weight: np.ndarray,
+) -> np.ndarray:
+    """The Sub ICB Location of each practice, one of its ICB's (those its LSOAs lie in): spread
+    over them by population, every one getting a practice when the ICB has enough, else the
+    ICB's practices go to a weighted sample of them."""
+    people = np.bincount(lsoa_sub_icb, lsoa_weight)
+    placed = np.empty(len(practice_icb), dtype=np.int64)
+    for icb in np.unique(practice_icb).tolist():
+        mine = np.flatnonzero(practice_icb == icb)
+        subs = np.unique(lsoa_sub_icb[lsoa_icb == icb])
+        if len(mine) >= len(subs):
+            placed[mine] = np.repeat(subs, allocate(len(mine), people[subs]))
+        else:
+            placed[mine] = np.sort(subs[_weighted_sample(rng, people[subs], len(mine))])
+    return placed
+
+
 def build_geography(rng: np.random.Generator, patients: int) -> Geography:
     """Regions, ICBs, practices, trusts and LSOAs sized for ``patients`` people."""
     e = england()
@@ -366,7 +455,15 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
         for i, inward in enumerate(inward_codes(rng, n_icb))
     ]
     icb_names = [e.icb_names[i] for i in chosen.tolist()]
-    icbs = organisations(icb_codes, icb_names, "icb", np.arange(n_icb), icb_postcodes)
+    icbs = tuple(
+        replace(org, area=e.icb_ons_codes[i])
+        for org, i in zip(
+            organisations(icb_codes, icb_names, "icb", np.arange(n_icb), icb_postcodes),
+            chosen.tolist(),
+            strict=True,
+        )
+    )
+    local_authorities, lsoa_la, sub_icbs, lsoa_sub = _areas_above(e, areas)
 
     practice_icb, practice_postcodes, practice_places = located(n_practice)
     practice_region = icb_region[practice_icb]
@@ -380,8 +477,20 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
     practice_names = [
         f"{place} {_PRACTICE_KINDS[k]}" for place, k in zip(practice_places, kinds, strict=True)
     ]
-    practices = organisations(
-        practice_codes, practice_names, "gp_practice", practice_icb, practice_postcodes
+    # a stream of its own (spawned: the geography's stream is not moved), so that placing
+    # practices in Sub ICB Locations leaves every other draw of the population as it was
+    practice_sub = place_in_sub_icbs(
+        rng.spawn(1)[0], practice_icb, lsoa_icb, lsoa_sub, areas.lsoa_weight
+    )
+    practices = tuple(
+        replace(org, sub_icb=int(k), area=sub_icbs[int(k)].code)
+        for org, k in zip(
+            organisations(
+                practice_codes, practice_names, "gp_practice", practice_icb, practice_postcodes
+            ),
+            practice_sub.tolist(),
+            strict=True,
+        )
     )
 
     trust_icb, trust_postcodes, trust_places = located(n_trust)
@@ -416,4 +525,8 @@ def build_geography(rng: np.random.Generator, patients: int) -> Geography:
         lsoa_trusts=lsoa_trusts,
         lsoa_home_practice=np.array([rng.choice(c) for c in lsoa_practices]),
         lsoa_home_trust=np.array([rng.choice(c) for c in lsoa_trusts]),
+        sub_icbs=sub_icbs,
+        local_authorities=local_authorities,
+        lsoa_sub_icb=lsoa_sub,
+        lsoa_local_authority=lsoa_la,
     )

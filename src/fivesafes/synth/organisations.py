@@ -1,15 +1,18 @@
 """FHIR Organization, Location and HealthcareService resources for the generated geography
 (real ICBs, synthetic practices and trusts), and the ``areas`` reference table (the real LSOAs
-people live in, with their IMD 2019 decile, ICB and region)."""
+people live in, with their IMD 2019 decile, local authority, Sub ICB Location, ICB and region).
+An ICB and a practice carry the ONS code of the area they answer for (the ICB's own, the
+practice's Sub ICB Location), so registrations can be counted by either."""
 
 from __future__ import annotations
 
-from fivesafes.model.codes import ODS_CODE_SYSTEM
+from fivesafes.model.codes import ODS_CODE_SYSTEM, CodeSystem
 from fivesafes.model.tables import REGIONS
 from fivesafes.synth.geography import Geography, Organisation
 from fivesafes.synth.records import Batch, Resource, local_concept
 
 REGION_EXTENSION = "https://fivesafes.org/fhir/StructureDefinition/nhs-region"
+AREA_EXTENSION = "https://fivesafes.org/fhir/StructureDefinition/ons-area"
 SERVICES = {
     "gp_practice": (("gp", "general-practice", "GP appointments"),),
     "nhs_trust": (
@@ -35,10 +38,18 @@ def _organization(org: Organisation, icbs: tuple[Organisation, ...]) -> Resource
         "name": org.name,
         "address": [{"postalCode": org.postcode}],
     }
+    extensions: list[dict[str, object]] = []
     if org.kind == "icb":
-        resource["extension"] = [{"url": REGION_EXTENSION, "valueString": REGIONS[org.region]}]
+        extensions.append({"url": REGION_EXTENSION, "valueString": REGIONS[org.region]})
     else:
         resource["partOf"] = {"reference": f"Organization/{icbs[org.icb].code}"}
+    if org.area:
+        system = CodeSystem.ICB if org.kind == "icb" else CodeSystem.SUB_ICB
+        extensions.append(
+            {"url": AREA_EXTENSION, "valueCoding": {"system": system.value, "code": org.area}}
+        )
+    if extensions:
+        resource["extension"] = extensions
     return resource
 
 
@@ -91,8 +102,16 @@ def area_rows(geo: Geography) -> list[dict[str, object]]:
             "imd_decile": int(decile),
             "icb_code": geo.icbs[int(icb)].code,
             "region": REGIONS[int(region)],
+            "local_authority_code": geo.local_authorities[int(la)].code,
+            "sub_icb_code": geo.sub_icbs[int(sub)].code,
         }
-        for code, decile, icb, region in zip(
-            geo.lsoa_codes, geo.lsoa_decile, geo.lsoa_icb, geo.lsoa_region, strict=True
+        for code, decile, icb, region, la, sub in zip(
+            geo.lsoa_codes,
+            geo.lsoa_decile,
+            geo.lsoa_icb,
+            geo.lsoa_region,
+            geo.lsoa_local_authority,
+            geo.lsoa_sub_icb,
+            strict=True,
         )
     ]

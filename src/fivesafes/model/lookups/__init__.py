@@ -192,3 +192,19 @@ def population_by_age_band(year: int = 2020, sex: str | None = None) -> tuple[in
         if sex is None or row["sex"] == sex:
             totals[row["age_band"]] += row["population"]
     return tuple(totals.values())
+
+
+@cache
+def area_names(version: int = 2022) -> dict[str, str]:
+    """The name of every local authority district, Sub ICB Location and ICB by its ONS code,
+    from the LSOA lookup: a Sub ICB Location is named as the ONS names it, "<ICB name> - <ODS
+    code>" (the lookup holds no other name for it)."""
+    geo = load_lsoa_geography(version)
+    icbs = load_icbs(version)
+    icb_name = dict(zip(icbs["icb_code"].to_pylist(), icbs["icb_name"].to_pylist(), strict=True))
+    names = dict(icb_name)
+    for row in geo.select(["lad_code", "lad_name", "sub_icb_code", "sub_icb_ods_code",
+                           "icb_code"]).to_pylist():  # fmt: skip
+        names[row["lad_code"]] = row["lad_name"]
+        names[row["sub_icb_code"]] = f"{icb_name[row['icb_code']]} - {row['sub_icb_ods_code']}"
+    return names
