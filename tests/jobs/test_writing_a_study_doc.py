@@ -164,8 +164,8 @@ def test_a_new_study_goes_from_an_empty_folder_to_a_released_table(tmp_path: Pat
         voted = run_block(
             review,
             study,
-            {
-                **analyst,
+            {  # the checker's own token and key, never the analyst's token
+                **{name: value for name, value in analyst.items() if name != "TOKEN"},
                 "CHECKER_TOKEN": operator.tokens[checker],
                 "CHECKER_KEY": str(keys[checker]),
             },
