@@ -7,14 +7,16 @@ page."""
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import orjson
 from portal_support import OUTPUT, Portal
 from signed_in_support import form_token, signed_in
 
-from api.api_support import Running
-from fivesafes.environment import Environment
+from api.api_support import Running, serving
+from fivesafes.environment import Environment, onboarding
+from fivesafes.governance.totp import from_b32, hotp, step_at
 
 
 def test_without_a_session_every_page_goes_to_sign_in(site: Running, portal: Portal) -> None:
@@ -144,3 +146,39 @@ def test_an_analyst_cannot_vote_on_their_own_request(site: Running, portal: Port
         answer = client.post(f"{path}/vote", data=ballot, files=key)
         assert answer.status_code == 403 and "There is a problem" in answer.text
         assert re.search(r"Votes sealed</dt><dd[^>]*>0<", client.get(path).text)
+
+
+def test_a_person_with_an_authenticator_signs_in_with_its_code(
+    site: Running, portal: Portal
+) -> None:
+    """The exchange of ``fivesafes sign-in``: token and current code for a signed-in token that
+    the session then holds; a wrong code is refused by the environment and logged."""
+    with Environment.open(portal.data_dir, recover=False) as env:
+        secret = from_b32(onboarding.set_up_second_factor(env, portal.tokens["val"]).secret)
+        now = step_at(time.time())
+        onboarding.confirm_second_factor(env, portal.tokens["val"], hotp(secret, now - 1))
+    with httpx.Client(base_url=site.base_url) as client:
+        wrong = client.post("/sign-in", data={"token": portal.tokens["val"], "code": "000000"})
+        assert wrong.status_code in (400, 403) and "set-cookie" not in wrong.headers
+        code = hotp(secret, step_at(time.time()) + 1)
+        answer = client.post("/sign-in", data={"token": portal.tokens["val"], "code": code})
+        assert answer.status_code == 303, answer.text
+        page = client.get("/my/projects").text
+        assert "Signed in as val" in page and code not in page
+    with Environment.open(portal.data_dir, recover=False) as env:
+        refused = [
+            e["subject"]["action"]
+            for e in map(orjson.loads, env.cp.ledger.entries())
+            if e["kind"] == "refusal" and e["actor"] == "val"
+        ]
+    assert "sign_in" in refused
+
+
+def test_behind_tls_the_session_cookie_is_secure(portal: Portal) -> None:
+    """A portal whose public address is https:// (TLS ended in front of it) marks the cookie
+    Secure, so a browser never sends it over plain HTTP."""
+    behind_tls = serving(portal.data_dir, base_url="https://portal.example.nhs.uk")
+    with behind_tls as running, httpx.Client(base_url=running.base_url) as client:
+        answer = client.post("/sign-in", data={"token": portal.tokens["ana"]})
+    assert answer.status_code == 303
+    assert "Secure" in answer.headers["set-cookie"] and "HttpOnly" in answer.headers["set-cookie"]
