@@ -12,6 +12,8 @@ passes the credential to the environment layer, which authorises afresh each tim
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import Lock
 
@@ -20,6 +22,9 @@ from fastapi.responses import Response
 
 COOKIE = "fivesafes_session"
 CSRF_FIELD = "csrf_token"
+IDLE_SECONDS = 30 * 60
+"""A session not used for this long is forgotten: a screen left signed in on a ward or in an
+office does not stay so (the environment's own credential may last 12 hours or more)."""
 
 
 @dataclass(frozen=True)
@@ -33,23 +38,39 @@ class Session:
 
 
 class Sessions:
-    """Session ids to sessions, in memory (one server process)."""
+    """Session ids to sessions, in memory (one server process), each forgotten once idle."""
 
-    def __init__(self) -> None:
-        self._held: dict[str, Session] = {}
+    def __init__(
+        self, idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._held: dict[str, tuple[Session, float]] = {}
         self._lock = Lock()
+        self._idle = idle_seconds
+        self._clock = clock
 
     def start(self, session: Session) -> str:
         sid = secrets.token_urlsafe(32)
+        now = self._clock()
         with self._lock:
-            self._held[sid] = session
+            for idle in [k for k, (_, seen) in self._held.items() if now - seen > self._idle]:
+                del self._held[idle]
+            self._held[sid] = (session, now)
         return sid
 
     def get(self, sid: str | None) -> Session | None:
+        """The session ``sid`` names, its idle time started again; None if none or idle."""
         if not sid:
             return None
+        now = self._clock()
         with self._lock:
-            return self._held.get(sid)
+            found = self._held.get(sid)
+            if found is None:
+                return None
+            if now - found[1] > self._idle:
+                del self._held[sid]
+                return None
+            self._held[sid] = (found[0], now)
+            return found[0]
 
     def end(self, sid: str | None) -> None:
         with self._lock:
