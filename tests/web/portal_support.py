@@ -59,7 +59,7 @@ class Portal:
     commit: str
     """The study's git commit the job ran."""
     keys: dict[str, bytes]
-    """The output checkers' signing keys, as the PEM files they keep."""
+    """The output checkers' and the approver's signing keys, as the PEM files they keep."""
 
 
 def build_portal_world(root: Path) -> Portal:
@@ -95,7 +95,7 @@ def build_portal_world(root: Path) -> Portal:
         projects.decision(env, tokens["val"], REVISED, Verdict.APPROVE, "fine", val, until)
     finally:
         env.close()
-    pems = {c: _pem(people.keys[c]) for c in ("chk1", "chk2")}
+    pems = {c: _pem(people.keys[c]) for c in ("chk1", "chk2", "val")}
     return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit, pems)
 
 

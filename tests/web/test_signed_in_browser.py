@@ -30,6 +30,8 @@ PAGES = (
     ("ana", "/my/releases/{release}"),
     ("chk1", "/my/reviews"),
     ("chk1", "/my/releases/{release}"),
+    ("val", "/my/applications"),
+    ("val", "/my/applications/cold-homes"),
 )
 
 

@@ -11,7 +11,7 @@ import time
 
 import httpx
 import orjson
-from portal_support import OUTPUT, Portal
+from portal_support import OUTPUT, WAITING, Portal
 from signed_in_support import form_token, signed_in
 
 from api.api_support import Running, serving
@@ -146,6 +146,31 @@ def test_an_analyst_cannot_vote_on_their_own_request(site: Running, portal: Port
         answer = client.post(f"{path}/vote", data=ballot, files=key)
         assert answer.status_code == 403 and "There is a problem" in answer.text
         assert re.search(r"Votes sealed</dt><dd[^>]*>0<", client.get(path).text)
+
+
+def test_an_approver_decides_an_application_signed_with_their_key(
+    site: Running, portal: Portal
+) -> None:
+    key = {"key": ("val.pem", portal.keys["val"], "application/x-pem-file")}
+    with signed_in(site, portal.tokens["ana"]) as analyst:
+        page = analyst.get(f"/my/applications/{WAITING}").text
+        assert "Your decision" not in page  # an analyst has no decision to make
+    with signed_in(site, portal.tokens["val"]) as client:
+        assert f'href="/my/applications/{WAITING}"' in client.get("/my/applications").text
+        page = client.get(f"/my/applications/{WAITING}").text
+        assert "Your decision" in page
+        ballot = {"verdict": "approve", "reasons": "sound", "until": "2099-01-01"}
+        path = f"/my/applications/{WAITING}/decision"
+        assert client.post(path, data=ballot, files=key).status_code == 403  # no form token
+        ballot["csrf_token"] = form_token(page)
+        wrong_key = {"key": ("chk1.pem", portal.keys["chk1"], "application/x-pem-file")}
+        refused = client.post(path, data=ballot, files=wrong_key)
+        assert refused.status_code == 403 and "There is a problem" in refused.text
+        decided = client.post(path, data=ballot, files=key)
+        assert decided.status_code == 303, decided.text
+        after = client.get(f"/my/applications/{WAITING}").text
+        assert "signature verifies" in after and "Your decision" not in after
+    assert "Signature verifies" in httpx.get(f"{site.base_url}/projects/{WAITING}").text
 
 
 def test_a_person_with_an_authenticator_signs_in_with_its_code(

@@ -1,5 +1,5 @@
 """The portal's signed-in pages: an analyst's projects, jobs, outputs and release requests; an
-output checker's review queue and blind vote.
+output checker's review queue and blind vote; an approver's signed decision on an application.
 
 Every page takes the signed-in session's credential to one use case of the environment layer
 (:mod:`fivesafes.environment.jobs`, :mod:`.releases`, :mod:`.accounts`, :mod:`.onboarding`) and
@@ -12,6 +12,7 @@ whose form token is not the session's is refused before anything is called.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,9 +21,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from fivesafes.environment import Environment, Refused, accounts, jobs, onboarding, releases
+from fivesafes.environment import (
+    Environment,
+    Refused,
+    accounts,
+    jobs,
+    onboarding,
+    public,
+    releases,
+)
 from fivesafes.environment import projects as project_use_cases
 from fivesafes.environment.refusals import RefusalKind
+from fivesafes.governance import Verdict as Decision
 from fivesafes.release.model import OPEN_FOR_VOTES, Verdict
 from fivesafes.web.sessions import (
     COOKIE,
@@ -230,11 +240,17 @@ def my_release(request: Request, release_id: str) -> Response:
     return _release_page(request, session, release_id)
 
 
-def _signing_key(pem: bytes) -> Ed25519PrivateKey:
-    key = load_pem_private_key(pem, password=None)
+async def _uploaded_key(upload: object) -> tuple[Ed25519PrivateKey | None, str]:
+    """The decider's signing key from the form's file, held in memory only; else why not."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None, "Choose your signing key file"
+    try:
+        key = load_pem_private_key(await upload.read(), password=None)
+    except ValueError as exc:
+        return None, f"Your signing key: {exc}"
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError("the file is not an Ed25519 private key")
-    return key
+        return None, "Your signing key: the file is not an Ed25519 private key"
+    return key, ""
 
 
 @router.post("/my/releases/{release_id}/vote", response_class=HTMLResponse)
@@ -248,15 +264,11 @@ async def vote(request: Request, release_id: str) -> Response:
     if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
         return _bad_form(request)
     chosen, comments = _text(form.get("verdict")), (_text(form.get("comments")) or "").strip()
-    upload = form.get("key")
     if chosen not in {v.value for v in Verdict}:
         return _release_page(request, session, release_id, 400, "Choose approve, return or reject")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return _release_page(request, session, release_id, 400, "Choose your signing key file")
-    try:
-        signer = _signing_key(await upload.read())
-    except ValueError as exc:
-        return _release_page(request, session, release_id, 400, f"Your signing key: {exc}")
+    signer, problem = await _uploaded_key(form.get("key"))
+    if signer is None:
+        return _release_page(request, session, release_id, 400, problem)
     try:
         releases.review(
             _env(request), session.credential, release_id, Verdict(chosen), comments, signer
@@ -266,3 +278,73 @@ async def vote(request: Request, release_id: str) -> Response:
             request, session, release_id, STATUS.get(refused.kind, 400), refused.reason
         )
     return RedirectResponse(f"/my/releases/{release_id}", status_code=303)
+
+
+@router.get("/my/applications", response_class=HTMLResponse)
+def applications(request: Request) -> Response:
+    """Applications waiting for a decision (public information: which is which is no secret);
+    whether this person may decide one is the environment's to say when they try."""
+    session = current(request)
+    if session is None:
+        return _to_sign_in()
+    waiting = [p for p in project_use_cases.listing(_env(request)) if p.status == "submitted"]
+    return _render(request, "applications.html", projects=waiting)
+
+
+def _application_page(
+    request: Request,
+    session: Session,
+    project_id: str,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    try:
+        page = public.project(_env(request), project_id)
+    except Refused as refused:
+        return _refused(request, refused, "/my/applications")
+    return _render(request, "application.html", status, page=page, error=error)
+
+
+@router.get("/my/applications/{project_id}", response_class=HTMLResponse)
+def application(request: Request, project_id: str) -> Response:
+    session = current(request)
+    if session is None:
+        return _to_sign_in()
+    return _application_page(request, session, project_id)
+
+
+@router.post("/my/applications/{project_id}/decision", response_class=HTMLResponse)
+async def decide(request: Request, project_id: str) -> Response:
+    """An approver's decision, signed with the key file they choose (read for this signature
+    only, as the vote's); the environment checks the key is theirs and that they may decide."""
+    session = current(request)
+    if session is None:
+        return _to_sign_in()
+    form = await request.form()
+    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
+        return _bad_form(request)
+    chosen = _text(form.get("verdict"))
+    reasons = (_text(form.get("reasons")) or "").strip()
+    until_text = (_text(form.get("until")) or "").strip()
+    if chosen not in {v.value for v in Decision}:
+        return _application_page(
+            request, session, project_id, 400, "Choose approve, ask for changes or reject"
+        )
+    try:
+        until = date.fromisoformat(until_text) if until_text else None
+    except ValueError:
+        return _application_page(
+            request, session, project_id, 400, "Enter the approval's end as a date, like 2027-03-31"
+        )
+    signer, problem = await _uploaded_key(form.get("key"))
+    if signer is None:
+        return _application_page(request, session, project_id, 400, problem)
+    try:
+        project_use_cases.decision(
+            _env(request), session.credential, project_id, Decision(chosen), reasons, signer, until
+        )
+    except Refused as refused:
+        return _application_page(
+            request, session, project_id, STATUS.get(refused.kind, 400), refused.reason
+        )
+    return RedirectResponse(f"/my/applications/{project_id}", status_code=303)
