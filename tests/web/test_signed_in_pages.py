@@ -123,6 +123,8 @@ def test_a_checker_votes_blind_and_a_forged_vote_is_refused(site: Running, porta
             ballot = {"verdict": "approve", "comments": f"fine by {checker}"}
             forged = client.post(f"{release_path}/vote", data=ballot, files=key)
             assert forged.status_code == 403
+            theirs = {**ballot, "csrf_token": form_token(job)}  # another session's token
+            assert client.post(f"{release_path}/vote", data=theirs, files=key).status_code == 403
             cast = client.post(
                 f"{release_path}/vote", data={**ballot, "csrf_token": form_token(page)}, files=key
             )
