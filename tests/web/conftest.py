@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from browser_support import launched_browser
 from portal_support import Portal, build_portal_world
 
 from api.api_support import Running, serving
@@ -29,3 +30,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
 def site(portal: Portal) -> Iterator[Running]:
     with serving(portal.data_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, or a skip saying why not (a failure in CI)."""
+    yield from launched_browser()

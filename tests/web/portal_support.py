@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
 from environment.environment_support import (
     DEFINITION,
     PROJECT,
@@ -55,6 +58,8 @@ class Portal:
     release_id: str
     commit: str
     """The study's git commit the job ran."""
+    keys: dict[str, bytes]
+    """The output checkers' and the approver's signing keys, as the PEM files they keep."""
 
 
 def build_portal_world(root: Path) -> Portal:
@@ -90,7 +95,12 @@ def build_portal_world(root: Path) -> Portal:
         projects.decision(env, tokens["val"], REVISED, Verdict.APPROVE, "fine", val, until)
     finally:
         env.close()
-    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit)
+    pems = {c: _pem(people.keys[c]) for c in ("chk1", "chk2", "val")}
+    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit, pems)
+
+
+def _pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
 
 def committed(folder: Path) -> str:

@@ -22,7 +22,9 @@ from jinja2 import FileSystemLoader, select_autoescape
 
 from fivesafes.environment import Environment, Refused, public
 from fivesafes.environment.catalogue import view_catalogue
+from fivesafes.web import signed_in
 from fivesafes.web.assets import DesignSystem, design_system
+from fivesafes.web.sessions import Sessions, current
 
 HERE = Path(__file__).resolve().parent
 MENU = (
@@ -93,6 +95,7 @@ def _page(request: Request, template: str, status: int = 200, **values: Any) -> 
         design_version=design.version,
         menu=MENU,
         section=values.pop("section", None),
+        session=current(request),
         **values,
     )
     return HTMLResponse(html, status_code=status)
@@ -204,6 +207,8 @@ def install(app: FastAPI) -> None:
     so the server does not start serving broken pages."""
     design = design_system()
     app.state.design_system = design
+    app.state.sessions = Sessions()
+    app.state.render_page = _page
     assets = APIRouter(prefix="/assets", include_in_schema=False)
 
     @assets.get("/nhsuk-frontend.min.css")
@@ -215,6 +220,7 @@ def install(app: FastAPI) -> None:
         return FileResponse(design.script, media_type="text/javascript")
 
     app.include_router(router)
+    app.include_router(signed_in.router)
     app.include_router(assets)
     app.mount("/assets/images", StaticFiles(directory=design.images), name="nhsuk-images")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="portal-static")
