@@ -27,6 +27,7 @@ from fivesafes.governance import (
     Verdict,
     add_opt_out,
     authorise_job,
+    authorise_on_any_project,
     authorise_project_member,
     change_account,
     create_account,
@@ -80,6 +81,9 @@ OPERATIONS: dict[str, Operation] = {
     "revise_project": lambda cp, t, b: revise_project(cp, t, "asked", application("ann")),
     "decide": lambda cp, t, b: decide(cp, t, "waiting", Verdict.REJECT, "no", b.key),
     "authorise_job": lambda cp, t, b: authorise_job(cp, t, "running", ["patients"]),
+    "authorise_on_any_project": lambda cp, t, b: authorise_on_any_project(
+        cp, t, Action.BUILD_CODELISTS
+    ),
     "authorise_project_member": lambda cp, t, b: authorise_project_member(
         cp, t, "running", Action.REQUEST_RELEASE
     ),

@@ -4,6 +4,8 @@ refused), and axe-core's serious or critical findings."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +33,10 @@ def _missing() -> str | None:
     return None
 
 
+SOCKET_ROOM = 60
+"""The longest TMPDIR left as it is: room for Chromium's own folder and socket names after it."""
+
+
 def launched_browser() -> Iterator[object]:
     problem = _missing()
     if problem:
@@ -39,12 +45,23 @@ def launched_browser() -> Iterator[object]:
         pytest.skip(problem)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
+    # Chromium makes its profile's Unix socket under $TMPDIR, and a socket's path holds at most
+    # 107 bytes: under a deeply nested TMPDIR the browser would close at once, so the driver
+    # (which makes the profile) and the browser get a short TMPDIR in /tmp instead.
+    base = tempfile.gettempdir()
+    with (
+        tempfile.TemporaryDirectory(dir=base if len(base) <= SOCKET_ROOM else "/tmp") as short,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv("TMPDIR", short)
+        with sync_playwright() as driver:
+            launched = driver.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu"],
+                env={**os.environ, "TMPDIR": short},
+            )
+            yield launched
+            launched.close()
 
 
 class Visit:

@@ -51,7 +51,7 @@ Page = Callable[..., HTMLResponse]
 
 
 def _env(request: Request) -> Environment:
-    env: Environment = request.app.state.environment
+    env: Environment = request.app.state.env
     return env
 
 
