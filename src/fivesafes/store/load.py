@@ -96,11 +96,12 @@ class LoadReport:
     def datasets(self) -> list[str]:
         """The datasets (analysis tables) this load adds records to or changes, which the
         datasets register must allow; quarantined and unchanged records enter none. A kind
-        that is no known resource type is taken for a dataset's name, so it is checked too."""
+        that feeds no known dataset is taken for a dataset's own name (a CSV table's is), so
+        no record enters unchecked: the register has no such dataset and refuses it."""
         fed: set[str] = set()
         for kind, outcomes in self.counts.items():
             if outcomes["loaded"] or outcomes["updated"]:
-                fed.update(DATASETS_OF.get(kind, (kind,)))
+                fed.update(DATASETS_OF.get(kind) or (kind,))
         return sorted(fed)
 
     def to_dict(self) -> dict[str, object]:
