@@ -5,12 +5,17 @@ BIN := $(VENV)/bin
 DEMO_DIR := demo-output
 DEMO_PATIENTS ?= 5000
 
-.PHONY: demo test install lint format docs bench clean lock audit
+.PHONY: demo test install lint format docs bench clean lock update audit
 
-$(BIN)/.installed: pyproject.toml
+# Every dependency exactly as the committed lock pins it (`make lock` writes it): pip checks
+# each file against the lock's hashes and refuses one that differs, and installs nothing the
+# lock does not name (--no-deps); then fivesafes itself, editable, with no resolving of its own.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
 
 # The portal's design system (nhsuk-frontend, src/fivesafes/web/assets.py): the server refuses to
@@ -44,12 +49,18 @@ test: install $(OIDC)/node_modules/.installed $(AXE)/node_modules/.installed
 	$(BIN)/python tools/audit_lock.py requirements.lock
 	FIVESAFES_SPARK_TESTS=1 $(BIN)/pytest -q --cov --cov-report=term
 
-# The hashed lock file (docs/running-an-environment.md, "Security updates"): refresh monthly,
-# and at once when the audit names a vulnerability.
+# The hashed lock file (docs/running-an-environment.md, "Security updates"). `make lock` writes
+# it again from pyproject.toml keeping every pin it can (after a dependency is added or its
+# bounds change); `make update` moves every pin to its newest release: monthly, and at once
+# when the audit names a vulnerability.
+LOCK_FLAGS ?=
 lock: install
 	$(BIN)/pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url $(LOCK_FLAGS) \
 		--no-emit-find-links --unsafe-package fivesafes --extra test -o requirements.lock pyproject.toml
+
+update:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
 
 audit: install
 	$(BIN)/python tools/audit_lock.py requirements.lock

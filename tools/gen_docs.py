@@ -86,6 +86,9 @@ fivesafes catalogue [--format json]
 line) or JSON (`.json`: one resource, or a `transaction`, `batch` or `collection` Bundle), and CSV
 for the tabular tables (`workforce.csv`, `areas.csv`). What the FHIR must look like is in
 [fhir-profile.md](fhir-profile.md); the tables it becomes are in [data-model.md](data-model.md).
+In a deployment (the standard access policy), every table a load's records would enter must
+first be in the datasets register and agreed there, or the whole load is refused, naming each
+one ([running-an-environment.md](running-an-environment.md#the-datasets-register)).
 
 ## A first check of an extract
 

@@ -82,7 +82,8 @@ def _rehearse(tmp_path: Path) -> None:
     (tmp_path / "terms.txt").write_text("Use the data only for the approved purpose.")
     given = tmp_path / "deployment.toml"
     given.write_text(
-        f'public_name = "loopback.example"\nat_rest = "provider"\napi_port = {api_port}\n'
+        f'public_name = "loopback.example"\nat_rest = "provider"\nos_updates = "managed"\n'
+        f"api_port = {api_port}\n"
         f'backup_key = "{tmp_path / "offline" / "backup.key"}"\n'
         f'terms_file = "{tmp_path / "terms.txt"}"\n'
     )

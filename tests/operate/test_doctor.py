@@ -4,6 +4,7 @@ purpose (a world-readable key, missing TLS, a wrong database URL), through the c
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def installation(root: Path, port: int, cert: Path, key: Path) -> Path:
         f'database_url = "sqlite:///{data.root}/control.sqlite"\npublic_name = "doctor.example"\n'
         f'api_port = {port}\ntls_certificate = "{cert}"\ntls_key = "{key}"\n'
         f'backup_key = "{root / "offline" / "backup.key"}"\nterms_file = "{root / "terms.txt"}"\n'
-        'at_rest = "provider"\n'
+        'at_rest = "provider"\nos_updates = "managed"\n'
     )
     return config
 
@@ -88,6 +89,46 @@ def test_encryption_at_rest_off_or_unseen_is_reported(tmp_path: Path) -> None:
     # This machine has no dm-crypt volume (no device mapper): doctor says so, by path.
     assert "is not on a dm-crypt/LUKS volume" in volume["encryption at rest"]
     assert "mfa is off" in failed(config, FIVESAFES_MFA="off")["sign-in"]
+
+
+def test_the_host_s_security_updates_are_checked_as_apt_reads_its_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SATRE 2.7.02 for the host's own packages: doctor reads apt's configuration as apt
+    does (``APT_CONFIG`` points apt at a file of this test's), and names what is off."""
+    if shutil.which("apt-config") is None:
+        pytest.skip("not a Debian host")
+    cert, key = self_signed(tmp_path / "tls")
+    config = installation(tmp_path, 1, cert, key)
+    [managed] = [f for f in doctor(load({}, config)) if f.check == "security updates"]
+    assert managed.status is Status.WARN and "doctor cannot see" in managed.message
+    debian = {"FIVESAFES_OS_UPDATES": "unattended-upgrades"}
+    parts = tmp_path / "apt.conf.d"
+    parts.mkdir()
+
+    def apt(*lines: str) -> str | None:
+        file = tmp_path / "apt.conf"
+        file.write_text("\n".join([f'Dir::Etc::parts "{parts}/";', 'Dir::Etc::main "/dev/null";',
+                                   *lines]) + "\n")  # fmt: skip
+        monkeypatch.setenv("APT_CONFIG", str(file))
+        return failed(config, **debian).get("security updates")
+
+    assert apt() == (
+        "unattended upgrades are off (APT::Periodic::Unattended-Upgrade is unset): "
+        "dpkg-reconfigure -plow unattended-upgrades"
+    )
+    assert "(APT::Periodic::Unattended-Upgrade is 0)" in str(
+        apt('APT::Periodic::Unattended-Upgrade "0";')
+    )
+    switched_on = apt('APT::Periodic::Unattended-Upgrade "1";')
+    if shutil.which("unattended-upgrade"):
+        assert switched_on is None
+    else:
+        assert switched_on == (
+            "Debian's unattended-upgrades is not installed: apt-get install unattended-upgrades"
+        )
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert "no apt on this host" in str(failed(config, **debian)["security updates"])
 
 
 @pytest.mark.parametrize(

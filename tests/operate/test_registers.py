@@ -4,17 +4,22 @@ standard access policy (people onboarded and signed in with a second factor)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from governance_support import World, application
 from operate_support import People
 from typer.testing import CliRunner
 
+from fhir_factory import basic_population, write_ndjson
 from fivesafes.cli import app
+from fivesafes.environment.loading import load_data
 from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import AccessDenied, ControlPlane, Role, Verdict, decide, submit_project
+from fivesafes.governance.control import Principal
 from fivesafes.governance.datasets import (
     DatasetEntry,
     Sensitivity,
@@ -32,10 +37,20 @@ from fivesafes.governance.incidents import (
     list_incidents,
     open_incident,
 )
+from fivesafes.governance.roles import Action
 from fivesafes.governance.security_log import security_report
 from fivesafes.ledger.public import public_view
 from fivesafes.store.config import DataDir
+from fivesafes.store.database import Store
 from fivesafes.store.pseudonym import create_key
+
+
+def ledger_entries(cp: ControlPlane) -> list[dict[str, Any]]:
+    return [json.loads(e) for e in cp.ledger.entries()]
+
+
+def last_login(cp: ControlPlane) -> dict[str, str]:
+    return [e["subject"] for e in ledger_entries(cp) if e["kind"] == "login"][-1]
 
 
 def entry(cp: ControlPlane, days: int = 365) -> DatasetEntry:
@@ -54,26 +69,74 @@ def test_a_dataset_is_loadable_only_once_registered_and_approved_by_another(
 ) -> None:
     people = People.start(cp)
     apo = people.add("apo", Role.APPROVER)
+    cus = custodian(cp, people)
     with pytest.raises(AccessDenied, match="not in the register"):
-        check_loadable(cp, ["hospital_admissions"])
+        check_loadable(cp, cus, ["hospital_admissions"])
     register_dataset(cp, people.tokens["cus"], entry(cp, days=20))
     with pytest.raises(AccessDenied, match="awaits an approver"):
-        check_loadable(cp, ["hospital_admissions"])
+        check_loadable(cp, cus, ["hospital_admissions"])
     with pytest.raises(AccessDenied, match="may not approve dataset"):
         approve_dataset(cp, people.tokens["cus"], "hospital_admissions")
     approve_dataset(cp, apo, "hospital_admissions")
-    check_loadable(cp, ["hospital_admissions"])
+    check_loadable(cp, cus, ["hospital_admissions"])
     [held] = register(cp)
     assert held.approved_by == "apo" and held.sensitivity is Sensitivity.PSEUDONYMISED
 
     cp.clock.advance(21 * 86400)  # type: ignore[attr-defined]
     assert [e.dataset for e in past_retention(cp)] == ["hospital_admissions"]
     with pytest.raises(AccessDenied, match="past its retention date"):
-        check_loadable(cp, ["hospital_admissions"])
+        check_loadable(cp, cus, ["hospital_admissions"])
     mark_deleted(cp, people.sign_in("cus"), "hospital_admissions", rows=1200)
     assert past_retention(cp) == [] and register(cp)[0].deleted
     shown = [e for e in public_view(list(cp.ledger.entries())).rows if e.kind == "dataset"]
     assert [e.fields["change"] for e in shown] == ["registered", "approved", "deleted"]
+
+
+def custodian(cp: ControlPlane, people: People) -> Principal:
+    with cp.transaction() as session:
+        return cp.authenticate(session, people.tokens["cus"], Action.MANAGE_DATA)
+
+
+def agree(cp: ControlPlane, people: People, approver: str, dataset: str) -> None:
+    register_dataset(cp, people.tokens["cus"], replace(entry(cp), dataset=dataset))
+    approve_dataset(cp, approver, dataset)
+
+
+def test_a_load_enters_only_datasets_the_register_allows_and_a_refusal_is_logged(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    """The register at the point of entry (SATRE 3.1.04): a custodian's load whose records
+    would enter a dataset not registered, or not yet agreed, is refused naming that dataset,
+    rolled back (nothing stored, nothing announced) and logged; once all are agreed it loads."""
+    people = People.start(cp)
+    apo = people.add("apo", Role.APPROVER)
+    data_dir = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")  # the cp's own
+    create_key(data_dir.key_file)
+    Store.open(data_dir).close()  # an empty store, as before a first load
+    files = [write_ndjson(tmp_path / "in.ndjson", basic_population())]
+    for dataset in ("deaths", "organisations", "patients", "practice_registrations"):
+        agree(cp, people, apo, dataset)
+
+    def load_refused(reason: str) -> None:
+        with pytest.raises(AccessDenied, match=reason):
+            load_data(cp, data_dir, people.sign_in("cus"), files)
+        assert last_login(cp)["outcome"] == f"refused: load refused: {reason}"
+        with Store.open(data_dir, read_only=True) as store:
+            assert store.con.execute("SELECT count(*) FROM meta.loads").fetchone() == (0,)
+            assert store.con.execute("SELECT count(*) FROM analysis.patients").fetchone() == (0,)
+        assert not [e for e in ledger_entries(cp) if e["kind"] in ("intent", "load")]
+
+    load_refused("dataset clinical_events is not in the register: register it first")
+    register_dataset(cp, people.tokens["cus"], replace(entry(cp), dataset="clinical_events"))
+    load_refused("dataset clinical_events awaits an approver's agreement")
+    approve_dataset(cp, apo, "clinical_events")
+    result = load_data(cp, data_dir, people.sign_in("cus"), files)
+    assert result.report is not None and result.report.committed
+    assert result.report.datasets() == [
+        "clinical_events", "deaths", "organisations", "patients", "practice_registrations"
+    ]  # fmt: skip
+    with Store.open(data_dir, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM analysis.patients").fetchone() == (3,)
 
 
 def test_a_bad_registration_names_every_problem(cp: ControlPlane) -> None:

@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from fhir_factory import basic_population, condition, nhs_number, patient, write_ndjson
+from fivesafes.ingest.flatten import FLATTENINGS
+from fivesafes.store.analysis import ANALYSIS_SQL, DATASETS_OF
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.load import load
@@ -89,6 +91,23 @@ def _rules(store: Store) -> list[tuple[str, str, str]]:
     return store.con.execute(
         "SELECT resource_id, rule, path FROM meta.quarantine ORDER BY resource_id"
     ).fetchall()
+
+
+def test_a_load_names_every_dataset_its_records_enter(store: Store, tmp_path: Path) -> None:
+    """What the datasets register is checked against at a load (SATRE 3.1.04): no resource type
+    enters no dataset (else its records would skip the check), every FHIR-built table has a
+    source, and records that change nothing, or are quarantined, enter nothing."""
+    assert all(DATASETS_OF[rtype] for rtype in FLATTENINGS)
+    assert {t for fed in DATASETS_OF.values() for t in fed} == set(ANALYSIS_SQL)
+    src = write_ndjson(tmp_path / "pop.ndjson", basic_population(2))
+    first = load(store, [src], today=TODAY)
+    assert first.datasets() == [
+        "clinical_events", "deaths", "organisations", "patients", "practice_registrations"
+    ]  # fmt: skip
+    assert load(store, [src], today=TODAY).datasets() == []
+    orphan = write_ndjson(tmp_path / "orphan.ndjson", [condition("c9", "nobody")])
+    rejected = load(store, [orphan], today=TODAY)
+    assert rejected.totals["quarantined"] == 1 and rejected.datasets() == []
 
 
 def test_unresolved_reference_is_quarantined(store: Store, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 CONFIG_ENV = "FIVESAFES_CONFIG"
 AT_REST_MODES = ("volume", "provider", "none")
 MFA_MODES = ("required", "off")
+OS_UPDATE_MODES = ("unattended-upgrades", "managed")
 SECURE_SSLMODES = ("require", "verify-ca", "verify-full")
 
 
@@ -122,6 +123,11 @@ SETTINGS: tuple[Setting, ...] = (
             "volume, which doctor checks), `provider` (a cloud provider's disk encryption, which "
             "doctor cannot see and reports as such) or `none` (doctor fails)",
             _one_of(*AT_REST_MODES)),
+    Setting("os_updates", "FIVESAFES_OS_UPDATES", "unattended-upgrades",
+            "how the host's own packages (PostgreSQL, bubblewrap, OpenSSL, Python) get security "
+            "updates: `unattended-upgrades` (Debian's, which doctor checks is installed and "
+            "switched on) or `managed` (the host is patched by other means, which doctor cannot "
+            "see and reports as such)", _one_of(*OS_UPDATE_MODES)),
     Setting("backup_key", "FIVESAFES_BACKUP_KEY", None,
             "the key backups are sealed with (32 bytes, mode 0600), kept apart from them",
             production=True),

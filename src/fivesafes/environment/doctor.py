@@ -11,9 +11,12 @@ database without migrating it and the ledger read-only.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 import ssl
 import stat
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -306,6 +309,46 @@ def check_at_rest(config: Configuration) -> Iterator[Finding]:
             )
 
 
+UNATTENDED = "APT::Periodic::Unattended-Upgrade"
+
+
+def _apt_setting(name: str) -> str | None:
+    """``name`` as apt itself reads its configuration (``apt-config``); None without apt."""
+    try:
+        done = subprocess.run(
+            ["apt-config", "shell", "V", name],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.fullmatch(r"V='(.*)'\n?", done.stdout)
+    return found[1] if found else ""
+
+
+def check_os_updates(config: Configuration) -> Iterator[Finding]:
+    """The host's packages take security updates (SATRE 2.7.02): Debian's unattended-upgrades
+    installed and switched on, as apt reads its own configuration."""
+    check = "security updates"
+    if config.get("os_updates") == "managed":
+        seen = "os_updates = managed: the host is patched by other means, which doctor cannot see"
+        yield _warn(check, seen)
+        return
+    switched = _apt_setting(UNATTENDED)
+    if switched is None:
+        fix = 'patch the host by other means and set os_updates = "managed"'
+        yield _fail(check, f"no apt on this host, so no unattended-upgrades: {fix}")
+    elif switched != "1":
+        fix = "dpkg-reconfigure -plow unattended-upgrades"
+        yield _fail(
+            check, f"unattended upgrades are off ({UNATTENDED} is {switched or 'unset'}): {fix}"
+        )
+    elif shutil.which("unattended-upgrade") is None:
+        fix = "apt-get install unattended-upgrades"
+        yield _fail(check, f"Debian's unattended-upgrades is not installed: {fix}")
+    else:
+        yield _ok(check, "Debian's unattended-upgrades applies the host's security updates")
+
+
 def check_sign_in(config: Configuration) -> Iterator[Finding]:
     """The organisation's OpenID Connect provider, when one is configured: its client secret
     file private, and the provider answering as the configured issuer."""
@@ -349,6 +392,7 @@ CHECKS: tuple[Callable[[Configuration], Iterator[Finding]], ...] = (
     check_ledger,
     check_tls,
     check_at_rest,
+    check_os_updates,
     check_sign_in,
     check_sandbox,
 )

@@ -4,7 +4,9 @@ The store and the ledger are two files and no transaction spans them, so a load 
 operation (:mod:`fivesafes.ledger.intents`), written in this order:
 
 1. the custodian's ``login`` entry;
-2. every record staged and checked inside one DuckDB transaction (nothing visible yet);
+2. every record staged and checked inside one DuckDB transaction (nothing visible yet), and the
+   datasets its records enter checked against the datasets register (a refusal rolls it back
+   and is a ``login`` entry naming each dataset the register does not allow);
 3. an ``intent`` entry holding the exact ``load`` entry to come (files by SHA-256, totals);
 4. the load's ``meta.loads`` row and COMMIT, in that transaction;
 5. the ``load`` entry, pointing at its intent.
@@ -29,6 +31,7 @@ import orjson
 
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, ControlPlane
+from fivesafes.governance.datasets import check_loadable
 from fivesafes.ingest.sources import discover
 from fivesafes.ledger.intents import Intent
 from fivesafes.store.config import DataDir
@@ -100,6 +103,7 @@ def load_data(
     with cp.operation(OPERATION, load_id, committed) as operation:
 
         def announce(report: LoadReport) -> None:
+            check_loadable(cp, who, report.datasets())  # refused: rolled back, nothing stored
             failpoint("load.before-intent")
             operation.intend(load_entry(report, files), who.person_id)
             failpoint("load.after-intent")

@@ -25,9 +25,9 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fivesafes.governance.control import ControlPlane
+from fivesafes.governance.control import ControlPlane, Principal
 from fivesafes.governance.operating_tables import DatasetRecord
-from fivesafes.governance.roles import AccessDenied, Action
+from fivesafes.governance.roles import Action
 from fivesafes.governance.signing import sha256_hex
 from fivesafes.model import TABLES
 
@@ -139,14 +139,17 @@ def dataset_problem(session: Session, dataset: str, today: date) -> str | None:
     return None
 
 
-def check_loadable(cp: ControlPlane, datasets: list[str]) -> None:
-    """Refuse (:class:`AccessDenied`) a load into any dataset not registered, not approved,
-    deleted or past its retention date: data enters only as the register allows."""
+def check_loadable(cp: ControlPlane, who: Principal, datasets: list[str]) -> None:
+    """Under a policy that keeps the register, refuse (``AccessDenied``, logged) a load into
+    any dataset not registered, not approved, deleted or past its retention date: data enters
+    only as the register allows (SATRE 3.1.04). The refusal names every such dataset."""
+    if not cp.policy.registered_datasets:
+        return
     with cp.transaction() as session:
-        for dataset in sorted(set(datasets)):
-            problem = dataset_problem(session, dataset, cp.today())
-            if problem:
-                raise AccessDenied(problem)
+        problems = [dataset_problem(session, d, cp.today()) for d in sorted(set(datasets))]
+    found = [p for p in problems if p]
+    if found:
+        raise cp.refuse(who, Action.MANAGE_DATA, "load refused: " + "; ".join(found))
 
 
 def register(cp: ControlPlane) -> list[DatasetEntry]:

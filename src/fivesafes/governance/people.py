@@ -103,8 +103,8 @@ class AccessPolicy:
     """The documents (:data:`fivesafes.governance.project_records.DOCUMENTS`) a project must
     have recorded before any work runs for it."""
     registered_datasets: bool = False
-    """Jobs reach only datasets the register holds, agreed for the data controller and within
-    their retention date (:mod:`fivesafes.governance.datasets`)."""
+    """Loads enter, and jobs reach, only datasets the register holds, agreed for the data
+    controller and within their retention date (:mod:`fivesafes.governance.datasets`)."""
 
     @classmethod
     def standard(cls, terms: Terms) -> AccessPolicy:
@@ -129,7 +129,7 @@ class AccessPolicy:
         if "dpia" not in self.project_documents:
             gaps.append("projects may run with no DPIA recorded")
         if not self.registered_datasets:
-            gaps.append("jobs may read datasets the register has not agreed")
+            gaps.append("loads and jobs may use datasets the register has not agreed")
         return gaps
 
     def problem(

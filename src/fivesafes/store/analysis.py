@@ -29,6 +29,8 @@ their own; a rebuild puts the whole table back in one order.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from fivesafes.ingest.flatten import CAUSE_OF_DEATH, FLATTENINGS, WEARABLE_KINDS
@@ -125,6 +127,24 @@ ANALYSIS_SQL: dict[str, str] = {
     """,
 }
 """One SELECT per FHIR-built model table, its columns in the model's order."""
+
+
+_ROWS_FROM = re.compile(r'FROM (?:identifiable\."(\w+)"|' + re.escape(PATIENTS) + ")")
+_READS = re.compile(r'identifiable\."(\w+)"')
+
+
+def _datasets_of(rtype: str) -> tuple[str, ...]:
+    """The analysis tables whose rows ``rtype``'s resources become: those that select FROM them
+    (a resource only joined in adds columns to rows another type brought). A type no table
+    selects from (a Location, joined into services) feeds every table that reads it."""
+    rows = [t for t, sql in ANALYSIS_SQL.items()
+            if rtype in {m.group(1) or "Patient" for m in _ROWS_FROM.finditer(sql)}]  # fmt: skip
+    return tuple(rows or (t for t, sql in ANALYSIS_SQL.items() if rtype in _READS.findall(sql)))
+
+
+DATASETS_OF: dict[str, tuple[str, ...]] = {rtype: _datasets_of(rtype) for rtype in FLATTENINGS}
+"""Each FHIR resource type and the datasets (analysis tables) a load of it feeds: what the
+datasets register must allow before a load of that type is accepted."""
 
 
 PATIENT_TABLES = tuple(n for n in ANALYSIS_SQL if "patient_id" in TABLES[n].column_names)

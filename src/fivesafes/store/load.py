@@ -35,6 +35,7 @@ from fivesafes.model import TABLES
 from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.store.analysis import (
     AREAS,
+    DATASETS_OF,
     note_changed_areas,
     note_changes,
     start_tracking,
@@ -91,6 +92,17 @@ class LoadReport:
         for counter in self.counts.values():
             total.update(counter)
         return total
+
+    def datasets(self) -> list[str]:
+        """The datasets (analysis tables) this load adds records to or changes, which the
+        datasets register must allow; quarantined and unchanged records enter none. A kind
+        that feeds no known dataset is taken for a dataset's own name (a CSV table's is), so
+        no record enters unchecked: the register has no such dataset and refuses it."""
+        fed: set[str] = set()
+        for kind, outcomes in self.counts.items():
+            if outcomes["loaded"] or outcomes["updated"]:
+                fed.update(DATASETS_OF.get(kind) or (kind,))
+        return sorted(fed)
 
     def to_dict(self) -> dict[str, object]:
         return {
