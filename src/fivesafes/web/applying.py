@@ -52,6 +52,11 @@ LABELS = {
     "repository": "Code repository",
 }
 """The form's words for the fields the environment names by their own name in a problem."""
+ORDER = (
+    "project_id", "title", "organisation", "purpose", "purpose_description", "public_benefit",
+    "legal_basis", "datasets", "repository", "members", "planned_outputs",
+)  # fmt: skip
+"""The fields as the form asks them: the error summary lists its problems in this order."""
 DATASETS = tuple((name, tuple(c.name for c in table.columns)) for name, table in TABLES.items())
 """Every table of the data model and its columns: what an application may ask for."""
 
@@ -72,6 +77,10 @@ def _parsed(sent: FormData) -> tuple[str, dict[str, Any]]:
         datasets.setdefault(table, []).append(column)
     form["datasets"] = datasets
     return _text(sent.get("project_id")).strip(), form
+
+
+def _place(problem: FormProblem) -> int:
+    return ORDER.index(problem.field) if problem.field in ORDER else len(ORDER)
 
 
 def _in_words(problem: FormProblem) -> FormProblem:
@@ -98,7 +107,7 @@ def _form_page(
     saved: bool = False,
 ) -> HTMLResponse:
     _, usual = project_use_cases.waits(env_of(request))
-    errors = tuple(map(_in_words, errors))
+    errors = tuple(sorted(map(_in_words, errors), key=_place))
     by_field: dict[str, list[str]] = {}
     for problem in errors:
         by_field.setdefault(problem.field, []).append(problem.message)
@@ -112,7 +121,7 @@ def _form_page(
         errors=errors,
         by_field=by_field,
         saved=saved,
-        still_needed=tuple(map(_in_words, draft.problems)) if draft else (),
+        still_needed=tuple(sorted(map(_in_words, draft.problems), key=_place)) if draft else (),
         usual=usual.get("awaiting_decision"),
         purposes=PURPOSES,
         datasets=DATASETS,
