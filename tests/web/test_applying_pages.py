@@ -128,3 +128,17 @@ def test_the_project_page_submits_a_job_only_with_its_token_and_for_a_member(
         page = stranger.get("/my/applications").text
         answer = stranger.post(path, data={"commit": portal.commit, "csrf_token": form_token(page)})
         assert answer.status_code == 403 and "There is a problem" in answer.text
+
+
+def test_an_answer_too_long_is_refused_and_the_form_stays_with_its_draft(
+    site: Running, portal: Portal
+) -> None:
+    with signed_in(site, portal.tokens["ana"]) as client:
+        blank = client.get("/my/applications/new").text
+        kept = _answers(blank, project_id="long-one", title="Kept title", members="ana")
+        path = _draft_path(client.post("/my/applications/new", data=kept))
+        page = client.get(path).text
+        answer = client.post(path, data=_answers(page, title="x" * 20_001, members="ana"))
+        assert answer.status_code == 400 and "title is longer than" in answer.text
+        assert f'action="{path}"' in answer.text  # saving again changes this draft, no other
+        assert 'value="Kept title"' in client.get(path).text

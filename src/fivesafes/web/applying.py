@@ -105,7 +105,12 @@ def _form_page(
     status: int = 200,
     errors: tuple[FormProblem, ...] = (),
     saved: bool = False,
+    draft_id: str | None = None,
 ) -> HTMLResponse:
+    """The form, posted back to the draft it is (``draft_id``, or ``draft``'s), else to start
+    a new one."""
+    draft_id = draft.draft_id if draft is not None else draft_id
+    action = f"/my/drafts/{draft_id}" if draft_id else "/my/applications/new"
     _, usual = project_use_cases.waits(env_of(request))
     errors = tuple(sorted(map(_in_words, errors), key=_place))
     by_field: dict[str, list[str]] = {}
@@ -118,6 +123,7 @@ def _form_page(
         project_id=project_id,
         form=form,
         draft=draft,
+        action=action,
         errors=errors,
         by_field=by_field,
         saved=saved,
@@ -143,7 +149,8 @@ def _saved_or_submitted(
         if draft_id is not None and refused.kind is RefusalKind.FORBIDDEN:
             return refused_page(request, refused, BACK)
         problem = (FormProblem("", refused.reason),)
-        return _form_page(request, project_id, form, None, STATUS.get(refused.kind, 400), problem)
+        status = STATUS.get(refused.kind, 400)
+        return _form_page(request, project_id, form, None, status, problem, draft_id=draft_id)
     if intent != "submit":
         return RedirectResponse(f"/my/drafts/{draft.draft_id}?saved=1", status_code=303)
     try:
