@@ -60,6 +60,8 @@ class Portal:
     """The study's git commit the job ran."""
     keys: dict[str, bytes]
     """The output checkers' and the approver's signing keys, as the PEM files they keep."""
+    repository: Path
+    """The study's git repository: what a new application may name, for jobs by commit."""
 
 
 def build_portal_world(root: Path) -> Portal:
@@ -69,6 +71,7 @@ def build_portal_world(root: Path) -> Portal:
     try:
         for checker in ("chk1", "chk2"):
             people.add(checker, Role.OUTPUT_CHECKER)
+        people.add("bea", Role.ANALYST)  # an analyst on no project, to be refused
         files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
         folder = write_project(root / "study", STUDY_YAML, files)
         commit = committed(folder)
@@ -96,7 +99,7 @@ def build_portal_world(root: Path) -> Portal:
     finally:
         env.close()
     pems = {c: _pem(people.keys[c]) for c in ("chk1", "chk2", "val")}
-    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit, pems)
+    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit, pems, folder)
 
 
 def _pem(key: Ed25519PrivateKey) -> bytes:

@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 from browser_support import Visit, serious_findings, shot
+from browser_support import sign_in as _sign_in
 from portal_support import OUTPUT, Portal
 
 from api.api_support import Running
-
-
-def _sign_in(page: object, site: Running, token: str) -> None:
-    page.goto(site.base_url + "/sign-in")  # type: ignore[attr-defined]
-    page.get_by_label("Personal token").fill(token)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
-    page.wait_for_url("**/my/projects")  # type: ignore[attr-defined]
-    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-
 
 PAGES = (
     ("ana", "/my/projects"),

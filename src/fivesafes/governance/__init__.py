@@ -7,6 +7,7 @@ that changes is appended to the ledger.
 """
 
 from fivesafes.governance import codelist_tables as codelist_tables  # declared on Base
+from fivesafes.governance import drafts as drafts  # declared on Base
 from fivesafes.governance.access import (
     Caller,
     client_token,

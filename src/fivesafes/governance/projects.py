@@ -63,6 +63,9 @@ from fivesafes.ledger.intents import Intent, Operation
 from fivesafes.model import TABLES
 
 _PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+RESERVED_PROJECT_IDS = frozenset({"new"})
+"""Ids no project may take: ``/my/applications/new`` is where an application is started, and
+a project called ``new`` would leave its page for deciders unreachable there."""
 
 
 class Status(StrEnum):
@@ -91,6 +94,59 @@ AWAITING_DECISION = "awaiting_decision"
 AWAITING_CHANGES = "awaiting_changes"
 
 
+PURPOSE_PROBLEM = "purpose must be one of " + ", ".join(p.value for p in Purpose)
+REQUIRED_TEXT = (
+    "title",
+    "purpose_description",
+    "public_benefit",
+    "legal_basis",
+    "repository",
+    "organisation",
+)
+"""The form's fields that must not be empty."""
+
+
+@dataclass(frozen=True)
+class FormProblem:
+    """One thing wrong with an application form, and the field it is in (for a face to point
+    at): what :meth:`Application.problems` says, field by field."""
+
+    field: str
+    message: str
+
+
+def form_problems(data: Mapping[str, Any]) -> list[FormProblem]:
+    """Everything wrong with a form in :meth:`Application.to_dict`'s shape, field by field: the
+    one set of rules a submitted form and a saved draft are both checked by."""
+    found = [
+        FormProblem(name, f"{name} is required")
+        for name in REQUIRED_TEXT
+        if not str(data.get(name, "")).strip()
+    ]
+    if data.get("purpose") not in {p.value for p in Purpose}:
+        found.append(FormProblem("purpose", PURPOSE_PROBLEM))
+    if not data.get("members"):
+        found.append(FormProblem("members", "at least one member is required"))
+    if not data.get("planned_outputs"):
+        found.append(FormProblem("planned_outputs", "at least one planned output is required"))
+    datasets: Mapping[str, Any] = data.get("datasets") or {}
+    if not datasets:
+        found.append(FormProblem("datasets", "at least one dataset is required"))
+    for dataset, columns in datasets.items():
+        table = TABLES.get(dataset)
+        if table is None:
+            known = ", ".join(sorted(TABLES))
+            found.append(FormProblem("datasets", f"unknown dataset {dataset!r}; known: {known}"))
+            continue
+        unknown = sorted(set(columns) - {c.name for c in table.columns})
+        if unknown:
+            message = f"dataset {dataset}: unknown columns {', '.join(unknown)}"
+            found.append(FormProblem("datasets", message))
+        if not columns:
+            found.append(FormProblem("datasets", f"dataset {dataset}: name the columns needed"))
+    return found
+
+
 @dataclass(frozen=True)
 class Application:
     """The one application form."""
@@ -108,36 +164,7 @@ class Application:
 
     def problems(self) -> list[str]:
         """Everything wrong with the form, so an applicant can fix it all in one go."""
-        found = [
-            f"{name} is required"
-            for name in (
-                "title",
-                "purpose_description",
-                "public_benefit",
-                "legal_basis",
-                "repository",
-                "organisation",
-            )
-            if not str(getattr(self, name)).strip()
-        ]
-        if not self.members:
-            found.append("at least one member is required")
-        if not self.planned_outputs:
-            found.append("at least one planned output is required")
-        if not self.datasets:
-            found.append("at least one dataset is required")
-        for dataset, columns in self.datasets.items():
-            table = TABLES.get(dataset)
-            if table is None:
-                found.append(f"unknown dataset {dataset!r}; known: {', '.join(sorted(TABLES))}")
-                continue
-            known = {c.name for c in table.columns}
-            unknown = sorted(set(columns) - known)
-            if unknown:
-                found.append(f"dataset {dataset}: unknown columns {', '.join(unknown)}")
-            if not columns:
-                found.append(f"dataset {dataset}: name the columns needed")
-        return found
+        return [p.message for p in form_problems(self.to_dict())]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,8 +202,7 @@ class Application:
         try:
             purpose = Purpose(data["purpose"])
         except ValueError:
-            choices = ", ".join(p.value for p in Purpose)
-            raise ValueError(f"purpose must be one of {choices}") from None
+            raise ValueError(PURPOSE_PROBLEM) from None
         return cls(
             title=str(data["title"]),
             purpose=purpose,
@@ -246,14 +272,26 @@ def _form_of(session: Session, project_id: str, version: int) -> tuple[Applicati
     return Application.from_dict(orjson.loads(row.form)), row.form_hash
 
 
-def _check_members(session: Session, form: Application, now: datetime) -> None:
-    for person_id in form.members:
+def member_problems(
+    session: Session, members: Iterable[str], applicant: str, now: datetime
+) -> list[FormProblem]:
+    """What is wrong with the people an application names: the applicant must be one of them
+    and every member must hold a current account."""
+    members = tuple(members)
+    found = []
+    if members and applicant not in members:
+        found.append(FormProblem("members", APPLICANT_NOT_MEMBER))
+    for person_id in members:
         account = session.get(Account, person_id)
-        if account is None:
-            raise ValueError(f"member {person_id} has no account")
-        problem = account_problem(account, now)
+        problem = (
+            f"{person_id} has no account" if account is None else account_problem(account, now)
+        )
         if problem:
-            raise ValueError(f"member {problem}")
+            found.append(FormProblem("members", f"member {problem}"))
+    return found
+
+
+APPLICANT_NOT_MEMBER = "the applicant must be one of the project's members"
 
 
 def _store_version(
@@ -263,8 +301,10 @@ def _store_version(
     if problems:
         raise ValueError("application form: " + "; ".join(problems))
     if me.person_id not in form.members:
-        raise AccessDenied("the applicant must be one of the project's members")
-    _check_members(session, form, cp.now())
+        raise AccessDenied(APPLICANT_NOT_MEMBER)
+    members = member_problems(session, form.members, me.person_id, cp.now())
+    if members:
+        raise ValueError(members[0].message)
     text = form.to_json()
     digest = sha256_hex(text)
     session.add(
@@ -304,9 +344,19 @@ def _store_version(
 def project_id_problem(project_id: str) -> str | None:
     """What makes ``project_id`` unfit to name a project, or None. Asked when a project is
     submitted, and by `fivesafes init` before a new study is named after its folder."""
+    if project_id in RESERVED_PROJECT_IDS:
+        return f"{project_id!r} cannot name a project: it names the portal's page for a new one"
     if _PROJECT_ID.fullmatch(project_id):
         return None
     return "project id must be 3-64 characters: lower-case letters, digits, '-'"
+
+
+def new_project_problem(session: Session, project_id: str) -> str | None:
+    """Why ``project_id`` cannot name a new project (unfit, or taken), or None."""
+    problem = project_id_problem(project_id)
+    if problem is None and session.get(Project, project_id) is not None:
+        problem = f"project {project_id} already exists"
+    return problem
 
 
 def submit_project(cp: ControlPlane, credential: str, project_id: str, form: Application) -> int:
@@ -316,19 +366,29 @@ def submit_project(cp: ControlPlane, credential: str, project_id: str, form: App
         raise ValueError(problem)
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.SUBMIT_PROJECT)
-        if session.get(Project, project_id) is not None:
-            raise ValueError(f"project {project_id} already exists")
-        project = Project(
-            project_id=project_id,
-            title=form.title,
-            status=Status.SUBMITTED.value,
-            created_by=me.person_id,
-            created_at=cp.now(),
-            version=1,
-        )
-        session.add(project)
-        _store_version(cp, session, project, form, me)
-        return project.version
+        return submit_new(cp, session, me, project_id, form)
+
+
+def submit_new(
+    cp: ControlPlane, session: Session, me: Principal, project_id: str, form: Application
+) -> int:
+    """The submission of a new application by ``me``, in the caller's transaction: what
+    :func:`submit_project` does once the credential is checked, and what submitting a saved
+    draft does (:mod:`.drafts`), so both pass the very same checks."""
+    problem = new_project_problem(session, project_id)
+    if problem is not None:
+        raise ValueError(problem)
+    project = Project(
+        project_id=project_id,
+        title=form.title,
+        status=Status.SUBMITTED.value,
+        created_by=me.person_id,
+        created_at=cp.now(),
+        version=1,
+    )
+    session.add(project)
+    _store_version(cp, session, project, form, me)
+    return project.version
 
 
 def _close_wait(cp: ControlPlane, session: Session, project: Project, step: str) -> int:

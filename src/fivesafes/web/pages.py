@@ -22,7 +22,7 @@ from jinja2 import FileSystemLoader, select_autoescape
 
 from fivesafes.environment import Environment, Refused, public
 from fivesafes.environment.catalogue import view_catalogue
-from fivesafes.web import signed_in
+from fivesafes.web import applying, job_submission, signed_in
 from fivesafes.web.assets import DesignSystem, design_system
 from fivesafes.web.sessions import Sessions, current
 
@@ -220,6 +220,8 @@ def install(app: FastAPI) -> None:
         return FileResponse(design.script, media_type="text/javascript")
 
     app.include_router(router)
+    app.include_router(applying.router)  # before signed_in: /my/applications/new is not a project
+    app.include_router(job_submission.router)
     app.include_router(signed_in.router)
     app.include_router(assets)
     app.mount("/assets/images", StaticFiles(directory=design.images), name="nhsuk-images")

@@ -11,9 +11,8 @@ whose form token is not the session's is refused before anything is called.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -22,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from fivesafes.environment import (
-    Environment,
     Refused,
     accounts,
     jobs,
@@ -30,10 +28,16 @@ from fivesafes.environment import (
     public,
     releases,
 )
+from fivesafes.environment import applications as applying
 from fivesafes.environment import projects as project_use_cases
-from fivesafes.environment.refusals import RefusalKind
 from fivesafes.governance import Verdict as Decision
 from fivesafes.release.model import OPEN_FOR_VOTES, Verdict
+from fivesafes.web.rendering import STATUS
+from fivesafes.web.rendering import bad_form as _bad_form
+from fivesafes.web.rendering import env_of as _env
+from fivesafes.web.rendering import refused_page as _refused
+from fivesafes.web.rendering import render as _render
+from fivesafes.web.rendering import to_sign_in as _to_sign_in
 from fivesafes.web.sessions import (
     COOKIE,
     CSRF_FIELD,
@@ -46,32 +50,6 @@ from fivesafes.web.sessions import (
 )
 
 router = APIRouter(include_in_schema=False)
-STATUS = {RefusalKind.FORBIDDEN: 403, RefusalKind.INVALID: 400, RefusalKind.UNAVAILABLE: 503}
-Page = Callable[..., HTMLResponse]
-
-
-def _env(request: Request) -> Environment:
-    env: Environment = request.app.state.env
-    return env
-
-
-def _render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    render: Page = request.app.state.render_page
-    return render(request, template, status, section="/my", **values)
-
-
-def _to_sign_in() -> RedirectResponse:
-    return RedirectResponse("/sign-in", status_code=303)
-
-
-def _refused(request: Request, refused: Refused, back: str) -> HTMLResponse:
-    status = STATUS.get(refused.kind, 400)
-    return _render(request, "refused.html", status, reason=refused.reason, back=back)
-
-
-def _bad_form(request: Request) -> HTMLResponse:
-    reason = "This form has expired or did not come from this site. Go back and try again."
-    return _render(request, "refused.html", 403, reason=reason, back="/my/projects")
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -281,14 +259,19 @@ async def vote(request: Request, release_id: str) -> Response:
 
 
 @router.get("/my/applications", response_class=HTMLResponse)
-def applications(request: Request) -> Response:
-    """Applications waiting for a decision (public information: which is which is no secret);
-    whether this person may decide one is the environment's to say when they try."""
+def applications(request: Request, submitted: str = "") -> Response:
+    """The person's own drafts and applications with their waits (:mod:`.applying` makes and
+    submits them), and applications waiting for a decision (public information: which is which
+    is no secret); whether this person may decide one is the environment's to say when they try."""
     session = current(request)
     if session is None:
         return _to_sign_in()
+    try:
+        mine = applying.mine(_env(request), session.credential)
+    except Refused as refused:
+        return _refused(request, refused, "/my/projects")
     waiting = [p for p in project_use_cases.listing(_env(request)) if p.status == "submitted"]
-    return _render(request, "applications.html", projects=waiting)
+    return _render(request, "applications.html", projects=waiting, mine=mine, submitted=submitted)
 
 
 def _application_page(
