@@ -20,6 +20,13 @@ or publishes it. Publishing needs no second person: a code list releases no data
 code that a study's reviewers and output checkers read, and what it selects only leaves
 through a release, which is checked twice.
 
+What anyone may see, without signing in (:func:`published`, :func:`published_list`,
+:func:`published_csv`, for the public portal): each list's published versions, with their
+codes, date and publisher by public name, as the ledger's public ``codelist`` entries already
+say; never a version not published (work in progress is its owner's), and never a count of
+people. These take no credential and log nothing; what cannot be found is a ``Refused``
+(``invalid``) that is not logged, as for the public project pages (:mod:`.public`).
+
 A job tells its analyst, in its log, which published version each of its code lists is, and
 warns of a list that matches no one in the data, or too few to count (:func:`job_notes`), by
 the same rule as the search, so the warning says nothing a search would not.
@@ -44,6 +51,7 @@ from sqlalchemy.orm import Session
 from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count
 from fivesafes.environment.catalogue import coded_columns, known_terms, usage_in
+from fivesafes.environment.public import public_names
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, ControlPlane, Principal, authorise_on_any_project
@@ -142,6 +150,38 @@ class CodelistView:
     @property
     def latest(self) -> VersionView | None:
         return self.versions[-1] if self.versions else None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVersion:
+    """A published version as the public sees it: its publisher by public name."""
+
+    slug: str
+    version: int
+    system: str
+    codes: tuple[Code, ...]
+    codes_sha256: str
+    published_by: str
+    published_at: datetime
+    ledger_index: int
+
+    @property
+    def reference(self) -> str:
+        return f"{self.slug}/{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedList:
+    """A list as the public sees it: its published versions only, oldest first."""
+
+    slug: str
+    name: str
+    system: str
+    versions: tuple[PublishedVersion, ...]
+
+    @property
+    def latest(self) -> PublishedVersion:
+        return self.versions[-1]
 
 
 def _system(name: str) -> CodeSystem:
@@ -461,6 +501,61 @@ def export_csv(env: Environment, credential: str, reference: str) -> str:
         else:
             chosen = published[-1]
         return to_csv(chosen.codes)
+
+
+def published(env: Environment) -> tuple[PublishedList, ...]:
+    """Every list with a published version, by slug, as anyone may see it."""
+    with env.cp.transaction() as session:
+        slugs = sorted(set(session.scalars(select(CodelistPublication.slug))))
+    return tuple(_public(env, slug) for slug in slugs)
+
+
+def published_list(env: Environment, slug: str) -> PublishedList:
+    """One list as anyone may see it; refused (not logged) if it has no published version."""
+    found = _public(env, slug) if SLUG.fullmatch(slug) else None
+    if found is None:
+        raise Refused(f"no published code list {slug!r}", RefusalKind.INVALID)
+    return found
+
+
+def published_csv(env: Environment, reference: str) -> str:
+    """A published version (``slug/version``; a bare slug, its latest) as OpenCodelists' CSV,
+    for anyone; refused (not logged) for a version not published."""
+    try:
+        slug, wanted = parse_reference(reference)
+    except ValueError as error:
+        raise Refused(str(error), RefusalKind.INVALID) from None
+    listed = published_list(env, slug)
+    chosen = next((v for v in listed.versions if v.version == wanted), None)
+    if wanted is None:
+        chosen = listed.latest
+    elif chosen is None:
+        raise Refused(f"{slug}/{wanted} is not a published version", RefusalKind.INVALID)
+    return to_csv(chosen.codes)
+
+
+def _public(env: Environment, slug: str) -> PublishedList | None:
+    try:
+        view = _view(env, slug)
+    except KeyError:
+        return None
+    with env.cp.transaction() as session:
+        names = public_names(session)
+    versions = tuple(
+        PublishedVersion(
+            v.slug,
+            v.version,
+            v.system,
+            v.codes,
+            v.codes_sha256,
+            names.get(v.published_by or "", v.published_by or ""),
+            v.published_at,
+            v.ledger_index if v.ledger_index is not None else 0,
+        )
+        for v in view.versions
+        if v.published_at is not None
+    )
+    return PublishedList(view.slug, view.name, view.system, versions) if versions else None
 
 
 def to_csv(codes: Iterable[Code]) -> str:

@@ -55,30 +55,31 @@ def _env(request: Request) -> Environment:
     return env
 
 
-def _render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    render: Page = request.app.state.render_page
-    return render(request, template, status, section="/my", **values)
+def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """A signed-in page (the other signed-in modules' too, as :mod:`.codelists`)."""
+    page: Page = request.app.state.render_page
+    return page(request, template, status, section="/my", **values)
 
 
-def _to_sign_in() -> RedirectResponse:
+def to_sign_in() -> RedirectResponse:
     return RedirectResponse("/sign-in", status_code=303)
 
 
-def _refused(request: Request, refused: Refused, back: str) -> HTMLResponse:
+def refused_page(request: Request, refused: Refused, back: str) -> HTMLResponse:
     status = STATUS.get(refused.kind, 400)
-    return _render(request, "refused.html", status, reason=refused.reason, back=back)
+    return render(request, "refused.html", status, reason=refused.reason, back=back)
 
 
-def _bad_form(request: Request) -> HTMLResponse:
+def bad_form(request: Request) -> HTMLResponse:
     reason = "This form has expired or did not come from this site. Go back and try again."
-    return _render(request, "refused.html", 403, reason=reason, back="/my/projects")
+    return render(request, "refused.html", 403, reason=reason, back="/my/projects")
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request) -> Response:
     if current(request) is not None:
         return RedirectResponse("/my/projects", status_code=303)
-    return _render(request, "sign_in.html")
+    return render(request, "sign_in.html")
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -92,14 +93,14 @@ def sign_in(
     the credential is, is signed in."""
     env = _env(request)
     if not token.strip():
-        return _render(request, "sign_in.html", 400, error="Enter your personal token")
+        return render(request, "sign_in.html", 400, error="Enter your personal token")
     try:
         credential = token.strip()
         if code.strip():
             credential = onboarding.sign_in(env, credential, code.strip()).token
         me = accounts.whoami(env, credential)
     except Refused as refused:
-        return _render(request, "sign_in.html", STATUS.get(refused.kind, 400), error=refused.reason)
+        return render(request, "sign_in.html", STATUS.get(refused.kind, 400), error=refused.reason)
     roles = tuple(sorted(str(r) for r in me.roles))
     sid = sessions_of(request).start(Session(credential, me.person_id, roles))
     response = RedirectResponse("/my/projects", status_code=303)
@@ -111,7 +112,7 @@ def sign_in(
 def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     session = current(request)
     if session is not None and not csrf_ok(session, csrf_token):
-        return _bad_form(request)
+        return bad_form(request)
     sessions_of(request).end(request.cookies.get(COOKIE))
     response = RedirectResponse("/sign-in", status_code=303)
     clear_cookie(request, response)
@@ -123,23 +124,23 @@ def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respo
 def my_projects(request: Request) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     mine = [p for p in project_use_cases.listing(_env(request)) if session.person_id in p.members]
-    return _render(request, "my_projects.html", projects=mine)
+    return render(request, "my_projects.html", projects=mine)
 
 
 @router.get("/my/projects/{project_id}", response_class=HTMLResponse)
 def my_project(request: Request, project_id: str) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     env = _env(request)
     try:
         found = jobs.listing(env, session.credential, project_id)
         asked = releases.listing(env, session.credential, project_id)
     except Refused as refused:
-        return _refused(request, refused, "/my/projects")
-    return _render(request, "my_project.html", project_id=project_id, jobs=found, releases=asked)
+        return refused_page(request, refused, "/my/projects")
+    return render(request, "my_project.html", project_id=project_id, jobs=found, releases=asked)
 
 
 def _job_page(
@@ -156,15 +157,15 @@ def _job_page(
             else []
         )
     except Refused as refused:
-        return _refused(request, refused, "/my/projects")
-    return _render(request, "my_job.html", status, job=view, log=events, checks=checks, error=error)
+        return refused_page(request, refused, "/my/projects")
+    return render(request, "my_job.html", status, job=view, log=events, checks=checks, error=error)
 
 
 @router.get("/my/jobs/{job_id}", response_class=HTMLResponse)
 def my_job(request: Request, job_id: str) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     return _job_page(request, session, job_id)
 
 
@@ -172,14 +173,16 @@ def my_job(request: Request, job_id: str) -> Response:
 async def request_release(request: Request, job_id: str) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     form = await request.form()
-    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
-        return _bad_form(request)
-    files = [_text(f) or "" for f in form.getlist("file")]
-    justification = (_text(form.get("justification")) or "").strip()
+    if not csrf_ok(session, form_text(form.get(CSRF_FIELD))):
+        return bad_form(request)
+    files = [form_text(f) or "" for f in form.getlist("file")]
+    justification = (form_text(form.get("justification")) or "").strip()
     exceptions = {
-        f: text.strip() for f in files if (text := _text(form.get(f"exception:{f}")) or "").strip()
+        f: text.strip()
+        for f in files
+        if (text := form_text(form.get(f"exception:{f}")) or "").strip()
     }
     env = _env(request)
     try:
@@ -198,7 +201,7 @@ async def request_release(request: Request, job_id: str) -> Response:
     return RedirectResponse(f"/my/releases/{made.release_id}", status_code=303)
 
 
-def _text(value: object) -> str | None:
+def form_text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -206,13 +209,13 @@ def _text(value: object) -> str | None:
 def review_queue(request: Request) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     try:
         seen = releases.listing(_env(request), session.credential)
     except Refused as refused:
-        return _refused(request, refused, "/my/projects")
+        return refused_page(request, refused, "/my/projects")
     waiting = [r for r in seen if r.state in OPEN_FOR_VOTES]
-    return _render(request, "reviews.html", releases=waiting)
+    return render(request, "reviews.html", releases=waiting)
 
 
 def _release_page(
@@ -225,9 +228,9 @@ def _release_page(
     try:
         view = releases.show(_env(request), session.credential, release_id)
     except Refused as refused:
-        return _refused(request, refused, "/my/projects")
+        return refused_page(request, refused, "/my/projects")
     open_for_votes = view.state in OPEN_FOR_VOTES
-    return _render(
+    return render(
         request, "release.html", status, release=view, open_for_votes=open_for_votes, error=error
     )
 
@@ -236,7 +239,7 @@ def _release_page(
 def my_release(request: Request, release_id: str) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     return _release_page(request, session, release_id)
 
 
@@ -259,11 +262,14 @@ async def vote(request: Request, release_id: str) -> Response:
     for this one signature and never written or kept (as ``fivesafes release review --key``)."""
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     form = await request.form()
-    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
-        return _bad_form(request)
-    chosen, comments = _text(form.get("verdict")), (_text(form.get("comments")) or "").strip()
+    if not csrf_ok(session, form_text(form.get(CSRF_FIELD))):
+        return bad_form(request)
+    chosen, comments = (
+        form_text(form.get("verdict")),
+        (form_text(form.get("comments")) or "").strip(),
+    )
     if chosen not in {v.value for v in Verdict}:
         return _release_page(request, session, release_id, 400, "Choose approve, return or reject")
     signer, problem = await _uploaded_key(form.get("key"))
@@ -286,9 +292,9 @@ def applications(request: Request) -> Response:
     whether this person may decide one is the environment's to say when they try."""
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     waiting = [p for p in project_use_cases.listing(_env(request)) if p.status == "submitted"]
-    return _render(request, "applications.html", projects=waiting)
+    return render(request, "applications.html", projects=waiting)
 
 
 def _application_page(
@@ -301,15 +307,15 @@ def _application_page(
     try:
         page = public.project(_env(request), project_id)
     except Refused as refused:
-        return _refused(request, refused, "/my/applications")
-    return _render(request, "application.html", status, page=page, error=error)
+        return refused_page(request, refused, "/my/applications")
+    return render(request, "application.html", status, page=page, error=error)
 
 
 @router.get("/my/applications/{project_id}", response_class=HTMLResponse)
 def application(request: Request, project_id: str) -> Response:
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     return _application_page(request, session, project_id)
 
 
@@ -319,13 +325,13 @@ async def decide(request: Request, project_id: str) -> Response:
     only, as the vote's); the environment checks the key is theirs and that they may decide."""
     session = current(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     form = await request.form()
-    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
-        return _bad_form(request)
-    chosen = _text(form.get("verdict"))
-    reasons = (_text(form.get("reasons")) or "").strip()
-    until_text = (_text(form.get("until")) or "").strip()
+    if not csrf_ok(session, form_text(form.get(CSRF_FIELD))):
+        return bad_form(request)
+    chosen = form_text(form.get("verdict"))
+    reasons = (form_text(form.get("reasons")) or "").strip()
+    until_text = (form_text(form.get("until")) or "").strip()
     if chosen not in {v.value for v in Decision}:
         return _application_page(
             request, session, project_id, 400, "Choose approve, ask for changes or reject"
