@@ -351,6 +351,15 @@ def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_a
     assert [s for s in said if "code list" in s] == expected_notes
     log = jobs.log(env, token, view.job_id)
     assert all(note.split(": ", 1)[1] in log for note in expected_notes)
+    checks = jobs.codelist_checks(env, token, view.job_id)  # what the job's page shows
+    assert [f"extract: {line}" for c in checks for line in c.lines] == expected_notes
+    assert [(c.codelist, c.published, c.too_few) for c in checks] == [
+        ("analysis/codelists/asthma.csv", (("asthma", 1, "ana", day),), False),
+        ("analysis/codelists/fractures.csv", (), True),
+    ]
+    with pytest.raises(Refused) as refused:
+        jobs.codelist_checks(env, coded.tokens["eve"], view.job_id)
+    assert refused.value.kind is RefusalKind.FORBIDDEN
 
 
 def test_lists_versions_and_publications_on_both_control_plane_databases(

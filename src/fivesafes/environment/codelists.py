@@ -27,9 +27,10 @@ say; never a version not published (work in progress is its owner's), and never 
 people. These take no credential and log nothing; what cannot be found is a ``Refused``
 (``invalid``) that is not logged, as for the public project pages (:mod:`.public`).
 
-A job tells its analyst, in its log, which published version each of its code lists is, and
-warns of a list that matches no one in the data, or too few to count (:func:`job_notes`), by
-the same rule as the search, so the warning says nothing a search would not.
+A job tells its analyst, in its log and on its page, which published version each of its code
+lists is, and warns of a list that matches no one in the data, or too few to count
+(:func:`job_checks`), by the same rule as the search, so the warning says nothing a search
+would not.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -507,7 +508,7 @@ def published(env: Environment) -> tuple[PublishedList, ...]:
     """Every list with a published version, by slug, as anyone may see it."""
     with env.cp.transaction() as session:
         slugs = sorted(set(session.scalars(select(CodelistPublication.slug))))
-    return tuple(_public(env, slug) for slug in slugs)
+    return tuple(found for slug in slugs if (found := _public(env, slug)) is not None)
 
 
 def published_list(env: Environment, slug: str) -> PublishedList:
@@ -645,27 +646,73 @@ def _people_with(env: Environment, use: CodelistUse) -> int:
     return int(found[0]) if found else 0
 
 
-def job_notes(env: Environment, query: Query) -> list[str]:
-    """What a job's log says of each code list its definition uses: the published version it
-    is (or that it is none), and a warning when fewer people than the disclosure threshold have
-    any of its codes in the data. The warning does not say whether that is none or a few: a
-    search does not say whether a rare code is present either (it counts such codes, never
-    names them), so the log says nothing a search would not."""
+@dataclass(frozen=True, slots=True)
+class ListCheck:
+    """What the environment found of one code list a job's definition used: the published
+    versions holding exactly its codes (``slug``, version, publisher, day), and whether fewer
+    people than the disclosure threshold have any of its codes (``too_few``: none or a few, it
+    does not say which)."""
+
+    codelist: str
+    table: str
+    column: str
+    codes: int
+    published: tuple[tuple[str, int, str, str], ...]
+    too_few: bool
+    threshold: int
+
+    @property
+    def lines(self) -> list[str]:
+        """What the job's log says of it."""
+        where = f"code list {self.codelist} (on {self.table}.{self.column})"
+        if self.published:
+            said = ", ".join(f"{s}/{v}, published by {by} on {on}" for s, v, by, on in
+                             self.published)  # fmt: skip
+            found = [f"{where} is {said}"]
+        else:
+            found = [f"{where} is not a code list published in this environment"]
+        if self.too_few:
+            found.append(
+                f"warning: {where}: fewer than {self.threshold} people in the data have any of "
+                f"its {self.codes} codes, perhaps none; check its codes and code system"
+            )
+        return found
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, line: str) -> ListCheck:
+        given = orjson.loads(line)
+        given["published"] = tuple(tuple(p) for p in given["published"])
+        return cls(**given)
+
+
+def job_checks(env: Environment, query: Query) -> tuple[ListCheck, ...]:
+    """Each code list the definition uses, checked: the published version it is (or that it is
+    none), and whether fewer people than the disclosure threshold have any of its codes in the
+    data. That does not say whether it is none or a few: a search does not say whether a rare
+    code is present either (it counts such codes, never names them), so a job learns nothing a
+    search would not."""
     rules = named_profile(env.settings.disclosure_profile)
-    notes: list[str] = []
+    checks = []
     for use in codelists_used(query):
-        where = f"code list {use.codelist} (on {use.table}.{use.column})"
         with env.cp.transaction() as session:
             published = _published_as(session, use)
-        if published:
-            said = ", ".join(f"{s}/{v}, published by {by} on {at:%Y-%m-%d}" for s, v, by, at in
-                             published)  # fmt: skip
-            notes.append(f"{where} is {said}")
-        else:
-            notes.append(f"{where} is not a code list published in this environment")
-        if not public_count(_people_with(env, use), rules):
-            notes.append(
-                f"warning: {where}: fewer than {rules.threshold} people in the data have any of "
-                f"its {len(use.codes)} codes, perhaps none; check its codes and code system"
+        checks.append(
+            ListCheck(
+                use.codelist,
+                use.table,
+                use.column,
+                len(use.codes),
+                tuple((s, v, by, f"{at:%Y-%m-%d}") for s, v, by, at in published),
+                not public_count(_people_with(env, use), rules),
+                rules.threshold,
             )
-    return notes
+        )
+    return tuple(checks)
+
+
+def job_notes(env: Environment, query: Query) -> list[str]:
+    """What a job's log says of each code list its definition uses (:func:`job_checks`)."""
+    return [line for check in job_checks(env, query) for line in check.lines]

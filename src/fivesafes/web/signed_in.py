@@ -150,6 +150,7 @@ def _job_page(
     try:
         view = jobs.status(env, session.credential, job_id)
         events = jobs.log(env, session.credential, job_id)
+        used = jobs.codelist_checks(env, session.credential, job_id)
         releasable = [o.path for o in view.record.outputs if o.privacy == "moderately_sensitive"]
         checks = (
             releases.check(env, session.credential, view.record.project_id, job_id, releasable)
@@ -158,7 +159,16 @@ def _job_page(
         )
     except Refused as refused:
         return refused_page(request, refused, "/my/projects")
-    return render(request, "my_job.html", status, job=view, log=events, checks=checks, error=error)
+    return render(
+        request,
+        "my_job.html",
+        status,
+        job=view,
+        log=events,
+        codelists=used,
+        checks=checks,
+        error=error,
+    )
 
 
 @router.get("/my/jobs/{job_id}", response_class=HTMLResponse)

@@ -394,3 +394,22 @@ class CodesToRemove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     codes: list[str] = Field(min_length=1)
+
+
+class PublishedAs(BaseModel):
+    slug: str
+    version: int
+    published_by: str
+    published_on: date
+
+
+class ListCheck(BaseModel):
+    """A code list a job's definition used, as the job's log says of it."""
+
+    codelist: str = Field(description="As the definition names it: its file, or its name=")
+    table: str
+    column: str
+    codes: int
+    published: list[PublishedAs] = Field(description="Published versions with exactly its codes")
+    too_few: bool = Field(description="Fewer people than the threshold have any of its codes")
+    threshold: int
