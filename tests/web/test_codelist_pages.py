@@ -88,6 +88,7 @@ def test_an_analyst_builds_and_publishes_a_list_and_the_public_downloads_it(
             assert csv.text == codelists.export_csv(env, coded.tokens["ana"], f"{SLUG}/2")
         assert public.get(f"/codelists/{SLUG}/1.csv").status_code == 404  # not published
         assert public.get("/codelists/no-such-list/1.csv").status_code == 404
+        assert public.get(f"/codelists/{SLUG}/two.csv").status_code == 404
 
 
 def test_only_the_owner_publishes_and_an_analyst_on_no_project_builds_nothing(

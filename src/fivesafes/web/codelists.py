@@ -61,12 +61,13 @@ def published_list(request: Request, slug: str) -> HTMLResponse:
 
 
 @router.get(PUBLIC + "/{slug}/{version}.csv")
-def download(request: Request, slug: str, version: int) -> Response:
+def download(request: Request, slug: str, version: str) -> Response:
     try:
         text = codelists.published_csv(request.app.state.env, f"{slug}/{version}")
     except Refused as refused:
         return PlainTextResponse(refused.reason + "\n", status_code=404)
-    named = {"Content-Disposition": f'attachment; filename="{slug}-{version}.csv"'}
+    # the environment found the version, so the slug is its letters and the version a number
+    named = {"Content-Disposition": f'attachment; filename="{slug}-{int(version)}.csv"'}
     return Response(text, media_type="text/csv", headers=named)
 
 
