@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from fivesafes.environment import Refused, codelists
+from fivesafes.environment import RefusalKind, Refused, codelists
 from fivesafes.query.codelists import SYSTEM_NAMES
 from fivesafes.web.sessions import CSRF_FIELD, Session, csrf_ok, current
 from fivesafes.web.signed_in import (
@@ -112,9 +112,20 @@ def create(
             request.app.state.env, session.credential, name, system, slug.strip() or None
         )
     except Refused as refused:
+        if refused.kind is RefusalKind.FORBIDDEN:  # nothing here is theirs to see either
+            return refused_page(request, refused, "/my/projects")
         status = STATUS.get(refused.kind, 400)
         return _listing(request, session, status, refused.reason, name=name, slug=slug)
     return RedirectResponse(f"{MINE}/{made.slug}", status_code=303)
+
+
+def _refused_change(request: Request, session: Session, slug: str, refused: Refused) -> Response:
+    """A change refused: the list again with the reason when it was the change that could not
+    be made; the reason alone when the person may not make it (showing the list would ask the
+    environment again, for someone it may refuse, and log that a second time)."""
+    if refused.kind is RefusalKind.FORBIDDEN:
+        return refused_page(request, refused, f"{MINE}/{slug}")
+    return _list_page(request, session, slug, STATUS.get(refused.kind, 400), refused.reason)
 
 
 def _list_page(
@@ -170,7 +181,7 @@ async def _changed(request: Request, slug: str, adding: bool) -> Response:
         else:
             codelists.remove(env, session.credential, slug, ticked)
     except Refused as refused:
-        return _list_page(request, session, slug, STATUS.get(refused.kind, 400), refused.reason)
+        return _refused_change(request, session, slug, refused)
     return RedirectResponse(f"{MINE}/{slug}", status_code=303)
 
 
@@ -199,5 +210,5 @@ def publish(
     try:
         codelists.publish(request.app.state.env, session.credential, f"{slug}/{version}")
     except Refused as refused:
-        return _list_page(request, session, slug, STATUS.get(refused.kind, 400), refused.reason)
+        return _refused_change(request, session, slug, refused)
     return RedirectResponse(f"{MINE}/{slug}", status_code=303)
