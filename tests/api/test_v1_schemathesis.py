@@ -12,6 +12,9 @@ response schema) runs on every request.
 The catalogue takes a token and answers without one too (a public view), so "a request without
 its token is refused" is excused there.
 
+The code-list operations run on a world that holds a published list, so that generated
+requests meet a list with versions as well as names that are not lists.
+
 A job submission is left out: a generated commit is never in the study's repository, so each
 would only clone it to say so, and the happy path is ``test_v1_jobs``'s."""
 
@@ -27,11 +30,23 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 from v1_support import V1, V1World, build_v1_world
 
+from fivesafes.environment import Environment, codelists
+
 MAX_EXAMPLES = 20
 SKIPPED = {("POST", f"{V1}/projects/{{project_id}}/jobs")}
 
 
 PUBLIC_WITH_TOKEN = (f"{V1}/catalogue",)
+CODELIST_OPERATIONS = {
+    ("GET", f"{V1}/codes"),
+    ("GET", f"{V1}/codelists"),
+    ("POST", f"{V1}/codelists"),
+    ("GET", f"{V1}/codelists/{{slug}}"),
+    ("POST", f"{V1}/codelists/{{slug}}/additions"),
+    ("POST", f"{V1}/codelists/{{slug}}/removals"),
+    ("POST", f"{V1}/codelists/{{slug}}/versions/{{version}}/publication"),
+    ("GET", f"{V1}/codelists/{{slug}}/versions/{{version}}/csv"),
+}
 
 
 def excused(case: schemathesis.Case) -> list[Any]:
@@ -41,6 +56,10 @@ def excused(case: schemathesis.Case) -> list[Any]:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[V1World, Running]]:
     v1 = build_v1_world(tmp_path_factory.mktemp("v1schema"))
+    with Environment.open(v1.world.data_dir) as env:
+        codelists.new(env, v1.tokens["ana"], "Diabetes", "snomedct", "a")
+        codelists.add(env, v1.tokens["ana"], "a", {"44054006": None})
+        codelists.publish(env, v1.tokens["ana"], "a/1")
     with serving(v1.world.data_dir) as running:
         yield v1, running
 
@@ -56,6 +75,7 @@ def test_no_generated_management_request_meets_a_500_or_an_undocumented_answer(
         if (op := result.ok()).path.startswith(V1) and (op.method.upper(), op.path) not in SKIPPED
     ]
     assert len(operations) >= 18
+    assert {(op.method.upper(), op.path) for op in operations} >= CODELIST_OPERATIONS
     for operation in operations:
 
         @settings(

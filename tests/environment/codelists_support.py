@@ -4,11 +4,11 @@ people, counts the disclosure rules must never show)."""
 
 from __future__ import annotations
 
+import textwrap
 from datetime import timedelta
 from pathlib import Path
 
-from environment_support import People
-
+from environment.environment_support import People
 from fhir_factory import (
     basic_population,
     condition,
@@ -21,6 +21,7 @@ from fivesafes.environment import consent, projects
 from fivesafes.governance import OptOutKind, Role, Verdict
 from fivesafes.store.load import load
 from governance.governance_support import application
+from jobs.jobs_support import write_project
 
 PROJECT = "codes"
 GRANT = {
@@ -71,3 +72,36 @@ def coded_world(people: People, tmp_path: Path) -> People:
         load(store, [write_ndjson(tmp_path / "people.ndjson", population())])
     consent.add(env, people.tokens["cus"], nhs_number(OPTED_OUT), OptOutKind.NATIONAL)
     return people
+
+
+STUDY_YAML = """
+version: 1
+actions:
+  extract:
+    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
+    outputs:
+      highly_sensitive: {dataset: output/dataset.csv}
+"""
+DEFINITION = """
+from fivesafes import Dataset, codelist_from_csv
+from fivesafes.tables import patients, clinical_events as events
+
+asthma = codelist_from_csv("analysis/codelists/asthma.csv", column="code", system="snomedct")
+fractures = codelist_from_csv("analysis/codelists/fractures.csv", column="code")
+dataset = Dataset()
+dataset.define_population(events.where(events.snomedct_code.is_in(asthma)).exists_for_patient())
+dataset.fractures = events.where(events.snomedct_code.is_in(fractures)).count_for_patient()
+"""
+FRACTURES = f"code,term\n{ABSENT},Fracture of bone\n"
+"""A list from elsewhere (not from this environment) whose one code nobody in the data has."""
+
+
+def study_with_lists(root: Path, asthma_csv: str) -> Path:
+    """A study of one extract using two code lists from its folder, as OpenCodelists'
+    downloads are used: ``asthma.csv`` (as given) and ``fractures.csv`` (which finds nobody)."""
+    files = {
+        "analysis/study.py": textwrap.dedent(DEFINITION),
+        "analysis/codelists/asthma.csv": asthma_csv,
+        "analysis/codelists/fractures.csv": FRACTURES,
+    }
+    return write_project(root, STUDY_YAML, files)

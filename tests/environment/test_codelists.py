@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import textwrap
 from pathlib import Path
 
 import orjson
@@ -20,6 +19,7 @@ from codelists_support import (
     PROJECT,
     RARE,
     coded_world,
+    study_with_lists,
 )
 from environment_support import People, person
 from hypothesis import HealthCheck, given, settings
@@ -34,7 +34,7 @@ from fivesafes.governance import Role
 from fivesafes.governance.codelist_tables import CodelistPublication, CodelistVersion
 from fivesafes.query import codelist_from_csv
 from fivesafes.store.config import DataDir
-from jobs.jobs_support import needs_sandbox, write_project
+from jobs.jobs_support import needs_sandbox
 
 COLUMN = "clinical_events.snomedct_code"
 
@@ -317,25 +317,6 @@ def test_export_is_opencodelists_csv_of_a_published_version_and_reads_back(
 
 # --- a study that uses a published version, inside the environment ---------------------------
 
-PROJECT_YAML = """
-version: 1
-actions:
-  extract:
-    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
-    outputs:
-      highly_sensitive: {dataset: output/dataset.csv}
-"""
-DEFINITION = """
-from fivesafes import Dataset, codelist_from_csv
-from fivesafes.tables import patients, clinical_events as events
-
-asthma = codelist_from_csv("analysis/codelists/asthma.csv", column="code", system="snomedct")
-fractures = codelist_from_csv("analysis/codelists/fractures.csv", column="code")
-dataset = Dataset()
-dataset.define_population(events.where(events.snomedct_code.is_in(asthma)).exists_for_patient())
-dataset.fractures = events.where(events.snomedct_code.is_in(fractures)).count_for_patient()
-"""
-
 
 @needs_sandbox
 def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_an_empty_list(
@@ -346,16 +327,7 @@ def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_a
     codelists.add(env, token, "asthma", {ASTHMA: None})
     published = codelists.publish(env, token, "asthma/1")
     exported = codelists.export_csv(env, token, "asthma/1")
-    fractures = "code,term\n" + f"{ABSENT},Fracture of bone\n"  # not from this environment
-    root = write_project(
-        tmp_path / "study",
-        PROJECT_YAML,
-        {
-            "analysis/study.py": textwrap.dedent(DEFINITION),
-            "analysis/codelists/asthma.csv": exported,
-            "analysis/codelists/fractures.csv": fractures,
-        },
-    )
+    root = study_with_lists(tmp_path / "study", exported)
     said: list[str] = []
     queued = jobs.submit(env, token, PROJECT, root)
     view = jobs.wait(env, token, queued.job_id, on_event=lambda a, m: said.append(f"{a}: {m}"))
@@ -379,6 +351,15 @@ def test_a_study_using_a_published_version_gets_its_patients_and_a_warning_for_a
     assert [s for s in said if "code list" in s] == expected_notes
     log = jobs.log(env, token, view.job_id)
     assert all(note.split(": ", 1)[1] in log for note in expected_notes)
+    checks = jobs.codelist_checks(env, token, view.job_id)  # what the job's page shows
+    assert [f"extract: {line}" for c in checks for line in c.lines] == expected_notes
+    assert [(c.codelist, c.published, c.too_few) for c in checks] == [
+        ("analysis/codelists/asthma.csv", (("asthma", 1, "ana", day),), False),
+        ("analysis/codelists/fractures.csv", (), True),
+    ]
+    with pytest.raises(Refused) as refused:
+        jobs.codelist_checks(env, coded.tokens["eve"], view.job_id)
+    assert refused.value.kind is RefusalKind.FORBIDDEN
 
 
 def test_lists_versions_and_publications_on_both_control_plane_databases(

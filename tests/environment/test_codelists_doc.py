@@ -1,13 +1,17 @@
 """docs/codelists.md, run: every ``$ fivesafes codelist ...`` line of its console blocks is run
 in order, through the command line, as the analyst 'ana' in the environment the doc describes
 (twelve people with asthma, seven rarer codes), and must print exactly what the doc shows
-(dates and the ledger entry's index aside, which depend on the day and the environment)."""
+(dates and the ledger entry's index aside, which depend on the day and the environment); and
+its API block runs word for word with bash against a live server, printing what its text block
+shows."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ from codelists_support import coded_world
 from environment_support import People
 from typer.testing import CliRunner
 
+from api.api_support import serving
 from fivesafes.cli import app
 from fivesafes.query import codelist_from_csv
 
@@ -117,3 +122,20 @@ def test_json_output_is_the_use_cases_result(people: People, tmp_path: Path) -> 
         [{"code": "195967001", "term": "Asthma"}],
         None,
     )
+
+
+def test_the_api_block_prints_what_the_doc_shows(people: People, tmp_path: Path) -> None:
+    world = coded_world(people, tmp_path)
+    api = DOC.read_text(encoding="utf-8").split("## Through the API", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", api, re.S)
+    (shown,) = re.findall(r"```text\n(.*?)```", api, re.S)
+    with serving(world.env.data_dir) as running:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block],
+            env={**os.environ, "BASE": running.base_url, "TOKEN": world.tokens["ana"]},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from browser_support import launched_browser
+from codelist_support import Coded, build_coded_world
 from portal_support import Portal, build_portal_world
 
 from api.api_support import Running, serving
@@ -36,3 +37,15 @@ def site(portal: Portal) -> Iterator[Running]:
 def browser() -> Iterator[object]:
     """Debian's Chromium, or a skip saying why not (a failure in CI)."""
     yield from launched_browser()
+
+
+@pytest.fixture(scope="package")
+def coded(tmp_path_factory: pytest.TempPathFactory) -> Coded:
+    """The code lists' world (no job is run to build it)."""
+    return build_coded_world(tmp_path_factory.mktemp("coded"))
+
+
+@pytest.fixture(scope="package")
+def coded_site(coded: Coded) -> Iterator[Running]:
+    with serving(coded.data_dir) as running:
+        yield running

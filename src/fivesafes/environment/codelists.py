@@ -20,9 +20,17 @@ or publishes it. Publishing needs no second person: a code list releases no data
 code that a study's reviewers and output checkers read, and what it selects only leaves
 through a release, which is checked twice.
 
-A job tells its analyst, in its log, which published version each of its code lists is, and
-warns of a list that matches no one in the data, or too few to count (:func:`job_notes`), by
-the same rule as the search, so the warning says nothing a search would not.
+What anyone may see, without signing in (:func:`published`, :func:`published_list`,
+:func:`published_csv`, for the public portal): each list's published versions, with their
+codes, date and publisher by public name, as the ledger's public ``codelist`` entries already
+say; never a version not published (work in progress is its owner's), and never a count of
+people. These take no credential and log nothing; what cannot be found is a ``Refused``
+(``invalid``) that is not logged, as for the public project pages (:mod:`.public`).
+
+A job tells its analyst, in its log and on its page, which published version each of its code
+lists is, and warns of a list that matches no one in the data, or too few to count
+(:func:`job_checks`), by the same rule as the search, so the warning says nothing a search
+would not.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -44,6 +52,7 @@ from sqlalchemy.orm import Session
 from fivesafes.disclosure import profile as named_profile
 from fivesafes.disclosure.public import public_count
 from fivesafes.environment.catalogue import coded_columns, known_terms, usage_in
+from fivesafes.environment.public import public_names
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action, ControlPlane, Principal, authorise_on_any_project
@@ -142,6 +151,38 @@ class CodelistView:
     @property
     def latest(self) -> VersionView | None:
         return self.versions[-1] if self.versions else None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVersion:
+    """A published version as the public sees it: its publisher by public name."""
+
+    slug: str
+    version: int
+    system: str
+    codes: tuple[Code, ...]
+    codes_sha256: str
+    published_by: str
+    published_at: datetime
+    ledger_index: int
+
+    @property
+    def reference(self) -> str:
+        return f"{self.slug}/{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedList:
+    """A list as the public sees it: its published versions only, oldest first."""
+
+    slug: str
+    name: str
+    system: str
+    versions: tuple[PublishedVersion, ...]
+
+    @property
+    def latest(self) -> PublishedVersion:
+        return self.versions[-1]
 
 
 def _system(name: str) -> CodeSystem:
@@ -463,6 +504,61 @@ def export_csv(env: Environment, credential: str, reference: str) -> str:
         return to_csv(chosen.codes)
 
 
+def published(env: Environment) -> tuple[PublishedList, ...]:
+    """Every list with a published version, by slug, as anyone may see it."""
+    with env.cp.transaction() as session:
+        slugs = sorted(set(session.scalars(select(CodelistPublication.slug))))
+    return tuple(found for slug in slugs if (found := _public(env, slug)) is not None)
+
+
+def published_list(env: Environment, slug: str) -> PublishedList:
+    """One list as anyone may see it; refused (not logged) if it has no published version."""
+    found = _public(env, slug) if SLUG.fullmatch(slug) else None
+    if found is None:
+        raise Refused(f"no published code list {slug!r}", RefusalKind.INVALID)
+    return found
+
+
+def published_csv(env: Environment, reference: str) -> str:
+    """A published version (``slug/version``; a bare slug, its latest) as OpenCodelists' CSV,
+    for anyone; refused (not logged) for a version not published."""
+    try:
+        slug, wanted = parse_reference(reference)
+    except ValueError as error:
+        raise Refused(str(error), RefusalKind.INVALID) from None
+    listed = published_list(env, slug)
+    chosen = next((v for v in listed.versions if v.version == wanted), None)
+    if wanted is None:
+        chosen = listed.latest
+    elif chosen is None:
+        raise Refused(f"{slug}/{wanted} is not a published version", RefusalKind.INVALID)
+    return to_csv(chosen.codes)
+
+
+def _public(env: Environment, slug: str) -> PublishedList | None:
+    try:
+        view = _view(env, slug)
+    except KeyError:
+        return None
+    with env.cp.transaction() as session:
+        names = public_names(session)
+    versions = tuple(
+        PublishedVersion(
+            v.slug,
+            v.version,
+            v.system,
+            v.codes,
+            v.codes_sha256,
+            names.get(v.published_by or "", v.published_by or ""),
+            v.published_at,
+            v.ledger_index if v.ledger_index is not None else 0,
+        )
+        for v in view.versions
+        if v.published_at is not None
+    )
+    return PublishedList(view.slug, view.name, view.system, versions) if versions else None
+
+
 def to_csv(codes: Iterable[Code]) -> str:
     """Codes as OpenCodelists' CSV: a ``code,term`` header, then a row a code."""
     out = io.StringIO()
@@ -550,27 +646,73 @@ def _people_with(env: Environment, use: CodelistUse) -> int:
     return int(found[0]) if found else 0
 
 
-def job_notes(env: Environment, query: Query) -> list[str]:
-    """What a job's log says of each code list its definition uses: the published version it
-    is (or that it is none), and a warning when fewer people than the disclosure threshold have
-    any of its codes in the data. The warning does not say whether that is none or a few: a
-    search does not say whether a rare code is present either (it counts such codes, never
-    names them), so the log says nothing a search would not."""
+@dataclass(frozen=True, slots=True)
+class ListCheck:
+    """What the environment found of one code list a job's definition used: the published
+    versions holding exactly its codes (``slug``, version, publisher, day), and whether fewer
+    people than the disclosure threshold have any of its codes (``too_few``: none or a few, it
+    does not say which)."""
+
+    codelist: str
+    table: str
+    column: str
+    codes: int
+    published: tuple[tuple[str, int, str, str], ...]
+    too_few: bool
+    threshold: int
+
+    @property
+    def lines(self) -> list[str]:
+        """What the job's log says of it."""
+        where = f"code list {self.codelist} (on {self.table}.{self.column})"
+        if self.published:
+            said = ", ".join(f"{s}/{v}, published by {by} on {on}" for s, v, by, on in
+                             self.published)  # fmt: skip
+            found = [f"{where} is {said}"]
+        else:
+            found = [f"{where} is not a code list published in this environment"]
+        if self.too_few:
+            found.append(
+                f"warning: {where}: fewer than {self.threshold} people in the data have any of "
+                f"its {self.codes} codes, perhaps none; check its codes and code system"
+            )
+        return found
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, line: str) -> ListCheck:
+        given = orjson.loads(line)
+        given["published"] = tuple(tuple(p) for p in given["published"])
+        return cls(**given)
+
+
+def job_checks(env: Environment, query: Query) -> tuple[ListCheck, ...]:
+    """Each code list the definition uses, checked: the published version it is (or that it is
+    none), and whether fewer people than the disclosure threshold have any of its codes in the
+    data. That does not say whether it is none or a few: a search does not say whether a rare
+    code is present either (it counts such codes, never names them), so a job learns nothing a
+    search would not."""
     rules = named_profile(env.settings.disclosure_profile)
-    notes: list[str] = []
+    checks = []
     for use in codelists_used(query):
-        where = f"code list {use.codelist} (on {use.table}.{use.column})"
         with env.cp.transaction() as session:
             published = _published_as(session, use)
-        if published:
-            said = ", ".join(f"{s}/{v}, published by {by} on {at:%Y-%m-%d}" for s, v, by, at in
-                             published)  # fmt: skip
-            notes.append(f"{where} is {said}")
-        else:
-            notes.append(f"{where} is not a code list published in this environment")
-        if not public_count(_people_with(env, use), rules):
-            notes.append(
-                f"warning: {where}: fewer than {rules.threshold} people in the data have any of "
-                f"its {len(use.codes)} codes, perhaps none; check its codes and code system"
+        checks.append(
+            ListCheck(
+                use.codelist,
+                use.table,
+                use.column,
+                len(use.codes),
+                tuple((s, v, by, f"{at:%Y-%m-%d}") for s, v, by, at in published),
+                not public_count(_people_with(env, use), rules),
+                rules.threshold,
             )
-    return notes
+        )
+    return tuple(checks)
+
+
+def job_notes(env: Environment, query: Query) -> list[str]:
+    """What a job's log says of each code list its definition uses (:func:`job_checks`)."""
+    return [line for check in job_checks(env, query) for line in check.lines]

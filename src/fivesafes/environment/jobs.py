@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from fivesafes.environment import codelists, job_records
+from fivesafes.environment.codelists import ListCheck
 from fivesafes.environment.extraction import cut_for
 from fivesafes.environment.job_queue import (
     LEASE_SECONDS,
@@ -90,9 +91,14 @@ from fivesafes.ledger.intents import OperationBusy
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
+    from fivesafes.query.serial import Query
 
 EVENTS_FILE = "events.log"
 """A job's log: what the environment did for it, line by line (never the actions' own output)."""
+CODELISTS_FILE = "codelists.jsonl"
+"""What the environment found of each code list the job's definitions used, a JSON line each
+(:class:`~fivesafes.environment.codelists.ListCheck`), beside its log and outside the study's
+folder, so nothing the study runs can write it."""
 Events = Callable[[str, str], None]
 
 
@@ -429,9 +435,17 @@ def _execute(
         env.data_dir,
         cut=cut,
         provenance=(record.git_commit, record.git_dirty),
-        notes=lambda query: codelists.job_notes(env, query),
+        notes=lambda query: _checked_codelists(env, folder, query),
     )
     return run_project(load_project(folder / STUDY), record.action, options, on_event=event)
+
+
+def _checked_codelists(env: Environment, folder: Path, query: Query) -> list[str]:
+    """What the job's log says of its definition's code lists, kept for its page as well."""
+    checks = codelists.job_checks(env, query)
+    with (folder / CODELISTS_FILE).open("ab") as kept:
+        kept.writelines(check.to_json() + b"\n" for check in checks)
+    return [line for check in checks for line in check.lines]
 
 
 def _outputs(results: list[JobResult]) -> tuple[JobOutput, ...]:
@@ -501,3 +515,13 @@ def log(env: Environment, credential: str, job_id: str) -> str:
         _may_see(env, credential, job_id)
         events = _folder(env, job_id) / EVENTS_FILE
         return events.read_text(encoding="utf-8") if events.is_file() else ""
+
+
+def codelist_checks(env: Environment, credential: str, job_id: str) -> tuple[ListCheck, ...]:
+    """The code lists a job's definitions used, each once, with the published version it is
+    and whether it warned (as its log says), for whoever may see the job."""
+    with refusing(env.cp, "job_codelists"):
+        _may_see(env, credential, job_id)
+        kept = _folder(env, job_id) / CODELISTS_FILE
+        lines = kept.read_text(encoding="utf-8").splitlines() if kept.is_file() else []
+        return tuple(dict.fromkeys(ListCheck.from_json(line) for line in lines))

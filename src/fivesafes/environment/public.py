@@ -174,7 +174,8 @@ class LedgerPage:
     """(index, kind, time) of each public entry, oldest first."""
 
 
-def _names(session: Session) -> dict[str, str]:
+def public_names(session: Session) -> dict[str, str]:
+    """Each account's name as the public read it (its person id is for the ledger)."""
     return {a.person_id: a.public_name for a in session.scalars(select(Account))}
 
 
@@ -358,7 +359,7 @@ def project(env: Environment, project_id: str) -> ProjectPage:
         if row is None:
             raise Refused(f"no project {project_id}", RefusalKind.INVALID)
         form = _form(session, project_id, row.version)
-        names = _names(session)
+        names = public_names(session)
         decisions = _decisions(
             env, session, project_id, names, entries.get(("approval", project_id), [])
         )
@@ -382,7 +383,7 @@ def releases(env: Environment) -> tuple[PublicRelease, ...]:
     """Every published release, oldest first."""
     entries = _entries_by(env)
     with env.cp.transaction() as session:
-        return _releases(env, session, None, _names(session), entries)
+        return _releases(env, session, None, public_names(session), entries)
 
 
 def ledger(env: Environment) -> LedgerPage:

@@ -43,3 +43,8 @@ def refused_page(request: Request, refused: Refused, back: str) -> HTMLResponse:
 def bad_form(request: Request, back: str = "/my/projects") -> HTMLResponse:
     reason = "This form has expired or did not come from this site. Go back and try again."
     return render(request, "refused.html", 403, reason=reason, back=back)
+
+
+def form_text(value: object) -> str | None:
+    """A posted form field as text (``None`` for an upload or nothing)."""
+    return value if isinstance(value, str) else None

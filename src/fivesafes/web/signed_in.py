@@ -32,7 +32,7 @@ from fivesafes.environment import applications as applying
 from fivesafes.environment import projects as project_use_cases
 from fivesafes.governance import Verdict as Decision
 from fivesafes.release.model import OPEN_FOR_VOTES, Verdict
-from fivesafes.web.rendering import STATUS
+from fivesafes.web.rendering import STATUS, form_text
 from fivesafes.web.rendering import bad_form as _bad_form
 from fivesafes.web.rendering import env_of as _env
 from fivesafes.web.rendering import refused_page as _refused
@@ -127,6 +127,7 @@ def _job_page(
     try:
         view = jobs.status(env, session.credential, job_id)
         events = jobs.log(env, session.credential, job_id)
+        used = jobs.codelist_checks(env, session.credential, job_id)
         releasable = [o.path for o in view.record.outputs if o.privacy == "moderately_sensitive"]
         checks = (
             releases.check(env, session.credential, view.record.project_id, job_id, releasable)
@@ -135,7 +136,16 @@ def _job_page(
         )
     except Refused as refused:
         return _refused(request, refused, "/my/projects")
-    return _render(request, "my_job.html", status, job=view, log=events, checks=checks, error=error)
+    return _render(
+        request,
+        "my_job.html",
+        status,
+        job=view,
+        log=events,
+        codelists=used,
+        checks=checks,
+        error=error,
+    )
 
 
 @router.get("/my/jobs/{job_id}", response_class=HTMLResponse)
@@ -152,12 +162,14 @@ async def request_release(request: Request, job_id: str) -> Response:
     if session is None:
         return _to_sign_in()
     form = await request.form()
-    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
+    if not csrf_ok(session, form_text(form.get(CSRF_FIELD))):
         return _bad_form(request)
-    files = [_text(f) or "" for f in form.getlist("file")]
-    justification = (_text(form.get("justification")) or "").strip()
+    files = [form_text(f) or "" for f in form.getlist("file")]
+    justification = (form_text(form.get("justification")) or "").strip()
     exceptions = {
-        f: text.strip() for f in files if (text := _text(form.get(f"exception:{f}")) or "").strip()
+        f: text.strip()
+        for f in files
+        if (text := form_text(form.get(f"exception:{f}")) or "").strip()
     }
     env = _env(request)
     try:
@@ -174,10 +186,6 @@ async def request_release(request: Request, job_id: str) -> Response:
     except Refused as refused:
         return _job_page(request, session, job_id, STATUS.get(refused.kind, 400), refused.reason)
     return RedirectResponse(f"/my/releases/{made.release_id}", status_code=303)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 @router.get("/my/reviews", response_class=HTMLResponse)
@@ -239,9 +247,12 @@ async def vote(request: Request, release_id: str) -> Response:
     if session is None:
         return _to_sign_in()
     form = await request.form()
-    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
+    if not csrf_ok(session, form_text(form.get(CSRF_FIELD))):
         return _bad_form(request)
-    chosen, comments = _text(form.get("verdict")), (_text(form.get("comments")) or "").strip()
+    chosen, comments = (
+        form_text(form.get("verdict")),
+        (form_text(form.get("comments")) or "").strip(),
+    )
     if chosen not in {v.value for v in Verdict}:
         return _release_page(request, session, release_id, 400, "Choose approve, return or reject")
     signer, problem = await _uploaded_key(form.get("key"))
@@ -304,11 +315,11 @@ async def decide(request: Request, project_id: str) -> Response:
     if session is None:
         return _to_sign_in()
     form = await request.form()
-    if not csrf_ok(session, _text(form.get(CSRF_FIELD))):
+    if not csrf_ok(session, form_text(form.get(CSRF_FIELD))):
         return _bad_form(request)
-    chosen = _text(form.get("verdict"))
-    reasons = (_text(form.get("reasons")) or "").strip()
-    until_text = (_text(form.get("until")) or "").strip()
+    chosen = form_text(form.get("verdict"))
+    reasons = (form_text(form.get("reasons")) or "").strip()
+    until_text = (form_text(form.get("until")) or "").strip()
     if chosen not in {v.value for v in Decision}:
         return _application_page(
             request, session, project_id, 400, "Choose approve, ask for changes or reject"

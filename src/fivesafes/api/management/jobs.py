@@ -8,6 +8,7 @@ worker``), and the caller follows it by its status and log, or cancels it.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -76,6 +77,30 @@ def status(job_id: JobId, env: EnvironmentDep, caller: CallerDep) -> models.Job:
 @router.get("/jobs/{job_id}/log", summary="What the environment did for a job, step by step")
 def log(job_id: JobId, env: EnvironmentDep, caller: CallerDep) -> models.JobLog:
     return models.JobLog(job_id=job_id, log=jobs.log(env, caller, job_id))
+
+
+@router.get(
+    "/jobs/{job_id}/codelists",
+    summary="The code lists a job used, the published version each is, and any warning",
+)
+def codelists(job_id: JobId, env: EnvironmentDep, caller: CallerDep) -> list[models.ListCheck]:
+    return [
+        models.ListCheck(
+            codelist=c.codelist,
+            table=c.table,
+            column=c.column,
+            codes=c.codes,
+            published=[
+                models.PublishedAs(
+                    slug=s, version=v, published_by=by, published_on=date.fromisoformat(on)
+                )
+                for s, v, by, on in c.published
+            ],
+            too_few=c.too_few,
+            threshold=c.threshold,
+        )
+        for c in jobs.codelist_checks(env, caller, job_id)
+    ]
 
 
 @router.get(

@@ -311,3 +311,105 @@ class Consistency(BaseModel):
     old_root: str
     new_root: str
     path: list[str]
+
+
+SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+"""A code list's slug, as the environment allows one to be made."""
+
+
+class CodeHit(Answer):
+    code: str
+    term: str | None
+    system: str
+    table: str
+    column: str
+    patients: int = Field(description="People with the code, rounded")
+    records: int = Field(description="Records with the code, rounded")
+
+
+class CodeSearch(Answer):
+    """The codes in the data matching a term: those held by too few people are only counted."""
+
+    term: str
+    system: str | None
+    hits: list[CodeHit]
+    left_out: dict[str, int] = Field(
+        description="Per table.column: how many codes are not listed, held by too few people"
+    )
+    profile: str = Field(description="The disclosure profile the counts follow")
+    threshold: int = Field(description="The fewest people a listed code is held by")
+
+
+class Code(Answer):
+    code: str
+    term: str
+
+
+class CodelistVersion(Answer):
+    """One version of a list, never changed once made, and its publication if any."""
+
+    slug: str
+    version: int
+    system: str
+    codes: list[Code]
+    codes_sha256: str = Field(description="SHA-256 of the sorted codes, one a line")
+    change: str
+    created_by: str
+    created_at: Instant
+    published_by: str | None
+    published_at: Instant | None
+    ledger_index: int | None = Field(description="The ledger's codelist entry, once published")
+
+
+class Codelist(Answer):
+    slug: str
+    name: str
+    system: str
+    owner: str
+    created_at: Instant
+    versions: list[CodelistVersion] = Field(description="Oldest first; none until codes are added")
+
+
+class NewCodelist(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    system: str = Field(
+        max_length=32, description="snomedct, icd10, dmd, opcs4, loinc or ethnicity"
+    )
+    slug: str | None = Field(
+        None, pattern=SLUG, description="How studies name it; made from the name if not given"
+    )
+
+
+class CodesToAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codes: dict[str, str | None] = Field(
+        min_length=1, description="Each code with its term, or null for the term the data knows"
+    )
+
+
+class CodesToRemove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codes: list[str] = Field(min_length=1)
+
+
+class PublishedAs(BaseModel):
+    slug: str
+    version: int
+    published_by: str
+    published_on: date
+
+
+class ListCheck(BaseModel):
+    """A code list a job's definition used, as the job's log says of it."""
+
+    codelist: str = Field(description="As the definition names it: its file, or its name=")
+    table: str
+    column: str
+    codes: int
+    published: list[PublishedAs] = Field(description="Published versions with exactly its codes")
+    too_few: bool = Field(description="Fewer people than the threshold have any of its codes")
+    threshold: int
