@@ -108,3 +108,12 @@ def serious_findings(page: object) -> list[dict[str, object]]:
 def shot(page: object, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)  # type: ignore[attr-defined]
+
+
+def sign_in(page: object, site: Running, token: str) -> None:
+    """Sign in through the sign-in page with a personal token, as a person does."""
+    page.goto(site.base_url + "/sign-in")  # type: ignore[attr-defined]
+    page.get_by_label("Personal token").fill(token)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/my/projects")  # type: ignore[attr-defined]
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ under the disclosure threshold: the catalogue must show none of them exactly."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +16,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from environment.environment_support import (
     DEFINITION,
     PROJECT,
+    People,
     approved_world,
     open_with_custodian,
 )
+from environment.library_support import commit_all
 from fivesafes.environment import jobs, projects, releases
 from fivesafes.governance import Role, Verdict
 from fivesafes.release import Verdict as Vote
@@ -71,21 +72,10 @@ def build_portal_world(root: Path) -> Portal:
             people.add(checker, Role.OUTPUT_CHECKER)
         files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
         folder = write_project(root / "study", STUDY_YAML, files)
-        commit = committed(folder)
+        commit = commit_all(folder, "study")
         job = jobs.wait(env, tokens["ana"], jobs.submit(env, tokens["ana"], PROJECT, folder).job_id)
         assert job.state == "succeeded", job.record.error
-        checks = releases.check(env, tokens["ana"], PROJECT, job.job_id, [OUTPUT])
-        exceptions = {
-            c.path: "a note of the method, no figures" for c in checks if c.needs_exception
-        }
-        made = releases.request(
-            env, tokens["ana"], PROJECT, job.job_id, [OUTPUT], "report", exceptions
-        )
-        for checker in ("chk1", "chk2"):
-            releases.review(
-                env, tokens[checker], made.release_id, Vote.APPROVE, "ok", people.keys[checker]
-            )
-        releases.publish(env, tokens["ana"], made.release_id)
+        release_id = released(people, PROJECT, job.job_id, OUTPUT)
         projects.apply(env, tokens["ana"], WAITING, application("ana", title="Cold homes and COPD"))
         projects.apply(env, tokens["ana"], REVISED, application("ana", title="Falls audit"))
         val = people.keys["val"]
@@ -96,18 +86,23 @@ def build_portal_world(root: Path) -> Portal:
     finally:
         env.close()
     pems = {c: _pem(people.keys[c]) for c in ("chk1", "chk2", "val")}
-    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit, pems)
+    return Portal(data_dir, dict(tokens), job.job_id, release_id, commit, pems)
+
+
+def released(people: People, project: str, job_id: str, output: str) -> str:
+    """``output`` of the job requested by 'ana', approved by output checkers 'chk1' and 'chk2'
+    (already added) and published; the release's id."""
+    env, tokens = people.env, people.tokens
+    checks = releases.check(env, tokens["ana"], project, job_id, [output])
+    exceptions = {c.path: "a note of the method, no figures" for c in checks if c.needs_exception}
+    made = releases.request(env, tokens["ana"], project, job_id, [output], "report", exceptions)
+    for checker in ("chk1", "chk2"):
+        releases.review(
+            env, tokens[checker], made.release_id, Vote.APPROVE, "ok", people.keys[checker]
+        )
+    releases.publish(env, tokens["ana"], made.release_id)
+    return made.release_id
 
 
 def _pem(key: Ed25519PrivateKey) -> bytes:
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def committed(folder: Path) -> str:
-    """Make ``folder`` a git repository with everything in one commit, as an analyst's study
-    is; the commit's id."""
-    who = ["-c", "user.name=Ana", "-c", "user.email=ana@example.org"]
-    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "study"]):
-        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
-    head = ["git", "-C", str(folder), "rev-parse", "HEAD"]
-    return subprocess.run(head, check=True, capture_output=True, text=True).stdout.strip()

@@ -55,6 +55,7 @@ from fivesafes.failpoints import failpoint
 from fivesafes.governance import Action
 from fivesafes.governance.tables import ApplicationVersion, Project
 from fivesafes.jobs.project import PROJECT_FILE, ProjectError, load_project
+from fivesafes.jobs.project import Project as StudyProject
 from fivesafes.ledger.intents import Intent
 from fivesafes.ledger.schema import ENTRY_KINDS
 from fivesafes.query.codelists import SYSTEM_NAMES
@@ -427,6 +428,11 @@ def _pipeline(folder: Path, entries: tuple[TreeEntry, ...]) -> Pipeline:
         except ProjectError as exc:
             problems = "; ".join(p.message for p in exc.problems)
             return Pipeline((), f"{PROJECT_FILE} does not check: {problems}")
+    return pipeline_of(project)
+
+
+def pipeline_of(project: StudyProject) -> Pipeline:
+    """A checked ``project.yaml`` as the library shows it."""
     return Pipeline(
         tuple(
             PipelineAction(

@@ -1,7 +1,9 @@
 """A study's ``project.yaml`` drawn as a pipeline: server-side SVG, with no script.
 
 Each action is a box, placed in the column after the furthest of the actions it needs, so
-every arrow (from a needed action to the action needing it) points right. The drawing is an
+every arrow (from a needed action to the action needing it) points right; an arrow to the next
+column runs between the boxes' sides, one that skips columns arcs over the boxes between, from
+the top of one box to the top of the other. The drawing is an
 image with its own title and a description saying in words what it shows; the page puts the
 same actions, needs and outputs in a table beside it, for anyone who cannot see the drawing.
 """
@@ -12,8 +14,10 @@ from markupsafe import Markup, escape
 
 from fivesafes.environment.library import Pipeline, PipelineAction
 
-BOX_WIDTH, BOX_HEIGHT = 200, 60
+BOX_WIDTH, BOX_HEIGHT = 232, 60
 COLUMN_GAP, ROW_GAP, MARGIN = 64, 24, 8
+ARC = 40
+"""How far above the boxes an arrow that skips a column is drawn, so it passes over them."""
 NAME_CHARACTERS = 24
 """How much of an action's name fits in its box; the whole name is in the box's own title."""
 INK, EDGE, STORE, PAPER = "#212b32", "#4c6272", "#005eb8", "#ffffff"
@@ -59,6 +63,8 @@ def description(pipeline: Pipeline) -> str:
 def draw(pipeline: Pipeline, title: str) -> Markup:
     """The pipeline as an inline SVG image titled ``title``."""
     placed = columns(pipeline)
+    skips = any(placed[a.name] - placed[n] > 1 for a in pipeline.actions for n in a.needs)
+    top = MARGIN + (ARC if skips else 0)
     rows: dict[int, int] = {}
     where: dict[str, tuple[int, int]] = {}
     for action in pipeline.actions:
@@ -66,9 +72,9 @@ def draw(pipeline: Pipeline, title: str) -> Markup:
         row = rows.get(column, 0)
         rows[column] = row + 1
         x = MARGIN + column * (BOX_WIDTH + COLUMN_GAP)
-        where[action.name] = (x, MARGIN + row * (BOX_HEIGHT + ROW_GAP))
+        where[action.name] = (x, top + row * (BOX_HEIGHT + ROW_GAP))
     width = MARGIN * 2 + (max(placed.values(), default=0) + 1) * (BOX_WIDTH + COLUMN_GAP)
-    height = MARGIN * 2 + max(rows.values(), default=1) * (BOX_HEIGHT + ROW_GAP)
+    height = top + MARGIN + max(rows.values(), default=1) * (BOX_HEIGHT + ROW_GAP)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="portal-pipeline" role="img" '
         f'width="{width - COLUMN_GAP}" height="{height - ROW_GAP}" '
@@ -84,14 +90,18 @@ def draw(pipeline: Pipeline, title: str) -> Markup:
         if need not in where:
             continue
         (x1, y1), (x2, y2) = where[need], where[needing]
-        start = (x1 + BOX_WIDTH, y1 + BOX_HEIGHT // 2)
-        end = (x2 - 2, y2 + BOX_HEIGHT // 2)
-        middle = (start[0] + end[0]) // 2
+        if placed[needing] - placed[need] > 1:  # over the boxes between, top to top
+            start, end = (x1 + BOX_WIDTH // 2, y1), (x2 + BOX_WIDTH // 2, y2 - 2)
+            up = min(y1, y2) - ARC
+            curve = f"C {start[0]} {up}, {end[0]} {up}, {end[0]} {end[1]}"
+        else:  # side to side
+            start, end = (x1 + BOX_WIDTH, y1 + BOX_HEIGHT // 2), (x2 - 2, y2 + BOX_HEIGHT // 2)
+            middle = (start[0] + end[0]) // 2
+            curve = f"C {middle} {start[1]}, {middle} {end[1]}, {end[0]} {end[1]}"
         parts.append(
             f'<path class="portal-pipeline__edge" data-from="{escape(need)}" '
             f'data-to="{escape(needing)}" fill="none" stroke="{EDGE}" stroke-width="2" '
-            f'd="M {start[0]} {start[1]} C {middle} {start[1]}, {middle} {end[1]}, '
-            f'{end[0]} {end[1]}" marker-end="url(#pipeline-arrow)"/>'
+            f'd="M {start[0]} {start[1]} {curve}" marker-end="url(#pipeline-arrow)"/>'
         )
     for action in pipeline.actions:
         x, y = where[action.name]
