@@ -16,7 +16,7 @@ from environment.environment_support import People
 from fivesafes.environment import codelists, jobs
 from jobs.jobs_support import write_project
 
-STUDY_YAML = """
+EXTRACT_AND_DESCRIBE = """
 version: 1
 actions:
   extract:
@@ -28,12 +28,18 @@ actions:
     needs: [extract]
     outputs:
       moderately_sensitive: {methods: output/methods.md}
+"""
+"""A study of two actions: extract a dataset, and write a note of the method (no figures)."""
+STUDY_YAML = (
+    EXTRACT_AND_DESCRIBE
+    + """\
   summarise:
     run: python analysis/summarise.py
     needs: [extract, describe]
     outputs:
       moderately_sensitive: {summary: output/summary.txt}
 """
+)
 DEFINITION = """
 from fivesafes import Dataset, codelist_from_csv
 from fivesafes.tables import patients, clinical_events as events

@@ -20,7 +20,8 @@ from environment.environment_support import (
     approved_world,
     open_with_custodian,
 )
-from environment.library_support import commit_all
+from environment.library_support import DESCRIBE, METHODS, commit_all
+from environment.library_support import EXTRACT_AND_DESCRIBE as STUDY_YAML
 from fivesafes.environment import jobs, projects, releases
 from fivesafes.governance import Role, Verdict
 from fivesafes.release import Verdict as Vote
@@ -29,26 +30,7 @@ from governance.governance_support import application
 from jobs.jobs_support import write_project
 
 WAITING, REVISED = "cold-homes", "falls-audit"
-OUTPUT = "output/methods.md"
-STUDY_YAML = """
-version: 1
-actions:
-  extract:
-    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
-    outputs:
-      highly_sensitive: {dataset: output/dataset.csv}
-  describe:
-    run: python analysis/describe.py
-    needs: [extract]
-    outputs:
-      moderately_sensitive: {methods: output/methods.md}
-"""
-DESCRIBE = """
-import csv
-rows = sum(1 for _ in csv.reader(open("output/dataset.csv")))
-words = "a cohort" if rows else "no cohort"
-open("output/methods.md", "w").write(f"Method: {words} was extracted inside the environment.\\n")
-"""
+OUTPUT = METHODS
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ def test_a_visitor_clicks_to_a_file_and_an_analyst_reuses_the_study(
         page.get_by_role("link", name=library_portal.library.ran[:12], exact=False).click()
         page.wait_for_load_state("networkidle")
         assert page.locator("svg.portal-pipeline g.portal-pipeline__action").count() == 3
+        page.evaluate("document.getElementById('pipeline').scrollIntoView()")
+        shot(page, "library-pipeline", full_page=False)
         page.get_by_role("link", name="analysis/describe.py").first.click()
         assert page.locator("h1").inner_text() == "analysis/describe.py"
         assert "output/methods.md" in page.locator("pre").inner_text()

@@ -22,6 +22,7 @@ from portal_pages import links
 from signed_in_support import form_token, signed_in
 
 from api.api_support import Running
+from dashboards.accessibility import audit
 from environment.library_support import MISTAKE, NEVER_RAN, STUDY_YAML
 from fivesafes.environment import library
 from fivesafes.jobs.project import load_project
@@ -80,6 +81,15 @@ def test_every_attack_is_a_404_that_shows_nothing(
         assert status == 404, (path, status)
         for secret in SECRETS:
             assert secret not in body, (path, secret)
+
+
+def test_every_library_page_passes_the_accessibility_audit(
+    library_site: Running, library_portal: LibraryPortal
+) -> None:
+    commit = library_portal.commit_page()
+    for path in ("/library", f"/library/{PROJECT}", commit, f"{commit}files/project.yaml"):
+        status, page = _raw_get(library_site, path)
+        assert status == 200 and audit(page).problems() == [], path
 
 
 def test_the_library_lists_the_study_and_the_one_commit_that_ran(
