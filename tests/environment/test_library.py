@@ -15,6 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 from environment_support import People, open_with_custodian
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from library_support import (
     BIG,
     BINARY,
@@ -124,6 +126,40 @@ def test_a_path_git_does_not_list_as_a_file_finds_nothing(
     for secret in (PASSWD, MISTAKE, NEVER_RAN):
         assert secret not in refused.value.reason
     assert _entries(env) == before  # a visitor's miss is not logged
+
+
+PIECES = st.sampled_from(
+    ["..", ".", "", "/", "\\", "\x00", "%2e", "project.yaml", "analysis", "study.py",
+     "metadata", "escape", "notes", "mistake.txt", "etc", "passwd", "codelists", "asthma.csv"]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(parts=st.lists(st.one_of(PIECES, st.text(max_size=4)), max_size=6), joiner=PIECES)
+def test_a_path_is_shown_only_if_it_is_exactly_a_plain_file_git_lists(
+    env: Environment, lib: Library, parts: list[str], joiner: str
+) -> None:
+    """Whatever a visitor types, a file comes back only under a path git lists, byte for byte
+    as git holds it there; anything else is the one "no file" answer (or the two reasons a
+    listed file is not shown as text)."""
+    path = joiner.join(parts) if joiner in ("/", "") else "/".join(parts)
+    listed = {e.path: e for e in library.tree(env, PROJECT, lib.ran) if e.kind == "file"}
+    try:
+        shown = library.file_text(env, PROJECT, lib.ran, path)
+    except Refused as refused:
+        assert refused.kind is RefusalKind.INVALID
+        assert path not in listed or path in ("docs/logo.png", "docs/notes.md")
+        for secret in (PASSWD, MISTAKE, NEVER_RAN):
+            assert secret not in refused.reason
+        return
+    assert path in listed
+    held = subprocess.run(
+        ["git", "-C", str(lib.repository), "cat-file", "blob", f"{lib.ran}:{path}"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert shown.text.encode() == held
 
 
 def test_a_binary_or_too_large_file_is_refused_with_its_reason(

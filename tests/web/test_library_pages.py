@@ -103,6 +103,8 @@ def test_the_library_lists_the_study_and_the_one_commit_that_ran(
     commits = [h for h in links(study) if h.startswith(f"/library/{PROJECT}/")]
     assert commits == [library_portal.commit_page()]
     assert lib.unrun not in study and lib.mistake not in study
+    status, project = _raw_get(library_site, f"/projects/{PROJECT}")
+    assert status == 200 and f"/library/{PROJECT}" in links(project)  # from its jobs to its code
 
 
 def test_the_commit_page_shows_its_tree_pipeline_code_lists_and_release(

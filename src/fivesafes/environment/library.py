@@ -37,6 +37,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,10 @@ MAX_FILE_BYTES = 256 * 1024
 """The largest file shown as text; a larger one is in the download."""
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 """The most a download (or a reuse) holds: a study is code, not data."""
+REFETCH_SECONDS = 300.0
+"""How long after a fetch that did not bring a commit the mirror is not fetched for it again:
+a page asked for over and over must not make the server fetch from the repository's host."""
+_fetched: dict[tuple[Path, str], float] = {}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _KINDS = {"blob": "file", "tree": "folder", "commit": "submodule"}
 _TEXT_MODES = ("100644", "100755")
@@ -320,7 +325,10 @@ def _mirror(env: Environment, project_id: str, commit: str) -> Path:
                     )
                 fresh.rename(folder)
         elif not _has(folder, commit):
-            run_git("fetch", "--quiet", "--prune", "origin", cwd=folder)
+            last = _fetched.get((folder, commit))
+            if last is None or time.monotonic() - last > REFETCH_SECONDS:
+                _fetched[(folder, commit)] = time.monotonic()
+                run_git("fetch", "--quiet", "--prune", "origin", cwd=folder)
     if not _has(folder, commit):
         raise Refused(
             f"commit {commit} ran a job of project {project_id} but is not in its repository",
