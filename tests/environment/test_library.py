@@ -24,10 +24,11 @@ from library_support import (
     NEVER_RAN,
     STUDY_YAML,
     Library,
+    commit_all,
     library_world,
 )
 
-from fivesafes.environment import Environment, RefusalKind, Refused, library
+from fivesafes.environment import Environment, RefusalKind, Refused, jobs, library
 from fivesafes.jobs.project import load_project
 from fivesafes.store.config import DataDir
 from jobs.jobs_support import SANDBOX_PROBLEM, write_project
@@ -70,8 +71,9 @@ def test_the_library_lists_the_study_by_the_one_commit_that_ran(
     before = _entries(env)
     [found] = library.studies(env)
     assert found.project_id == PROJECT
-    assert [c.commit for c in found.commits] == [lib.ran]
-    assert found.commits[0].job_ids == (lib.job_id,) and not found.commits[0].dirty
+    ran = {c.commit: c for c in found.commits}
+    assert lib.ran in ran and lib.unrun not in ran and lib.mistake not in ran
+    assert ran[lib.ran].job_ids == (lib.job_id,) and not ran[lib.ran].dirty
     assert _entries(env) == before  # a public read writes nothing
 
 
@@ -302,3 +304,27 @@ def test_reuse_of_a_commit_no_job_ran_is_refused(world: tuple[People, Library]) 
         with pytest.raises(Refused, match="ran a job") as refused:
             library.reuse(people.env, people.tokens["ana"], PROJECT, commit)
         assert refused.value.kind is RefusalKind.INVALID
+
+
+def test_a_commit_that_ran_but_is_not_in_the_repository_says_so(
+    world: tuple[People, Library], tmp_path: Path
+) -> None:
+    """A job submitted from an analyst's own folder at a commit never pushed to the repository
+    the application names: the commit ran, so it is listed, but the library cannot show what
+    it does not hold, and says so rather than show anything else."""
+    people, lib = world
+    env, token = people.env, people.tokens["ana"]
+    folder = tmp_path / "own"
+    subprocess.run(["git", "clone", "-q", str(lib.repository), str(folder)], check=True)
+    subprocess.run(["git", "-C", str(folder), "checkout", "-q", lib.ran], check=True)
+    (folder / "analysis" / "summarise.py").write_text('open("output/summary.txt", "w").write("")\n')
+    unpushed = commit_all(folder, "never pushed")
+    job = jobs.wait(env, token, jobs.submit(env, token, PROJECT, folder).job_id)
+    assert job.record.git_commit == unpushed and job.record.started_at is not None
+    assert unpushed in {c.commit for c in library.study(env, PROJECT).commits}
+    with pytest.raises(
+        Refused, match="ran a job of project codes but is not in its repository"
+    ) as refused:
+        library.tree(env, PROJECT, unpushed)
+    assert refused.value.kind is RefusalKind.UNAVAILABLE
+    assert library.tree(env, PROJECT, lib.ran)  # the commit that is there is still shown
