@@ -323,7 +323,7 @@ def test_a_commit_that_ran_but_is_not_in_the_repository_says_so(
     assert job.record.git_commit == unpushed and job.record.started_at is not None
     assert unpushed in {c.commit for c in library.study(env, PROJECT).commits}
     with pytest.raises(
-        Refused, match="ran a job of project codes but is not in its repository"
+        Refused, match="ran a job of project codes, but its repository does not hold it"
     ) as refused:
         library.tree(env, PROJECT, unpushed)
     assert refused.value.kind is RefusalKind.UNAVAILABLE

@@ -119,14 +119,6 @@ class TreeEntry:
     size: int | None
     object_id: str
 
-    @property
-    def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-    @property
-    def depth(self) -> int:
-        return self.path.count("/")
-
 
 @dataclass(frozen=True)
 class StudyFile:
@@ -305,7 +297,9 @@ def _has(folder: Path, commit: str) -> bool:
 
 def _mirror(env: Environment, project_id: str, commit: str) -> Path:
     """The project's repository as a mirror under the data directory, holding ``commit``
-    (cloned, or fetched again, if it does not yet); ``Refused`` if the repository lacks it."""
+    (cloned, or fetched again, if it does not yet, at most once every
+    :data:`REFETCH_SECONDS`); ``Refused`` if it cannot be had. What git said is not in the
+    refusal, which a public page shows: it can name the repository's address."""
     if not _SAFE_NAME.fullmatch(project_id) or ".." in project_id:
         raise _refused(f"project {project_id!r} cannot have a mirror")
     root = env.data_dir.root / MIRRORS
@@ -313,28 +307,31 @@ def _mirror(env: Environment, project_id: str, commit: str) -> Path:
     if _has(folder, commit):
         return folder
     with _locked(root / f"{project_id}.lock"):
-        if not folder.is_dir():
-            repository = _repository(env, project_id)
-            with tempfile.TemporaryDirectory(dir=root, prefix=f".{project_id}-") as scratch:
-                fresh = Path(scratch) / "mirror.git"
-                cloned = run_git("clone", "--quiet", "--mirror", "--", repository, str(fresh))
-                if cloned.returncode != 0:
-                    raise Refused(
-                        f"cannot read project {project_id}'s repository: {said(cloned)}",
-                        RefusalKind.UNAVAILABLE,
-                    )
-                fresh.rename(folder)
-        elif not _has(folder, commit):
-            last = _fetched.get((folder, commit))
-            if last is None or time.monotonic() - last > REFETCH_SECONDS:
-                _fetched[(folder, commit)] = time.monotonic()
-                run_git("fetch", "--quiet", "--prune", "origin", cwd=folder)
+        last = _fetched.get((folder, commit))
+        if not _has(folder, commit) and (last is None or time.monotonic() - last > REFETCH_SECONDS):
+            _fetched[(folder, commit)] = time.monotonic()
+            _bring(env, project_id, folder)
     if not _has(folder, commit):
         raise Refused(
-            f"commit {commit} ran a job of project {project_id} but is not in its repository",
+            f"commit {commit} ran a job of project {project_id}, but its repository does not "
+            "hold it or cannot be read just now",
             RefusalKind.UNAVAILABLE,
         )
     return folder
+
+
+def _bring(env: Environment, project_id: str, folder: Path) -> None:
+    """Clone the repository the application names as a mirror at ``folder`` (whole, or not
+    at all), or fetch into the mirror there; a failure leaves the mirror as it was."""
+    if folder.is_dir():
+        run_git("fetch", "--quiet", "--prune", "origin", cwd=folder)
+        return
+    repository = _repository(env, project_id)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{project_id}-") as scratch:
+        fresh = Path(scratch) / "mirror.git"
+        cloned = run_git("clone", "--quiet", "--mirror", "--", repository, str(fresh))
+        if cloned.returncode == 0:
+            fresh.rename(folder)
 
 
 @lru_cache(maxsize=64)
