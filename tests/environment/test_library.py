@@ -28,7 +28,7 @@ from library_support import (
     library_world,
 )
 
-from fivesafes.environment import Environment, RefusalKind, Refused, jobs, library
+from fivesafes.environment import Environment, RefusalKind, Refused, jobs, library, reuse
 from fivesafes.jobs.project import load_project
 from fivesafes.store.config import DataDir
 from jobs.jobs_support import SANDBOX_PROBLEM, write_project
@@ -259,9 +259,9 @@ def test_an_analyst_reuses_the_study_in_a_new_repository_of_that_commit_alone(
 ) -> None:
     people, lib = world
     env = people.env
-    made = library.reuse(env, people.tokens["eve"], PROJECT, lib.ran)  # on no project yet
+    made = reuse.reuse(env, people.tokens["eve"], PROJECT, lib.ran)  # on no project yet
     repository = Path(made.repository)
-    assert repository.parent == env.data_dir.root / library.REUSED and repository.is_dir()
+    assert repository.parent == env.data_dir.root / reuse.REUSED and repository.is_dir()
     assert _git(made.repository, "rev-list", "--all").split() == [made.seeded]  # no history
     seeded = set(_git(made.repository, "ls-tree", "-r", "--name-only", "main").split())
     files = {e.path for e in library.tree(env, PROJECT, lib.ran) if e.kind == "file"}
@@ -279,7 +279,7 @@ def test_an_analyst_reuses_the_study_in_a_new_repository_of_that_commit_alone(
         "seeded": made.seeded, "intent": 0,
     }  # fmt: skip
     assert env.cp.open_intents() == []
-    assert not list((env.data_dir.root / library.REUSED).glob(".*staging"))
+    assert not list((env.data_dir.root / reuse.REUSED).glob(".*staging"))
 
 
 @pytest.mark.parametrize("who", ["cus", "val", "not-a-token"])
@@ -288,11 +288,11 @@ def test_reuse_is_for_analysts_and_a_refusal_is_logged(
 ) -> None:
     people, lib = world
     env = people.env
-    before = set((env.data_dir.root / library.REUSED).glob("*"))
+    before = set((env.data_dir.root / reuse.REUSED).glob("*"))
     with pytest.raises(Refused) as refused:
-        library.reuse(env, people.tokens.get(who, who), PROJECT, lib.ran)
+        reuse.reuse(env, people.tokens.get(who, who), PROJECT, lib.ran)
     assert refused.value.kind is RefusalKind.FORBIDDEN and refused.value.logged
-    assert set((env.data_dir.root / library.REUSED).glob("*")) == before
+    assert set((env.data_dir.root / reuse.REUSED).glob("*")) == before
     env.cp.ledger.catch_up()
     last = orjson.loads(list(env.cp.ledger.entries())[-1])
     assert last["kind"] == "refusal" and last["subject"]["action"] == "reuse_study"
@@ -302,7 +302,7 @@ def test_reuse_of_a_commit_no_job_ran_is_refused(world: tuple[People, Library]) 
     people, lib = world
     for commit in _not_run(lib):
         with pytest.raises(Refused, match="ran a job") as refused:
-            library.reuse(people.env, people.tokens["ana"], PROJECT, commit)
+            reuse.reuse(people.env, people.tokens["ana"], PROJECT, commit)
         assert refused.value.kind is RefusalKind.INVALID
 
 

@@ -15,7 +15,7 @@ import pytest
 from environment_support import People, open_with_custodian
 from library_support import Library, library_world
 
-from fivesafes.environment import Environment, library
+from fivesafes.environment import Environment, reuse
 from fivesafes.failpoints import FAILPOINT_ENV
 from fivesafes.store.config import DataDir
 from jobs.jobs_support import SANDBOX_PROBLEM
@@ -28,11 +28,11 @@ REUSE_POINTS = ("reuse.after-intent", "reuse.after-rename")
 REUSE = """
 import sys
 from pathlib import Path
-from fivesafes.environment import Environment, library
+from fivesafes.environment import Environment, reuse
 from fivesafes.store.config import DataDir
 root, key, token, commit = sys.argv[1:]
 with Environment.open(DataDir(Path(root), Path(key))) as env:
-    print(library.reuse(env, token, "codes", commit).repository)
+    print(reuse.reuse(env, token, "codes", commit).repository)
 """
 
 
@@ -64,7 +64,7 @@ def _state(data_dir: DataDir) -> tuple[set[str], list[dict[str, object]]]:
     with Environment.open(data_dir) as env:  # opening settles what a kill left
         assert env.cp.open_intents() == []
         entries = [orjson.loads(e) for e in env.cp.ledger.entries()]
-    folder = data_dir.root / library.REUSED
+    folder = data_dir.root / reuse.REUSED
     assert not list(folder.glob(".*")), "a staging folder was left behind"
     made = {p.name[: -len(".git")] for p in folder.glob("*.git")}
     return made, [e for e in entries if e["kind"] == "reuse"]

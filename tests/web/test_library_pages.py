@@ -24,7 +24,7 @@ from signed_in_support import form_token, signed_in
 from api.api_support import Running
 from dashboards.accessibility import audit
 from environment.library_support import MISTAKE, NEVER_RAN, STUDY_YAML
-from fivesafes.environment import library
+from fivesafes.environment import reuse
 from fivesafes.jobs.project import load_project
 from jobs.jobs_support import write_project
 
@@ -178,7 +178,7 @@ def test_an_analyst_reuses_the_study_and_is_sent_to_a_draft_application(
     assert target.path == "/my/applications/new"
     [repository] = parse_qs(target.query)["repository"]
     made = Path(repository)
-    assert made.parent == library_portal.data_dir.root / library.REUSED
+    assert made.parent == library_portal.data_dir.root / reuse.REUSED
     listed = subprocess.run(
         ["git", "-C", repository, "ls-tree", "-r", "--name-only", "main"],
         capture_output=True, text=True, check=True,
@@ -197,7 +197,7 @@ def test_reuse_is_refused_to_anyone_but_an_analyst(
     import httpx
 
     page = library_portal.commit_page()
-    reused = library_portal.data_dir.root / library.REUSED
+    reused = library_portal.data_dir.root / reuse.REUSED
     before = set(reused.glob("*")) if reused.is_dir() else set()
     if who is None:
         answer = httpx.post(f"{library_site.base_url}{page}reuse", data={"csrf_token": "x"})

@@ -21,9 +21,7 @@ run on the public's data and reuse it. What is open here is exactly this, and no
 
 Reading the library needs no credential and writes nothing to the ledger; what cannot be found
 is a ``Refused`` (``invalid``) that is not logged, as for the other public reads. Reusing a
-study (:func:`reuse`) is an analyst's act: it makes a new repository under the data directory
-holding the commit's tree as one new commit (no history: an earlier commit was never public),
-as a recoverable operation with its ``reuse`` entry in the ledger.
+study is an analyst's act, in :mod:`.reuse`.
 """
 
 from __future__ import annotations
@@ -34,8 +32,6 @@ import fcntl
 import io
 import posixpath
 import re
-import secrets
-import shutil
 import tempfile
 import time
 import zipfile
@@ -43,34 +39,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
 
 from fivesafes.environment import codelists, job_records, public
-from fivesafes.environment.refusals import RefusalKind, Refused, refusing
+from fivesafes.environment.refusals import RefusalKind, Refused
 from fivesafes.environment.studies import COMMIT, run_git, said
-from fivesafes.failpoints import failpoint
-from fivesafes.governance import Action
 from fivesafes.governance.tables import ApplicationVersion, Project
 from fivesafes.jobs.project import PROJECT_FILE, ProjectError, load_project
 from fivesafes.jobs.project import Project as StudyProject
-from fivesafes.ledger.intents import Intent
-from fivesafes.ledger.schema import ENTRY_KINDS
 from fivesafes.query.codelists import SYSTEM_NAMES
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
-    from fivesafes.store.config import DataDir
 
 MIRRORS = "library"
 """Under the data directory: a mirror of each project's repository, ``<project>.git``."""
-REUSED = "repositories"
-"""Under the data directory: the repositories a reuse makes, ``<name>.git``."""
-REUSE = "reuse"
-"""The ledger kind of a reuse: the outcome entry of its recoverable operation."""
 MAX_FILE_BYTES = 256 * 1024
 """The largest file shown as text; a larger one is in the download."""
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
@@ -195,17 +182,6 @@ class StudyArchive:
     content: bytes
 
 
-@dataclass(frozen=True)
-class Reused:
-    """A new repository seeded from a commit that ran: where it is and its one commit."""
-
-    repository: str
-    project_id: str
-    commit: str
-    seeded: str
-    ledger_index: int
-
-
 def _refused(reason: str) -> Refused:
     return Refused(reason, RefusalKind.INVALID)
 
@@ -257,7 +233,9 @@ def study(env: Environment, project_id: str) -> LibraryStudy:
     raise _refused(f"no study in the library for project {project_id}")
 
 
-def _commit(env: Environment, project_id: str, commit: str) -> tuple[LibraryStudy, RanCommit]:
+def ran_commit(env: Environment, project_id: str, commit: str) -> tuple[LibraryStudy, RanCommit]:
+    """The study and ``commit`` if a job of the project started at it; else refused exactly as
+    a commit that does not exist."""
     found = study(env, project_id)
     for ran in found.commits:
         if ran.commit == commit:
@@ -384,26 +362,28 @@ def _text(data: bytes) -> str | None:
         return None
 
 
-def _entries(env: Environment, project_id: str, commit: str) -> tuple[Path, tuple[TreeEntry, ...]]:
+def git_tree(env: Environment, project_id: str, commit: str) -> tuple[Path, tuple[TreeEntry, ...]]:
+    """The mirror holding ``commit`` (one that ran: check with :func:`ran_commit` first) and
+    what git lists at it."""
     folder = _mirror(env, project_id, commit)
     return folder, _listing(folder, commit)
 
 
 def tree(env: Environment, project_id: str, commit: str) -> tuple[TreeEntry, ...]:
     """What git lists at a commit that ran, folders before what they hold."""
-    _commit(env, project_id, commit)
-    return _entries(env, project_id, commit)[1]
+    ran_commit(env, project_id, commit)
+    return git_tree(env, project_id, commit)[1]
 
 
 def file_text(env: Environment, project_id: str, commit: str, path: str) -> StudyFile:
     """One file of a commit that ran, as text; a path git does not list as a file (a folder, a
     link, a submodule, anything with ``..``) is refused exactly as one that is not there."""
-    _commit(env, project_id, commit)
+    ran_commit(env, project_id, commit)
     missing = _refused(f"no file {path[:200]} in project {project_id} at commit {commit[:12]}")
     wanted = _clean(path)
     if wanted is None:
         raise missing
-    folder, entries = _entries(env, project_id, commit)
+    folder, entries = git_tree(env, project_id, commit)
     entry = next((e for e in entries if e.path == wanted), None)
     if entry is None or entry.mode not in _TEXT_MODES:
         raise missing
@@ -454,8 +434,8 @@ def pipeline_of(project: StudyProject) -> Pipeline:
 
 def pipeline(env: Environment, project_id: str, commit: str) -> Pipeline:
     """A commit's ``project.yaml``: its actions, what each needs and what each writes."""
-    _commit(env, project_id, commit)
-    return _pipeline(*_entries(env, project_id, commit))
+    ran_commit(env, project_id, commit)
+    return _pipeline(*git_tree(env, project_id, commit))
 
 
 def _literal(node: ast.expr | None) -> str | None:
@@ -537,8 +517,8 @@ def _codelists(
 
 def commit_page(env: Environment, project_id: str, commit: str) -> CommitPage:
     """A commit that ran: its files, pipeline, code lists and the releases made from its jobs."""
-    found, ran = _commit(env, project_id, commit)
-    folder, entries = _entries(env, project_id, commit)
+    found, ran = ran_commit(env, project_id, commit)
+    folder, entries = git_tree(env, project_id, commit)
     jobs = set(ran.job_ids)
     made = tuple(
         r
@@ -550,7 +530,7 @@ def commit_page(env: Environment, project_id: str, commit: str) -> CommitPage:
     )
 
 
-def _files(folder: Path, entries: tuple[TreeEntry, ...]) -> Iterator[tuple[TreeEntry, bytes]]:
+def plain_files(folder: Path, entries: tuple[TreeEntry, ...]) -> Iterator[tuple[TreeEntry, bytes]]:
     """Each plain file at the commit with its contents, within :data:`MAX_ARCHIVE_BYTES`; no
     link (it may point anywhere on the machine that unpacks it) and no submodule."""
     total = 0
@@ -566,88 +546,14 @@ def _files(folder: Path, entries: tuple[TreeEntry, ...]) -> Iterator[tuple[TreeE
 def archive(env: Environment, project_id: str, commit: str) -> StudyArchive:
     """The study's files at a commit that ran, as a zip under one folder (``PROJECT-COMMIT``);
     made from git's objects at that commit alone, so no other commit's contents are in it."""
-    _commit(env, project_id, commit)
-    folder, entries = _entries(env, project_id, commit)
+    ran_commit(env, project_id, commit)
+    folder, entries = git_tree(env, project_id, commit)
     top = f"{project_id}-{commit[:12]}"
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as made:
-        for entry, data in _files(folder, entries):
+        for entry, data in plain_files(folder, entries):
             info = zipfile.ZipInfo(f"{top}/{entry.path}", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = (0o100755 if entry.mode == "100755" else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             made.writestr(info, data)
     return StudyArchive(f"{top}.zip", out.getvalue())
-
-
-def _git_out(into: Path, *args: str, stdin: bytes | None = None) -> str:
-    done = run_git(*args, cwd=into, stdin=stdin)
-    if done.returncode != 0:
-        raise Refused(f"cannot seed the repository: {said(done)}", RefusalKind.UNAVAILABLE)
-    return done.stdout.decode().strip()
-
-
-def _seed(folder: Path, entries: tuple[TreeEntry, ...], into: Path, note: str) -> str:
-    """A new bare repository at ``into`` whose one commit (on ``main``) holds the plain files of
-    the listed tree, blob by blob and folder by folder; its commit id."""
-    _git_out(into.parent, "init", "--quiet", "--bare", "--initial-branch=main", str(into))
-    folders: dict[str, list[str]] = {"": []}
-    for entry, data in _files(folder, entries):
-        blob = _git_out(into, "hash-object", "-w", "--stdin", stdin=data)
-        parent, _, name = entry.path.rpartition("/")
-        folders.setdefault(parent, []).append(f"{entry.mode} blob {blob}\t{name}")
-        while parent:  # each folder above it is a tree too
-            parent = parent.rpartition("/")[0]
-            folders.setdefault(parent, [])
-    made: dict[str, str] = {}
-    for path in sorted(folders, key=lambda p: (p != "", p.count("/")), reverse=True):
-        subs = [(s, t) for s, t in made.items() if s and s.rpartition("/")[0] == path]
-        lines = folders[path] + [f"040000 tree {t}\t{s.rpartition('/')[2]}" for s, t in subs]
-        made[path] = _git_out(into, "mktree", "-z", stdin="".join(f"{x}\0" for x in lines).encode())
-    who = ("-c", "user.name=fivesafes library", "-c", "user.email=library@fivesafes.invalid")
-    seeded = _git_out(into, *who, "commit-tree", made[""], "-m", note)
-    _git_out(into, "update-ref", "refs/heads/main", seeded)
-    return seeded
-
-
-def reuse(env: Environment, credential: str, project_id: str, commit: str) -> Reused:
-    """Give a new project the code of a commit that ran: a new repository under the data
-    directory holding that commit's files as its one commit, for an application to name. For
-    analysts (who apply for projects); refused, and logged, for anyone else.
-
-    A recoverable operation: the repository is made in a staging folder (noted in the lock
-    first), the ``intent`` is logged, the folder is renamed into place, and the ``reuse``
-    entry logged; recovery settles a kill in between by whether the repository is there."""
-    with refusing(env.cp, "reuse_study"):
-        with env.cp.transaction() as session:
-            me = env.cp.authenticate(session, credential, Action.SUBMIT_PROJECT)
-        _commit(env, project_id, commit)
-        folder, entries = _entries(env, project_id, commit)
-        name = f"{project_id}-{commit[:12]}-{secrets.token_hex(4)}"
-        root = env.data_dir.root / REUSED
-        root.mkdir(mode=0o700, exist_ok=True)
-        final = root / f"{name}.git"
-        resolve = partial(reuse_committed, env.data_dir)
-        with env.cp.operation(REUSE, name, resolve) as operation:
-            staging = operation.scratch(root / f".{name}.staging")
-            note = f"The study of project {project_id} at commit {commit}, from its open library"
-            seeded = _seed(folder, entries, staging, note)
-            subject = ENTRY_KINDS[REUSE].subject(
-                project_id=project_id, commit=commit, repository=name, seeded=seeded
-            )
-            operation.intend(subject, me.person_id)
-            failpoint("reuse.after-intent")
-            staging.rename(final)
-            failpoint("reuse.after-rename")
-            receipt = operation.commit()
-        return Reused(str(final), project_id, commit, seeded, receipt.index)
-
-
-def reuse_committed(data_dir: DataDir, intent: Intent) -> bool:
-    """Recovery's look: is the repository an intent announced in place? If not, its staging
-    folder is removed, so an abandoned reuse leaves nothing behind."""
-    name = str(intent.outcome["repository"])
-    root = data_dir.root / REUSED
-    if (root / f"{name}.git").is_dir():
-        return True
-    shutil.rmtree(root / f".{name}.staging", ignore_errors=True)
-    return False

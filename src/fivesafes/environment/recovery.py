@@ -83,7 +83,7 @@ def _codelist(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
 
 
 def _reuse(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
-    from fivesafes.environment.library import reuse_committed
+    from fivesafes.environment.reuse import reuse_committed
 
     return reuse_committed(data_dir, intent)
 
@@ -95,7 +95,7 @@ RESOLVERS: dict[str, Resolver] = {
     "review": _return,  # publish returning a request whose files changed since approval
     "job": _job,  # a job's start or end (environment.job_records)
     "codelist": _codelist,  # a code list version's publication (environment.codelists)
-    "reuse": _reuse,  # a study's code given to a new repository (environment.library)
+    "reuse": _reuse,  # a study's code given to a new repository (environment.reuse)
 }
 """Each recoverable operation's look at its state, by the kind of its outcome entry (imports
 are deferred: most starts find nothing to recover and should not pay for the release stage)."""

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fivesafes.environment import Environment, Refused, library
+from fivesafes.environment import reuse as reusing
 from fivesafes.environment.refusals import RefusalKind
 from fivesafes.web.pipeline import draw
 from fivesafes.web.sessions import csrf_ok, current
@@ -104,7 +105,7 @@ def reuse(
         reason = "This form has expired or did not come from this site. Go back and try again."
         return _render(request, "refused.html", 403, reason=reason, back=back)
     try:
-        made = library.reuse(_env(request), session.credential, project_id, commit)
+        made = reusing.reuse(_env(request), session.credential, project_id, commit)
     except Refused as refused:
         status = {RefusalKind.FORBIDDEN: 403, RefusalKind.INVALID: 404}.get(refused.kind, 503)
         return _render(request, "refused.html", status, reason=refused.reason, back=back)
