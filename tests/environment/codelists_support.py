@@ -56,14 +56,17 @@ def population() -> list[dict[str, object]]:
     return found
 
 
-def coded_world(people: People, tmp_path: Path) -> People:
-    """Analysts 'ana' and 'bob' on approved research project 'codes'; 'eve', an analyst on no
-    project; the population above loaded; patient 0 opted out."""
+def coded_world(people: People, tmp_path: Path, repository: str | None = None) -> People:
+    """Analysts 'ana' and 'bob' on approved research project 'codes' (whose application names
+    ``repository``, if given); 'eve', an analyst on no project; the population above loaded;
+    patient 0 opted out."""
     env = people.env
     for analyst in ("ana", "bob", "eve"):
         people.add(analyst, Role.ANALYST)
     people.add("val", Role.APPROVER)
-    projects.apply(env, people.tokens["ana"], PROJECT, application("ana", "bob", datasets=GRANT))
+    named = {"repository": repository} if repository else {}
+    form = application("ana", "bob", datasets=GRANT, **named)
+    projects.apply(env, people.tokens["ana"], PROJECT, form)
     until = env.cp.today() + timedelta(days=30)
     projects.decision(
         env, people.tokens["val"], PROJECT, Verdict.APPROVE, "ok", people.keys["val"], until

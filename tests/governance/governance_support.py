@@ -39,6 +39,7 @@ def application(
     purpose: Purpose = Purpose.RESEARCH,
     datasets: dict[str, tuple[str, ...]] | None = None,
     title: str = "Asthma admissions after heatwaves",
+    repository: str = "https://example.org/asthma-heat",
 ) -> Application:
     return Application(
         title=title,
@@ -49,7 +50,7 @@ def application(
         datasets=datasets
         or {"patients": ("patient_id", "sex"), "hospital_admissions": ("patient_id",)},
         members=members,
-        repository="https://example.org/asthma-heat",
+        repository=repository,
         planned_outputs=("counts of admissions by week",),
         organisation="Test University",
     )

@@ -40,6 +40,8 @@ def test_every_kind_is_coherent() -> None:
     public |= {"project_record", "dataset", "incident", "environment"}
     # issue 14: which code lists were published for studies, by whom (docs/codelists.md)
     public |= {"codelist"}
+    # issue 14: which studies of the open library were reused, and at which commit (docs/portal.md)
+    public |= {"reuse"}
     assert public == PUBLIC_KINDS
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from browser_support import launched_browser
 from codelist_support import Coded, build_coded_world
+from library_portal import LibraryPortal, build_library_portal
 from portal_support import Portal, build_portal_world
 
 from api.api_support import Running, serving
@@ -17,6 +18,11 @@ from shared_files import in_ci
 
 @pytest.fixture(scope="package")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
+    _sandbox_or_skip()
+    return build_portal_world(tmp_path_factory.mktemp("portal"))
+
+
+def _sandbox_or_skip() -> None:
     if SANDBOX_PROBLEM is not None:
         problem = (
             f"the portal's world runs a real job; bubblewrap cannot run here: {SANDBOX_PROBLEM}"
@@ -24,7 +30,18 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
         if in_ci():  # CI has bubblewrap (.ci/run): a portal left untested must not pass there
             pytest.fail(problem)
         pytest.skip(problem)
-    return build_portal_world(tmp_path_factory.mktemp("portal"))
+
+
+@pytest.fixture(scope="package")
+def library_portal(tmp_path_factory: pytest.TempPathFactory) -> LibraryPortal:
+    _sandbox_or_skip()
+    return build_library_portal(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="package")
+def library_site(library_portal: LibraryPortal) -> Iterator[Running]:
+    with serving(library_portal.data_dir) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")

@@ -6,7 +6,6 @@ under the disclosure threshold: the catalogue must show none of them exactly."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +16,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from environment.environment_support import (
     DEFINITION,
     PROJECT,
+    People,
     approved_world,
     open_with_custodian,
 )
+from environment.library_support import DESCRIBE, METHODS, commit_all
+from environment.library_support import EXTRACT_AND_DESCRIBE as STUDY_YAML
 from fivesafes.environment import jobs, projects, releases
 from fivesafes.governance import Role, Verdict
 from fivesafes.release import Verdict as Vote
@@ -28,26 +30,7 @@ from governance.governance_support import application
 from jobs.jobs_support import write_project
 
 WAITING, REVISED = "cold-homes", "falls-audit"
-OUTPUT = "output/methods.md"
-STUDY_YAML = """
-version: 1
-actions:
-  extract:
-    run: fivesafes generate-dataset analysis/study.py --output output/dataset.csv
-    outputs:
-      highly_sensitive: {dataset: output/dataset.csv}
-  describe:
-    run: python analysis/describe.py
-    needs: [extract]
-    outputs:
-      moderately_sensitive: {methods: output/methods.md}
-"""
-DESCRIBE = """
-import csv
-rows = sum(1 for _ in csv.reader(open("output/dataset.csv")))
-words = "a cohort" if rows else "no cohort"
-open("output/methods.md", "w").write(f"Method: {words} was extracted inside the environment.\\n")
-"""
+OUTPUT = METHODS
 
 
 @dataclass(frozen=True)
@@ -74,21 +57,10 @@ def build_portal_world(root: Path) -> Portal:
         people.add("bea", Role.ANALYST)  # an analyst on no project, to be refused
         files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
         folder = write_project(root / "study", STUDY_YAML, files)
-        commit = committed(folder)
+        commit = commit_all(folder, "study")
         job = jobs.wait(env, tokens["ana"], jobs.submit(env, tokens["ana"], PROJECT, folder).job_id)
         assert job.state == "succeeded", job.record.error
-        checks = releases.check(env, tokens["ana"], PROJECT, job.job_id, [OUTPUT])
-        exceptions = {
-            c.path: "a note of the method, no figures" for c in checks if c.needs_exception
-        }
-        made = releases.request(
-            env, tokens["ana"], PROJECT, job.job_id, [OUTPUT], "report", exceptions
-        )
-        for checker in ("chk1", "chk2"):
-            releases.review(
-                env, tokens[checker], made.release_id, Vote.APPROVE, "ok", people.keys[checker]
-            )
-        releases.publish(env, tokens["ana"], made.release_id)
+        release_id = released(people, PROJECT, job.job_id, OUTPUT)
         projects.apply(env, tokens["ana"], WAITING, application("ana", title="Cold homes and COPD"))
         projects.apply(env, tokens["ana"], REVISED, application("ana", title="Falls audit"))
         val = people.keys["val"]
@@ -99,18 +71,23 @@ def build_portal_world(root: Path) -> Portal:
     finally:
         env.close()
     pems = {c: _pem(people.keys[c]) for c in ("chk1", "chk2", "val")}
-    return Portal(data_dir, dict(tokens), job.job_id, made.release_id, commit, pems, folder)
+    return Portal(data_dir, dict(tokens), job.job_id, release_id, commit, pems, folder)
+
+
+def released(people: People, project: str, job_id: str, output: str) -> str:
+    """``output`` of the job requested by 'ana', approved by output checkers 'chk1' and 'chk2'
+    (already added) and published; the release's id."""
+    env, tokens = people.env, people.tokens
+    checks = releases.check(env, tokens["ana"], project, job_id, [output])
+    exceptions = {c.path: "a note of the method, no figures" for c in checks if c.needs_exception}
+    made = releases.request(env, tokens["ana"], project, job_id, [output], "report", exceptions)
+    for checker in ("chk1", "chk2"):
+        releases.review(
+            env, tokens[checker], made.release_id, Vote.APPROVE, "ok", people.keys[checker]
+        )
+    releases.publish(env, tokens["ana"], made.release_id)
+    return made.release_id
 
 
 def _pem(key: Ed25519PrivateKey) -> bytes:
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def committed(folder: Path) -> str:
-    """Make ``folder`` a git repository with everything in one commit, as an analyst's study
-    is; the commit's id."""
-    who = ["-c", "user.name=Ana", "-c", "user.email=ana@example.org"]
-    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "study"]):
-        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
-    head = ["git", "-C", str(folder), "rev-parse", "HEAD"]
-    return subprocess.run(head, check=True, capture_output=True, text=True).stdout.strip()

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import Visit, serious_findings, shot
-from browser_support import sign_in as _sign_in
+from browser_support import Visit, serious_findings, shot, sign_in
 from portal_support import OUTPUT, Portal
 
 from api.api_support import Running
@@ -46,7 +45,7 @@ def test_every_signed_in_page_in_chromium(
 ) -> None:
     visit = Visit(browser, site)
     try:
-        _sign_in(visit.page, site, portal.tokens[who])
+        sign_in(visit.page, site, portal.tokens[who])
         where = path.format(job=portal.job_id, release=portal.release_id)
         visit.page.goto(site.base_url + where, wait_until="networkidle")
         assert visit.page.locator("h1").count() == 1
@@ -66,7 +65,7 @@ def test_an_analyst_requests_a_release_and_a_checker_votes(
     visit = Visit(browser, site)
     try:
         page = visit.page
-        _sign_in(page, site, portal.tokens["ana"])
+        sign_in(page, site, portal.tokens["ana"])
         page.get_by_role("link", name="Asthma admissions after heatwaves").click()
         page.get_by_role("link", name=portal.job_id).click()
         assert page.get_by_text("Succeeded").count() >= 1
@@ -89,7 +88,7 @@ def test_an_analyst_requests_a_release_and_a_checker_votes(
     context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
     try:
         page = context.new_page()
-        _sign_in(page, site, portal.tokens["chk1"])
+        sign_in(page, site, portal.tokens["chk1"])
         page.get_by_role("link", name="Output checking", exact=True).click()
         page.locator(f'a[href="{release_path}"]').click()
         page.get_by_label("Approve").check()

@@ -61,6 +61,7 @@ from fivesafes.governance.codelist_tables import (
     CodelistRecord,
     CodelistVersion,
 )
+from fivesafes.governance.tables import Account
 from fivesafes.ledger.intents import Intent
 from fivesafes.ledger.schema import ENTRY_KINDS
 from fivesafes.model import TABLES, CodeSystem
@@ -610,10 +611,12 @@ def _version_view(
     )
 
 
-def _published_as(session: Session, use: CodelistUse) -> list[tuple[str, int, str, datetime]]:
-    """The published versions (slug, version, publisher, date) holding exactly ``use``'s codes
-    in its column's code system."""
-    found = session.execute(
+def _published_as(
+    session: Session, codes: Iterable[str], system: CodeSystem | None
+) -> list[tuple[str, int, str, datetime]]:
+    """The published versions (slug, version, publisher, date) holding exactly ``codes``, of
+    ``system`` (of any system when None)."""
+    query = (
         select(
             CodelistVersion.slug,
             CodelistVersion.version,
@@ -626,11 +629,39 @@ def _published_as(session: Session, use: CodelistUse) -> list[tuple[str, int, st
             (CodelistPublication.slug == CodelistVersion.slug)
             & (CodelistPublication.version == CodelistVersion.version),
         )
-        .where(CodelistVersion.codes_sha256 == codes_sha256(use.codes))
-        .where(CodelistRecord.code_system == system_name(use.system))
+        .where(CodelistVersion.codes_sha256 == codes_sha256(codes))
         .order_by(CodelistVersion.slug, CodelistVersion.version)
-    ).all()
-    return [(s, v, by, at) for s, v, by, at in found]
+    )
+    if system is not None:
+        query = query.where(CodelistRecord.code_system == system_name(system))
+    return [(s, v, by, at) for s, v, by, at in session.execute(query).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A published version, by reference, with its publisher's public name and date."""
+
+    reference: str
+    system: str
+    published_by: str
+    published_at: datetime
+
+
+def published_holding(
+    env: Environment, codes: Iterable[str], system: CodeSystem | None
+) -> list[Publication]:
+    """The published versions that hold exactly ``codes`` (of ``system``, or of any system):
+    what the open library says of a code list file a study reads. Public: a publication is."""
+    with env.cp.transaction() as session:
+        found = _published_as(session, codes, system)
+        names = {a.person_id: a.public_name for a in session.scalars(select(Account))}
+        systems = {
+            r.slug: r.code_system
+            for r in session.scalars(
+                select(CodelistRecord).where(CodelistRecord.slug.in_({s for s, *_ in found}))
+            )
+        }
+    return [Publication(f"{s}/{v}", systems[s], names.get(by, by), at) for s, v, by, at in found]
 
 
 def _people_with(env: Environment, use: CodelistUse) -> int:
@@ -698,7 +729,7 @@ def job_checks(env: Environment, query: Query) -> tuple[ListCheck, ...]:
     checks = []
     for use in codelists_used(query):
         with env.cp.transaction() as session:
-            published = _published_as(session, use)
+            published = _published_as(session, use.codes, use.system)
         checks.append(
             ListCheck(
                 use.codelist,

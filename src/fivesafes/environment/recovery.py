@@ -15,6 +15,8 @@ it asks that operation's resolver what the state says, and logs the truth:
   abandoned, after removing the unpublished staging copy. A published folder is never removed;
 - ``codelist``: committed if the control plane holds the version's publication, else
   abandoned;
+- ``reuse``: committed if the new repository is in place under ``repositories/``, else
+  abandoned, after removing its staging folder;
 - ``review`` (publish returning a request whose files changed since approval): committed if
   the request is returned with the note whose hash the intent carries, else abandoned.
 
@@ -80,6 +82,12 @@ def _codelist(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
     return publication_committed(cp, intent)
 
 
+def _reuse(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
+    from fivesafes.environment.reuse import reuse_committed
+
+    return reuse_committed(data_dir, intent)
+
+
 RESOLVERS: dict[str, Resolver] = {
     "load": _load,
     "approval": _approval,
@@ -87,6 +95,7 @@ RESOLVERS: dict[str, Resolver] = {
     "review": _return,  # publish returning a request whose files changed since approval
     "job": _job,  # a job's start or end (environment.job_records)
     "codelist": _codelist,  # a code list version's publication (environment.codelists)
+    "reuse": _reuse,  # a study's code given to a new repository (environment.reuse)
 }
 """Each recoverable operation's look at its state, by the kind of its outcome entry (imports
 are deferred: most starts find nothing to recover and should not pay for the release stage)."""

@@ -29,22 +29,38 @@ _GIT_OPTIONS = ("-c", "protocol.allow=never", "-c", "protocol.file.allow=always"
                 "-c", "protocol.https.allow=always", "-c", "core.hooksPath=/dev/null")  # fmt: skip
 
 
-def _git(git: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def git() -> str:
+    """The git program, or refused (unavailable) if it is not installed."""
+    found = shutil.which("git")
+    if found is None:
+        raise Refused("git is not installed here: a study cannot be read from git",
+                      RefusalKind.UNAVAILABLE)  # fmt: skip
+    return found
+
+
+def run_git(
+    *args: str, cwd: Path | None = None, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """git with only ``file`` and ``https`` transports, no hooks and no prompt, stopped if it
+    takes too long; its output as bytes (a study's file names and contents need not be text)."""
     quiet = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false"}
     try:
         return subprocess.run(
-            [git, *_GIT_OPTIONS, *args],
+            [git(), *_GIT_OPTIONS, *args],
             cwd=cwd,
             env=quiet,
+            input=stdin,
             capture_output=True,
-            text=True,
             check=False,
             timeout=CLONE_SECONDS,
         )
     except subprocess.TimeoutExpired:
-        raise Refused(
-            f"fetching the study took longer than {CLONE_SECONDS} s", RefusalKind.UNAVAILABLE
-        ) from None
+        raise Refused(f"git took longer than {CLONE_SECONDS} s", RefusalKind.UNAVAILABLE) from None
+
+
+def said(done: subprocess.CompletedProcess[bytes]) -> str:
+    """What git said when it failed, as one line."""
+    return done.stderr.decode("utf-8", "replace").strip() or "git failed"
 
 
 @contextmanager
@@ -54,19 +70,12 @@ def checked_out(repository: str, commit: str) -> Iterator[Path]:
         raise Refused(f"commit {commit!r} is not a commit hash (7 to 64 hex digits)")
     if not repository.strip():
         raise Refused("the project's application names no repository to fetch a study from")
-    git = shutil.which("git")
-    if git is None:
-        raise Refused("git is not installed here: a study cannot be fetched by commit",
-                      RefusalKind.UNAVAILABLE)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="fivesafes-study-") as scratch:
         folder = Path(scratch) / "study"
-        cloned = _git(git, "clone", "--quiet", "--no-checkout", "--", repository, str(folder))
+        cloned = run_git("clone", "--quiet", "--no-checkout", "--", repository, str(folder))
         if cloned.returncode != 0:
-            raise Refused(
-                f"cannot clone {repository}: {cloned.stderr.strip() or 'git failed'}",
-                RefusalKind.UNAVAILABLE,
-            )
-        found = _git(git, "checkout", "--quiet", "--detach", commit, cwd=folder)
+            raise Refused(f"cannot clone {repository}: {said(cloned)}", RefusalKind.UNAVAILABLE)
+        found = run_git("checkout", "--quiet", "--detach", commit, cwd=folder)
         if found.returncode != 0:
             raise Refused(f"no commit {commit} in {repository}")
         yield folder

@@ -237,6 +237,15 @@ _KINDS = (
         detail=_names("intent"),
         required=_names("slug version code_system codes codes_sha256 change"),
     ),
+    # A study's code at a commit that ran, given to a new repository from the open library
+    # (issue 14): which project and commit were reused, publicly; the new repository's name and
+    # its one commit are logged; the analyst who reused it is the entry's actor.
+    EntryKind(
+        "reuse",
+        public=_names("project_id commit"),
+        detail=_names("repository seeded intent"),
+        required=_names("project_id commit repository seeded"),
+    ),
     # A command that changes state as well as the ledger logs an intent first, then its outcome
     # (an entry of the operation's own kind, with ``intent`` set) or ``abandoned`` (.intents).
     EntryKind(

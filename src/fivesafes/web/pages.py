@@ -22,7 +22,7 @@ from jinja2 import FileSystemLoader, select_autoescape
 
 from fivesafes.environment import Environment, Refused, public
 from fivesafes.environment.catalogue import view_catalogue
-from fivesafes.web import applying, codelists, job_submission, signed_in
+from fivesafes.web import applying, codelists, job_submission, library, signed_in
 from fivesafes.web.assets import DesignSystem, design_system
 from fivesafes.web.sessions import Sessions, current
 
@@ -33,6 +33,7 @@ MENU = (
     ("/ledger", "Ledger"),
     ("/catalogue", "Data catalogue"),
     ("/codelists", "Code lists"),
+    ("/library", "Library"),
 )
 SECTIONS = (
     ("/projects", "Projects", "Who is using data, for what, and who approved it."),
@@ -44,6 +45,7 @@ SECTIONS = (
     ("/ledger", "The ledger", "The signed log of everything done here, and how to check it."),
     ("/catalogue", "Data catalogue", "What data is held, over which years, and how complete."),
     ("/codelists", "Code lists", "The published lists of codes studies use, to read and download."),
+    ("/library", "Library of study code", "The code of every study that ran, to read and reuse."),
 )
 
 RECENT = 50
@@ -226,6 +228,7 @@ def install(app: FastAPI) -> None:
     app.include_router(job_submission.router)
     app.include_router(signed_in.router)
     app.include_router(codelists.router)
+    app.include_router(library.router)
     app.include_router(assets)
     app.mount("/assets/images", StaticFiles(directory=design.images), name="nhsuk-images")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="portal-static")
