@@ -51,14 +51,16 @@ def verify(env: Environment, trusted_key: str | None = None) -> VerifyReport:
 
 
 def prove(env: Environment, index: int) -> Receipt:
-    """Entry ``index`` with its inclusion proof and the signed checkpoint it leads to."""
+    """Entry ``index`` with its inclusion proof and the latest signed checkpoint, as it stands:
+    a read signs no checkpoint (every public entry is signed by the write that made it), so an
+    entry no checkpoint covers yet comes without proof."""
     with _reading():
         size = env.cp.ledger.size
         if not 0 <= index < size:
             raise Refused(
                 f"entry {index} does not exist; the ledger has {size} entries", RefusalKind.INVALID
             )
-        return env.cp.ledger.prove(index)
+        return env.cp.ledger.receipt(index)
 
 
 def checkpoints(env: Environment) -> list[StoredCheckpoint]:
@@ -108,3 +110,10 @@ def public_view(env: Environment) -> PublicView:
     data."""
     with _reading():
         return env.cp.ledger.public_view()
+
+
+def public_page(env: Environment, skip: int, count: int) -> tuple[int, PublicView]:
+    """How many public entries there are, and ``count`` of the public view newest first after
+    the newest ``skip``."""
+    with _reading():
+        return env.cp.ledger.public_page(skip, count)
