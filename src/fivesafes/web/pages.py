@@ -44,9 +44,6 @@ SECTIONS = (
     ("/catalogue", "Data catalogue", "What data is held, over which years, and how complete."),
 )
 
-RECENT = 50
-"""How many of the newest public entries the ledger page lists (each links to its steps)."""
-
 router = APIRouter(include_in_schema=False)
 
 
@@ -136,22 +133,21 @@ def releases(request: Request) -> HTMLResponse:
 
 
 @router.get("/ledger", response_class=HTMLResponse)
-def ledger(request: Request, entry: int | None = None) -> HTMLResponse:
+def ledger(request: Request, entry: int | None = None, page: int = 1) -> HTMLResponse:
     env = _env(request)
     kind = None
-    if entry is not None:
-        try:  # first, so the checkpoint the steps download covers the entry
+    try:
+        if entry is not None:  # the entry's kind; the checkpoint the steps download covers it
             kind = orjson.loads(public.receipt(env, entry).entry)["kind"]
-        except Refused as refused:
-            return _not_found(request, refused.reason)
-    page = public.ledger(env)
-    latest = page.checkpoints[-1].size if page.checkpoints else None
+        found = public.ledger(env, page)
+    except Refused as refused:
+        return _not_found(request, refused.reason)
+    latest = found.checkpoints[-1].size if found.checkpoints else None
     return _page(
         request,
         "ledger.html",
         section="/ledger",
-        ledger=page,
-        recent=page.public_entries[::-1][:RECENT],
+        ledger=found,
         latest_size=latest,
         entry=entry,
         entry_kind=kind,
