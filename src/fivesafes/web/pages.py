@@ -20,9 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment as Templates
 from jinja2 import FileSystemLoader, select_autoescape
 
-from fivesafes.environment import Environment, Refused, public
+from fivesafes.environment import Environment, Refused, public, public_dashboards
 from fivesafes.environment.catalogue import view_catalogue
-from fivesafes.web import signed_in
+from fivesafes.web import dashboards, signed_in
 from fivesafes.web.assets import DesignSystem, design_system
 from fivesafes.web.sessions import Sessions, current
 
@@ -32,6 +32,7 @@ MENU = (
     ("/releases", "Releases"),
     ("/ledger", "Ledger"),
     ("/catalogue", "Data catalogue"),
+    ("/dashboards", "Dashboards"),
 )
 SECTIONS = (
     ("/projects", "Projects", "Who is using data, for what, and who approved it."),
@@ -42,6 +43,7 @@ SECTIONS = (
     ),
     ("/ledger", "The ledger", "The signed log of everything done here, and how to check it."),
     ("/catalogue", "Data catalogue", "What data is held, over which years, and how complete."),
+    ("/dashboards", "Dashboards", "Charts drawn from released results, and nothing else."),
 )
 
 router = APIRouter(include_in_schema=False)
@@ -120,7 +122,8 @@ def project(request: Request, project_id: str) -> HTMLResponse:
         page = public.project(_env(request), project_id)
     except Refused as refused:
         return _not_found(request, refused.reason)
-    return _page(request, "project.html", section="/projects", page=page)
+    drawn = public_dashboards.of_project(_env(request), project_id)
+    return _page(request, "project.html", section="/projects", page=page, dashboard=drawn)
 
 
 @router.get("/releases", response_class=HTMLResponse)
@@ -216,6 +219,7 @@ def install(app: FastAPI) -> None:
         return FileResponse(design.script, media_type="text/javascript")
 
     app.include_router(router)
+    app.include_router(dashboards.router)
     app.include_router(signed_in.router)
     app.include_router(assets)
     app.mount("/assets/images", StaticFiles(directory=design.images), name="nhsuk-images")
