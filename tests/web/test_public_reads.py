@@ -1,6 +1,7 @@
 """The public portal's promises about what a read may do and show: a project's opt-out figure
-is one rounded, suppressed count per project that no history of jobs lets anyone undo; and
-reading the public site (pages, receipts, the API's ledger) writes nothing at all."""
+is one rounded, suppressed count per project that no history of jobs lets anyone undo; reading
+the public site (pages, receipts, the API's ledger) writes nothing at all; and the ledger is
+read a page at a time, never the whole log at once."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy import delete
 
 from api.api_support import Running, serving
 from environment.environment_support import PROJECT, approved_world, open_with_custodian
-from fivesafes.environment import Environment, consent, public
+from fivesafes.environment import Environment, consent, public, public_ledger
 from fivesafes.environment.catalogue import public_profile
 from fivesafes.governance import record_opt_outs_applied
 from fivesafes.governance.tables import OptOutApplied
@@ -169,3 +170,34 @@ def test_reading_the_public_site_writes_nothing(portal: Portal) -> None:
     entry = orjson.loads(orjson.loads(receipt.content)["entry"])
     assert entry["kind"] == "project" and entry["subject"]["project_id"] == "read-only"
     assert proved and before == after
+
+
+def test_the_ledger_page_gives_every_public_entry_a_page_at_a_time(tmp_path: Path) -> None:
+    """120 public entries beside the environment's own: page after page, newest first, each
+    public entry exactly once and no private one, each page linked to the next; a page past
+    the last (or before the first) is a page that says so."""
+    data_dir = DataDir(tmp_path / "data", tmp_path / "data" / "keys" / "pseudonym.key")
+    env = open_with_custodian(data_dir).env
+    try:
+        subject = {"title": "Paged", "purpose": "research", "status": "submitted"}
+        env.cp.ledger.append_many(
+            ("project", "cus", {**subject, "project_id": f"p{i}"}) for i in range(120)
+        )
+        expected = [r.index for r in reversed(public_ledger.public_view(env).rows)]
+    finally:
+        env.close()
+    seen: list[int] = []
+    with serving(data_dir) as site:
+        pages = -(-len(expected) // public.LEDGER_PAGE)
+        for number in range(1, pages + 1):
+            page = httpx.get(f"{site.base_url}/ledger?page={number}", timeout=60).text
+            assert f"page {number} of {pages}" in page
+            shown = [int(i) for i in re.findall(r'href="/ledger\?entry=(\d+)#verify"', page)]
+            assert 0 < len(shown) <= public.LEDGER_PAGE
+            seen += shown
+            assert (f'href="/ledger?page={number + 1}"' in page) == (number < pages)
+            assert (f'href="/ledger?page={number - 1}"' in page) == (number > 1)
+        for beyond in (0, pages + 1):
+            answer = httpx.get(f"{site.base_url}/ledger?page={beyond}", timeout=60)
+            assert answer.status_code == 404 and f"page {beyond}" in answer.text
+    assert pages >= 3 and seen == expected
