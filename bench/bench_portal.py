@@ -35,6 +35,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from rich.console import Console
 from rich.progress import Progress
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,7 +193,7 @@ def main() -> None:
             }
             for call in timed.values():
                 call()  # warm: the first request opens what later ones reuse
-            with Progress(transient=True) as progress:
+            with Progress(console=Console(stderr=True), transient=True) as progress:
                 best = best_of(args.rounds, timed, progress)
             sizes = {p: page(p)() for p in ("/projects", "/ledger")}
             memory = {name: peak_mib(call) for name, call in timed.items()}

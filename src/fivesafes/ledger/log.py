@@ -5,9 +5,11 @@ and make that trail tamper-evident and public (RFC 9162 transparency log). :clas
 the pieces together: entries are encoded (:mod:`.entry`), hashed into the Merkle tree
 (:mod:`.merkle`), stored (:mod:`.storage`), and covered by Ed25519-signed C2SP checkpoints
 (:mod:`.note`) every ``checkpoint_every`` entries or ``checkpoint_interval`` seconds, whichever
-comes first; every checkpoint is kept. Each subject is checked against its kind's declared fields
+comes first, and at once over an entry the public may ask a receipt for (a public kind, or one
+whose submitter gets a receipt); every checkpoint is kept. Each subject is checked against its kind's declared fields
 (:mod:`.schema`) and the patient-data guard before anything is stored. Reading back is
-:meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove`, :meth:`Ledger.consistency`,
+:meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove` (or :meth:`Ledger.receipt`,
+which signs nothing), :meth:`Ledger.consistency`,
 :meth:`Ledger.export`, :meth:`Ledger.publish` (C2SP tlog-tiles) and :meth:`Ledger.public_view`;
 each returns data with a ``render()`` for the command line.
 
