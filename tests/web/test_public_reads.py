@@ -174,16 +174,19 @@ def test_reading_the_public_site_writes_nothing(portal: Portal) -> None:
 
 def test_the_ledger_page_gives_every_public_entry_a_page_at_a_time(tmp_path: Path) -> None:
     """120 public entries beside the environment's own: page after page, newest first, each
-    public entry exactly once and no private one, each page linked to the next; a page past
-    the last (or before the first) is a page that says so."""
+    public entry exactly once and no private one, each page linked to the next, and only the
+    newest checkpoints; a page past the last (or before the first) is a page that says so."""
     data_dir = DataDir(tmp_path / "data", tmp_path / "data" / "keys" / "pseudonym.key")
     env = open_with_custodian(data_dir).env
     try:
         subject = {"title": "Paged", "purpose": "research", "status": "submitted"}
+        for i in range(60):  # one at a time: each signs its checkpoint
+            env.cp.ledger.append("project", {**subject, "project_id": f"p{i}"}, actor="cus")
         env.cp.ledger.append_many(
-            ("project", "cus", {**subject, "project_id": f"p{i}"}) for i in range(120)
+            ("project", "cus", {**subject, "project_id": f"q{i}"}) for i in range(60)
         )
         expected = [r.index for r in reversed(public_ledger.public_view(env).rows)]
+        signed = len(env.cp.ledger.checkpoints())
     finally:
         env.close()
     seen: list[int] = []
@@ -192,6 +195,7 @@ def test_the_ledger_page_gives_every_public_entry_a_page_at_a_time(tmp_path: Pat
         for number in range(1, pages + 1):
             page = httpx.get(f"{site.base_url}/ledger?page={number}", timeout=60).text
             assert f"page {number} of {pages}" in page
+            assert f"the newest {public.LEDGER_PAGE} of {signed}" in page  # checkpoints too
             shown = [int(i) for i in re.findall(r'href="/ledger\?entry=(\d+)#verify"', page)]
             assert 0 < len(shown) <= public.LEDGER_PAGE
             seen += shown

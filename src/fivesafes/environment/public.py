@@ -209,6 +209,9 @@ class LedgerPage:
     vkey: str
     latest: str | None
     checkpoints: tuple[Checkpoint, ...]
+    """The newest :data:`LEDGER_PAGE` signed checkpoints, oldest first (the last is the latest)."""
+    checkpoint_total: int
+    """How many checkpoints have been signed in all (every one is kept and can be listed)."""
     public_entries: tuple[tuple[int, str, str], ...]
     """(index, kind, time) of each public entry on this page, newest first."""
     public_total: int
@@ -263,10 +266,14 @@ def projects(env: Environment) -> list[PublicProject]:
         return listed
 
 
+LINKED = ("approval", "job", "release")
+"""The kinds of entry a project's or a release's page links to (so only those are read)."""
+
+
 def _entries_by(env: Environment) -> dict[tuple[str, str], list[int]]:
     """Public ledger entries by (kind, the id they are about), for linking to receipts."""
     found: dict[tuple[str, str], list[int]] = {}
-    for row in public_ledger.public_view(env).rows:
+    for row in public_ledger.public_view(env, LINKED).rows:
         about = row.fields.get("release_id") or row.fields.get("job_id")
         about = about or row.fields.get("project_id")
         if isinstance(about, str):
@@ -467,6 +474,7 @@ def ledger(env: Environment, page: int = 1) -> LedgerPage:
     if page < 1:
         raise Refused(f"page {page}: the ledger's pages are numbered from 1", RefusalKind.INVALID)
     total, view = public_ledger.public_page(env, (page - 1) * LEDGER_PAGE, LEDGER_PAGE)
+    signed = log.checkpoints()
     pages = max(1, -(-total // LEDGER_PAGE))
     if page > pages:
         raise Refused(
@@ -476,7 +484,8 @@ def ledger(env: Environment, page: int = 1) -> LedgerPage:
         log.origin,
         log.verifier.vkey,
         log.latest_checkpoint,
-        tuple(Checkpoint(c.size, str(c.created)) for c in log.checkpoints()),
+        tuple(Checkpoint(c.size, str(c.created)) for c in signed[-LEDGER_PAGE:]),
+        len(signed),
         tuple((r.index, r.kind, r.time) for r in view.rows),
         total,
         page,

@@ -11,7 +11,7 @@ logged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from fivesafes.ledger import (
     TilesSummary,
     VerifyReport,
 )
+from fivesafes.ledger.schema import PUBLIC_KINDS
 from fivesafes.ledger.storage import StoredCheckpoint
 
 if TYPE_CHECKING:
@@ -105,11 +106,11 @@ def publish(env: Environment, directory: Path) -> tuple[TilesSummary, str]:
         return env.cp.ledger.publish(directory), env.cp.ledger.origin
 
 
-def public_view(env: Environment) -> PublicView:
+def public_view(env: Environment, kinds: Iterable[str] = PUBLIC_KINDS) -> PublicView:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient
-    data."""
+    data. Only entries of ``kinds`` when the reader needs no others."""
     with _reading():
-        return env.cp.ledger.public_view()
+        return env.cp.ledger.public_view(kinds)
 
 
 def public_page(env: Environment, skip: int, count: int) -> tuple[int, PublicView]:

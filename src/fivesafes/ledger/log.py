@@ -6,12 +6,12 @@ the pieces together: entries are encoded (:mod:`.entry`), hashed into the Merkle
 (:mod:`.merkle`), stored (:mod:`.storage`), and covered by Ed25519-signed C2SP checkpoints
 (:mod:`.note`) every ``checkpoint_every`` entries or ``checkpoint_interval`` seconds, whichever
 comes first, and at once over an entry the public may ask a receipt for (a public kind, or one
-whose submitter gets a receipt); every checkpoint is kept. Each subject is checked against its kind's declared fields
-(:mod:`.schema`) and the patient-data guard before anything is stored. Reading back is
-:meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove` (or :meth:`Ledger.receipt`,
-which signs nothing), :meth:`Ledger.consistency`,
-:meth:`Ledger.export`, :meth:`Ledger.publish` (C2SP tlog-tiles) and :meth:`Ledger.public_view`;
-each returns data with a ``render()`` for the command line.
+whose submitter gets a receipt); every checkpoint is kept. Each subject is checked against its
+kind's declared fields (:mod:`.schema`) and the patient-data guard before anything is stored.
+Reading back is :meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove` (or
+:meth:`Ledger.receipt`, which signs nothing), :meth:`Ledger.consistency`, :meth:`Ledger.export`,
+:meth:`Ledger.publish` (C2SP tlog-tiles) and :meth:`Ledger.public_view`; each returns data with
+a ``render()`` for the command line.
 
 Appending in bulk (:meth:`Ledger.append_many`) is built for rate: one timestamp per batch (the
 time the batch was committed), one scan of each encoded entry for patient data, the batch's leaf
@@ -418,9 +418,11 @@ class Ledger:
         self.checkpoint()
         return publish_tiles(self, directory)
 
-    def public_view(self) -> PublicView:
-        """Projects, purposes, people's public names, jobs and releases — never patient data."""
-        return public_view(row.entry for row in self._store.entries_of_kinds(sorted(PUBLIC_KINDS)))
+    def public_view(self, kinds: Iterable[str] = PUBLIC_KINDS) -> PublicView:
+        """Projects, purposes, people's public names, jobs and releases — never patient data;
+        only entries of ``kinds`` (of the public ones) when a reader needs no others."""
+        wanted = sorted(PUBLIC_KINDS & set(kinds))
+        return public_view(row.entry for row in self._store.entries_of_kinds(wanted))
 
     def public_page(self, skip: int, count: int) -> tuple[int, PublicView]:
         """How many public entries there are, and ``count`` of them newest first after the
