@@ -15,6 +15,7 @@ PAGES = (
     "/ledger",
     "/catalogue",
     "/catalogue/patients",
+    "/dashboards",
 )
 """Every kind of public page, as the tests visit them."""
 

@@ -13,6 +13,7 @@ from fivesafes.dashboards.build import (
     PAGE,
     build_dashboard,
     demo_dashboard,
+    draw_dashboard,
 )
 from fivesafes.dashboards.figures import Settings
 from fivesafes.dashboards.measures import Kind, Measure, as_measure
@@ -30,5 +31,6 @@ __all__ = [
     "as_measure",
     "build_dashboard",
     "demo_dashboard",
+    "draw_dashboard",
     "read_released_tables",
 ]

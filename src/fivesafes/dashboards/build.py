@@ -75,6 +75,20 @@ def build_dashboard(
         verifiers = cp.ledger.keys
         indexes = release_ledger_indexes(cp.ledger.entries())
     tables = read_released_tables(data_dir.root / RELEASED_FOLDER / project_id, verifiers, indexes)
+    return draw_dashboard(tables, project_id, output, settings, now, progress)
+
+
+def draw_dashboard(
+    tables: list[ReleasedTable],
+    project_id: str,
+    output: Path,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write the dashboard of ``tables`` (read and verified by :func:`read_released_tables`)
+    to ``output`` and return the page: for a caller that holds the ledger open already (the
+    portal), which must not open a second one. :class:`DashboardError` if none is a table."""
     output.mkdir(parents=True, exist_ok=True)
     chosen = settings or Settings({}, {})
     figures, others = [], []

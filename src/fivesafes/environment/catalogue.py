@@ -126,6 +126,12 @@ def _rules(data_dir: DataDir, profile: str | None) -> Profile:
     return named_profile(profile or read_settings(data_dir.root).disclosure_profile)
 
 
+def public_profile(data_dir: DataDir) -> Profile:
+    """The rules every count the public reads is rounded and suppressed by: the environment's
+    own disclosure profile, as for the public catalogue (other public figures use it too)."""
+    return _rules(data_dir, None)
+
+
 def view_catalogue(
     data_dir: DataDir, credential: str | None = None, profile: str | None = None
 ) -> Catalogue:

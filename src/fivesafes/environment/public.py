@@ -15,7 +15,10 @@ that decides what of that is public, so the portal (and any other face) holds no
   each file's hash, size, how it went out and the automatic check's outcome, and how many signed
   approvals the published manifest carries;
 - the ledger's receipts (an entry, its inclusion proof and the checkpoint) are given for entries
-  of the kinds the ledger itself declares public, and no other.
+  of the kinds the ledger itself declares public, and no other;
+- how many people's records opt-outs kept out of a project's extracts is one published figure
+  per project, rounded and suppressed by the environment's disclosure profile as the public
+  catalogue's counts are (:class:`PublicOptOuts`), never a figure per job.
 
 None of these takes a credential or writes to the ledger; what cannot be found is a ``Refused``
 (``invalid``) that is not logged, as for the public ledger's reads (:mod:`.public_ledger`).
@@ -29,13 +32,22 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from fivesafes.disclosure.public import public_count
 from fivesafes.environment import job_records, public_ledger
+from fivesafes.environment.catalogue import public_profile
 from fivesafes.environment.refusals import RefusalKind, Refused
 from fivesafes.governance.projects import Application, decision_signature_valid
-from fivesafes.governance.tables import Account, ApplicationVersion, Decision, Project
+from fivesafes.governance.tables import (
+    Account,
+    ApplicationVersion,
+    Decision,
+    OptOutApplied,
+    Project,
+)
 from fivesafes.ledger import Receipt
+from fivesafes.ledger.entry import decode_entry
 from fivesafes.ledger.schema import PUBLIC_KINDS
 from fivesafes.release.manifest import MANIFEST_FILE
 from fivesafes.release.model import State
@@ -137,6 +149,27 @@ class PublicRelease:
 
 
 @dataclass(frozen=True)
+class PublicOptOuts:
+    """How many people's records opt-outs kept out of a project's extracts, as published.
+
+    Each extract (a job's cut of the store) leaves out everyone whose opt-out applies to the
+    project's purpose, and the control plane keeps how many that was. The public see one
+    figure a project: the most any one of its extracts left out (the people every extract left
+    out are at least that many), rounded and suppressed like any public count. Never a figure
+    per job, nor their sum: beside the public list of jobs, per-job figures could be differenced
+    and a sum divided, each time undoing the suppression of a small count."""
+
+    extracts: int
+    """How many extracts the project's jobs made (each job that started made one)."""
+    people: int | None
+    """The figure; None where it is suppressed (fewer people than the profile's threshold)."""
+    profile: str
+    """The disclosure profile it was rounded and suppressed by."""
+    threshold: int
+    """The profile's threshold: a suppressed figure is fewer people than this."""
+
+
+@dataclass(frozen=True)
 class ProjectPage:
     """Everything public about one project."""
 
@@ -151,6 +184,7 @@ class ProjectPage:
     waits: tuple[PublicWait, ...]
     jobs: tuple[PublicJob, ...]
     releases: tuple[PublicRelease, ...]
+    opt_outs: PublicOptOuts
 
 
 @dataclass(frozen=True)
@@ -161,17 +195,31 @@ class Checkpoint:
     created: str
 
 
+LEDGER_PAGE = 50
+"""How many public entries one read of the ledger gives: a page, newest first, so a visitor
+(and the server) never handles the whole log at once."""
+
+
 @dataclass(frozen=True)
 class LedgerPage:
     """The ledger as the public check it: its origin, key, latest signed checkpoint, every
-    checkpoint, and the public entries a receipt can be asked for."""
+    checkpoint, and one page of the public entries a receipt can be asked for."""
 
     origin: str
     vkey: str
     latest: str | None
     checkpoints: tuple[Checkpoint, ...]
+    """The newest :data:`LEDGER_PAGE` signed checkpoints, oldest first (the last is the latest)."""
+    checkpoint_total: int
+    """How many checkpoints have been signed in all (every one is kept and can be listed)."""
     public_entries: tuple[tuple[int, str, str], ...]
-    """(index, kind, time) of each public entry, oldest first."""
+    """(index, kind, time) of each public entry on this page, newest first."""
+    public_total: int
+    """How many public entries the ledger holds in all."""
+    page: int
+    """Which page this is, from 1 (the newest entries)."""
+    pages: int
+    """How many pages there are (at least 1, which may be empty)."""
 
 
 def public_names(session: Session) -> dict[str, str]:
@@ -198,16 +246,35 @@ def _listed(project: Project, form: Application) -> PublicProject:
 
 
 def projects(env: Environment) -> list[PublicProject]:
-    """Every project, by id."""
+    """Every project, by id, with its current form: one query, not one a project."""
+    current = (ApplicationVersion.project_id == Project.project_id) & (
+        ApplicationVersion.version == Project.version
+    )
     with env.cp.transaction() as session:
-        found = session.scalars(select(Project).order_by(Project.project_id))
-        return [_listed(p, _form(session, p.project_id, p.version)) for p in found]
+        found = session.execute(
+            select(Project, ApplicationVersion.form)
+            .outerjoin(ApplicationVersion, current)
+            .order_by(Project.project_id)
+        )
+        listed = []
+        for project, form in found:
+            if form is None:
+                raise Refused(
+                    f"project {project.project_id} has no version {project.version}",
+                    RefusalKind.INVALID,
+                )
+            listed.append(_listed(project, Application.from_dict(orjson.loads(form))))
+        return listed
+
+
+LINKED = ("approval", "job", "release")
+"""The kinds of entry a project's or a release's page links to (so only those are read)."""
 
 
 def _entries_by(env: Environment) -> dict[tuple[str, str], list[int]]:
     """Public ledger entries by (kind, the id they are about), for linking to receipts."""
     found: dict[tuple[str, str], list[int]] = {}
-    for row in public_ledger.public_view(env).rows:
+    for row in public_ledger.public_view(env, LINKED).rows:
         about = row.fields.get("release_id") or row.fields.get("job_id")
         about = about or row.fields.get("project_id")
         if isinstance(about, str):
@@ -351,6 +418,16 @@ def _releases(
     return tuple(out)
 
 
+def _opt_outs(env: Environment, session: Session, project_id: str) -> PublicOptOuts:
+    most, extracts = session.execute(
+        select(func.max(OptOutApplied.excluded), func.count()).where(
+            OptOutApplied.project_id == project_id
+        )
+    ).one()
+    rules = public_profile(env.data_dir)
+    return PublicOptOuts(extracts, public_count(most or 0, rules), rules.name, rules.threshold)
+
+
 def project(env: Environment, project_id: str) -> ProjectPage:
     """One project with its decisions, waits, jobs and releases; ``Refused`` if unknown."""
     entries = _entries_by(env)
@@ -364,6 +441,7 @@ def project(env: Environment, project_id: str) -> ProjectPage:
             env, session, project_id, names, entries.get(("approval", project_id), [])
         )
         releases = _releases(env, session, project_id, names, entries)
+        opt_outs = _opt_outs(env, session, project_id)
     return ProjectPage(
         _listed(row, form),
         form.purpose_description,
@@ -376,6 +454,7 @@ def project(env: Environment, project_id: str) -> ProjectPage:
         _waits(env, project_id),
         _jobs(env, project_id, names, entries),
         releases,
+        opt_outs,
     )
 
 
@@ -386,30 +465,56 @@ def releases(env: Environment) -> tuple[PublicRelease, ...]:
         return _releases(env, session, None, public_names(session), entries)
 
 
-def ledger(env: Environment) -> LedgerPage:
-    """The ledger's origin, current key, checkpoints and public entries, including what other
-    processes (a job or a load run from the command line) appended since this one looked."""
+def ledger(env: Environment, page: int = 1) -> LedgerPage:
+    """The ledger's origin, current key, checkpoints and page ``page`` of its public entries
+    (:data:`LEDGER_PAGE` a page, newest first), including what other processes (a job or a
+    load run from the command line) appended since this one looked; a page past the last is
+    refused, saying how many there are."""
     log = env.cp.ledger
     log.catch_up()
-    rows = public_ledger.public_view(env).rows
+    if page < 1:
+        raise Refused(f"page {page}: the ledger's pages are numbered from 1", RefusalKind.INVALID)
+    total, view = public_ledger.public_page(env, (page - 1) * LEDGER_PAGE, LEDGER_PAGE)
+    signed = log.checkpoints()
+    pages = max(1, -(-total // LEDGER_PAGE))
+    if page > pages:
+        raise Refused(
+            f"page {page}: the ledger's public entries fill {pages} page(s)", RefusalKind.INVALID
+        )
     return LedgerPage(
         log.origin,
         log.verifier.vkey,
         log.latest_checkpoint,
-        tuple(Checkpoint(c.size, str(c.created)) for c in log.checkpoints()),
-        tuple((r.index, r.kind, r.time) for r in rows),
+        tuple(Checkpoint(c.size, str(c.created)) for c in signed[-LEDGER_PAGE:]),
+        len(signed),
+        tuple((r.index, r.kind, r.time) for r in view.rows),
+        total,
+        page,
+        pages,
     )
+
+
+def _kind(entry: bytes) -> str | None:
+    try:
+        return str(decode_entry(entry).get("kind"))
+    except ValueError:  # a damaged entry is in no public view
+        return None
 
 
 def receipt(env: Environment, index: int) -> Receipt:
     """A public entry with its inclusion proof in the latest signed checkpoint; an entry of a
     kind the ledger keeps private is refused exactly as one that does not exist, so asking
-    says nothing about what is there."""
-    env.cp.ledger.catch_up()  # an entry another process appended is proved like any other
-    public = {r.index for r in public_ledger.public_view(env).rows}
-    if index not in public:
+    says nothing about what is there. Nothing is signed: the write that made a public entry
+    signed a checkpoint over it, and one that somehow was not is refused as not yet provable
+    rather than have a reader's request write to the log."""
+    log = env.cp.ledger
+    log.catch_up()  # an entry another process appended is proved like any other
+    found = public_ledger.prove(env, index) if 0 <= index < log.size else None
+    if found is None or _kind(found.entry) not in PUBLIC_KINDS:
         raise Refused(f"no public ledger entry {index}", RefusalKind.INVALID)
-    found = public_ledger.prove(env, index)
-    if orjson.loads(found.entry).get("kind") not in PUBLIC_KINDS:  # the view and the log agree
-        raise Refused(f"no public ledger entry {index}", RefusalKind.INVALID)
+    if found.proof is None:
+        raise Refused(
+            f"ledger entry {index} is not yet covered by a signed checkpoint; try again later",
+            RefusalKind.INVALID,
+        )
     return found

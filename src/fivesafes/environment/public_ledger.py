@@ -11,7 +11,7 @@ logged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from fivesafes.ledger import (
     TilesSummary,
     VerifyReport,
 )
+from fivesafes.ledger.schema import PUBLIC_KINDS
 from fivesafes.ledger.storage import StoredCheckpoint
 
 if TYPE_CHECKING:
@@ -51,14 +52,16 @@ def verify(env: Environment, trusted_key: str | None = None) -> VerifyReport:
 
 
 def prove(env: Environment, index: int) -> Receipt:
-    """Entry ``index`` with its inclusion proof and the signed checkpoint it leads to."""
+    """Entry ``index`` with its inclusion proof and the latest signed checkpoint, as it stands:
+    a read signs no checkpoint (every public entry is signed by the write that made it), so an
+    entry no checkpoint covers yet comes without proof."""
     with _reading():
         size = env.cp.ledger.size
         if not 0 <= index < size:
             raise Refused(
                 f"entry {index} does not exist; the ledger has {size} entries", RefusalKind.INVALID
             )
-        return env.cp.ledger.prove(index)
+        return env.cp.ledger.receipt(index)
 
 
 def checkpoints(env: Environment) -> list[StoredCheckpoint]:
@@ -103,8 +106,15 @@ def publish(env: Environment, directory: Path) -> tuple[TilesSummary, str]:
         return env.cp.ledger.publish(directory), env.cp.ledger.origin
 
 
-def public_view(env: Environment) -> PublicView:
+def public_view(env: Environment, kinds: Iterable[str] = PUBLIC_KINDS) -> PublicView:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient
-    data."""
+    data. Only entries of ``kinds`` when the reader needs no others."""
     with _reading():
-        return env.cp.ledger.public_view()
+        return env.cp.ledger.public_view(kinds)
+
+
+def public_page(env: Environment, skip: int, count: int) -> tuple[int, PublicView]:
+    """How many public entries there are, and ``count`` of the public view newest first after
+    the newest ``skip``."""
+    with _reading():
+        return env.cp.ledger.public_page(skip, count)

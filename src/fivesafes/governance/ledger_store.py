@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
@@ -75,6 +75,17 @@ class SqlLedgerStore:
         t = LedgerEntry
         query = select(t.idx, t.kind, t.entry, t.leaf_hash).where(t.kind.in_(list(kinds)))
         return self._stream(query.order_by(t.idx))
+
+    def newest_of_kinds(self, kinds: Sequence[str], skip: int, count: int) -> list[StoredEntry]:
+        t = LedgerEntry
+        query = select(t.idx, t.kind, t.entry, t.leaf_hash).where(t.kind.in_(list(kinds)))
+        return list(self._stream(query.order_by(t.idx.desc()).limit(count).offset(skip)))
+
+    def count_of_kinds(self, kinds: Sequence[str]) -> int:
+        t = LedgerEntry
+        with self._reading(), self._engine.connect() as connection:
+            found = connection.execute(select(func.count()).where(t.kind.in_(list(kinds))))
+            return int(found.scalar_one())
 
     def leaf_hashes(self) -> Iterator[bytes]:
         return (row.leaf_hash for row in self.entries())

@@ -5,11 +5,13 @@ and make that trail tamper-evident and public (RFC 9162 transparency log). :clas
 the pieces together: entries are encoded (:mod:`.entry`), hashed into the Merkle tree
 (:mod:`.merkle`), stored (:mod:`.storage`), and covered by Ed25519-signed C2SP checkpoints
 (:mod:`.note`) every ``checkpoint_every`` entries or ``checkpoint_interval`` seconds, whichever
-comes first; every checkpoint is kept. Each subject is checked against its kind's declared fields
-(:mod:`.schema`) and the patient-data guard before anything is stored. Reading back is
-:meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove`, :meth:`Ledger.consistency`,
-:meth:`Ledger.export`, :meth:`Ledger.publish` (C2SP tlog-tiles) and :meth:`Ledger.public_view`;
-each returns data with a ``render()`` for the command line.
+comes first, and at once over an entry the public may ask a receipt for (a public kind, or one
+whose submitter gets a receipt); every checkpoint is kept. Each subject is checked against its
+kind's declared fields (:mod:`.schema`) and the patient-data guard before anything is stored.
+Reading back is :meth:`Ledger.verify` (replay everything), :meth:`Ledger.prove` (or
+:meth:`Ledger.receipt`, which signs nothing), :meth:`Ledger.consistency`, :meth:`Ledger.export`,
+:meth:`Ledger.publish` (C2SP tlog-tiles) and :meth:`Ledger.public_view`; each returns data with
+a ``render()`` for the command line.
 
 Appending in bulk (:meth:`Ledger.append_many`) is built for rate: one timestamp per batch (the
 time the batch was committed), one scan of each encoded entry for patient data, the batch's leaf
@@ -294,7 +296,8 @@ class Ledger:
         return self._latest.note if self._latest else None
 
     def append(self, kind: str, subject: Mapping[str, Any], *, actor: str = "system") -> Receipt:
-        """Log one event. Jobs and releases are signed at once so their receipt proves inclusion."""
+        """Log one event. Jobs and releases are signed at once so their receipt proves inclusion,
+        and so is every entry of a public kind (:meth:`_commit`)."""
         _check_record(kind, actor, subject)
         force = ENTRY_KINDS[kind].receipt
         ((index, _, entry, _),) = self._commit([(kind, actor, subject)], force)
@@ -365,12 +368,20 @@ class Ledger:
         """The entry at ``index`` with its inclusion proof in the latest checkpoint.
 
         If no checkpoint covers the entry yet, one is signed first: a proof is only worth
-        something against a signed root.
+        something against a signed root. A reader that must not write uses :meth:`receipt`.
         """
         if not 0 <= index < self.size:
             raise IndexError(f"entry {index} does not exist; the ledger has {self.size} entries")
         if index >= self.signed_size:
             self.checkpoint()
+        return self.receipt(index)
+
+    def receipt(self, index: int) -> Receipt:
+        """The entry at ``index`` with its inclusion proof in the latest checkpoint already
+        signed, signing nothing: without proof or checkpoint if none covers it yet. For reads
+        anyone may make (the public portal), which must not change the log they read."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"entry {index} does not exist; the ledger has {self.size} entries")
         (entry,) = self.entries(index, index + 1)
         return self._receipt(index, entry)
 
@@ -407,9 +418,18 @@ class Ledger:
         self.checkpoint()
         return publish_tiles(self, directory)
 
-    def public_view(self) -> PublicView:
-        """Projects, purposes, people's public names, jobs and releases — never patient data."""
-        return public_view(row.entry for row in self._store.entries_of_kinds(sorted(PUBLIC_KINDS)))
+    def public_view(self, kinds: Iterable[str] = PUBLIC_KINDS) -> PublicView:
+        """Projects, purposes, people's public names, jobs and releases — never patient data;
+        only entries of ``kinds`` (of the public ones) when a reader needs no others."""
+        wanted = sorted(PUBLIC_KINDS & set(kinds))
+        return public_view(row.entry for row in self._store.entries_of_kinds(wanted))
+
+    def public_page(self, skip: int, count: int) -> tuple[int, PublicView]:
+        """How many public entries there are, and ``count`` of them newest first after the
+        newest ``skip``: the public view a page at a time, never the whole log at once."""
+        kinds = sorted(PUBLIC_KINDS)
+        rows = self._store.newest_of_kinds(kinds, skip, count)
+        return self._store.count_of_kinds(kinds), public_view(row.entry for row in rows)
 
     def close(self) -> None:
         """Sign any unsigned entries, so nothing written is left uncovered, then close the store."""
@@ -472,9 +492,12 @@ class Ledger:
         all or nothing: nothing is stored until every record has passed.
 
         A checkpoint is due each time ``checkpoint_every`` entries have gone unsigned, and at the
-        end when forced or when the interval has passed.
+        end when forced, when the interval has passed, or when a record is of a public kind: the
+        public's reads prove an entry against the checkpoints there are and sign none
+        (:meth:`receipt`), so the write that makes a public entry signs it.
         """
         tree, every = self._tree, self._every
+        force_checkpoint = force_checkpoint or any(kind in PUBLIC_KINDS for kind, _, _ in records)
         start, signed = tree.size, self.signed_size
         time = utc_timestamp(self._clock())
         bodies = encode_entries(start, time, records, _check_record if check else None)

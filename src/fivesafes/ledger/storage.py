@@ -63,6 +63,15 @@ class LedgerStore(Protocol):
         """Entries of the given kinds, in index order."""
         ...
 
+    def newest_of_kinds(self, kinds: Sequence[str], skip: int, count: int) -> list[StoredEntry]:
+        """Entries of the given kinds, newest first: ``count`` of them after the newest ``skip``
+        (a page of them, so a reader never needs the whole log)."""
+        ...
+
+    def count_of_kinds(self, kinds: Sequence[str]) -> int:
+        """How many entries are of the given kinds."""
+        ...
+
     def leaf_hashes(self) -> Iterator[bytes]:
         """Every stored leaf hash in index order (to rebuild the tree on open)."""
         ...
@@ -208,6 +217,16 @@ class SqliteLedgerStore:
         marks = ",".join("?" * len(kinds))
         sql = f"{_ENTRY_COLUMNS} WHERE kind IN ({marks}) ORDER BY idx"
         return self._stream(sql, kinds, self._entries)
+
+    def newest_of_kinds(self, kinds: Sequence[str], skip: int, count: int) -> list[StoredEntry]:
+        marks = ",".join("?" * len(kinds))
+        sql = f"{_ENTRY_COLUMNS} WHERE kind IN ({marks}) ORDER BY idx DESC LIMIT ? OFFSET ?"
+        return list(self._stream(sql, [*kinds, count, skip], self._entries))
+
+    def count_of_kinds(self, kinds: Sequence[str]) -> int:
+        marks = ",".join("?" * len(kinds))
+        sql = f"SELECT count(*) FROM entries WHERE kind IN ({marks})"
+        return next(self._stream(sql, kinds, lambda n: as_index(n, "entries", "count")))
 
     def leaf_hashes(self) -> Iterator[bytes]:
         return self._stream("SELECT leaf_hash FROM entries ORDER BY idx", (), as_bytes)

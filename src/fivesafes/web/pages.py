@@ -20,9 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment as Templates
 from jinja2 import FileSystemLoader, select_autoescape
 
-from fivesafes.environment import Environment, Refused, public
+from fivesafes.environment import Environment, Refused, public, public_dashboards
 from fivesafes.environment.catalogue import view_catalogue
-from fivesafes.web import applying, codelists, job_submission, library, signed_in
+from fivesafes.web import applying, codelists, dashboards, job_submission, library, signed_in
 from fivesafes.web.assets import DesignSystem, design_system
 from fivesafes.web.sessions import Sessions, current
 
@@ -34,6 +34,7 @@ MENU = (
     ("/catalogue", "Data catalogue"),
     ("/codelists", "Code lists"),
     ("/library", "Library"),
+    ("/dashboards", "Dashboards"),
 )
 SECTIONS = (
     ("/projects", "Projects", "Who is using data, for what, and who approved it."),
@@ -46,10 +47,8 @@ SECTIONS = (
     ("/catalogue", "Data catalogue", "What data is held, over which years, and how complete."),
     ("/codelists", "Code lists", "The published lists of codes studies use, to read and download."),
     ("/library", "Library of study code", "The code of every study that ran, to read and reuse."),
+    ("/dashboards", "Dashboards", "Charts drawn from released results, and nothing else."),
 )
-
-RECENT = 50
-"""How many of the newest public entries the ledger page lists (each links to its steps)."""
 
 router = APIRouter(include_in_schema=False)
 
@@ -127,7 +126,8 @@ def project(request: Request, project_id: str) -> HTMLResponse:
         page = public.project(_env(request), project_id)
     except Refused as refused:
         return _not_found(request, refused.reason)
-    return _page(request, "project.html", section="/projects", page=page)
+    drawn = public_dashboards.of_project(_env(request), project_id)
+    return _page(request, "project.html", section="/projects", page=page, dashboard=drawn)
 
 
 @router.get("/releases", response_class=HTMLResponse)
@@ -140,22 +140,21 @@ def releases(request: Request) -> HTMLResponse:
 
 
 @router.get("/ledger", response_class=HTMLResponse)
-def ledger(request: Request, entry: int | None = None) -> HTMLResponse:
+def ledger(request: Request, entry: int | None = None, page: int = 1) -> HTMLResponse:
     env = _env(request)
     kind = None
-    if entry is not None:
-        try:  # first, so the checkpoint the steps download covers the entry
+    try:
+        if entry is not None:  # the entry's kind; the checkpoint the steps download covers it
             kind = orjson.loads(public.receipt(env, entry).entry)["kind"]
-        except Refused as refused:
-            return _not_found(request, refused.reason)
-    page = public.ledger(env)
-    latest = page.checkpoints[-1].size if page.checkpoints else None
+        found = public.ledger(env, page)
+    except Refused as refused:
+        return _not_found(request, refused.reason)
+    latest = found.checkpoints[-1].size if found.checkpoints else None
     return _page(
         request,
         "ledger.html",
         section="/ledger",
-        ledger=page,
-        recent=page.public_entries[::-1][:RECENT],
+        ledger=found,
         latest_size=latest,
         entry=entry,
         entry_kind=kind,
@@ -226,6 +225,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(applying.router)  # before signed_in: /my/applications/new is not a project
     app.include_router(job_submission.router)
+    app.include_router(dashboards.router)
     app.include_router(signed_in.router)
     app.include_router(codelists.router)
     app.include_router(library.router)
