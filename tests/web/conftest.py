@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from browser_support import launched_browser
 from portal_support import Portal, build_portal_world
+from staff_support import StaffWorld, build_staff_world
 
 from api.api_support import Running, serving
 from jobs.jobs_support import SANDBOX_PROBLEM
@@ -36,3 +37,14 @@ def site(portal: Portal) -> Iterator[Running]:
 def browser() -> Iterator[object]:
     """Debian's Chromium, or a skip saying why not (a failure in CI)."""
     yield from launched_browser()
+
+
+@pytest.fixture(scope="package")
+def staff(portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> StaffWorld:
+    return build_staff_world(portal, tmp_path_factory.mktemp("staff"))
+
+
+@pytest.fixture(scope="package")
+def staff_site(staff: StaffWorld) -> Iterator[Running]:
+    with serving(staff.data_dir) as running:
+        yield running
