@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -50,6 +51,13 @@ PEOPLE: dict[str, frozenset[Role]] = {
 def _roles_held(world: StaffWorld) -> dict[str, frozenset[Role]]:
     with Environment.open(world.data_dir, recover=False) as env:
         return {p: accounts.whoami(env, world.tokens[p]).roles for p in PEOPLE}
+
+
+def _ledger(world: StaffWorld, kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """The world's ledger entries of ``kind``, with their index, oldest first."""
+    with Environment.open(world.data_dir, recover=False) as env:
+        entries = [(i, orjson.loads(raw)) for i, raw in enumerate(env.cp.ledger.entries())]
+    return [(i, e) for i, e in entries if e["kind"] == kind]
 
 
 def test_the_world_gives_its_people_the_roles_this_test_expects(staff: StaffWorld) -> None:
@@ -91,8 +99,7 @@ def test_every_page_is_a_whole_accessible_page(staff_site: Running, staff: Staff
 def test_a_refused_page_is_a_refusal_in_the_ledger(staff_site: Running, staff: StaffWorld) -> None:
     with signed_in(staff_site, staff.tokens["ana"]) as client:
         assert client.get("/my/operations/storage").status_code == 403
-    with Environment.open(staff.data_dir, recover=False) as env:
-        last = [e for e in map(orjson.loads, env.cp.ledger.entries()) if e["kind"] == "refusal"][-1]
+    _, last = _ledger(staff, "refusal")[-1]
     assert last["subject"]["action"] == "view_storage" and last["subject"]["kind"] == "forbidden"
 
 
@@ -105,13 +112,9 @@ def test_the_custodian_sees_the_load_and_its_rejected_record_exactly(
         only_format = client.get("/my/data/quarantine", params={"rule": "fhir.format"}).text
         other_rule = client.get("/my/data/quarantine", params={"rule": "fhir.required"}).text
     card = loads.split(f"Load <code>{staff.load_id}</code>", 1)[1].split('class="nhsuk-card"')[0]
-    with Environment.open(staff.data_dir, recover=False) as env:
-        (index,) = [
-            i
-            for i, raw in enumerate(env.cp.ledger.entries())
-            if (e := orjson.loads(raw))["kind"] == "load"
-            and e["subject"].get("load_id") == staff.load_id
-        ]
+    (index,) = [
+        i for i, e in _ledger(staff, "load") if e["subject"].get("load_id") == staff.load_id
+    ]
     for key, value in (
         ("Loaded by", "cus"),
         ("Records accepted", "1"),
@@ -236,10 +239,4 @@ def test_the_signed_in_lists_are_the_environments_reads(
     with signed_in(staff_site, staff.tokens["chk1"]) as checker:
         assert 'href="/my/projects/heat"' not in checker.get("/my/projects").text
         assert checker.get("/my/reviews").status_code == 200
-    with Environment.open(staff.data_dir, recover=False) as env:
-        refused = [
-            e["subject"]["action"]
-            for e in map(orjson.loads, env.cp.ledger.entries())
-            if e["kind"] == "refusal"
-        ]
-    assert "review_queue" in refused
+    assert "review_queue" in [e["subject"]["action"] for _, e in _ledger(staff, "refusal")]

@@ -22,13 +22,16 @@ from fivesafes.web.sessions import current
 from fivesafes.web.signed_in import _refused, _render, _to_sign_in
 
 router = APIRouter(include_in_schema=False)
+Read = Callable[[Environment, str], Any]
+"""A read of the environment layer, given the signed-in person's credential."""
+Pages = tuple[tuple[str, str], ...]
 
-DATA_PAGES = (
+DATA_PAGES: Pages = (
     ("/my/data/loads", "Loads"),
     ("/my/data/quarantine", "Quarantine"),
     ("/my/data/opt-outs", "Opt-outs"),
 )
-OPERATION_PAGES = (
+OPERATION_PAGES: Pages = (
     ("/my/operations/workers", "Workers"),
     ("/my/operations/queues", "Queues"),
     ("/my/operations/storage", "Storage"),
@@ -40,8 +43,8 @@ QUARANTINE_SHOWN = 200
 def _page(
     request: Request,
     template: str,
-    read: Callable[[Environment, str], Any],
-    pages: tuple[tuple[str, str], ...],
+    read: Read,
+    pages: Pages,
     **values: Any,
 ) -> Response:
     """The page ``template`` over what ``read`` returns for the signed-in person."""
@@ -57,9 +60,27 @@ def _page(
     return _render(request, template, found=found, pages=pages, here=here, **values)
 
 
-@router.get("/my/data/loads", response_class=HTMLResponse)
-def loads(request: Request) -> Response:
-    return _page(request, "staff_loads.html", custodian_views.loads, DATA_PAGES)
+PLAIN: dict[str, tuple[str, Read, Pages]] = {
+    "/my/data/loads": ("staff_loads.html", custodian_views.loads, DATA_PAGES),
+    "/my/data/opt-outs": ("staff_opt_outs.html", custodian_views.opt_out_figures, DATA_PAGES),
+    "/my/operations/workers": ("staff_workers.html", operator_views.workers, OPERATION_PAGES),
+    "/my/operations/queues": ("staff_queues.html", operator_views.queues, OPERATION_PAGES),
+    "/my/operations/storage": ("staff_storage.html", operator_views.storage, OPERATION_PAGES),
+}
+"""The pages that take nothing but the session: each its template, its read and its group."""
+
+
+def _plain(template: str, read: Read, pages: Pages) -> Callable[[Request], Response]:
+    def show(request: Request) -> Response:
+        return _page(request, template, read, pages)
+
+    return show
+
+
+for _path, (_template, _read, _pages) in PLAIN.items():
+    router.add_api_route(
+        _path, _plain(_template, _read, _pages), methods=["GET"], response_class=HTMLResponse
+    )
 
 
 @router.get("/my/data/quarantine", response_class=HTMLResponse)
@@ -71,23 +92,3 @@ def quarantine(request: Request, rule: str | None = None) -> Response:
         return data.quarantine(env, credential, chosen, QUARANTINE_SHOWN)
 
     return _page(request, "staff_quarantine.html", read, DATA_PAGES, rule=chosen)
-
-
-@router.get("/my/data/opt-outs", response_class=HTMLResponse)
-def opt_outs(request: Request) -> Response:
-    return _page(request, "staff_opt_outs.html", custodian_views.opt_out_figures, DATA_PAGES)
-
-
-@router.get("/my/operations/workers", response_class=HTMLResponse)
-def workers(request: Request) -> Response:
-    return _page(request, "staff_workers.html", operator_views.workers, OPERATION_PAGES)
-
-
-@router.get("/my/operations/queues", response_class=HTMLResponse)
-def queues(request: Request) -> Response:
-    return _page(request, "staff_queues.html", operator_views.queues, OPERATION_PAGES)
-
-
-@router.get("/my/operations/storage", response_class=HTMLResponse)
-def storage(request: Request) -> Response:
-    return _page(request, "staff_storage.html", operator_views.storage, OPERATION_PAGES)
