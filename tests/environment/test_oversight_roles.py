@@ -22,8 +22,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fhir_factory import icb, nhs_number, patient, practice, write_ndjson
-from fivesafes.environment import Refused, accounts, custodian_views, data, operator_views
+from fivesafes.environment import (
+    Environment,
+    Refused,
+    accounts,
+    custodian_views,
+    data,
+    operator_views,
+)
 from fivesafes.environment.refusals import RefusalKind
+from fivesafes.environment.settings import Settings
+from fivesafes.environment.setup import initialise
 from fivesafes.governance import Action, Role
 from fivesafes.governance.roles import allowed, roles_problem
 from fivesafes.store.config import DataDir
@@ -119,3 +128,34 @@ def test_the_custodian_sees_the_rejected_record_exactly_and_the_read_is_logged(
     assert entry["kind"] == "load" and entry["subject"]["load_id"] == load.load_id
     reads = [e["subject"] for e in _entries(people, "identifiable_read") if e["actor"] == "cus"]
     assert reads and reads[-1]["table"] == "quarantine"
+
+
+def test_the_reads_on_both_control_plane_databases(
+    control_url: str, data_dir: DataDir, tmp_path: Path
+) -> None:
+    """Loads with their ledger entries, the queue, workers and storage, on SQLite and on a real
+    PostgreSQL: there the ledger and the control plane are tables of the database server, so
+    storage says they are not measured in the data directory rather than show nothing. (The
+    SQLite control plane here is outside the data directory, where its URL puts it.)"""
+    initialise(data_dir, Settings("Test"), person("cus", Role.DATA_CUSTODIAN), url=control_url)
+    people = People(Environment.open(data_dir, url=control_url))
+    try:
+        cus = people.enrol("cus")
+        file = write_ndjson(
+            tmp_path / "in.ndjson", [icb(), practice(), patient("ok", nhs_number(2))]
+        )
+        data.load(people.env, cus, [file])
+        (load,) = custodian_views.loads(people.env, cus)
+        assert (load.accepted, load.rejected, load.loaded_by) == (3, 0, "cus")
+        assert load.ledger_index is not None
+        queue = operator_views.queues(people.env, cus)
+        assert queue.counts["queued"] == 0 and queue.oldest_wait_seconds is None
+        assert operator_views.workers(people.env, cus) == ()
+        areas = {a.name: a for a in operator_views.storage(people.env, cus).areas}
+    finally:
+        people.env.close()
+    assert areas["store"].bytes > 0
+    on_sqlite = control_url.startswith("sqlite")
+    for name in ("ledger", "control plane"):
+        assert (areas[name].bytes > 0) is on_sqlite, name
+        assert ("PostgreSQL" in areas[name].holds) is not on_sqlite, name

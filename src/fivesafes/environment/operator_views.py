@@ -29,7 +29,6 @@ from fivesafes.environment.refusals import refusing
 from fivesafes.environment.usage import size_on_disk
 from fivesafes.governance import Action
 from fivesafes.governance.control import LEDGER_FILE
-from fivesafes.governance.database import SQLITE_FILE
 from fivesafes.governance.tables import Job
 from fivesafes.release.office import HISTORY_FOLDER, RELEASED_FOLDER
 from fivesafes.store.database import QUARANTINE_COLUMNS, Store
@@ -198,7 +197,8 @@ class Area:
 class StorageView:
     areas: tuple[Area, ...]
     """Every area; together they are the whole data directory (``other``: keys, the outbox,
-    operations' locks and what else is there)."""
+    operations' locks and what else is there), and a SQLite control plane wherever its URL
+    puts it."""
     total_bytes: int
     quarantined_records: int
     quarantine_text_bytes: int
@@ -211,6 +211,16 @@ def _store_files(env: Environment) -> list[Path]:
     """The store's file and its siblings (a version being written, DuckDB's write-ahead log)."""
     database = env.data_dir.database
     return [p for p in database.parent.glob(database.name + "*") if p.is_file()]
+
+
+def _control_plane_files(env: Environment) -> list[Path]:
+    """The SQLite control plane's file and its journal files, wherever its URL puts them (by
+    default in the data directory)."""
+    database = env.cp.engine.url.database
+    if not database:
+        return []
+    main = Path(database)
+    return [p for p in main.parent.glob(main.name + "*") if p.is_file()]
 
 
 def _quarantine(env: Environment) -> tuple[int, int]:
@@ -249,9 +259,13 @@ def storage(env: Environment, credential: str) -> StorageView:
             "ledger": ("the signed ledger", list(root.glob(LEDGER_FILE + "*"))),
             "control plane": (
                 "accounts, projects, jobs and opt-outs (SQLite)",
-                list(root.glob(SQLITE_FILE + "*")),
+                _control_plane_files(env),
             ),
         }
+        if env.cp.engine.dialect.name != "sqlite":  # both are tables in the database server
+            elsewhere = "in the PostgreSQL database, not in this directory: measure it there"
+            parts["ledger"] = (f"the signed ledger, {elsewhere}", [])
+            parts["control plane"] = (f"accounts, projects, jobs and opt-outs, {elsewhere}", [])
         counted = {p.resolve() for _, paths in parts.values() for p in paths}
         areas = [
             Area(name, holds, sum(size_on_disk(p) for p in paths))
