@@ -10,6 +10,7 @@ from browser_support import launched_browser
 from codelist_support import Coded, build_coded_world
 from library_portal import LibraryPortal, build_library_portal
 from portal_support import Portal, build_portal_world
+from staff_support import StaffWorld, build_staff_world
 
 from api.api_support import Running, serving
 from jobs.jobs_support import SANDBOX_PROBLEM
@@ -65,4 +66,15 @@ def coded(tmp_path_factory: pytest.TempPathFactory) -> Coded:
 @pytest.fixture(scope="package")
 def coded_site(coded: Coded) -> Iterator[Running]:
     with serving(coded.data_dir) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def staff(portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> StaffWorld:
+    return build_staff_world(portal, tmp_path_factory.mktemp("staff"))
+
+
+@pytest.fixture(scope="package")
+def staff_site(staff: StaffWorld) -> Iterator[Running]:
+    with serving(staff.data_dir) as running:
         yield running

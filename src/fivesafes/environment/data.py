@@ -10,13 +10,14 @@ identifiable values) is the custodian's alone and in the ledger.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fivesafes.environment.loading import LoadResult, load_data
 from fivesafes.environment.refusals import Refused, refusing
 from fivesafes.governance import Action
+from fivesafes.ingest.rules import RULES
 from fivesafes.ingest.sources import UnreadableSource, survey
 from fivesafes.store.database import Store
 from fivesafes.store.load import LoadReport, ProgressCallback
@@ -76,6 +77,8 @@ class Quarantined:
 class QuarantineView:
     findings: tuple[Quarantined, ...]
     total: int
+    rules: dict[str, str] = field(default_factory=dict)
+    """Each rule the findings name, with why it exists (what a custodian fixes at the source)."""
 
 
 def quarantine(
@@ -97,4 +100,6 @@ def quarantine(
             total = store.con.execute(
                 f"SELECT count(*) FROM meta.quarantine {where}", params
             ).fetchone()
-        return QuarantineView(tuple(Quarantined(*r) for r in rows), total[0] if total else 0)
+        found = tuple(Quarantined(*r) for r in rows)
+        why = {f.rule: RULES[f.rule].reason for f in found if f.rule in RULES}
+        return QuarantineView(found, total[0] if total else 0, why)

@@ -28,8 +28,9 @@ from fivesafes.governance import (
     waiting_summary,
     waiting_times,
 )
+from fivesafes.governance import whoami as governance_whoami
 from fivesafes.governance.project_records import Ceiling, record_document, set_ceiling
-from fivesafes.governance.projects import ProjectSummary, Wait
+from fivesafes.governance.projects import ProjectSummary, Status, Wait
 from fivesafes.governance.signing import DecisionSigner
 
 if TYPE_CHECKING:
@@ -66,6 +67,21 @@ def listing(env: Environment) -> list[ProjectSummary]:
     """Every project and its status: public."""
     with refusing(env.cp, "list_projects"):
         return list_projects(env.cp)
+
+
+def projects_of(env: Environment, credential: str) -> list[ProjectSummary]:
+    """The projects the caller is a member of (anyone signed in; their own only)."""
+    with refusing(env.cp, "my_projects"):
+        me = governance_whoami(env.cp, credential)
+        return [p for p in list_projects(env.cp) if me.person_id in p.members]
+
+
+def awaiting_decision(env: Environment, credential: str) -> list[ProjectSummary]:
+    """Applications submitted and not yet decided, for an approver's list (anyone signed in:
+    which are waiting is public; whether one may decide is :func:`decision`'s to say)."""
+    with refusing(env.cp, "applications_waiting"):
+        governance_whoami(env.cp, credential)
+        return [p for p in list_projects(env.cp) if p.status == Status.SUBMITTED]
 
 
 def waits(env: Environment) -> tuple[list[Wait], dict[str, dict[str, float | int]]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from fivesafes.environment import job_records
 from fivesafes.environment.job_records import STUDY
 from fivesafes.environment.refusals import Refused, refusing
+from fivesafes.governance import Action
 from fivesafes.governance.signing import DecisionSigner
 from fivesafes.ledger import Receipt
 from fivesafes.release import (
@@ -36,6 +37,7 @@ from fivesafes.release import (
     show_release,
     submit_release,
 )
+from fivesafes.release.model import OPEN_FOR_VOTES
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -148,3 +150,12 @@ def listing(
     """The requests the caller may see, oldest first."""
     with refusing(env.cp, "list_releases"):
         return list_releases(_office(env), credential, project_id, state)
+
+
+def review_queue(env: Environment, credential: str) -> list[ReleaseView]:
+    """The requests open for an output checker's vote, oldest first (output checkers only)."""
+    with refusing(env.cp, "review_queue"):
+        with env.cp.transaction() as session:
+            env.cp.authenticate(session, credential, Action.REVIEW_OUTPUT)
+        seen = list_releases(_office(env), credential)
+        return [r for r in seen if r.state in OPEN_FOR_VOTES]

@@ -45,7 +45,8 @@ class Usage:
     store_bytes: int = 0
 
 
-def _size(path: Path) -> int:
+def size_on_disk(path: Path) -> int:
+    """The bytes of a file, or of every file under a folder; 0 for what is not there."""
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
@@ -87,8 +88,8 @@ def usage_report(
             seen["job"],
             seen["release_request"],
             seen["release"],
-            _size(data_dir.root / RELEASED_FOLDER / project_id),
-            _size(data_dir.root / HISTORY_FOLDER / project_id),
+            size_on_disk(data_dir.root / RELEASED_FOLDER / project_id),
+            size_on_disk(data_dir.root / HISTORY_FOLDER / project_id),
         )
-    report.store_bytes = _size(data_dir.database)
+    report.store_bytes = size_on_disk(data_dir.database)
     return report

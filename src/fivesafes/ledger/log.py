@@ -451,6 +451,11 @@ class Ledger:
         """Stored entry bytes of the given kinds, in index order."""
         return (row.entry for row in self._store.entries_of_kinds(kinds))
 
+    def numbered_of_kinds(self, kinds: Sequence[str]) -> Iterator[tuple[int, bytes]]:
+        """(index, stored entry bytes) of the given kinds, in index order: for a reader that
+        names the entry it shows (a load's, on a custodian's page)."""
+        return ((row.index, row.entry) for row in self._store.entries_of_kinds(kinds))
+
     def catch_up(self) -> bool:
         """Take in the entries and checkpoints another process appended since this one last
         looked (the API server and a load both write one ledger); True if there were any.

@@ -22,7 +22,15 @@ from jinja2 import FileSystemLoader, select_autoescape
 
 from fivesafes.environment import Environment, Refused, public, public_dashboards
 from fivesafes.environment.catalogue import view_catalogue
-from fivesafes.web import applying, codelists, dashboards, job_submission, library, signed_in
+from fivesafes.web import (
+    applying,
+    codelists,
+    dashboards,
+    job_submission,
+    library,
+    signed_in,
+    staff,
+)
 from fivesafes.web.assets import DesignSystem, design_system
 from fivesafes.web.sessions import Sessions, current
 
@@ -71,6 +79,32 @@ def _count(value: int | None) -> str:
     return "–" if value is None else f"{value:,}"
 
 
+def _size(value: int) -> str:
+    """Bytes as people read them: ``812 bytes``, ``4.2 MB``, ``1.3 GB`` (powers of 1,000)."""
+    if value < 1000:
+        return f"{value:,} bytes"
+    size = float(value)
+    for unit in ("kB", "MB", "GB"):
+        size /= 1000
+        if size < 1000:
+            return f"{size:,.1f} {unit}"
+    return f"{size / 1000:,.1f} TB"
+
+
+WAIT_UNITS = (("days", 86400, 2), ("hours", 3600, 2), ("minutes", 60, 1))
+"""(unit, seconds in it, how many of it before a wait is said in it)."""
+
+
+def _duration(seconds: float | None) -> str:
+    """A wait in the largest unit that says it: ``45 seconds``, ``12.0 minutes``, ``3.5 hours``."""
+    if seconds is None:
+        return "–"
+    for unit, size, least in WAIT_UNITS:
+        if seconds >= size * least:
+            return f"{seconds / size:,.1f} {unit}"
+    return "1 second" if round(seconds) == 1 else f"{seconds:,.0f} seconds"
+
+
 def _templates() -> Templates:
     templates = Templates(
         loader=FileSystemLoader(HERE / "templates"),
@@ -78,7 +112,9 @@ def _templates() -> Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    templates.filters.update(words=_words, when=_when, day=_day, count=_count)
+    templates.filters.update(
+        words=_words, when=_when, day=_day, count=_count, size=_size, duration=_duration
+    )
     return templates
 
 
@@ -229,6 +265,7 @@ def install(app: FastAPI) -> None:
     app.include_router(signed_in.router)
     app.include_router(codelists.router)
     app.include_router(library.router)
+    app.include_router(staff.router)
     app.include_router(assets)
     app.mount("/assets/images", StaticFiles(directory=design.images), name="nhsuk-images")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="portal-static")

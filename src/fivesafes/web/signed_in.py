@@ -102,7 +102,10 @@ def my_projects(request: Request) -> Response:
     session = current(request)
     if session is None:
         return _to_sign_in()
-    mine = [p for p in project_use_cases.listing(_env(request)) if session.person_id in p.members]
+    try:
+        mine = project_use_cases.projects_of(_env(request), session.credential)
+    except Refused as refused:
+        return _refused(request, refused, "/")
     return _render(request, "my_projects.html", projects=mine)
 
 
@@ -194,10 +197,9 @@ def review_queue(request: Request) -> Response:
     if session is None:
         return _to_sign_in()
     try:
-        seen = releases.listing(_env(request), session.credential)
+        waiting = releases.review_queue(_env(request), session.credential)
     except Refused as refused:
         return _refused(request, refused, "/my/projects")
-    waiting = [r for r in seen if r.state in OPEN_FOR_VOTES]
     return _render(request, "reviews.html", releases=waiting)
 
 
@@ -279,9 +281,9 @@ def applications(request: Request, submitted: str = "") -> Response:
         return _to_sign_in()
     try:
         mine = applying.mine(_env(request), session.credential)
+        waiting = project_use_cases.awaiting_decision(_env(request), session.credential)
     except Refused as refused:
         return _refused(request, refused, "/my/projects")
-    waiting = [p for p in project_use_cases.listing(_env(request)) if p.status == "submitted"]
     return _render(request, "applications.html", projects=waiting, mine=mine, submitted=submitted)
 
 
