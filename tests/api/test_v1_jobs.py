@@ -6,8 +6,6 @@ stranger, no token, an output checker reaching their own project's job."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ import httpx
 import orjson
 import pytest
 from api_support import Running, serving
-from v1_support import V1, V1World, build_v1_world, problem_of
+from v1_support import V1, V1World, build_v1_world, problem_of, work_the_queue
 
 from environment.environment_support import PROJECT
 from fivesafes.environment import Environment, releases
@@ -25,7 +23,6 @@ from fivesafes.release import Verdict
 from jobs.jobs_support import needs_sandbox
 
 pytestmark = needs_sandbox
-FIVESAFES = str(Path(sys.executable).parent / "fivesafes")
 
 
 @dataclass
@@ -42,15 +39,6 @@ class Served:
         headers = self.v1.auth(who) if who else {}
         url = f"{self.running.base_url}{V1}{path}"
         return httpx.post(url, headers=headers, json=body, timeout=600)
-
-
-def work_the_queue(data_dir: Path) -> None:
-    """A real worker, as the environment runs one, until no job is waiting."""
-    done = subprocess.run(
-        [FIVESAFES, "worker", "--data-dir", str(data_dir.root), "--until-empty", "--poll", "0.2"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ with its study in a git repository the environment can clone (its application na
 from __future__ import annotations
 
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,9 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from environment.environment_support import GRANT, PROJECT, People, study
 from fivesafes.environment import Environment, projects
 from fivesafes.governance import Role, Verdict
+from fivesafes.store.config import DataDir
 from governance.governance_support import application
 
 V1 = "/api/v1"
+FIVESAFES = str(Path(sys.executable).parent / "fivesafes")
 PROBLEM = "application/problem+json"
 DECIDERS = (("val", Role.APPROVER), ("oc1", Role.OUTPUT_CHECKER), ("oc2", Role.OUTPUT_CHECKER))
 OTHERS = (("ben", Role.ANALYST),)
@@ -86,3 +89,12 @@ def problem_of(answer: httpx.Response) -> dict[str, object]:
     body: dict[str, object] = answer.json()
     assert body["status"] == answer.status_code and body["detail"]
     return body
+
+
+def work_the_queue(data_dir: DataDir) -> None:
+    """A real worker, as the environment runs one, until no job is waiting."""
+    done = subprocess.run(
+        [FIVESAFES, "worker", "--data-dir", str(data_dir.root), "--until-empty", "--poll", "0.2"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
