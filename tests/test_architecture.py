@@ -143,8 +143,15 @@ USE_CASES: dict[str, frozenset[str]] = {
     # what the public may see (environment/public.py): a face that read decisions, waits or
     # release requests itself could show what the rule there keeps back
     "fivesafes.governance.projects": frozenset(
-        {"decision_signature_valid", "waiting_times", "list_projects"}
+        {
+            "decision_signature_valid",
+            "waiting_times",
+            "list_projects",
+            "decide",
+            "decision_statement",
+        }
     ),
+    "fivesafes.release.reviews": frozenset({"review_release", "vote_statement"}),
     "fivesafes.release.tables": frozenset({"ReleaseRequestRow", "ReleaseFileRow"}),
     "fivesafes.release": frozenset(
         {

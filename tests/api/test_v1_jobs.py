@@ -1,8 +1,9 @@
 """The management API's jobs, outputs, disclosure checks and releases through HTTP: an analyst
 on the project submits by commit, sees the job, its log and outputs, checks them, asks for
-release; two output checkers vote (signed on their own machines, so through the environment
-layer here) and the analyst publishes. And the refusals: an analyst off the project, a
-stranger, no token, an output checker reaching their own project's job."""
+release; two output checkers vote (through the environment layer here, with their keys in
+hand; the API's two-step signed votes are ``test_v1_signing``'s) and the analyst publishes. And
+the refusals: an analyst off the project, a stranger, no token, an output checker reaching
+their own project's job."""
 
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ def test_outputs_are_checked_requested_reviewed_and_published(served: Served) ->
     assert shown["state"] == "submitted" and shown["votes"] == []
     early = served.post("ana", f"/releases/{release_id}/publication", {})
     assert early.status_code == 400, early.text  # no votes yet: nothing to publish
-    with Environment.open(v1.world.data_dir) as env:  # votes are signed where the key is
+    with Environment.open(v1.world.data_dir) as env:  # votes signed with the keys in hand
         for who in ("oc1", "oc2"):
             releases.review(env, v1.tokens[who], release_id, Verdict.APPROVE, "fine", v1.keys[who])
     done = served.post("ana", f"/releases/{release_id}/publication", {})

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,9 +25,10 @@ import orjson
 import pytest
 from api_support import Running, serving
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from v1_support import V1, V1World, build_v1_world, problem_of, work_the_queue
+from v1_support import FIVESAFES, V1, V1World, build_v1_world, problem_of, work_the_queue
+from v1_support import application_form as form
 
-from environment.environment_support import GRANT, PROJECT
+from environment.environment_support import PROJECT
 from fivesafes.environment import Environment, prepared, projects, public, releases
 from fivesafes.governance import Verdict as Decision
 from fivesafes.governance.control import utc_now
@@ -66,25 +68,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(v1, running)
 
 
-def application(project_id: str, *members: str) -> dict[str, Any]:
-    return {
-        "title": f"Study {project_id}",
-        "purpose": "research",
-        "purpose_description": "Whether people who walk more sleep longer.",
-        "public_benefit": "Better advice on activity.",
-        "legal_basis": "UK GDPR 6(1)(e) and 9(2)(j)",
-        "datasets": {k: list(v) for k, v in GRANT.items()},
-        "members": list(members),
-        "repository": "https://example.org/study",
-        "planned_outputs": ["people by sex"],
-        "organisation": "Test University",
-    }
-
-
 def applied(served: Served, project_id: str, *members: str) -> None:
-    made = served.post(
-        members[0], f"/projects/{project_id}/application", application(project_id, *members)
-    )
+    made = served.post(members[0], f"/projects/{project_id}/application", form(*members))
     assert made.status_code == 201, made.text
 
 
@@ -110,7 +95,7 @@ def one_refusal(served: Served, before: int, who: str, words: str) -> None:
 
 
 def until() -> str:
-    return (date.today() + timedelta(days=60)).isoformat()
+    return (utc_now().date() + timedelta(days=60)).isoformat()
 
 
 def _behind() -> datetime:
@@ -244,12 +229,10 @@ def test_the_key_never_travels_and_a_changed_or_borrowed_signature_is_refused(
     assert replayed.status_code == 400 and "nothing to decide" in problem_of(replayed)["detail"]
     one_refusal(served, before, "val", "nothing to decide")
 
-    revised = served.v1.tokens["ben"]
-    form = application("sleep-only", "ben")
     again = httpx.put(
         f"{served.running.base_url}{V1}/projects/sleep-only/application",
-        headers={"Authorization": f"Bearer {revised}"},
-        json=form,
+        headers=served.v1.auth("ben"),
+        json=form("ben"),
     )
     assert again.status_code == 200, again.text  # version 2 waits for a decision again
     before = len(served.refusals())
@@ -297,17 +280,39 @@ def test_nobody_decides_a_project_they_are_on_and_an_analyst_decides_nothing(
 
 
 def test_without_its_sealing_key_the_environment_prepares_nothing(served: Served) -> None:
+    """Fail closed: no key, no statement (503); the operator's command makes a new one, and a
+    statement sealed under the old key is then refused rather than trusted."""
     applied(served, "no-seal", "ben")
+    reasons = "No data for this purpose."
+    ask = {"verdict": "reject", "reasons": reasons}
+    old = served.post("val", "/projects/no-seal/decision-statements", ask).json()
     path = prepared.key_path(served.v1.world.data_dir)
-    aside = path.with_name(path.name + ".aside")
-    path.rename(aside)
-    try:
-        ask = {"verdict": "reject", "reasons": "No."}
-        answer = served.post("val", "/projects/no-seal/decision-statements", ask)
-        assert answer.status_code == 503 and "statement-sealing key" in problem_of(answer)["detail"]
-    finally:
-        aside.rename(path)
-    assert served.post("val", "/projects/no-seal/decision-statements", ask).status_code == 201
+    path.unlink()
+    answer = served.post("val", "/projects/no-seal/decision-statements", ask)
+    assert answer.status_code == 503 and "statement-sealing key" in problem_of(answer)["detail"]
+    root = str(served.v1.world.data_dir.root)
+    command = [FIVESAFES, "environment", "statement-key", "--data-dir", root]
+    made = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert made.returncode == 0 and "made at" in made.stdout, made.stderr
+    assert path.stat().st_mode & 0o777 == 0o600
+    before = len(served.refusals())
+    stale = served.post("val", "/projects/no-seal/decisions", body(old, reasons, "val", served))
+    assert stale.status_code == 403, stale.text
+    one_refusal(served, before, "val", "not one this environment prepared")
+    fresh = served.post("val", "/projects/no-seal/decision-statements", ask).json()
+    done = served.post("val", "/projects/no-seal/decisions", body(fresh, reasons, "val", served))
+    assert done.status_code == 201, done.text
+
+
+def body(ready: dict[str, Any], reasons: str, signer: str, served: Served) -> dict[str, Any]:
+    """A prepared decision, signed by ``signer`` on their own machine, ready to send back."""
+    signature = signed(ready, served.v1.keys[signer])
+    return {
+        "statement": ready["statement"],
+        "reasons": reasons,
+        "signature": signature,
+        "seal": ready["seal"],
+    }
 
 
 def _release(served: Served) -> str:

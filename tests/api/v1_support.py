@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from api_support import World, build_world
@@ -98,3 +99,21 @@ def work_the_queue(data_dir: DataDir) -> None:
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def application_form(
+    *members: str, repository: str = "https://example.org/study"
+) -> dict[str, Any]:
+    """The one application form as the API takes it, for the members named."""
+    return {
+        "title": "Steps and sleep",
+        "purpose": "research",
+        "purpose_description": "Whether people who walk more sleep longer.",
+        "public_benefit": "Better advice on activity.",
+        "legal_basis": "UK GDPR 6(1)(e) and 9(2)(j)",
+        "datasets": {k: list(v) for k, v in GRANT.items()},
+        "members": list(members),
+        "repository": repository,
+        "planned_outputs": ["people by sex"],
+        "organisation": "Test University",
+    }

@@ -121,9 +121,14 @@ def _field(statement: Mapping[str, Any], name: str) -> str:
 
 def _moment(statement: Mapping[str, Any], name: str) -> datetime:
     try:
-        return datetime.fromisoformat(_field(statement, name))
+        moment = datetime.fromisoformat(_field(statement, name))
     except ValueError:
-        raise Refused(f"statement.{name}: not an ISO 8601 time", RefusalKind.INVALID) from None
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise Refused(
+            f"statement.{name}: not an ISO 8601 time with its offset", RefusalKind.INVALID
+        )
+    return moment
 
 
 Choice = TypeVar("Choice", bound=StrEnum)
