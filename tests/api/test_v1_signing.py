@@ -17,7 +17,7 @@ import hashlib
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +25,8 @@ import orjson
 import pytest
 from api_support import Running, serving
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from v1_support import FIVESAFES, V1, V1World, build_v1_world, problem_of, work_the_queue
 from v1_support import application_form as form
 
@@ -459,3 +461,57 @@ def test_two_checkers_vote_blind_with_their_own_keys_and_each_attack_is_refused(
             assert signature_valid(key.public_key, statement, vote["signature"])
     published = served.post("ana", f"{path}/publication", {})
     assert published.status_code == 200, published.text
+
+
+FIELDS = (
+    "project_id", "version", "form_sha256", "decision", "reasons_sha256", "person_id", "key_id",
+    "until", "decided_at", "nonce", "expires_at",
+)  # fmt: skip
+"""Every field of a prepared decision statement."""
+
+
+def _other_than(field: str, value: Any) -> st.SearchStrategy[Any]:
+    """Any JSON value but ``value``: a string, a number, null, a near miss of the original,
+    or, for a time or a date, another well-formed one (a later expiry, a backdated decision)."""
+    near = [str(value) + "0", str(value)[:-1]] if isinstance(value, str) and value else []
+    well_formed = {
+        "decided_at": st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+        "expires_at": st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+        "until": st.dates().map(date.isoformat),
+        "decision": st.sampled_from([v.value for v in Decision]),
+    }.get(field, st.nothing())
+    choices = st.one_of(
+        st.text(max_size=40), st.integers(), st.none(), st.sampled_from(near or ["x"]), well_formed
+    )
+    return choices.filter(lambda v: v != value)
+
+
+@given(data=st.data())
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_change_to_any_field_of_a_prepared_statement_is_recorded(
+    served: Served, data: st.DataObject
+) -> None:
+    """Whatever field a hostile approver changes, to whatever value, and whatever they then
+    sign (the changed statement, with their own registered key), nothing is recorded: each
+    attempt is a refusal in the ledger and the application still waits for a decision."""
+    project_id = "any-field"
+    if served.get(None, f"/projects/{project_id}").status_code == 404:
+        applied(served, project_id, "ben")
+    reasons = "Meets the criteria."
+    ask = {"verdict": "approve", "reasons": reasons, "until": until()}
+    ready = served.post("val", f"/projects/{project_id}/decision-statements", ask).json()
+    field = data.draw(st.sampled_from(FIELDS))
+    changed = {
+        **ready["statement"],
+        field: data.draw(_other_than(field, ready["statement"][field])),
+    }
+    raw = orjson.dumps(changed, option=orjson.OPT_SORT_KEYS)
+    signature = base64.b64encode(served.v1.keys["val"].sign(raw)).decode()
+    sent = {"statement": changed, "reasons": reasons, "signature": signature,
+            "seal": ready["seal"]}  # fmt: skip
+    before = len(served.refusals())
+    answer = served.post("val", f"/projects/{project_id}/decisions", sent)
+    assert answer.status_code in (400, 403), (field, answer.text)
+    assert problem_of(answer)["detail"]
+    assert len(served.refusals()) == before + 1
+    assert served.get(None, f"/projects/{project_id}").json()["status"] == "submitted"
