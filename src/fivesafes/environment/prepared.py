@@ -2,10 +2,10 @@
 
 An approver's decision and an output checker's vote are signed with the person's own Ed25519
 key. Over the management API the environment never asks for that key: it prepares the exact
-statement governance would record (:func:`fivesafes.governance.decision_statement`,
-:func:`fivesafes.release.vote_statement`), pinned with its moment, a random nonce and an expiry,
-and seals it with an HMAC under a key of its own. The decider signs the statement's canonical
-bytes wherever their key is and sends back the statement, the seal and the signature.
+statement governance would record (:func:`fivesafes.governance.projects.decision_statement`,
+:func:`fivesafes.release.reviews.vote_statement`), pinned with its moment, a random nonce and an
+expiry, and seals it with an HMAC under a key of its own. The decider signs the statement's
+canonical bytes wherever their key is and sends back the statement, the seal and the signature.
 Governance then builds the statement afresh from the project or request as it is now and
 records it only if the seal vouches for exactly those bytes, the preparation has not expired,
 and the signature verifies against the decider's registered key.

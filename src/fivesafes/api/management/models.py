@@ -369,6 +369,24 @@ class SignedVote(_Signed):
 class DecisionRecorded(Answer):
     """A decision recorded: the statement and signature the ledger and public page carry."""
 
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision_id": 7,
+                    "project_id": "heat",
+                    "version": 1,
+                    "verdict": "approve",
+                    "person_id": "val",
+                    "statement": _DECISION_STATEMENT,
+                    "signature": _SIGNATURE,
+                    "waited_seconds": 86400,
+                }
+            ]
+        },
+    )
+
     decision_id: int
     project_id: str
     version: int
@@ -381,6 +399,10 @@ class DecisionRecorded(Answer):
 
 class VoteCast(BaseModel):
     """A vote cast (sealed until a verdict): the request's state after it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"release_id": "heat-1", "state": "under_review"}]}
+    )
 
     release_id: str
     state: State
