@@ -143,12 +143,20 @@ USE_CASES: dict[str, frozenset[str]] = {
     # what the public may see (environment/public.py): a face that read decisions, waits or
     # release requests itself could show what the rule there keeps back
     "fivesafes.governance.projects": frozenset(
-        {"decision_signature_valid", "waiting_times", "list_projects", "submit_new"}
+        {
+            "decision_signature_valid",
+            "waiting_times",
+            "list_projects",
+            "submit_new",
+            "decide",
+            "decision_statement",
+        }
     ),
     # an applicant's drafts (environment/applications.py): whose a draft is, and its submission
     "fivesafes.governance.drafts": frozenset(
         {"save_draft", "draft_of", "drafts_of", "submit_draft"}
     ),
+    "fivesafes.release.reviews": frozenset({"review_release", "vote_statement"}),
     "fivesafes.release.tables": frozenset({"ReleaseRequestRow", "ReleaseFileRow"}),
     "fivesafes.release": frozenset(
         {

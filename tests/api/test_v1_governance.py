@@ -15,8 +15,9 @@ import orjson
 import pytest
 from api_support import Running, serving
 from v1_support import V1, V1World, build_v1_world, problem_of
+from v1_support import application_form as form
 
-from environment.environment_support import GRANT, PROJECT
+from environment.environment_support import PROJECT
 from fivesafes.environment import Environment
 from fivesafes.ledger.merkle import root_from_inclusion_proof, verify_consistency
 
@@ -33,21 +34,6 @@ def call(served: tuple[V1World, Running], method: str, path: str, who: str | Non
     v1, running = served
     headers = v1.auth(who) if who else kwargs.pop("headers", {})
     return httpx.request(method, f"{running.base_url}{V1}{path}", headers=headers, **kwargs)
-
-
-def form(*members: str, repository: str = "https://example.org/study") -> dict[str, Any]:
-    return {
-        "title": "Steps and sleep",
-        "purpose": "research",
-        "purpose_description": "Whether people who walk more sleep longer.",
-        "public_benefit": "Better advice on activity.",
-        "legal_basis": "UK GDPR 6(1)(e) and 9(2)(j)",
-        "datasets": {k: list(v) for k, v in GRANT.items()},
-        "members": list(members),
-        "repository": repository,
-        "planned_outputs": ["people by sex"],
-        "organisation": "Test University",
-    }
 
 
 def test_projects_and_waits_are_public(served: tuple[V1World, Running]) -> None:

@@ -1,13 +1,12 @@
 """The management API's jobs, outputs, disclosure checks and releases through HTTP: an analyst
 on the project submits by commit, sees the job, its log and outputs, checks them, asks for
-release; two output checkers vote (signed on their own machines, so through the environment
-layer here) and the analyst publishes. And the refusals: an analyst off the project, a
-stranger, no token, an output checker reaching their own project's job."""
+release; two output checkers vote (through the environment layer here, with their keys in
+hand; the API's two-step signed votes are ``test_v1_signing``'s) and the analyst publishes. And
+the refusals: an analyst off the project, a stranger, no token, an output checker reaching
+their own project's job."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 import orjson
 import pytest
 from api_support import Running, serving
-from v1_support import V1, V1World, build_v1_world, problem_of
+from v1_support import V1, V1World, build_v1_world, problem_of, work_the_queue
 
 from environment.environment_support import PROJECT
 from fivesafes.environment import Environment, releases
@@ -25,7 +24,6 @@ from fivesafes.release import Verdict
 from jobs.jobs_support import needs_sandbox
 
 pytestmark = needs_sandbox
-FIVESAFES = str(Path(sys.executable).parent / "fivesafes")
 
 
 @dataclass
@@ -42,15 +40,6 @@ class Served:
         headers = self.v1.auth(who) if who else {}
         url = f"{self.running.base_url}{V1}{path}"
         return httpx.post(url, headers=headers, json=body, timeout=600)
-
-
-def work_the_queue(data_dir: Path) -> None:
-    """A real worker, as the environment runs one, until no job is waiting."""
-    done = subprocess.run(
-        [FIVESAFES, "worker", "--data-dir", str(data_dir.root), "--until-empty", "--poll", "0.2"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +167,7 @@ def test_outputs_are_checked_requested_reviewed_and_published(served: Served) ->
     assert shown["state"] == "submitted" and shown["votes"] == []
     early = served.post("ana", f"/releases/{release_id}/publication", {})
     assert early.status_code == 400, early.text  # no votes yet: nothing to publish
-    with Environment.open(v1.world.data_dir) as env:  # votes are signed where the key is
+    with Environment.open(v1.world.data_dir) as env:  # votes signed with the keys in hand
         for who in ("oc1", "oc2"):
             releases.review(env, v1.tokens[who], release_id, Verdict.APPROVE, "fine", v1.keys[who])
     done = served.post("ana", f"/releases/{release_id}/publication", {})

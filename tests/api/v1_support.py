@@ -5,9 +5,11 @@ with its study in a git repository the environment can clone (its application na
 from __future__ import annotations
 
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from api_support import World, build_world
@@ -16,9 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from environment.environment_support import GRANT, PROJECT, People, study
 from fivesafes.environment import Environment, projects
 from fivesafes.governance import Role, Verdict
+from fivesafes.store.config import DataDir
 from governance.governance_support import application
 
 V1 = "/api/v1"
+FIVESAFES = str(Path(sys.executable).parent / "fivesafes")
 PROBLEM = "application/problem+json"
 DECIDERS = (("val", Role.APPROVER), ("oc1", Role.OUTPUT_CHECKER), ("oc2", Role.OUTPUT_CHECKER))
 OTHERS = (("ben", Role.ANALYST),)
@@ -86,3 +90,30 @@ def problem_of(answer: httpx.Response) -> dict[str, object]:
     body: dict[str, object] = answer.json()
     assert body["status"] == answer.status_code and body["detail"]
     return body
+
+
+def work_the_queue(data_dir: DataDir) -> None:
+    """A real worker, as the environment runs one, until no job is waiting."""
+    done = subprocess.run(
+        [FIVESAFES, "worker", "--data-dir", str(data_dir.root), "--until-empty", "--poll", "0.2"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def application_form(
+    *members: str, repository: str = "https://example.org/study"
+) -> dict[str, Any]:
+    """The one application form as the API takes it, for the members named."""
+    return {
+        "title": "Steps and sleep",
+        "purpose": "research",
+        "purpose_description": "Whether people who walk more sleep longer.",
+        "public_benefit": "Better advice on activity.",
+        "legal_basis": "UK GDPR 6(1)(e) and 9(2)(j)",
+        "datasets": {k: list(v) for k, v in GRANT.items()},
+        "members": list(members),
+        "repository": repository,
+        "planned_outputs": ["people by sex"],
+        "organisation": "Test University",
+    }

@@ -109,3 +109,17 @@ def environment_init(
         f"{made.custodian.person_id}'s enrolment code was sent to {made.custodian.delivered_to}; "
         f"it works once, until {made.custodian.code_expires_at:%Y-%m-%d %H:%M} UTC"
     )
+
+
+@environment_app.command("statement-key")
+def environment_statement_key(data_dir: DataDirOption = None) -> None:
+    """Make the key that seals statements prepared for signing elsewhere, if there is none.
+
+    `environment init` makes it; an environment initialised before it existed refuses the
+    management API's two-step decisions and votes until the operator runs this once.
+    """
+    from fivesafes.environment.prepared import key_path, make_key
+
+    where = DataDir.from_env(data_dir)
+    made = make_key(where)
+    console.print(f"statement-sealing key {'made' if made else 'already'} at {key_path(where)}")

@@ -1,4 +1,5 @@
-"""Projects as use cases: apply, revise, decide (signed), the public lists, and what governs an
+"""Projects as use cases: apply, revise, decide (signed, with a key in hand or in two steps
+with the key kept elsewhere, :mod:`.prepared`), the public lists, and what governs an
 approved project: its documents (DPIA, ethics, agreement, funding), its resource ceiling, and
 closing it at the end.
 
@@ -10,11 +11,13 @@ makes with the caller's credential, and each refusal is logged as one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from fivesafes.environment import prepared
+from fivesafes.environment.prepared import Prepared
 from fivesafes.environment.project_close import ProjectClosed, close_project
 from fivesafes.environment.refusals import refusing
 from fivesafes.governance import (
@@ -31,6 +34,7 @@ from fivesafes.governance import (
 from fivesafes.governance import whoami as governance_whoami
 from fivesafes.governance.project_records import Ceiling, record_document, set_ceiling
 from fivesafes.governance.projects import ProjectSummary, Status, Wait
+from fivesafes.governance.projects import decision_statement as governance_statement
 from fivesafes.governance.signing import DecisionSigner
 
 if TYPE_CHECKING:
@@ -61,6 +65,56 @@ def decision(
     """Approve (until a date), ask for changes or reject, signed with the approver's own key."""
     with refusing(env.cp, "decide_project"):
         return decide(env.cp, credential, project_id, verdict, reasons, signer, until)
+
+
+def decision_statement(
+    env: Environment,
+    credential: str,
+    project_id: str,
+    verdict: Verdict,
+    reasons: str,
+    until: date | None = None,
+    key_id: str | None = None,
+) -> Prepared:
+    """The statement an approver's decision would record, prepared for them to sign on their
+    own machine (with the key named, or their only one); every check of a decision is made."""
+    with refusing(env.cp, "decide_project"):
+        key, pinned = prepared.pinning(env)
+        statement = governance_statement(
+            env.cp, credential, project_id, verdict, reasons, until, key_id, pinned
+        )
+        return prepared.prepared(key, prepared.DECISION, statement, pinned)
+
+
+def signed_decision(
+    env: Environment,
+    credential: str,
+    project_id: str,
+    statement: Mapping[str, Any],
+    reasons: str,
+    signature: str,
+    seal: str,
+) -> DecisionRecord:
+    """Record a decision :func:`decision_statement` prepared and the approver signed: only if
+    the statement is still exactly what deciding now would record, unexpired, and signed with
+    the approver's own registered key."""
+    with refusing(env.cp, "decide_project"):
+        signed = prepared.signed_elsewhere(
+            env, prepared.DECISION, statement, "decided_at", signature, seal
+        )
+        verdict, until = _verdict_of(statement)
+        return decide(env.cp, credential, project_id, verdict, reasons, signed, until)
+
+
+def _verdict_of(statement: Mapping[str, Any]) -> tuple[Verdict, date | None]:
+    verdict = prepared.choice_of(statement, "decision", Verdict)
+    until = statement.get("until")
+    if until is None:
+        return verdict, None
+    try:
+        return verdict, date.fromisoformat(str(until))
+    except ValueError:
+        raise ValueError("statement.until: expected a date, like 2027-03-31") from None
 
 
 def listing(env: Environment) -> list[ProjectSummary]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fivesafes.environment import job_records
+from fivesafes.environment import job_records, prepared
 from fivesafes.environment.job_records import STUDY
+from fivesafes.environment.prepared import Prepared
 from fivesafes.environment.refusals import Refused, refusing
 from fivesafes.governance import Action
 from fivesafes.governance.signing import DecisionSigner
@@ -38,6 +39,7 @@ from fivesafes.release import (
     submit_release,
 )
 from fivesafes.release.model import OPEN_FOR_VOTES
+from fivesafes.release.reviews import vote_statement as release_vote_statement
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -127,6 +129,45 @@ def review(
     """An output checker's signed vote, sealed until a verdict is reached; the request's state."""
     with refusing(env.cp, "review_release"):
         return review_release(_office(env), credential, release_id, verdict, comments, signer)
+
+
+def vote_statement(
+    env: Environment,
+    credential: str,
+    release_id: str,
+    verdict: Verdict,
+    comments: str,
+    key_id: str | None = None,
+) -> Prepared:
+    """The statement an output checker's vote would record, prepared for them to sign on their
+    own machine (with the key named, or their only one); every check of a vote is made."""
+    with refusing(env.cp, "review_release"):
+        key, pinned = prepared.pinning(env)
+        office = _office(env)
+        statement = release_vote_statement(
+            office, credential, release_id, verdict, comments, key_id, pinned
+        )
+        return prepared.prepared(key, prepared.VOTE, statement, pinned)
+
+
+def signed_vote(
+    env: Environment,
+    credential: str,
+    release_id: str,
+    statement: Mapping[str, Any],
+    comments: str,
+    signature: str,
+    seal: str,
+) -> State:
+    """Cast a vote :func:`vote_statement` prepared and the checker signed: only if the
+    statement is still exactly what voting now would record, unexpired, and signed with the
+    checker's own registered key; sealed until a verdict, like any vote."""
+    with refusing(env.cp, "review_release"):
+        signed = prepared.signed_elsewhere(
+            env, prepared.VOTE, statement, "voted_at", signature, seal
+        )
+        verdict = prepared.choice_of(statement, "decision", Verdict)
+        return review_release(_office(env), credential, release_id, verdict, comments, signed)
 
 
 def publish(env: Environment, credential: str, release_id: str) -> Publication:

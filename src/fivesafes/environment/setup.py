@@ -1,7 +1,8 @@
 """Making a new environment: the only place a pseudonym key and a first custodian are made.
 
 ``fivesafes environment init`` is run once, on purpose, by the operator standing it up. It makes
-the data directory (owner-only), the pseudonym key, the control plane and the first data
+the data directory (owner-only), the pseudonym key, the key that seals statements prepared
+for signing elsewhere (:mod:`.prepared`), the control plane and the first data
 custodian, whose enrolment code is delivered to them and shown to nobody, and writes the
 settings file last: a data directory without it is not an environment and will not open. An
 initialisation killed part-way can be run again; it never replaces a key it finds, and refuses
@@ -18,6 +19,7 @@ from datetime import datetime
 from fivesafes.environment.accounts import AccountCreated, deliver
 from fivesafes.environment.core import Environment
 from fivesafes.environment.delivery import Delivery, delivery_for
+from fivesafes.environment.prepared import make_key as make_statement_key
 from fivesafes.environment.refusals import RefusalKind, Refused
 from fivesafes.environment.settings import SETTINGS_FILE, Settings, write_settings
 from fivesafes.governance import AccessDenied, ControlPlane, NewAccount, Role, create_account
@@ -67,6 +69,7 @@ def initialise(
         )
     if key_made:
         create_key(where.key_file)
+    make_statement_key(where)
     if where.database.exists():  # an existing store adopted: its key must be the one it knows
         with Store.open(where) as store:
             _ = store.key

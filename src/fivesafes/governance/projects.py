@@ -45,6 +45,8 @@ from fivesafes.governance.project_records import (
 from fivesafes.governance.roles import AccessDenied, Action
 from fivesafes.governance.signing import (
     DecisionSigner,
+    Pinning,
+    SignedElsewhere,
     canonical,
     public_key_bytes,
     sha256_hex,
@@ -438,27 +440,57 @@ def _registered_key(session: Session, person_id: str, raw: bytes) -> PersonKey:
     raise AccessDenied(f"sign with a key {person_id} has registered (fivesafes user keygen)")
 
 
+def signing_key_named(session: Session, person_id: str, key_id: str | None) -> PersonKey:
+    """The person's own current signing key with this id, or their only one when ``key_id`` is
+    None: the key a statement prepared for signing elsewhere names. Raises AccessDenied for a
+    key that is someone else's, revoked or unknown, and ValueError when the choice is open."""
+    keys = list(
+        session.scalars(
+            select(PersonKey).where(
+                PersonKey.person_id == person_id, PersonKey.revoked_at.is_(None)
+            )
+        )
+    )
+    if key_id is None:
+        if len(keys) == 1:
+            return keys[0]
+        if keys:
+            names = ", ".join(sorted(k.key_id for k in keys))
+            raise ValueError(f"{person_id} has several signing keys ({names}): name one")
+    else:
+        for key in keys:
+            if key.key_id == key_id:
+                return key
+    raise AccessDenied(f"sign with a key {person_id} has registered (fivesafes user keygen)")
+
+
+def _check_decision(verdict: Verdict, reasons: str, until: date | None) -> None:
+    if not reasons.strip():
+        raise ValueError("a decision needs its reasons")
+    if (verdict is Verdict.APPROVE) != (until is not None):
+        raise ValueError("an approval needs an end date (--until), and only an approval has one")
+
+
 def decide(
     cp: ControlPlane,
     credential: str,
     project_id: str,
     verdict: Verdict,
     reasons: str,
-    signing_key: DecisionSigner,
+    signing_key: DecisionSigner | SignedElsewhere,
     until: date | None = None,
 ) -> DecisionRecord:
     """Approve (until a date), request changes or reject, with reasons, signed by the approver.
 
     The signature must verify against a key the approver registered, or nothing is recorded.
+    ``signing_key`` is the approver's key, or the signature they made elsewhere of a statement
+    :func:`decision_statement` prepared (which must be exactly what this builds afresh).
     The decision is a recoverable operation (:mod:`fivesafes.ledger.intents`): its ``intent``
     entry, holding the ``approval`` entry to come, is logged before the control plane changes,
     and the ``approval`` entry after the change commits, so a kill between the two is settled
     by recovery from the decision row (:func:`approval_committed`).
     """
-    if not reasons.strip():
-        raise ValueError("a decision needs its reasons")
-    if (verdict is Verdict.APPROVE) != (until is not None):
-        raise ValueError("an approval needs an end date (--until), and only an approval has one")
+    _check_decision(verdict, reasons, until)
     resolve = partial(approval_committed, cp)
     with cp.operation(APPROVAL, project_id, resolve) as operation:
         record = _decide(
@@ -470,6 +502,75 @@ def decide(
         operation.commit()
         failpoint("approval.after-outcome")
     return record
+
+
+def decision_statement(
+    cp: ControlPlane,
+    credential: str,
+    project_id: str,
+    verdict: Verdict,
+    reasons: str,
+    until: date | None,
+    key_id: str | None,
+    pinning: Pinning,
+) -> dict[str, Any]:
+    """The exact statement :func:`decide` would record for this decision, pinned, for the
+    approver to sign on their own machine; every check of a decision is made now, and nothing
+    is recorded (but a refusal)."""
+    _check_decision(verdict, reasons, until)
+    with cp.transaction() as session:
+        me, project, form_hash = _decidable(cp, session, credential, project_id)
+        _open_for_decision(cp, project, until)
+        key = signing_key_named(session, me.person_id, key_id)
+        return _statement(cp, project, form_hash, verdict, reasons, me, key, until, pinning)
+
+
+def _decidable(
+    cp: ControlPlane, session: Session, credential: str, project_id: str
+) -> tuple[Principal, Project, str]:
+    """The caller, allowed to decide on the project (an approver off it); the project; the hash
+    of its current form."""
+    me = cp.authenticate(session, credential, Action.DECIDE_PROJECT)
+    project = _project(session, project_id)
+    form, form_hash = _form_of(session, project_id, project.version)
+    if me.person_id in form.members or me.person_id == project.created_by:
+        raise cp.refuse(me, Action.DECIDE_PROJECT, f"conflict: on project {project_id}")
+    return me, project, form_hash
+
+
+def _open_for_decision(cp: ControlPlane, project: Project, until: date | None) -> None:
+    if project.status != Status.SUBMITTED:
+        raise ValueError(f"project {project.project_id} is {project.status}; nothing to decide")
+    if until is not None and until <= cp.today():
+        raise ValueError("an approval must end in the future")
+
+
+def _statement(
+    cp: ControlPlane,
+    project: Project,
+    form_hash: str,
+    verdict: Verdict,
+    reasons: str,
+    me: Principal,
+    key: PersonKey,
+    until: date | None,
+    pinning: Pinning | None,
+) -> dict[str, Any]:
+    """What the approver signs: the project's exact version, the decision and its reasons'
+    hash, who, with which key, and when (fixed beforehand, with a nonce and expiry, when the
+    statement was prepared to be signed elsewhere)."""
+    statement: dict[str, Any] = {
+        "project_id": project.project_id,
+        "version": project.version,
+        "form_sha256": form_hash,
+        "decision": verdict.value,
+        "reasons_sha256": sha256_hex(reasons),
+        "person_id": me.person_id,
+        "key_id": key.key_id,
+        "until": until.isoformat() if until else None,
+        "decided_at": (pinning.at if pinning else cp.now()).isoformat(),
+    }
+    return {**statement, **pinning.fields()} if pinning else statement
 
 
 def _same_decision(
@@ -526,37 +627,33 @@ def _decide(
     project_id: str,
     verdict: Verdict,
     reasons: str,
-    signing_key: DecisionSigner,
+    signing_key: DecisionSigner | SignedElsewhere,
     until: date | None,
 ) -> DecisionRecord:
     """The decision's checks and its change, in one control-plane transaction; the intent is
     logged after every check passed and before anything is written."""
+    elsewhere = isinstance(signing_key, SignedElsewhere)
     with cp.transaction() as session:
-        me = cp.authenticate(session, credential, Action.DECIDE_PROJECT)
-        project = _project(session, project_id)
-        form, form_hash = _form_of(session, project_id, project.version)
-        if me.person_id in form.members or me.person_id == project.created_by:
-            raise cp.refuse(me, Action.DECIDE_PROJECT, f"conflict: on project {project_id}")
-        if project.status != Status.SUBMITTED:
+        me, project, form_hash = _decidable(cp, session, credential, project_id)
+        if project.status != Status.SUBMITTED and not elsewhere:
             earlier = _same_decision(session, project, me.person_id, verdict, reasons, until)
-            if earlier is not None:
+            if earlier is not None:  # a retry; a prepared statement is used once, so never one
                 return earlier
-            raise ValueError(f"project {project_id} is {project.status}; nothing to decide")
-        if until is not None and until <= cp.today():
-            raise ValueError("an approval must end in the future")
-        key = _registered_key(session, me.person_id, public_key_bytes(signing_key.public_key()))
-        statement = {
-            "project_id": project_id,
-            "version": project.version,
-            "form_sha256": form_hash,
-            "decision": verdict.value,
-            "reasons_sha256": sha256_hex(reasons),
-            "person_id": me.person_id,
-            "key_id": key.key_id,
-            "until": until.isoformat() if until else None,
-            "decided_at": cp.now().isoformat(),
-        }
-        signature = sign_statement(signing_key, statement)
+        _open_for_decision(cp, project, until)
+        if isinstance(signing_key, SignedElsewhere):
+            key = signing_key_named(session, me.person_id, signing_key.key_id)
+            statement = _statement(
+                cp, project, form_hash, verdict, reasons, me, key, until, signing_key.pinning
+            )
+            problem = signing_key.problem(statement, cp.now())
+            if problem:
+                raise cp.refuse(me, Action.DECIDE_PROJECT, problem)
+            signature = signing_key.signature
+        else:
+            raw = public_key_bytes(signing_key.public_key())
+            key = _registered_key(session, me.person_id, raw)
+            statement = _statement(cp, project, form_hash, verdict, reasons, me, key, until, None)
+            signature = sign_statement(signing_key, statement)
         if not signature_valid(key.public_key, statement, signature):
             raise cp.refuse(me, Action.DECIDE_PROJECT, "the signature does not verify")
         waited = _close_wait(cp, session, project, AWAITING_DECISION)

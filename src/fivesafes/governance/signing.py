@@ -8,13 +8,23 @@ before storing or logging anything. The statement and signature go into the publ
 the public key, so anyone can re-check who decided what without trusting the operator.
 Reasons are hashed, not copied, into the statement: the ledger is public and permanent, and
 free text may carry something that must not be published.
+
+A decider away from the server's command line (a script over the management API) signs in two
+steps, so their private key is never sent anywhere: the environment prepares the statement it
+would record, fixing its moment, a random nonce and an expiry (:class:`Pinning`); the decider
+signs its canonical bytes on their own machine and sends back only the signature
+(:class:`SignedElsewhere`). The governance code that records a decision builds the statement
+afresh, exactly as it does for a key in hand, and records it only if what it built is what the
+environment prepared and what the decider signed.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,6 +88,50 @@ def signature_valid(raw_public_key: bytes, statement: Mapping[str, Any], signatu
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """What the environment fixes when it prepares a statement to be signed elsewhere: the
+    statement's moment, a random nonce and when the preparation lapses. The nonce and expiry
+    go into the signed statement, so the signature itself says which preparation it answers
+    and until when it may be used."""
+
+    at: datetime
+    nonce: str
+    expires_at: datetime
+
+    def fields(self) -> dict[str, str]:
+        """The fields a pinned statement carries besides its moment."""
+        return {"nonce": self.nonce, "expires_at": self.expires_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class SignedElsewhere:
+    """A prepared statement's signature, made on the decider's own machine with the key named.
+
+    ``vouch`` says whether canonical statement bytes are exactly what the environment prepared
+    (its seal over them checks out); governance asks it of the statement it builds afresh, so a
+    statement changed in any field, or one the environment never prepared, is refused."""
+
+    pinning: Pinning
+    key_id: str
+    signature: str
+    vouch: Callable[[bytes], bool]
+
+    def problem(self, statement: Mapping[str, Any], now: datetime) -> str | None:
+        """Why the statement built afresh may not be recorded with this signature, or None."""
+        if not self.vouch(canonical(statement)):
+            return (
+                "the statement is not one this environment prepared, or it (or what it pins) "
+                "has changed since: prepare a new one"
+            )
+        if now >= self.pinning.expires_at:
+            return (
+                f"the prepared statement expired at {self.pinning.expires_at.isoformat()}: "
+                "prepare a new one"
+            )
+        return None
 
 
 def sha256_hex(text: str) -> str:

@@ -143,7 +143,9 @@ _KINDS = (
     EntryKind(
         "approval",
         public=_names("project_id person_id decision what until waited_seconds"),
-        detail=_names("version form_sha256 reasons_sha256 key_id decided_at signature intent"),
+        detail=_names(
+            "version form_sha256 reasons_sha256 key_id decided_at nonce expires_at signature intent"
+        ),
         required=_names("project_id person_id decision"),
     ),
     EntryKind(
@@ -166,7 +168,7 @@ _KINDS = (
         public=_names("release_id decision"),
         detail=_names(
             "round vote_sha256 reason_sha256 request_sha256 comments_sha256 person_id key_id "
-            "nonce voted_at signature intent"
+            "nonce voted_at expires_at signature intent"
         ),
         required=_names("release_id"),
     ),

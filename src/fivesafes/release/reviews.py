@@ -16,14 +16,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fivesafes.governance import list_projects
+from fivesafes.governance import Principal, list_projects
+from fivesafes.governance.projects import signing_key_named
 from fivesafes.governance.signing import (
     DecisionSigner,
+    Pinning,
+    SignedElsewhere,
     canonical,
     public_key_bytes,
     sha256_hex,
@@ -79,52 +83,120 @@ def commitment(statement: str) -> str:
     return hashlib.sha256(statement.encode("utf-8")).hexdigest()
 
 
+def _members(office: ReleaseOffice) -> dict[str, tuple[str, ...]]:
+    """Every project's members, read before a vote's transaction opens."""
+    return {p.project_id: p.members for p in list_projects(office.cp)}
+
+
+def _votable(
+    office: ReleaseOffice,
+    session: Session,
+    credential: str,
+    release_id: str,
+    projects: dict[str, tuple[str, ...]],
+) -> tuple[Principal, ReleaseRequestRow, list[ReleaseVoteRow]]:
+    """The caller, allowed to vote on the request now (an output checker off its project who
+    has not voted on it), the request, and the votes cast so far."""
+    cp = office.cp
+    me = office.output_checker(session, credential)
+    request = session.get(ReleaseRequestRow, release_id, with_for_update=True)
+    if request is None:
+        raise ReleaseError(f"no release request {release_id}")
+    members = projects.get(request.project_id, ())
+    if me.person_id == request.requester or me.person_id in members:
+        raise cp.refuse(
+            me, REVIEW_ACTION, f"conflict: {me.person_id} is on project {request.project_id}"
+        )
+    if State(request.state) not in OPEN_FOR_VOTES:
+        raise ReleaseError(f"{release_id} is {request.state}; it takes no more votes")
+    votes = list(
+        session.scalars(
+            select(ReleaseVoteRow)
+            .where(ReleaseVoteRow.release_id == release_id)
+            .order_by(ReleaseVoteRow.round)
+        )
+    )
+    if any(v.person_id == me.person_id for v in votes):
+        raise ReleaseError(f"{me.person_id} has already voted on {release_id}")
+    return me, request, votes
+
+
+def _statement(
+    office: ReleaseOffice,
+    request: ReleaseRequestRow,
+    verdict: Verdict,
+    comments: str,
+    me: Principal,
+    key: PersonKey,
+    pinning: Pinning | None,
+) -> dict[str, Any]:
+    """What the checker signs: the exact request (the hash of its files, reports and
+    justification), the verdict and its comments' hash, who, with which key, a nonce and when
+    (fixed beforehand, with an expiry, when it was prepared to be signed elsewhere)."""
+    statement: dict[str, Any] = {
+        "release_id": request.release_id,
+        "request_sha256": request.request_sha256,
+        "decision": verdict.value,
+        "comments_sha256": sha256_hex(comments),
+        "person_id": me.person_id,
+        "key_id": key.key_id,
+        "nonce": pinning.nonce if pinning else secrets.token_hex(16),
+        "voted_at": (pinning.at if pinning else office.cp.now()).isoformat(),
+    }
+    return {**statement, **pinning.fields()} if pinning else statement
+
+
+def _check_comments(comments: str) -> None:
+    if not comments.strip():
+        raise ReleaseError("a vote needs comments: what was checked, and any concerns")
+
+
+def vote_statement(
+    office: ReleaseOffice,
+    credential: str,
+    release_id: str,
+    verdict: Verdict,
+    comments: str,
+    key_id: str | None,
+    pinning: Pinning,
+) -> dict[str, Any]:
+    """The exact statement :func:`review_release` would record for this vote, pinned, for the
+    checker to sign on their own machine; every check of a vote is made now, and nothing is
+    recorded (but a refusal)."""
+    _check_comments(comments)
+    projects = _members(office)
+    with office.cp.transaction() as session:
+        me, request, _ = _votable(office, session, credential, release_id, projects)
+        key = signing_key_named(session, me.person_id, key_id)
+        return _statement(office, request, verdict, comments, me, key, pinning)
+
+
 def review_release(
     office: ReleaseOffice,
     credential: str,
     release_id: str,
     verdict: Verdict,
     comments: str,
-    signing_key: DecisionSigner,
+    signing_key: DecisionSigner | SignedElsewhere,
 ) -> State:
-    """Cast one signed vote; returns the request's state afterwards."""
-    if not comments.strip():
-        raise ReleaseError("a vote needs comments: what was checked, and any concerns")
-    cp = office.cp
-    projects = {p.project_id: p for p in list_projects(cp)}
+    """Cast one signed vote; returns the request's state afterwards. ``signing_key`` is the
+    checker's key, or the signature they made elsewhere of a statement :func:`vote_statement`
+    prepared (which must be exactly what this builds afresh)."""
+    _check_comments(comments)
+    cp, projects = office.cp, _members(office)
     with cp.transaction() as session:
-        me = office.output_checker(session, credential)
-        request = session.get(ReleaseRequestRow, release_id, with_for_update=True)
-        if request is None:
-            raise ReleaseError(f"no release request {release_id}")
-        members = projects[request.project_id].members if request.project_id in projects else ()
-        if me.person_id == request.requester or me.person_id in members:
-            raise cp.refuse(
-                me, REVIEW_ACTION, f"conflict: {me.person_id} is on project {request.project_id}"
-            )
-        if State(request.state) not in OPEN_FOR_VOTES:
-            raise ReleaseError(f"{release_id} is {request.state}; it takes no more votes")
-        votes = list(
-            session.scalars(
-                select(ReleaseVoteRow)
-                .where(ReleaseVoteRow.release_id == release_id)
-                .order_by(ReleaseVoteRow.round)
-            )
-        )
-        if any(v.person_id == me.person_id for v in votes):
-            raise ReleaseError(f"{me.person_id} has already voted on {release_id}")
-        key = _registered_key(session, me.person_id, signing_key)
-        statement = {
-            "release_id": release_id,
-            "request_sha256": request.request_sha256,
-            "decision": verdict.value,
-            "comments_sha256": sha256_hex(comments),
-            "person_id": me.person_id,
-            "key_id": key.key_id,
-            "nonce": secrets.token_hex(16),
-            "voted_at": cp.now().isoformat(),
-        }
-        signature = sign_statement(signing_key, statement)
+        me, request, votes = _votable(office, session, credential, release_id, projects)
+        if isinstance(signing_key, SignedElsewhere):
+            key = signing_key_named(session, me.person_id, signing_key.key_id)
+            statement = _statement(office, request, verdict, comments, me, key, signing_key.pinning)
+            problem = signing_key.problem(statement, cp.now())
+            if problem:
+                raise cp.refuse(me, REVIEW_ACTION, problem)
+            signature = signing_key.signature
+        else:
+            key = _registered_key(session, me.person_id, signing_key)
+            statement = _statement(office, request, verdict, comments, me, key, None)
+            signature = sign_statement(signing_key, statement)
         if not signature_valid(key.public_key, statement, signature):
             raise cp.refuse(me, REVIEW_ACTION, "the signature does not verify")
         text = canonical(statement).decode()

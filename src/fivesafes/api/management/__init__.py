@@ -1,13 +1,13 @@
-"""``/api/v1/``: the management API — applications, projects, jobs, outputs and their
-disclosure checks, release requests and publication, the catalogue, code lists and the public
-ledger.
+"""``/api/v1/``: the management API — applications and their signed decisions, projects, jobs,
+outputs and their disclosure checks, release requests, signed votes and publication, the
+catalogue, code lists and the public ledger.
 
 Each route parses, calls one use case of the environment layer with the caller's bearer token,
 and renders what comes back; a :class:`~fivesafes.environment.Refused` (already in the ledger)
-is an RFC 9457 problem (:mod:`fivesafes.api.errors`). What the command line signs with a key
-kept on the decider's own machine (an approver's decision, an output checker's vote) is not
-offered here: the environment signs the statement as it decides, so the key would have to be
-on the server (docs/api.md says so).
+is an RFC 9457 problem (:mod:`fivesafes.api.errors`). What is signed with the decider's own key
+(an approver's decision, an output checker's vote) takes two calls, so the key never reaches
+the server: one prepares the statement, the other brings back its signature
+(:mod:`fivesafes.environment.prepared`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
+from fivesafes.environment.prepared import Prepared
 from fivesafes.governance import Purpose
+from fivesafes.governance import Verdict as Decision
+from fivesafes.governance.signing import b64, canonical
 from fivesafes.release import State
 from fivesafes.release.model import FileKind, Outcome, Verdict
 
@@ -207,6 +210,202 @@ class DraftSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     exceptions: dict[str, str] = Field(default_factory=dict)
+
+
+KEY_ID = r"^[0-9a-f]{32}$"
+"""A signing key's id, as ``fivesafes user keygen`` prints it."""
+
+_DECISION_STATEMENT: dict[str, JsonValue] = {
+    "project_id": "heat",
+    "version": 1,
+    "form_sha256": "9f2c0d6b3a51e8c4f7a2b0d9e6c3f1a8b5d2e9c6f3a0b7d4e1c8f5a2b9d6e3c0",
+    "decision": "approve",
+    "reasons_sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+    "person_id": "val",
+    "key_id": "5d41402abc4b2a76b9719d911017c592",
+    "until": "2027-03-31",
+    "decided_at": "2026-12-07T14:00:00+00:00",
+    "nonce": "7b1e5c0f9a3d2e8b6c4a1f0d9e8b7c6a",
+    "expires_at": "2026-12-07T14:10:00+00:00",
+}
+_VOTE_STATEMENT: dict[str, JsonValue] = {
+    "release_id": "heat-1",
+    "request_sha256": "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce",
+    "decision": "approve",
+    "comments_sha256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    "person_id": "oc1",
+    "key_id": "7d793037a0760186574b0282f2f435e7",
+    "nonce": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    "voted_at": "2026-12-07T14:00:00+00:00",
+    "expires_at": "2026-12-07T14:10:00+00:00",
+}
+_SIGNATURE = (
+    "LdMSrvSxjWlZ+TVLGkogeXz0ppKw3RElBDmytfOj9XORWXoms9JOptIiiCxcjw2LM27WXR/fUdghZar4ed4n+A=="
+)
+_SEAL = "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"
+
+
+class DecisionStatementRequest(BaseModel):
+    """An approver's decision, to be prepared for them to sign on their own machine."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"verdict": "approve", "reasons": "Meets the criteria.", "until": "2027-03-31"}
+            ]
+        },
+    )
+
+    verdict: Decision
+    reasons: str = Field(max_length=10_000, description="Kept by the environment; signed as a hash")
+    until: date | None = Field(None, description="An approval's last day; only an approval has one")
+    key_id: str | None = Field(
+        None, pattern=KEY_ID, description="The key to sign with; by default the caller's only one"
+    )
+
+
+class VoteStatementRequest(BaseModel):
+    """An output checker's vote, to be prepared for them to sign on their own machine."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"verdict": "approve", "comments": "Counts of 10 or more, rounded."}]
+        },
+    )
+
+    verdict: Verdict
+    comments: str = Field(max_length=10_000, description="What was checked; signed as a hash")
+    key_id: str | None = Field(
+        None, pattern=KEY_ID, description="The key to sign with; by default the caller's only one"
+    )
+
+
+class PreparedStatement(BaseModel):
+    """The exact statement the environment will record, to be signed where the key is."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "statement": _DECISION_STATEMENT,
+                    "canonical": b64(canonical(_DECISION_STATEMENT)),
+                    "seal": _SEAL,
+                    "expires_at": "2026-12-07T14:10:00Z",
+                }
+            ]
+        }
+    )
+
+    statement: dict[str, Any] = Field(
+        description="What will be recorded and published; send it back unchanged"
+    )
+    canonical: str = Field(
+        description="Base64 of the statement's canonical JSON (sorted keys, UTF-8, no spaces): "
+        "the bytes to sign with Ed25519"
+    )
+    seal: str = Field(description="The environment's own seal over the statement: send it back")
+    expires_at: Instant = Field(description="Send the signature before this")
+
+    @classmethod
+    def of(cls, made: Prepared) -> PreparedStatement:
+        return cls(
+            statement=made.statement,
+            canonical=b64(made.canonical),
+            seal=made.seal,
+            expires_at=made.expires_at,
+        )
+
+
+class _Signed(BaseModel):
+    statement: dict[str, Any] = Field(description="The prepared statement, unchanged")
+    signature: str = Field(
+        max_length=200, description="Base64 Ed25519 signature of the statement's canonical bytes"
+    )
+    seal: str = Field(max_length=200, description="The seal the statement was prepared with")
+
+
+class SignedDecision(_Signed):
+    """A prepared decision statement with the approver's signature, and its reasons."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "statement": _DECISION_STATEMENT,
+                    "reasons": "Meets the criteria.",
+                    "signature": _SIGNATURE,
+                    "seal": _SEAL,
+                }
+            ]
+        },
+    )
+
+    reasons: str = Field(max_length=10_000, description="The reasons the statement was made with")
+
+
+class SignedVote(_Signed):
+    """A prepared vote statement with the checker's signature, and its comments."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "statement": _VOTE_STATEMENT,
+                    "comments": "Counts of 10 or more, rounded.",
+                    "signature": _SIGNATURE,
+                    "seal": _SEAL,
+                }
+            ]
+        },
+    )
+
+    comments: str = Field(max_length=10_000, description="The comments it was made with")
+
+
+class DecisionRecorded(Answer):
+    """A decision recorded: the statement and signature the ledger and public page carry."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision_id": 7,
+                    "project_id": "heat",
+                    "version": 1,
+                    "verdict": "approve",
+                    "person_id": "val",
+                    "statement": _DECISION_STATEMENT,
+                    "signature": _SIGNATURE,
+                    "waited_seconds": 86400,
+                }
+            ]
+        },
+    )
+
+    decision_id: int
+    project_id: str
+    version: int
+    verdict: Decision
+    person_id: str
+    statement: dict[str, Any]
+    signature: str
+    waited_seconds: int = Field(description="How long the application waited for it")
+
+
+class VoteCast(BaseModel):
+    """A vote cast (sealed until a verdict): the request's state after it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"release_id": "heat-1", "state": "under_review"}]}
+    )
+
+    release_id: str
+    state: State
 
 
 class Vote(Answer):

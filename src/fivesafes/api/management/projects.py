@@ -64,3 +64,42 @@ def revise(
 ) -> models.Applied:
     version = projects.revise(env, caller, project_id, _form(form))
     return models.Applied(project_id=project_id, version=version)
+
+
+@router.post(
+    "/projects/{project_id}/decision-statements",
+    status_code=201,
+    summary="Prepare an approver's decision for them to sign with their own key (an approver)",
+    description="The exact statement the environment will record, with its canonical bytes to "
+    "sign where the key is kept: the key is never sent. Every check of a decision is made now "
+    "(an approver, not on the project, the application waiting for a decision); the statement "
+    "pins the application's version, the verdict, the reasons' hash, the decider, their key, a "
+    "nonce and an expiry.",
+)
+def prepare_decision(
+    project_id: ProjectId,
+    given: models.DecisionStatementRequest,
+    env: EnvironmentDep,
+    caller: CallerDep,
+) -> models.PreparedStatement:
+    made = projects.decision_statement(
+        env, caller, project_id, given.verdict, given.reasons, given.until, given.key_id
+    )
+    return models.PreparedStatement.of(made)
+
+
+@router.post(
+    "/projects/{project_id}/decisions",
+    status_code=201,
+    summary="Record a prepared decision with the approver's signature (the same approver)",
+    description="Recorded only if the statement is exactly what the environment prepared and "
+    "would record now, has not expired, and the signature verifies against the approver's "
+    "registered key; then it is in the ledger and on the project's public page.",
+)
+def record_decision(
+    project_id: ProjectId, given: models.SignedDecision, env: EnvironmentDep, caller: CallerDep
+) -> models.DecisionRecorded:
+    made = projects.signed_decision(
+        env, caller, project_id, given.statement, given.reasons, given.signature, given.seal
+    )
+    return models.DecisionRecorded.model_validate(made)

@@ -82,6 +82,45 @@ def submit(
 
 
 @router.post(
+    "/releases/{release_id}/vote-statements",
+    status_code=201,
+    summary="Prepare an output checker's vote for them to sign with their own key (a checker)",
+    description="The exact statement the environment will record, with its canonical bytes to "
+    "sign where the key is kept: the key is never sent. Every check of a vote is made now (an "
+    "output checker, off the project, who has not voted on the request); the statement pins "
+    "the request's hash, the verdict, the comments' hash, the checker, their key, a nonce and "
+    "an expiry.",
+)
+def prepare_vote(
+    release_id: ReleaseId,
+    given: models.VoteStatementRequest,
+    env: EnvironmentDep,
+    caller: CallerDep,
+) -> models.PreparedStatement:
+    made = releases.vote_statement(
+        env, caller, release_id, given.verdict, given.comments, given.key_id
+    )
+    return models.PreparedStatement.of(made)
+
+
+@router.post(
+    "/releases/{release_id}/votes",
+    status_code=201,
+    summary="Cast a prepared vote with the checker's signature (the same checker)",
+    description="Cast only if the statement is exactly what the environment prepared and would "
+    "record now, has not expired, and the signature verifies against the checker's registered "
+    "key; the vote stays sealed until the request is decided.",
+)
+def cast_vote(
+    release_id: ReleaseId, given: models.SignedVote, env: EnvironmentDep, caller: CallerDep
+) -> models.VoteCast:
+    state = releases.signed_vote(
+        env, caller, release_id, given.statement, given.comments, given.signature, given.seal
+    )
+    return models.VoteCast(release_id=release_id, state=state)
+
+
+@router.post(
     "/releases/{release_id}/publication",
     summary="Publish an approved request to the project's released outputs, signed and logged",
 )
