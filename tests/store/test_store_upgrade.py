@@ -40,6 +40,20 @@ def _rows(store: Store, table: str, order: str) -> list[tuple[object, ...]]:
     return store.con.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
 
 
+def _copy(old: DataDir, folder: Path) -> DataDir:
+    """A copy of the old store of its own, to upgrade."""
+    copy = DataDir(folder / "data", old.key_file)
+    copy.root.mkdir()
+    shutil.copyfile(old.database, copy.database)
+    return copy
+
+
+def _assert_as_fresh(upgraded: DataDir, fresh: DataDir) -> None:
+    with Store.open(upgraded, read_only=True) as store, Store.open(fresh, read_only=True) as new:
+        for table, order in COMPARED.items():
+            assert _rows(store, table, order) == _rows(new, table, order), table
+
+
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[DataDir, DataDir, Path]:
     """A store loaded by this version, and a copy of it made into layout 1."""
@@ -87,12 +101,10 @@ def test_writing_upgrades_it_to_what_a_fresh_load_gives(
     stores: tuple[DataDir, DataDir, Path], tmp_path: Path
 ) -> None:
     fresh, old, source = stores
-    upgraded = DataDir(tmp_path / "data", old.key_file)
-    upgraded.root.mkdir()
-    shutil.copyfile(old.database, upgraded.database)
+    upgraded = _copy(old, tmp_path)
     with writing(upgraded, bulk=False):  # any write opens it for writing, which upgrades it
         pass
-    with Store.open(upgraded, read_only=True) as store, Store.open(fresh, read_only=True) as new:
+    with Store.open(upgraded, read_only=True) as store:
         assert layout_of(store.con) == LAYOUT
         found = store.con.execute(
             "SELECT count(*), count(icb_code), count(sub_icb_code), count(local_authority_code),"
@@ -102,24 +114,19 @@ def test_writing_upgrades_it_to_what_a_fresh_load_gives(
         assert found is not None and found[0] > 400
         assert found[1] == found[2] == found[3] == found[0]  # every registration has its areas
         assert found[4] > 1 and found[5] > found[4]
-        for table, order in COMPARED.items():
-            assert _rows(store, table, order) == _rows(new, table, order), table
+    _assert_as_fresh(upgraded, fresh)
     # and a load into the upgraded store (the same files again) changes nothing more
     with writing(upgraded) as store:
         report = load(store, [source], today=TODAY)
         assert report.totals["loaded"] == 0
-    with Store.open(upgraded, read_only=True) as store, Store.open(fresh, read_only=True) as new:
-        for table, order in COMPARED.items():
-            assert _rows(store, table, order) == _rows(new, table, order), table
+    _assert_as_fresh(upgraded, fresh)
 
 
 def test_a_load_upgrades_an_old_store_before_it_loads(
     stores: tuple[DataDir, DataDir, Path], tmp_path: Path
 ) -> None:
     _, old, _ = stores
-    data = DataDir(tmp_path / "data", old.key_file)
-    data.root.mkdir()
-    shutil.copyfile(old.database, data.database)
+    data = _copy(old, tmp_path)
     more = tmp_path / "more"
     generate(more, 50, seed=10)
     with writing(data) as store:
