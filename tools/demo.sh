@@ -13,6 +13,13 @@ DEMO=${DEMO_DIR:-demo-output}
 PATIENTS=${DEMO_PATIENTS:-5000}
 export FIVESAFES_DATA_DIR="$DEMO/data"
 FS="$BIN/fivesafes"
+MIN_PATIENTS=1000
+if ! [[ $PATIENTS =~ ^[0-9]+$ ]] || [ "$PATIENTS" -lt "$MIN_PATIENTS" ]; then
+    # fewer people leave too little to release: opt-outs alone take 100, and step 14 needs a
+    # registered person after them
+    echo "make demo needs DEMO_PATIENTS of at least $MIN_PATIENTS, not '$PATIENTS'" >&2
+    exit 2
+fi
 
 step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
 
@@ -123,12 +130,19 @@ release() {  # project, job, justification, files...
     local kept=()
     for file in "$@"; do
         if refused=$("$FS" release check "${kept[@]}" "$file" --project-id "$project" \
-                --job "$job" --token "$(token_of ana)" 2>&1 >/dev/null); then
+                --job "$job" --token "$(token_of ana)" 2>&1); then
             kept+=("$file")
         else
-            echo "not requested: $(grep -m 1 '^error: ' <<< "$refused" || echo "$file")"
+            echo "not requested: $(grep -m 1 '^error: ' <<< "$refused" || echo "$file")" |
+                tee -a "$DEMO/left-out.txt"
+            grep -m 3 '^ *- ' <<< "$refused" | tee -a "$DEMO/left-out.txt" || true
         fi
     done
+    if [ ${#kept[@]} -eq 0 ]; then  # nothing to ask for: the project releases nothing now
+        echo "no release for $project: none of its files passes the checks beside what is" \
+            "already released at $PATIENTS patients (the reasons are above)"
+        return 0
+    fi
     set -- "${kept[@]}"
     # The analyst reads the automatic checks first, and gives a written exception for each file
     # that is published as the checker's safe version (its small counts suppressed).
@@ -149,6 +163,14 @@ release() {  # project, job, justification, files...
     "$FS" release publish "$id" --token "$(token_of ana)"
     "$FS" release verify "$FIVESAFES_DATA_DIR/released/$project/$id"
 }
+# a project's dashboard, drawn from what it released (none when every file was left out)
+dashboard() {  # project, options...
+    if [ -n "$(ls -A "$FIVESAFES_DATA_DIR/released/$1" 2>/dev/null)" ]; then
+        "$FS" dashboard "$@"
+    else
+        echo "no dashboard for $1: it released nothing at $PATIENTS patients"
+    fi
+}
 release asthma-prevalence "$JOB" \
     "Asthma prevalence by age band, sex and deprivation for the public summary." "${ASTHMA[@]}"
 
@@ -164,7 +186,7 @@ BOARD=$(latest_job emergency-admissions)
 release emergency-admissions "$BOARD" "Monthly board report of admissions and HbA1c recording." \
     output/emergency_admissions_england.csv output/emergency_admissions_by_region.csv \
     output/hba1c_recorded_england.csv
-"$FS" dashboard emergency-admissions --output "$DEMO/dashboard" \
+dashboard emergency-admissions --output "$DEMO/dashboard" \
     --improvement emergency_admissions_england=decrease \
     --improvement emergency_admissions_by_region=decrease \
     --improvement hba1c_recorded_england=increase --target hba1c_recorded_england=80
@@ -192,7 +214,7 @@ study board-pack board-pack "Planning and safety monitoring with aggregate count
     "Board pack of area profile, evaluation, safety, capacity and workforce counts."
 # the organisations' published workforce statistics (public, not patient data) are read beside
 # the released counts; the change evaluated (April 2024) and the two-week target are illustrations
-"$FS" dashboard board-pack --output "$DEMO/board-dashboard" \
+dashboard board-pack --output "$DEMO/board-dashboard" \
     --improvement admissions_by_month=decrease --change admissions_by_month=2024-04-01 \
     --local-area E54000048 --polarity emergency_admissions=low --polarity flu_vaccinated=high \
     --waiting-target-weeks 2 --runs 50 --capacity-change -0.05 \
@@ -202,7 +224,7 @@ step "13. Health and social care together: from hospital discharge to social car
 study discharge-to-social-care discharge-to-social-care \
     "Service evaluation across health and social care, aggregate counts only" \
     "Discharges from hospital to adult social care, and readmissions, as counts."
-"$FS" dashboard discharge-to-social-care --output "$DEMO/discharge-dashboard"
+dashboard discharge-to-social-care --output "$DEMO/discharge-dashboard"
 
 step "14. Front doors: a person shares a night's sleep, a clinician reads it, consent is withdrawn"
 PERSON=$("$BIN/python" - "$DEMO/source" <<'PY'
@@ -294,6 +316,11 @@ step "15. The public ledger: every action above, verifiable by anyone"
 "$FS" ledger verify
 "$FS" ledger public
 echo
+if [ -s "$DEMO/left-out.txt" ]; then
+    echo "$(grep -c '^not requested' "$DEMO/left-out.txt") output(s) were left out because the" \
+        "disclosure checks refused them beside what was already released; each reason is in" \
+        "$DEMO/left-out.txt."
+fi
 echo "Everything the demo made is in $DEMO/: released files under $FIVESAFES_DATA_DIR/released/,"
 echo "the dashboards in $DEMO/dashboard/, $DEMO/board-dashboard/ and $DEMO/discharge-dashboard/,"
 echo "each person's mail in $FIVESAFES_DATA_DIR/outbox/."

@@ -4,6 +4,7 @@ prevalences as the environment's published summary says its population has."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import date
 
 import numpy as np
@@ -12,7 +13,7 @@ from harness import arrow_tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fivesafes import INTERVAL, Dataset, Measures, codelist, months
+from fivesafes import INTERVAL, Dataset, Measures, codelist, days, months
 from fivesafes.model import TABLES
 from fivesafes.query import dummy
 from fivesafes.query.dummy import dummy_dataset, dummy_measures
@@ -27,7 +28,7 @@ from fivesafes.query.published import (
     summarise,
 )
 from fivesafes.tables import clinical_events as ce
-from fivesafes.tables import deaths, patients, practice_registrations
+from fivesafes.tables import deaths, hospital_admissions, patients, practice_registrations
 
 ASTHMA = codelist(["195967001", "233678006"], system="snomedct")
 
@@ -221,6 +222,65 @@ def test_events_fall_within_each_patients_life_and_the_tables_span() -> None:
             assert r["last"].isoformat()[:7] <= last
             assert r["died"] is None or r["last"] <= r["died"]
         assert r["death"] == r["died"]  # a registered death is the patient's death
+
+
+def _admissions(seed: int, n: int = 3000) -> list[dict]:
+    """The raw dummy hospital admissions of ``n`` candidates, as a study's spells read them."""
+    stays = hospital_admissions.spells(
+        start=hospital_admissions.admission_date, end=hospital_admissions.discharge_date
+    )
+    dataset = Dataset()
+    dataset.define_population(stays.exists_for_patient())
+    hints = dummy.collect_hints([dataset.query().population])
+    tables = dummy.candidate_tables(
+        ["hospital_admissions"], 1, n, np.random.default_rng(seed), hints, 0.0
+    )
+    return tables["hospital_admissions"].to_pylist()
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_dummy_admissions_end_after_they_start_and_some_continue_the_one_before(
+    seed: int,
+) -> None:
+    """Episodes of care in dummy data are what spells are made of: no discharge before its
+    admission, a stay's length mostly a few days with day cases and a long tail, a few still
+    in hospital (only a patient's latest), and some episodes starting the day the patient's
+    episode before ended, so that a spell has more than one episode."""
+    rows = _admissions(seed)
+    by_patient: dict[int, list[dict]] = {}
+    for r in rows:
+        by_patient.setdefault(r["patient_id"], []).append(r)
+    ended = [r for r in rows if r["discharge_date"] is not None]
+    assert len(rows) > 500 and 0 < len(rows) - len(ended) < 0.1 * len(rows)
+    assert all(r["admission_date"] <= r["discharge_date"] for r in ended)
+    stays = sorted((r["discharge_date"] - r["admission_date"]).days for r in ended)
+    assert 0.2 < stays.count(0) / len(stays) < 0.5  # day cases
+    assert 1 <= stays[len(stays) // 2] <= 5 and stays[-1] > 14  # a median of days, a tail
+    linked = 0
+    for episodes in by_patient.values():
+        episodes.sort(key=lambda r: r["admission_date"])
+        for before, after in itertools.pairwise(episodes):
+            assert before["discharge_date"] is not None  # only the latest may be open
+            linked += after["admission_date"] == before["discharge_date"]
+    assert linked > 0.05 * (len(rows) - len(by_patient))
+
+
+def test_dummy_spells_merge_episodes_and_meet_a_spell_population() -> None:
+    """A study's population of patients with a spell of two or more episodes lasting at least
+    a week: dummy data finds them without a hint of its own, each spell's length its own."""
+    ha = hospital_admissions
+    stays = ha.spells(start=ha.admission_date, end=ha.discharge_date, gap=days(1))
+    long = stays.where(stays.episodes >= 2)
+    first = long.sort_by(long.start_date).first_for_patient()
+    dataset = Dataset()
+    dataset.define_population(long.exists_for_patient())
+    dataset.start = first.start_date
+    dataset.end = first.end_date
+    dataset.episodes = first.episodes
+    rows = dummy_dataset(dataset.query(), 200).to_pylist()
+    assert len(rows) == 200 and all(r["episodes"] >= 2 for r in rows)
+    assert all(r["end"] is None or r["start"] <= r["end"] for r in rows)
 
 
 def test_candidates_are_made_in_bounded_batches(monkeypatch) -> None:

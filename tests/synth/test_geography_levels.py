@@ -54,6 +54,34 @@ def test_every_practice_lies_in_one_sub_icb_of_its_own_icb_and_areas_are_the_ons
         assert code_problem(CodeSystem.SUB_ICB, sub.code) is None
 
 
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1_000, 5_000]))
+def test_a_small_population_is_spread_over_finer_areas_at_each_level(
+    seed: int, patients: int
+) -> None:
+    """A demo-sized population's ICBs are not its regions again, nor its practices' Sub ICB
+    Locations its ICBs, nor the local authorities its people live in those Sub ICB Locations:
+    each level has more areas than the one above, some area above holding several."""
+    geo = build_geography(np.random.default_rng(seed), patients)
+    regions = {icb.region for icb in geo.icbs}
+    registered = {(p.icb, p.area) for p in geo.practices}
+    assert len(regions) == 7 < len(geo.icbs)
+    assert len(geo.icbs) < len(registered)  # some ICB's practices lie in two Sub ICBs
+    assert len({a for _, a in registered}) < len(geo.local_authorities)
+    for icb in range(len(geo.icbs)):  # each ICB's people live over more than one LSOA
+        assert (geo.lsoa_icb == icb).sum() >= 2
+
+
+def test_the_levels_are_the_same_for_the_same_seed() -> None:
+    first, again = (build_geography(_stream(3, "geography"), 5_000) for _ in range(2))
+    assert [(p.code, p.area) for p in first.practices] == [
+        (p.code, p.area) for p in again.practices
+    ]
+    assert first.lsoa_codes == again.lsoa_codes
+    other = build_geography(_stream(4, "geography"), 5_000)
+    assert other.lsoa_codes != first.lsoa_codes
+
+
 def test_placing_practices_in_sub_icbs_leaves_every_other_draw_as_it_was() -> None:
     """The Sub ICB Locations are drawn on a spawned stream: the geography's own stream (and so
     the people drawn after it) is where it would be without them."""
@@ -116,3 +144,7 @@ def test_registrations_carry_the_codes_and_every_level_adds_up_to_england(
     # registration and residence differ for some: the practice's Sub ICB need not be the home's
     differ = con.execute("SELECT count(*) FROM r WHERE sub_icb <> lsoa_sub_icb").fetchone()
     assert differ is not None and 0 < differ[0] < total
+    # and at 1,500 people each level is finer than the one above it, in the store as loaded
+    areas = [con.execute(f"SELECT count(DISTINCT {c}) FROM r").fetchone() or (0,)
+             for c in ("region", "icb", "sub_icb", "la")]  # fmt: skip
+    assert areas[0] < areas[1] < areas[2] < areas[3], areas

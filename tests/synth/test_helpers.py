@@ -74,10 +74,11 @@ def test_the_population_can_be_national() -> None:
 @given(st.integers(1, 1_500_000), st.integers(0, 2**32))
 def test_geography_scales_with_the_population(patients: int, seed: int) -> None:
     geo = build_geography(np.random.Generator(np.random.PCG64(seed)), patients)
-    assert len(geo.practices) == max(len(geo.icbs), round(patients / 8000))
+    assert len(geo.icbs) == max(14, round(patients / 1_360_000))
+    assert len(geo.practices) == max(2 * len(geo.icbs), round(patients / 8000))
     assert {p.icb for p in geo.practices} == set(range(len(geo.icbs)))
     assert len(geo.trusts) == max(2, round(patients / 60_000))
-    assert len(geo.lsoa_codes) == max(30, round(patients / 1500))
+    assert len(geo.lsoa_codes) == max(30, 4 * len(geo.icbs), round(patients / 1500))
     assert len({o.code for o in (*geo.icbs, *geo.practices, *geo.trusts)}) == (
         len(geo.icbs) + len(geo.practices) + len(geo.trusts)
     )

@@ -18,6 +18,7 @@ from fivesafes.cli.common import DataDirOption, FormatOption, TokenOption, app, 
 from fivesafes.governance import AccessDenied
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import StoreBusy
+from fivesafes.store.upgrades import StoreOutdated
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ def _call(use_case: Callable[[], T]) -> T:
     line."""
     try:
         return use_case()
-    except (FileNotFoundError, StoreBusy) as exc:
+    except (FileNotFoundError, StoreBusy, StoreOutdated) as exc:
         raise fail(str(exc)) from None
     except AccessDenied as refused:
         raise fail(f"refused: {refused}") from None

@@ -33,6 +33,7 @@ from fivesafes.ingest.sources import UnreadableSource, survey
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store, StoreBusy
 from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback
+from fivesafes.store.upgrades import StoreOutdated
 
 T = TypeVar("T")
 
@@ -73,7 +74,7 @@ def _store(data_dir: Path | None, read_only: bool = False) -> Store:
     """The environment's store, or a clear error: none yet (to read), or another process has it."""
     try:
         return Store.open(DataDir.from_env(data_dir), read_only=read_only)
-    except (FileNotFoundError, StoreBusy) as exc:
+    except (FileNotFoundError, StoreBusy, StoreOutdated) as exc:
         raise fail(str(exc)) from None
 
 
@@ -434,7 +435,7 @@ def quarantine_command(
     with opened(data_dir) as env:
         try:
             view = data.quarantine(env, credential, rule, limit)
-        except (FileNotFoundError, StoreBusy) as exc:
+        except (FileNotFoundError, StoreBusy, StoreOutdated) as exc:
             raise fail(str(exc)) from None
     rows = [
         (f.file, f.line, f.entry, f.resource_type, f.resource_id, f.path, f.rule, f.message)

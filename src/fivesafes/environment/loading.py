@@ -34,6 +34,7 @@ from fivesafes.governance import Action, ControlPlane
 from fivesafes.governance.datasets import check_loadable
 from fivesafes.ingest.sources import discover
 from fivesafes.ledger.intents import Intent
+from fivesafes.store import upgrades
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.layout import file_sha256
@@ -94,6 +95,9 @@ def load_data(
     digest = _digest(files)
     previous = _latest(data_dir)
     if previous is not None and previous.summary.get("digest") == digest:
+        if _outdated(data_dir):  # a retry still brings a store an older version made up to date
+            with writing(data_dir, bulk=False):
+                pass
         return LoadResult(None, previous)
     load_id = uuid.uuid4().hex[:16]
 
@@ -131,13 +135,18 @@ def _latest(data_dir: DataDir) -> StoredLoad | None:
     """The store's latest load, if there is a store."""
     if not data_dir.database.exists():
         return None
-    with Store.open(data_dir, read_only=True) as store:
+    with Store.open(data_dir, read_only=True, any_layout=True) as store:
         return latest_load(store.con)
+
+
+def _outdated(data_dir: DataDir) -> bool:
+    with Store.open(data_dir, read_only=True, any_layout=True) as store:
+        return upgrades.outdated(store.con)
 
 
 def load_resolved(data_dir: DataDir, intent: Intent) -> bool:
     """Recovery's look at the store: did the load an intent announced commit?"""
     if not data_dir.database.exists():
         return False
-    with Store.open(data_dir, read_only=True) as store:
+    with Store.open(data_dir, read_only=True, any_layout=True) as store:
         return load_committed(store.con, intent.key)

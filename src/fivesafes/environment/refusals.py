@@ -49,8 +49,16 @@ def kind_of(error: BaseException) -> RefusalKind | None:
     environment does not load every stage."""
     from fivesafes.environment.job_records import JobBusy
     from fivesafes.jobs import RunInProgress, SandboxUnavailable
+    from fivesafes.store.upgrades import StoreOutdated
 
-    unavailable = (PseudonymKeyError, SandboxUnavailable, RunInProgress, JobBusy, FileNotFoundError)
+    unavailable = (
+        PseudonymKeyError,
+        SandboxUnavailable,
+        RunInProgress,
+        JobBusy,
+        FileNotFoundError,
+        StoreOutdated,
+    )
     if isinstance(error, AccessDenied):
         return RefusalKind.FORBIDDEN
     if isinstance(error, (*unavailable, LedgerError)):

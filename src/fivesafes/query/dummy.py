@@ -66,6 +66,17 @@ MAX_CANDIDATES_PER_PATIENT = 1000
 CODE_POOL = 50
 """How many different codes a column the summary and the definition say nothing about has."""
 NULL_SHARE = 0.15
+EPISODES = {"hospital_admissions": ("admission_date", "discharge_date", 0)}
+"""Tables whose rows are episodes of care (start column, end column, gap between episodes of
+one spell), besides any a definition makes spells of: their dummy rows end after they start."""
+STAY_DAYS = (0.35, 1.0, 0.9)
+"""Length of stay: the share of day cases (0 nights), else a log-normal number of nights
+(mu, sigma: a median of about 3, a long tail), roughly as HES admitted patient care has it."""
+LINKED_SHARE = 0.2
+"""The share of episodes that continue the one before (a transfer to another consultant or
+ward): they start when it ends, so spells are made of more than one episode."""
+STILL_IN_SHARE = 0.02
+"""The share of patients whose latest episode has not ended (still in hospital)."""
 
 _EPOCH = date(1970, 1, 1)
 
@@ -80,6 +91,8 @@ class Hints:
     all_dates: set[date] = field(default_factory=set)
     ages: set[float] = field(default_factory=set)
     counts: dict[str, float] = field(default_factory=dict)
+    episodes: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    """Tables a definition makes spells of: their start and end columns and the widest gap."""
 
     @property
     def reference(self) -> date:
@@ -91,9 +104,15 @@ _COMPARISONS = frozenset({m.Fn.EQ, m.Fn.NE, m.Fn.LT, m.Fn.LE, m.Fn.GT, m.Fn.GE})
 
 
 def _column_key(node: m.Series) -> tuple[str, str] | None:
-    if isinstance(node, m.Column) and isinstance(origin := m.origin(node.source), m.TableFrame):
+    """The table column a series reads; a spell's start and end are read as its episodes'
+    (a spell starts at its first episode's start, and ends at its last's end)."""
+    if not isinstance(node, m.Column):
+        return None
+    origin = m.origin(node.source)
+    if isinstance(origin, m.TableFrame):
         return origin.table, node.name
-    return None  # a spell's columns are not a table's: made from its episodes' dates
+    bound = {"start_date": origin.start, "end_date": origin.end}.get(node.name)
+    return _column_key(bound) if bound is not None else None
 
 
 def collect_hints(nodes: list[m.Series], intervals: tuple[tuple[date, date], ...] = ()) -> Hints:
@@ -105,6 +124,8 @@ def collect_hints(nodes: list[m.Series], intervals: tuple[tuple[date, date], ...
         for node in m.walk(root):
             if isinstance(node, m.Value) and isinstance(node.value, date):
                 hints.all_dates.add(node.value)
+            if isinstance(node, m.Spells):
+                _episode_hints(hints, node)
             if isinstance(node, m.IsIn) and (key := _column_key(node.series)):
                 hints.codes.setdefault(key, set()).update(str(v) for v in node.values)
             if isinstance(node, m.Apply) and node.fn in _COMPARISONS:
@@ -126,6 +147,16 @@ def collect_hints(nodes: list[m.Series], intervals: tuple[tuple[date, date], ...
                     elif isinstance(value, str) and col.kind is m.Kind.CODE:
                         hints.codes.setdefault(key, set()).add(value)
     return hints
+
+
+def _episode_hints(hints: Hints, spells: m.Spells) -> None:
+    """A table made into spells: its rows are episodes, from the start to the end column."""
+    start, end = _column_key(spells.start), _column_key(spells.end)
+    if start is None or end is None or start[0] != end[0]:
+        return  # spells of computed dates: the columns keep their own shapes
+    known = hints.episodes.get(start[0])
+    gap = max(spells.gap, known[2]) if known else spells.gap
+    hints.episodes[start[0]] = (start[1], end[1], gap)
 
 
 def _shape_hints(hints: Hints, value: m.Series, other: m.Series) -> None:
@@ -466,7 +497,50 @@ def _event_table(
     data = pa.table(arrays, names=list(table.column_names))
     if table.name == "practice_registrations":
         data = _registration_periods(data, rng)
+    episodes = drawer.hints.episodes.get(table.name) or EPISODES.get(table.name)
+    if episodes is not None and len(data):
+        data = _episodes(table, data, episodes, drawer, people)
     return data
+
+
+def _episodes(
+    table: Table, data: pa.Table, episode: tuple[str, str, int], drawer: _Drawer, people: _People
+) -> pa.Table:
+    """Rows as episodes of care: each patient's in order of start, each ending a stay's
+    length after it starts (never before), some continuing the one before (starting on its
+    last day, or within ``gap`` days of it) so that spells join them, and a few patients'
+    latest still open, as is one that would end after the table's last date; none ends after
+    its patient died."""
+    start_name, end_name, gap = episode
+    rng = drawer.rng
+    owners = data["patient_id"].to_numpy()
+    starts = data[start_name].combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+    order = np.lexsort((starts, owners))
+    data, owners, starts = data.take(order), owners[order], starts[order].astype(np.int64)
+    n = len(starts)
+    day_case, mu, sigma = STAY_DAYS
+    stays = np.where(
+        rng.random(n) < day_case, 0, np.ceil(rng.lognormal(mu, sigma, n)).astype(np.int64)
+    )
+    follows = np.concatenate(([False], owners[1:] == owners[:-1])) & (rng.random(n) < LINKED_SHARE)
+    after = rng.integers(0, gap + 1, n)
+    ends = np.empty(n, dtype=np.int64)
+    last_day = drawer.span(table.name)[1]
+    for k in range(n):  # each episode's start may move to the one before's end
+        if follows[k] and ends[k - 1] + after[k] <= last_day:
+            starts[k] = ends[k - 1] + after[k]
+        ends[k] = starts[k] + stays[k]
+    died = people.died[owners]
+    ends = np.where((died >= 0) & (ends > died), np.maximum(died, starts), ends)
+    starts = np.minimum(starts, ends)
+    latest = np.concatenate((owners[1:] != owners[:-1], [True]))
+    open_ = latest & (died < 0) & (rng.random(n) < STILL_IN_SHARE)
+    open_ |= ends > last_day
+    if not table.column(end_name).nullable:
+        ends, open_ = np.minimum(ends, np.maximum(last_day, starts)), np.zeros(n, dtype=bool)
+    end_dates = pc.if_else(pa.array(open_), pa.nulls(n, pa.date32()), _to_dates(ends))
+    data = data.set_column(data.schema.get_field_index(start_name), start_name, _to_dates(starts))
+    return data.set_column(data.schema.get_field_index(end_name), end_name, end_dates)
 
 
 def _registration_periods(data: pa.Table, rng: np.random.Generator) -> pa.Table:

@@ -91,8 +91,10 @@ class Store:
         key_source: Path | bytes,
         path: Path | None,
         read_only: bool = False,
+        any_layout: bool = False,
     ) -> None:
         self.con = con
+        self._any_layout = any_layout
         self.path = path
         self.read_only = read_only
         self._key_source = key_source
@@ -159,8 +161,10 @@ class Store:
         return Pseudonymiser(self.key)
 
     @classmethod
-    def open(cls, data_dir: DataDir, read_only: bool = False) -> Store:
-        """Open (creating on first use) the store and key of ``data_dir``."""
+    def open(cls, data_dir: DataDir, read_only: bool = False, any_layout: bool = False) -> Store:
+        """Open (creating on first use) the store and key of ``data_dir``. ``any_layout``
+        reads a store an older version made without refusing it: for reading the load history
+        only (which every layout has), as a load does before it upgrades the store."""
         if read_only and not data_dir.database.exists():
             raise FileNotFoundError(
                 f"no store at {data_dir.database}: load data first with `fivesafes load`"
@@ -177,7 +181,7 @@ class Store:
                 f"the store {data_dir.database} is in use by another process{who}; "
                 "try again when it has finished"
             ) from None
-        store = cls(con, data_dir.key_file, data_dir.database, read_only)
+        store = cls(con, data_dir.key_file, data_dir.database, read_only, any_layout)
         if read_only:
             store._spill_to_temp()
         return store
@@ -209,36 +213,56 @@ class Store:
         self.close()
 
     def _ensure_schema(self) -> None:
+        """Make the layers of a new store; bring one an older fivesafes made up to this
+        layout when opened for writing (:mod:`.upgrades`), and refuse to read one that is
+        not, since a query on a column it lacks would fail half-way through someone's study."""
+        from fivesafes.store import upgrades  # it builds on this module's table list
+
         if self.path is not None and self._has_schema():
+            if self.read_only:
+                if not self._any_layout:
+                    upgrades.check(self.con, self.path)
+            else:
+                upgrades.upgrade(self.con)
             return
         con = self.con
         for schema in ("identifiable", "analysis", "meta"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for rtype in FLATTENINGS:
-            con.execute(_ddl("identifiable", rtype, identifiable_columns(rtype) + LOAD_COLUMNS))
-        history = (("resource_type", "VARCHAR"), *PROVENANCE_COLUMNS, *LOAD_COLUMNS)
-        history += (("superseded_by", "VARCHAR"),)
-        con.execute(_ddl("identifiable", "history", history))
-        for table in TABLES.values():
-            con.execute(analysis_ddl(table))
-        con.execute(_ddl("meta", "quarantine", QUARANTINE_COLUMNS))
-        con.execute(_ddl("meta", "environment", ENVIRONMENT_COLUMNS))
-        con.execute(
-            _ddl(
-                "meta",
-                "loads",
-                (
-                    ("load_id", "VARCHAR"),
-                    ("started_at", "TIMESTAMP"),
-                    ("finished_at", "TIMESTAMP"),
-                    ("files", "VARCHAR[]"),
-                    ("summary", "VARCHAR"),
-                ),
-            )
-        )
+        for ddl, _ in store_tables().values():
+            con.execute(ddl)
+        upgrades.record_layout(con, upgrades.LAYOUT)
 
     def _has_schema(self) -> bool:
         found = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta'"
         ).fetchone()
         return bool(found and found[0] >= 2)
+
+
+LOADS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("load_id", "VARCHAR"),
+    ("started_at", "TIMESTAMP"),
+    ("finished_at", "TIMESTAMP"),
+    ("files", "VARCHAR[]"),
+    ("summary", "VARCHAR"),
+)
+
+
+def store_tables() -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
+    """Every table of this version's store, by (schema, name): its CREATE TABLE and its
+    columns in order. What a new store is made with, and what an older one is brought to."""
+    found: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+
+    def add(schema: str, name: str, columns: tuple[tuple[str, str], ...]) -> None:
+        found[(schema, name)] = (_ddl(schema, name, columns), tuple(n for n, _ in columns))
+
+    for rtype in FLATTENINGS:
+        add("identifiable", rtype, identifiable_columns(rtype) + LOAD_COLUMNS)
+    history = (("resource_type", "VARCHAR"), *PROVENANCE_COLUMNS, *LOAD_COLUMNS)
+    add("identifiable", "history", (*history, ("superseded_by", "VARCHAR")))
+    for table in TABLES.values():
+        found[("analysis", table.name)] = (analysis_ddl(table), table.column_names)
+    add("meta", "quarantine", QUARANTINE_COLUMNS)
+    add("meta", "environment", ENVIRONMENT_COLUMNS)
+    add("meta", "loads", LOADS_COLUMNS)
+    return found

@@ -24,10 +24,14 @@ have the right *shape*; some will coincide with real ones by chance and mean not
 the postcodes of addresses, which are drawn from each region's postcode areas, not from the
 LSOA's real postcodes.
 
-Sizes scale with the population: about one practice per 8,000 patients (at least one per ICB,
-so people register in their own ICB and counts by a practice's region look like England),
-one trust per 60,000 (at least 2), one LSOA per 1,500 (at least 30), one ICB per 1.36
-million (at least one per region, at most all 42).
+Sizes scale with the population: one ICB per 1.36 million (at most all 42), about one
+practice per 8,000 patients, one trust per 60,000 (at least 2), one LSOA per 1,500. A small
+population still spreads over several areas at each level, so that a profile by ICB is not
+one by region again, nor one by Sub ICB Location one by ICB: at least two ICBs per region's
+worth (``MIN_ICBS``; every region has one, the rest go by population), two practices per ICB
+(``PRACTICES_PER_ICB``; so people register in their own ICB, and where its LSOAs lie in more
+than one Sub ICB Location its practices do too) and four LSOAs per ICB (``LSOAS_PER_ICB``, and
+at least 30), over whose local authorities people live.
 """
 
 from __future__ import annotations
@@ -48,6 +52,13 @@ from fivesafes.model.lookups import (
 from fivesafes.model.tables import REGIONS
 
 LONDON = REGIONS.index("London")
+MIN_ICBS = 2 * len(REGIONS)
+"""The fewest ICBs a population is spread over: twice the regions, so ICBs are not regions."""
+PRACTICES_PER_ICB = 2
+"""The fewest practices per ICB, so that Sub ICB Locations are not ICBs."""
+LSOAS_PER_ICB = 4
+"""The fewest LSOAs per ICB, so that its people live in more than one Sub ICB Location and
+local authority where it has them."""
 
 _POSTCODE_AREAS = {
     "East of England": "AL CB CM CO HP IP LU NR PE SG SS WD",
@@ -412,10 +423,10 @@ def place_in_sub_icbs(
 def build_geography(rng: np.random.Generator, patients: int) -> Geography:
     """Regions, ICBs, practices, trusts and LSOAs sized for ``patients`` people."""
     e = england()
-    n_icb = int(np.clip(round(patients / 1_360_000), len(REGIONS), len(e.icb_region)))
-    n_practice = max(n_icb, round(patients / 8000))
+    n_icb = int(np.clip(round(patients / 1_360_000), MIN_ICBS, len(e.icb_region)))
+    n_practice = max(PRACTICES_PER_ICB * n_icb, round(patients / 8000))
     n_trust = max(2, round(patients / 60_000))
-    n_lsoa = min(max(30, round(patients / 1500)), len(e.lsoa_codes))
+    n_lsoa = min(max(30, LSOAS_PER_ICB * n_icb, round(patients / 1500)), len(e.lsoa_codes))
 
     areas = sample_areas(rng, e, n_icb, n_lsoa)
     chosen, icb_share, lsoa_icb = areas.icbs, areas.icb_share, areas.lsoa_icb
