@@ -59,7 +59,7 @@ def test_every_signed_in_page_in_chromium(
         visit.close()
 
 
-def test_an_analyst_requests_a_release_and_a_checker_votes(
+def test_an_analyst_requests_a_release_and_two_checkers_vote_blind(
     browser: object, site: Running, portal: Portal, tmp_path: Path
 ) -> None:
     visit = Visit(browser, site)
@@ -100,3 +100,26 @@ def test_an_analyst_requests_a_release_and_a_checker_votes(
         shot(page, "journey-checker-voted", full_page=False)
     finally:
         context.close()
+    second = tmp_path / "chk2.pem"
+    second.write_bytes(portal.keys["chk2"])
+    visit = Visit(browser, site)
+    try:
+        page = visit.page
+        sign_in(page, site, portal.tokens["chk2"])
+        page.get_by_role("link", name="Output checking", exact=True).click()
+        page.locator(f'a[href="{release_path}"]').click()
+        assert "a note of method only" not in page.content()  # the first vote is sealed
+        page.get_by_label("Approve").check()
+        page.get_by_label("Your reasons").fill("safe: no figures")
+        page.get_by_label("Your signing key file").set_input_files(str(second))
+        page.get_by_role("button", name="Send my vote").click()
+        page.wait_for_url(f"**{release_path}")
+        page.wait_for_load_state("networkidle")
+        content = page.content()
+        assert "There is a problem" not in content
+        assert "a note of method only" in content and "safe: no figures" in content  # unsealed
+        assert page.get_by_role("definition").filter(has_text="Approved").count() == 1
+        shot(page, "journey-checkers-approved", full_page=False)
+        assert visit.errors == [] and visit.failed == [] and visit.outside == []
+    finally:
+        visit.close()
