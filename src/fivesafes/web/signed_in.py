@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from fivesafes.environment import (
+    RefusalKind,
     Refused,
     accounts,
     jobs,
@@ -244,7 +245,13 @@ async def _uploaded_key(upload: object) -> tuple[Ed25519PrivateKey | None, str]:
 @router.post("/my/releases/{release_id}/vote", response_class=HTMLResponse)
 async def vote(request: Request, release_id: str) -> Response:
     """An output checker's vote, signed with the key file they choose: it is read into memory
-    for this one signature and never written or kept (as ``fivesafes release review --key``)."""
+    for this one signature and never written or kept (as ``fivesafes release review --key``).
+
+    A vote the person may not cast is answered with the environment's reason alone: showing the
+    release with the error would ask the environment again, for someone it may also refuse to
+    show the release (a custodian), and that second no would be the page's answer (400, "no
+    release request that you may see") in place of the first (403), with a second refusal in
+    the ledger."""
     session = current(request)
     if session is None:
         return _to_sign_in()
@@ -265,6 +272,8 @@ async def vote(request: Request, release_id: str) -> Response:
             _env(request), session.credential, release_id, Verdict(chosen), comments, signer
         )
     except Refused as refused:
+        if refused.kind is RefusalKind.FORBIDDEN:  # the reason alone, as the docstring says
+            return _refused(request, refused, f"/my/releases/{release_id}")
         return _release_page(
             request, session, release_id, STATUS.get(refused.kind, 400), refused.reason
         )
