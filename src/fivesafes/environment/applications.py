@@ -42,6 +42,14 @@ class Applying:
     """Per step, over every application: finished and open waits, median and longest days."""
 
 
+def start(env: Environment, credential: str) -> str:
+    """The caller's person id, to start a new application's form with: for an analyst, the one
+    role that may save or submit it; refused, and logged, for anyone else, so no one is offered
+    a form they could never send."""
+    with refusing(env.cp, "start_application"):
+        return drafts.applicant(env.cp, credential)
+
+
 def save(
     env: Environment,
     credential: str,

@@ -162,6 +162,12 @@ def _view(cp: ControlPlane, session: Session, row: ApplicationDraft) -> DraftVie
     )
 
 
+def applicant(cp: ControlPlane, credential: str) -> str:
+    """Who the caller is, if they may start an application (an analyst, as saving one needs)."""
+    with cp.transaction() as session:
+        return cp.authenticate(session, credential, Action.SUBMIT_PROJECT).person_id
+
+
 def save_draft(
     cp: ControlPlane,
     credential: str,

@@ -91,9 +91,9 @@ def _in_words(problem: FormProblem) -> FormProblem:
     return FormProblem(problem.field, message[:1].upper() + message[1:])
 
 
-def _blank(session: Session, repository: str) -> tuple[str, dict[str, Any]]:
+def _blank(person_id: str, repository: str) -> tuple[str, dict[str, Any]]:
     form: dict[str, Any] = {name: "" for name in TEXT}
-    form |= {"repository": repository, "members": [session.person_id], "planned_outputs": []}
+    form |= {"repository": repository, "members": [person_id], "planned_outputs": []}
     return "", form | {"datasets": {}}
 
 
@@ -165,12 +165,16 @@ def _saved_or_submitted(
 
 @router.get("/my/applications/new", response_class=HTMLResponse)
 def new_application(request: Request, repository: str = "") -> Response:
-    """An empty form; ``?repository=`` fills in the study's repository (a study reused from the
-    open library)."""
+    """An empty form, for those the environment lets start one; ``?repository=`` fills in the
+    study's repository (a study reused from the open library)."""
     session = current(request)
     if session is None:
         return to_sign_in()
-    project_id, form = _blank(session, repository.strip())
+    try:
+        person_id = applications.start(env_of(request), session.credential)
+    except Refused as refused:
+        return refused_page(request, refused, BACK)
+    project_id, form = _blank(person_id, repository.strip())
     return _form_page(request, project_id, form)
 
 
