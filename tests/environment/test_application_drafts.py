@@ -47,6 +47,29 @@ def test_a_draft_is_saved_unfinished_changed_and_submitted_once(people: People) 
     assert applications.mine(env, token).drafts == ()
 
 
+def test_only_those_who_may_start_an_application_are_offered_the_form(people: People) -> None:
+    """What an applicant's list says of starting one is what starting one answers (no role is
+    read from the session by the page); asking is no refusal, starting is."""
+    env = people.env
+
+    def refusals() -> int:
+        env.cp.ledger.catch_up()
+        return sum(orjson.loads(e)["kind"] == "refusal" for e in env.cp.ledger.entries())
+
+    people_roles = (("ana", Role.ANALYST), ("val", Role.APPROVER), ("oc", Role.OUTPUT_CHECKER))
+    for person, role in people_roles:
+        token = people.add(person, role)
+        before = refusals()
+        offered = applications.mine(env, token).may_apply
+        assert refusals() == before
+        try:
+            started = applications.start(env, token) == person
+        except Refused:
+            started = False
+        assert offered is started is (role is Role.ANALYST)
+        assert refusals() == before + (0 if started else 1)
+
+
 def test_a_draft_is_refused_to_everyone_but_its_applicant_and_each_refusal_logged(
     people: People,
 ) -> None:

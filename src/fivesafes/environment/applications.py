@@ -40,6 +40,8 @@ class Applying:
     applications: tuple[Submitted, ...]
     usual_waits: dict[str, dict[str, float | int]]
     """Per step, over every application: finished and open waits, median and longest days."""
+    may_apply: bool
+    """Whether the caller may start an application: the page offers the form only then."""
 
 
 def start(env: Environment, credential: str) -> str:
@@ -77,11 +79,11 @@ def submit(env: Environment, credential: str, draft_id: str) -> tuple[str, int]:
 def mine(env: Environment, credential: str) -> Applying:
     """The caller's drafts and the applications they are a member of, with their waits."""
     with refusing(env.cp, "list_applications"):
-        person_id, own = drafts.drafts_of(env.cp, credential)
+        person_id, may_apply, own = drafts.drafts_of(env.cp, credential)
         found = waiting_times(env.cp)
         theirs = tuple(
             Submitted(p, tuple(w for w in found if w.project_id == p.project_id))
             for p in list_projects(env.cp)
             if person_id in p.members
         )
-        return Applying(tuple(own), theirs, waiting_summary(found))
+        return Applying(tuple(own), theirs, waiting_summary(found), may_apply)

@@ -200,9 +200,10 @@ def draft_of(cp: ControlPlane, credential: str, draft_id: str) -> DraftView:
         return _view(cp, session, _mine(cp, session, me, draft_id))
 
 
-def drafts_of(cp: ControlPlane, credential: str) -> tuple[str, list[DraftView]]:
-    """Who the caller is, and their drafts not yet submitted, the latest saved first (anyone
-    signed in may ask, and is shown none but their own; only an analyst can have any)."""
+def drafts_of(cp: ControlPlane, credential: str) -> tuple[str, bool, list[DraftView]]:
+    """Who the caller is, whether they may start an application (as :func:`applicant` would
+    let them), and their drafts not yet submitted, the latest saved first (anyone signed in may
+    ask, and is shown none but their own; only an analyst can have any)."""
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.SIGN_IN)
         rows = session.scalars(
@@ -213,7 +214,8 @@ def drafts_of(cp: ControlPlane, credential: str) -> tuple[str, list[DraftView]]:
             )
             .order_by(ApplicationDraft.updated_at.desc())
         )
-        return me.person_id, [_view(cp, session, row) for row in rows]
+        views = [_view(cp, session, row) for row in rows]
+        return me.person_id, me.may(Action.SUBMIT_PROJECT), views
 
 
 def submit_draft(cp: ControlPlane, credential: str, draft_id: str) -> tuple[str, int]:
