@@ -52,6 +52,8 @@ def test_only_the_analysis_layer_is_copied(data_dir: DataDir, tmp_path: Path) ->
         assert schemas == {"analysis", "meta"}
         assert con.execute("SELECT count(*) FROM analysis.patients").fetchone() == (3,)
         assert con.execute("SELECT count(*) FROM meta.quarantine").fetchone() == (0,)
+        # the layout its store is at, so a reader opens it as it would the store; no key's print
+        assert con.execute("SELECT name FROM meta.environment").fetchall() == [("store_layout",)]
         with pytest.raises(duckdb.CatalogException):
             con.execute("SELECT * FROM identifiable.Patient")
     assert b"9990000018" not in snapshot.read_bytes()

@@ -35,6 +35,7 @@ import orjson
 import pyarrow as pa
 
 from fivesafes.model import TABLES
+from fivesafes.store.upgrades import LAYOUT_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,22 @@ def _has_patients(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(found and found[0])
 
 
+def _copy_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """The copy records the layout its store is at (and nothing else of ``meta.environment``:
+    not the pseudonym key's fingerprint), so a reader opens it as it would open the store: a
+    copy of a store at this version's layout is read, one of an older store refused alike."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'source' "
+        "AND table_schema = 'meta' AND table_name = 'environment'"
+    ).fetchone()
+    if not found or not found[0]:
+        return  # a store made before layouts were recorded: its copy is layout 1 too
+    con.execute(
+        "CREATE TABLE meta.environment AS FROM source.meta.environment WHERE name = ?",
+        [LAYOUT_KEY],
+    )
+
+
 def analysis_snapshot(database: Path, cut: DataCut, target: Path) -> Path:
     """Make the cut copy of the store at ``database`` as it is now, at ``target``."""
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -134,6 +151,7 @@ def analysis_snapshot(database: Path, cut: DataCut, target: Path) -> Path:
                 )
         con.execute("CREATE TABLE meta.loads AS FROM source.meta.loads")
         con.execute("CREATE TABLE meta.quarantine AS FROM source.meta.quarantine LIMIT 0")
+        _copy_layout(con)
         con.execute("DETACH source")
         con.execute("CHECKPOINT")
     except BaseException:
