@@ -121,9 +121,9 @@ def plot_breakdown(breakdown: Breakdown, *, title: str, x_label: str = "%") -> F
     ax.set_yticks(range(len(groups)), [g.group for g in reversed(groups)])
     ax.set_xlabel(x_label)
     ax.set_title(title)
-    if total is not None:
-        ax.legend(loc="lower right", fontsize="small")
-    fig.subplots_adjust(left=0.3, bottom=0.15 + 0.3 / max(1, len(groups)))
+    if total is not None:  # beside the axes: inside, it would hide the last group's dot
+        ax.legend(loc="lower left", bbox_to_anchor=(1.01, 0), fontsize="small", frameon=False)
+    fig.subplots_adjust(left=0.3, right=0.82, bottom=0.15 + 0.3 / max(1, len(groups)))
 
     def said(g: Any) -> str:
         v = g.value
