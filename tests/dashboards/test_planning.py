@@ -100,6 +100,9 @@ def test_a_suppressed_band_leaves_the_area_unpublished(tmp_path: Path) -> None:
     html = "".join(section.parts)
     assert "South: Diabetes</th><td>not published" in html
     assert "Not compared" in html  # no England value without every area's counts
+    # nothing to draw a spine from: said in words, not drawn as an empty chart
+    assert section.figures == ()
+    assert "No spine chart for North: no indicator has both a published England value" in html
 
 
 def test_the_profile_at_a_finer_level_names_its_areas(tmp_path: Path) -> None:

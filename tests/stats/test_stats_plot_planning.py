@@ -68,6 +68,14 @@ def test_spine_draws_ranges_england_and_the_area_in_its_verdict_colour() -> None
     assert "North 70 against England 76 (Worse)" in fig.get_label()
 
 
+def test_a_spine_with_nothing_published_says_so() -> None:
+    values = {"screening (%)": {"North": proportion(5, 1000, multiplier=100)}}
+    profile = area_profile(values, {}, "North")  # no England value: nothing to place
+    assert profile.spine == ()
+    label = plot_spine(profile).get_label()
+    assert "Spine chart. No indicator has a published value beside England's." in label
+
+
 def test_breakdown_chart_draws_each_group_its_interval_and_the_total() -> None:
     rows = [
         {"ethnic_group": "Asian or Asian British", "population": 400, "flu": 100},

@@ -89,7 +89,8 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
         if profile.similar
         else ""
     )
-    return _finish(fig, f"{name}. Spine chart. " + "; ".join(parts) + "." + similar)
+    drawn = "; ".join(parts) if parts else "No indicator has a published value beside England's"
+    return _finish(fig, f"{name}. Spine chart. {drawn}." + similar)
 
 
 def plot_breakdown(breakdown: Breakdown, *, title: str, x_label: str = "%") -> Figure:
