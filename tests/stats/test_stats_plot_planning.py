@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -203,3 +204,24 @@ def test_proportions_and_counts_charts() -> None:
     counts = plot_counts([("0-7", 12), ("no service", 234)], title="Days", y_label="people")
     bars = [p for p in counts.axes[0].patches if p.get_gid() == "bars"]
     assert [b.get_height() for b in bars] == [12, 234]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("groups", [1, 2, 5])
+def test_a_proportions_chart_keeps_its_title_and_axis_label_inside_the_picture(
+    groups: int,
+) -> None:
+    """With one group (readmissions in all, as the discharge page draws them) the title and
+    the axis label were cut off; at any number of groups both lie inside the figure."""
+    from fivesafes.stats.plot_planning import plot_proportions
+
+    rows = [(f"Group {k}", 10.0 + k, 8.0 + k, 12.0 + k) for k in range(groups)]
+    fig = plot_proportions(rows, title="Readmitted within 30 days")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # lays the axis labels out where the picture has them
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    ax = fig.axes[0]
+    for text in (ax.title, ax.xaxis.label, *ax.get_yticklabels()):
+        extent = text.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()

@@ -391,7 +391,8 @@ def plot_proportions(
 ) -> Figure:
     """Each group's percentage as a bar with its 95% interval as a whisker: ``rows`` are
     (group, value, lower, upper) in percent."""
-    fig = Figure(figsize=(8, 0.9 + 0.5 * max(1, len(rows))))
+    height = 1.4 + 0.5 * max(1, len(rows))  # inches: the margins below are fixed in inches,
+    fig = Figure(figsize=(8, height))  # so one row's title and axis label are not cut off
     ax = fig.add_subplot()
     ys = list(range(len(rows)))
     values = [v for _, v, _, _ in rows]
@@ -403,7 +404,7 @@ def plot_proportions(
     ax.invert_yaxis()
     ax.set_xlabel(x_label)
     ax.set_title(title)
-    fig.subplots_adjust(left=0.38, bottom=0.25)
+    fig.subplots_adjust(left=0.38, bottom=0.65 / height, top=1 - 0.4 / height)
     words = "; ".join(f"{g} {v:.1f}% (95% CI {lo:.1f} to {hi:.1f})" for g, v, lo, hi in rows)
     return _finish(fig, f"{title}. Bar chart with 95% confidence intervals: {words}.")
 
