@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from accessibility import audit
-from chromium import chromium, drawn_images, open_page
+from chromium import SHOTS, chromium, drawn_images, open_page
 from examples_support import run_example, unreleased, unreleased_csv
 
 from fivesafes.dashboards.page import render_page
@@ -42,7 +42,8 @@ def test_the_discharge_page_passes_the_audit_and_chromium_draws_every_chart(
 ) -> None:
     """The page the demo draws from the discharge study: the structural accessibility checks
     pass, every chart has alt text that says what it shows, and (where Chromium is installed)
-    the page loads without a console message and every image is decoded with a width."""
+    the page loads without a console message and every image is decoded with a width; its
+    screenshot is kept (test-artefacts/dashboards/discharge.png)."""
     stems = ("discharge_outcomes", "discharge_outcomes_by_deprivation",
              "days_to_first_service", "discharge_readmissions")  # fmt: skip
     tables = {stem: unreleased_csv(outputs / f"{stem}.csv") for stem in stems}
@@ -58,7 +59,7 @@ def test_the_discharge_page_passes_the_audit_and_chromium_draws_every_chart(
     assert all(len(str(i["alt"])) > 40 for i in charts)
     if chromium() is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    assert open_page(page, tmp_path / "screenshot.png").console == ()
+    assert open_page(page, SHOTS / "discharge.png").console == ()  # kept for the docs
     drawn = drawn_images(page)
     assert set(drawn) == {str(i["src"]) for i in found.images}
     assert {src: width for src, width in drawn.items() if width == 0} == {}
