@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
@@ -206,22 +207,37 @@ def test_proportions_and_counts_charts() -> None:
     assert [b.get_height() for b in bars] == [12, 234]  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("groups", [1, 2, 5])
-def test_a_proportions_chart_keeps_its_title_and_axis_label_inside_the_picture(
-    groups: int,
-) -> None:
-    """With one group (readmissions in all, as the discharge page draws them) the title and
-    the axis label were cut off; at any number of groups both lie inside the figure."""
+def _spine_of(n: int) -> Figure:
+    values = {
+        f"indicator {k}": {a: proportion(x + k, 1000, multiplier=100)
+                           for a, x in {"North": 700, "South": 820, "East": 760}.items()}
+        for k in range(n)
+    }  # fmt: skip
+    england = {i: proportion(2280, 3000, multiplier=100) for i in values}
+    return plot_spine(area_profile(values, england, "North"), title="North against England")
+
+
+def _proportions_of(n: int) -> Figure:
     from fivesafes.stats.plot_planning import plot_proportions
 
-    rows = [(f"Group {k}", 10.0 + k, 8.0 + k, 12.0 + k) for k in range(groups)]
-    fig = plot_proportions(rows, title="Readmitted within 30 days")
+    rows = [(f"Group {k}", 10.0 + k, 8.0 + k, 12.0 + k) for k in range(n)]
+    return plot_proportions(rows, title="Readmitted within 30 days")
+
+
+@pytest.mark.parametrize("draw", [_spine_of, _proportions_of])
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_a_chart_of_rows_keeps_its_title_and_labels_inside_the_picture(
+    draw: Any, rows: int
+) -> None:
+    """With one row (readmissions in all on the discharge page, one indicator on a spine)
+    the title and the axis label were cut off; at any number of rows all text lies inside."""
+    fig = draw(rows)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()  # lays the axis labels out where the picture has them
     renderer = canvas.get_renderer()
     box = fig.bbox
     ax = fig.axes[0]
-    for text in (ax.title, ax.xaxis.label, *ax.get_yticklabels()):
+    for text in (ax.title, ax.xaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()):
         extent = text.get_window_extent(renderer)
         assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
         assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()

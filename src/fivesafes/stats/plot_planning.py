@@ -58,7 +58,8 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
     comparison with England."""
     rows = profile.spine
     verdict = {r.indicator: r.verdict for r in profile.rows if r.area == profile.local_area}
-    fig = Figure(figsize=(8, 0.9 + 0.55 * max(1, len(rows))))
+    height = 1.3 + 0.55 * max(1, len(rows))  # inches; margins fixed in inches below, so that
+    fig = Figure(figsize=(8, height))  # one indicator's title and labels are not cut off
     ax = fig.add_subplot()
     for k, row in enumerate(rows):
         y = len(rows) - 1 - k
@@ -76,7 +77,7 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
     ax.set_xticks([0, 0.5, 1], ["Worst", "England", "Best"])
     name = title or f"{profile.local_area} compared with England"
     ax.set_title(name)
-    fig.subplots_adjust(left=0.35, bottom=0.2)
+    fig.subplots_adjust(left=0.35, bottom=0.5 / height, top=1 - 0.4 / height)
     parts = [
         f"{r.indicator}: {profile.local_area} "
         + ("not published" if r.local is None else f"{_fmt(r.local)}")
