@@ -18,6 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+SHOTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "dashboards"
+"""Where the screenshots of whole pages are kept (docs/statistics.md shows two of them)."""
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -56,6 +59,7 @@ def open_page(page: Path, screenshot: Path) -> PageRun:
     """Load ``page`` once in a fresh profile, save a screenshot, return the console lines."""
     binary = chromium()
     assert binary is not None
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
     base = tempfile.gettempdir()
     with tempfile.TemporaryDirectory(dir=base if len(base) <= _SOCKET_ROOM else "/tmp") as profile:
         done = subprocess.run(

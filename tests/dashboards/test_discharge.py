@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from accessibility import audit
+from chromium import SHOTS, chromium, drawn_images, open_page
 from examples_support import run_example, unreleased, unreleased_csv
 
+from fivesafes.dashboards.page import render_page
 from fivesafes.dashboards.social_care import discharge_section
 from fivesafes.stats import proportion
 
@@ -32,6 +35,34 @@ def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path
     assert people == int(total["discharged"])  # every person in one band of days
     section = discharge_section(tables, tmp_path)
     assert section is not None and len(section.figures) == 3
+
+
+def test_the_discharge_page_passes_the_audit_and_chromium_draws_every_chart(
+    outputs: Path, tmp_path: Path
+) -> None:
+    """The page the demo draws from the discharge study: the structural accessibility checks
+    pass, every chart has alt text that says what it shows, and (where Chromium is installed)
+    the page loads without a console message and every image is decoded with a width; its
+    screenshot is kept (test-artefacts/dashboards/discharge.png)."""
+    stems = ("discharge_outcomes", "discharge_outcomes_by_deprivation",
+             "days_to_first_service", "discharge_readmissions")  # fmt: skip
+    tables = {stem: unreleased_csv(outputs / f"{stem}.csv") for stem in stems}
+    section = discharge_section(tables, tmp_path)
+    assert section is not None
+    html = render_page("discharge-to-social-care", [], [], "2026-01-01 00:00 UTC", [section])
+    page = tmp_path / "index.html"
+    page.write_text(html, encoding="utf-8")
+    found = audit(html)
+    assert found.problems() == []
+    charts = [i for i in found.images if str(i["src"]).startswith("figures/")]
+    assert len(charts) == len(section.figures) == 3
+    assert all(len(str(i["alt"])) > 40 for i in charts)
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    assert open_page(page, SHOTS / "discharge.png").console == ()  # kept for the docs
+    drawn = drawn_images(page)
+    assert set(drawn) == {str(i["src"]) for i in found.images}
+    assert {src: width for src, width in drawn.items() if width == 0} == {}
 
 
 def test_outcomes_are_percentages_with_wilson_limits(tmp_path: Path) -> None:

@@ -12,6 +12,9 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pytest
+from accessibility import audit
+from chromium import SHOTS, chromium, drawn_images, open_page
 
 from fivesafes.dashboards.capacity import occupancy_section, waiting_list_section
 from fivesafes.dashboards.evaluation import change_sections, funnel_section, safety_section
@@ -100,6 +103,9 @@ def test_a_suppressed_band_leaves_the_area_unpublished(tmp_path: Path) -> None:
     html = "".join(section.parts)
     assert "South: Diabetes</th><td>not published" in html
     assert "Not compared" in html  # no England value without every area's counts
+    # nothing to draw a spine from: said in words, not drawn as an empty chart
+    assert section.figures == ()
+    assert "No spine chart for North: no indicator has both a published England value" in html
 
 
 def test_the_profile_at_a_finer_level_names_its_areas(tmp_path: Path) -> None:
@@ -375,3 +381,34 @@ def test_sections_render_with_provenance_and_headings(tmp_path: Path) -> None:
     assert '<h2 id="p0">Local needs: the area profile</h2>' in html
     assert html.count('<dl class="provenance">') == 3
     assert "Where these figures come from" in html
+
+
+def test_a_board_page_of_published_figures_passes_the_audit_and_is_drawn(tmp_path: Path) -> None:
+    """The local needs, evaluation and safety sections together, at sizes where their figures
+    are published (the board pack's dummy run is too small for that): the structural
+    accessibility checks pass, every chart has alt text, and (where Chromium is installed) the
+    page loads without a console message, every image decoded with a width; its screenshot is
+    kept (test-artefacts/dashboards/board-sections.png, shown in docs/statistics.md)."""
+    rng = np.random.default_rng(4)
+    events = [int(x) for x in rng.poisson(100, 28)] + [int(x) for x in rng.poisson(125, 8)]
+    tables = {**profile_tables(), **safety_tables(events)}
+    profile = profile_section(tables, tmp_path, "North", {"diabetes": "low_is_good"})
+    assert profile is not None and profile.figures
+    changes = change_sections(tables, tmp_path, {"admissions_by_month": "2024-04-01"})
+    safety = safety_section(tables, tmp_path)
+    assert safety is not None
+    sections = [profile, *changes, safety]
+    html = render_page("board", [], [], "2026-01-01 00:00 UTC", sections)
+    page = tmp_path / "index.html"
+    page.write_text(html, encoding="utf-8")
+    found = audit(html)
+    assert found.problems() == []
+    charts = [i for i in found.images if str(i["src"]).startswith("figures/")]
+    assert len(charts) == sum(len(s.figures) for s in sections) >= 5
+    assert all(len(str(i["alt"])) > 40 for i in charts)
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    assert open_page(page, SHOTS / "board-sections.png").console == ()
+    drawn = drawn_images(page)
+    assert set(drawn) == {str(i["src"]) for i in found.images}
+    assert {src: width for src, width in drawn.items() if width == 0} == {}

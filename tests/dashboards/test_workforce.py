@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from examples_support import unreleased
 
 from fivesafes.dashboards.released import DashboardError
 from fivesafes.dashboards.workforce import read_published, workforce_section
+from fivesafes.model.lookups import load_icbs
 from fivesafes.synth.geography import build_geography
 from fivesafes.synth.workforce import RETURNS_COLUMNS, workforce_returns
 
@@ -71,3 +73,38 @@ def test_bad_published_files_are_refused_by_line_and_column(
         read_published(path)
     with pytest.raises(DashboardError, match="cannot be read"):
         read_published(tmp_path / "missing.csv")
+
+
+def test_fte_per_1000_by_region_sums_the_released_icb_populations(tmp_path: Path) -> None:
+    """The board pack releases its profile by ICB: each ICB's people count in its region
+    (from the ICB lookup), and a region with a suppressed count is not published, never
+    counted as if it had none."""
+    published = read_published(_published(tmp_path))
+    month = max(r["month"] for r in published.rows)
+    icbs = load_icbs()
+    region_of = dict(zip(icbs["icb_code"].to_pylist(), icbs["region"].to_pylist(), strict=True))
+    london = [c for c, r in region_of.items() if r == "London"][:2]
+    midlands = [c for c, r in region_of.items() if r == "Midlands"][:2]
+    rows = [
+        {"icb_code": c, "age_band": b, "population": p}
+        for c in london
+        for b, p in (("0-64", 30_000), ("65+", 5_000))
+    ] + [
+        {"icb_code": midlands[0], "age_band": "0-64", "population": 40_000},
+        {"icb_code": midlands[1], "age_band": "0-64", "population": "[REDACTED]"},
+    ]
+    profile = unreleased("profile_icb_code", rows)
+    section = workforce_section([published], {"profile_icb_code": profile}, tmp_path, 0.05)
+    assert section is not None and profile in section.tables
+    html = "".join(section.parts)
+    fte = sum(float(r["fte"]) for r in published.rows
+              if r["month"] == month and r["region"] == "London")  # fmt: skip
+    assert fte > 0
+    assert f'<th scope="row">London</th><td>{fte:,.1f}</td><td>70,000</td>' in html
+    assert f"<td>{fte / 70_000 * 1000:.1f}</td>" in html
+    assert "Midlands</th><td>" in html
+    midlands_row = html[html.index("Midlands</th>") :].split("</tr>")[0]
+    assert midlands_row.count("not published") == 2
+    wrong = unreleased("profile_icb_code", [{"icb_code": "E99999999", "population": 1}])
+    with pytest.raises(DashboardError, match="'E99999999' is not an ICB code"):
+        workforce_section([published], {"profile_icb_code": wrong}, tmp_path, 0.05)

@@ -42,7 +42,9 @@ def test_the_planning_example_runs_and_finds_what_it_says() -> None:
 
 
 def test_every_picture_on_the_page_is_in_the_repository() -> None:
-    pictures = re.findall(r"\]\((images/stats/[^)]+)\)", DOC.read_text(encoding="utf-8"))
-    assert {"images/stats/spine.png", "images/stats/workforce.png"} <= set(pictures)
+    text = DOC.read_text(encoding="utf-8")
+    pictures = re.findall(r"\]\((images/(?:stats|dashboards)/[^)]+)\)", text)
+    screenshots = {"images/dashboards/discharge.png", "images/dashboards/board-profile.png"}
+    assert {"images/stats/spine.png", *screenshots} <= set(pictures)
     missing = [p for p in pictures if not (DOC.parent / p).is_file()]
     assert missing == []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -66,6 +68,14 @@ def test_spine_draws_ranges_england_and_the_area_in_its_verdict_colour() -> None
     assert dot.get_offsets()[0][0] == pytest.approx(row.local_at)  # type: ignore[attr-defined]
     assert to_hex(dot.get_facecolor()[0]) == to_hex(COLOURS.concern)  # type: ignore[attr-defined]
     assert "North 70 against England 76 (Worse)" in fig.get_label()
+
+
+def test_a_spine_with_nothing_published_says_so() -> None:
+    values = {"screening (%)": {"North": proportion(5, 1000, multiplier=100)}}
+    profile = area_profile(values, {}, "North")  # no England value: nothing to place
+    assert profile.spine == ()
+    label = plot_spine(profile).get_label()
+    assert "Spine chart. No indicator has a published value beside England's." in label
 
 
 def test_breakdown_chart_draws_each_group_its_interval_and_the_total() -> None:
@@ -195,3 +205,39 @@ def test_proportions_and_counts_charts() -> None:
     counts = plot_counts([("0-7", 12), ("no service", 234)], title="Days", y_label="people")
     bars = [p for p in counts.axes[0].patches if p.get_gid() == "bars"]
     assert [b.get_height() for b in bars] == [12, 234]  # type: ignore[attr-defined]
+
+
+def _spine_of(n: int) -> Figure:
+    values = {
+        f"indicator {k}": {a: proportion(x + k, 1000, multiplier=100)
+                           for a, x in {"North": 700, "South": 820, "East": 760}.items()}
+        for k in range(n)
+    }  # fmt: skip
+    england = {i: proportion(2280, 3000, multiplier=100) for i in values}
+    return plot_spine(area_profile(values, england, "North"), title="North against England")
+
+
+def _proportions_of(n: int) -> Figure:
+    from fivesafes.stats.plot_planning import plot_proportions
+
+    rows = [(f"Group {k}", 10.0 + k, 8.0 + k, 12.0 + k) for k in range(n)]
+    return plot_proportions(rows, title="Readmitted within 30 days")
+
+
+@pytest.mark.parametrize("draw", [_spine_of, _proportions_of])
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_a_chart_of_rows_keeps_its_title_and_labels_inside_the_picture(
+    draw: Any, rows: int
+) -> None:
+    """With one row (readmissions in all on the discharge page, one indicator on a spine)
+    the title and the axis label were cut off; at any number of rows all text lies inside."""
+    fig = draw(rows)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # lays the axis labels out where the picture has them
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    ax = fig.axes[0]
+    for text in (ax.title, ax.xaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()):
+        extent = text.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()

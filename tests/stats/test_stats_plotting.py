@@ -357,7 +357,8 @@ def test_documentation_gallery_draws_every_chart_and_icon(tmp_path: Path) -> Non
     written = write_gallery(tmp_path)
     names = sorted(p.stem for p in written)
     icons = sorted(f"icon_{i.value}" for i in [*VariationIcon, *AssuranceIcon])
-    planning = ["spine", "sii", "its", "cusum", "vlad", "ratio_funnel", "waiting_list", "workforce"]
+    planning = ["spine", "breakdown", "sii", "its", "cusum", "vlad", "ratio_funnel",
+                "waiting_list", "occupancy", "discharge", "workforce"]  # fmt: skip
     charts = ["xmr", "p_chart", "u_chart", "c_chart", "run_chart", "funnel", *planning]
     assert names == sorted([*charts, *icons])
     descriptions = {p.stem: Image.open(p).text.get("Description", "") for p in written}  # type: ignore[attr-defined]
@@ -365,3 +366,7 @@ def test_documentation_gallery_draws_every_chart_and_icon(tmp_path: Path) -> Non
     assert "Group 2" in descriptions["xmr"]  # the rebase drew a second group
     assert descriptions["funnel"].startswith("Screening uptake by practice. Funnel plot")
     assert "Spine chart" in descriptions["spine"] and "signal(s)" in descriptions["cusum"]
+    assert "White 74" in descriptions["breakdown"]
+    assert "All groups together" in descriptions["breakdown"]
+    assert "highest on Mondays in Winter" in descriptions["occupancy"]
+    assert descriptions["discharge"].count("95% CI") == 2

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from fivesafes.dashboards.released import ReleasedTable
-from fivesafes.dashboards.sections import Section, count, number, table_html, write_figure
+from fivesafes.dashboards.sections import (
+    Figured,
+    Section,
+    count,
+    number,
+    table_html,
+    write_figure,
+)
 from fivesafes.model.codes import ETHNIC_GROUP_ORDER
 from fivesafes.model.lookups import area_names
 from fivesafes.stats import breakdown, proportion, sii
@@ -97,11 +104,11 @@ def profile_section(
     )
     local = profile.local_area
     words = LEVEL_WORDS[level]
-    spine = write_figure(
-        plot_spine(profile, title=f"{named(local)} compared with England"),
-        out,
-        f"profile-{local}-spine",
-    )
+    # an empty spine (no indicator with England's value and an area's) is said, not drawn
+    spines: tuple[Figured, ...] = ()
+    if profile.spine:
+        chart = plot_spine(profile, title=f"{named(local)} compared with England")
+        spines = (write_figure(chart, out, f"profile-{local}-spine"),)
     table_rows = [
         (
             f"{named(r.area)}: {indicator_words(r.indicator)}",
@@ -124,7 +131,11 @@ def profile_section(
         f"collapsed to the released age bands) by {words}, each against England: an area is "
         "better or worse when its 95% confidence interval lies wholly on one side of the "
         "England value.</p>",
-        spine.html(),
+        *(spine.html() for spine in spines),
+        ""
+        if spines
+        else f"<p>No spine chart for {named(local)}: no indicator has both a published "
+        "England value and a published value for an area.</p>",
         similar,
         table_html(
             f"Each {words}'s standardised rates against England",
@@ -138,7 +149,7 @@ def profile_section(
             table_rows,
         ),
     )
-    return Section("profile", "Local needs: the area profile", parts, tuple(used), (spine,))
+    return Section("profile", "Local needs: the area profile", parts, tuple(used), spines)
 
 
 def _features(

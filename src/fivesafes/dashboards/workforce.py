@@ -14,7 +14,9 @@ build with the file, line and column named.
 Drawn: monthly p charts of turnover (leavers over average headcount), vacancy and sickness
 absence rates for all staff; the stability index; FTE per 1,000 registered patients by month
 (when the board pack's released ``admissions_by_month`` gives the registered population) and
-by region (with the released ``profile_<area>`` populations); and a projection of FTE needed
+by region (with the released ``profile_region`` populations, or the board pack's
+``profile_icb_code`` ones summed into each ICB's region; a region with a suppressed count is
+not published); and a projection of FTE needed
 against demand growth from FTE in post under the last year's leaver and joiner rates, the gap
 shaded.
 """
@@ -32,6 +34,7 @@ from pathlib import Path
 from fivesafes.dashboards.measures import month_label, period_value
 from fivesafes.dashboards.released import DashboardError, ReleasedTable
 from fivesafes.dashboards.sections import Section, count, table_html, write_figure
+from fivesafes.model.lookups import load_icbs
 from fivesafes.stats import p_chart, plot_spc, project_workforce, stability_index, xmr
 from fivesafes.stats.plot_planning import plot_projection
 
@@ -244,6 +247,32 @@ def workforce_section(
     return Section("workforce", "Workforce planning", parts, tuple(used), tuple(figures))
 
 
+def _registered_by_region(
+    tables: Mapping[str, ReleasedTable], used: list[ReleasedTable]
+) -> dict[str, float | None]:
+    """Registered patients by region from the released profile: by region, or by ICB summed
+    into each ICB's region (every ICB lies in one region); a region with a suppressed count
+    is None, never guessed. Empty when neither profile was released."""
+    by_region = tables.get("profile_region")
+    profile = by_region or tables.get("profile_icb_code")
+    if profile is None:
+        return {}
+    used.append(profile)
+    icbs = load_icbs()
+    region_of = dict(zip(icbs["icb_code"].to_pylist(), icbs["region"].to_pylist(), strict=True))
+    people: dict[str, float | None] = {}
+    for r in profile.rows:
+        if by_region is not None:
+            region = r["region"]
+        elif r["icb_code"] in region_of:
+            region = region_of[r["icb_code"]]
+        else:
+            raise DashboardError(f"{profile.stem}: {r['icb_code']!r} is not an ICB code")
+        n, so_far = count(r["population"]), people.get(region, 0.0)
+        people[region] = None if n is None or so_far is None else so_far + n
+    return people
+
+
 def _by_region(
     rows: Sequence[dict[str, str]],
     month: str,
@@ -252,27 +281,23 @@ def _by_region(
 ) -> str:
     """FTE per 1,000 registered patients by region in ``month``, from the released profile's
     populations; empty without them."""
-    profile = tables.get("profile_region")
-    if profile is None:
+    people = _registered_by_region(tables, used)
+    if not people:
         return ""
-    people: dict[str, float] = {}
-    for r in profile.rows:
-        people[r["region"]] = people.get(r["region"], 0.0) + (count(r["population"]) or 0.0)
     fte: dict[str, float] = {}
     for r in rows:
         if r["month"] == month:
             fte[r["region"]] = fte.get(r["region"], 0.0) + (count(r["fte"]) or 0.0)
-    shown = [
-        (
-            region,
-            f"{fte.get(region, 0.0):,.1f}",
-            f"{people[region]:,.0f}",
-            f"{fte.get(region, 0.0) / people[region] * 1000:.1f}",
-        )
-        for region in sorted(people)
-        if people[region]
-    ]
-    used.append(profile)
+    shown = []
+    for region in sorted(people):
+        registered = people[region]
+        if registered is None:
+            shown.append((region, f"{fte.get(region, 0.0):,.1f}", "not published", "not published"))
+        elif registered:
+            per = fte.get(region, 0.0) / registered * 1000
+            shown.append(
+                (region, f"{fte.get(region, 0.0):,.1f}", f"{registered:,.0f}", f"{per:.1f}")
+            )
     return table_html(
         f"FTE per 1,000 registered patients by region, {month_label(month)}",
         ("Region", "FTE", "Registered patients", "FTE per 1,000"),

@@ -102,15 +102,20 @@ def write_planning_gallery(
 ) -> list[Path]:
     """The decision-maker analyses' charts, from made-up data."""
     from fivesafes.stats.area_profile import Polarity, area_profile
+    from fivesafes.stats.bed_occupancy import occupancy_pattern
+    from fivesafes.stats.breakdown import breakdown
     from fivesafes.stats.cusum import cusum_path, cusum_threshold, poisson_cusum_weights, vlad
     from fivesafes.stats.indicators import proportion
     from fivesafes.stats.inequality import sii
     from fivesafes.stats.its import interrupted_time_series
     from fivesafes.stats.plot_planning import (
+        plot_breakdown,
         plot_cusum,
         plot_inequality,
         plot_its,
+        plot_occupancy,
         plot_projection,
+        plot_proportions,
         plot_ratio_funnel,
         plot_spine,
         plot_vlad,
@@ -153,6 +158,17 @@ def write_planning_gallery(
         value_type="proportion",
         multiplier=100,
     )
+    groups = ["Asian or Asian British", "Black or Black British", "Mixed or multiple", "White",
+              "Other ethnic group"]  # fmt: skip
+    by_group = [
+        {"ethnic_group": g, "population": p, "flu_vaccinated": round(p * share)}
+        for g, p, share in zip(groups, (900, 400, 250, 6000, 200), (0.62, 0.55, 0.6, 0.74, 0.6),
+                               strict=True)
+    ]  # fmt: skip
+    figures["breakdown"] = plot_breakdown(
+        breakdown(by_group, "ethnic_group", "flu_vaccinated", order=groups),
+        title="Flu vaccination 65+ by ethnic group",
+    )
     figures["sii"] = plot_inequality(
         [100 * (s.value or 0) for s in shares],
         pops,
@@ -190,6 +206,24 @@ def write_planning_gallery(
         100, 98, 52, initial_waits_weeks=list(rng.exponential(8, 900)), runs=40
     )
     figures["waiting_list"] = plot_waiting_list(sim, title="An elective waiting list, next year")
+    year = [dt.date(2024, 4, 1) + dt.timedelta(days=d) for d in range(365)]
+    winter = [1.0 + 0.06 * np.cos(2 * np.pi * (d.toordinal() - year[0].toordinal() - 280) / 365)
+              + (0.03 if d.weekday() == 0 else -0.04 if d.weekday() >= 5 else 0.0)
+              for d in year]  # fmt: skip
+    occupied = [float(x) for x in rng.normal(np.asarray(winter) * 440, 6)]
+    pattern = occupancy_pattern(year, occupied, [500.0] * len(year))
+    figures["occupancy"] = plot_occupancy(
+        [(c.season, c.weekday, 100 * c.mean_occupancy) for c in pattern.cells],
+        title="Occupancy of 500 beds",
+        unit="% of beds occupied",
+        value_format=".0f",
+    )
+    halves = {"More deprived (deciles 1-5)": (130, 520), "Less deprived (deciles 6-10)": (70, 380)}
+    after = {name: proportion(n, d, multiplier=100) for name, (n, d) in halves.items()}
+    figures["discharge"] = plot_proportions(
+        [(name, v.value or 0.0, v.lower or 0.0, v.upper or 0.0) for name, v in after.items()],
+        title="Social care service within 28 days of discharge",
+    )
     projection = project_workforce(
         400, 36, demand_growth=0.04, leaver_rate=0.11, joiners_per_month=3.2, fte_needed_now=430
     )

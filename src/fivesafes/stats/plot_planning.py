@@ -58,7 +58,8 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
     comparison with England."""
     rows = profile.spine
     verdict = {r.indicator: r.verdict for r in profile.rows if r.area == profile.local_area}
-    fig = Figure(figsize=(8, 0.9 + 0.55 * max(1, len(rows))))
+    height = 1.3 + 0.55 * max(1, len(rows))  # inches; margins fixed in inches below, so that
+    fig = Figure(figsize=(8, height))  # one indicator's title and labels are not cut off
     ax = fig.add_subplot()
     for k, row in enumerate(rows):
         y = len(rows) - 1 - k
@@ -76,7 +77,7 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
     ax.set_xticks([0, 0.5, 1], ["Worst", "England", "Best"])
     name = title or f"{profile.local_area} compared with England"
     ax.set_title(name)
-    fig.subplots_adjust(left=0.35, bottom=0.2)
+    fig.subplots_adjust(left=0.35, bottom=0.5 / height, top=1 - 0.4 / height)
     parts = [
         f"{r.indicator}: {profile.local_area} "
         + ("not published" if r.local is None else f"{_fmt(r.local)}")
@@ -89,7 +90,8 @@ def plot_spine(profile: AreaProfile, *, title: str | None = None) -> Figure:
         if profile.similar
         else ""
     )
-    return _finish(fig, f"{name}. Spine chart. " + "; ".join(parts) + "." + similar)
+    drawn = "; ".join(parts) if parts else "No indicator has a published value beside England's"
+    return _finish(fig, f"{name}. Spine chart. {drawn}." + similar)
 
 
 def plot_breakdown(breakdown: Breakdown, *, title: str, x_label: str = "%") -> Figure:
@@ -121,9 +123,9 @@ def plot_breakdown(breakdown: Breakdown, *, title: str, x_label: str = "%") -> F
     ax.set_yticks(range(len(groups)), [g.group for g in reversed(groups)])
     ax.set_xlabel(x_label)
     ax.set_title(title)
-    if total is not None:
-        ax.legend(loc="lower right", fontsize="small")
-    fig.subplots_adjust(left=0.3, bottom=0.15 + 0.3 / max(1, len(groups)))
+    if total is not None:  # beside the axes: inside, it would hide the last group's dot
+        ax.legend(loc="lower left", bbox_to_anchor=(1.01, 0), fontsize="small", frameon=False)
+    fig.subplots_adjust(left=0.3, right=0.82, bottom=0.15 + 0.3 / max(1, len(groups)))
 
     def said(g: Any) -> str:
         v = g.value
@@ -390,7 +392,8 @@ def plot_proportions(
 ) -> Figure:
     """Each group's percentage as a bar with its 95% interval as a whisker: ``rows`` are
     (group, value, lower, upper) in percent."""
-    fig = Figure(figsize=(8, 0.9 + 0.5 * max(1, len(rows))))
+    height = 1.4 + 0.5 * max(1, len(rows))  # inches: the margins below are fixed in inches,
+    fig = Figure(figsize=(8, height))  # so one row's title and axis label are not cut off
     ax = fig.add_subplot()
     ys = list(range(len(rows)))
     values = [v for _, v, _, _ in rows]
@@ -402,7 +405,7 @@ def plot_proportions(
     ax.invert_yaxis()
     ax.set_xlabel(x_label)
     ax.set_title(title)
-    fig.subplots_adjust(left=0.38, bottom=0.25)
+    fig.subplots_adjust(left=0.38, bottom=0.65 / height, top=1 - 0.4 / height)
     words = "; ".join(f"{g} {v:.1f}% (95% CI {lo:.1f} to {hi:.1f})" for g, v, lo, hi in rows)
     return _finish(fig, f"{title}. Bar chart with 95% confidence intervals: {words}.")
 
