@@ -18,9 +18,17 @@ from fivesafes.governance import (
     enrol,
     register_key,
 )
+from fivesafes.governance.datasets import (
+    DatasetEntry,
+    Sensitivity,
+    approve_dataset,
+    register,
+    register_dataset,
+)
+from fivesafes.governance.delegates import confirm_delegate, record_delegate
 from ledger.ledger_support import ManualClock
 
-__all__ = ["ManualClock", "World", "account", "application"]
+__all__ = ["ManualClock", "World", "account", "application", "delegate"]
 
 
 def account(person_id: str, *roles: Role, today: date, days: int = 365) -> NewAccount:
@@ -54,6 +62,28 @@ def application(
         planned_outputs=("counts of admissions by week",),
         organisation="Test University",
     )
+
+
+def delegate(cp: ControlPlane, custodian: str, approver: str, datasets: Any, people: Any) -> None:
+    """Make each of ``people`` a confirmed release delegate of each of ``datasets`` (tokens of a
+    custodian, who records, and an approver, who confirms), registering and agreeing a dataset
+    the register does not hold yet: what every flow that releases outputs must do first."""
+    held = {e.dataset for e in register(cp) if not e.deleted}
+    for dataset in datasets:
+        if dataset not in held:
+            entry = DatasetEntry(
+                dataset,
+                "Test Trust's information asset owner",
+                "DSA-TEST-1",
+                Sensitivity.PSEUDONYMISED,
+                "UK GDPR 6(1)(e) and 9(2)(j)",
+                cp.today() + timedelta(days=3650),
+            )
+            register_dataset(cp, custodian, entry)
+            approve_dataset(cp, approver, dataset)
+        for person in people:
+            record_delegate(cp, custodian, dataset, person, "owner's letter DEL-TEST-1")
+            confirm_delegate(cp, approver, dataset, person)
 
 
 @dataclass
