@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from governance_support import World, application, delegate
+from governance_support import World, application, delegate, job_record
 
 from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import ControlPlane, Role, Verdict, decide, submit_project
-from fivesafes.governance.tables import Job
 from fivesafes.jobs import FileRecord, JobRecord, JsonJobRecords
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, new_job_id
@@ -230,23 +228,5 @@ def held_job(
     if cp is None:
         with ControlPlane.open(data_dir) as opened:
             return held_job(data_dir, job_id, project_id, opened, datasets)
-    with cp.transaction() as session:
-        session.add(
-            Job(
-                job_id=job_id,
-                project_id=project_id,
-                person_id="ana",
-                purpose="research",
-                grant=json.dumps({d: ["patient_id"] for d in datasets}),
-                state="succeeded",
-                action=None,
-                study_sha256="0" * 64,
-                git_commit=None,
-                git_dirty=None,
-                limits="{}",
-                created_at=cp.now(),
-                error="",
-                outputs="[]",
-            )
-        )
+    job_record(cp, job_id, project_id, datasets)
     return Study.create(data_dir.jobs / job_id / "study")

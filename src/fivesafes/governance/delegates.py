@@ -68,9 +68,12 @@ def _open(session: Session, dataset: str, person_id: str) -> ReleaseDelegate | N
 
 
 def _log(cp: ControlPlane, session: Session, row: ReleaseDelegate, change: str, actor: str) -> None:
+    """The ledger entry of one step, naming the owner on whose behalf it was taken (the
+    dataset's entry in the register, kept, if marked deleted, until it is registered anew)."""
+    held = session.get(DatasetRecord, row.dataset)
     subject = {
         "dataset": row.dataset,
-        "owner": _owner(session, row.dataset),
+        "owner": held.owner if held is not None else "",
         "delegate": row.person_id,
         "change": change,
         "authority_sha256": sha256_hex(row.authority),
