@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,19 @@ from deletion_support import (
     registered_again,
     rows,
 )
+from typer.testing import CliRunner
 
 from environment.environment_support import steps
 from fhir_factory import nhs_number, patient, write_ndjson
 from fivesafes import failpoints
+from fivesafes.cli import app
 from fivesafes.environment import datasets
 from fivesafes.environment.core import Environment
 from fivesafes.environment.loading import load_data
 from fivesafes.environment.refusals import Refused
 from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import Role
+from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.governance.datasets import register
 from fivesafes.store.config import DataDir
 from fivesafes.store.pseudonym import create_key
@@ -195,3 +199,24 @@ def test_a_deletion_killed_at_any_point_leaves_a_readable_store_and_a_ledger_tha
         assert again.cp.ledger.verify().ok
     assert said["rows"] == str(held)
     assert holding(env.data_dir.root) == [] and rows(env) == kept
+
+
+def test_the_command_deletes_a_dataset_past_its_retention_date(
+    env: Environment, control_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fivesafes datasets delete``, as the doc shows it, on the real clock: the world is
+    made so that its retention date has just passed today."""
+    env.cp.clock.now = datetime.now(UTC) - timedelta(days=SHORT_DAYS + 1)  # type: ignore[attr-defined]
+    people = populate(env, tmp_path)
+    kept = rows(env)
+    env.cp.clock.now = datetime.now(UTC)  # type: ignore[attr-defined]
+    token = people.sign_in("cus")
+    monkeypatch.setenv(DATABASE_URL_ENV, control_url)
+    monkeypatch.setenv("FIVESAFES_KEY_FILE", str(env.data_dir.key_file))
+    where = ["--data-dir", str(env.data_dir.root), "--token", token]
+    done = CliRunner().invoke(app, ["datasets", "delete", DELETED, *where])
+    assert done.exit_code == 0, done.output
+    assert f"{DELETED} deleted" in done.stdout
+    assert holding(env.data_dir.root) == [] and rows(env) == kept
+    again = CliRunner().invoke(app, ["datasets", "delete", DELETED, *where])
+    assert again.exit_code == 2 and f"{DELETED} is not registered" in again.output
