@@ -358,9 +358,7 @@ def dataset_approve(
 
 
 @datasets_app.command("delete")
-def dataset_delete(
-    dataset: str, token: TokenOption = None, data_dir: DataDirOption = None
-) -> None:
+def dataset_delete(dataset: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Delete a dataset past its retention date for good (a data custodian): its rows, the
     resources only it was made from, and the old store file that held them."""
     from fivesafes.environment import datasets
