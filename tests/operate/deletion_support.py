@@ -1,10 +1,12 @@
 """An environment holding registered datasets with a distinctive value planted in one of them
-(in a current record, in a superseded version kept in history and in a quarantined record),
+(in a current record, in a superseded version kept in history, in a quarantined record and
+in a change file kept under ``submissions/``),
 for the deletion tests to look for afterwards as an attacker would: in every byte on disk."""
 
 from __future__ import annotations
 
 import copy
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from fivesafes.governance import Role
 from fivesafes.governance.datasets import DatasetEntry, Sensitivity, approve_dataset
 from fivesafes.governance.datasets import register_dataset as register_entry
 from fivesafes.store.database import Store
+from fivesafes.store.writes import SUBMISSIONS, write_resources
 
 MARK = "ZEBRAFINCHQUOKKA"
 """Text no record holds but the planted ones (a Condition's display and a quarantined id)."""
@@ -72,7 +75,16 @@ def populate(env: Environment, tmp_path: Path, short: tuple[str, ...] = (DELETED
     for name, records in (("first", planted()), ("second", changed())):
         load_data(env.cp, env.data_dir, people.sign_in("cus"),
                   [write_ndjson(tmp_path / f"{name}.ndjson", records)])  # fmt: skip
+    shared = condition("cw", "p3")
+    shared["code"]["coding"][0]["display"] = f"{MARK} shared"
+    write_resources(env.data_dir, [shared, steps("s50", "p5")], label="shared")  # a change file
     return people
+
+
+def change_files(env: Environment) -> list[list[str]]:
+    """Each kept change file's records, as ``type/id``."""
+    return [[f"{r['resourceType']}/{r['id']}" for r in map(json.loads, p.read_text().splitlines())]
+            for p in sorted((env.data_dir.root / SUBMISSIONS).rglob("*.ndjson"))]  # fmt: skip
 
 
 def holding(root: Path, needle: str = MARK) -> list[str]:

@@ -16,6 +16,7 @@ from deletion_support import (
     KEPT,
     MARK,
     SHORT_DAYS,
+    change_files,
     count,
     holding,
     populate,
@@ -38,8 +39,10 @@ from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.governance.datasets import register
 from fivesafes.store.config import DataDir
 from fivesafes.store.pseudonym import create_key
+from fivesafes.store.writes import SUBMISSIONS
 
 DAY = 86400
+OBSERVATIONS = 'SELECT count(*) FROM identifiable."Observation"'
 
 
 @pytest.fixture
@@ -69,16 +72,20 @@ def test_a_deleted_dataset_leaves_no_byte_on_disk_and_the_kept_ones_are_unchange
     every file under the data directory (store, WAL, versions, spill, control plane, ledger);
     every kept dataset's rows are what they were; the ledger says so and verifies."""
     people = populate(env, tmp_path)
-    assert holding(env.data_dir.root) == [str(env.data_dir.database)]  # the scan sees it
+    [change] = holding(env.data_dir.root / SUBMISSIONS)
+    assert holding(env.data_dir.root) == sorted([str(env.data_dir.database), change])
+    assert change_files(env) == [["Condition/cw", "Observation/s50"]]
     assert count(env, "SELECT count(*) FROM identifiable.history WHERE id = 'cz'") == 1
     assert count(env, f"SELECT count(*) FROM meta.quarantine WHERE resource_id LIKE '%{MARK}'")
     kept = rows(env)
     held = count(env, f"SELECT count(*) FROM analysis.{DELETED}")
     conditions = count(env, 'SELECT count(*) FROM identifiable."Condition"')
+    observations = count(env, OBSERVATIONS)
     env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
 
     assert datasets.delete(env, people.sign_in("cus"), DELETED) == held
     assert holding(env.data_dir.root) == []
+    assert change_files(env) == [["Observation/s50"]]  # its kept record stays
     assert sorted(p.name for p in env.data_dir.database.parent.glob("store.duckdb*")) == [
         "store.duckdb", "store.duckdb.lock"
     ]  # fmt: skip
@@ -86,7 +93,7 @@ def test_a_deleted_dataset_leaves_no_byte_on_disk_and_the_kept_ones_are_unchange
     assert rows(env, (DELETED,)) == {DELETED: []}
     assert count(env, 'SELECT count(*) FROM identifiable."Condition"') == 0
     assert count(env, "SELECT count(*) FROM identifiable.history") == 0
-    assert count(env, 'SELECT count(*) FROM identifiable."Observation"') == 20  # it feeds kept
+    assert count(env, OBSERVATIONS) == observations  # kept: they feed kept datasets
     [gone] = [e for e in register(env.cp) if e.dataset == DELETED]
     assert gone.deleted
     [said] = deletions(env)
@@ -144,7 +151,7 @@ def test_deletion_is_refused_before_retention_and_without_the_role_and_each_is_l
                e["subject"]["outcome"].startswith("refused")]  # fmt: skip
     assert [e["actor"] for e in refused] == ["ann", "cus", "cus"]
     assert rows(env, (*KEPT, DELETED)) == before
-    assert holding(env.data_dir.root) == [str(env.data_dir.database)]
+    assert len(holding(env.data_dir.root)) == 2  # the store and the change file
     assert not deletions(env)
     assert not [
         e for e in ledger(env) if e["kind"] == "intent" and e["subject"]["operation"] == "dataset"

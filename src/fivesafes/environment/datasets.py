@@ -33,7 +33,7 @@ from fivesafes.governance.datasets import (
 )
 from fivesafes.ledger.intents import Intent
 from fivesafes.store.config import DataDir
-from fivesafes.store.deletion import Deletion, delete_datasets, deleted
+from fivesafes.store.deletion import Deletion, delete_datasets, deleted, finish
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
@@ -60,6 +60,7 @@ def deletion_resolved(cp: ControlPlane, data_dir: DataDir, dataset: str) -> bool
     the register says so too (what a deletion interrupted after the store's commit lacks)."""
     if deleted(data_dir, [dataset]) is None:
         return False
+    finish(data_dir)
     mark_deleted(cp, dataset)
     return True
 

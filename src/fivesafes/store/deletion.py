@@ -12,6 +12,10 @@ no later load or change fills it again from what was kept, until the register le
 into it again. The analysis layer is then rebuilt from what is left, so rows that joined a
 deleted resource (a practice registration's deprivation decile, say) are remade without it.
 
+A person's or an organisation's own changes are also kept as the NDJSON files they were loaded
+from (:mod:`.writes`, ``submissions/``): once the store has committed, :func:`finish` rewrites
+each without the records of a type the deletion took (and removes one left empty).
+
 All of it is one write of a new store version (:func:`~.versions.writing`) committed as a
 compacted copy, so the version that replaces the old one holds no freed block with a deleted
 row in it, and the old version is gone once the rename commits (a reader that still has it
@@ -21,10 +25,13 @@ version, whole.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
+import orjson
 
 from fivesafes.model import TABLES
 from fivesafes.store.analysis import (
@@ -36,6 +43,7 @@ from fivesafes.store.analysis import (
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.versions import writing
+from fivesafes.store.writes import SUBMISSIONS
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,37 @@ def deleted(data_dir: DataDir, datasets: Collection[str]) -> dict[str, int] | No
     with Store.open(data_dir, read_only=True, any_layout=True) as store:
         held = withheld(store.con)
     return {d: held[d] for d in datasets} if set(datasets) <= set(held) else None
+
+
+def _without(path: Path, types: frozenset[str]) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    kept = [line for line in lines if orjson.loads(line).get("resourceType") not in types]
+    if len(kept) == len(lines):
+        return
+    if not kept:
+        path.unlink()
+        return
+    fresh = path.with_name(path.name + ".partial")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.writelines(kept)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(fresh, path)
+
+
+def finish(data_dir: DataDir) -> None:
+    """Take the records of every type the store's deletions took out of the kept change files
+    too (idempotent: recovery calls it for a deletion killed after the store's commit)."""
+    folder = data_dir.root / SUBMISSIONS
+    if not folder.is_dir() or not data_dir.database.exists():
+        return
+    with Store.open(data_dir, read_only=True, any_layout=True) as store:
+        types = frozenset(sources_taken(withheld(store.con)))
+    for path in sorted(folder.rglob("*.ndjson.partial")):
+        path.unlink()  # what a kill part-way through a rewrite left
+    for path in sorted(folder.rglob("*.ndjson")):
+        _without(path, types)
 
 
 def delete_datasets(
@@ -110,4 +149,5 @@ def delete_datasets(
         except BaseException:
             con.execute("ROLLBACK")
             raise
+    finish(data_dir)
     return deletion
