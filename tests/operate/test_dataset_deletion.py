@@ -158,8 +158,8 @@ def test_deletion_is_refused_before_retention_and_without_the_role_and_each_is_l
     ]
 
 
-POINTS = ("delete.before-intent", "delete.after-intent", "delete.after-commit",
-          "delete.after-register")  # fmt: skip
+POINTS = ("delete.before-intent", "delete.after-intent", "store.compacted",
+          "delete.after-commit", "delete.after-register")  # fmt: skip
 COMMITTED_AT = {"delete.after-commit", "delete.after-register"}
 """Points the store's rename has passed: recovery must find the deletion made."""
 

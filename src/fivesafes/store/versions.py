@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from fivesafes.failpoints import failpoint
 from fivesafes.store import indexes
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
@@ -135,6 +136,7 @@ def writing(data_dir: DataDir, *, bulk: bool = True, compact: bool = False) -> I
             except BaseException:
                 _remove(fresh, fresh_wal, compacted, _sibling(compacted, ".wal"))
                 raise
+            failpoint("store.compacted")  # both copies on disk, neither the current version
         _fsync(fresh)
         # A WAL beside the old version would be replayed onto the new one by the next reader:
         # it is already in the copy, so it goes before the rename.
