@@ -61,8 +61,8 @@ def sources_taken(datasets: Collection[str], already: Collection[str] = ()) -> l
     return sorted(t for t, fed in DATASETS_OF.items() if set(fed) <= gone)
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
-    row = con.execute(sql, params or []).fetchone()
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
     return 0 if row is None else int(row[0])
 
 
