@@ -84,14 +84,14 @@ def test_doctor_accepts_a_gocryptfs_volume_and_names_a_plain_directory(tmp_path:
         config = installation(plain, 1, cert, key)
         assert _at_rest(config) == {
             f"the {what} is on a gocryptfs volume mounted at {plain}": Status.OK
-            for what in ("data directory", "keys")
+            for what in ("data directory", "key folder")
         }
     config = installation(tmp_path / "plain", 1, cert, key)
     assert _at_rest(config) == {
         f"the {what} ({path}) is not on an encrypted volume (gocryptfs or dm-crypt/LUKS): move it "
         "onto one (docs/running-an-environment.md, 'Encryption')": Status.FAIL
         for what, path in (("data directory", tmp_path / "plain" / "data"),
-                           ("keys", tmp_path / "plain" / "keys"))
+                           ("key folder", tmp_path / "plain" / "keys"))
     }  # fmt: skip
 
 

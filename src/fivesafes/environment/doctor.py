@@ -317,7 +317,7 @@ def check_at_rest(config: Configuration) -> Iterator[Finding]:
             "at_rest = provider: the provider's disk encryption is assumed; doctor cannot see it",
         )
         return
-    for what, path in (("data directory", config.data_dir), ("keys", config.key_file.parent)):
+    for what, path in (("data directory", config.data_dir), ("key folder", config.key_file.parent)):
         volume = _encrypted_volume(path) if path.exists() else None
         if volume:
             yield _ok("encryption at rest", f"the {what} is on {volume}")
