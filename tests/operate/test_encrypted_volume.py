@@ -1,7 +1,8 @@
 """SATRE 2.8.01, data encrypted at rest: an environment made, loaded and run on a real
 gocryptfs volume leaves none of its planted values (an NHS number, a code from the loaded
-records, a person's email) in any byte on the disk; mounted again, its ledger verifies and its
-data reads back; and doctor accepts the volume, and names the path of a plain directory."""
+records, a person's email) in any byte on the disk; its passphrase rotated (the old one then
+refused) and mounted again, its ledger verifies and its data reads back; and doctor accepts
+the volume, and names the path of a plain directory."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from test_doctor import installation
 from tls_support import self_signed
 from typer.testing import CliRunner
-from volume_support import make_volume, mounted
+from volume_support import change_passphrase, make_volume, mounted, refused
 
 from environment.environment_support import (
     PROJECT,
@@ -62,6 +63,9 @@ def test_an_environment_on_a_gocryptfs_volume_leaves_nothing_readable_on_disk(
     for value in planted:
         assert value.encode() not in on_disk, f"{value} is readable in {volume.cipher}"
 
+    old = volume
+    volume = change_passphrase(volume, tmp_path / "new-passphrase")
+    assert "Password incorrect" in refused(old)
     with mounted(volume) as plain:
         verified = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(plain / "data")])
         assert verified.exit_code == 0, verified.output

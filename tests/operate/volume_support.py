@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+PASSPHRASE_CHANGED = "Password changed."
+
 
 def needs_gocryptfs() -> None:
     missing = [tool for tool in ("gocryptfs", "fusermount3") if shutil.which(tool) is None]
@@ -56,6 +58,29 @@ def mounted(volume: Volume) -> Iterator[Path]:
         _run("fusermount3", "-u", volume.plain)
 
 
-def _run(*argv: str | Path) -> None:
+def change_passphrase(volume: Volume, new: Path) -> Volume:
+    """The passphrase rotated as docs/running-an-environment.md says: ``gocryptfs -passwd``
+    reads the old passphrase and then the new one, a line each; the master key (so every
+    encrypted file) stays as it is, wrapped again under the new passphrase."""
+    new.write_text(secrets.token_hex(24) + "\n")
+    new.chmod(0o600)
+    lines = volume.passfile.read_text() + new.read_text()
+    done = _run("gocryptfs", "-passwd", volume.cipher, stdin=lines)
+    assert PASSPHRASE_CHANGED in done.stdout + done.stderr
+    return Volume(volume.cipher, volume.plain, new)
+
+
+def refused(volume: Volume) -> str:
+    """What gocryptfs says when the volume's passphrase does not open it (it stays unmounted)."""
+    argv = ["gocryptfs", "-q", "-passfile", volume.passfile, volume.cipher, volume.plain]
     done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, check=False)
+    assert done.returncode != 0, "the volume opened"
+    return done.stderr
+
+
+def _run(*argv: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [str(a) for a in argv], input=stdin, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, f"{argv[0]}: {done.stderr}"
+    return done
