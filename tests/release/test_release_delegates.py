@@ -112,7 +112,7 @@ def test_deleting_a_dataset_withdraws_its_delegates(
     office: ReleaseOffice, people: People, study: Study
 ) -> None:
     rid = _request(office, people, study)
-    mark_deleted(office.cp, people.token("cus"), "hospital_admissions", 0)
+    mark_deleted(office.cp, "hospital_admissions", "cus")
     with pytest.raises(AccessDenied, match=r"chk1 is not a release delegate of hospital_adm"):
         _vote(office, people, "chk1", rid)
     assert not any(d.in_force for d in delegations(office.cp) if d.dataset == "hospital_admissions")

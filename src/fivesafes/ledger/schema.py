@@ -216,7 +216,7 @@ _KINDS = (
     EntryKind(
         "dataset",
         public=_names("dataset owner sensitivity legal_basis retention_until change delegate"),
-        detail=_names("agreement_sha256 rows authority_sha256"),
+        detail=_names("agreement_sha256 rows resources intent authority_sha256"),
         required=_names("dataset change"),
     ),
     EntryKind(
