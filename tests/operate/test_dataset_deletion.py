@@ -19,6 +19,7 @@ from deletion_support import (
     change_files,
     count,
     holding,
+    opened_in,
     populate,
     registered_again,
     rows,
@@ -33,12 +34,9 @@ from fivesafes.environment import datasets
 from fivesafes.environment.core import Environment
 from fivesafes.environment.loading import load_data
 from fivesafes.environment.refusals import Refused
-from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import Role
 from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.governance.datasets import register
-from fivesafes.store.config import DataDir
-from fivesafes.store.pseudonym import create_key
 from fivesafes.store.writes import SUBMISSIONS
 
 DAY = 86400
@@ -47,11 +45,7 @@ OBSERVATIONS = 'SELECT count(*) FROM identifiable."Observation"'
 
 @pytest.fixture
 def env(control_url: str, tmp_path: Path, clock: Any) -> Iterator[Environment]:
-    data_dir = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
-    create_key(data_dir.key_file)
-    data_dir.root.mkdir(mode=0o700)
-    write_settings(data_dir.root, Settings("Test environment"))
-    with Environment.open(data_dir, url=control_url, clock=clock) as opened:
+    with opened_in(tmp_path, control_url, clock) as opened:
         yield opened
 
 
@@ -227,3 +221,23 @@ def test_the_command_deletes_a_dataset_past_its_retention_date(
     assert holding(env.data_dir.root) == [] and rows(env) == kept
     again = CliRunner().invoke(app, ["datasets", "delete", DELETED, *where])
     assert again.exit_code == 2 and f"{DELETED} is not registered" in again.output
+
+
+def test_a_data_directory_under_a_folder_named_with_a_quote_deletes_and_stays_whole(
+    control_url: str, tmp_path: Path, clock: Any
+) -> None:
+    """An attacker who names the folder: a quote closes the SQL string the store's path was
+    put in, and what follows would be run as SQL. The deletion works as anywhere else, and
+    nothing beside the store was attached or written."""
+    folder = tmp_path / "o'hara' AS old; ATTACH 'stolen"
+    folder.mkdir()
+    with opened_in(folder, control_url, clock) as env:
+        people = populate(env, tmp_path)
+        kept = rows(env)
+        held = count(env, f"SELECT count(*) FROM analysis.{DELETED}")
+        env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
+        assert datasets.delete(env, people.sign_in("cus"), DELETED) == held
+        assert holding(env.data_dir.root) == [] and rows(env) == kept
+        assert rows(env, (DELETED,)) == {DELETED: []}
+        assert env.cp.ledger.verify().ok
+    assert not list(Path.cwd().glob("stolen*")) and not list(tmp_path.glob("stolen*"))
