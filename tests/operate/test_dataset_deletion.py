@@ -241,3 +241,39 @@ def test_a_data_directory_under_a_folder_named_with_a_quote_deletes_and_stays_wh
         assert rows(env, (DELETED,)) == {DELETED: []}
         assert env.cp.ledger.verify().ok
     assert not list(Path.cwd().glob("stolen*")) and not list(tmp_path.glob("stolen*"))
+
+
+def test_a_link_planted_among_the_change_files_is_neither_read_nor_written_through(
+    env: Environment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An attacker who can write to ``submissions/`` plants links there to files outside it:
+    the rewrite of the change files leaves each link as it is, says so, and neither changes
+    the file it points at nor copies what that file holds into the data directory."""
+    people = populate(env, tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.ndjson"
+    secret.write_bytes(
+        b'{"resourceType": "Condition", "id": "x", "note": "PLANTEDOUTSIDE"}\n'
+        b'{"resourceType": "Observation", "id": "y", "note": "PLANTEDOUTSIDE"}\n'
+    )
+    partial = outside / "partial"
+    partial.write_bytes(b"PLANTEDOUTSIDE\n")
+    before = {p: p.read_bytes() for p in (secret, partial)}
+    [day] = (env.data_dir.root / SUBMISSIONS).iterdir()
+    link = day / "planted.ndjson"
+    link.symlink_to(secret)
+    (day / "planted.ndjson.partial").symlink_to(partial)
+    os.mkfifo(day / "pipe.ndjson")  # read, it would hang the deletion
+    env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
+
+    with caplog.at_level("WARNING"):
+        datasets.delete(env, people.sign_in("cus"), DELETED)
+    assert {p: p.read_bytes() for p in before} == before
+    assert link.is_symlink() and link.readlink() == secret
+    files = [p for p in env.data_dir.root.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert [p for p in files if b"PLANTEDOUTSIDE" in p.read_bytes()] == []  # nothing copied in
+    assert f"{link} left as it is: not a regular file" in caplog.text
+    assert f"{day / 'pipe.ndjson'} left as it is" in caplog.text
+    [kept] = [p for p in day.glob("*.ndjson") if p in files]
+    assert b"Condition" not in kept.read_bytes() and b"s50" in kept.read_bytes()  # rewritten
