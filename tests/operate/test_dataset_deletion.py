@@ -3,6 +3,7 @@ would look for what was deleted: in the raw bytes of every file under the data d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -277,3 +278,19 @@ def test_a_link_planted_among_the_change_files_is_neither_read_nor_written_throu
     assert f"{day / 'pipe.ndjson'} left as it is" in caplog.text
     [kept] = [p for p in day.glob("*.ndjson") if p in files]
     assert b"Condition" not in kept.read_bytes() and b"s50" in kept.read_bytes()  # rewritten
+
+
+def test_with_the_register_policy_off_a_load_does_not_bring_a_deleted_dataset_back(
+    env: Environment, tmp_path: Path
+) -> None:
+    """The register is what lets a deleted dataset be loaded again; with the policy that keeps
+    it turned off, nothing has let it, so a load into it leaves it empty, as before."""
+    people = populate(env, tmp_path, ("wearable_observations",))
+    env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
+    assert datasets.delete(env, people.sign_in("cus"), "wearable_observations")
+    env.cp.policy = dataclasses.replace(env.cp.policy, registered_datasets=False)
+    observations = count(env, OBSERVATIONS)
+    load_data(env.cp, env.data_dir, people.sign_in("cus"),
+              [write_ndjson(tmp_path / "walk.ndjson", [steps("s99", "p4", 12345)])])  # fmt: skip
+    assert rows(env, ("wearable_observations",)) == {"wearable_observations": []}
+    assert count(env, OBSERVATIONS) == observations + 1  # the load went in, but not into it
