@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,13 @@ from environment.environment_support import steps
 from fhir_factory import basic_population, condition, write_ndjson
 from fivesafes.environment.core import Environment
 from fivesafes.environment.loading import load_data
+from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import Role
 from fivesafes.governance.datasets import DatasetEntry, Sensitivity, approve_dataset
 from fivesafes.governance.datasets import register_dataset as register_entry
+from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.pseudonym import create_key
 from fivesafes.store.writes import SUBMISSIONS, write_resources
 
 MARK = "ZEBRAFINCHQUOKKA"
@@ -29,6 +34,17 @@ DELETED = "clinical_events"
 KEPT = ("deaths", "organisations", "patients", "practice_registrations", "wearable_observations")
 SHORT_DAYS = 20
 """The retention of the datasets to be deleted: the others are kept for a year."""
+
+
+@contextmanager
+def opened_in(folder: Path, url: str, clock: Any) -> Iterator[Environment]:
+    """A fresh environment whose data directory and key live in ``folder``."""
+    data_dir = DataDir(folder / "data", folder / "keys" / "pseudonym.key")
+    create_key(data_dir.key_file)
+    data_dir.root.mkdir(mode=0o700)
+    write_settings(data_dir.root, Settings("Test environment"))
+    with Environment.open(data_dir, url=url, clock=clock) as opened:
+        yield opened
 
 
 def planted() -> list[dict[str, Any]]:

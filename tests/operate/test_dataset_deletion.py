@@ -3,6 +3,7 @@ would look for what was deleted: in the raw bytes of every file under the data d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from deletion_support import (
     change_files,
     count,
     holding,
+    opened_in,
     populate,
     registered_again,
     rows,
@@ -33,12 +35,9 @@ from fivesafes.environment import datasets
 from fivesafes.environment.core import Environment
 from fivesafes.environment.loading import load_data
 from fivesafes.environment.refusals import Refused
-from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import Role
 from fivesafes.governance.database import DATABASE_URL_ENV
 from fivesafes.governance.datasets import register
-from fivesafes.store.config import DataDir
-from fivesafes.store.pseudonym import create_key
 from fivesafes.store.writes import SUBMISSIONS
 
 DAY = 86400
@@ -47,11 +46,7 @@ OBSERVATIONS = 'SELECT count(*) FROM identifiable."Observation"'
 
 @pytest.fixture
 def env(control_url: str, tmp_path: Path, clock: Any) -> Iterator[Environment]:
-    data_dir = DataDir(tmp_path / "data", tmp_path / "keys" / "pseudonym.key")
-    create_key(data_dir.key_file)
-    data_dir.root.mkdir(mode=0o700)
-    write_settings(data_dir.root, Settings("Test environment"))
-    with Environment.open(data_dir, url=control_url, clock=clock) as opened:
+    with opened_in(tmp_path, control_url, clock) as opened:
         yield opened
 
 
@@ -227,3 +222,75 @@ def test_the_command_deletes_a_dataset_past_its_retention_date(
     assert holding(env.data_dir.root) == [] and rows(env) == kept
     again = CliRunner().invoke(app, ["datasets", "delete", DELETED, *where])
     assert again.exit_code == 2 and f"{DELETED} is not registered" in again.output
+
+
+def test_a_data_directory_under_a_folder_named_with_a_quote_deletes_and_stays_whole(
+    control_url: str, tmp_path: Path, clock: Any
+) -> None:
+    """An attacker who names the folder: a quote closes the SQL string the store's path was
+    put in, and what follows would be run as SQL. The deletion works as anywhere else, and
+    nothing beside the store was attached or written."""
+    folder = tmp_path / "o'hara' AS old; ATTACH 'stolen"
+    folder.mkdir()
+    with opened_in(folder, control_url, clock) as env:
+        people = populate(env, tmp_path)
+        kept = rows(env)
+        held = count(env, f"SELECT count(*) FROM analysis.{DELETED}")
+        env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
+        assert datasets.delete(env, people.sign_in("cus"), DELETED) == held
+        assert holding(env.data_dir.root) == [] and rows(env) == kept
+        assert rows(env, (DELETED,)) == {DELETED: []}
+        assert env.cp.ledger.verify().ok
+    assert not list(Path.cwd().glob("stolen*")) and not list(tmp_path.glob("stolen*"))
+
+
+def test_a_link_planted_among_the_change_files_is_neither_read_nor_written_through(
+    env: Environment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An attacker who can write to ``submissions/`` plants links there to files outside it:
+    the rewrite of the change files leaves each link as it is, says so, and neither changes
+    the file it points at nor copies what that file holds into the data directory."""
+    people = populate(env, tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.ndjson"
+    secret.write_bytes(
+        b'{"resourceType": "Condition", "id": "x", "note": "PLANTEDOUTSIDE"}\n'
+        b'{"resourceType": "Observation", "id": "y", "note": "PLANTEDOUTSIDE"}\n'
+    )
+    partial = outside / "partial"
+    partial.write_bytes(b"PLANTEDOUTSIDE\n")
+    before = {p: p.read_bytes() for p in (secret, partial)}
+    [day] = (env.data_dir.root / SUBMISSIONS).iterdir()
+    link = day / "planted.ndjson"
+    link.symlink_to(secret)
+    (day / "planted.ndjson.partial").symlink_to(partial)
+    os.mkfifo(day / "pipe.ndjson")  # read, it would hang the deletion
+    env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
+
+    with caplog.at_level("WARNING"):
+        datasets.delete(env, people.sign_in("cus"), DELETED)
+    assert {p: p.read_bytes() for p in before} == before
+    assert link.is_symlink() and link.readlink() == secret
+    files = [p for p in env.data_dir.root.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert [p for p in files if b"PLANTEDOUTSIDE" in p.read_bytes()] == []  # nothing copied in
+    assert f"{link} left as it is: not a regular file" in caplog.text
+    assert f"{day / 'pipe.ndjson'} left as it is" in caplog.text
+    [kept] = [p for p in day.glob("*.ndjson") if p in files]
+    assert b"Condition" not in kept.read_bytes() and b"s50" in kept.read_bytes()  # rewritten
+
+
+def test_with_the_register_policy_off_a_load_does_not_bring_a_deleted_dataset_back(
+    env: Environment, tmp_path: Path
+) -> None:
+    """The register is what lets a deleted dataset be loaded again; with the policy that keeps
+    it turned off, nothing has let it, so a load into it leaves it empty, as before."""
+    people = populate(env, tmp_path, ("wearable_observations",))
+    env.cp.clock.advance((SHORT_DAYS + 1) * DAY)  # type: ignore[attr-defined]
+    assert datasets.delete(env, people.sign_in("cus"), "wearable_observations")
+    env.cp.policy = dataclasses.replace(env.cp.policy, registered_datasets=False)
+    observations = count(env, OBSERVATIONS)
+    load_data(env.cp, env.data_dir, people.sign_in("cus"),
+              [write_ndjson(tmp_path / "walk.ndjson", [steps("s99", "p4", 12345)])])  # fmt: skip
+    assert rows(env, ("wearable_observations",)) == {"wearable_observations": []}
+    assert count(env, OBSERVATIONS) == observations + 1  # the load went in, but not into it

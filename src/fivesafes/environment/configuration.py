@@ -102,8 +102,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "FIVESAFES_DATA_DIR", "./fivesafes-data",
             "the data directory: store, control plane (SQLite), ledger, workspaces, outputs"),
     Setting("key_file", "FIVESAFES_KEY_FILE", "DATA_DIR/keys/pseudonym.key",
-            "the pseudonym key; its folder also holds the ledger's signing keys. Put it on "
-            "another volume from the data"),
+            "the pseudonym key; its folder also holds the ledger's signing keys and the "
+            "statement-sealing key. By default inside the data directory, on its encrypted "
+            "volume; set it only to keep the keys on an encrypted volume of their own, which "
+            "doctor checks too"),
     Setting("database_url", "FIVESAFES_DATABASE_URL", "sqlite:///DATA_DIR/control.sqlite",
             "the control plane (and, on PostgreSQL, the ledger); PostgreSQL must require TLS",
             _database_url, production=True),

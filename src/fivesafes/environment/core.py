@@ -1,12 +1,12 @@
 """One environment: its data directory, settings, keys, control plane, ledger and store.
 
-:meth:`Environment.open` is how every face starts: it refuses to open a data directory that
-was never initialised (no settings file) or whose pseudonym key is missing, rather than run on
-defaults or make a key (SATRE: pseudonymisation keys held apart from the data, and only made on
-purpose). The use cases (:mod:`.accounts`, :mod:`.projects`, :mod:`.jobs`, :mod:`.extraction`,
-:mod:`.releases`, :mod:`.data`, :mod:`.consent`, :mod:`.incidents`, :mod:`.operations`,
-:mod:`.datasets`, :mod:`.onboarding`) take an open environment and the acting person's
-credential; :mod:`.public_ledger` takes only the environment.
+:meth:`Environment.open` is how every face starts: it refuses to open a data directory that was
+never initialised (no settings file) or whose pseudonym key is missing, rather than run on defaults
+or make a key (SATRE: pseudonymisation keys held apart from the records, in a file outside any
+database, and only made on purpose). The use cases (:mod:`.accounts`, :mod:`.projects`,
+:mod:`.jobs`, :mod:`.extraction`, :mod:`.releases`, :mod:`.data`, :mod:`.consent`,
+:mod:`.incidents`, :mod:`.operations`, :mod:`.datasets`, :mod:`.onboarding`) take an open
+environment and the acting person's credential; :mod:`.public_ledger` takes only the environment.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def load_data(
 
         def announce(report: LoadReport) -> None:
             check_loadable(cp, who, report.datasets())  # refused: rolled back, nothing stored
-            release_withheld(store.con, report.datasets())  # registered again after deletion
+            if cp.policy.registered_datasets:  # only the register lets a deleted dataset back
+                release_withheld(store.con, report.datasets())  # registered again after deletion
             failpoint("load.before-intent")
             operation.intend(load_entry(report, files), who.person_id)
             failpoint("load.after-intent")

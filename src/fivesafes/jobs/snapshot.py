@@ -35,6 +35,7 @@ import orjson
 import pyarrow as pa
 
 from fivesafes.model import TABLES
+from fivesafes.store.literal import path_literal
 from fivesafes.store.upgrades import LAYOUT_KEY
 
 
@@ -120,8 +121,7 @@ def analysis_snapshot(database: Path, cut: DataCut, target: Path) -> Path:
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     con = duckdb.connect(str(partial))
     try:
-        quoted = str(database).replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS source (READ_ONLY)")
+        con.execute(f"ATTACH {path_literal(database)} AS source (READ_ONLY)")
         for schema in ("analysis", "meta"):
             con.execute(f"CREATE SCHEMA {schema}")
         tables = con.execute(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fivesafes.jobs.extract import ENGINES, ERROR_FILE, KINDS, read_plain
+from fivesafes.store.literal import path_literal
 
 
 def _evaluate(kind: str, study: str, model: Path) -> int:
@@ -64,7 +65,7 @@ def opened_copy(path: Path) -> Iterator[Any]:
     spill = tempfile.mkdtemp(prefix="fivesafes-duckdb-")
     con = duckdb.connect(str(path), read_only=True)
     try:
-        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute(f"SET temp_directory = {path_literal(spill)}")
         yield con
     finally:
         con.close()

@@ -53,6 +53,7 @@ from fivesafes.query.dataset import DatasetQuery, Measure, MeasureQuery
 from fivesafes.query.model import Kind
 from fivesafes.store.budget import size_bytes
 from fivesafes.store.layout import PART_PATIENTS, Layout, PatientRange, patient_ranges
+from fivesafes.store.literal import path_literal
 
 EXCLUDED = "excluded_patients"
 CACHE_BYTES = 64 * 2**20
@@ -203,7 +204,7 @@ class DuckDBEngine:
         con = duckdb.connect()
         con.execute("CREATE SCHEMA analysis")
         for name in TABLES:
-            files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in layout.files(name))
+            files = ", ".join(path_literal(p) for p in layout.files(name))
             con.execute(f'CREATE VIEW analysis."{name}" AS SELECT * FROM read_parquet([{files}])')
         return cls(con, "analysis", part_patients)
 

@@ -210,7 +210,9 @@ def set_withheld(con: duckdb.DuckDBPyConnection, datasets: dict[str, int]) -> No
 
 def release_withheld(con: duckdb.DuckDBPyConnection, datasets: Iterable[str]) -> None:
     """A load the register let into ``datasets`` (registered again after their deletion): they
-    are no longer withheld, and each is built whole again from what the store holds."""
+    are no longer withheld, and each is built whole again from what the store holds. Only a
+    register that is kept can let it: with the policy that keeps it off, a load is checked
+    against nothing, and releasing here would bring a deleted dataset back on any load."""
     held = withheld(con)
     back = [d for d in datasets if d in held]
     if back:

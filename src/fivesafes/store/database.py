@@ -25,6 +25,7 @@ from fivesafes.ingest.flatten import FLATTENINGS
 from fivesafes.model import TABLES, Table
 from fivesafes.model.schema import DUCKDB_TYPES
 from fivesafes.store.config import DataDir
+from fivesafes.store.literal import path_literal
 from fivesafes.store.pseudonym import (
     Pseudonymiser,
     PseudonymKeyError,
@@ -192,7 +193,7 @@ class Store:
         reader may not write there (a sandbox mounts the store read-only) and queries
         must then fail instead of spilling."""
         self._spill = Path(tempfile.mkdtemp(prefix="fivesafes-duckdb-"))
-        self.con.execute(f"SET temp_directory = '{self._spill}'")
+        self.con.execute(f"SET temp_directory = {path_literal(self._spill)}")
 
     @classmethod
     def in_memory(cls, key: bytes) -> Store:

@@ -25,7 +25,10 @@ version, whole.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import stat
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +47,8 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.versions import writing
 from fivesafes.store.writes import SUBMISSIONS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,33 @@ def deleted(data_dir: DataDir, datasets: Collection[str]) -> dict[str, int] | No
     return {d: held[d] for d in datasets} if set(datasets) <= set(held) else None
 
 
+def _left(path: Path) -> None:
+    log.warning(
+        "%s left as it is: not a regular file (a link or a special file), so not a change "
+        "file the environment wrote; check what it is and remove it by hand",
+        path,
+    )
+
+
 def _without(path: Path, types: frozenset[str]) -> None:
-    lines = path.read_bytes().splitlines(keepends=True)
+    """Rewrite the change file at ``path`` without the records of ``types``. Only a regular
+    file is read, opened without following a link: whoever can write to ``submissions/`` could
+    plant a link there to a file outside the data directory, whose bytes the rewrite would
+    otherwise copy in (and a pipe would hang it). Such a thing is left as it is and said so,
+    as the environment did not write it. The rewrite itself is a fresh file (never an existing
+    one, which could be a link) renamed over ``path``, which replaces the name, not a target."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        _left(path)
+        return
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            _left(path)
+            return
+        lines = handle.read().splitlines(keepends=True)
     kept = [line for line in lines if orjson.loads(line).get("resourceType") not in types]
     if len(kept) == len(lines):
         return
@@ -85,7 +115,7 @@ def _without(path: Path, types: frozenset[str]) -> None:
         path.unlink()
         return
     fresh = path.with_name(path.name + ".partial")
-    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.writelines(kept)
         out.flush()

@@ -49,6 +49,7 @@ import orjson
 
 from fivesafes.model import TABLES
 from fivesafes.model.schema import DUCKDB_TYPES
+from fivesafes.store.literal import path_literal
 
 MANIFEST = "_manifest.json"
 FORMAT = "fivesafes-analysis-parquet/1"
@@ -101,11 +102,6 @@ def _schema(table: str) -> list[dict[str, object]]:
         {"name": c.name, "type": DUCKDB_TYPES[c.type], "nullable": c.nullable}
         for c in TABLES[table].columns
     ]
-
-
-def _quoted(path: Path) -> str:
-    """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
@@ -167,12 +163,13 @@ def export_layout(
                     where, order = " WHERE patient_id BETWEEN ? AND ?", " ORDER BY patient_id"
                     params = list(bounds)
                 target = scratch / relative
+                into = path_literal(target)
                 con.execute(
-                    f'COPY (SELECT * FROM analysis."{name}"{where}{order}) TO {_quoted(target)} '
+                    f'COPY (SELECT * FROM analysis."{name}"{where}{order}) TO {into} '
                     "(FORMAT parquet, COMPRESSION zstd)",
                     params,
                 )
-                rows = _count(con, f"SELECT count(*) FROM read_parquet({_quoted(target)})")[0]
+                rows = _count(con, f"SELECT count(*) FROM read_parquet({into})")[0]
                 files.append(
                     {"path": relative, "part": index, "rows": rows, "sha256": file_sha256(target)}
                 )

@@ -41,6 +41,7 @@ from fivesafes.failpoints import failpoint
 from fivesafes.store import indexes
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
+from fivesafes.store.literal import path_literal
 
 T = TypeVar("T")
 NEXT_SUFFIX = ".next"
@@ -85,8 +86,8 @@ def _compacted(data_dir: DataDir, written: Path) -> Path:
     target = _sibling(data_dir.database, COMPACT_SUFFIX)
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{written}' AS old (READ_ONLY)")
-        con.execute(f"ATTACH '{target}' AS new")
+        con.execute(f"ATTACH {path_literal(written)} AS old (READ_ONLY)")
+        con.execute(f"ATTACH {path_literal(target)} AS new")
         con.execute("COPY FROM DATABASE old TO new")
         con.execute("DETACH old")
         con.execute("USE new")
