@@ -3,6 +3,7 @@ care tables, writes only counts, and the dashboard draws its outcomes with their
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from fivesafes.dashboards.page import render_page
 from fivesafes.dashboards.social_care import discharge_section
 from fivesafes.stats import proportion
 
+STEMS = ("discharge_outcomes", "discharge_outcomes_by_deprivation",
+         "discharge_outcomes_by_local_authority", "days_to_first_service",
+         "discharge_readmissions")  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -21,11 +26,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path) -> None:
-    tables = {}
-    for stem in ("discharge_outcomes", "discharge_outcomes_by_deprivation",
-                 "days_to_first_service", "discharge_readmissions"):  # fmt: skip
-        tables[stem] = unreleased_csv(outputs / f"{stem}.csv")
-        assert tables[stem].rows, stem
+    tables = {stem: unreleased_csv(outputs / f"{stem}.csv") for stem in STEMS}
+    assert all(t.rows for t in tables.values())
     (total,) = tables["discharge_outcomes"].rows
     assert int(total["social_care_within_28_days"]) <= int(total["discharged"])
     (readmitted,) = tables["discharge_readmissions"].rows
@@ -33,8 +35,17 @@ def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path
     assert int(readmitted["readmitted_within_30_days"]) <= int(total["discharged"])
     people = sum(int(r["people"]) for r in tables["days_to_first_service"].rows)
     assert people == int(total["discharged"])  # every person in one band of days
+    # by local authority (where each person lives): every person with an authority in one row,
+    # and never an NHS number, nor a pseudonym
+    areas = tables["discharge_outcomes_by_local_authority"].rows
+    assert all(re.fullmatch(r"E0[6-9]\d{6}", r["local_authority_code"]) for r in areas)
+    assert len({r["local_authority_code"] for r in areas}) == len(areas)
+    assert sum(int(r["discharged"]) for r in areas) <= int(total["discharged"])
+    assert set(areas[0]) == {"local_authority_code", "discharged", "social_care_within_28_days"}
     section = discharge_section(tables, tmp_path)
     assert section is not None and len(section.figures) == 3
+    assert any(f"Social care service within 28 days: {areas[0]['local_authority_code']}" in p
+               for p in section.parts)  # fmt: skip
 
 
 def test_the_discharge_page_passes_the_audit_and_chromium_draws_every_chart(
@@ -44,9 +55,7 @@ def test_the_discharge_page_passes_the_audit_and_chromium_draws_every_chart(
     pass, every chart has alt text that says what it shows, and (where Chromium is installed)
     the page loads without a console message and every image is decoded with a width; its
     screenshot is kept (test-artefacts/dashboards/discharge.png)."""
-    stems = ("discharge_outcomes", "discharge_outcomes_by_deprivation",
-             "days_to_first_service", "discharge_readmissions")  # fmt: skip
-    tables = {stem: unreleased_csv(outputs / f"{stem}.csv") for stem in stems}
+    tables = {stem: unreleased_csv(outputs / f"{stem}.csv") for stem in STEMS}
     section = discharge_section(tables, tmp_path)
     assert section is not None
     html = render_page("discharge-to-social-care", [], [], "2026-01-01 00:00 UTC", [section])

@@ -3,11 +3,14 @@ from discharge to the first service come from the dataset definition; this only 
 
 Each row counts people: those discharged and those whose first social care service began
 within 28 days of discharge, in all and for the more and less deprived halves of areas (IMD
-deciles 1-5 and 6-10: at the demo's size finer groups, or local authorities, would be
-suppressed); people by days from discharge to their first service; and, in a table of its own,
-those readmitted within 30 days. Readmissions are few (a handful at the demo's 5,000 patients),
-and a small count beside the other outcomes would keep every table from release; on its own it
-is refused alone, and the rest go out.
+deciles 1-5 and 6-10: at the demo's size finer groups would be suppressed) and for each local
+authority the person lives in (the council that commissions their care; at the demo's size
+most authorities' counts are under the threshold, hidden in the checker's safe version);
+people by days from discharge to their first service; and, in a table of its own, those
+readmitted within 30 days. Readmissions are few (a handful at the demo's 5,000 patients), and a
+small count beside the other outcomes would keep every table from release; on its own it is
+refused alone, and the rest go out. For the same reason readmissions are not counted by local
+authority: each authority's handful would be hidden, and their total with them.
 """
 
 import duckdb
@@ -33,6 +36,9 @@ write(f"SELECT CASE WHEN imd_decile <= 5 THEN 'More deprived (deciles 1-5)' "
       f"ELSE 'Less deprived (deciles 6-10)' END AS deprivation, {OUTCOMES} FROM {DATASET} "
       "WHERE imd_decile IS NOT NULL GROUP BY ALL ORDER BY deprivation",
       "discharge_outcomes_by_deprivation.csv")  # fmt: skip
+write(f"SELECT local_authority_code, {OUTCOMES} FROM {DATASET} "
+      "WHERE local_authority_code IS NOT NULL GROUP BY ALL ORDER BY local_authority_code",
+      "discharge_outcomes_by_local_authority.csv")  # fmt: skip
 write(f"""SELECT CASE WHEN first_service IS NULL THEN 'no service'
                WHEN days_to_first_service <= 7 THEN '0-7'
                WHEN days_to_first_service <= 28 THEN '8-28'

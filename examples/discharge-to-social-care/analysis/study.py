@@ -1,5 +1,8 @@
 """People aged 65 and over discharged from hospital in the three years from April 2022, each
-with their first such discharge, their first adult social care service that began on or after
+with their first such discharge (aged 65 or over on the day of it, as ASCOF 2B counts older
+people at discharge: age on the first day of the period would leave out everyone who turned 65
+during it, and its total lay within a few people of the asthma study's released total at the
+demo's 5,000 patients, which the differencing check rightly refuses), their first adult social care service that began on or after
 it and the days from discharge to it, and whether they were admitted again within 30 days.
 
 Health and social care meet here only through ``patient_id``: the local authorities' client
@@ -28,10 +31,13 @@ registration = practice_registrations.for_patient_on(START.isoformat())
 
 dataset = Dataset()
 dataset.define_population(
-    spells.exists_for_patient() & (patients.age_on(START.isoformat()) >= 65)
+    spells.exists_for_patient() & (patients.age_on(discharged) >= 65)
     & registration.exists_for_patient()
 )  # fmt: skip
 dataset.imd_decile = registration.imd_decile
+# where the person lives (their address's council): the authority whose adult social care
+# they would turn to, whichever practice they are registered with
+dataset.local_authority_code = registration.local_authority_code
 dataset.discharged = discharged
 care = social_care_events
 services = care.where((care.event_type == "Service") & care.event_start_date.is_on_or_after(
