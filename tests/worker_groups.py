@@ -7,8 +7,11 @@ a released environment with its dashboards, a running portal with its people and
 worker, each would be made two or three times over (the three dashboard files' world alone is
 minutes of real jobs and disclosure checks), so the files that use one world, and any file
 sharing another world with those, form one group. Every other file is a group of its own, so that a module's
-fixtures are made once too. pytest-xdist puts the group's name after an ``@`` at the end of each
-node id in that run; :func:`plain_nodeid` takes it off again. The groups of several files go
+fixtures are made once too. The group's name goes after an ``@`` at the end of each node id in
+that run, which is what ``--dist loadgroup`` schedules by; :func:`plain_nodeid` takes it off
+again. pytest-xdist 3.8 writes that suffix to the node's ``_nodeid``, which pytest 9.2 no longer
+reads (a node's id is a structured ``NodeId``), so the suffix is written here, on the id pytest
+reads, and ``test_worker_groups`` checks on real workers that a shared world is built once. The groups of several files go
 first (a sort that keeps each file's order): they are the longest, and a long group handed out
 last would keep one worker busy while the others wait.
 """
@@ -20,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
 
 TESTS = Path(__file__).resolve().parent
 GROUP_SUFFIX = re.compile(r"@[\w.-]+$")
@@ -81,4 +85,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         name = re.sub(r"[^\w.-]", "_", group_of[item.nodeid.split("::")[0]].removesuffix(".py"))
         item.add_marker(pytest.mark.xdist_group(name))
+        item._id = NodeId.parse(f"{plain_nodeid(item.nodeid)}@{name}")
     items.sort(key=lambda item: -files[group_of[item.nodeid.split("::")[0]]])
