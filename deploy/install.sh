@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install a fivesafes deployment: its folders, config, TLS-only PostgreSQL cluster, keys and the
-# systemd units that run it (the API server and PostgreSQL; jobs run in-process, see below).
+# Install a fivesafes deployment: its folders, config, TLS-only PostgreSQL cluster, keys, the
+# encrypted volume its data lives on and the systemd units that run it (the volume, the API
+# server and PostgreSQL; jobs run in-process, see below).
 #
 #   deploy/install.sh --config FILE [--root DIR] [--user NAME] [--fivesafes PATH]
 #                     [--db-user NAME] [--pg-port N]
@@ -15,7 +16,14 @@
 # --db-user   the account PostgreSQL runs as (default: --user; PostgreSQL never runs as root)
 # --pg-port   the port of the deployment's own PostgreSQL cluster on 127.0.0.1 (default 5432)
 #
-# Every step can be run again: existing keys, certificates and database clusters are kept.
+# The data directory (store, workspaces, outputs, ledger, the pseudonym and ledger keys) is a
+# gocryptfs volume (SATRE 2.8.01): its encrypted files in /var/lib/fivesafes/data.gocryptfs,
+# its passphrase, which wraps the volume's master key, in /etc/credstore (root only),
+# mounted by fivesafes-volume.service, which the API requires. Key management:
+# docs/running-an-environment.md, "Encryption".
+#
+# Every step can be run again: existing keys, certificates, volumes and database clusters are
+# kept.
 # Afterwards: `systemctl daemon-reload && systemctl enable --now fivesafes.target`, or, where
 # there is no systemd, `python3 deploy/run_units.py ROOT/etc/systemd/system` starts the units'
 # own commands. Then `fivesafes doctor` checks the result.
@@ -39,14 +47,43 @@ db_user="${db_user:-$user}"
 pg_bin="$(dirname "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -1)")"
 [[ -x "$pg_bin/postgres" ]] || { echo "install.sh: PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 2; }
 
+gocryptfs="$(command -v gocryptfs || true)" fusermount="$(command -v fusermount3 || true)"
+[[ -x "$gocryptfs" && -x "$fusermount" ]] || { echo "install.sh: gocryptfs is not installed (apt-get install gocryptfs fuse3)" >&2; exit 2; }
+
 etc="$root/etc/fivesafes" lib="$root/var/lib/fivesafes" units="$root/etc/systemd/system"
-data="$lib/data" keys="$lib/keys" pg="$lib/postgresql" tls="$etc/tls"
+data="$lib/data" pg="$lib/postgresql" tls="$etc/tls"
+keys="$data/keys" cipher="$lib/data.gocryptfs" credstore="$root/etc/credstore"
+passphrase="$credstore/fivesafes-volume.passphrase"
 if [[ $EUID -eq 0 ]] && ! id "$user" >/dev/null 2>&1; then
     useradd --system --home-dir "$lib" --shell /usr/sbin/nologin "$user"
 fi
 install -d -m 0755 "$etc" "$units"
 install -d -m 0711 "$lib"  # holds nothing itself; each service's own folder below is 0700
-install -d -m 0700 "$data" "$keys" "$tls"
+install -d -m 0700 "$data" "$cipher" "$credstore" "$tls"
+
+# Mounted by root for the service account: allow_other lets it in, and gocryptfs then has the
+# kernel check each file's owner and mode (default_permissions), as on any other filesystem.
+mount_options=()
+if [[ $EUID -eq 0 ]]; then mount_options=(-allow_other); fi
+echo "== encrypted volume $cipher, mounted at $data"
+if [[ ! -f "$cipher/gocryptfs.conf" ]]; then
+    if ! mountpoint -q "$data" && [[ -n "$(ls -A "$data")" ]]; then
+        echo "install.sh: $data holds files but no volume: copy them onto one (docs/running-an-environment.md, \"Encryption\")" >&2
+        exit 2
+    fi
+    if [[ ! -f "$passphrase" ]]; then
+        (umask 077 && openssl rand -hex 32 > "$passphrase")
+    fi
+    "$gocryptfs" -init -q -passfile "$passphrase" "$cipher"
+fi
+unmount=""
+if ! mountpoint -q "$data"; then  # mounted for this script's own steps, and unmounted after
+    "$gocryptfs" -q "${mount_options[@]}" -passfile "$passphrase" "$cipher" "$data"
+    unmount="$data"
+fi
+trap '[[ -z "$unmount" ]] || "$fusermount" -u "$unmount"' EXIT
+chmod 0700 "$data"
+install -d -m 0700 "$keys"
 
 echo "== TLS certificate (self-signed unless $tls/server.crt is already there)"
 if [[ ! -f "$tls/server.crt" ]]; then
@@ -117,7 +154,7 @@ api_port="$(sed -n 's/^FIVESAFES_API_PORT=//p' "$etc/fivesafes.env")"
 cert="$(sed -n 's/^FIVESAFES_TLS_CERTIFICATE=//p' "$etc/fivesafes.env")"
 key="$(sed -n 's/^FIVESAFES_TLS_KEY=//p' "$etc/fivesafes.env")"
 if [[ $EUID -eq 0 ]]; then
-    chown -R "$user" "$etc" "$data" "$keys"
+    chown -R "$user" "$etc" "$data"
     chown -R "$db_user" "$pg"
 fi
 
@@ -151,11 +188,24 @@ ReadWritePaths=$lib
 [Install]
 WantedBy=fivesafes.target
 UNIT
+cat > "$units/fivesafes-volume.service" <<UNIT
+[Unit]
+Description=fivesafes data directory, on its gocryptfs encrypted volume
+After=local-fs.target
+
+[Service]
+Type=forking
+ExecStart=$gocryptfs -q ${mount_options[*]} -passfile $passphrase $cipher $data
+ExecStop=$fusermount -u $data
+
+[Install]
+WantedBy=fivesafes.target
+UNIT
 cat > "$units/fivesafes-api.service" <<UNIT
 [Unit]
 Description=fivesafes API (HTTPS only)
-Requires=fivesafes-postgresql.service
-After=fivesafes-postgresql.service
+Requires=fivesafes-postgresql.service fivesafes-volume.service
+After=fivesafes-postgresql.service fivesafes-volume.service
 
 [Service]
 Type=simple
@@ -170,7 +220,7 @@ UNIT
 cat > "$units/fivesafes.target" <<UNIT
 [Unit]
 Description=fivesafes secure data environment
-Wants=fivesafes-postgresql.service fivesafes-api.service
+Wants=fivesafes-volume.service fivesafes-postgresql.service fivesafes-api.service
 
 [Install]
 WantedBy=multi-user.target

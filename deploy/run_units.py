@@ -10,7 +10,9 @@ pre-start commands (each retried for up to 30 s, as ``Restart=on-failure`` would
 database it needs comes up), then starts the main command and moves on. It prints ``started
 UNIT pid N`` for each, then waits; SIGTERM or SIGINT stops every unit in reverse order with
 the unit's own stop signal (``KillSignal=``), as systemd would. A main command that exits is
-reported and ends the runner with its exit code.
+reported and ends the runner with its exit code. A ``Type=forking`` unit's command (gocryptfs
+mounting the encrypted volume) returns once its daemon is ready: the runner waits for it,
+fails if it fails, and runs the unit's ``ExecStop=`` when stopping.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def as_user(service: dict[str, list[str]]) -> dict[str, int]:
 
 def main(units_dir: Path, names: list[str]) -> int:
     running: list[tuple[str, subprocess.Popen[bytes], int]] = []
+    forked: list[tuple[str, dict[str, list[str]]]] = []  # stopped by their ExecStop=, last
 
     def stop(*_: object) -> None:
         for _name, process, stop_signal in reversed(running):
@@ -79,6 +82,12 @@ def main(units_dir: Path, names: list[str]) -> int:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
+            print(f"stopped {name}", flush=True)
+        for name, service in reversed(forked):
+            for command in service.get("ExecStop", []):
+                subprocess.run(
+                    shlex.split(command), env=environment(service), cwd="/", **as_user(service)
+                )
             print(f"stopped {name}", flush=True)
         sys.exit(0)
 
@@ -98,6 +107,13 @@ def main(units_dir: Path, names: list[str]) -> int:
                     stop()
                 time.sleep(0.5)
         argv = shlex.split(service["ExecStart"][-1])
+        if service.get("Type", ["simple"])[-1] == "forking":
+            if subprocess.run(argv, env=env, cwd="/", **as_user(service)).returncode:
+                print(f"failed {name}: {argv[0]}", flush=True)
+                stop()
+            forked.append((name, service))
+            print(f"started {name}", flush=True)
+            continue
         kill = getattr(signal, service.get("KillSignal", ["SIGTERM"])[-1])
         running.append((name, subprocess.Popen(argv, env=env, cwd="/", **as_user(service)), kill))
         print(f"started {name} pid {running[-1][1].pid}", flush=True)

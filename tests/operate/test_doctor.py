@@ -87,7 +87,9 @@ def test_encryption_at_rest_off_or_unseen_is_reported(tmp_path: Path) -> None:
     assert "not encrypted at rest" in failed(config, FIVESAFES_AT_REST="none")["encryption at rest"]
     volume = failed(config, FIVESAFES_AT_REST="volume")
     # This machine has no dm-crypt volume (no device mapper): doctor says so, by path.
-    assert "is not on a dm-crypt/LUKS volume" in volume["encryption at rest"]
+    assert (
+        "is not on an encrypted volume (gocryptfs or dm-crypt/LUKS)" in volume["encryption at rest"]
+    )
     assert "mfa is off" in failed(config, FIVESAFES_MFA="off")["sign-in"]
 
 

@@ -12,9 +12,12 @@ from test_kill_load import LOAD_POINTS
 from test_kill_publish import PUBLISH_POINTS, RETURN_POINTS
 from test_kill_submit import SUBMIT_POINTS
 
-# the code lists' kill test lives beside their other tests (tests/environment)
+# the code lists' kill tests live beside their other tests (tests/environment), and the
+# deletion's beside the operator's (tests/operate)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "environment"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operate"))
 from test_codelists_kill import CODELIST_POINTS
+from test_dataset_deletion import POINTS as DELETION_POINTS
 from test_library_kill import REUSE_POINTS
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fivesafes"
@@ -40,5 +43,5 @@ def test_every_failpoint_is_killed_at_by_a_test_and_named_once() -> None:
     found = _failpoints()
     assert {name: places for name, places in found.items() if len(places) > 1} == {}
     tested = {*LOAD_POINTS, *APPROVAL_POINTS, *PUBLISH_POINTS, *RETURN_POINTS, *SUBMIT_POINTS}
-    tested |= set(CODELIST_POINTS) | set(REUSE_POINTS)
+    tested |= set(CODELIST_POINTS) | set(REUSE_POINTS) | set(DELETION_POINTS)
     assert set(found) == tested

@@ -357,6 +357,17 @@ def dataset_approve(
     console.print(f"{dataset} agreed")
 
 
+@datasets_app.command("delete")
+def dataset_delete(dataset: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
+    """Delete a dataset past its retention date for good (a data custodian): its rows, the
+    resources only it was made from, and the old store file that held them."""
+    from fivesafes.environment import datasets
+
+    with opened(data_dir) as env:
+        rows = datasets.delete(env, need_token(token), dataset)
+    console.print(f"{dataset} deleted ({rows} rows); the ledger records its deletion")
+
+
 @datasets_app.command("list")
 def dataset_list(output_format: FormatOption = "text", data_dir: DataDirOption = None) -> None:
     """Every dataset held, whose it is, under what terms, and the projects that may use it."""

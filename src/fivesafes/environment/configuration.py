@@ -119,9 +119,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls_key", "FIVESAFES_TLS_KEY", None,
             "the certificate's private key (PEM, mode 0600)", production=True),
     Setting("at_rest", "FIVESAFES_AT_REST", "volume",
-            "how data at rest is encrypted: `volume` (the data directory is on a dm-crypt/LUKS "
-            "volume, which doctor checks), `provider` (a cloud provider's disk encryption, which "
-            "doctor cannot see and reports as such) or `none` (doctor fails)",
+            "how data at rest is encrypted: `volume` (the data directory and keys are on a "
+            "gocryptfs or dm-crypt/LUKS volume, which doctor checks), `provider` (a cloud "
+            "provider's disk encryption, which doctor cannot see and reports as such) or `none` "
+            "(doctor fails)",
             _one_of(*AT_REST_MODES)),
     Setting("os_updates", "FIVESAFES_OS_UPDATES", "unattended-upgrades",
             "how the host's own packages (PostgreSQL, bubblewrap, OpenSSL, Python) get security "

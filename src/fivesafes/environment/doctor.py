@@ -3,9 +3,9 @@ to fix (SATRE 2.4.03/2.4.04: verify the configuration; 2.2.12: watch for misconf
 
 Each check reads the real thing — file modes on disk, the certificate and the key the API
 serves, the database as a connection finds it, the sandbox by starting one, the ledger by
-replaying it, the block device under the data directory — and reports ``ok``, ``warn`` (cannot
-be seen from here, or soon due) or ``fail`` with the fix. Doctor writes nothing: it opens the
-database without migrating it and the ledger read-only.
+replaying it, the encrypted volume (gocryptfs or dm-crypt) under the data directory — and
+reports ``ok``, ``warn`` (cannot be seen from here, or soon due) or ``fail`` with the fix.
+Doctor writes nothing: it opens the database without migrating it and the ledger read-only.
 """
 
 from __future__ import annotations
@@ -255,25 +255,45 @@ def _served(config: Configuration, cert_path: Path) -> Iterator[Finding]:
     yield _ok("tls", f"the API on {host}:{port} serves its certificate over {version}")
 
 
-def _device_encrypted(path: Path) -> bool | None:
-    """Whether ``path``'s filesystem sits on a dm-crypt device (through LVM or not); None when
-    the block device cannot be read here."""
-    best: tuple[int, str] | None = None
+GOCRYPTFS = "fuse.gocryptfs"
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo path field as a path: the kernel writes space, tab, newline and backslash
+    as octal escapes (``\\040``)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field)
+
+
+def _mount_of(path: Path) -> tuple[str, str, str] | None:
+    """The mount ``path`` lives on, as /proc/self/mountinfo names it: its mount point (the
+    longest one that is a prefix of the resolved path), filesystem type and device number."""
     try:
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
         return None
-    resolved = str(path.resolve())
+    resolved, best = str(path.resolve()), None
     for line in mounts:
         fields = line.split()
-        point, device = fields[4], fields[2]
-        if (resolved == point or resolved.startswith(point.rstrip("/") + "/")) and (
-            best is None or len(point) > best[0]
-        ):
-            best = (len(point), device)
-    if best is None:
+        point, device = _unescape(fields[4]), fields[2]
+        fstype = fields[fields.index("-") + 1]
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) >= len(best[0])):  # a later mount covers
+            best = (point, fstype, device)
+    return best
+
+
+def _encrypted_volume(path: Path) -> str | None:
+    """What encrypts ``path``'s filesystem at rest: a gocryptfs volume mounted over it, or a
+    dm-crypt device under it (through LVM or not); None when neither can be seen."""
+    mount = _mount_of(path)
+    if mount is None:
         return None
-    return _crypt(Path("/sys/dev/block") / best[1])
+    point, fstype, device = mount
+    if fstype == GOCRYPTFS:
+        return f"a gocryptfs volume mounted at {point}"
+    if _crypt(Path("/sys/dev/block") / device):
+        return "a dm-crypt volume"
+    return None
 
 
 def _crypt(device: Path, depth: int = 0) -> bool | None:
@@ -297,15 +317,15 @@ def check_at_rest(config: Configuration) -> Iterator[Finding]:
             "at_rest = provider: the provider's disk encryption is assumed; doctor cannot see it",
         )
         return
-    for what, path in (("data directory", config.data_dir), ("keys", config.key_file.parent)):
-        encrypted = _device_encrypted(path) if path.exists() else None
-        if encrypted:
-            yield _ok("encryption at rest", f"the {what} is on a dm-crypt volume")
+    for what, path in (("data directory", config.data_dir), ("key folder", config.key_file.parent)):
+        volume = _encrypted_volume(path) if path.exists() else None
+        if volume:
+            yield _ok("encryption at rest", f"the {what} is on {volume}")
         else:
             yield _fail(
                 "encryption at rest",
-                f"the {what} ({path}) is not on a dm-crypt/LUKS volume: move it onto one "
-                "(docs/running-an-environment.md, 'Encryption')",
+                f"the {what} ({path}) is not on an encrypted volume (gocryptfs or "
+                "dm-crypt/LUKS): move it onto one (docs/running-an-environment.md, 'Encryption')",
             )
 
 

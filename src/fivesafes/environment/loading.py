@@ -35,6 +35,7 @@ from fivesafes.governance.datasets import check_loadable
 from fivesafes.ingest.sources import discover
 from fivesafes.ledger.intents import Intent
 from fivesafes.store import upgrades
+from fivesafes.store.analysis import release_withheld
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 from fivesafes.store.layout import file_sha256
@@ -108,6 +109,7 @@ def load_data(
 
         def announce(report: LoadReport) -> None:
             check_loadable(cp, who, report.datasets())  # refused: rolled back, nothing stored
+            release_withheld(store.con, report.datasets())  # registered again after deletion
             failpoint("load.before-intent")
             operation.intend(load_entry(report, files), who.person_id)
             failpoint("load.after-intent")

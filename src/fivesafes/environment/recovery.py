@@ -88,6 +88,12 @@ def _reuse(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
     return reuse_committed(data_dir, intent)
 
 
+def _dataset(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
+    from fivesafes.environment.datasets import deletion_resolved
+
+    return deletion_resolved(cp, data_dir, intent.key)
+
+
 RESOLVERS: dict[str, Resolver] = {
     "load": _load,
     "approval": _approval,
@@ -96,6 +102,7 @@ RESOLVERS: dict[str, Resolver] = {
     "job": _job,  # a job's start or end (environment.job_records)
     "codelist": _codelist,  # a code list version's publication (environment.codelists)
     "reuse": _reuse,  # a study's code given to a new repository (environment.reuse)
+    "dataset": _dataset,  # a dataset deleted from the store (environment.datasets)
 }
 """Each recoverable operation's look at its state, by the kind of its outcome entry (imports
 are deferred: most starts find nothing to recover and should not pay for the release stage)."""

@@ -162,14 +162,38 @@ def past_retention(cp: ControlPlane) -> list[DatasetEntry]:
     return [e for e in register(cp) if not e.deleted and e.retention_until < cp.today()]
 
 
-def mark_deleted(cp: ControlPlane, credential: str, dataset: str, rows: int) -> None:
-    """Record that a dataset's data was deleted (``rows`` of it): the environment layer deletes
-    the data, then calls this; the ledger entry is the proof of deletion (SATRE 3.1.10)."""
+def check_deletable(cp: ControlPlane, credential: str, dataset: str) -> Principal:
+    """A data custodian may delete a registered dataset once its retention date has passed;
+    anything else is refused (``AccessDenied``, logged)."""
     with cp.transaction() as session:
         me = cp.authenticate(session, credential, Action.MANAGE_DATA)
         row = session.get(DatasetRecord, dataset)
         if row is None or row.deleted_at is not None:
+            problem = f"{dataset} is not registered"
+        elif row.retention_until >= cp.today():
+            problem = f"{dataset} is to be kept until {row.retention_until.isoformat()}"
+        else:
+            return me
+    raise cp.refuse(me, Action.MANAGE_DATA, "deletion refused: " + problem)
+
+
+def deletion_entry(cp: ControlPlane, dataset: str, rows: int, resources: str) -> dict[str, object]:
+    """The register's ``deleted`` entry for ``dataset``: the proof of deletion (SATRE 3.1.10),
+    with the rows it had and the resources taken with it (``Condition=22``), counts only. It
+    is the outcome a deletion's intent promises, logged when the deletion is made."""
+    with cp.transaction() as session:
+        row = session.get(DatasetRecord, dataset)
+        if row is None:
             raise ValueError(f"{dataset} is not registered")
+        return {**_public(row, "deleted"), "rows": str(rows), "resources": resources}
+
+
+def mark_deleted(cp: ControlPlane, dataset: str) -> bool:
+    """Record in the register that ``dataset``'s data is deleted (once the store has deleted
+    it); returns whether it was not recorded yet."""
+    with cp.transaction() as session:
+        row = session.get(DatasetRecord, dataset)
+        if row is None or row.deleted_at is not None:
+            return False
         row.deleted_at = cp.now()
-        subject = {**_public(row, "deleted"), "rows": str(rows)}
-        cp.log("dataset", subject, me.person_id)
+        return True

@@ -216,7 +216,7 @@ _KINDS = (
     EntryKind(
         "dataset",
         public=_names("dataset owner sensitivity legal_basis retention_until change"),
-        detail=_names("agreement_sha256 rows"),
+        detail=_names("agreement_sha256 rows resources intent"),
         required=_names("dataset change"),
     ),
     EntryKind(

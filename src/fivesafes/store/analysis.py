@@ -30,8 +30,10 @@ their own; a rebuild puts the whole table back in one order.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import duckdb
+import orjson
 
 from fivesafes.ingest.flatten import CAUSE_OF_DEATH, FLATTENINGS, WEARABLE_KINDS
 from fivesafes.ingest.genomics import GENETIC_VARIANT
@@ -188,11 +190,45 @@ def insert_clustered(con: duckdb.DuckDBPyConnection, table: str, select: str) ->
     con.execute(f'INSERT INTO analysis."{table}" SELECT * FROM ({select}){order}')
 
 
+WITHHELD = "withheld_datasets"
+"""Where ``meta.environment`` names the datasets deleted from this store (and how many rows
+each had): their tables stay empty though resources another dataset keeps could fill them."""
+
+
+def withheld(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The datasets deleted from the store, each with the rows it had when deleted."""
+    found = con.execute("SELECT value FROM meta.environment WHERE name = ?", [WITHHELD]).fetchone()
+    return {} if found is None else dict(orjson.loads(found[0]))
+
+
+def set_withheld(con: duckdb.DuckDBPyConnection, datasets: dict[str, int]) -> None:
+    con.execute("DELETE FROM meta.environment WHERE name = ?", [WITHHELD])
+    if datasets:
+        value = orjson.dumps(datasets, option=orjson.OPT_SORT_KEYS).decode()
+        con.execute("INSERT INTO meta.environment VALUES (?, ?)", [WITHHELD, value])
+
+
+def release_withheld(con: duckdb.DuckDBPyConnection, datasets: Iterable[str]) -> None:
+    """A load the register let into ``datasets`` (registered again after their deletion): they
+    are no longer withheld, and each is built whole again from what the store holds."""
+    held = withheld(con)
+    back = [d for d in datasets if d in held]
+    if back:
+        set_withheld(con, {d: n for d, n in held.items() if d not in back})
+        for name in back:
+            if name in ANALYSIS_SQL:
+                con.execute(f"DELETE FROM analysis.{name}")
+                insert_clustered(con, name, select_for(name))
+
+
 def rebuild_analysis_layer(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the rows of every FHIR-built analysis table with the current identifiable data."""
+    """Replace the rows of every FHIR-built analysis table with the current identifiable data
+    (a withheld dataset's table left empty)."""
+    held = withheld(con)
     for name in ANALYSIS_SQL:
         con.execute(f"DELETE FROM analysis.{name}")
-        insert_clustered(con, name, select_for(name))
+        if name not in held:
+            insert_clustered(con, name, select_for(name))
 
 
 def start_tracking(con: duckdb.DuckDBPyConnection) -> None:
@@ -275,7 +311,10 @@ def update_analysis_layer(con: duckdb.DuckDBPyConnection) -> bool:
     if stored == 0 or touched > REBUILD_SHARE * stored:
         rebuild_analysis_layer(con)
         return True
+    held = withheld(con)
     for name in ANALYSIS_SQL:
+        if name in held:
+            continue
         if name in PATIENT_TABLES:
             con.execute(
                 f"DELETE FROM analysis.{name} WHERE patient_id IN "

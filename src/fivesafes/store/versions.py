@@ -37,12 +37,14 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from fivesafes.failpoints import failpoint
 from fivesafes.store import indexes
 from fivesafes.store.config import DataDir
 from fivesafes.store.database import Store
 
 T = TypeVar("T")
 NEXT_SUFFIX = ".next"
+COMPACT_SUFFIX = ".compact"
 _OPENED = itertools.count()
 LOCK_SUFFIX = ".lock"
 
@@ -76,18 +78,42 @@ def _remove(*paths: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _compacted(data_dir: DataDir, written: Path) -> Path:
+    """A fresh file holding exactly what ``written`` holds now, copied table by table
+    (``COPY FROM DATABASE``): the blocks ``written`` freed, which still hold deleted rows, are
+    not carried over, as they would be by a byte copy of the file."""
+    target = _sibling(data_dir.database, COMPACT_SUFFIX)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{written}' AS old (READ_ONLY)")
+        con.execute(f"ATTACH '{target}' AS new")
+        con.execute("COPY FROM DATABASE old TO new")
+        con.execute("DETACH old")
+        con.execute("USE new")
+        indexes.ensure(con)
+        con.execute("CHECKPOINT new")
+    finally:
+        con.close()
+    _remove(written)
+    return target
+
+
 @contextmanager
-def writing(data_dir: DataDir, *, bulk: bool = True) -> Iterator[Store]:
+def writing(data_dir: DataDir, *, bulk: bool = True, compact: bool = False) -> Iterator[Store]:
     """A writable copy of the store's current version; it becomes the current version when the
     block ends without an error, and is thrown away when it does not. A ``bulk`` writer (a
     load) writes without the lookup indexes, which are built again before the commit; a small
-    write (``bulk=False``) keeps them up to date as it goes."""
+    write (``bulk=False``) keeps them up to date as it goes. A ``compact`` writer (a deletion)
+    commits a fresh copy of what it wrote instead (:func:`_compacted`), so that no block of the
+    new version holds a row it deleted."""
     database = data_dir.database
     fresh = _sibling(database, NEXT_SUFFIX)
     fresh_wal = _sibling(fresh, ".wal")
     old_wal = _sibling(database, ".wal")
+    compacted = _sibling(database, COMPACT_SUFFIX)
     with writer_lock(database):
-        _remove(fresh, fresh_wal)  # what a writer killed part-way left behind
+        # what a writer killed part-way left behind
+        _remove(fresh, fresh_wal, compacted, _sibling(compacted, ".wal"))
         if database.exists():
             shutil.copyfile(database, fresh)
             if old_wal.exists():  # written in place by something that did not checkpoint
@@ -104,6 +130,13 @@ def writing(data_dir: DataDir, *, bulk: bool = True) -> Iterator[Store]:
             _remove(fresh, fresh_wal)
             raise
         store.close()
+        if compact:
+            try:
+                fresh = _compacted(data_dir, fresh)
+            except BaseException:
+                _remove(fresh, fresh_wal, compacted, _sibling(compacted, ".wal"))
+                raise
+            failpoint("store.compacted")  # both copies on disk, neither the current version
         _fsync(fresh)
         # A WAL beside the old version would be replayed onto the new one by the next reader:
         # it is already in the copy, so it goes before the rename.
