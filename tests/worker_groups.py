@@ -6,14 +6,16 @@ A *world* is a session- or package-scoped fixture of one of the suite's ``confte
 a released environment with its dashboards, a running portal with its people and jobs. Built per
 worker, each would be made two or three times over (the three dashboard files' world alone is
 minutes of real jobs and disclosure checks), so the files that use one world, and any file
-sharing another world with those, form one group. Every other file is a group of its own, so that a module's
-fixtures are made once too. The group's name goes after an ``@`` at the end of each node id in
-that run, which is what ``--dist loadgroup`` schedules by; :func:`plain_nodeid` takes it off
-again. pytest-xdist 3.8 writes that suffix to the node's ``_nodeid``, which pytest 9.2 no longer
-reads (a node's id is a structured ``NodeId``), so the suffix is written here, on the id pytest
-reads, and ``test_worker_groups`` checks on real workers that a shared world is built once. The groups of several files go
-first (a sort that keeps each file's order): they are the longest, and a long group handed out
-last would keep one worker busy while the others wait.
+sharing another world with those, form one group. Every other file is a group of its own, so
+that a module's fixtures are made once too.
+
+The group's name goes after an ``@`` at the end of each node id in that run, which is what
+``--dist loadgroup`` schedules by; :func:`plain_nodeid` takes it off again. pytest-xdist 3.8
+writes that suffix to a node's ``_nodeid``, which pytest 9.2 no longer reads (a node's id is a
+structured ``NodeId``), so the suffix is written here, on the id pytest reads;
+``test_worker_groups`` checks on real workers that a shared world is built once. The groups of
+several files go first (a sort that keeps each file's order): they are the longest, and a long
+group handed out last would keep one worker busy while the others wait.
 """
 
 from __future__ import annotations
