@@ -12,7 +12,7 @@ from worker_groups import plain_nodeid
 
 pytest_plugins = ["pytester"]
 
-WORLD = '''
+WORLD = """
 import os, pytest
 from worker_groups import pytest_collection_modifyitems  # noqa: F401
 
@@ -21,7 +21,7 @@ def world(tmp_path_factory):
     with open(os.environ["BUILT"], "a") as f:
         f.write(os.environ.get("PYTEST_XDIST_WORKER", "main") + "\\n")
     return "built"
-'''
+"""
 
 
 def test_a_world_shared_by_files_is_built_once_on_three_workers(
