@@ -114,6 +114,9 @@ USE_CASES: dict[str, frozenset[str]] = {
     "fivesafes.governance.security_log": frozenset({"security_report"}),
     "fivesafes.governance.project_records": frozenset({"record_document", "set_ceiling"}),
     "fivesafes.governance.datasets": frozenset({"register_dataset", "approve_dataset"}),
+    "fivesafes.governance.delegates": frozenset(
+        {"record_delegate", "confirm_delegate", "withdraw_delegate", "check_egress", "undelegated"}
+    ),
     "fivesafes.governance.mfa": frozenset(
         {"set_up_totp", "confirm_totp", "reset_second_factor", "sign_in"}
     ),

@@ -94,11 +94,35 @@ PY
 "$FS" opt-out load "$DEMO/opt-outs.csv" --token "$(token_of cara)"
 
 step "6. Safe projects: the analyst applies, the approver approves with a signed decision"
+# Egress is a permission each dataset's owner gives: before the checkers may judge a job's
+# outputs, each dataset its project reads is in the register (the custodian registers, the
+# approver agrees) and olu and oona are its release delegates (the custodian records it on the
+# owner's authority, the approver confirms it).
+delegate_datasets() {  # application.toml
+    local dataset held who
+    held=$("$FS" datasets list --format json)
+    for dataset in $("$BIN/python" -c 'import sys, tomllib
+print(*tomllib.load(open(sys.argv[1], "rb"))["datasets"])' "$1"); do
+        if ! grep -q "\"dataset\": \"$dataset\"" <<< "$held"; then
+            "$FS" datasets register "$dataset" --owner "NHS Demo Trust (Head of Information)" \
+                --agreement DSA-DEMO-1 --sensitivity pseudonymised \
+                --legal-basis "UK GDPR 6(1)(e) and 9(2)(j)" \
+                --retain-until "$(date -d '+5 years' +%F)" --token "$(token_of cara)"
+            "$FS" datasets approve "$dataset" --token "$(token_of val)"
+            for who in olu oona; do
+                "$FS" datasets delegate "$dataset" "$who" \
+                    --authority "Owner's letter DEMO-1 delegating release" --token "$(token_of cara)"
+                "$FS" datasets confirm-delegate "$dataset" "$who" --token "$(token_of val)"
+            done
+        fi
+    done
+}
 "$FS" project submit asthma-prevalence examples/asthma-prevalence/application.toml \
     --token "$(token_of ana)"
 "$FS" project approve asthma-prevalence --until "$(date -d '+1 year' +%F)" \
     --reasons "Clear public benefit; aggregate outputs only" --key "$DEMO/val-signing.pem" \
     --token "$(token_of val)"
+delegate_datasets examples/asthma-prevalence/application.toml
 
 step "7. The example study on dummy data, as an analyst runs it on a laptop"
 cp -r examples/asthma-prevalence "$DEMO/study"
@@ -180,6 +204,7 @@ step "11. Decision makers: a monthly board study, approved, run, released and dr
 "$FS" project approve emergency-admissions --until "$(date -d '+1 year' +%F)" \
     --reasons "Service planning with aggregate outputs" --key "$DEMO/val-signing.pem" \
     --token "$(token_of val)"
+delegate_datasets examples/emergency-admissions/application.toml
 cp -r examples/emergency-admissions "$DEMO/board"
 "$FS" submit --wait --project "$DEMO/board" --project-id emergency-admissions --token "$(token_of ana)"
 BOARD=$(latest_job emergency-admissions)
@@ -202,6 +227,7 @@ study() {  # project id, example folder, approver's reasons, analyst's justifica
     "$FS" project submit "$1" "examples/$2/application.toml" --token "$(token_of ana)"
     "$FS" project approve "$1" --until "$(date -d '+1 year' +%F)" --reasons "$3" \
         --key "$DEMO/val-signing.pem" --token "$(token_of val)"
+    delegate_datasets "examples/$2/application.toml"
     cp -r "examples/$2" "$DEMO/$2"
     "$FS" submit --wait --project "$DEMO/$2" --project-id "$1" --token "$(token_of ana)"
     local files

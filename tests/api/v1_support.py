@@ -81,6 +81,7 @@ def build_v1_world(root: Path) -> V1World:
         until = env.cp.today() + timedelta(days=30)
         val = people.tokens["val"]
         projects.decision(env, val, PROJECT, Verdict.APPROVE, "ok", people.keys["val"], until)
+        people.delegate("oc1", "oc2")
     return V1World(world, repository, commit, people.tokens, people.keys)
 
 

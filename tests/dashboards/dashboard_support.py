@@ -45,8 +45,11 @@ from fivesafes.release import (
 )
 from fivesafes.release import Verdict as Vote
 from fivesafes.store.config import DataDir
+from governance.governance_support import delegate, job_record
 
 PROJECT = "monthly-measures"
+DATASETS = ("patients",)
+"""What the project is approved for, so what its job read."""
 ADMISSIONS = "output/emergency_admissions_by_region.csv"
 HBA1C = "output/hba1c_recorded_by_imd_quintile.csv"
 CONVEYANCES = "output/ambulance_conveyances_by_region.csv"
@@ -135,7 +138,8 @@ class Approved:
 
 
 def approved_project(cp: ControlPlane) -> Approved:
-    """A custodian, an analyst, two output checkers, and PROJECT approved by an approver."""
+    """A custodian, an analyst, two output checkers (release delegates of its datasets), and
+    PROJECT approved by an approver."""
 
     def made(by: str | None, person_id: str, role: Role) -> str:
         return enrol(cp, create_account(cp, by, _account(person_id, role, cp)).code).token
@@ -155,7 +159,7 @@ def approved_project(cp: ControlPlane) -> Approved:
         purpose_description="Monthly measures for the board.",
         public_benefit="Shows where services are under pressure.",
         legal_basis="Test environment: synthetic data only",
-        datasets={"patients": ("patient_id",)},
+        datasets={d: ("patient_id",) for d in DATASETS},
         members=("ana",),
         repository="examples/emergency-admissions",
         planned_outputs=("monthly measure tables",),
@@ -164,6 +168,7 @@ def approved_project(cp: ControlPlane) -> Approved:
     submit_project(cp, analyst, PROJECT, form)
     until = cp.today() + timedelta(days=365)
     decide(cp, approver, PROJECT, Verdict.APPROVE, "Aggregates only.", key, until=until)
+    delegate(cp, custodian, approver, DATASETS, ("chk1", "chk2"))
     return Approved(analyst, checkers)
 
 
@@ -216,6 +221,7 @@ def released_environment(root: Path) -> Released:
     study = write_study(data_dir.jobs / "job-board" / "study", files)
     with ControlPlane.open(data_dir) as cp:
         people = approved_project(cp)
+        job_record(cp, "job-board", PROJECT, DATASETS)
         office = ReleaseOffice(cp, data_dir)
         checks = check_request_files(office, PROJECT, study, list(files))
         exceptions = {c.path: "the checker's safe version" for c in checks if c.needs_exception}

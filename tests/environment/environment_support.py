@@ -5,6 +5,7 @@ with an approved project and a small population with opt-outs and shared data.""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from fivesafes.environment.setup import initialise
 from fivesafes.governance import ConsentScope, NewAccount, OptOutKind, Role, Verdict
 from fivesafes.store.config import DataDir
 from fivesafes.store.load import load
-from governance.governance_support import application
+from governance.governance_support import application, delegate
 from jobs.jobs_support import write_project
 
 DECIDERS = {Role.APPROVER, Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN}
@@ -77,6 +78,16 @@ class People:
         if DECIDERS & set(roles):
             self.key(person_id)
         return token
+
+    def delegate(
+        self, *checkers: str, datasets: Iterable[str] | None = None, approver: str = "val"
+    ) -> None:
+        """Make ``checkers`` release delegates of each of ``datasets`` (the project's grant),
+        as the datasets' owners would (the custodian records, ``approver`` confirms): only
+        then may they judge the outputs of a job that read them."""
+        custodian, confirmer = self.tokens[self.custodian], self.tokens[approver]
+        chosen = GRANT if datasets is None else datasets
+        delegate(self.env.cp, custodian, confirmer, chosen, checkers)
 
     def key(self, person_id: str) -> Ed25519PrivateKey:
         key = self.keys[person_id] = Ed25519PrivateKey.generate()

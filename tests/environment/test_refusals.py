@@ -62,6 +62,7 @@ def test_voting_twice_and_publishing_with_one_approval(world: People, tmp_path: 
     env = world.env
     for checker in ("chk1", "chk2"):
         world.add(checker, Role.OUTPUT_CHECKER)
+    world.delegate("chk1", "chk2")
     folder = study(tmp_path / "study")
     table = "age_band,count\n0-17,40\n18-64,120\n65+,75\n"
     (folder / "analysis" / "count.py").write_text(f"open('output/count.csv', 'w').write({table!r})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -18,9 +20,18 @@ from fivesafes.governance import (
     enrol,
     register_key,
 )
+from fivesafes.governance.datasets import (
+    DatasetEntry,
+    Sensitivity,
+    approve_dataset,
+    register,
+    register_dataset,
+)
+from fivesafes.governance.delegates import confirm_delegate, record_delegate
+from fivesafes.governance.tables import Job
 from ledger.ledger_support import ManualClock
 
-__all__ = ["ManualClock", "World", "account", "application"]
+__all__ = ["ManualClock", "World", "account", "application", "delegate", "job_record"]
 
 
 def account(person_id: str, *roles: Role, today: date, days: int = 365) -> NewAccount:
@@ -54,6 +65,54 @@ def application(
         planned_outputs=("counts of admissions by week",),
         organisation="Test University",
     )
+
+
+def delegate(cp: ControlPlane, custodian: str, approver: str, datasets: Any, people: Any) -> None:
+    """Make each of ``people`` a confirmed release delegate of each of ``datasets`` (tokens of a
+    custodian, who records, and an approver, who confirms), registering and agreeing a dataset
+    the register does not hold yet: what every flow that releases outputs must do first."""
+    held, people = {e.dataset for e in register(cp) if not e.deleted}, tuple(people)
+    for dataset in datasets:
+        if dataset not in held:
+            entry = DatasetEntry(
+                dataset,
+                "Test Trust's information asset owner",
+                "DSA-TEST-1",
+                Sensitivity.PSEUDONYMISED,
+                "UK GDPR 6(1)(e) and 9(2)(j)",
+                cp.today() + timedelta(days=3650),
+            )
+            register_dataset(cp, custodian, entry)
+            approve_dataset(cp, approver, dataset)
+        for person in people:
+            record_delegate(cp, custodian, dataset, person, "owner's letter DEL-TEST-1")
+            confirm_delegate(cp, approver, dataset, person)
+
+
+def job_record(
+    cp: ControlPlane, job_id: str, project_id: str, datasets: Iterable[str], person: str = "ana"
+) -> None:
+    """The control plane's record of a succeeded job of the project that read ``datasets``: what
+    a release of its outputs is judged against, for a study a test writes by hand."""
+    with cp.transaction() as session:
+        session.add(
+            Job(
+                job_id=job_id,
+                project_id=project_id,
+                person_id=person,
+                purpose="research",
+                grant=json.dumps({d: ["patient_id"] for d in datasets}),
+                state="succeeded",
+                action=None,
+                study_sha256="0" * 64,
+                git_commit=None,
+                git_dirty=None,
+                limits="{}",
+                created_at=cp.now(),
+                error="",
+                outputs="[]",
+            )
+        )
 
 
 @dataclass

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -148,6 +149,20 @@ def test_a_new_study_goes_from_an_empty_folder_to_a_released_table(tmp_path: Pat
         *("--key", str(approver_key)),
         who="val",
     )
+
+    datasets = tomllib.loads((study / "application.toml").read_text())["datasets"]
+    for dataset in datasets:  # the owners' delegates, as running-an-environment.md shows
+        operator.fivesafes(
+            *("datasets", "register", dataset, "--owner", "NHS Example Trust"),
+            *("--agreement", "DSA-1", "--sensitivity", "pseudonymised", "--legal-basis", "6(1)(e)"),
+            *("--retain-until", until),
+            who="cara",
+        )
+        operator.fivesafes("datasets", "approve", dataset, who="val")
+        for checker in ("olu", "oona"):
+            authority = ("--authority", "owner's letter of 2026-12-01")
+            operator.fivesafes("datasets", "delegate", dataset, checker, *authority, who="cara")
+            operator.fivesafes("datasets", "confirm-delegate", dataset, checker, who="val")
 
     requested = run_block(submit, study, analyst)
     assert f"of {PROJECT_ID}: succeeded" in requested

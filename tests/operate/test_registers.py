@@ -86,9 +86,9 @@ def test_a_dataset_is_loadable_only_once_registered_and_approved_by_another(
     assert [e.dataset for e in past_retention(cp)] == ["hospital_admissions"]
     with pytest.raises(AccessDenied, match="past its retention date"):
         check_loadable(cp, cus, ["hospital_admissions"])
-    assert mark_deleted(cp, "hospital_admissions")  # once the store has deleted it
+    assert mark_deleted(cp, "hospital_admissions", "cus")  # once the store has deleted it
     assert past_retention(cp) == [] and register(cp)[0].deleted
-    assert not mark_deleted(cp, "hospital_admissions")
+    assert not mark_deleted(cp, "hospital_admissions", "cus")
     shown = [e for e in public_view(list(cp.ledger.entries())).rows if e.kind == "dataset"]
     assert [e.fields["change"] for e in shown] == ["registered", "approved"]
 

@@ -19,10 +19,10 @@ from release_support import (
     PROJECT,
     SAFE_COUNTS,
     People,
-    Study,
     approved_project,
     as_environment,
     counts_csv,
+    held_job,
 )
 
 from fivesafes.disclosure import FileReleaseHistory
@@ -75,7 +75,7 @@ def _environment(base: Path, change_after_approval: bool) -> Approved:
     with ControlPlane.open(data_dir, url=f"sqlite:///{root / 'control.sqlite'}") as cp:
         office = ReleaseOffice(cp, data_dir)
         people: People = approved_project(office)
-        study = Study.create(data_dir.jobs / "job-kill" / "study")
+        study = held_job(data_dir, "job-kill", cp=cp)
         study.write(TABLES[0], counts_csv(SAFE_COUNTS))
         study.write(TABLES[1], counts_csv({k: 2 * v for k, v in SAFE_COUNTS.items()}))
         study.record_job("summarise", list(TABLES))

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 sys.path.insert(0, str(Path(__file__).parents[1] / "governance"))  # its helpers and fixtures
 
 from governance_support import ManualClock, World
-from release_support import People, Study, approved_project
+from release_support import People, Study, approved_project, held_job
 
 from fivesafes.governance import ControlPlane
 from fivesafes.release import ReleaseOffice
@@ -82,4 +82,4 @@ def any_office(control_url: str, tmp_path: Path, clock: ManualClock) -> Iterator
 @pytest.fixture
 def study(office: ReleaseOffice) -> Study:
     """A job's study as the environment holds it: under its data directory's jobs."""
-    return Study.create(office.data_dir.jobs / "job-test" / "study")
+    return held_job(office.data_dir, "job-test", cp=office.cp)

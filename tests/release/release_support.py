@@ -16,11 +16,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from governance_support import World, application
+from governance_support import World, application, delegate, job_record
 
 from fivesafes.environment.settings import Settings, write_settings
 from fivesafes.governance import ControlPlane, Role, Verdict, decide, submit_project
-from fivesafes.governance.tables import Job
 from fivesafes.jobs import FileRecord, JobRecord, JsonJobRecords
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, new_job_id
@@ -29,6 +28,8 @@ from fivesafes.store.config import DataDir
 from fivesafes.store.pseudonym import create_key
 
 PROJECT = "asthma-release"
+PROJECT_DATASETS = tuple(application().datasets)
+"""The datasets PROJECT is approved for, so the tables its jobs read."""
 PROJECT_YAML = """\
 version: 1
 actions:
@@ -182,7 +183,8 @@ class People:
 def approved_project(office: ReleaseOffice) -> People:
     """A custodian, analyst 'ana' (member), second member 'bob', approver 'apo', output checkers
     'chk1'..'chk4' (chk4 also a member of the project, though one person may not be both analyst
-    and output checker) and project PROJECT approved for a year."""
+    and output checker), each a release delegate of the project's datasets, and project PROJECT
+    approved for a year."""
     cp = office.cp
     world = World.start(cp)
     world.add("ana", Role.ANALYST)
@@ -201,6 +203,8 @@ def approved_project(office: ReleaseOffice) -> People:
         world.keys["apo"],
         until=cp.today() + timedelta(days=365),
     )
+    checkers = ("chk1", "chk2", "chk3", "chk4")
+    delegate(cp, world.tokens["cus"], world.tokens["apo"], PROJECT_DATASETS, checkers)
     return People(world)
 
 
@@ -217,29 +221,12 @@ def held_job(
     job_id: str = "job-cli",
     project_id: str = PROJECT,
     cp: ControlPlane | None = None,
+    datasets: Sequence[str] = PROJECT_DATASETS,
 ) -> Study:
-    """A job the environment holds for the project: its record (in ``cp``, or the data
-    directory's own control plane), and its study folder."""
+    """A job the environment holds for the project, which read ``datasets``: its record (in
+    ``cp``, or the data directory's own control plane), and its study folder."""
     if cp is None:
         with ControlPlane.open(data_dir) as opened:
-            return held_job(data_dir, job_id, project_id, opened)
-    with cp.transaction() as session:
-        session.add(
-            Job(
-                job_id=job_id,
-                project_id=project_id,
-                person_id="ana",
-                purpose="research",
-                grant="{}",
-                state="succeeded",
-                action=None,
-                study_sha256="0" * 64,
-                git_commit=None,
-                git_dirty=None,
-                limits="{}",
-                created_at=cp.now(),
-                error="",
-                outputs="[]",
-            )
-        )
+            return held_job(data_dir, job_id, project_id, opened, datasets)
+    job_record(cp, job_id, project_id, datasets)
     return Study.create(data_dir.jobs / job_id / "study")

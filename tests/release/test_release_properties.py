@@ -21,7 +21,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from release_support import PROJECT, SAFE_COUNTS, People, Study, counts_csv
+from release_support import PROJECT, SAFE_COUNTS, People, Study, counts_csv, held_job
 
 from fivesafes.disclosure import profile
 from fivesafes.governance import AccessDenied
@@ -54,7 +54,8 @@ verdicts = st.sampled_from(list(Verdict))
 def _fresh_study(office: ReleaseOffice) -> Study:
     """A new job's study, held where the environment holds jobs (a fresh one per example)."""
     office.data_dir.jobs.mkdir(parents=True, exist_ok=True)
-    return Study.create(Path(tempfile.mkdtemp(prefix="job-", dir=office.data_dir.jobs)) / "study")
+    job = Path(tempfile.mkdtemp(prefix="job-", dir=office.data_dir.jobs))
+    return held_job(office.data_dir, job.name, cp=office.cp)
 
 
 @SHARED

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from release_support import PROJECT, SAFE_COUNTS, People, Study, approved_project, counts_csv
+from release_support import (
+    PROJECT,
+    SAFE_COUNTS,
+    People,
+    Study,
+    approved_project,
+    counts_csv,
+    held_job,
+)
 
 from fivesafes.governance import AccessDenied
 from fivesafes.ledger.public import public_view
@@ -47,8 +55,8 @@ def _vote(office: ReleaseOffice, people: People, who: str, rid: str, verdict: Ve
 
 def test_request_review_publish_on_each_database(any_office: ReleaseOffice) -> None:
     office = any_office
-    study = Study.create(office.data_dir.jobs / "job-test" / "study")
     people = approved_project(office)
+    study = held_job(office.data_dir, "job-test", cp=office.cp)
     rid = _request(office, people, study)
     assert show_release(office, people.token("ana"), rid).state is State.SUBMITTED
     assert _vote(office, people, "chk1", rid, Verdict.APPROVE) is State.UNDER_REVIEW

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from portal_support import released
 
+from environment.codelists_support import GRANT
 from environment.environment_support import open_with_custodian
 from environment.library_support import METHODS, Library, library_world
 from fivesafes.governance import Role
@@ -34,6 +35,7 @@ def build_library_portal(root: Path) -> LibraryPortal:
         made = library_world(people, root)
         for checker in ("chk1", "chk2"):
             people.add(checker, Role.OUTPUT_CHECKER)
+        people.delegate("chk1", "chk2", datasets=GRANT)
         release_id = released(people, PROJECT, made.job_id, METHODS)
     finally:
         people.env.close()

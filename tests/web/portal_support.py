@@ -54,6 +54,7 @@ def build_portal_world(root: Path) -> Portal:
     try:
         for checker in ("chk1", "chk2"):
             people.add(checker, Role.OUTPUT_CHECKER)
+        people.delegate("chk1", "chk2")
         people.add("bea", Role.ANALYST)  # an analyst on no project, to be refused
         files = {"analysis/study.py": DEFINITION, "analysis/describe.py": DESCRIBE}
         folder = write_project(root / "study", STUDY_YAML, files)

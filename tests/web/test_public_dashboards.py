@@ -26,7 +26,7 @@ from dashboards.dashboard_support import (
     hba1c_csv,
     write_study,
 )
-from environment.environment_support import PROJECT, approved_world, open_with_custodian
+from environment.environment_support import GRANT, PROJECT, approved_world, open_with_custodian
 from fivesafes.governance import Role
 from fivesafes.release import (
     ReleaseOffice,
@@ -37,6 +37,7 @@ from fivesafes.release import (
 )
 from fivesafes.release import Verdict as Vote
 from fivesafes.store.config import DataDir
+from governance.governance_support import job_record
 
 UNRELEASED = (Path(HBA1C).stem, Path(CONVEYANCES).stem, "imd_quintile")
 """What only the tables that were not released hold: their names and a column."""
@@ -58,8 +59,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         for checker in ("chk1", "chk2"):
             people.add(checker, Role.OUTPUT_CHECKER)
+        people.delegate("chk1", "chk2")
         files = {ADMISSIONS: admissions_csv(), HBA1C: hba1c_csv(), CONVEYANCES: conveyances_csv()}
         study = write_study(data_dir.jobs / "job-board" / "study", files)
+        job_record(env.cp, "job-board", PROJECT, GRANT)
         office = ReleaseOffice(env.cp, data_dir)
         assert not [c for c in check_request_files(office, PROJECT, study, [ADMISSIONS])
                     if c.needs_exception]  # fmt: skip

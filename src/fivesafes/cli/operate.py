@@ -391,6 +391,70 @@ def dataset_list(output_format: FormatOption = "text", data_dir: DataDirOption =
                       f"{', '.join(h.projects) or 'no project'}")  # fmt: skip
 
 
+@datasets_app.command("delegate")
+def dataset_delegate(
+    dataset: str,
+    person: str,
+    authority: Annotated[
+        str, typer.Option("--authority", help="The owner's authority: their letter, by reference")
+    ],
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record that PERSON may approve releases from DATASET, on its owner's authority (a data
+    custodian); an approver then confirms it."""
+    from fivesafes.environment import datasets
+
+    with opened(data_dir) as env:
+        datasets.delegate(env, need_token(token), dataset, person, authority)
+    console.print(f"{person} recorded as a release delegate of {dataset}; it waits for an approver")
+
+
+@datasets_app.command("confirm-delegate")
+def dataset_confirm_delegate(
+    dataset: str, person: str, token: TokenOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Confirm a delegation another person recorded (an approver)."""
+    from fivesafes.environment import datasets
+
+    with opened(data_dir) as env:
+        datasets.confirm(env, need_token(token), dataset, person)
+    console.print(f"{person} is a release delegate of {dataset}")
+
+
+@datasets_app.command("withdraw-delegate")
+def dataset_withdraw_delegate(
+    dataset: str, person: str, token: TokenOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Withdraw a delegation (a data custodian): PERSON judges no more of DATASET's outputs."""
+    from fivesafes.environment import datasets
+
+    with opened(data_dir) as env:
+        datasets.withdraw(env, need_token(token), dataset, person)
+    console.print(f"{person} is no longer a release delegate of {dataset}")
+
+
+@datasets_app.command("delegates")
+def dataset_delegates(output_format: FormatOption = "text", data_dir: DataDirOption = None) -> None:
+    """Every release delegation recorded: who may approve outputs derived from each dataset."""
+    from fivesafes.environment import datasets
+
+    with opened(data_dir) as env:
+        found = datasets.delegates(env)
+    rows = [{"dataset": d.dataset, "person": d.person_id, "owner": d.owner,
+             "recorded_by": d.recorded_by, "confirmed_by": d.confirmed_by,
+             "withdrawn": d.withdrawn_at is not None, "in_force": d.in_force}
+            for d in found]  # fmt: skip
+    if output_format == "json":
+        console.print(json.dumps(rows, indent=2))
+        return
+    for d in found:
+        state = f"confirmed by {d.confirmed_by}" if d.confirmed_by else "awaiting confirmation"
+        state = "withdrawn" if d.withdrawn_at else state
+        console.print(f"{d.dataset}: {d.person_id}, for {d.owner}, recorded by {d.recorded_by}, "
+                      f"{state}")  # fmt: skip
+
+
 @database_app.command("upgrade")
 def database_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",

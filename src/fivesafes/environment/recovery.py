@@ -91,7 +91,7 @@ def _reuse(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
 def _dataset(cp: ControlPlane, data_dir: DataDir, intent: Intent) -> bool:
     from fivesafes.environment.datasets import deletion_resolved
 
-    return deletion_resolved(cp, data_dir, intent.key)
+    return deletion_resolved(cp, data_dir, intent.key, intent.actor)
 
 
 RESOLVERS: dict[str, Resolver] = {

@@ -343,3 +343,12 @@ class ControlPlane:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def second_person(
+    cp: ControlPlane, me: Principal, action: Action, recorded_by: str, what: str
+) -> None:
+    """Refuse (logged) someone agreeing to what they recorded themselves: a dataset's entry in
+    the register and each release delegation take two people (SATRE separation of duties)."""
+    if recorded_by == me.person_id:
+        raise cp.refuse(me, action, f"nobody {what}")

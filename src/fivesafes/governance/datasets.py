@@ -25,7 +25,8 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fivesafes.governance.control import ControlPlane, Principal
+from fivesafes.governance.control import ControlPlane, Principal, second_person
+from fivesafes.governance.delegates import withdraw_all
 from fivesafes.governance.operating_tables import DatasetRecord
 from fivesafes.governance.roles import Action
 from fivesafes.governance.signing import sha256_hex
@@ -121,8 +122,8 @@ def approve_dataset(cp: ControlPlane, credential: str, dataset: str) -> None:
         row = session.get(DatasetRecord, dataset)
         if row is None or row.deleted_at is not None:
             raise ValueError(f"{dataset} is not registered")
-        if row.registered_by == me.person_id:
-            raise cp.refuse(me, Action.APPROVE_DATASET, "nobody approves a dataset they registered")
+        what = "approves a dataset they registered"
+        second_person(cp, me, Action.APPROVE_DATASET, row.registered_by, what)
         row.approved_by, row.approved_at = me.person_id, cp.now()
         cp.log("dataset", _public(row, "approved"), me.person_id)
 
@@ -188,12 +189,14 @@ def deletion_entry(cp: ControlPlane, dataset: str, rows: int, resources: str) ->
         return {**_public(row, "deleted"), "rows": str(rows), "resources": resources}
 
 
-def mark_deleted(cp: ControlPlane, dataset: str) -> bool:
+def mark_deleted(cp: ControlPlane, dataset: str, actor: str) -> bool:
     """Record in the register that ``dataset``'s data is deleted (once the store has deleted
-    it); returns whether it was not recorded yet."""
+    it) and withdraw its release delegates on behalf of ``actor``, the custodian deleting it;
+    returns whether it was not recorded yet."""
     with cp.transaction() as session:
         row = session.get(DatasetRecord, dataset)
         if row is None or row.deleted_at is not None:
             return False
         row.deleted_at = cp.now()
+        withdraw_all(cp, session, dataset, actor)
         return True

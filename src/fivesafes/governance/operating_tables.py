@@ -4,7 +4,8 @@ People: each one's second factor and the sign-ins it made, identity check, train
 and terms of use accepted. Projects: their governing documents with end dates, the resource
 ceilings set when they were approved, and their closure. The datasets register, the incident
 register, and the environment's suspensions during an incident. Declared on the same ``Base``
-as :mod:`.tables` (so the migrations' drift test covers them) and made by migration 0005.
+as :mod:`.tables` (so the migrations' drift test covers them) and made by migration 0005 (the
+release delegates of each dataset by 0010).
 """
 
 from __future__ import annotations
@@ -143,6 +144,28 @@ class DatasetRecord(Base):
     approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ReleaseDelegate(Base):
+    """One person made a release delegate of one dataset on its information asset owner's
+    behalf (SATRE 3.1.06): recorded by a data custodian naming the owner's authority, in force
+    once an approver who is not that custodian confirms it, until it is withdrawn. Rows are
+    never deleted, so who could release from a dataset, and when, stays answerable. Made by
+    migration 0010."""
+
+    __tablename__ = "release_delegates"
+
+    delegation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("accounts.person_id"))
+    authority: Mapped[str] = mapped_column(SqlText)
+    """The owner's authority for it (their letter, email or minute, by reference)."""
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Incident(Base):

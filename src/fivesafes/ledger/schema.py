@@ -215,8 +215,8 @@ _KINDS = (
     ),
     EntryKind(
         "dataset",
-        public=_names("dataset owner sensitivity legal_basis retention_until change"),
-        detail=_names("agreement_sha256 rows resources intent"),
+        public=_names("dataset owner sensitivity legal_basis retention_until change delegate"),
+        detail=_names("agreement_sha256 rows resources intent authority_sha256"),
         required=_names("dataset change"),
     ),
     EntryKind(

@@ -83,6 +83,13 @@ class ReleaseOffice:
         """
         return MemoryReleaseHistory(self.history().released())
 
+    def job_of(self, study: str) -> str:
+        """The job whose study (``<data dir>/jobs/<job>/study``) a request was made from."""
+        try:
+            return Path(study).relative_to(self.data_dir.jobs.resolve()).parts[0]
+        except (ValueError, IndexError):
+            raise ReleaseError(f"{study} is not a job's study in this environment") from None
+
     def requester(self, credential: str, project_id: str) -> Principal:
         """Authenticate someone asking to release a project's outputs: the analyst role, as a
         member of the approved, unexpired project; or refuse, saying which was missing."""

@@ -8,7 +8,8 @@ early. Agreement decides; a disagreement waits for a third checker, whose vote d
 must judge as blind as the first two did: so votes are revealed (statement and signature, which
 anyone can check against the commitment made before) only once the request is decided, never
 while a vote is still to be cast. Reviewers are never the requester nor a member of the project
-(SATRE: separation of duties).
+(SATRE: separation of duties), and each is a release delegate of every dataset the request's
+job read, given by the datasets' owners (SATRE 3.1.06, :mod:`fivesafes.governance.delegates`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fivesafes.governance import Principal, list_projects
+from fivesafes.governance.delegates import check_egress
 from fivesafes.governance.projects import signing_key_named
 from fivesafes.governance.signing import (
     DecisionSigner,
@@ -95,8 +97,9 @@ def _votable(
     release_id: str,
     projects: dict[str, tuple[str, ...]],
 ) -> tuple[Principal, ReleaseRequestRow, list[ReleaseVoteRow]]:
-    """The caller, allowed to vote on the request now (an output checker off its project who
-    has not voted on it), the request, and the votes cast so far."""
+    """The caller, allowed to vote on the request now (an output checker off its project, a
+    release delegate of every dataset its job read, who has not voted on it), the request, and
+    the votes cast so far."""
     cp = office.cp
     me = office.output_checker(session, credential)
     request = session.get(ReleaseRequestRow, release_id, with_for_update=True)
@@ -109,6 +112,7 @@ def _votable(
         )
     if State(request.state) not in OPEN_FOR_VOTES:
         raise ReleaseError(f"{release_id} is {request.state}; it takes no more votes")
+    check_egress(cp, session, me, REVIEW_ACTION, office.job_of(request.study))
     votes = list(
         session.scalars(
             select(ReleaseVoteRow)
