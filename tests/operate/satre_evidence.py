@@ -23,6 +23,11 @@ ASSESSMENT_TEST = "tests/operate/test_satre_assessment.py::"
 OUTCOMES: dict[str, list[str]] = {}
 """Each test's outcome per phase (setup, call, teardown) in this run."""
 IN_RUN: set[str] = set()
+_REPORT = os.environ.get("FIVESAFES_EVIDENCE_REPORT")
+REPORT = Path(_REPORT).resolve() if _REPORT else None
+"""The parallel run's JUnit report, if named: read when this module loads, at collection,
+because each test's clean start (``tests/conftest.py``) takes the FIVESAFES_* settings away
+and moves into the test's own folder, where a relative name would find nothing."""
 
 
 def junit_outcomes(report: Path) -> dict[str, str]:
@@ -39,10 +44,9 @@ def junit_outcomes(report: Path) -> dict[str, str]:
 def this_run() -> tuple[set[str], dict[str, list[str]]]:
     """The tests of the run the assessment checks, and each one's outcomes: this process's, or
     the report ``FIVESAFES_EVIDENCE_REPORT`` names (a parallel run's)."""
-    report = os.environ.get("FIVESAFES_EVIDENCE_REPORT")
-    if not report:
+    if REPORT is None:
         return IN_RUN, OUTCOMES
-    outcomes = junit_outcomes(Path(report))
+    outcomes = junit_outcomes(REPORT)
     return set(outcomes), {nodeid: [outcome] for nodeid, outcome in outcomes.items()}
 
 
