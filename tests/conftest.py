@@ -15,7 +15,8 @@ depend on the machine or the shell it is started from.
 - ``COLUMNS`` and ``LINES`` are left as they are: written to a pipe the commands ignore them,
   and ``COLUMNS=40 make test`` checks that they do.
 
-Test data from ``../shared/`` is found through ``shared_files``.
+Test data from ``../shared/`` is found through ``shared_files``; a parallel run keeps the files
+that share a world on one worker (``worker_groups``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fivesafes.store.config import DataDir  # noqa: E402
 from fivesafes.store.database import Store  # noqa: E402
 from fivesafes.store.pseudonym import create_key  # noqa: E402
+from worker_groups import pytest_collection_modifyitems  # noqa: E402, F401
 
 KEPT = frozenset({"FIVESAFES_SPARK_TESTS", "FIVESAFES_CGROUP"})
 

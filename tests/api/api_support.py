@@ -37,6 +37,9 @@ from fivesafes.store.load import load
 from fivesafes.store.versions import writing
 
 GP1, GP2 = "A81001", "B82002"
+SCHEMA_WAIT = 120.0
+"""Seconds a schemathesis test waits for the served OpenAPI document: the first request builds
+it, which on a machine busy with the rest of a parallel run took more than its default 10 s."""
 RESTRICTED = "p1"
 SECRET_LINE, SECRET_PHONE = "7 Secret Lane", "07700900555"
 """What only the restricted person's own record may show."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_support import Running, World, build_world, serving
+from api_support import SCHEMA_WAIT, Running, World, build_world, serving
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -67,7 +67,7 @@ def test_no_generated_request_meets_a_500_or_an_undocumented_answer(
     target: tuple[World, Running],
 ) -> None:
     world, running = target
-    api = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json")
+    api = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json", timeout=SCHEMA_WAIT)
     every = [result.ok() for result in api.get_all_operations()]
     # the management API has its own run, sent by an analyst (test_v1_schemathesis)
     operations = [op for op in every if not op.path.startswith("/api/v1")]

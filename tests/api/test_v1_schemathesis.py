@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_support import Running, serving
+from api_support import SCHEMA_WAIT, Running, serving
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 from v1_support import V1, V1World, build_v1_world
@@ -78,7 +78,7 @@ def test_no_generated_management_request_meets_a_500_or_an_undocumented_answer(
     target: tuple[V1World, Running],
 ) -> None:
     v1, running = target
-    api = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json")
+    api = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json", timeout=SCHEMA_WAIT)
     operations = [
         op
         for result in api.get_all_operations()

@@ -1,7 +1,8 @@
 """The SATRE self-assessment cannot go stale: every mandatory requirement of the standard's own
 file is assessed, the page is what the data says, every command and doc section named exists,
 and every test a *satisfied* requirement names exists and passed — in this same run when the
-run includes it (this test runs last, see ``conftest.py``), else run here and now."""
+run includes it (this test runs last, see ``conftest.py``; a parallel run reads its report, see
+``satre_evidence``), else run here and now."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import os
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 import typer.main
-from satre_evidence import IN_RUN, OUTCOMES
+from satre_evidence import junit_outcomes, this_run
 
 from fivesafes.cli import app, load_every_command
 
@@ -111,22 +111,17 @@ def _run_elsewhere(tests: list[str], tmp_path: Path) -> dict[str, str]:
          *tests],
         cwd=REPO, env=env, capture_output=True, check=False,
     )  # fmt: skip
-    outcomes: dict[str, str] = {}
-    for case in ElementTree.parse(report).getroot().iter("testcase"):
-        module = case.get("classname", "").replace(".", "/") + ".py"
-        nodeid = f"{module}::{case.get('name')}"
-        failed = [c.tag for c in case if c.tag in ("failure", "error", "skipped")]
-        outcomes[nodeid] = failed[0] if failed else "passed"
-    return outcomes
+    return junit_outcomes(report)
 
 
 def test_every_satisfied_requirement_s_tests_exist_and_pass(tmp_path: Path) -> None:
     named = _evidence()
-    here = {t for t in named if _matches(t, IN_RUN)}
+    in_run, outcomes_here = this_run()
+    here = {t for t in named if _matches(t, in_run)}
     problems = []
     for test in sorted(here):
-        for nodeid in _matches(test, IN_RUN):
-            phases = OUTCOMES.get(nodeid, [])
+        for nodeid in _matches(test, in_run):
+            phases = outcomes_here.get(nodeid, [])
             if not phases or any(p != "passed" for p in phases):
                 problems.append(f"{nodeid} ({', '.join(named[test])}): {phases or 'not run'}")
     elsewhere = sorted(set(named) - here)

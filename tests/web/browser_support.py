@@ -76,11 +76,21 @@ class Visit:
         self.outside: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        self.page.on("requestfailed", self._failed)
         self.page.on(
             "response", lambda r: r.status >= 400 and self.failed.append(f"{r.url}: {r.status}")
         )
         self.context.route("**/*", self._only_here)
+
+    def _failed(self, request: object) -> None:
+        """A request that failed, except one the browser itself cancelled (``ERR_ABORTED``):
+        the page was left, by a click or a form sent, before a script it asked for arrived,
+        which a busy machine makes likely and which is no fault of the site. A refused or
+        broken request fails otherwise (``ERR_CONNECTION_*``, or a status over 400 above), and
+        a request to another host is refused and counted in ``outside``."""
+        failure = request.failure  # type: ignore[attr-defined]
+        if failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.url}: {failure}")  # type: ignore[attr-defined]
 
     def _only_here(self, route: object) -> None:
         url = urlsplit(route.request.url)  # type: ignore[attr-defined]
