@@ -4,7 +4,10 @@ The spine chart's scale is that of fingertipscharts' ``spine_rescaler``
 (ukhsa-collaboration/fingertipscharts, R/utils.R): for a high-is-good indicator the scale runs
 from ``England − reach`` to ``England + reach``, ``reach`` the farther of the lowest and highest
 areas from England, and the centiles are R's ``quantile()``; the worked numbers below follow it
-by hand.
+by hand. The centiles are also checked against the Fingertips service's own unit tests. No
+published numbers were found for the rescaled positions (fingertipscharts tests its charts
+only as pictures) nor for a nearest-neighbour model (CIPFA's is sold, not published), so those
+tests are worked by hand and by property.
 """
 
 from __future__ import annotations
@@ -42,6 +45,33 @@ def test_spine_scale_is_centred_on_england() -> None:
         (2 / 12, 4 / 12, 8 / 12, 1.0)
     )
     assert row.local_at == pytest.approx(8 / 12)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "q25", "q75"),
+    [(50, 60, 52.5, 57.5), (1, 100, 25.75, 75.25), (1, 17, 5, 13)],
+)
+def test_spine_centiles_match_fingertips_own_tests(
+    low: int, high: int, q25: float, q75: float
+) -> None:
+    """The Fingertips service's own unit tests of the statistics behind its spine charts
+    (ukhsa-collaboration/fingertips-open,
+    ``PholioVisualisationWS/AnalysisTest/IndicatorStatsCalculatorTest.cs``:
+    ``TestGetStatsFor50To60``, ``TestGetStatsFor1To100``, ``TestGetStatsFor1To17``): the areas'
+    values are the whole numbers ``low`` to ``high`` and Fingertips expects these minimum, 25th
+    and 75th percentiles and maximum. They are Fingertips' numbers, computed by its C#
+    ``CalculatePercentile``, not by numpy; ours, through the spine row, must equal them. A
+    low-is-good indicator puts the 75th percentile on the worst side, as Fingertips' spine
+    chart (``IndicatorsUI/MainUI/angular-app/src/app/area-profile/spine-chart.classes.ts``)
+    swaps them."""
+    values = list(range(low, high + 1))
+    england = (low + high) / 2
+    row = spine_row("x", values, england, None, "high_is_good")
+    assert (row.worst, row.q25, row.q75, row.best) == pytest.approx((low, q25, q75, high))
+    mirrored = spine_row("x", values, england, None, "low_is_good")
+    assert (mirrored.worst, mirrored.q25, mirrored.q75, mirrored.best) == pytest.approx(
+        (high, q75, q25, low)
+    )
 
 
 def test_low_is_good_is_the_mirror_image() -> None:
