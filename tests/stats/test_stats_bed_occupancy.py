@@ -126,3 +126,14 @@ def test_overall_occupancy_is_kh03s_bed_days_ratio(
     assert round(pattern.overall * 100) == published
     daily_mean = sum(o / a for o, a in zip(occ, avail, strict=True)) / len(days)
     assert daily_mean != pytest.approx(pattern.overall, rel=1e-6)
+
+
+def test_a_cells_occupancy_is_bed_days_not_a_mean_of_days() -> None:
+    """KH03's occupancy (see the test above) holds within a cell too: two winter Mondays, one
+    with 100 beds and 90 occupied, one with 50 beds all occupied, are 140 of 150 bed days
+    (93.3%), not the 95% the mean of 90% and 100% would say; the shares above the thresholds
+    still judge each day."""
+    days = [dt.date(2024, 1, 1), dt.date(2024, 1, 8)]  # two Mondays in winter
+    cell = occupancy_pattern(days, [90.0, 50.0], [100.0, 50.0]).cell("Winter", "Monday")
+    assert cell.mean_occupancy == pytest.approx(140 / 150)
+    assert (cell.above_85, cell.above_92) == (1.0, 0.5)
