@@ -36,7 +36,7 @@ def test_turnover_is_leavers_over_average_headcount() -> None:
 def test_stability_vacancy_and_sickness() -> None:
     assert stability_index(850, 1000).value == pytest.approx(85.0)
     assert vacancy_rate(80, 920).value == pytest.approx(8.0)  # 80 of a planned 1,000
-    # 4.9% (NHS England's national rate in March 2023) from days lost over days available
+    # days lost over days available, as a percentage (published figures: the tests below)
     assert sickness_absence_rate(4.9e6, 1e8).value == pytest.approx(4.9)
     assert fte_per_population(12.5, 25_000) == pytest.approx(0.5)
 
