@@ -5,9 +5,15 @@ those numbers in, we regenerate them the way R does: Mersenne-Twister seeded thr
 ``set.seed`` scrambling (an LCG, 69069 * s + 1), and normal deviates by R's default
 "Inversion" method (two uniforms joined for 2^-54 precision, then the normal quantile).
 Implemented from the algorithm descriptions in R's ``?RNGkind`` documentation.
+
+fingertipscharts' tests build theirs with ``set.seed(42)`` and ``sample(..., replace = T)``,
+so :meth:`RRandom.sample` draws as R's default ``sample.kind`` ("Rejection", R 3.6.0 on) does.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import ndtri
@@ -64,4 +70,21 @@ class RRandom:
             u = self.unif()
             u = int(_TWO_POW_27 * u) + self.unif()
             out[i] = mean + sd * float(ndtri(u / _TWO_POW_27))
+        return out
+
+    def sample(self, values: Sequence[int], size: int) -> list[int]:
+        """``sample(values, size, replace = TRUE)`` as R's "Rejection" kind draws it: each index
+        is ``ceil(log2(n))`` random bits, taken 16 at a time from uniforms (``floor(u * 65536)``),
+        drawn again while it is ``n`` or more."""
+        n = len(values)
+        bits = math.ceil(math.log2(n))
+        out = []
+        for _ in range(size):
+            index = n
+            while index >= n:
+                index = 0
+                for _ in range(bits // 16 + 1):
+                    index = 65536 * index + int(self.unif() * 65536)
+                index &= (1 << bits) - 1
+            out.append(values[index])
         return out

@@ -2,13 +2,18 @@
 
 From a daily series of beds occupied (the midnight census, as the KH03 return counts it), beds
 available and, optionally, beds that would have been needed (occupied plus patients waiting
-for a bed), each day of the week in each season gets its mean occupancy, the share of days
+for a bed), each day of the week in each season gets its occupancy, the share of days
 above the level at which flow suffers (85%, after Bagust A, Place M & Posnett JW (1999)
 "Dynamics of bed use in accommodating emergency admissions", BMJ 319:155-158; and NHS England's
 92% planning level) and the share of days on which demand exceeded the beds there were.
 
 Seasons are the meteorological ones (winter December to February, and so on), which is how
 winter pressure is usually reported.
+
+Occupancy over any set of days, a cell's or the whole series', is KH03's: occupied bed days over
+available bed days (equally, average beds occupied over average beds available), not the mean of
+each day's percentage, which would count a day with few beds open as much as a full one. The
+shares above 85% and 92% are of days, so they judge each day's own percentage.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class OccupancyCell:
     weekday: str
     days: int
     mean_occupancy: float
+    """Occupied over available bed days on these days (KH03's occupancy)."""
     above_85: float
     above_92: float
     demand_exceeded: float | None
@@ -86,7 +92,7 @@ def occupancy_pattern(
                     s,
                     w,
                     int(mask.sum()),
-                    float(share[mask].mean()),
+                    float(occ[mask].sum() / avail[mask].sum()),
                     float((share[mask] > THRESHOLDS[0]).mean()),
                     float((share[mask] > THRESHOLDS[1]).mean()),
                     None if need is None else float((need[mask] > avail[mask]).mean()),
