@@ -1,13 +1,15 @@
 """A release delegate's vote racing the end of their delegation, as an attack: a hostile checker,
 told their delegation is being withdrawn (or the dataset deleted), votes at that very moment.
 
-Each round, on the SQLite control plane a server's threads share, one thread casts chk1's vote on
-a fresh request while another withdraws chk1's delegation of ``patients`` (or deletes
-``hospital_admissions``, which withdraws every delegation of it), released together by a barrier;
-the second thread starts a little later each round so that the withdrawal lands before, inside
-and after the vote's transaction. The invariant after both finish: the vote was refused, or it
-counted and its sealed ledger entry comes before the withdrawal's, so it was cast while chk1 was
-still a delegate. Never a vote counted that was cast after the delegation ended.
+Each round, on a control plane a server's threads share (SQLite, and PostgreSQL: they lock
+differently), one thread casts chk1's vote on a fresh request while another withdraws chk1's
+delegation of ``patients`` (or deletes ``hospital_admissions``, which withdraws every delegation
+of it), the two released together by a barrier; the second starts a little later each round, so
+that the withdrawal lands before, inside and after the vote's transaction. The invariant after
+both finish: the vote was refused, or it counted and its sealed ledger entry comes before the
+withdrawal's. Each writes its ledger entry once its row is written, and a row the other holds
+waits for the other's commit, so the ledger's order is the order they took effect: never a vote
+counted that took effect after the delegation ended.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import orjson
 import pytest
 from governance_support import delegate
-from release_support import PROJECT, SAFE_COUNTS, People, counts_csv, held_job
+from release_support import PROJECT, SAFE_COUNTS, People, approved_project, counts_csv, held_job
 
 from fivesafes.governance import AccessDenied
 from fivesafes.governance.datasets import mark_deleted
@@ -106,8 +108,9 @@ def _counted(vote: State | None, at: int | None, withdrawn: int) -> str:
 
 @pytest.mark.parametrize("ending", ["withdrawal", "deletion"])
 def test_a_vote_racing_the_end_of_its_delegation_never_counts_after_it(
-    office: ReleaseOffice, people: People, ending: str
+    any_office: ReleaseOffice, ending: str
 ) -> None:
+    office, people = any_office, approved_project(any_office)
     cp, cus, apo = office.cp, people.token("cus"), people.token("apo")
     dataset = "patients" if ending == "withdrawal" else "hospital_admissions"
     seen = []
