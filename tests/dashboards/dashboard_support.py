@@ -221,7 +221,7 @@ def released_environment(root: Path) -> Released:
     study = write_study(data_dir.jobs / "job-board" / "study", files)
     with ControlPlane.open(data_dir) as cp:
         people = approved_project(cp)
-        job_record(cp, "job-board", PROJECT, DATASETS)
+        job_record(cp, data_dir, "job-board", PROJECT, DATASETS)
         office = ReleaseOffice(cp, data_dir)
         checks = check_request_files(office, PROJECT, study, list(files))
         exceptions = {c.path: "the checker's safe version" for c in checks if c.needs_exception}

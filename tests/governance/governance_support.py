@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -10,6 +9,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fivesafes.environment import job_records
+from fivesafes.environment.core import Environment
+from fivesafes.environment.delivery import delivery_for
+from fivesafes.environment.settings import Settings
 from fivesafes.governance import (
     Application,
     ControlPlane,
@@ -28,7 +31,7 @@ from fivesafes.governance.datasets import (
     register_dataset,
 )
 from fivesafes.governance.delegates import confirm_delegate, record_delegate
-from fivesafes.governance.tables import Job
+from fivesafes.store.config import DataDir
 from ledger.ledger_support import ManualClock
 
 __all__ = ["ManualClock", "World", "account", "application", "delegate", "job_record"]
@@ -90,29 +93,33 @@ def delegate(cp: ControlPlane, custodian: str, approver: str, datasets: Any, peo
 
 
 def job_record(
-    cp: ControlPlane, job_id: str, project_id: str, datasets: Iterable[str], person: str = "ana"
+    cp: ControlPlane,
+    data_dir: DataDir,
+    job_id: str,
+    project_id: str,
+    datasets: Iterable[str],
+    person: str = "ana",
 ) -> None:
     """The control plane's record of a succeeded job of the project that read ``datasets``: what
-    a release of its outputs is judged against, for a study a test writes by hand."""
-    with cp.transaction() as session:
-        session.add(
-            Job(
-                job_id=job_id,
-                project_id=project_id,
-                person_id=person,
-                purpose="research",
-                grant=json.dumps({d: ["patient_id"] for d in datasets}),
-                state="succeeded",
-                action=None,
-                study_sha256="0" * 64,
-                git_commit=None,
-                git_dirty=None,
-                limits="{}",
-                created_at=cp.now(),
-                error="",
-                outputs="[]",
-            )
-        )
+    a release of its outputs is judged against, for a study a test writes by hand. Written by
+    the environment's own functions (queued, started, ended ``succeeded``, each in the ledger as
+    a worker writes them), so the row cannot drift from the ones real jobs leave."""
+    settings = Settings("Test environment")
+    env = Environment(data_dir, settings, cp, delivery_for(settings.delivery, data_dir.root))
+    job_records.create(
+        env,
+        job_id,
+        project_id=project_id,
+        person_id=person,
+        purpose="research",
+        grant={d: ("patient_id",) for d in datasets},
+        action=None,
+        study_sha256="0" * 64,
+        git=(None, None),
+        limits={},
+    )
+    job_records.start(env, job_id)
+    assert job_records.finish(env, job_id, "succeeded", "", ())
 
 
 @dataclass

@@ -63,16 +63,4 @@ def populate(root: Path, url: str | None = None) -> Populated:
                 office, people.token(checker), rid, Verdict.APPROVE, "ok", people.key(checker)
             )
         folder = publish_release(office, people.token("ana"), rid).folder
-        cp.log(
-            "job",
-            {
-                "job_id": "J-1",
-                "project_id": PROJECT,
-                "action": "summarise",
-                "commit": "0" * 40,
-                "status": "succeeded",
-                "outputs": {"output/table.csv": "ab" * 32},
-            },
-            "ana",
-        )
     return Populated(data_dir, people, folder)

@@ -228,5 +228,5 @@ def held_job(
     if cp is None:
         with ControlPlane.open(data_dir) as opened:
             return held_job(data_dir, job_id, project_id, opened, datasets)
-    job_record(cp, job_id, project_id, datasets)
+    job_record(cp, data_dir, job_id, project_id, datasets)
     return Study.create(data_dir.jobs / job_id / "study")

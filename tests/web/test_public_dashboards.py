@@ -62,7 +62,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         people.delegate("chk1", "chk2")
         files = {ADMISSIONS: admissions_csv(), HBA1C: hba1c_csv(), CONVEYANCES: conveyances_csv()}
         study = write_study(data_dir.jobs / "job-board" / "study", files)
-        job_record(env.cp, "job-board", PROJECT, GRANT)
+        job_record(env.cp, data_dir, "job-board", PROJECT, GRANT)
         office = ReleaseOffice(env.cp, data_dir)
         assert not [c for c in check_request_files(office, PROJECT, study, [ADMISSIONS])
                     if c.needs_exception]  # fmt: skip

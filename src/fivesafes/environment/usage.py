@@ -56,6 +56,12 @@ def _count(projects: dict[str, Counter[str]], subject: dict[str, object], what: 
     projects.setdefault(str(subject.get("project_id")), Counter())[what] += 1
 
 
+def _ran(jobs: dict[str, set[str]], subject: dict[str, object]) -> None:
+    """A job's ledger entry, kept by its id: a job has two (its start and its end), or only
+    its end if it was cancelled before it started, and counts once."""
+    jobs.setdefault(str(subject.get("project_id")), set()).add(str(subject.get("job_id")))
+
+
 def usage_report(
     cp: ControlPlane, credential: str, data_dir: DataDir, start: datetime, end: datetime
 ) -> Usage:
@@ -64,6 +70,7 @@ def usage_report(
         cp.authenticate(session, credential, Action.OPERATE)
     report = Usage(start, end)
     activity: dict[str, Counter[str]] = {}
+    jobs: dict[str, set[str]] = {}
     for raw in cp.ledger.entries():
         entry = orjson.loads(raw)
         if not start <= datetime.fromisoformat(entry["time"].replace("Z", "+00:00")) < end:
@@ -71,7 +78,9 @@ def usage_report(
         kind, subject = entry["kind"], entry["subject"]
         if kind == "login" and subject.get("outcome") == "allowed":
             report.people[entry["actor"]] += 1
-        elif kind in ("job", "release_request", "release"):
+        elif kind == "job":
+            _ran(jobs, subject)
+        elif kind in ("release_request", "release"):
             _count(activity, subject, kind)
         elif kind == "load":
             report.loads += 1
@@ -82,10 +91,10 @@ def usage_report(
         if (data_dir.root / base).is_dir()
         for p in (data_dir.root / base).iterdir()
     }
-    for project_id in sorted(set(activity) | folders):
+    for project_id in sorted(set(activity) | set(jobs) | folders):
         seen = activity.get(project_id, Counter())
         report.projects[project_id] = ProjectUsage(
-            seen["job"],
+            len(jobs.get(project_id, ())),
             seen["release_request"],
             seen["release"],
             size_on_disk(data_dir.root / RELEASED_FOLDER / project_id),

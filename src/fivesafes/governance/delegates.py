@@ -11,7 +11,9 @@ step is a ``dataset`` ledger entry naming the delegate and the owner.
 :func:`check_egress` is the rule the release stage applies to every vote: a checker's vote
 counts only where they are a confirmed, unwithdrawn delegate of every dataset the job read (the
 tables its grant cut for it); a dataset nobody is delegated for is one whose outputs nobody can
-release. Failing closed, a job the control plane does not hold is refused too.
+release. Failing closed, a job the control plane does not hold is refused too. It holds the
+delegations it counted until the vote's transaction ends, so a withdrawal (or a deletion) racing
+a vote takes effect wholly before it, and the vote is refused, or wholly after it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fivesafes.governance.control import ControlPlane, Principal, second_person
@@ -131,7 +133,10 @@ def withdraw_delegate(cp: ControlPlane, credential: str, dataset: str, person_id
 
 
 def withdraw(cp: ControlPlane, session: Session, row: ReleaseDelegate, actor: str) -> None:
+    """End a delegation; the row is written (waiting for a vote that holds it, see
+    :func:`undelegated`) before the ledger says so, so the ledger orders the two as they were."""
     row.withdrawn_by, row.withdrawn_at = actor, cp.now()
+    session.flush()
     _log(cp, session, row, "delegate withdrawn", actor)
 
 
@@ -172,22 +177,29 @@ def delegations(cp: ControlPlane) -> list[Delegation]:
 
 def undelegated(session: Session, person_id: str, datasets: Iterable[str]) -> list[str]:
     """Which of ``datasets`` ``person_id`` is not a delegate of (confirmed, not withdrawn, the
-    dataset still registered), sorted: the whole rule, empty when they may release."""
+    dataset still registered), sorted: the whole rule, empty when they may release.
+
+    The delegations in force are held, not only read, until the caller's transaction ends: a
+    write that changes nothing (``UPDATE ... RETURNING``), so a withdrawal or a deletion racing
+    the caller waits for it to commit, or, committed first, leaves the delegation out. A read
+    would let a vote checked against a delegation count after it was withdrawn: on SQLite a
+    read takes no lock until the transaction's first write, on PostgreSQL none at all."""
     wanted = sorted(set(datasets))
-    held = set(
-        session.scalars(
-            select(ReleaseDelegate.dataset)
-            .join(DatasetRecord, DatasetRecord.dataset == ReleaseDelegate.dataset)
-            .where(
-                ReleaseDelegate.person_id == person_id,
-                ReleaseDelegate.dataset.in_(wanted),
-                ReleaseDelegate.confirmed_by.is_not(None),
-                ReleaseDelegate.withdrawn_at.is_(None),
-                DatasetRecord.deleted_at.is_(None),
-            )
+    registered = select(DatasetRecord.dataset).where(DatasetRecord.deleted_at.is_(None))
+    held = session.scalars(
+        update(ReleaseDelegate)
+        .where(
+            ReleaseDelegate.person_id == person_id,
+            ReleaseDelegate.dataset.in_(wanted),
+            ReleaseDelegate.confirmed_by.is_not(None),
+            ReleaseDelegate.withdrawn_at.is_(None),
+            ReleaseDelegate.dataset.in_(registered),
         )
+        .values(confirmed_by=ReleaseDelegate.confirmed_by)
+        .returning(ReleaseDelegate.dataset)
+        .execution_options(synchronize_session=False)
     )
-    return [d for d in wanted if d not in held]
+    return sorted(set(wanted) - set(held))
 
 
 def job_datasets(session: Session, job_id: str) -> list[str]:
