@@ -44,8 +44,9 @@ def test_the_example_counts_people_after_discharge(outputs: Path, tmp_path: Path
     assert set(areas[0]) == {"local_authority_code", "discharged", "social_care_within_28_days"}
     section = discharge_section(tables, tmp_path)
     assert section is not None and len(section.figures) == 3
-    assert any(f"Social care service within 28 days: {areas[0]['local_authority_code']}" in p
-               for p in section.parts)  # fmt: skip
+    html = "".join(section.parts)  # the areas in a table of their own, not as bars
+    assert f'<tr><th scope="row">{areas[0]["local_authority_code"]}</th>' in html
+    assert f"Social care service within 28 days: {areas[0]['local_authority_code']}" not in html
 
 
 def test_the_discharge_page_passes_the_audit_and_chromium_draws_every_chart(
@@ -112,3 +113,39 @@ def test_readmissions_released_apart_join_the_overall_outcomes(tmp_path: Path) -
     del tables["discharge_readmissions"]  # not released (too few): said, not guessed
     html = "".join(discharge_section(tables, tmp_path).parts)  # type: ignore[union-attr]
     assert "Readmitted within 30 days: All</th><td>not published" in html
+
+
+def test_local_authorities_get_a_table_and_a_funnel_around_their_pooled_share(
+    tmp_path: Path,
+) -> None:
+    """Councils are compared on a funnel, not as bars: each published council is a point at
+    its number of people discharged, the suppressed one is "not published" in the table and
+    left off the funnel, whose average is the published councils' pooled share."""
+    tables = {
+        "discharge_outcomes": unreleased("discharge_outcomes", [
+            {"period": "2022-04-01/2025-03-31", "discharged": 400,
+             "social_care_within_28_days": 60}]),
+        "discharge_outcomes_by_local_authority": unreleased(
+            "discharge_outcomes_by_local_authority", [
+                {"local_authority_code": "E06000001", "discharged": 200,
+                 "social_care_within_28_days": 40},
+                {"local_authority_code": "E06000002", "discharged": 150,
+                 "social_care_within_28_days": 15},
+                {"local_authority_code": "E06000003", "discharged": 50,
+                 "social_care_within_28_days": "[REDACTED]"}]),
+    }  # fmt: skip
+    section = discharge_section(tables, tmp_path)
+    assert section is not None
+    html = "".join(section.parts)
+    share = proportion(40, 200, multiplier=100)
+    assert (f"E06000001</th><td>200</td><td>40</td><td>{share.value:.1f}%</td>"
+            f"<td>{share.lower:.1f} to {share.upper:.1f}</td>") in html  # fmt: skip
+    assert "E06000003</th><td>50</td><td>not published</td>" in html
+    (funnel,) = [f for f in section.figures if "funnel" in f.src]
+    assert (tmp_path / funnel.src).exists()
+    assert "Funnel plot of 2 organisations" in funnel.alt
+    assert f"average of {55 / 350 * 100:.1f}" in funnel.alt  # pooled: (40 + 15) / (200 + 150)
+    stem = "discharge_outcomes_by_local_authority"
+    tables[stem] = unreleased(stem, tables[stem].rows[:1])  # one council left: no funnel
+    section = discharge_section(tables, tmp_path)
+    assert section is not None and not [f for f in section.figures if "funnel" in f.src]
