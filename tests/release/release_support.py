@@ -23,7 +23,7 @@ from fivesafes.governance import ControlPlane, Role, Verdict, decide, submit_pro
 from fivesafes.jobs import FileRecord, JobRecord, JsonJobRecords
 from fivesafes.jobs.hashing import file_sha256
 from fivesafes.jobs.records import METADATA_DIR, new_job_id
-from fivesafes.release import ReleaseOffice
+from fivesafes.release import ReleaseOffice, request_release
 from fivesafes.store.config import DataDir
 from fivesafes.store.pseudonym import create_key
 
@@ -230,3 +230,14 @@ def held_job(
             return held_job(data_dir, job_id, project_id, opened, datasets)
     job_record(cp, data_dir, job_id, project_id, datasets)
     return Study.create(data_dir.jobs / job_id / "study")
+
+
+def race_request(office: ReleaseOffice, people: People, job_id: str) -> str:
+    """A fresh request by ana of a safe table from a new job ``job_id`` that read the project's
+    datasets: one for each round of a race test."""
+    study = held_job(office.data_dir, job_id, cp=office.cp)
+    study.write("output/table.csv", counts_csv(SAFE_COUNTS))
+    study.record_job("summarise", ["output/table.csv"])
+    return request_release(
+        office, people.token("ana"), PROJECT, study.root, ["output/table.csv"], "race"
+    )[0]

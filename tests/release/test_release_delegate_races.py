@@ -23,27 +23,17 @@ from typing import Any
 import orjson
 import pytest
 from governance_support import delegate
-from release_support import PROJECT, SAFE_COUNTS, People, approved_project, counts_csv, held_job
+from release_support import approved_project, race_request
 
 from fivesafes.governance import AccessDenied
 from fivesafes.governance.datasets import mark_deleted
 from fivesafes.governance.delegates import withdraw_delegate
-from fivesafes.release import ReleaseOffice, State, Verdict, request_release, review_release
+from fivesafes.release import ReleaseOffice, State, Verdict, review_release
 
 ROUNDS = 16
 STAGGER_S = 0.0015
 """How much later than the last round's the withdrawal starts: not a timing assertion, only a
 sweep of where in the vote's transaction it lands."""
-TABLE = "output/table.csv"
-
-
-def _request(office: ReleaseOffice, people: People, n: int) -> str:
-    """A fresh request for a job that read patients and hospital_admissions."""
-    study = held_job(office.data_dir, f"job-race-{n}", cp=office.cp)
-    study.write(TABLE, counts_csv(SAFE_COUNTS))
-    study.record_job("summarise", [TABLE])
-    rid, _ = request_release(office, people.token("ana"), PROJECT, study.root, [TABLE], "race")
-    return rid
 
 
 def _race(vote: Callable[[], State], end: Callable[[], None], delay: float) -> State | None:
@@ -115,7 +105,7 @@ def test_a_vote_racing_the_end_of_its_delegation_never_counts_after_it(
     dataset = "patients" if ending == "withdrawal" else "hospital_admissions"
     seen = []
     for n in range(ROUNDS):
-        rid = _request(office, people, n)
+        rid = race_request(office, people, f"job-race-{n}")
 
         def vote(rid: str = rid) -> State:
             return review_release(

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fivesafes.governance import Principal, list_projects
@@ -99,10 +99,22 @@ def _votable(
 ) -> tuple[Principal, ReleaseRequestRow, list[ReleaseVoteRow]]:
     """The caller, allowed to vote on the request now (an output checker off its project, a
     release delegate of every dataset its job read, who has not voted on it), the request, and
-    the votes cast so far."""
+    the votes cast so far.
+
+    The request is held, not only read, until the caller's transaction ends: a write that
+    changes nothing, before its state and votes are read, so a vote racing another waits for it
+    to commit and then sees its vote and the state it left. ``with_for_update`` would hold it on
+    PostgreSQL only: on SQLite a read takes no lock until the transaction's first write, so a
+    vote that read the request open counted after the votes that had decided it."""
     cp = office.cp
     me = office.output_checker(session, credential)
-    request = session.get(ReleaseRequestRow, release_id, with_for_update=True)
+    session.execute(
+        update(ReleaseRequestRow)
+        .where(ReleaseRequestRow.release_id == release_id)
+        .values(state=ReleaseRequestRow.state)
+        .execution_options(synchronize_session=False)
+    )
+    request = session.get(ReleaseRequestRow, release_id, populate_existing=True)
     if request is None:
         raise ReleaseError(f"no release request {release_id}")
     members = projects.get(request.project_id, ())
