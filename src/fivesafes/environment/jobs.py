@@ -38,7 +38,6 @@ from fivesafes.environment import codelists, job_records
 from fivesafes.environment.codelists import ListCheck
 from fivesafes.environment.extraction import cut_for
 from fivesafes.environment.job_queue import (
-    LEASE_SECONDS,
     Beat,
     Heartbeat,
     ask_to_cancel,
@@ -60,6 +59,7 @@ from fivesafes.environment.job_records import (
     close_orphans,
     holding,
 )
+from fivesafes.environment.leases import LEASE_SECONDS
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.environment.studies import checked_out
 from fivesafes.failpoints import failpoint
