@@ -36,9 +36,7 @@ if TYPE_CHECKING:  # the names offered here, each imported on first use (see fiv
     from fivesafes.governance.control import ControlPlane, Principal
     from fivesafes.governance.identity import IdentityProvider, PersonalTokens
     from fivesafes.governance.optouts import (
-        ConsentScope,
         OptOutFileError,
-        OptOutKind,
         OptOutLoad,
         Purpose,
         add_opt_out,
@@ -54,7 +52,6 @@ if TYPE_CHECKING:  # the names offered here, each imported on first use (see fiv
         DecisionRecord,
         JobAuthorisation,
         Status,
-        Verdict,
         authorise_job,
         authorise_on_any_project,
         authorise_project_member,
@@ -75,6 +72,7 @@ if TYPE_CHECKING:  # the names offered here, each imported on first use (see fiv
         Role,
         roles_problem,
     )
+    from fivesafes.governance.vocabulary import ConsentScope, OptOutKind, Verdict
 else:
     __getattr__, __dir__ = exports(__name__, __file__)
 
