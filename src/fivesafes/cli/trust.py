@@ -32,7 +32,7 @@ from fivesafes.cli.common import (
 )
 from fivesafes.cli.environment import opened, parse_date, signing_key
 from fivesafes.governance.roles import Role
-from fivesafes.governance.vocabulary import ConsentScope, OptOutKind, Verdict
+from fivesafes.governance.vocabulary import ConsentScope, OptOutKind
 
 if TYPE_CHECKING:  # the use cases are imported by the commands that run them, not by --help
     from fivesafes.governance.projects import Application
@@ -324,7 +324,7 @@ def project_revise(
 
 
 def _decide(
-    verdict: Verdict,
+    verdict: str,
     project_id: str,
     reasons: str,
     key: Path,
@@ -333,13 +333,16 @@ def _decide(
     data_dir: Path | None,
 ) -> None:
     from fivesafes.environment import projects
+    from fivesafes.governance.projects import Verdict
 
     credential, signer = need_token(token), signing_key(key)
     with opened(data_dir) as env:
-        record = projects.decision(env, credential, project_id, verdict, reasons, signer, until)
+        record = projects.decision(
+            env, credential, project_id, Verdict(verdict), reasons, signer, until
+        )
     already = " (already decided: nothing changed)" if record.already else ""
     console.print(
-        f"{project_id} v{record.version}: {verdict.value}, signed by "
+        f"{project_id} v{record.version}: {verdict}, signed by "
         f"{record.person_id} after {record.waited_seconds / 86400:.1f} days' wait{already}"
     )
     console.print(f"signature: {record.signature}")
@@ -359,10 +362,10 @@ def project_approve(
     data_dir: DataDirOption = None,
 ) -> None:
     """Approve an application until a date, signed with your key (approver)."""
-    _decide(Verdict.APPROVE, project_id, reasons, key, _date(until, "--until"), token, data_dir)
+    _decide("approve", project_id, reasons, key, _date(until, "--until"), token, data_dir)
 
 
-def _refusal_command(verdict: Verdict) -> Callable[..., None]:
+def _refusal_command(verdict: str) -> Callable[..., None]:
     """A decision that approves nothing, so has no end date: one command per verdict."""
 
     def refuse(
@@ -380,10 +383,10 @@ def _refusal_command(verdict: Verdict) -> Callable[..., None]:
 for _name, _verdict, _help in (
     (
         "request-changes",
-        Verdict.REQUEST_CHANGES,
+        "request_changes",
         "Ask the applicants for changes, with reasons, signed (approver).",
     ),
-    ("reject", Verdict.REJECT, "Reject an application, with reasons, signed (approver)."),
+    ("reject", "reject", "Reject an application, with reasons, signed (approver)."),
 ):
     project_app.command(_name, help=_help)(_refusal_command(_verdict))
 

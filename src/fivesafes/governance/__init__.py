@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the names offered here, each imported on first use (see fiv
         DecisionRecord,
         JobAuthorisation,
         Status,
+        Verdict,
         authorise_job,
         authorise_on_any_project,
         authorise_project_member,
@@ -72,7 +73,7 @@ if TYPE_CHECKING:  # the names offered here, each imported on first use (see fiv
         Role,
         roles_problem,
     )
-    from fivesafes.governance.vocabulary import ConsentScope, OptOutKind, Verdict
+    from fivesafes.governance.vocabulary import ConsentScope, OptOutKind
 else:
     __getattr__, __dir__ = exports(__name__, __file__)
 

@@ -61,7 +61,6 @@ from fivesafes.governance.tables import (
     Project,
     WaitingStep,
 )
-from fivesafes.governance.vocabulary import Verdict
 from fivesafes.ledger.intents import Intent, Operation
 from fivesafes.model import TABLES
 
@@ -76,6 +75,12 @@ class Status(StrEnum):
     CHANGES_REQUESTED = "changes_requested"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    REJECT = "reject"
 
 
 STATUS_AFTER = {

@@ -1,9 +1,8 @@
-"""The choices governance's commands offer as options: an opt-out's kind, a consent's scope, a
-decision's verdict.
+"""The choices ``fivesafes opt-out`` offers as options: an opt-out's kind, a consent's scope.
 
 They are defined here, with nothing under them, rather than beside the records they describe
-(:mod:`.optouts`, :mod:`.projects`, which re-export them), so that ``fivesafes opt-out --help``
-and ``fivesafes project --help`` list them without importing the control plane's ORM.
+(:mod:`.optouts`, which re-exports them), so that the command's help lists them without
+importing the control plane's ORM.
 """
 
 from __future__ import annotations
@@ -19,9 +18,3 @@ class OptOutKind(StrEnum):
 class ConsentScope(StrEnum):
     CARE = "care"
     RESEARCH = "research"
-
-
-class Verdict(StrEnum):
-    APPROVE = "approve"
-    REQUEST_CHANGES = "request_changes"
-    REJECT = "reject"
