@@ -106,6 +106,20 @@ def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
     )
 
 
+ONE_COMMAND_OF_EACH_MODULE = sorted({c.module: name for name, c in COMMANDS.items()}.items())
+
+
+@pytest.mark.parametrize(("module", "command"), ONE_COMMAND_OF_EACH_MODULE)
+def test_a_commands_help_imports_nothing_heavy(tmp_path: Path, module: str, command: str) -> None:
+    """A command's module imports the stages it calls when a command runs, so its help (and a
+    mistake in its arguments) is answered with typer and rich alone: one command per module,
+    since what a module imports at the top is what each of its commands' help costs."""
+    imported, printed = started(tmp_path, command, "--help")
+    assert "Usage: fivesafes" in printed, printed
+    assert f"fivesafes.cli.{module}" in imported
+    assert heavy_in(imported) == []
+
+
 def test_a_mistake_in_a_study_is_reported_before_any_engine_is_imported(tmp_path: Path) -> None:
     study = tmp_path / "study.py"
     study.write_text(

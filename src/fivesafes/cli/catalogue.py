@@ -15,10 +15,8 @@ import typer
 from rich.table import Table as RichTable
 
 from fivesafes.cli.common import DataDirOption, FormatOption, TokenOption, app, console, fail
-from fivesafes.governance import AccessDenied
+from fivesafes.governance.roles import AccessDenied
 from fivesafes.store.config import DataDir
-from fivesafes.store.database import StoreBusy
-from fivesafes.store.upgrades import StoreOutdated
 
 T = TypeVar("T")
 
@@ -30,6 +28,9 @@ def _shown(n: int | None) -> str:
 def _call(use_case: Callable[[], T]) -> T:
     """Run a use case, turning a missing or busy store or a refused credential into one clear
     line."""
+    from fivesafes.store.database import StoreBusy
+    from fivesafes.store.upgrades import StoreOutdated
+
     try:
         return use_case()
     except (FileNotFoundError, StoreBusy, StoreOutdated) as exc:

@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fivesafes.cli.common import DataDirOption, app, console, fail, progress_bar
-from fivesafes.dashboards import DashboardError, Settings, build_dashboard
-from fivesafes.ledger import LedgerError
-from fivesafes.stats import ImprovementDirection
-from fivesafes.stats.area_profile import Polarity
 from fivesafes.store.config import DataDir
+
+if TYPE_CHECKING:  # the dashboards and statistics stages are imported when a dashboard is built
+    from fivesafes.dashboards.figures import Settings
+    from fivesafes.stats.area_profile import Polarity
 
 ImprovementOption = Annotated[
     list[str] | None,
@@ -66,6 +66,9 @@ def settings_from(
     **planning: Any,
 ) -> Settings:
     """The options as dashboard settings, or a clear error naming the bad value."""
+    from fivesafes.dashboards.figures import Settings
+    from fivesafes.stats.spc_model import ImprovementDirection
+
     try:
         directions = {
             k: ImprovementDirection(v) for k, v in _pairs(improvement, "--improvement").items()
@@ -124,6 +127,10 @@ def dashboard_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Build a static, offline, accessible HTML dashboard from a project's released outputs."""
+    from fivesafes.dashboards.build import build_dashboard
+    from fivesafes.dashboards.released import DashboardError
+    from fivesafes.ledger.errors import LedgerError
+
     if runs < 1 or weeks_ahead < 1:
         raise fail("--runs and --weeks-ahead must be at least 1")
     settings = settings_from(

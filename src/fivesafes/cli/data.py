@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -24,16 +24,15 @@ from fivesafes.cli.common import (
     progress_bar,
 )
 from fivesafes.cli.environment import opened
-from fivesafes.environment import Refused, data
-from fivesafes.environment.loading import LoadResult
-from fivesafes.ingest.conformance import breaks_fhir_r4, fhir_r4_valid, fhir_r4_verdicts
-from fivesafes.ingest.pipeline import is_csv
+from fivesafes.environment.refusals import Refused
 from fivesafes.ingest.readers import FILE_EMPTY
 from fivesafes.ingest.sources import UnreadableSource, survey
 from fivesafes.store.config import DataDir
-from fivesafes.store.database import Store, StoreBusy
-from fivesafes.store.load import OUTCOMES, LoadReport, ProgressCallback
-from fivesafes.store.upgrades import StoreOutdated
+
+if TYPE_CHECKING:  # the store and the load are imported by the commands that use them
+    from fivesafes.environment.loading import LoadResult
+    from fivesafes.store.database import Store
+    from fivesafes.store.load import LoadReport, ProgressCallback
 
 T = TypeVar("T")
 
@@ -72,6 +71,9 @@ def _survey(paths: list[Path]) -> list[Path]:
 
 def _store(data_dir: Path | None, read_only: bool = False) -> Store:
     """The environment's store, or a clear error: none yet (to read), or another process has it."""
+    from fivesafes.store.database import Store, StoreBusy
+    from fivesafes.store.upgrades import StoreOutdated
+
     try:
         return Store.open(DataDir.from_env(data_dir), read_only=read_only)
     except (FileNotFoundError, StoreBusy, StoreOutdated) as exc:
@@ -97,6 +99,8 @@ def _with_progress(files: list[Path], run: Callable[[ProgressCallback], T]) -> T
 
 
 def _summary_table(report: LoadReport, title: str) -> RichTable:
+    from fivesafes.store.load import OUTCOMES
+
     table = RichTable(title=title)
     table.add_column("resource / table", no_wrap=True)
     for outcome in OUTCOMES:
@@ -190,6 +194,9 @@ def load_command(
     logged after. Loading again the very files of the latest load does nothing (a safe retry).
     Exit 0 when every record loaded, 1 when some were quarantined, 3 when all were.
     """
+    from fivesafes.environment import data
+    from fivesafes.store.database import StoreBusy
+
     credential = need_token(token)
     files = _survey(paths)
     with opened(data_dir) as env:
@@ -256,6 +263,9 @@ def _record(
 ) -> Record:
     """A record's verdicts: valid FHIR R4 (None for CSV or a whole-file finding) and, unless
     only FHIR is judged (``accepted`` None), whether it would load here."""
+    from fivesafes.ingest.conformance import breaks_fhir_r4, fhir_r4_valid
+    from fivesafes.ingest.pipeline import is_csv
+
     rules = [rule for _, rule, _ in findings]
     csv = is_csv(Path(file))
     if csv or (rules and set(rules) == {FILE_EMPTY.id}):
@@ -286,6 +296,8 @@ def _record(
 
 def _file_summaries(records: list[Record], files: list[Path]) -> list[Record]:
     """Per file: how many records, how many are valid FHIR R4, how many would load."""
+    from fivesafes.ingest.pipeline import is_csv
+
     summaries: dict[str, Record] = {
         str(f): {"file": str(f), "records": 0, "valid_fhir_r4": None} for f in files
     }
@@ -343,6 +355,9 @@ def _print_verdicts(records: list[Record], files: list[Record], fhir_only: bool)
 
 def _fhir_only(files: list[Path]) -> tuple[list[Record], list[Path]]:
     """Every FHIR record judged as base R4 alone; CSV files are not FHIR and are not judged."""
+    from fivesafes.ingest.conformance import fhir_r4_verdicts
+    from fivesafes.ingest.pipeline import is_csv
+
     fhir_files = [f for f in files if not is_csv(f)]
     if not fhir_files:
         raise fail("--fhir-only judges FHIR files (.ndjson, .jsonl, .json); none were given")
@@ -379,6 +394,9 @@ def validate_command(
     Each record gets two verdicts: is it valid FHIR R4, and would it load here. Exit 0 when
     every record passes, 1 when some do not, 3 when none do (with --fhir-only: are valid R4).
     """
+    from fivesafes.environment import data
+    from fivesafes.ingest.pipeline import is_csv
+
     files = _survey(paths)
     if fhir_only:
         records, judged = _fhir_only(files)
@@ -429,7 +447,10 @@ def quarantine_command(
 
     Rejects can hold identifiable values (a mistyped NHS number), so only a data custodian may.
     """
+    from fivesafes.environment import data
     from fivesafes.ingest.rules import RULES
+    from fivesafes.store.database import StoreBusy
+    from fivesafes.store.upgrades import StoreOutdated
 
     credential = need_token(token)
     with opened(data_dir) as env:

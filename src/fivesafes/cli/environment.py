@@ -11,17 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.text import Text
 
 from fivesafes.cli.common import DataDirOption, app, console, err, fail
-from fivesafes.environment import Environment, Refused
-from fivesafes.governance import NewAccount, Role
-from fivesafes.governance.signing import load_person_key
+from fivesafes.environment.refusals import Refused
 from fivesafes.store.config import DataDir
+
+if TYPE_CHECKING:  # imported where used: every command imports this module, few open anything
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from fivesafes.environment.core import Environment
 
 environment_app = typer.Typer(help="An environment: initialise it, once, with its first custodian.")
 app.add_typer(environment_app, name="environment", no_args_is_help=True)
@@ -35,6 +37,8 @@ def opened(data_dir: Path | None, *, recover: bool = True) -> Iterator[Environme
     Opening it first settles what a crash left half-done, saying what it found; read-only
     commands pass ``recover=False`` and write nothing.
     """
+    from fivesafes.environment.core import Environment
+
     try:
         with Environment.open(data_dir, recover=recover) as env:
             for said in env.recovered:
@@ -54,6 +58,8 @@ def opened(data_dir: Path | None, *, recover: bool = True) -> Iterator[Environme
 
 def signing_key(path: Path) -> Ed25519PrivateKey:
     """The caller's own decision-signing key, read from the file they keep."""
+    from fivesafes.governance.signing import load_person_key
+
     try:
         return load_person_key(path)
     except (OSError, ValueError) as exc:
@@ -87,6 +93,8 @@ def environment_init(
     """
     from fivesafes.environment.settings import Settings
     from fivesafes.environment.setup import initialise
+    from fivesafes.governance.accounts import NewAccount
+    from fivesafes.governance.roles import Role
 
     today = date.today()
     spec = NewAccount(

@@ -20,7 +20,6 @@ from fivesafes.cli.common import (
     need_token,
 )
 from fivesafes.cli.environment import opened
-from fivesafes.environment import incidents
 
 incident_app = typer.Typer(
     help="Incidents: their register, and suspending the environment while one is handled."
@@ -51,6 +50,7 @@ def open_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Register an incident, deviation or audit finding (a data custodian)."""
+    from fivesafes.environment import incidents
     from fivesafes.governance.incidents import Category, Severity
 
     try:
@@ -73,6 +73,8 @@ def close_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Close an incident with its root cause and the actions taken (a data custodian)."""
+    from fivesafes.environment import incidents
+
     with opened(data_dir) as env:
         incidents.close_incident(env, need_token(token), incident_id, root_cause, actions)
     console.print(f"{incident_id} closed")
@@ -86,6 +88,8 @@ def list_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """The register (a data custodian)."""
+    from fivesafes.environment import incidents
+
     with opened(data_dir) as env:
         views = incidents.register(env, need_token(token), open_only=open_only)
     if output_format == "json":
@@ -109,6 +113,8 @@ def suspend_command(
 ) -> None:
     """Suspend the whole environment: nothing but the incident response may be done until
     `fivesafes incident resume` (a data custodian)."""
+    from fivesafes.environment import incidents
+
     with opened(data_dir) as env:
         incidents.suspend(env, need_token(token), reason, incident)
     console.print("the environment is suspended")
@@ -117,6 +123,8 @@ def suspend_command(
 @incident_app.command("resume")
 def resume_command(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Lift the suspension (a data custodian)."""
+    from fivesafes.environment import incidents
+
     with opened(data_dir) as env:
         incidents.resume(env, need_token(token))
     console.print("the environment has resumed")
@@ -131,6 +139,8 @@ def security_log_command(
 ) -> None:
     """Refused sign-ins, account and role changes, identifiable reads and administrative
     actions in a period, for review (a data custodian)."""
+    from fivesafes.environment import incidents
+
     start, end = _moment(since), _moment(until)
     with opened(data_dir) as env:
         report = incidents.security_report(env, need_token(token), start, end)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -26,11 +26,12 @@ from fivesafes.cli.common import (
     need_token,
 )
 from fivesafes.cli.environment import opened
-from fivesafes.environment import jobs
-from fivesafes.environment.job_queue import LEASE_SECONDS
-from fivesafes.environment.jobs import JobView
-from fivesafes.environment.local import run_on_dummy_data
-from fivesafes.jobs import JobResult, Limits, ProjectError, RunInProgress, SandboxUnavailable
+from fivesafes.environment.leases import LEASE_SECONDS
+from fivesafes.jobs.process import Limits
+
+if TYPE_CHECKING:  # the use cases are imported by the commands that run them, not by --help
+    from fivesafes.environment.jobs import JobView
+    from fivesafes.jobs.runner import JobResult
 
 job_app = typer.Typer(
     help="Jobs run inside the environment: their state, log and outputs; cancel one."
@@ -88,6 +89,11 @@ def _show(output_format: str) -> Callable[[str, str], None]:
 def _run(
     project_dir: Path, action: str | None, sandbox: bool, limits: Limits, force: bool, fmt: str
 ) -> list[JobResult]:
+    from fivesafes.environment.local import run_on_dummy_data
+    from fivesafes.jobs.project import ProjectError
+    from fivesafes.jobs.runner import RunInProgress
+    from fivesafes.jobs.sandbox import SandboxUnavailable
+
     try:
         results = run_on_dummy_data(project_dir, action, sandbox, limits, force, _show(fmt))
     except ProjectError as exc:
@@ -196,6 +202,8 @@ def submit_command(
     stays until it has ended. The job's outputs stay in the environment: follow it with
     `fivesafes job`, and ask for the files with `fivesafes release request --job`.
     """
+    from fivesafes.environment import jobs
+
     limits = _limits(memory_mb, cpu_seconds, timeout, processes, cpu_cores)
     credential = need_token(token)
     with opened(data_dir) as env:
@@ -235,6 +243,8 @@ def worker_command(
     is taken by one. A job whose worker is killed ends failed, saying so, when the next worker
     or command starts; a job cancelled while it runs is stopped at the next heartbeat."""
     import signal
+
+    from fivesafes.environment import jobs
 
     def stopped(signum: int, _frame: object) -> None:  # SIGTERM: end the running job as
         raise SystemExit(128 + signum)  # interrupted, leaving nothing running, then exit
@@ -310,6 +320,8 @@ def job_status(
     data_dir: DataDirOption = None,
 ) -> None:
     """A job's state, what each action did, and its outputs by name, privacy and hash."""
+    from fivesafes.environment import jobs
+
     credential = need_token(token)
     with opened(data_dir) as env:
         view = jobs.status(env, credential, job_id)
@@ -320,6 +332,8 @@ def job_status(
 def job_log(job_id: JobArgument, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """What the environment did for a job, step by step (the actions' own output stays inside:
     it can quote the data they read)."""
+    from fivesafes.environment import jobs
+
     credential = need_token(token)
     with opened(data_dir) as env:
         text = jobs.log(env, credential, job_id)
@@ -334,6 +348,8 @@ def job_list(
     data_dir: DataDirOption = None,
 ) -> None:
     """A project's jobs, oldest first (its members and the custodian)."""
+    from fivesafes.environment import jobs
+
     credential = need_token(token)
     with opened(data_dir) as env:
         found = jobs.listing(env, credential, project_id)
@@ -359,6 +375,8 @@ def job_cancel(
     data_dir: DataDirOption = None,
 ) -> None:
     """Stop a job: a queued one at once, a running one at its worker's next heartbeat."""
+    from fivesafes.environment import jobs
+
     credential = need_token(token)
     with opened(data_dir) as env:
         view = jobs.cancel(env, credential, job_id)

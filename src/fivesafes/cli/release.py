@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -38,9 +38,11 @@ from fivesafes.cli.common import (
     need_token,
 )
 from fivesafes.cli.environment import opened, signing_key
-from fivesafes.environment import releases
-from fivesafes.ledger import NoteError, NoteVerifier, Receipt
-from fivesafes.release import FileCheck, ReleaseView, State, Verdict, verify_release
+from fivesafes.release.model import State, Verdict
+
+if TYPE_CHECKING:  # the use cases are imported by the commands that run them, not by --help
+    from fivesafes.ledger.receipt import Receipt
+    from fivesafes.release.model import FileCheck, ReleaseView
 
 release_app = typer.Typer(help="Release checked outputs: request, two blind reviews, publish.")
 app.add_typer(release_app, name="release", no_args_is_help=True)
@@ -105,6 +107,8 @@ def release_check(
 
     Only someone who may request the release (an analyst on the approved project) may ask: the
     checks read the project's release history."""
+    from fivesafes.environment import releases
+
     credential = need_token(token)
     with opened(data_dir) as env:
         checks = releases.check(env, credential, project_id, job, files)
@@ -129,6 +133,8 @@ def release_request(
     data_dir: DataDirOption = None,
 ) -> None:
     """Ask for outputs to be released; prints the request and your ledger receipt."""
+    from fivesafes.environment import releases
+
     credential, given = need_token(token), _exceptions(exception)
     with opened(data_dir) as env:
         made = releases.request(
@@ -156,6 +162,8 @@ def release_submit(
     data_dir: DataDirOption = None,
 ) -> None:
     """Submit a draft request for review (its requester), adding any exceptions it still needs."""
+    from fivesafes.environment import releases
+
     credential = need_token(token)
     with opened(data_dir) as env:
         proof = releases.submit_draft(env, credential, release_id, _exceptions(exception))
@@ -183,6 +191,8 @@ def _vote_command(verdict: Verdict) -> Callable[..., None]:
         token: TokenOption = None,
         data_dir: DataDirOption = None,
     ) -> None:
+        from fivesafes.environment import releases
+
         credential, signer = need_token(token), signing_key(key)
         with opened(data_dir) as env:
             state = releases.review(env, credential, release_id, verdict, comments, signer)
@@ -214,6 +224,8 @@ def release_publish(
     release_id: str, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Publish an approved request to the project's released outputs, signed and logged."""
+    from fivesafes.environment import releases
+
     credential = need_token(token)
     with opened(data_dir) as env:
         published = releases.publish(env, credential, release_id)
@@ -253,6 +265,8 @@ def release_show(
     data_dir: DataDirOption = None,
 ) -> None:
     """One request: its files, their checks, and the votes you may see."""
+    from fivesafes.environment import releases
+
     credential = need_token(token)
     with opened(data_dir) as env:
         view = releases.show(env, credential, release_id)
@@ -276,6 +290,8 @@ def release_list(
     data_dir: DataDirOption = None,
 ) -> None:
     """The requests you may see, oldest first."""
+    from fivesafes.environment import releases
+
     credential = need_token(token)
     with opened(data_dir) as env:
         views = releases.listing(env, credential, project_id, state)
@@ -309,7 +325,11 @@ def release_verify(
     data_dir: DataDirOption = None,
 ) -> None:
     """Check a released folder: the environment's signature, file hashes, two approvals."""
+    from fivesafes.release.manifest import verify_release
+
     if vkey:
+        from fivesafes.ledger.note import NoteError, NoteVerifier
+
         try:
             keys = [NoteVerifier.from_vkey(k) for k in vkey]
         except NoteError as exc:

@@ -26,7 +26,6 @@ import typer
 
 from fivesafes.cli.common import DataDirOption, TokenOption, app, console, fail, need_token
 from fivesafes.cli.environment import opened
-from fivesafes.environment import accounts
 from fivesafes.store.config import DataDir
 
 clients = typer.Typer(help="Systems that get API tokens with OAuth2 client credentials")
@@ -137,6 +136,8 @@ def link_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Tie an account to an organisation (ODS code) or to the person's NHS number (custodian)."""
+    from fivesafes.environment import accounts
+
     if ods is None and nhs_number is None:
         raise fail("give --ods or --nhs-number")
     with opened(data_dir) as env:
@@ -153,6 +154,8 @@ def register_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Register a system for client credentials; prints its secret once (custodian)."""
+    from fivesafes.environment import accounts
+
     with opened(data_dir) as env:
         made = accounts.register_client(env, need_token(token), client_id, acting_as, scopes)
     console.print(f"client {made.client_id} acts as {made.person_id} with {made.scopes}")

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -31,16 +31,11 @@ from fivesafes.cli.common import (
     need_token,
 )
 from fivesafes.cli.environment import opened, parse_date, signing_key
-from fivesafes.environment import accounts, consent, projects, public_ledger
-from fivesafes.governance import (
-    Application,
-    ConsentScope,
-    NewAccount,
-    OptOutKind,
-    Role,
-    Verdict,
-)
-from fivesafes.governance.signing import create_person_key
+from fivesafes.governance.roles import Role
+from fivesafes.governance.vocabulary import ConsentScope, OptOutKind
+
+if TYPE_CHECKING:  # the use cases are imported by the commands that run them, not by --help
+    from fivesafes.governance.projects import Application
 
 user_app = typer.Typer(help="People: verified accounts with roles, expiry and training dates.")
 token_app = typer.Typer(help="Personal access tokens: issue and revoke.")
@@ -85,6 +80,9 @@ def user_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create a verified account (custodian); its enrolment code is sent to the person alone."""
+    from fivesafes.environment import accounts
+    from fivesafes.governance.accounts import NewAccount
+
     today = date.today()
     spec = NewAccount(
         person_id=person_id,
@@ -118,6 +116,8 @@ def user_enrol(
     data_dir: DataDirOption = None,
 ) -> None:
     """Make your own first token from the enrolment code you were sent (printed once)."""
+    from fivesafes.environment import accounts
+
     with opened(data_dir) as env:
         issued = accounts.enrol(env, code, days)
     err.print(
@@ -130,6 +130,8 @@ def user_enrol(
 @user_app.command("invite")
 def user_invite(person_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Send someone a new enrolment code: theirs expired, or they lost every token (custodian)."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         made = accounts.invite(env, credential, person_id)
@@ -141,6 +143,8 @@ def user_list(
     token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Every account, its roles, dates and whether it may act now (custodian)."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         rows = accounts.listing(env, credential)
@@ -194,6 +198,8 @@ def user_change(
     data_dir: DataDirOption = None,
 ) -> None:
     """Change an account's roles, expiry or accreditation, or disable it (custodian)."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         accounts.change(
@@ -217,6 +223,9 @@ def user_keygen(
     data_dir: DataDirOption = None,
 ) -> None:
     """Make your own Ed25519 decision-signing key and register its public half."""
+    from fivesafes.environment import accounts
+    from fivesafes.governance.signing import create_person_key
+
     credential = need_token(token)
     with opened(data_dir) as env:
         public = create_person_key(out)
@@ -227,6 +236,8 @@ def user_keygen(
 @user_app.command("revoke-key")
 def user_revoke_key(key_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Retire a decision-signing key (lost or replaced); past decisions stay verifiable."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         accounts.revoke_key(env, credential, key_id)
@@ -236,6 +247,8 @@ def user_revoke_key(key_id: str, token: TokenOption = None, data_dir: DataDirOpt
 @user_app.command("whoami")
 def user_whoami(token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Check your token and show who it says you are."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         me = accounts.whoami(env, credential)
@@ -249,6 +262,8 @@ def token_issue(
     data_dir: DataDirOption = None,
 ) -> None:
     """Issue yourself a new personal token (printed once; only its hash is kept)."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         issued = accounts.issue_token(env, credential, days)
@@ -262,6 +277,8 @@ def token_issue(
 @token_app.command("revoke")
 def token_revoke(token_id: str, token: TokenOption = None, data_dir: DataDirOption = None) -> None:
     """Revoke a token now (your own, or anyone's for a custodian)."""
+    from fivesafes.environment import accounts
+
     credential = need_token(token)
     with opened(data_dir) as env:
         accounts.revoke_token(env, credential, token_id)
@@ -272,6 +289,8 @@ FormArgument = Annotated[Path, typer.Argument(help="Application form, TOML or JS
 
 
 def _form(path: Path) -> Application:
+    from fivesafes.governance.projects import Application
+
     try:
         return Application.from_file(path)
     except (OSError, ValueError) as exc:
@@ -283,6 +302,8 @@ def project_submit(
     project_id: str, form: FormArgument, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Submit a project application (the one form for every approval)."""
+    from fivesafes.environment import projects
+
     application, credential = _form(form), need_token(token)
     with opened(data_dir) as env:
         projects.apply(env, credential, project_id, application)
@@ -294,6 +315,8 @@ def project_revise(
     project_id: str, form: FormArgument, token: TokenOption = None, data_dir: DataDirOption = None
 ) -> None:
     """Resubmit an application after an approver asked for changes."""
+    from fivesafes.environment import projects
+
     application, credential = _form(form), need_token(token)
     with opened(data_dir) as env:
         version = projects.revise(env, credential, project_id, application)
@@ -301,7 +324,7 @@ def project_revise(
 
 
 def _decide(
-    verdict: Verdict,
+    verdict: str,
     project_id: str,
     reasons: str,
     key: Path,
@@ -309,12 +332,17 @@ def _decide(
     token: str | None,
     data_dir: Path | None,
 ) -> None:
+    from fivesafes.environment import projects
+    from fivesafes.governance.projects import Verdict
+
     credential, signer = need_token(token), signing_key(key)
     with opened(data_dir) as env:
-        record = projects.decision(env, credential, project_id, verdict, reasons, signer, until)
+        record = projects.decision(
+            env, credential, project_id, Verdict(verdict), reasons, signer, until
+        )
     already = " (already decided: nothing changed)" if record.already else ""
     console.print(
-        f"{project_id} v{record.version}: {verdict.value}, signed by "
+        f"{project_id} v{record.version}: {verdict}, signed by "
         f"{record.person_id} after {record.waited_seconds / 86400:.1f} days' wait{already}"
     )
     console.print(f"signature: {record.signature}")
@@ -334,10 +362,10 @@ def project_approve(
     data_dir: DataDirOption = None,
 ) -> None:
     """Approve an application until a date, signed with your key (approver)."""
-    _decide(Verdict.APPROVE, project_id, reasons, key, _date(until, "--until"), token, data_dir)
+    _decide("approve", project_id, reasons, key, _date(until, "--until"), token, data_dir)
 
 
-def _refusal_command(verdict: Verdict) -> Callable[..., None]:
+def _refusal_command(verdict: str) -> Callable[..., None]:
     """A decision that approves nothing, so has no end date: one command per verdict."""
 
     def refuse(
@@ -355,10 +383,10 @@ def _refusal_command(verdict: Verdict) -> Callable[..., None]:
 for _name, _verdict, _help in (
     (
         "request-changes",
-        Verdict.REQUEST_CHANGES,
+        "request_changes",
         "Ask the applicants for changes, with reasons, signed (approver).",
     ),
-    ("reject", Verdict.REJECT, "Reject an application, with reasons, signed (approver)."),
+    ("reject", "reject", "Reject an application, with reasons, signed (approver)."),
 ):
     project_app.command(_name, help=_help)(_refusal_command(_verdict))
 
@@ -366,6 +394,8 @@ for _name, _verdict, _help in (
 @project_app.command("list")
 def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Every project, its purpose, members and status (public)."""
+    from fivesafes.environment import projects
+
     with opened(data_dir, recover=False) as env:  # a public read: it writes nothing
         found = projects.listing(env)
     if output_format == "json":
@@ -390,6 +420,8 @@ def project_list(data_dir: DataDirOption = None, output_format: FormatOption = "
 @project_app.command("waits")
 def project_waits(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """How long applications waited at each step (published, so delays are visible)."""
+    from fivesafes.environment import projects
+
     with opened(data_dir, recover=False) as env:  # a public read: it writes nothing
         waits, summary = projects.waits(env)
     if output_format == "json":
@@ -428,6 +460,8 @@ def opt_out_load(
     data_dir: DataDirOption = None,
 ) -> None:
     """Load opt-outs from a file in one transaction; a bad row loads nothing (custodian)."""
+    from fivesafes.environment import consent
+
     credential = need_token(token)
     with opened(data_dir) as env:
         loaded = consent.load_file(env, credential, file)
@@ -445,6 +479,8 @@ def opt_out_add(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record one person's opt-out (custodian)."""
+    from fivesafes.environment import consent
+
     credential = need_token(token)
     with opened(data_dir) as env:
         added = consent.add(env, credential, nhs_number, kind)
@@ -460,6 +496,8 @@ def opt_out_consent(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record consent (or its withdrawal) to use a person's wearable data (custodian)."""
+    from fivesafes.environment import consent
+
     credential = need_token(token)
     with opened(data_dir) as env:
         consent.set_shared_data_consent(env, credential, nhs_number, scope, grant)
@@ -471,6 +509,8 @@ def opt_out_report_command(
     token: TokenOption = None, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """How many people opt-outs removed from each extract (custodian only)."""
+    from fivesafes.environment import consent
+
     credential = need_token(token)
     with opened(data_dir) as env:
         rows = consent.report(env, credential)
@@ -500,6 +540,8 @@ def ledger_verify(
     Any tampering, and a file that cannot be read as a ledger at all, is a failure (exit 1)
     that names what is wrong.
     """
+    from fivesafes.environment import public_ledger
+
     with opened(data_dir, recover=False) as env:
         report = public_ledger.verify(env, trusted_key)
     if output_format == "json":
@@ -524,6 +566,8 @@ def ledger_prove(
     index: int, data_dir: DataDirOption = None, output_format: FormatOption = "text"
 ) -> None:
     """Print entry INDEX with its inclusion proof and the signed checkpoint it leads to."""
+    from fivesafes.environment import public_ledger
+
     with opened(data_dir) as env:
         receipt = public_ledger.prove(env, index)
     if output_format == "json":
@@ -538,6 +582,8 @@ def ledger_export(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write entries, checkpoints, keys and proofs as static files anyone can serve and check."""
+    from fivesafes.environment import public_ledger
+
     with opened(data_dir) as env:
         summary = public_ledger.export(env, directory)
     console.print(summary.render(), markup=False)
@@ -553,6 +599,8 @@ def ledger_publish(
     Serve the folder at https://<origin>/ and any tlog-tiles client or witness can follow the
     log; run it again after more entries and it writes only what is new.
     """
+    from fivesafes.environment import public_ledger
+
     with opened(data_dir) as env:
         summary, origin = public_ledger.publish(env, directory)
     console.print(summary.render(), markup=False)
@@ -562,6 +610,8 @@ def ledger_publish(
 @ledger_app.command("public")
 def ledger_public(data_dir: DataDirOption = None, output_format: FormatOption = "text") -> None:
     """Projects, purposes, people's public names, decisions, jobs and releases; no patient data."""
+    from fivesafes.environment import public_ledger
+
     with opened(data_dir, recover=False) as env:
         view = public_ledger.public_view(env)
     if output_format == "json":
@@ -583,6 +633,8 @@ def document_command(
 ) -> None:
     """Record (or renew) a project's DPIA, ethics approval, agreement or funding (an approver);
     once it ends, the project's jobs and release requests stop."""
+    from fivesafes.environment import projects
+
     until = _date(ends, "--ends")
     with opened(data_dir) as env:
         projects.document(env, need_token(token), project_id, kind, reference, until)
@@ -600,6 +652,7 @@ def ceiling_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Set the most each of a project's job actions may use (an approver, not the analyst)."""
+    from fivesafes.environment import projects
     from fivesafes.governance.project_records import MIB, Ceiling
 
     ceiling = Ceiling(cpu_cores, memory_mb * MIB, storage_mb * MIB, max_seconds)
@@ -623,6 +676,7 @@ def close_command(
 ) -> None:
     """Archive a finished project's outputs, history and workspaces, then delete them (a data
     custodian); the closure is in the ledger and the project can do nothing more."""
+    from fivesafes.environment import projects
     from fivesafes.environment.sealed import SealError, read_key
 
     try:

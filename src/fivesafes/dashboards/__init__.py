@@ -7,17 +7,24 @@ refuses any that fails, recognises tidy monthly measure tables, and draws them w
 confidence intervals, funnel plots, and each figure's provenance.
 """
 
-from fivesafes.dashboards.build import (
-    BOARD_SETTINGS,
-    EXAMPLE_SETTINGS,
-    PAGE,
-    build_dashboard,
-    demo_dashboard,
-    draw_dashboard,
-)
-from fivesafes.dashboards.figures import Settings
-from fivesafes.dashboards.measures import Kind, Measure, as_measure
-from fivesafes.dashboards.released import DashboardError, ReleasedTable, read_released_tables
+from typing import TYPE_CHECKING
+
+from fivesafes.lazy import exports
+
+if TYPE_CHECKING:  # the names offered here, each imported on first use (see fivesafes.lazy)
+    from fivesafes.dashboards.build import (
+        BOARD_SETTINGS,
+        EXAMPLE_SETTINGS,
+        PAGE,
+        build_dashboard,
+        demo_dashboard,
+        draw_dashboard,
+    )
+    from fivesafes.dashboards.figures import Settings
+    from fivesafes.dashboards.measures import Kind, Measure, as_measure
+    from fivesafes.dashboards.released import DashboardError, ReleasedTable, read_released_tables
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
     "BOARD_SETTINGS",

@@ -12,8 +12,6 @@ suppression and differencing both ask these questions, so they are answered here
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 TOLERANCE = 1e-7
 
@@ -63,6 +61,9 @@ def always_zero(published: np.ndarray, values: np.ndarray) -> np.ndarray:
     n = published.shape[1]
     if published.shape[0] == 0:
         return np.zeros(n, dtype=bool)
+    from scipy import sparse  # deferred: scipy costs a second or more of every command's start
+    from scipy.optimize import linprog
+
     # variables [y, s, t]: A y - b t = 0, s - y <= 0, 0 <= s <= 1, y >= 0, t >= 1; sparse, so
     # the programme holds memory to the size of the sums, not the square of the unknowns
     identity = sparse.identity(n, format="csr")

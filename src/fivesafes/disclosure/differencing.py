@@ -36,7 +36,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from fivesafes.disclosure.audit import always_zero, determined
 from fivesafes.disclosure.history import ReleasedTable
@@ -542,6 +541,8 @@ def check_together(
 def _fewest_sums(published: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Weights on the published sums that add up to ``group`` using as few of them as a linear
     programme finds (least total weight), so a report names the cells actually subtracted."""
+    from scipy.optimize import linprog  # deferred: scipy costs a second or more of each start
+
     m = published.shape[0]
     result = linprog(
         np.ones(2 * m),
@@ -564,6 +565,8 @@ def _possible(sums: np.ndarray, values: np.ndarray) -> bool:
     """
     if sums.shape[0] == 0:
         return True
+    from scipy.optimize import linprog  # deferred: scipy costs a second or more of each start
+
     result = linprog(
         np.zeros(sums.shape[1]), A_eq=sums, b_eq=values, bounds=(0, None), method="highs"
     )

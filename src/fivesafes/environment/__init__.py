@@ -15,7 +15,14 @@ with the caller's credential, renders the typed result it gets back, and renders
 :class:`Refused` (already in the ledger) as a refusal.
 """
 
-from fivesafes.environment.core import Environment
-from fivesafes.environment.refusals import RefusalKind, Refused
+from typing import TYPE_CHECKING
+
+from fivesafes.lazy import exports
+
+if TYPE_CHECKING:  # the names offered here, each imported on first use (see fivesafes.lazy)
+    from fivesafes.environment.core import Environment
+    from fivesafes.environment.refusals import RefusalKind, Refused
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = ["Environment", "RefusalKind", "Refused"]

@@ -34,15 +34,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 
+from fivesafes.environment.leases import LEASE_SECONDS
 from fivesafes.governance.people import active_suspension
 from fivesafes.governance.tables import Job
 from fivesafes.jobs.process import stop_running
 
 if TYPE_CHECKING:
     from fivesafes.environment.core import Environment
-
-LEASE_SECONDS = 30.0
-"""How long a claim holds unrenewed; a worker renews it every third of that."""
 
 
 def new_worker_id() -> str:

@@ -34,11 +34,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
-from fivesafes.environment import codelists, job_records
-from fivesafes.environment.codelists import ListCheck
-from fivesafes.environment.extraction import cut_for
+from fivesafes.environment import job_records
 from fivesafes.environment.job_queue import (
-    LEASE_SECONDS,
     Beat,
     Heartbeat,
     ask_to_cancel,
@@ -60,6 +57,7 @@ from fivesafes.environment.job_records import (
     close_orphans,
     holding,
 )
+from fivesafes.environment.leases import LEASE_SECONDS
 from fivesafes.environment.refusals import RefusalKind, Refused, refusing
 from fivesafes.environment.studies import checked_out
 from fivesafes.failpoints import failpoint
@@ -90,6 +88,7 @@ from fivesafes.jobs.submission import copy_study
 from fivesafes.ledger.intents import OperationBusy
 
 if TYPE_CHECKING:
+    from fivesafes.environment.codelists import ListCheck
     from fivesafes.environment.core import Environment
     from fivesafes.query.serial import Query
 
@@ -426,6 +425,10 @@ def _run_held(
 def _execute(
     env: Environment, record: JobRecordView, folder: Path, limits: Limits, event: Events
 ) -> list[JobResult]:
+    # deferred: extraction and code lists bring the store and the disclosure stage, which only
+    # a worker running a job needs (not ``fivesafes job list``)
+    from fivesafes.environment.extraction import cut_for
+
     with env.store(read_only=True) as store:
         cut = cut_for(env, store, Purpose(record.purpose), record.grant, record.project_id)
     options = RunOptions(
@@ -442,6 +445,8 @@ def _execute(
 
 def _checked_codelists(env: Environment, folder: Path, query: Query) -> list[str]:
     """What the job's log says of its definition's code lists, kept for its page as well."""
+    from fivesafes.environment import codelists  # deferred, as in _execute
+
     checks = codelists.job_checks(env, query)
     with (folder / CODELISTS_FILE).open("ab") as kept:
         kept.writelines(check.to_json() + b"\n" for check in checks)
@@ -520,6 +525,8 @@ def log(env: Environment, credential: str, job_id: str) -> str:
 def codelist_checks(env: Environment, credential: str, job_id: str) -> tuple[ListCheck, ...]:
     """The code lists a job's definitions used, each once, with the published version it is
     and whether it warned (as its log says), for whoever may see the job."""
+    from fivesafes.environment.codelists import ListCheck  # deferred, as in _execute
+
     with refusing(env.cp, "job_codelists"):
         _may_see(env, credential, job_id)
         kept = _folder(env, job_id) / CODELISTS_FILE

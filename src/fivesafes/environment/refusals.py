@@ -15,10 +15,15 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from fivesafes.governance import AccessDenied, ControlPlane
-from fivesafes.ledger import LedgerError, PatientDataError
+from fivesafes.governance.roles import AccessDenied
+from fivesafes.ledger.entry import PatientDataError
+from fivesafes.ledger.errors import LedgerError
 from fivesafes.store.pseudonym import PseudonymKeyError
+
+if TYPE_CHECKING:  # a refusal is caught in every command: the control plane's ORM is not needed
+    from fivesafes.governance.control import ControlPlane
 
 
 class RefusalKind(StrEnum):

@@ -6,72 +6,76 @@ credential and checks it afresh. The job path calls :func:`authorise_job`, a rel
 that changes is appended to the ledger.
 """
 
-from fivesafes.governance import codelist_tables as codelist_tables  # declared on Base
-from fivesafes.governance import drafts as drafts  # declared on Base
-from fivesafes.governance.access import (
-    Caller,
-    client_token,
-    link_account,
-    register_client,
-)
-from fivesafes.governance.accounts import (
-    AccountView,
-    IssuedToken,
-    NewAccount,
-    NewEnrolment,
-    change_account,
-    create_account,
-    enrol,
-    invite,
-    issue_token,
-    list_accounts,
-    register_key,
-    revoke_key,
-    revoke_token,
-    whoami,
-)
-from fivesafes.governance.control import ControlPlane, Principal
-from fivesafes.governance.identity import IdentityProvider, PersonalTokens
-from fivesafes.governance.optouts import (
-    ConsentScope,
-    OptOutFileError,
-    OptOutKind,
-    OptOutLoad,
-    Purpose,
-    add_opt_out,
-    excluded_patient_ids,
-    load_opt_outs,
-    opt_out_report,
-    record_opt_outs_applied,
-    set_wearable_consent,
-    wearable_consented_ids,
-)
-from fivesafes.governance.projects import (
-    Application,
-    DecisionRecord,
-    JobAuthorisation,
-    Status,
-    Verdict,
-    authorise_job,
-    authorise_on_any_project,
-    authorise_project_member,
-    decide,
-    decision_signature_valid,
-    job_start_problem,
-    list_projects,
-    revise_project,
-    submit_project,
-    waiting_summary,
-    waiting_times,
-)
-from fivesafes.governance.roles import (
-    INCOMPATIBLE,
-    PERMISSIONS,
-    AccessDenied,
-    Action,
-    Role,
-    roles_problem,
-)
+from typing import TYPE_CHECKING
+
+from fivesafes.lazy import exports
+
+if TYPE_CHECKING:  # the names offered here, each imported on first use (see fivesafes.lazy)
+    from fivesafes.governance.access import (
+        Caller,
+        client_token,
+        link_account,
+        register_client,
+    )
+    from fivesafes.governance.accounts import (
+        AccountView,
+        IssuedToken,
+        NewAccount,
+        NewEnrolment,
+        change_account,
+        create_account,
+        enrol,
+        invite,
+        issue_token,
+        list_accounts,
+        register_key,
+        revoke_key,
+        revoke_token,
+        whoami,
+    )
+    from fivesafes.governance.control import ControlPlane, Principal
+    from fivesafes.governance.identity import IdentityProvider, PersonalTokens
+    from fivesafes.governance.optouts import (
+        OptOutFileError,
+        OptOutLoad,
+        Purpose,
+        add_opt_out,
+        excluded_patient_ids,
+        load_opt_outs,
+        opt_out_report,
+        record_opt_outs_applied,
+        set_wearable_consent,
+        wearable_consented_ids,
+    )
+    from fivesafes.governance.projects import (
+        Application,
+        DecisionRecord,
+        JobAuthorisation,
+        Status,
+        Verdict,
+        authorise_job,
+        authorise_on_any_project,
+        authorise_project_member,
+        decide,
+        decision_signature_valid,
+        job_start_problem,
+        list_projects,
+        revise_project,
+        submit_project,
+        waiting_summary,
+        waiting_times,
+    )
+    from fivesafes.governance.roles import (
+        INCOMPATIBLE,
+        PERMISSIONS,
+        AccessDenied,
+        Action,
+        Role,
+        roles_problem,
+    )
+    from fivesafes.governance.vocabulary import ConsentScope, OptOutKind
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
     "INCOMPATIBLE",

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from fivesafes.governance.control import ControlPlane
 from fivesafes.governance.roles import Action
 from fivesafes.governance.tables import Consent, OptOut, OptOutApplied
+from fivesafes.governance.vocabulary import ConsentScope, OptOutKind
 from fivesafes.model.codes import nhs_number_problem
 from fivesafes.store.database import Store
 
@@ -42,16 +43,6 @@ class Purpose(StrEnum):
     RESEARCH = "research"
     PLANNING = "planning"
     DIRECT_CARE = "direct_care"
-
-
-class OptOutKind(StrEnum):
-    NATIONAL = "national"
-    TYPE1 = "type1"
-
-
-class ConsentScope(StrEnum):
-    CARE = "care"
-    RESEARCH = "research"
 
 
 EXCLUDED_BY: dict[Purpose, frozenset[OptOutKind]] = {

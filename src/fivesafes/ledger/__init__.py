@@ -6,19 +6,26 @@ by Ed25519-signed C2SP checkpoints. Start with :class:`Ledger`; :class:`Witness`
 independent checker that refuses rollbacks and split views.
 """
 
-from fivesafes.ledger.audit import Problem, VerifyReport
-from fivesafes.ledger.entry import PatientDataError
-from fivesafes.ledger.errors import LedgerError, LedgerStorageError
-from fivesafes.ledger.export import ExportSummary
-from fivesafes.ledger.log import DEFAULT_HANDOVER, Ledger, verify_file
-from fivesafes.ledger.note import Checkpoint, NoteError, NoteSigner, NoteVerifier
-from fivesafes.ledger.origin import PUBLIC_NAME_ENV, OriginError, configured_origin, origin_for
-from fivesafes.ledger.public import PublicView
-from fivesafes.ledger.receipt import ConsistencyProof, InclusionProof, Receipt
-from fivesafes.ledger.schema import ENTRY_KINDS, KINDS, RECEIPT_KINDS, EntryKind
-from fivesafes.ledger.storage import LedgerStore, SqliteLedgerStore
-from fivesafes.ledger.tiles import TilesSummary
-from fivesafes.ledger.witness import Witness, WitnessRefusal
+from typing import TYPE_CHECKING
+
+from fivesafes.lazy import exports
+
+if TYPE_CHECKING:  # the names offered here, each imported on first use (see fivesafes.lazy)
+    from fivesafes.ledger.audit import Problem, VerifyReport
+    from fivesafes.ledger.entry import PatientDataError
+    from fivesafes.ledger.errors import LedgerError, LedgerStorageError
+    from fivesafes.ledger.export import ExportSummary
+    from fivesafes.ledger.log import DEFAULT_HANDOVER, Ledger, verify_file
+    from fivesafes.ledger.note import Checkpoint, NoteError, NoteSigner, NoteVerifier
+    from fivesafes.ledger.origin import PUBLIC_NAME_ENV, OriginError, configured_origin, origin_for
+    from fivesafes.ledger.public import PublicView
+    from fivesafes.ledger.receipt import ConsistencyProof, InclusionProof, Receipt
+    from fivesafes.ledger.schema import ENTRY_KINDS, KINDS, RECEIPT_KINDS, EntryKind
+    from fivesafes.ledger.storage import LedgerStore, SqliteLedgerStore
+    from fivesafes.ledger.tiles import TilesSummary
+    from fivesafes.ledger.witness import Witness, WitnessRefusal
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
     "DEFAULT_HANDOVER",

@@ -9,27 +9,34 @@ project's released outputs, in a manifest signed with the environment's key, and
 project's disclosure history. Every step is in the ledger. Start from a :class:`ReleaseOffice`.
 """
 
-from fivesafes.release.files import DEFAULT_RULES, FileKind, FileRefused, FileRules
-from fivesafes.release.manifest import verify_release
-from fivesafes.release.model import (
-    FileCheck,
-    Outcome,
-    ReleaseError,
-    ReleaseView,
-    State,
-    Verdict,
-    Vote,
-)
-from fivesafes.release.office import ReleaseOffice
-from fivesafes.release.publish import Publication, publish_release
-from fivesafes.release.requests import (
-    check_request_files,
-    draft_release,
-    request_release,
-    submit_release,
-)
-from fivesafes.release.reviews import outcome_of, review_release
-from fivesafes.release.views import list_releases, show_release
+from typing import TYPE_CHECKING
+
+from fivesafes.lazy import exports
+
+if TYPE_CHECKING:  # the names offered here, each imported on first use (see fivesafes.lazy)
+    from fivesafes.release.files import DEFAULT_RULES, FileKind, FileRefused, FileRules
+    from fivesafes.release.manifest import verify_release
+    from fivesafes.release.model import (
+        FileCheck,
+        Outcome,
+        ReleaseError,
+        ReleaseView,
+        State,
+        Verdict,
+        Vote,
+    )
+    from fivesafes.release.office import ReleaseOffice
+    from fivesafes.release.publish import Publication, publish_release
+    from fivesafes.release.requests import (
+        check_request_files,
+        draft_release,
+        request_release,
+        submit_release,
+    )
+    from fivesafes.release.reviews import outcome_of, review_release
+    from fivesafes.release.views import list_releases, show_release
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
     "DEFAULT_RULES",

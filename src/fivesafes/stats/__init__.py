@@ -5,82 +5,95 @@ Depends only on numpy, scipy and matplotlib, never on other fivesafes stages, so
 analysts can use it on released aggregates anywhere.
 """
 
-from fivesafes.stats.area_profile import (
-    AREA_LEVELS,
-    AreaProfile,
-    area_profile,
-    profile_at_level,
-    similar_areas,
-    spine_row,
-)
-from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
-from fivesafes.stats.bed_occupancy import OccupancyPattern, occupancy_pattern
-from fivesafes.stats.breakdown import Breakdown, breakdown
-from fivesafes.stats.cusum import (
-    CusumResult,
-    VladResult,
-    cusum_arl,
-    cusum_path,
-    cusum_threshold,
-    poisson_cusum_weights,
-    ra_cusum,
-    vlad,
-)
-from fivesafes.stats.funnel import (
-    FunnelResult,
-    proportion_funnel,
-    proportion_funnel_limits,
-    rate_funnel,
-    rate_funnel_limits,
-)
-from fivesafes.stats.icons import write_icon
-from fivesafes.stats.indicators import (
-    ESP2013,
-    ESP2013_BANDS,
-    IndicatorValue,
-    byars_interval,
-    dsr,
-    exact_poisson_interval,
-    proportion,
-    rate,
-    wilson_interval,
-)
-from fivesafes.stats.inequality import InequalityIndex, sii
-from fivesafes.stats.its import ItsResult, interrupted_time_series
-from fivesafes.stats.plotting import alt_text, plot_funnel, plot_run_chart, plot_spc, save_figure
-from fivesafes.stats.ratios import (
-    RatioFunnel,
-    expected_count,
-    ratio_funnel,
-    standardised_rate,
-    standardised_ratio,
-)
-from fivesafes.stats.run_chart import RunChartResult, run_chart
-from fivesafes.stats.spc_model import (
-    AssuranceIcon,
-    ImprovementDirection,
-    PointType,
-    SpcGroup,
-    SpcPoint,
-    SpcResult,
-    VariationIcon,
-)
-from fivesafes.stats.spc_rules import Rule
-from fivesafes.stats.waiting_list import (
-    WaitingListSimulation,
-    WaitingListSummary,
-    simulate_waiting_list,
-    summarise_waiting_list,
-)
-from fivesafes.stats.workforce import (
-    WorkforceProjection,
-    project_workforce,
-    sickness_absence_rate,
-    stability_index,
-    turnover_rate,
-    vacancy_rate,
-)
-from fivesafes.stats.xmr import xmr
+from typing import TYPE_CHECKING
+
+from fivesafes.lazy import exports
+
+if TYPE_CHECKING:  # the names offered here, each imported on first use (see fivesafes.lazy)
+    from fivesafes.stats.area_profile import (
+        AREA_LEVELS,
+        AreaProfile,
+        area_profile,
+        profile_at_level,
+        similar_areas,
+        spine_row,
+    )
+    from fivesafes.stats.attribute_charts import c_chart, p_chart, u_chart
+    from fivesafes.stats.bed_occupancy import OccupancyPattern, occupancy_pattern
+    from fivesafes.stats.breakdown import Breakdown, breakdown
+    from fivesafes.stats.cusum import (
+        CusumResult,
+        VladResult,
+        cusum_arl,
+        cusum_path,
+        cusum_threshold,
+        poisson_cusum_weights,
+        ra_cusum,
+        vlad,
+    )
+    from fivesafes.stats.funnel import (
+        FunnelResult,
+        proportion_funnel,
+        proportion_funnel_limits,
+        rate_funnel,
+        rate_funnel_limits,
+    )
+    from fivesafes.stats.icons import write_icon
+    from fivesafes.stats.indicators import (
+        ESP2013,
+        ESP2013_BANDS,
+        IndicatorValue,
+        byars_interval,
+        dsr,
+        exact_poisson_interval,
+        proportion,
+        rate,
+        wilson_interval,
+    )
+    from fivesafes.stats.inequality import InequalityIndex, sii
+    from fivesafes.stats.its import ItsResult, interrupted_time_series
+    from fivesafes.stats.plotting import (
+        alt_text,
+        plot_funnel,
+        plot_run_chart,
+        plot_spc,
+        save_figure,
+    )
+    from fivesafes.stats.ratios import (
+        RatioFunnel,
+        expected_count,
+        ratio_funnel,
+        standardised_rate,
+        standardised_ratio,
+    )
+    from fivesafes.stats.run_chart import RunChartResult, run_chart
+    from fivesafes.stats.spc_model import (
+        AssuranceIcon,
+        ImprovementDirection,
+        PointType,
+        SpcGroup,
+        SpcPoint,
+        SpcResult,
+        VariationIcon,
+    )
+    from fivesafes.stats.spc_rules import Rule
+    from fivesafes.stats.waiting_list import (
+        WaitingListSimulation,
+        WaitingListSummary,
+        simulate_waiting_list,
+        summarise_waiting_list,
+    )
+    from fivesafes.stats.workforce import (
+        WorkforceProjection,
+        project_workforce,
+        sickness_absence_rate,
+        stability_index,
+        turnover_rate,
+        vacancy_rate,
+    )
+    from fivesafes.stats.xmr import xmr
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
     "AREA_LEVELS",

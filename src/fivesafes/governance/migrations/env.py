@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from fivesafes.governance import codelist_tables, drafts  # noqa: F401  (declares their tables on Base)
 from fivesafes.governance.tables import Base
 
 connection = context.config.attributes["connection"]
