@@ -9,6 +9,12 @@ So such a package lists its names in an ``if TYPE_CHECKING:`` block of plain ``f
 package.module import name`` lines — what type checkers and readers see, the one list — and
 hands :func:`exports` its ``__name__`` and ``__file__`` for the rest. The block is read (not
 run) the first time a name is asked for, and each name's module is imported then.
+
+A name may be a function in a module of the same name (``fivesafes.stats.xmr``'s ``xmr``).
+Importing that module makes the import system set the package's attribute to the module, which
+an eager ``from … import`` then overwrote with the function; a lazy package would be left
+offering the module (``'module' object is not callable``). So the package's module object keeps
+its listed names: the import system's setting of a submodule over a listed name is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,4 +64,12 @@ def exports(package: str, init: str) -> tuple[Callable[[str], Any], Callable[[],
     def __dir__() -> list[str]:
         return sorted({*vars(sys.modules[package]), *where()})
 
+    class Namespace(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            listed = where().get(name)
+            if isinstance(value, types.ModuleType) and listed and listed[0] != package:
+                return  # a submodule named like the function it offers: keep the function
+            super().__setattr__(name, value)
+
+    sys.modules[package].__class__ = Namespace
     return __getattr__, __dir__
