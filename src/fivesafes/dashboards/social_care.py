@@ -33,6 +33,7 @@ from fivesafes.dashboards.sections import (
 )
 from fivesafes.stats import proportion
 from fivesafes.stats.funnel import proportion_funnel
+from fivesafes.stats.indicators import IndicatorValue
 from fivesafes.stats.plot_planning import plot_counts, plot_proportions
 from fivesafes.stats.plotting import plot_funnel
 
@@ -80,7 +81,7 @@ def discharge_section(tables: Mapping[str, ReleasedTable], out: Path) -> Section
                 continue
             v = proportion(n, d, multiplier=100)
             shown.append((name, v.value or 0.0, v.lower or 0.0, v.upper or 0.0))
-            facts.append((f"{words}: {name}", f"{v.value:.1f}%", f"{v.lower:.1f} to {v.upper:.1f}"))
+            facts.append((f"{words}: {name}", *_share(v)))
         if shown:
             figures.append(
                 write_figure(plot_proportions(shown, title=words), out, f"discharge-{column}")
@@ -127,6 +128,11 @@ def discharge_section(tables: Mapping[str, ReleasedTable], out: Path) -> Section
     )
 
 
+def _share(v: IndicatorValue) -> tuple[str, str]:
+    """A percentage and its limits as the tables show them."""
+    return f"{v.value:.1f}%", f"{v.lower:.1f} to {v.upper:.1f}"
+
+
 def _group(table: ReleasedTable) -> str:
     return next(iter(table.rows[0]))
 
@@ -143,8 +149,7 @@ def _areas(table: ReleasedTable, out: Path) -> tuple[str, list[Figured]]:
             rows.append((name, number(d, 0), "not published", "not published", ""))
             continue
         v = proportion(n, d, multiplier=100)
-        rows.append((name, number(d, 0), number(n, 0), f"{v.value:.1f}%",
-                     f"{v.lower:.1f} to {v.upper:.1f}"))  # fmt: skip
+        rows.append((name, number(d, 0), number(n, 0), *_share(v)))
         shown.append((name, n, d))
     html = table_html(
         f"Social care service within 28 days of discharge, by {words.lower()}",
